@@ -1,0 +1,94 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { ClusterConfig } from "./config/validate";
+import { DEFAULT_SSH_USER } from "./config/schema";
+import { ClusterPlan, planCluster, PoolPlan } from "./plan/cluster-plan";
+import { bootConfig } from "./plan/cloud-init";
+import { workerJoinConfig } from "./plan/kubeadm";
+import { paths, workerJoinScript } from "./plan/scripts";
+import { KubeadmBootstrap } from "./bootstrap";
+import { ClusterPki } from "./pki";
+import { GcpInfrastructure } from "./gcp/infrastructure";
+import { PlatformInfrastructure } from "./platform";
+
+export interface KubeadmClusterArgs {
+  config: ClusterConfig;
+  /** OpenSSH private key matching config.sshPublicKey; when both are absent a key pair is generated. */
+  sshPrivateKey?: pulumi.Input<string>;
+}
+
+/**
+ * A highly-available kubeadm cluster: masters in distinct zones behind the
+ * apiserver endpoint, stacked etcd, worker pools, bootstrapped over SSH.
+ */
+export class KubeadmCluster extends pulumi.ComponentResource {
+  public readonly plan: ClusterPlan;
+  public readonly endpoint: string;
+  public readonly kubeconfig: pulumi.Output<string>;
+  public readonly bastionAddress: pulumi.Output<string>;
+  /** The generated SSH private key (secret), when the stack gave none. */
+  public readonly generatedSshPrivateKey?: pulumi.Output<string>;
+
+  constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-ha:index:Cluster", name, {}, opts);
+    const plan = (this.plan = planCluster(args.config));
+    const parent = { parent: this };
+
+    let publicKey: pulumi.Input<string>;
+    let privateKey: pulumi.Input<string>;
+    if (args.config.sshPublicKey && args.sshPrivateKey) {
+      publicKey = args.config.sshPublicKey;
+      privateKey = pulumi.secret(args.sshPrivateKey);
+    } else {
+      const key = new tls.PrivateKey(`${name}-ssh`, { algorithm: "ED25519" }, parent);
+      publicKey = key.publicKeyOpenssh;
+      privateKey = key.privateKeyOpenssh;
+      this.generatedSshPrivateKey = pulumi.secret(key.privateKeyOpenssh);
+    }
+    const pki = new ClusterPki(`${name}-pki`, { clusterName: plan.name }, parent);
+
+    const common = { sshUser: DEFAULT_SSH_USER, kubernetesVersion: plan.config.kubernetes.version, endpointName: plan.endpoint.name };
+    const withKey = (f: (key: string) => string) => pulumi.output(publicKey).apply(f);
+    const bastionUserData = withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: false }));
+    const masterUserData = plan.masters.map((m) =>
+      // While a master joins, the endpoint name points at master-0; the bootstrap repoints it later.
+      withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: true, endpointAddress: m.index === 0 ? m.ip : plan.masters[0].ip })),
+    );
+
+    const infra: PlatformInfrastructure = new GcpInfrastructure(name, { plan, bastionUserData, masterUserData }, parent);
+
+    const bootstrap = new KubeadmBootstrap(
+      `${name}-bootstrap`,
+      {
+        plan,
+        ssh: { user: DEFAULT_SSH_USER, privateKey, bastionHost: infra.bastionPublicIp },
+        shared: pki.shared,
+        caCertHash: pki.caCertHash,
+        masterIds: infra.masterIds,
+        dependsOn: infra.sshReady,
+      },
+      parent,
+    );
+
+    const workerUserData = (pool: PoolPlan) =>
+      pulumi.all([publicKey, pki.caCertHash]).apply(([sshPublicKey, hash]) =>
+        bootConfig({
+          ...common,
+          sshPublicKey,
+          kubernetesNode: true,
+          endpointAddress: plan.endpoint.address,
+          files: [
+            { path: paths.workerJoinTemplate, mode: "0600", content: workerJoinConfig(plan, pool.pool, hash) },
+            { path: paths.workerJoin, mode: "0755", content: workerJoinScript(infra.instanceIdentity) },
+          ],
+          runcmd: [[paths.workerJoin]],
+        }),
+      );
+    infra.addPools({ userData: workerUserData, bootstrapToken: pki.bootstrapToken, dependsOn: [bootstrap.validated] });
+
+    this.endpoint = plan.endpoint.hostPort;
+    this.kubeconfig = bootstrap.kubeconfig;
+    this.bastionAddress = infra.bastionPublicIp;
+    this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig, bastionAddress: this.bastionAddress });
+  }
+}

@@ -1,0 +1,179 @@
+// The stack configuration of one cluster: types, defaults and the checks that
+// need only one field. Cross-field checks (zones in the region, CIDR overlap)
+// live in validate.ts. Pure: no Pulumi imports.
+import { z } from "zod";
+
+/** Config namespace: every key in a stack file is `kubeadm-ha:<key>`. */
+export const NAMESPACE = "kubeadm-ha";
+
+/** Kubernetes release installed from pkgs.k8s.io when `kubernetes.version` is left out. */
+export const DEFAULT_KUBERNETES_VERSION = "1.34.2";
+/** Calico release applied after `kubeadm init` when `kubernetes.cni.version` is left out. */
+export const DEFAULT_CALICO_VERSION = "3.29.1";
+/** Flannel release applied after `kubeadm init` when `cni.name` is flannel and no version is given. */
+export const DEFAULT_FLANNEL_VERSION = "0.26.1";
+/** Masters: an HA control plane needs three; five survives two failures. */
+export const DEFAULT_CONTROL_PLANE_COUNT = 3;
+/** GCP machine type for masters (4 vCPU, 16 GiB: etcd and apiserver comfortable up to a few hundred nodes). */
+export const DEFAULT_MASTER_MACHINE_TYPE = "e2-standard-4";
+/** GCP machine type for workers when a pool names none. */
+export const DEFAULT_WORKER_MACHINE_TYPE = "e2-standard-4";
+/** GCP machine type of the bastion: it only forwards SSH. */
+export const DEFAULT_BASTION_MACHINE_TYPE = "e2-small";
+/** Boot disk of every machine, GB (etcd wants fast disk: pd-balanced). */
+export const DEFAULT_DISK_SIZE_GB = 100;
+/** Image of every machine: Ubuntu 24.04 LTS (cloud-init, apt, systemd). */
+export const DEFAULT_GCP_IMAGE = "ubuntu-os-cloud/ubuntu-2404-lts-amd64";
+/** Subnet of the machines. */
+export const DEFAULT_NODE_CIDR = "10.10.0.0/20";
+/** Pod network (kubeadm `networking.podSubnet`). */
+export const DEFAULT_POD_CIDR = "10.244.0.0/16";
+/** Service network (kubeadm `networking.serviceSubnet`). */
+export const DEFAULT_SERVICE_CIDR = "10.96.0.0/12";
+/** SSH user created on every machine by cloud-init, with passwordless sudo; the bootstrap logs in as it. */
+export const DEFAULT_SSH_USER = "kubeadm-ha";
+
+const dns1123Label = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 10.10.0.0/20");
+
+const taint = z
+  .object({
+    key: z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a label-style key"),
+    value: z.string().max(63).optional(),
+    effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+  })
+  .strict();
+
+export const nodePoolSchema = z
+  .object({
+    /** Pool name, part of every machine name of the pool. */
+    name: z.string().regex(dns1123Label, "must be lower-case letters, digits and '-', starting with a letter").max(20),
+    /** @default every zone of the cluster */
+    zones: z.array(z.string()).min(1).optional(),
+    /** @default DEFAULT_WORKER_MACHINE_TYPE */
+    machineType: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)+$/, "must be a machine type such as e2-standard-4").default(DEFAULT_WORKER_MACHINE_TYPE),
+    /** Nodes started in each zone. @default 1 */
+    nodesPerZone: z.number().int().min(0).default(1),
+    /** Autoscaler floor per zone. @default nodesPerZone */
+    minPerZone: z.number().int().min(0).optional(),
+    /** Autoscaler ceiling per zone. @default nodesPerZone */
+    maxPerZone: z.number().int().min(1).optional(),
+    /**
+     * GCE autoscaler mode. The GCE autoscaler removes VMs without draining them, so the
+     * default only scales out; set "ON" to let it scale in too. @default "ONLY_SCALE_OUT"
+     */
+    autoscalingMode: z.enum(["ON", "ONLY_SCALE_OUT", "OFF"]).default("ONLY_SCALE_OUT"),
+    /** @default DEFAULT_DISK_SIZE_GB */
+    diskSizeGb: z.number().int().min(20).max(65536).default(DEFAULT_DISK_SIZE_GB),
+    /** Node labels set by the kubelet at registration. @default {} */
+    labels: z.record(z.string(), z.string()).default({}),
+    /** Node taints set at registration. @default [] */
+    taints: z.array(taint).default([]),
+  })
+  .strict();
+
+export const clusterConfigSchema = z
+  .object({
+    /** Which kind of stack this is. Only `cluster` exists today. @default "cluster" */
+    layout: z.enum(["cluster"]).default("cluster"),
+    /** Where machines come from. @default "gcp" */
+    platform: z.enum(["gcp"]).default("gcp"),
+    /** Cluster name: prefix of every resource name. @default the stack name */
+    clusterName: z.string().regex(dns1123Label, "must be lower-case letters, digits and '-', starting with a letter").max(20).optional(),
+    /** Cloud region of every machine, e.g. europe-west1. Required. */
+    region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, "must be a region name such as europe-west1"),
+    /** Zones of the region; one master per zone (round-robin when there are more masters than zones). Required. */
+    zones: z.array(z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, "must be a zone name such as europe-west1-b")).min(1),
+    controlPlane: z
+      .object({
+        /** Number of masters (and stacked etcd members). @default 3 */
+        count: z.number().int().default(DEFAULT_CONTROL_PLANE_COUNT),
+        /** @default DEFAULT_MASTER_MACHINE_TYPE */
+        machineType: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)+$/, "must be a machine type such as e2-standard-4").default(DEFAULT_MASTER_MACHINE_TYPE),
+        /** @default DEFAULT_DISK_SIZE_GB */
+        diskSizeGb: z.number().int().min(20).max(65536).default(DEFAULT_DISK_SIZE_GB),
+      })
+      .strict()
+      .default({ count: DEFAULT_CONTROL_PLANE_COUNT, machineType: DEFAULT_MASTER_MACHINE_TYPE, diskSizeGb: DEFAULT_DISK_SIZE_GB }),
+    /** Worker pools. @default [] (a control plane only) */
+    nodePools: z.array(nodePoolSchema).default([]),
+    network: z
+      .object({
+        /** @default DEFAULT_NODE_CIDR */
+        nodeCidr: cidr.default(DEFAULT_NODE_CIDR),
+        /** @default DEFAULT_POD_CIDR */
+        podCidr: cidr.default(DEFAULT_POD_CIDR),
+        /** @default DEFAULT_SERVICE_CIDR */
+        serviceCidr: cidr.default(DEFAULT_SERVICE_CIDR),
+      })
+      .strict()
+      .default({ nodeCidr: DEFAULT_NODE_CIDR, podCidr: DEFAULT_POD_CIDR, serviceCidr: DEFAULT_SERVICE_CIDR }),
+    kubernetes: z
+      .object({
+        /** Kubernetes release, x.y.z, 1.31 or newer (kubeadm v1beta4). @default DEFAULT_KUBERNETES_VERSION */
+        version: z.string().regex(/^1\.\d+\.\d+$/, "must be a release such as 1.34.2 (no leading v)").default(DEFAULT_KUBERNETES_VERSION),
+        cni: z
+          .object({
+            /** calico, flannel, or none (bring your own after `pulumi up`). @default "calico" */
+            name: z.enum(["calico", "flannel", "none"]).default("calico"),
+            /** Release of the CNI manifest. @default DEFAULT_CALICO_VERSION / DEFAULT_FLANNEL_VERSION */
+            version: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a release such as 3.29.1 (no leading v)").optional(),
+          })
+          .strict()
+          .default({ name: "calico" }),
+      })
+      .strict()
+      .default({ version: DEFAULT_KUBERNETES_VERSION, cni: { name: "calico" } }),
+    endpoint: z
+      .object({
+        /** How clients reach kube-apiserver. `cloud-lb`: the cloud's internal load balancer. @default "cloud-lb" */
+        mode: z.enum(["cloud-lb"]).default("cloud-lb"),
+        /** Stable DNS name in controlPlaneEndpoint and the apiserver certificate. @default api.<clusterName>.internal */
+        name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, "must be a DNS name such as api.prod.internal").optional(),
+      })
+      .strict()
+      .default({ mode: "cloud-lb" }),
+    /** CIDRs allowed to SSH to the bastion. Required: there is no default that opens it to the world. */
+    adminCidrs: z.array(cidr).min(1),
+    /** OpenSSH public key for the `kubeadm-ha` user. @default a key pair generated by the program and kept as a secret */
+    sshPublicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+( .*)?$/, "must be one OpenSSH public key line").optional(),
+    /** OpenSSH private key matching sshPublicKey; set it with `pulumi config set --secret`. @default generated with the public key */
+    sshPrivateKey: z.string().includes("PRIVATE KEY", { message: "must be an OpenSSH or PEM private key" }).optional(),
+    /** Boot image of every machine (`project/family` or a full image link). @default DEFAULT_GCP_IMAGE */
+    image: z.string().min(1).default(DEFAULT_GCP_IMAGE),
+    bastion: z
+      .object({
+        /** @default DEFAULT_BASTION_MACHINE_TYPE */
+        machineType: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)+$/, "must be a machine type such as e2-small").default(DEFAULT_BASTION_MACHINE_TYPE),
+      })
+      .strict()
+      .default({ machineType: DEFAULT_BASTION_MACHINE_TYPE }),
+  })
+  .strict();
+
+export type ClusterConfigInput = z.input<typeof clusterConfigSchema>;
+export type ParsedClusterConfig = z.output<typeof clusterConfigSchema>;
+export type NodePoolConfig = z.output<typeof nodePoolSchema>;
+
+/** Keys whose values never appear in error messages. */
+export const SECRET_KEYS = ["sshPrivateKey"];
+
+/** What to do about a bad key: shown after the error, keyed by the first path element. */
+export const FIX_HINTS: Record<string, string> = {
+  layout: 'set it to "cluster" (or leave it out)',
+  platform: 'set it to "gcp" (or leave it out)',
+  clusterName: "use up to 20 lower-case letters, digits and '-', starting with a letter, e.g. prod",
+  region: "set the cloud region, e.g. `pulumi config set kubeadm-ha:region europe-west1`",
+  zones: "list three or more distinct zones of the region, e.g. [europe-west1-b, europe-west1-c, europe-west1-d]",
+  controlPlane: "use controlPlane.count 3 or 5 and a machine type such as e2-standard-4",
+  nodePools: "see the nodePools entry of the config reference in README.md",
+  network: "use three IPv4 CIDRs that do not overlap, e.g. nodeCidr 10.10.0.0/20, podCidr 10.244.0.0/16, serviceCidr 10.96.0.0/12",
+  kubernetes: "use a release such as 1.34.2 and cni calico, flannel or none",
+  endpoint: 'use endpoint.mode "cloud-lb"',
+  adminCidrs: "list the CIDRs of your office or VPN, e.g. [198.51.100.0/24]",
+  sshPrivateKey: "set it with `pulumi config set --secret kubeadm-ha:sshPrivateKey < key` next to sshPublicKey, or leave both out",
+  sshPublicKey: "paste one line of an OpenSSH public key, or leave the key out to have one generated",
+  image: "use project/family, e.g. ubuntu-os-cloud/ubuntu-2404-lts-amd64",
+  bastion: "use bastion.machineType, e.g. e2-small",
+};

@@ -1,0 +1,205 @@
+// Stack config -> validated ClusterConfig. Every problem is collected and thrown
+// as one ConfigError naming the key, the bad value and the fix, before the
+// program registers any resource. Pure: no Pulumi imports.
+import { clusterConfigSchema, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION } from "./schema";
+import { hasHostBits, overlaps, parseCidr, prefixOf, sizeOf } from "../plan/cidr";
+
+/** A fully defaulted, cross-checked cluster configuration. */
+export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" | "nodePools" | "endpoint" | "kubernetes"> {
+  clusterName: string;
+  nodePools: ResolvedNodePool[];
+  endpoint: { mode: "cloud-lb"; name: string };
+  kubernetes: { version: string; cni: { name: "calico" | "flannel" | "none"; version: string } };
+}
+
+export interface ResolvedNodePool extends Omit<NodePoolConfig, "zones" | "minPerZone" | "maxPerZone"> {
+  zones: string[];
+  minPerZone: number;
+  maxPerZone: number;
+}
+
+/** One problem with the stack config. */
+export interface ConfigProblem {
+  /** Full key, e.g. `kubeadm-ha:network.podCidr`. */
+  key: string;
+  /** What is wrong, quoting the bad value. */
+  message: string;
+  /** What to write instead. */
+  fix: string;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: ConfigProblem[]) {
+    super(
+      `invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was created:\n` +
+        problems.map((p) => `  - ${p.key}: ${p.message}. Fix: ${p.fix}.`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Lowest Kubernetes minor release whose kubeadm reads v1beta4 configs. */
+export const MIN_KUBERNETES_MINOR = 31;
+/** Control-plane sizes that keep an odd etcd quorum and survive a zone. */
+export const CONTROL_PLANE_COUNTS = [3, 5];
+/** Each node gets a /24 of the pod network (kube-controller-manager's default node-cidr-mask-size). */
+export const POD_CIDR_PER_NODE_PREFIX = 24;
+
+function keyOf(path: ReadonlyArray<PropertyKey>): string {
+  let s = NAMESPACE + ":";
+  path.forEach((p, i) => {
+    if (typeof p === "number") s += `[${p}]`;
+    else s += (i === 0 ? "" : ".") + String(p);
+  });
+  return s;
+}
+
+function valueAt(obj: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v: unknown = obj;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p as string];
+  }
+  return v;
+}
+
+function show(v: unknown, path: ReadonlyArray<PropertyKey> = []): string {
+  if (v !== undefined && SECRET_KEYS.includes(String(path[0]))) return "[secret]";
+  return v === undefined ? "(missing)" : JSON.stringify(v);
+}
+
+function hint(path: ReadonlyArray<PropertyKey>): string {
+  return FIX_HINTS[String(path[0])] ?? "see the config reference in README.md";
+}
+
+/**
+ * Parses the raw stack config (Pulumi's `allConfig()`: every value a string,
+ * objects as JSON) and keeps the keys of our namespace.
+ */
+export function fromRawConfig(all: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(all)) {
+    if (!k.startsWith(NAMESPACE + ":")) continue;
+    const key = k.slice(NAMESPACE.length + 1);
+    let value: unknown = v;
+    if (/^\s*[[{"]|^-?\d+(\.\d+)?$|^(true|false|null)$/.test(v)) {
+      try {
+        value = JSON.parse(v);
+      } catch {
+        value = v;
+      }
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** Validates a cluster's stack config; throws ConfigError listing every problem. */
+export function validateClusterConfig(raw: Record<string, unknown>, stackName: string): ClusterConfig {
+  const problems: ConfigProblem[] = [];
+  const parsed = clusterConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (issue.code === "unrecognized_keys") {
+        for (const k of issue.keys) {
+          const path = [...issue.path, k];
+          problems.push({ key: keyOf(path), message: `unknown key (value ${show(valueAt(raw, path), path)})`, fix: `remove it or check its spelling; known keys are listed in README.md` });
+        }
+        continue;
+      }
+      problems.push({ key: keyOf(issue.path), message: `${issue.message} (got ${show(valueAt(raw, issue.path), issue.path)})`, fix: hint(issue.path) });
+    }
+    throw new ConfigError(problems);
+  }
+  const c = parsed.data;
+  const add = (path: PropertyKey[], message: string, fix?: string) => problems.push({ key: keyOf(path), message, fix: fix ?? hint(path) });
+
+  const clusterName = c.clusterName ?? stackName;
+  if (c.clusterName === undefined && !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(stackName) || clusterName.length > 20) {
+    add(["clusterName"], `the cluster name defaults to the stack name ${show(stackName)}, which is not a valid name (up to 20 lower-case letters, digits and '-')`, "set kubeadm-ha:clusterName explicitly, e.g. prod");
+  }
+
+  if ((c.sshPublicKey === undefined) !== (c.sshPrivateKey === undefined)) {
+    add([c.sshPublicKey === undefined ? "sshPublicKey" : "sshPrivateKey"], "sshPublicKey and sshPrivateKey go together: the bootstrap logs in with the private key", "set both, or neither to have a key pair generated and kept as a secret");
+  }
+
+  // Zones: in the region, distinct, at least three.
+  const seen = new Set<string>();
+  c.zones.forEach((z, i) => {
+    if (!z.startsWith(c.region + "-")) add(["zones", i], `zone ${show(z)} is not in region ${show(c.region)}`, `use zones of ${c.region}, e.g. ${c.region}-b`);
+    if (seen.has(z)) add(["zones", i], `zone ${show(z)} is listed twice`, "list each zone once");
+    seen.add(z);
+  });
+  if (seen.size < 3) add(["zones"], `an HA control plane needs three zones or more, got ${seen.size} (${show(c.zones)})`, `list three zones of ${c.region}, e.g. [${c.region}-b, ${c.region}-c, ${c.region}-d]`);
+
+  if (!CONTROL_PLANE_COUNTS.includes(c.controlPlane.count)) {
+    add(["controlPlane", "count"], `${show(c.controlPlane.count)} masters cannot keep an odd etcd quorum that survives a zone`, "use 3 (survives one failure) or 5 (survives two)");
+  }
+
+  // Kubernetes version: v1beta4 needs 1.31+.
+  const minor = Number(c.kubernetes.version.split(".")[1]);
+  if (minor < MIN_KUBERNETES_MINOR) add(["kubernetes", "version"], `${show(c.kubernetes.version)} is older than 1.${MIN_KUBERNETES_MINOR}, the first release whose kubeadm reads v1beta4 configs`, "use 1.31 or newer, e.g. 1.34.2");
+
+  // Networks: valid, aligned, sized, disjoint.
+  const nets: Array<[string, string]> = [["nodeCidr", c.network.nodeCidr], ["podCidr", c.network.podCidr], ["serviceCidr", c.network.serviceCidr]];
+  let netsOk = true;
+  for (const [k, v] of nets) {
+    if (!parseCidr(v)) {
+      add(["network", k], `${show(v)} is not a valid IPv4 CIDR`, "write a.b.c.d/n with octets 0-255 and n 0-32");
+      netsOk = false;
+    } else if (hasHostBits(v)) {
+      add(["network", k], `${show(v)} has host bits set`, `write the network address, e.g. ${v.replace(/\.\d+\//, ".0/")}`);
+      netsOk = false;
+    }
+  }
+  if (netsOk) {
+    for (let i = 0; i < nets.length; i++)
+      for (let j = i + 1; j < nets.length; j++)
+        if (overlaps(nets[i][1], nets[j][1])) add(["network", nets[j][0]], `${show(nets[j][1])} overlaps network.${nets[i][0]} ${show(nets[i][1])}`, "pick ranges that do not overlap");
+    if (prefixOf(c.network.nodeCidr) > 26) add(["network", "nodeCidr"], `${show(c.network.nodeCidr)} is too small for masters, load balancer and workers`, "use /26 or larger, e.g. 10.10.0.0/20");
+    if (prefixOf(c.network.serviceCidr) < 12) add(["network", "serviceCidr"], `${show(c.network.serviceCidr)} is larger than kube-apiserver accepts (/12 at most)`, "use /12 to /24, e.g. 10.96.0.0/12");
+    if (prefixOf(c.network.podCidr) > 22) add(["network", "podCidr"], `${show(c.network.podCidr)} leaves room for fewer than 4 nodes (each node takes a /24)`, "use /22 or larger, e.g. 10.244.0.0/16");
+  }
+  for (const [i, a] of c.adminCidrs.entries()) {
+    if (!parseCidr(a)) add(["adminCidrs", i], `${show(a)} is not a valid IPv4 CIDR`, "write a.b.c.d/n");
+    else if (prefixOf(a) === 0) add(["adminCidrs", i], `${show(a)} opens the bastion's SSH to the whole internet`, "list only your office or VPN ranges");
+  }
+
+  // Pools.
+  const poolNames = new Set<string>();
+  const pools: ResolvedNodePool[] = c.nodePools.map((p, i) => {
+    if (poolNames.has(p.name)) add(["nodePools", i, "name"], `pool name ${show(p.name)} is used twice`, "give each pool its own name");
+    if (p.name === "master" || p.name === "bastion") add(["nodePools", i, "name"], `pool name ${show(p.name)} is reserved`, "pick another name, e.g. general");
+    poolNames.add(p.name);
+    const zones = p.zones ?? [...new Set(c.zones)];
+    zones.forEach((z, j) => {
+      if (!c.zones.includes(z)) add(["nodePools", i, "zones", j], `zone ${show(z)} is not one of the cluster's zones ${show(c.zones)}`, "use zones listed in kubeadm-ha:zones");
+    });
+    const minPerZone = p.minPerZone ?? p.nodesPerZone;
+    const maxPerZone = p.maxPerZone ?? Math.max(p.nodesPerZone, 1);
+    if (minPerZone > maxPerZone) add(["nodePools", i, "minPerZone"], `minPerZone ${minPerZone} is above maxPerZone ${maxPerZone}`, "make minPerZone <= nodesPerZone <= maxPerZone");
+    else if (p.nodesPerZone < minPerZone || p.nodesPerZone > maxPerZone) add(["nodePools", i, "nodesPerZone"], `nodesPerZone ${p.nodesPerZone} is outside ${minPerZone}..${maxPerZone}`, "make minPerZone <= nodesPerZone <= maxPerZone");
+    for (const key of Object.keys(p.labels)) {
+      const prefix = key.includes("/") ? key.split("/")[0] : "";
+      const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(prefix) && !/(^|\.)(kubelet|node)\.kubernetes\.io$/.test(prefix);
+      if (restricted) add(["nodePools", i, "labels", key], `the kubelet may not set label ${show(key)} on its own node (NodeRestriction admission)`, "use your own prefix, e.g. example.com/role, or node.kubernetes.io/...");
+    }
+    return { ...p, zones, minPerZone, maxPerZone };
+  });
+  if (netsOk) {
+    const maxNodes = c.controlPlane.count + pools.reduce((n, p) => n + p.maxPerZone * p.zones.length, 0);
+    const podSlots = sizeOf(c.network.podCidr) / 2 ** (32 - POD_CIDR_PER_NODE_PREFIX);
+    if (maxNodes > podSlots) add(["network", "podCidr"], `${show(c.network.podCidr)} has room for ${podSlots} nodes but the pools can grow to ${maxNodes}`, "use a larger podCidr or lower maxPerZone");
+  }
+
+  if (problems.length) throw new ConfigError(problems);
+
+  const cniVersion = c.kubernetes.cni.version ?? (c.kubernetes.cni.name === "flannel" ? DEFAULT_FLANNEL_VERSION : DEFAULT_CALICO_VERSION);
+  return {
+    ...c,
+    clusterName,
+    nodePools: pools,
+    endpoint: { mode: c.endpoint.mode, name: c.endpoint.name ?? `api.${clusterName}.internal` },
+    kubernetes: { version: c.kubernetes.version, cni: { name: c.kubernetes.cni.name, version: cniVersion } },
+  };
+}

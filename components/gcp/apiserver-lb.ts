@@ -1,0 +1,80 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import { ClusterPlan } from "../plan/cluster-plan";
+import { APISERVER_HEALTH_CHECK } from "../plan/gcp-plan";
+
+export interface GcpApiServerLoadBalancerArgs {
+  plan: ClusterPlan;
+  network: pulumi.Input<string>;
+  subnet: pulumi.Input<string>;
+  /** The masters' zonal instance groups. */
+  groups: pulumi.Input<string>[];
+}
+
+/**
+ * Internal passthrough TCP load balancer in front of every apiserver: regional
+ * backend service (INTERNAL, TCP, CONNECTION) with an HTTPS /readyz health check,
+ * and a forwarding rule on 6443 at a reserved internal address.
+ */
+export class GcpApiServerLoadBalancer extends pulumi.ComponentResource {
+  public readonly address: gcp.compute.Address;
+  public readonly healthCheck: gcp.compute.RegionHealthCheck;
+  public readonly backendService: gcp.compute.RegionBackendService;
+  public readonly forwardingRule: gcp.compute.ForwardingRule;
+
+  constructor(name: string, args: GcpApiServerLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-ha:gcp:ApiServerLoadBalancer", name, {}, opts);
+    const { plan } = args;
+    const parent = { parent: this };
+    const hc = APISERVER_HEALTH_CHECK;
+
+    this.address = new gcp.compute.Address(
+      `${name}-ip`,
+      { name: `${name}-ip`, region: plan.region, addressType: "INTERNAL", subnetwork: args.subnet, address: plan.endpoint.address, purpose: "GCE_ENDPOINT" },
+      parent,
+    );
+    this.healthCheck = new gcp.compute.RegionHealthCheck(
+      `${name}-readyz`,
+      {
+        name: `${name}-readyz`,
+        region: plan.region,
+        checkIntervalSec: hc.checkIntervalSec,
+        timeoutSec: hc.timeoutSec,
+        healthyThreshold: hc.healthyThreshold,
+        unhealthyThreshold: hc.unhealthyThreshold,
+        httpsHealthCheck: { port: plan.endpoint.port, requestPath: hc.path },
+        logConfig: { enable: true },
+      },
+      parent,
+    );
+    this.backendService = new gcp.compute.RegionBackendService(
+      `${name}-backend`,
+      {
+        name: `${name}-backend`,
+        region: plan.region,
+        loadBalancingScheme: "INTERNAL",
+        protocol: "TCP",
+        healthChecks: this.healthCheck.id,
+        connectionDrainingTimeoutSec: 10,
+        backends: args.groups.map((group) => ({ group, balancingMode: "CONNECTION" })),
+      },
+      parent,
+    );
+    this.forwardingRule = new gcp.compute.ForwardingRule(
+      `${name}-rule`,
+      {
+        name: `${name}-rule`,
+        region: plan.region,
+        loadBalancingScheme: "INTERNAL",
+        ipProtocol: "TCP",
+        ports: [String(plan.endpoint.port)],
+        ipAddress: this.address.address,
+        backendService: this.backendService.id,
+        network: args.network,
+        subnetwork: args.subnet,
+      },
+      parent,
+    );
+    this.registerOutputs({ address: this.address.address });
+  }
+}

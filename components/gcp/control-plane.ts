@@ -1,0 +1,73 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as gcp from "@pulumi/gcp";
+import { APISERVER_PORT, ClusterPlan, zoneSuffix } from "../plan/cluster-plan";
+import { NODE_SCOPES, networkTags } from "../plan/gcp-plan";
+import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
+
+export interface GcpControlPlaneArgs {
+  plan: ClusterPlan;
+  subnet: pulumi.Input<string>;
+  /** Boot config of each master, in plan order (no secrets: they come over SSH). */
+  userData: pulumi.Input<string>[];
+}
+
+/**
+ * One master VM per zone at a reserved internal address, and one unmanaged
+ * instance group per zone for the internal load balancer.
+ */
+export class GcpControlPlane extends pulumi.ComponentResource {
+  public readonly instances: gcp.compute.Instance[];
+  public readonly groups: gcp.compute.InstanceGroup[];
+  public readonly serviceAccount: gcp.serviceaccount.Account;
+
+  constructor(name: string, args: GcpControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-ha:gcp:ControlPlane", name, {}, opts);
+    const { plan } = args;
+    const parent = { parent: this };
+    this.serviceAccount = new gcp.serviceaccount.Account(`${name}-sa`, { accountId: `${plan.name}-master`, displayName: `${plan.name} control-plane nodes` }, parent);
+
+    this.instances = plan.masters.map((m) => {
+      const address = new gcp.compute.Address(
+        `${m.name}-ip`,
+        { name: `${m.name}-ip`, region: plan.region, addressType: "INTERNAL", subnetwork: args.subnet, address: m.ip, purpose: "GCE_ENDPOINT" },
+        parent,
+      );
+      return new gcp.compute.Instance(
+        m.name,
+        {
+          name: m.name,
+          zone: m.zone,
+          machineType: plan.config.controlPlane.machineType,
+          tags: [networkTags(plan).master],
+          labels: { "kubeadm-ha-cluster": plan.name, "kubeadm-ha-role": "master" },
+          bootDisk: { initializeParams: { image: plan.config.image, size: plan.config.controlPlane.diskSizeGb, type: BOOT_DISK_TYPE } },
+          networkInterfaces: [{ subnetwork: args.subnet, networkIp: address.address }],
+          shieldedInstanceConfig: SHIELDED,
+          serviceAccount: { email: this.serviceAccount.email, scopes: NODE_SCOPES },
+          metadata: vmMetadata(args.userData[m.index]),
+          allowStoppingForUpdate: true,
+        },
+        // The reserved address can be held by one VM at a time.
+        { parent: this, deleteBeforeReplace: true },
+      );
+    });
+
+    this.groups = plan.zones
+      .filter((zone) => plan.masters.some((m) => m.zone === zone))
+      .map(
+        (zone) =>
+          new gcp.compute.InstanceGroup(
+            `${name}-${zoneSuffix(zone)}`,
+            {
+              name: `${name}-${zoneSuffix(zone)}`,
+              zone,
+              description: `${plan.name} masters in ${zone}`,
+              instances: plan.masters.filter((m) => m.zone === zone).map((m) => this.instances[m.index].selfLink),
+              namedPorts: [{ name: "apiserver", port: APISERVER_PORT }],
+            },
+            parent,
+          ),
+      );
+    this.registerOutputs({});
+  }
+}

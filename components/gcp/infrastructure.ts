@@ -1,0 +1,63 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterPlan } from "../plan/cluster-plan";
+import { PlatformInfrastructure, PoolsArgs } from "../platform";
+import { GcpApiServerLoadBalancer } from "./apiserver-lb";
+import { GcpBastion } from "./bastion";
+import { GcpControlPlane } from "./control-plane";
+import { GcpNetwork } from "./network";
+import { GCP_INSTANCE_IDENTITY, GcpNodePool } from "./node-pool";
+import * as gcp from "@pulumi/gcp";
+
+export interface GcpInfrastructureArgs {
+  plan: ClusterPlan;
+  bastionUserData: pulumi.Input<string>;
+  masterUserData: pulumi.Input<string>[];
+}
+
+/** Everything a cluster needs from GCP: network, bastion, masters, the apiserver LB, and later the pools. */
+export class GcpInfrastructure extends pulumi.ComponentResource implements PlatformInfrastructure {
+  public readonly bastionPublicIp: pulumi.Output<string>;
+  public readonly masterIds: pulumi.Output<string>[];
+  public readonly sshReady: pulumi.Resource[];
+  public readonly instanceIdentity = GCP_INSTANCE_IDENTITY;
+  private readonly plan: ClusterPlan;
+  private readonly network: GcpNetwork;
+  private readonly workerAccount: gcp.serviceaccount.Account;
+
+  constructor(name: string, args: GcpInfrastructureArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-ha:gcp:Infrastructure", name, {}, opts);
+    const { plan } = args;
+    this.plan = plan;
+    const parent = { parent: this };
+    this.network = new GcpNetwork(name, { plan }, parent);
+    const subnet = this.network.subnet.id;
+    const bastion = new GcpBastion(`${name}-bastion`, { plan, subnet, userData: args.bastionUserData }, parent);
+    const controlPlane = new GcpControlPlane(`${name}-masters`, { plan, subnet, userData: args.masterUserData }, parent);
+    new GcpApiServerLoadBalancer(`${name}-apiserver`, { plan, network: this.network.network.id, subnet, groups: controlPlane.groups.map((g) => g.id) }, parent);
+    this.workerAccount = new gcp.serviceaccount.Account(`${name}-workers-sa`, { accountId: `${plan.name}-worker`, displayName: `${plan.name} worker nodes` }, parent);
+
+    this.bastionPublicIp = bastion.publicIp;
+    this.masterIds = controlPlane.instances.map((i) => i.instanceId);
+    this.sshReady = [...controlPlane.instances, bastion.instance, this.network.nat, ...this.network.firewalls];
+    this.registerOutputs({ bastionPublicIp: this.bastionPublicIp });
+  }
+
+  addPools(args: PoolsArgs): pulumi.Resource[] {
+    return this.plan.pools.map(
+      (pool) =>
+        new GcpNodePool(
+          pool.name,
+          {
+            plan: this.plan,
+            pool,
+            subnet: this.network.subnet.id,
+            serviceAccountEmail: this.workerAccount.email,
+            userData: args.userData(pool),
+            bootstrapToken: args.bootstrapToken,
+            dependsOn: args.dependsOn,
+          },
+          { parent: this },
+        ),
+    );
+  }
+}

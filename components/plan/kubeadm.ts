@@ -1,0 +1,140 @@
+// kubeadm v1beta4 configuration files. Pure: values in, YAML out.
+// The bootstrap token never appears here: files carry TOKEN_PLACEHOLDER and the
+// machine substitutes the secret from a root-only file at the last moment, so
+// the configs stay reviewable in `pulumi preview` and in the render.
+import { stringify } from "yaml";
+import { ClusterPlan, MasterPlan } from "./cluster-plan";
+import { ResolvedNodePool } from "../config/validate";
+
+export const TOKEN_PLACEHOLDER = "@@KUBEADM_HA_BOOTSTRAP_TOKEN@@";
+export const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
+export const CRI_SOCKET = "unix:///run/containerd/containerd.sock";
+/** Leader election of scheduler and controller-manager (upstream defaults, set explicitly). */
+export const LEADER_ELECTION = { leaseDuration: "15s", renewDeadline: "10s", retryPeriod: "2s" };
+/** etcd timing (upstream defaults, set explicitly so a review sees them). */
+export const ETCD_TIMING = { heartbeatIntervalMs: 100, electionTimeoutMs: 1000 };
+/** Where the machine keeps the files the bootstrap writes. */
+export const KUBEADM_HA_DIR = "/etc/kubeadm-ha";
+export const TOKEN_FILE = `${KUBEADM_HA_DIR}/secrets/bootstrap-token`;
+
+type Arg = { name: string; value: string };
+const args = (o: Record<string, string>): Arg[] => Object.entries(o).map(([name, value]) => ({ name, value }));
+
+function yamlDocs(docs: object[]): string {
+  return docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n");
+}
+
+function leaderElectionArgs(): Arg[] {
+  return args({
+    "leader-elect": "true",
+    "leader-elect-lease-duration": LEADER_ELECTION.leaseDuration,
+    "leader-elect-renew-deadline": LEADER_ELECTION.renewDeadline,
+    "leader-elect-retry-period": LEADER_ELECTION.retryPeriod,
+  });
+}
+
+function kubeletConfiguration() {
+  return {
+    apiVersion: "kubelet.config.k8s.io/v1beta1",
+    kind: "KubeletConfiguration",
+    cgroupDriver: "systemd",
+    serverTLSBootstrap: false,
+  };
+}
+
+function nodeRegistration(name: string, ip: string, extra: { labels?: Record<string, string>; taints?: ResolvedNodePool["taints"] } = {}) {
+  const kubeletArgs: Record<string, string> = { "node-ip": ip };
+  const labels = Object.entries(extra.labels ?? {});
+  if (labels.length) kubeletArgs["node-labels"] = labels.map(([k, v]) => `${k}=${v}`).join(",");
+  return {
+    name,
+    criSocket: CRI_SOCKET,
+    kubeletExtraArgs: args(kubeletArgs),
+    ...(extra.taints ? { taints: extra.taints.map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: t.effect })) } : {}),
+  };
+}
+
+/** ClusterConfiguration shared by init and the in-cluster kubeadm-config ConfigMap. */
+export function clusterConfiguration(plan: ClusterPlan) {
+  const c = plan.config;
+  return {
+    apiVersion: KUBEADM_API,
+    kind: "ClusterConfiguration",
+    clusterName: plan.name,
+    kubernetesVersion: `v${c.kubernetes.version}`,
+    controlPlaneEndpoint: plan.endpoint.hostPort,
+    certificatesDir: "/etc/kubernetes/pki",
+    encryptionAlgorithm: "ECDSA-P256",
+    networking: { podSubnet: c.network.podCidr, serviceSubnet: c.network.serviceCidr, dnsDomain: "cluster.local" },
+    apiServer: {
+      certSANs: plan.apiServerSans,
+      extraArgs: args({ "anonymous-auth": "true", "profiling": "false" }),
+    },
+    controllerManager: { extraArgs: [...leaderElectionArgs(), ...args({ "profiling": "false" })] },
+    scheduler: { extraArgs: [...leaderElectionArgs(), ...args({ "profiling": "false" })] },
+    etcd: {
+      local: {
+        dataDir: "/var/lib/etcd",
+        extraArgs: args({
+          "heartbeat-interval": String(ETCD_TIMING.heartbeatIntervalMs),
+          "election-timeout": String(ETCD_TIMING.electionTimeoutMs),
+        }),
+      },
+    },
+  };
+}
+
+/** `kubeadm init --config` for master-0. */
+export function initConfig(plan: ClusterPlan, master: MasterPlan): string {
+  return yamlDocs([
+    {
+      apiVersion: KUBEADM_API,
+      kind: "InitConfiguration",
+      bootstrapTokens: [
+        {
+          token: TOKEN_PLACEHOLDER,
+          description: "kubeadm-ha: workers join from their templates with this token; rotate with `pulumi up` after replacing it",
+          // Never expires: autoscaled workers join from the template months later.
+          ttl: "0s",
+          usages: ["signing", "authentication"],
+          groups: ["system:bootstrappers:kubeadm:default-node-token"],
+        },
+      ],
+      localAPIEndpoint: { advertiseAddress: master.ip, bindPort: plan.endpoint.port },
+      nodeRegistration: nodeRegistration(master.name, master.ip),
+    },
+    clusterConfiguration(plan),
+    kubeletConfiguration(),
+  ]);
+}
+
+/** `kubeadm join --config` for master-1.. : the shared PKI is already in place, so no certificate key. */
+export function controlPlaneJoinConfig(plan: ClusterPlan, master: MasterPlan, caCertHash: string): string {
+  return yamlDocs([
+    {
+      apiVersion: KUBEADM_API,
+      kind: "JoinConfiguration",
+      discovery: { bootstrapToken: { apiServerEndpoint: plan.endpoint.hostPort, token: TOKEN_PLACEHOLDER, caCertHashes: [caCertHash] } },
+      nodeRegistration: nodeRegistration(master.name, master.ip),
+      controlPlane: { localAPIEndpoint: { advertiseAddress: master.ip, bindPort: plan.endpoint.port } },
+    },
+    kubeletConfiguration(),
+  ]);
+}
+
+/** Marker in the worker join config that the boot script replaces with the VM's own name and address. */
+export const NODE_NAME_PLACEHOLDER = "@@KUBEADM_HA_NODE_NAME@@";
+export const NODE_IP_PLACEHOLDER = "@@KUBEADM_HA_NODE_IP@@";
+
+/** `kubeadm join --config` for the workers of one pool (name and address filled in on the VM). */
+export function workerJoinConfig(plan: ClusterPlan, pool: ResolvedNodePool, caCertHash: string): string {
+  return yamlDocs([
+    {
+      apiVersion: KUBEADM_API,
+      kind: "JoinConfiguration",
+      discovery: { bootstrapToken: { apiServerEndpoint: plan.endpoint.hostPort, token: TOKEN_PLACEHOLDER, caCertHashes: [caCertHash] } },
+      nodeRegistration: nodeRegistration(NODE_NAME_PLACEHOLDER, NODE_IP_PLACEHOLDER, { labels: { "kubeadm-ha/pool": pool.name, ...pool.labels }, taints: pool.taints }),
+    },
+    kubeletConfiguration(),
+  ]);
+}

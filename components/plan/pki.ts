@@ -1,0 +1,47 @@
+// Pure helpers for the shared PKI: the discovery hash and the file layout kubeadm expects.
+import { createHash, createPublicKey, X509Certificate } from "crypto";
+import { MachineFile } from "./bundle";
+import { TOKEN_FILE } from "./kubeadm";
+
+/**
+ * kubeadm's discovery CA hash: `sha256:` + hex SHA-256 of the DER SubjectPublicKeyInfo
+ * of the CA certificate. Accepts the certificate or the CA's public key (same SPKI).
+ */
+export function discoveryHash(pem: string): string {
+  const key = pem.includes("BEGIN CERTIFICATE") ? new X509Certificate(pem).publicKey : createPublicKey(pem);
+  const der = key.export({ type: "spki", format: "der" });
+  return "sha256:" + createHash("sha256").update(der).digest("hex");
+}
+
+/** The shared material every control-plane node must hold identically. */
+export interface SharedPki {
+  caCert: string;
+  caKey: string;
+  frontProxyCaCert: string;
+  frontProxyCaKey: string;
+  etcdCaCert: string;
+  etcdCaKey: string;
+  saKey: string;
+  saPub: string;
+  bootstrapToken: string;
+}
+
+const PKI = "/etc/kubernetes/pki";
+
+/** Where kubeadm looks for each shared file; keys 0600, certificates 0644. */
+export function sharedPkiFiles(p: SharedPki): MachineFile[] {
+  return [
+    { path: `${PKI}/ca.crt`, mode: "0644", content: p.caCert },
+    { path: `${PKI}/ca.key`, mode: "0600", content: p.caKey },
+    { path: `${PKI}/front-proxy-ca.crt`, mode: "0644", content: p.frontProxyCaCert },
+    { path: `${PKI}/front-proxy-ca.key`, mode: "0600", content: p.frontProxyCaKey },
+    { path: `${PKI}/etcd/ca.crt`, mode: "0644", content: p.etcdCaCert },
+    { path: `${PKI}/etcd/ca.key`, mode: "0600", content: p.etcdCaKey },
+    { path: `${PKI}/sa.key`, mode: "0600", content: p.saKey },
+    { path: `${PKI}/sa.pub`, mode: "0644", content: p.saPub },
+    { path: TOKEN_FILE, mode: "0600", content: p.bootstrapToken + "\n" },
+  ];
+}
+
+/** Bootstrap token format kubeadm accepts. */
+export const BOOTSTRAP_TOKEN_RE = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;

@@ -1,0 +1,310 @@
+// Shell scripts that run on the machines. Pure: each function returns the exact
+// text that lands on a machine; every one of them passes shellcheck (tested).
+import { ClusterPlan, MasterPlan } from "./cluster-plan";
+import { KUBEADM_HA_DIR, TOKEN_FILE, TOKEN_PLACEHOLDER, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER } from "./kubeadm";
+
+export const SBIN = "/usr/local/sbin";
+export const PREPARED_MARKER = "/var/lib/kubeadm-ha/prepared";
+/** How long a master waits for its node and etcd member to become healthy, seconds. */
+export const MEMBER_READY_TIMEOUT_S = 900;
+/** How many times a worker retries `kubeadm join` (10 s apart) while the control plane comes up. */
+export const WORKER_JOIN_ATTEMPTS = 90;
+
+export const paths = {
+  prepare: `${SBIN}/kubeadm-ha-prepare`,
+  setEndpoint: `${SBIN}/kubeadm-ha-set-endpoint`,
+  renderConfig: `${SBIN}/kubeadm-ha-render-config`,
+  waitMember: `${SBIN}/kubeadm-ha-wait-member`,
+  validate: `${SBIN}/kubeadm-ha-validate`,
+  workerJoin: `${SBIN}/kubeadm-ha-worker-join`,
+  initConfig: `${KUBEADM_HA_DIR}/kubeadm-init.yaml`,
+  joinConfig: `${KUBEADM_HA_DIR}/kubeadm-join.yaml`,
+  workerJoinTemplate: `${KUBEADM_HA_DIR}/kubeadm-join.yaml.tmpl`,
+  renderedConfig: "/run/kubeadm-ha/kubeadm.yaml",
+};
+
+const header = (what: string) => `#!/usr/bin/env bash\n# ${what}\n# Rendered by kubeadm-ha; do not edit on the machine.\nset -euo pipefail\n`;
+
+/** apt version string of a Kubernetes release on pkgs.k8s.io. */
+export function k8sPackageVersion(version: string): string {
+  return `${version}-1.1`;
+}
+
+/** Installs containerd and pinned kubeadm/kubelet/kubectl; idempotent (marker file). */
+export function prepareScript(version: string): string {
+  const minor = version.split(".").slice(0, 2).join(".");
+  return `${header("Prepares the machine for kubeadm: swap off, kernel modules, containerd, pinned kubeadm/kubelet/kubectl.")}
+K8S_REPO="https://pkgs.k8s.io/core:/stable:/v${minor}/deb/"
+K8S_VERSION="${k8sPackageVersion(version)}"
+MARKER="${PREPARED_MARKER}"
+
+if [ -f "$MARKER" ]; then
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+swapoff -a
+sed -ri '/\\sswap\\s/s/^#?/#/' /etc/fstab
+modprobe overlay
+modprobe br_netfilter
+sysctl --system >/dev/null
+
+apt-get update -q
+apt-get install -y -q apt-transport-https ca-certificates curl gpg jq containerd
+mkdir -p /etc/containerd
+containerd config default > /etc/containerd/config.toml
+sed -i 's/SystemdCgroup = false/SystemdCgroup = true/' /etc/containerd/config.toml
+systemctl restart containerd
+systemctl enable containerd
+
+install -d -m 0755 /etc/apt/keyrings
+curl -fsSL "\${K8S_REPO}Release.key" | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
+echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] \${K8S_REPO} /" > /etc/apt/sources.list.d/kubernetes.list
+apt-get update -q
+apt-get install -y -q "kubelet=\${K8S_VERSION}" "kubeadm=\${K8S_VERSION}" "kubectl=\${K8S_VERSION}"
+apt-mark hold kubelet kubeadm kubectl
+systemctl enable kubelet
+
+mkdir -p "$(dirname "$MARKER")"
+touch "$MARKER"
+`;
+}
+
+/** Points the endpoint name at one address in /etc/hosts (per-node resolution avoids the LB hairpin). */
+export function setEndpointScript(endpointName: string): string {
+  return `${header("Points the API endpoint name at one address in /etc/hosts.")}
+name="${endpointName}"
+addr="\${1:?usage: kubeadm-ha-set-endpoint ADDRESS}"
+tmp="$(mktemp)"
+grep -v " \${name} # kubeadm-ha endpoint$" /etc/hosts > "$tmp" || true
+printf '%s %s # kubeadm-ha endpoint\\n' "$addr" "$name" >> "$tmp"
+cat "$tmp" > /etc/hosts
+rm -f "$tmp"
+`;
+}
+
+/** Copies a kubeadm config with the bootstrap token filled in, readable by root only. */
+export function renderConfigScript(): string {
+  return `${header("Writes a kubeadm config with the bootstrap token filled in (root-only, removed after use).")}
+src="\${1:?usage: kubeadm-ha-render-config SRC DST}"
+dst="\${2:?usage: kubeadm-ha-render-config SRC DST}"
+token="$(cat "${TOKEN_FILE}")"
+umask 077
+mkdir -p "$(dirname "$dst")"
+sed "s/${TOKEN_PLACEHOLDER}/\${token}/" "$src" > "$dst"
+`;
+}
+
+/** Waits until a node is Ready and etcd has the expected number of healthy voting members. */
+export function waitMemberScript(): string {
+  return `${header("Waits until NODE is Ready and etcd has VOTERS healthy voting members (no learner left).")}
+node="\${1:?usage: kubeadm-ha-wait-member NODE VOTERS [TIMEOUT_S]}"
+want="\${2:?usage: kubeadm-ha-wait-member NODE VOTERS [TIMEOUT_S]}"
+timeout="\${3:-${MEMBER_READY_TIMEOUT_S}}"
+export KUBECONFIG=/etc/kubernetes/admin.conf
+
+etcdctl() {
+  kubectl -n kube-system exec "etcd-\${node}" -- etcdctl --endpoints=https://127.0.0.1:2379 \\
+    --cacert=/etc/kubernetes/pki/etcd/ca.crt \\
+    --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt \\
+    --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
+}
+
+deadline=$((SECONDS + timeout))
+reason="nothing checked yet"
+while [ "$SECONDS" -lt "$deadline" ]; do
+  ready="$(kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)"
+  if [ "$ready" != "True" ]; then
+    reason="node $node is not Ready (Ready=\${ready:-unknown})"
+    sleep 5
+    continue
+  fi
+  voters="$(etcdctl member list -w json 2>/dev/null | jq '[.members[] | select(.isLearner != true)] | length' || echo 0)"
+  if [ "$voters" != "$want" ]; then
+    reason="etcd has \${voters} voting members, want $want"
+    sleep 5
+    continue
+  fi
+  if ! etcdctl endpoint health --cluster >/dev/null 2>&1; then
+    reason="etcd reports an unhealthy member"
+    sleep 5
+    continue
+  fi
+  echo "node $node is Ready; etcd has $voters healthy voting members"
+  exit 0
+done
+echo "kubeadm-ha: gave up after \${timeout}s: $reason" >&2
+exit 1
+`;
+}
+
+/** Final check: every control-plane node Ready, every apiserver /readyz, etcd fully voting and healthy. */
+export function validateScript(plan: ClusterPlan): string {
+  const names = plan.masters.map((m) => m.name).join(" ");
+  const ips = plan.masters.map((m) => m.ip).join(" ");
+  return `${header("Fails unless every control-plane node is Ready, every apiserver answers /readyz and etcd has every member voting and healthy.")}
+masters="${names}"
+addresses="${ips}"
+want=${plan.masters.length}
+export KUBECONFIG=/etc/kubernetes/admin.conf
+problems=()
+
+for node in $masters; do
+  ready="$(kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)"
+  [ "$ready" = "True" ] || problems+=("control-plane node $node is not Ready (Ready=\${ready:-missing})")
+done
+for ip in $addresses; do
+  body="$(curl -sk --max-time 5 "https://\${ip}:${plan.endpoint.port}/readyz" || true)"
+  [ "$body" = "ok" ] || problems+=("apiserver at $ip does not answer /readyz with ok (got: \${body:-no answer})")
+done
+first="\${masters%% *}"
+members="$(kubectl -n kube-system exec "etcd-\${first}" -- etcdctl --endpoints=https://127.0.0.1:2379 \\
+  --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt \\
+  --key=/etc/kubernetes/pki/etcd/healthcheck-client.key member list -w json 2>/dev/null || echo '{}')"
+voters="$(printf '%s' "$members" | jq '[.members[]? | select(.isLearner != true)] | length')"
+[ "$voters" = "$want" ] || problems+=("etcd has \${voters} voting members, want $want")
+if ! kubectl -n kube-system exec "etcd-\${first}" -- etcdctl --endpoints=https://127.0.0.1:2379 \\
+  --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt \\
+  --key=/etc/kubernetes/pki/etcd/healthcheck-client.key endpoint health --cluster >/dev/null 2>&1; then
+  problems+=("etcd reports an unhealthy member")
+fi
+
+if [ "\${#problems[@]}" -gt 0 ]; then
+  echo "kubeadm-ha: the cluster is not healthy:" >&2
+  printf '  - %s\\n' "\${problems[@]}" >&2
+  exit 1
+fi
+echo "control plane healthy: $want nodes Ready, $want apiservers ready, $want etcd voting members"
+`;
+}
+
+/** How a worker learns its name, address and the bootstrap token: platform-specific shell snippets. */
+export interface InstanceIdentity {
+  /** Prints the VM's name. */
+  name: string;
+  /** Prints the VM's primary internal address. */
+  ip: string;
+  /** Prints the bootstrap token. */
+  token: string;
+}
+
+/** Worker boot: prepare, fill in the join config, join (retrying while the control plane comes up). */
+export function workerJoinScript(identity: InstanceIdentity): string {
+  return `${header("Joins this worker to the cluster with the join config of its pool.")}
+${paths.prepare}
+if [ -f /etc/kubernetes/kubelet.conf ]; then
+  echo "already joined"
+  exit 0
+fi
+name="$(${identity.name})"
+ip="$(${identity.ip})"
+token="$(${identity.token})"
+umask 077
+mkdir -p "$(dirname "${paths.renderedConfig}")"
+sed -e "s/${TOKEN_PLACEHOLDER}/\${token}/" -e "s/${NODE_NAME_PLACEHOLDER}/\${name}/" -e "s/${NODE_IP_PLACEHOLDER}/\${ip}/" \\
+  "${paths.workerJoinTemplate}" > "${paths.renderedConfig}"
+for attempt in $(seq 1 ${WORKER_JOIN_ATTEMPTS}); do
+  if kubeadm join --config "${paths.renderedConfig}"; then
+    rm -f "${paths.renderedConfig}"
+    exit 0
+  fi
+  echo "kubeadm join attempt $attempt failed; retrying in 10s" >&2
+  kubeadm reset --force >/dev/null 2>&1 || true
+  sleep 10
+done
+rm -f "${paths.renderedConfig}"
+echo "kubeadm-ha: worker could not join after ${WORKER_JOIN_ATTEMPTS} attempts" >&2
+exit 1
+`;
+}
+
+// ---- Commands run over SSH (as the kubeadm-ha user, with sudo) ----
+
+/** Waits for cloud-init to finish preparing the machine. */
+export function waitBootCommand(): string {
+  return `${header("Waits for cloud-init to finish preparing this machine.")}
+sudo cloud-init status --wait >/dev/null || true
+if ! test -f "${PREPARED_MARKER}"; then
+  echo "kubeadm-ha: machine preparation failed; see /var/log/cloud-init-output.log" >&2
+  exit 1
+fi
+`;
+}
+
+/** Writes the files of a bundle read from standard input (see bundle.ts). */
+export function unpackCommand(): string {
+  return `${header("Writes the files of a bundle read from standard input: one line per file, PATH MODE BASE64.")}
+count=0
+while read -r path mode data; do
+  sudo install -d -m 0755 "$(dirname "$path")"
+  printf '%s' "$data" | base64 -d | sudo install -m "$mode" /dev/stdin "$path"
+  count=$((count + 1))
+done
+echo "wrote $count files"
+`;
+}
+
+const CNI_MANIFESTS: Record<string, (v: string) => string> = {
+  calico: (v) => `https://raw.githubusercontent.com/projectcalico/calico/v${v}/manifests/calico.yaml`,
+  flannel: (v) => `https://github.com/flannel-io/flannel/releases/download/v${v}/kube-flannel.yml`,
+};
+
+/** URL of the pinned CNI manifest, or undefined for `none`. */
+export function cniManifestUrl(name: string, version: string): string | undefined {
+  return CNI_MANIFESTS[name]?.(version);
+}
+
+function applyCni(plan: ClusterPlan): string {
+  const cni = plan.config.kubernetes.cni;
+  const url = cniManifestUrl(cni.name, cni.version);
+  if (!url) return `echo "cni: none; install your own before workloads can run"\n`;
+  if (cni.name === "flannel") {
+    return `curl -fsSL "${url}" | sed 's#10.244.0.0/16#${plan.config.network.podCidr}#' | sudo kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f -\n`;
+  }
+  return `sudo kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f "${url}"\n`;
+}
+
+/** master-0: `kubeadm init`, the CNI, then wait until it is Ready and the only etcd voter. */
+export function initCommand(plan: ClusterPlan, master: MasterPlan): string {
+  return `${header(`kubeadm init on ${master.name}, then the CNI; succeeds once the node is Ready and etcd is healthy.`)}
+sudo ${paths.setEndpoint} ${master.ip}
+if ! sudo test -f /etc/kubernetes/admin.conf; then
+  sudo ${paths.renderConfig} ${paths.initConfig} ${paths.renderedConfig}
+  sudo kubeadm init --config ${paths.renderedConfig}
+  sudo rm -f ${paths.renderedConfig}
+fi
+${applyCni(plan)}sudo ${paths.waitMember} ${master.name} 1
+`;
+}
+
+/**
+ * master-i: joins through master-0 (the endpoint name resolves to it while joining),
+ * then resolves the endpoint to itself; succeeds once it is Ready and a healthy voter.
+ * The next master's join waits for this command, so joins never overlap.
+ */
+export function joinCommand(plan: ClusterPlan, master: MasterPlan): string {
+  return `${header(`kubeadm join --control-plane on ${master.name}; succeeds once the node is Ready and etcd has ${master.index + 1} healthy voters.`)}
+if ! sudo test -f /etc/kubernetes/admin.conf; then
+  sudo ${paths.setEndpoint} ${plan.masters[0].ip}
+  sudo ${paths.renderConfig} ${paths.joinConfig} ${paths.renderedConfig}
+  sudo kubeadm join --config ${paths.renderedConfig}
+  sudo rm -f ${paths.renderedConfig}
+fi
+sudo ${paths.setEndpoint} ${master.ip}
+sudo ${paths.waitMember} ${master.name} ${master.index + 1}
+`;
+}
+
+/** Runs the final validation on master-0. */
+export function validateCommand(): string {
+  return `${header("Fails `pulumi up` with the reason unless the control plane is healthy.")}
+sudo ${paths.validate}
+`;
+}
+
+/** Prints the admin kubeconfig (a stack output, kept secret). */
+export function kubeconfigCommand(): string {
+  return `${header("Prints the admin kubeconfig.")}
+sudo cat /etc/kubernetes/admin.conf
+`;
+}

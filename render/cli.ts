@@ -1,0 +1,46 @@
+// npm run render -- --stack <name> [--out <dir>]
+// Runs the program offline (mock runtime, no credentials) and writes
+// <dir>/resources.json, <dir>/outputs.json and <dir>/files/<machine>/<path>.
+import { mkdirSync, rmSync, writeFileSync } from "fs";
+import { dirname, join, resolve } from "path";
+import { RenderError, renderStack } from "./render";
+
+function usage(msg: string): never {
+  console.error(`render: ${msg}\nusage: npm run render -- --stack <name> [--out <dir>]   (stacks/Pulumi.<name>.yaml)`);
+  process.exit(2);
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  let stack: string | undefined;
+  let out: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--stack") stack = argv[++i];
+    else if (argv[i] === "--out") out = argv[++i];
+    else usage(`unknown argument ${JSON.stringify(argv[i])}`);
+  }
+  if (!stack) usage("--stack is required");
+  const root = resolve(__dirname, "..");
+  const dir = resolve(out ?? join(root, "out", stack));
+  const result = await renderStack(root, stack);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "files"), { recursive: true });
+  writeFileSync(join(dir, "resources.json"), JSON.stringify(result.resources, null, 2) + "\n");
+  writeFileSync(join(dir, "outputs.json"), JSON.stringify(result.outputs, null, 2) + "\n");
+  for (const f of result.files) {
+    const p = join(dir, "files", f.path);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, f.content, { mode: parseInt(f.mode, 8) });
+  }
+  console.log(result.summary);
+  console.log(`wrote ${result.resources.length} resources and ${result.files.length} machine files to ${dir}`);
+}
+
+process.on("unhandledRejection", (e) => {
+  console.error(`render: ${(e as Error)?.message ?? e}`);
+  process.exit(1);
+});
+main().catch((e) => {
+  console.error(e instanceof RenderError ? `render: ${e.message}` : `render: ${(e as Error).stack ?? e}`);
+  process.exit(1);
+});

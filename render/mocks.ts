@@ -1,0 +1,175 @@
+// The SDK's mock runtime, answered the way the clouds would answer: computed
+// fields (ids, self links, service-account e-mails) and deterministic keys, so
+// that two renders of the same stack are byte-identical. Used by the offline
+// render and by the tests. Nothing here is used by `pulumi up`.
+import * as pulumi from "@pulumi/pulumi";
+import { createECDH, createHash, createPrivateKey, createPublicKey, KeyObject } from "crypto";
+import { execFileSync } from "child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+
+/** Project name of Pulumi.yaml: config keys are read in this namespace. */
+export const PROJECT = "kubeadm-ha";
+export const MOCK_GCP_PROJECT = "mock-project";
+
+const digest = (s: string) => createHash("sha256").update(s).digest();
+
+/** A P-256 key derived from a seed (mock only: real keys come from the tls provider). */
+export function deterministicEcKey(seed: string): KeyObject {
+  const d = digest("ec:" + seed);
+  const ecdh = createECDH("prime256v1");
+  ecdh.setPrivateKey(d);
+  const pub = ecdh.getPublicKey();
+  const b64u = (b: Buffer) => b.toString("base64url");
+  return createPrivateKey({ key: { kty: "EC", crv: "P-256", d: b64u(d), x: b64u(pub.subarray(1, 33)), y: b64u(pub.subarray(33, 65)) }, format: "jwk" });
+}
+
+/** An Ed25519 key derived from a seed (mock only). */
+export function deterministicEd25519Key(seed: string): KeyObject {
+  const pkcs8 = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), digest("ed25519:" + seed)]);
+  return createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" });
+}
+
+function sshString(b: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(b.length);
+  return Buffer.concat([len, b]);
+}
+
+function ed25519OpenSsh(key: KeyObject, comment: string): { publicKeyOpenssh: string; privateKeyOpenssh: string } {
+  const pubRaw = createPublicKey(key).export({ format: "der", type: "spki" }).subarray(-32);
+  const blob = Buffer.concat([sshString(Buffer.from("ssh-ed25519")), sshString(pubRaw)]);
+  return {
+    publicKeyOpenssh: `ssh-ed25519 ${blob.toString("base64")} ${comment}\n`,
+    // Not a loadable OpenSSH key: the mock only needs a value the render hides.
+    privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${digest("priv:" + comment).toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`,
+  };
+}
+
+/** A real self-signed certificate for the mock's CA key (openssl, as a CA would be). */
+function selfSignedCert(keyPem: string, commonName: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "kubeadm-ha-mock-"));
+  try {
+    writeFileSync(join(dir, "key.pem"), keyPem, { mode: 0o600 });
+    return execFileSync("openssl", ["req", "-x509", "-new", "-key", join(dir, "key.pem"), "-subj", `/CN=${commonName}`, "-days", "3650", "-set_serial", "1",
+      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment"], { encoding: "utf8" });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function randomFromSeed(seed: string, length: number, chars: string): string {
+  let out = "";
+  let block = digest(seed);
+  let i = 0;
+  while (out.length < length) {
+    if (i >= block.length) {
+      block = digest(block.toString("hex"));
+      i = 0;
+    }
+    out += chars[block[i++] % chars.length];
+  }
+  return out;
+}
+
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** The mock receives secret inputs wrapped; computed fields are derived from the plain values. */
+function unwrapSecrets(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if (SIG_KEY in o && "value" in o) return unwrapSecrets(o.value);
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrapSecrets(x)]));
+  }
+  return v;
+}
+
+const selfLink = (kind: string, scope: string, name: string) => `https://www.googleapis.com/compute/v1/projects/${MOCK_GCP_PROJECT}/${scope}/${kind}/${name}`;
+
+/** Computed outputs per resource type, as the provider would return them. */
+export function mockState(type: string, name: string, wrapped: Record<string, any>): { id: string; state: Record<string, unknown> } {
+  const inputs = unwrapSecrets(wrapped) as Record<string, any>;
+  const n: string = inputs.name ?? name;
+  const scope = inputs.zone ? `zones/${inputs.zone}` : inputs.region ? `regions/${inputs.region}` : "global";
+  const id = `${n}-id`;
+  switch (type) {
+    case "gcp:compute/instance:Instance": {
+      const nics = (inputs.networkInterfaces ?? []).map((nic: any, i: number) => ({
+        ...nic,
+        accessConfigs: (nic.accessConfigs ?? []).map((ac: any) => ({ ...ac, natIp: ac.natIp ?? `203.0.113.${10 + i}` })),
+      }));
+      return { id, state: { ...inputs, instanceId: String(parseInt(digest(n).toString("hex").slice(0, 12), 16)), selfLink: selfLink("instances", scope, n), networkInterfaces: nics } };
+    }
+    case "gcp:compute/instanceTemplate:InstanceTemplate": {
+      const tn = inputs.name ?? `${inputs.namePrefix ?? name}${randomFromSeed(name, 26, "0123456789")}`;
+      return { id: tn, state: { ...inputs, name: tn, selfLink: selfLink("instanceTemplates", "global", tn), selfLinkUnique: `${selfLink("instanceTemplates", "global", tn)}?uniqueId=1` } };
+    }
+    case "gcp:serviceaccount/account:Account":
+      return { id, state: { ...inputs, email: `${inputs.accountId}@${MOCK_GCP_PROJECT}.iam.gserviceaccount.com` } };
+    case "tls:index/privateKey:PrivateKey": {
+      const key = inputs.algorithm === "ED25519" ? deterministicEd25519Key(name) : deterministicEcKey(name);
+      const pem = key.export({ format: "pem", type: key.asymmetricKeyType === "ec" ? "sec1" : "pkcs8" }) as string;
+      const publicKeyPem = createPublicKey(key).export({ format: "pem", type: "spki" }) as string;
+      const ssh = key.asymmetricKeyType === "ed25519" ? ed25519OpenSsh(key, name) : { publicKeyOpenssh: "", privateKeyOpenssh: "" };
+      return { id, state: { ...inputs, privateKeyPem: pem, publicKeyPem, ...ssh } };
+    }
+    case "tls:index/selfSignedCert:SelfSignedCert":
+      return { id, state: { ...inputs, certPem: selfSignedCert(inputs.privateKeyPem, inputs.subject?.commonName ?? name) } };
+    case "random:index/randomPassword:RandomPassword": {
+      const chars = (inputs.lower === false ? "" : "abcdefghijklmnopqrstuvwxyz") + (inputs.upper === false ? "" : "ABCDEFGHIJKLMNOPQRSTUVWXYZ") + (inputs.numeric === false ? "" : "0123456789");
+      return { id, state: { ...inputs, result: randomFromSeed(name, inputs.length, chars) } };
+    }
+    case "command:remote:Command":
+      return { id, state: { ...inputs, stdout: `(offline render: ${name} did not run)`, stderr: "" } };
+    default:
+      return { id, state: { ...inputs, selfLink: type.startsWith("gcp:compute") ? selfLink(type.split(":")[2].toLowerCase() + "s", scope, n) : undefined } };
+  }
+}
+
+/** What the monitor saw of one registration: the request as the engine gets it. */
+export interface Registration {
+  urn: string;
+  type: string;
+  name: string;
+  parent: string | null;
+  custom: boolean;
+  dependencies: string[];
+  /** Inputs as serialized for the engine: nested secrets keep their own markers. */
+  rawInputs: Record<string, unknown>;
+}
+
+/**
+ * Installs the mocks for one program run and returns the list that fills up with
+ * every registration. `config` is the stack's config map (`ns:key` -> value).
+ */
+export function installMocks(stack: string, config: Record<string, string>, secretKeys: string[] = []): Registration[] {
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  pulumi.runtime.setMocks(
+    {
+      newResource: (a) => mockState(a.type, a.name, a.inputs),
+      call: (a) => a.inputs,
+    },
+    PROJECT,
+    stack,
+    false,
+  );
+  const registrations: Registration[] = [];
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: any) => {
+    const parent: string = req.getParent() || null;
+    registrations.push({
+      urn: monitor.newUrn(parent, req.getType(), req.getName()),
+      type: req.getType(),
+      name: req.getName(),
+      parent,
+      custom: req.getCustom(),
+      dependencies: [...req.getDependenciesList()],
+      rawInputs: req.getObject()?.toJavaScript() ?? {},
+    });
+    return original(req, callback);
+  };
+  return registrations;
+}

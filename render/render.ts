@@ -1,0 +1,257 @@
+// Offline render: runs the program on the mock runtime from a stack file and
+// returns every resource and every file that reaches a machine, secrets
+// replaced by "[secret]". The output is a public contract (README "Render output").
+import { readFileSync } from "fs";
+import { join, posix } from "path";
+import { parse } from "yaml";
+import { installMocks, PROJECT, Registration } from "./mocks";
+import { decodeBundle } from "../components/plan/bundle";
+import { filesOfBootConfig } from "../components/plan/cloud-init";
+
+export const SECRET = "[secret]";
+export const UNKNOWN = "[unknown]";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_ASSET = "c44067f5952c0a294b673a41bacd8c17";
+const SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e";
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export interface RenderedResource {
+  urn: string;
+  type: string;
+  name: string;
+  parent: string | null;
+  dependencies: string[];
+  inputs: unknown;
+}
+
+export interface RenderedFile {
+  /** `<machine>/<path>` relative to files/. */
+  path: string;
+  content: string;
+  mode: string;
+}
+
+export interface RenderResult {
+  stack: string;
+  resources: RenderedResource[];
+  files: RenderedFile[];
+  outputs: Record<string, unknown>;
+  summary: string;
+}
+
+export class RenderError extends Error {}
+
+export interface StackFile {
+  config: Record<string, string>;
+  secretKeys: string[];
+}
+
+/** Reads `stacks/Pulumi.<stack>.yaml` into Pulumi's config map (`ns:key` -> string). */
+export function readStackFile(root: string, stack: string): StackFile {
+  const path = join(root, "stacks", `Pulumi.${stack}.yaml`);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new RenderError(`no stack file ${path}: create it, or pick one of stacks/Pulumi.<name>.yaml`);
+  }
+  let doc: { config?: Record<string, unknown> } | null;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    throw new RenderError(`${path} is not valid YAML: ${(e as Error).message}`);
+  }
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [k, v] of Object.entries(doc?.config ?? {})) {
+    const key = k.includes(":") ? k : `${PROJECT}:${k}`;
+    if (v && typeof v === "object" && !Array.isArray(v) && "secure" in v) {
+      // Encrypted in the stack file: cannot be read offline. The value stands in for it and stays secret.
+      config[key] = `-----BEGIN OPENSSH PRIVATE KEY-----\n${SECRET} ${key} is encrypted in the stack file\n-----END OPENSSH PRIVATE KEY-----\n`;
+      secretKeys.push(key);
+    } else config[key] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return { config, secretKeys };
+}
+
+/** Replaces secrets, assets, resource references and unknowns in serialized inputs. */
+function clean(v: unknown, secrets: Set<string>, inSecret = false): unknown {
+  if (v === UNKNOWN_VALUE) return UNKNOWN;
+  if (Array.isArray(v)) return v.map((x) => clean(x, secrets, inSecret));
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if (o[SIG_KEY] === SIG_SECRET) {
+      collectStrings(o.value, secrets);
+      return SECRET;
+    }
+    if (o[SIG_KEY] === SIG_ASSET) return { asset: o.text ?? o.path ?? o.uri };
+    if (o[SIG_KEY] === SIG_RESOURCE) return { resource: o.urn };
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, k === "connection" ? cleanConnection(x, secrets) : clean(x, secrets, inSecret)]));
+  }
+  return v;
+}
+
+/** A command's connection is secret as a whole (provider schema); only its keys are secret values. */
+function cleanConnection(v: unknown, secrets: Set<string>): unknown {
+  const inner = isSecret(v) ? (v as { value: unknown }).value : v;
+  const keys: unknown[] = [];
+  const walk = (x: unknown) => {
+    if (x && typeof x === "object") for (const [k, y] of Object.entries(x)) (k === "privateKey" || k === "password" ? keys.push(y) : walk(y));
+  };
+  walk(inner);
+  collectStrings(keys, secrets);
+  return SECRET;
+}
+
+function collectStrings(v: unknown, out: Set<string>) {
+  if (typeof v === "string") {
+    if (v.length >= 12) out.add(v);
+    // Multi-line secrets (PEM, bundles): every substantial line is secret too.
+    for (const line of v.split("\n")) if (line.length >= 24 && !/^-----(BEGIN|END) /.test(line)) out.add(line);
+  } else if (Array.isArray(v)) v.forEach((x) => collectStrings(x, out));
+  else if (v && typeof v === "object") Object.values(v).forEach((x) => collectStrings(x, out));
+}
+
+function isSecret(v: unknown): boolean {
+  return !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SIG_SECRET;
+}
+
+function plain(v: unknown): unknown {
+  return isSecret(v) ? (v as { value: unknown }).value : v;
+}
+
+const GCP_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Problems that make a render fail: duplicate URNs, stringified Outputs, bad cloud names. */
+export function checkRegistrations(regs: Registration[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const r of regs) {
+    if (seen.has(r.urn)) problems.push(`duplicate URN ${r.urn}: two resources of type ${r.type} are named ${JSON.stringify(r.name)}; derive child names from their parent's name`);
+    seen.add(r.urn);
+    const walk = (v: unknown, path: string) => {
+      if (typeof v === "string" && v.includes("Calling [toString] on an [Output<T>] is not supported")) {
+        problems.push(`${r.urn}: input ${path} contains a stringified Output; use pulumi.interpolate or .apply() instead of a template string`);
+      } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+      else if (v && typeof v === "object") Object.entries(v).forEach(([k, x]) => walk(x, path ? `${path}.${k}` : k));
+    };
+    walk(r.rawInputs, "");
+    if (r.type.startsWith("gcp:")) {
+      const name = plain(r.rawInputs.name);
+      if (typeof name === "string" && (!GCP_NAME.test(name) || name.length > 63)) {
+        problems.push(`${r.urn}: GCP name ${JSON.stringify(name)} breaks GCP naming rules (lower-case letters, digits and '-', starting with a letter, at most 63 characters); shorten kubeadm-ha:clusterName or the pool name`);
+      }
+      const prefix = plain(r.rawInputs.namePrefix);
+      if (typeof prefix === "string" && (!/^[a-z]([-a-z0-9]*)$/.test(prefix) || prefix.length > 37)) {
+        problems.push(`${r.urn}: GCP name prefix ${JSON.stringify(prefix)} must be at most 37 characters of lower-case letters, digits and '-'; shorten the cluster or pool name`);
+      }
+      const accountId = plain(r.rawInputs.accountId);
+      if (typeof accountId === "string" && !/^[a-z]([-a-z0-9]{4,28}[a-z0-9])$/.test(accountId)) {
+        problems.push(`${r.urn}: service account id ${JSON.stringify(accountId)} must be 6-30 characters of lower-case letters, digits and '-'; shorten kubeadm-ha:clusterName`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Files that reach machines: boot configs (and their write_files), command scripts and bundles. */
+export function machineFiles(regs: Registration[]): RenderedFile[] {
+  const byUrn = new Map(regs.map((r) => [r.urn, r]));
+  const files: RenderedFile[] = [];
+  const add = (machine: string, path: string, content: string, mode = "0644") => files.push({ path: posix.join(machine, path.replace(/^\/+/, "")), content, mode });
+  const addFilesOf = (machine: string, text: unknown, secret: boolean, list: (t: string) => { path: string; mode: string; content: string }[]) => {
+    if (typeof text !== "string") return;
+    for (const f of list(text)) add(machine, f.path, secret ? SECRET : f.content, f.mode);
+  };
+  for (const r of regs) {
+    if (r.type === "gcp:compute/instance:Instance" || r.type === "gcp:compute/instanceTemplate:InstanceTemplate") {
+      const machine = r.type.endsWith("Instance") ? String(plain(r.rawInputs.name)) : String(plain(r.rawInputs.namePrefix)).replace(/-$/, "");
+      const metadata = r.rawInputs.metadata;
+      const userData = isSecret(metadata) ? undefined : (metadata as Record<string, unknown> | undefined)?.["user-data"];
+      if (userData === undefined) continue;
+      const secret = isSecret(userData) || isSecret(metadata);
+      add(machine, "cloud-init.yaml", secret ? SECRET : String(userData));
+      addFilesOf(machine, plain(userData), secret, filesOfBootConfig);
+    }
+    if (r.type === "command:remote:Command") {
+      const parent = r.parent ? byUrn.get(r.parent) : undefined;
+      const machine = parent?.type === "kubeadm-ha:bootstrap:MachineSteps" ? parent.name : "unknown-machine";
+      const step = r.name.startsWith(machine + "-") ? r.name.slice(machine.length + 1) : r.name;
+      for (const phase of ["create", "update", "delete"] as const) {
+        const script = r.rawInputs[phase];
+        if (script !== undefined) add(machine, `commands/${step}${phase === "create" ? "" : "." + phase}.sh`, isSecret(script) ? SECRET : String(script), "0755");
+      }
+      const stdin = r.rawInputs.stdin;
+      if (stdin !== undefined && stdin !== UNKNOWN_VALUE) addFilesOf(machine, plain(stdin), isSecret(stdin), decodeBundle);
+    }
+  }
+  return files;
+}
+
+function summarize(stack: string, regs: Registration[]): string {
+  const byType = new Map<string, number>();
+  for (const r of regs) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
+  const lines = [`stack ${stack}: ${regs.length} resources`];
+  for (const [t, n] of [...byType.entries()].sort()) lines.push(`  ${String(n).padStart(3)}  ${t}`);
+  const zones = new Map<string, string[]>();
+  for (const r of regs) {
+    const zone = plain(r.rawInputs.zone);
+    if (typeof zone !== "string") continue;
+    if (r.type === "gcp:compute/instance:Instance") zones.set(zone, [...(zones.get(zone) ?? []), String(plain(r.rawInputs.name))]);
+    if (r.type === "gcp:compute/instanceGroupManager:InstanceGroupManager") zones.set(zone, [...(zones.get(zone) ?? []), `${plain(r.rawInputs.name)} (pool group, ${plain(r.rawInputs.targetSize)} nodes)`]);
+  }
+  lines.push("machines by zone:");
+  for (const [z, ms] of [...zones.entries()].sort()) lines.push(`  ${z}: ${ms.join(", ")}`);
+  return lines.join("\n");
+}
+
+async function resolveOutputs(mod: Record<string, unknown>, secrets: Set<string>): Promise<Record<string, unknown>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(mod)) {
+    if (v === undefined) continue;
+    const o = pulumi.output(v);
+    const [value, secret] = await Promise.all([new Promise((r) => o.apply(r)), pulumi.isSecret(o)]);
+    if (secret) collectStrings(value, secrets);
+    out[k] = secret ? SECRET : value;
+  }
+  return out;
+}
+
+/**
+ * Runs the program once for `stack` on the mock runtime. Run it once per process:
+ * the SDK keeps one runtime per process.
+ */
+export async function renderStack(root: string, stack: string): Promise<RenderResult> {
+  const { config, secretKeys } = readStackFile(root, stack);
+  const regs = installMocks(stack, config, secretKeys);
+  let mod: Record<string, unknown>;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(join(root, "index"));
+  } catch (e) {
+    const err = e as Error;
+    if (regs.length) throw new RenderError(`${err.message}\n(${regs.length} resources were registered before the error)`);
+    throw new RenderError(err.message);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  const secrets = new Set<string>();
+  const outputs = await resolveOutputs(mod, secrets);
+  const problems = checkRegistrations(regs);
+  if (problems.length) throw new RenderError(`render of ${stack} failed:\n` + problems.map((p) => `  - ${p}`).join("\n"));
+  const resources = regs.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, dependencies: r.dependencies, inputs: clean(r.rawInputs, secrets) }));
+  const files = machineFiles(regs);
+  // Last line of defence: no secret value may appear in anything the render writes.
+  const leaks: string[] = [];
+  const check = (where: string, text: string) => {
+    for (const s of secrets) if (text.includes(s)) leaks.push(`${where} contains a secret value (${s.slice(0, 6)}...)`);
+  };
+  for (const f of files) check(`files/${f.path}`, f.content);
+  check("resources.json", JSON.stringify(resources));
+  check("outputs.json", JSON.stringify(outputs));
+  if (leaks.length) throw new RenderError(`render of ${stack} would leak secrets:\n` + [...new Set(leaks)].map((l) => `  - ${l}`).join("\n"));
+  return { stack, resources, files, outputs, summary: summarize(stack, regs) };
+}
