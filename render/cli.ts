@@ -6,7 +6,7 @@ import { dirname, join, resolve } from "path";
 import { RenderError, renderStack } from "./render";
 
 function usage(msg: string): never {
-  console.error(`render: ${msg}\nusage: npm run render -- --stack <name> [--out <dir>]   (stacks/Pulumi.<name>.yaml)`);
+  console.error(`render: ${msg}\nusage: npm run render -- --stack <name> [--out <dir>] [--config-dir <dir>]   (reads <config-dir>/Pulumi.<name>.yaml; default stacks/)`);
   process.exit(2);
 }
 
@@ -14,15 +14,17 @@ async function main() {
   const argv = process.argv.slice(2);
   let stack: string | undefined;
   let out: string | undefined;
+  let configDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--stack") stack = argv[++i];
     else if (argv[i] === "--out") out = argv[++i];
+    else if (argv[i] === "--config-dir") configDir = argv[++i];
     else usage(`unknown argument ${JSON.stringify(argv[i])}`);
   }
   if (!stack) usage("--stack is required");
   const root = resolve(__dirname, "..");
   const dir = resolve(out ?? join(root, "out", stack));
-  const result = await renderStack(root, stack);
+  const result = await renderStack(root, stack, configDir ? resolve(configDir) : undefined);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "files"), { recursive: true });
   writeFileSync(join(dir, "resources.json"), JSON.stringify(result.resources, null, 2) + "\n");

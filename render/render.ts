@@ -48,8 +48,8 @@ export interface StackFile {
 }
 
 /** Reads `stacks/Pulumi.<stack>.yaml` into Pulumi's config map (`ns:key` -> string). */
-export function readStackFile(root: string, stack: string): StackFile {
-  const path = join(root, "stacks", `Pulumi.${stack}.yaml`);
+export function readStackFile(configDir: string, stack: string): StackFile {
+  const path = join(configDir, `Pulumi.${stack}.yaml`);
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -220,12 +220,19 @@ async function resolveOutputs(mod: Record<string, unknown>, secrets: Set<string>
   return out;
 }
 
+/** Where a known secret value shows up in plain text: `[where, text]` pairs in, problems out. */
+export function findLeaks(secrets: Set<string>, texts: Array<[string, string]>): string[] {
+  const leaks = new Set<string>();
+  for (const [where, text] of texts) for (const s of secrets) if (text.includes(s)) leaks.add(`${where} contains a secret value (${s.slice(0, 4)}...)`);
+  return [...leaks];
+}
+
 /**
  * Runs the program once for `stack` on the mock runtime. Run it once per process:
  * the SDK keeps one runtime per process.
  */
-export async function renderStack(root: string, stack: string): Promise<RenderResult> {
-  const { config, secretKeys } = readStackFile(root, stack);
+export async function renderStack(root: string, stack: string, configDir = join(root, "stacks")): Promise<RenderResult> {
+  const { config, secretKeys } = readStackFile(configDir, stack);
   const regs = installMocks(stack, config, secretKeys);
   let mod: Record<string, unknown>;
   try {
@@ -245,13 +252,7 @@ export async function renderStack(root: string, stack: string): Promise<RenderRe
   const resources = regs.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, dependencies: r.dependencies, inputs: clean(r.rawInputs, secrets) }));
   const files = machineFiles(regs);
   // Last line of defence: no secret value may appear in anything the render writes.
-  const leaks: string[] = [];
-  const check = (where: string, text: string) => {
-    for (const s of secrets) if (text.includes(s)) leaks.push(`${where} contains a secret value (${s.slice(0, 6)}...)`);
-  };
-  for (const f of files) check(`files/${f.path}`, f.content);
-  check("resources.json", JSON.stringify(resources));
-  check("outputs.json", JSON.stringify(outputs));
-  if (leaks.length) throw new RenderError(`render of ${stack} would leak secrets:\n` + [...new Set(leaks)].map((l) => `  - ${l}`).join("\n"));
+  const leaks = findLeaks(secrets, [["resources.json", JSON.stringify(resources)], ["outputs.json", JSON.stringify(outputs)], ...files.map((f): [string, string] => [`files/${f.path}`, f.content])]);
+  if (leaks.length) throw new RenderError(`render of ${stack} would leak secrets:\n` + leaks.map((l) => `  - ${l}`).join("\n"));
   return { stack, resources, files, outputs, summary: summarize(stack, regs) };
 }

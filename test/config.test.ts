@@ -33,7 +33,7 @@ function assertRejected(raw: Record<string, unknown>, key: string, valueFragment
 }
 
 test("the shipped three-zone stack file is valid and reads as written", () => {
-  const { config } = readStackFile(ROOT, "gcp-three-zone");
+  const { config } = readStackFile(join(ROOT, "stacks"), "gcp-three-zone");
   const c = validateClusterConfig(fromRawConfig(config), "gcp-three-zone");
   assert.equal(c.clusterName, "prod");
   assert.deepEqual(c.zones, ["europe-west1-b", "europe-west1-c", "europe-west1-d"]);

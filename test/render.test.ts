@@ -1,0 +1,87 @@
+// The offline render as a command: deterministic output, clear failures, and the
+// checks that stop a bad program before anyone runs `pulumi up`.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { checkRegistrations, findLeaks } from "../render/render";
+import { Registration } from "../render/mocks";
+import { ROOT } from "./helpers";
+
+function render(args: string[]) {
+  return spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), ...args], { encoding: "utf8", cwd: ROOT });
+}
+
+function listFiles(dir: string, prefix = ""): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(dir, join(prefix, e.name)) : [join(prefix, e.name)]));
+}
+
+test("two renders of the same stack are byte-identical (reviewable diffs)", () => {
+  const a = mkdtempSync(join(tmpdir(), "render-a-"));
+  const b = mkdtempSync(join(tmpdir(), "render-b-"));
+  for (const out of [a, b]) {
+    const res = render(["--stack", "gcp-three-zone", "--out", out]);
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /machines by zone:/);
+  }
+  const files = listFiles(a).sort();
+  assert.deepEqual(files, listFiles(b).sort());
+  assert.ok(files.includes("resources.json") && files.includes("outputs.json"));
+  for (const f of files) assert.equal(readFileSync(join(a, f), "utf8"), readFileSync(join(b, f), "utf8"), f);
+  const resources = JSON.parse(readFileSync(join(a, "resources.json"), "utf8"));
+  for (const x of resources) assert.deepEqual(Object.keys(x), ["urn", "type", "name", "parent", "dependencies", "inputs"]);
+});
+
+test("an invalid stack file fails with the key and the fix, and registers nothing", () => {
+  const dir = mkdtempSync(join(tmpdir(), "stacks-"));
+  writeFileSync(join(dir, "Pulumi.bad.yaml"), "config:\n  kubeadm-ha:region: europe-west1\n  kubeadm-ha:zones: [europe-west1-b, europe-west1-c]\n  kubeadm-ha:adminCidrs: [198.51.100.0/24]\n  kubeadm-ha:controlPlane: {count: 4}\n");
+  const out = join(dir, "out");
+  const res = render(["--stack", "bad", "--config-dir", dir, "--out", out]);
+  assert.equal(res.status, 1);
+  assert.match(res.stderr, /kubeadm-ha:zones: .*Fix: /);
+  assert.match(res.stderr, /kubeadm-ha:controlPlane\.count: .*Fix: /);
+  assert.match(res.stderr, /nothing was created/);
+  assert.doesNotMatch(res.stderr, /resources were registered/);
+  assert.ok(!existsSync(out), "no output may be written for an invalid stack");
+});
+
+test("a missing stack file is named", () => {
+  const res = render(["--stack", "does-not-exist"]);
+  assert.equal(res.status, 1);
+  assert.match(res.stderr, /no stack file .*Pulumi\.does-not-exist\.yaml/);
+});
+
+test("--stack is required", () => {
+  const res = render([]);
+  assert.equal(res.status, 2);
+  assert.match(res.stderr, /--stack is required/);
+});
+
+const reg = (over: Partial<Registration>): Registration => ({ urn: `urn:pulumi:s::kubeadm-ha::t::${over.name ?? "x"}`, type: "gcp:compute/network:Network", name: "x", parent: null, custom: true, dependencies: [], rawInputs: {}, ...over });
+
+test("duplicate URNs fail the render", () => {
+  const problems = checkRegistrations([reg({ name: "a" }), reg({ name: "a" })]);
+  assert.equal(problems.length, 1);
+  assert.match(problems[0], /duplicate URN/);
+});
+
+test("an Output stringified into an input fails the render, naming the input", () => {
+  const problems = checkRegistrations([reg({ rawInputs: { metadata: { "user-data": "x Calling [toString] on an [Output<T>] is not supported. y" } } })]);
+  assert.equal(problems.length, 1);
+  assert.match(problems[0], /metadata\.user-data contains a stringified Output/);
+});
+
+test("names that break GCP naming rules fail the render", () => {
+  assert.match(checkRegistrations([reg({ rawInputs: { name: "Prod_Master" } })])[0], /breaks GCP naming rules/);
+  assert.match(checkRegistrations([reg({ rawInputs: { name: "a".repeat(64) } })])[0], /at most 63/);
+  assert.match(checkRegistrations([reg({ rawInputs: { namePrefix: "p".repeat(38) + "-" } })])[0], /at most 37/);
+  assert.deepEqual(checkRegistrations([reg({ rawInputs: { name: "prod-master-0" } })]), []);
+});
+
+test("a secret value in any written text is caught", () => {
+  const secrets = new Set(["abcdef.0123456789abcdef"]);
+  assert.deepEqual(findLeaks(secrets, [["files/m/a", "token: [secret]"]]), []);
+  assert.equal(findLeaks(secrets, [["files/m/a", "token: abcdef.0123456789abcdef"]]).length, 1);
+});

@@ -1,0 +1,76 @@
+// The real tools on what the program renders: cloud-init's schema check on every
+// boot config and shellcheck on every script that reaches a machine.
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { dirname, join } from "path";
+import { parseAllDocuments } from "yaml";
+import { renderOnce } from "./helpers";
+import { RenderResult, SECRET } from "../render/render";
+
+let r: RenderResult;
+let dir: string;
+before(async () => {
+  r = await renderOnce("gcp-three-zone");
+  dir = mkdtempSync(join(tmpdir(), "kubeadm-ha-tools-"));
+  for (const f of r.files) {
+    mkdirSync(dirname(join(dir, f.path)), { recursive: true });
+    writeFileSync(join(dir, f.path), f.content);
+  }
+});
+
+function requireTool(cmd: string, args: string[]) {
+  const res = spawnSync(cmd, args, { encoding: "utf8" });
+  assert.ok(!res.error, `${cmd} is not installed: run ./setup.sh (it installs Debian's ${cmd})`);
+}
+
+const bootConfigs = () => r.files.filter((f) => f.path.endsWith("/cloud-init.yaml") && f.content !== SECRET);
+const scripts = () => r.files.filter((f) => f.content.startsWith("#!/usr/bin/env bash\n"));
+
+test("every boot config passes cloud-init schema", () => {
+  requireTool("cloud-init", ["--version"]);
+  const configs = bootConfigs();
+  assert.ok(configs.length >= 5, `expected boot configs for bastion, 3 masters and the pool, got ${configs.length}`);
+  for (const f of configs) {
+    const res = spawnSync("cloud-init", ["schema", "--config-file", join(dir, f.path)], { encoding: "utf8" });
+    assert.equal(res.status, 0, `${f.path}: ${res.stdout}${res.stderr}`);
+    assert.match(res.stdout, /Valid cloud-config/);
+  }
+});
+
+test("every script that reaches a machine passes shellcheck", () => {
+  requireTool("shellcheck", ["--version"]);
+  const all = scripts();
+  assert.ok(all.length >= 20, `expected the boot scripts and every SSH step, got ${all.length}`);
+  const res = spawnSync("shellcheck", ["--shell=bash", "--severity=style", ...all.map((f) => join(dir, f.path))], { encoding: "utf8" });
+  assert.equal(res.status, 0, res.stdout + res.stderr);
+});
+
+test("shellcheck does catch a broken script (the check is live)", () => {
+  requireTool("shellcheck", ["--version"]);
+  const bad = join(dir, "bad.sh");
+  writeFileSync(bad, "#!/usr/bin/env bash\nrm -rf $TARGET/\n");
+  assert.notEqual(spawnSync("shellcheck", [bad]).status, 0);
+});
+
+test("the discovery hash matches openssl's computation on the real CA certificate", () => {
+  // kubeadm's documented recipe: openssl x509 -pubkey | openssl pkey -pubin -outform der | sha256sum
+  const { discoveryHash } = require("../components/plan/pki") as typeof import("../components/plan/pki");
+  const key = execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"], { encoding: "utf8" });
+  writeFileSync(join(dir, "k.pem"), key);
+  const cert = execFileSync("openssl", ["req", "-x509", "-new", "-key", join(dir, "k.pem"), "-subj", "/CN=kubernetes", "-days", "1"], { encoding: "utf8" });
+  writeFileSync(join(dir, "c.pem"), cert);
+  const pub = execFileSync("openssl", ["x509", "-pubkey", "-noout", "-in", join(dir, "c.pem")]);
+  const der = execFileSync("openssl", ["pkey", "-pubin", "-outform", "der"], { input: pub });
+  const expected = "sha256:" + require("crypto").createHash("sha256").update(der).digest("hex");
+  assert.equal(discoveryHash(cert), expected);
+  assert.equal(discoveryHash(execFileSync("openssl", ["pkey", "-pubout", "-in", join(dir, "k.pem")], { encoding: "utf8" })), expected);
+});
+
+test("kubeadm configs are v1beta4 documents of the expected kinds", () => {
+  const kinds = (p: string) => parseAllDocuments(r.files.find((f) => f.path === p)!.content).map((d) => `${d.get("apiVersion")}/${d.get("kind")}`);
+  assert.deepEqual(kinds("prod-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), ["kubeadm.k8s.io/v1beta4/InitConfiguration", "kubeadm.k8s.io/v1beta4/ClusterConfiguration", "kubelet.config.k8s.io/v1beta1/KubeletConfiguration"]);
+  assert.deepEqual(kinds("prod-master-1/etc/kubeadm-ha/kubeadm-join.yaml"), ["kubeadm.k8s.io/v1beta4/JoinConfiguration", "kubelet.config.k8s.io/v1beta1/KubeletConfiguration"]);
+});
