@@ -1,0 +1,39 @@
+// README stays true: every config key of the schema has a row in the config reference.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "fs";
+import { join } from "path";
+import { clusterConfigSchema } from "../components/config/schema";
+import { ROOT } from "./helpers";
+
+/** Leaf keys of a zod object schema, as `a.b`, `list[].c`. */
+function keysOf(schema: any, prefix = ""): string[] {
+  let s = schema;
+  while (["default", "optional", "nullable"].includes(s.def.type)) s = s.def.innerType;
+  if (s.def.type === "object") {
+    return Object.entries(s.def.shape).flatMap(([k, v]) => {
+      const inner = keysOf(v, prefix ? `${prefix}.${k}` : k);
+      return inner.length ? inner : [prefix ? `${prefix}.${k}` : k];
+    });
+  }
+  if (s.def.type === "array") {
+    let el = s.def.element;
+    while (["default", "optional"].includes(el.def.type)) el = el.def.innerType;
+    if (el.def.type === "object" && prefix) return [prefix, ...keysOf(el, `${prefix}[]`)];
+  }
+  return [];
+}
+
+test("README's config reference lists every config key", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const keys = keysOf(clusterConfigSchema);
+  assert.ok(keys.length > 25, `walked only ${keys.length} keys`);
+  const missing = keys.filter((k) => !readme.includes(`| \`${k}\` |`));
+  assert.deepEqual(missing, [], "add these keys to the config reference in README.md");
+});
+
+test("README gives the two commands of a fresh machine", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  assert.match(readme, /\.\/setup\.sh && npm run render -- --stack gcp-three-zone/);
+  assert.match(readme, /\nnpm test/);
+});
