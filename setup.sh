@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(cloud-init shellcheck openssl)
+APT_PACKAGES=(cloud-init shellcheck openssl etcd-server etcd-client jq)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -36,6 +36,7 @@ export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHa
     { path: scripts.paths.renderConfig, mode: "0755", content: scripts.renderConfigScript() },
     { path: scripts.paths.waitMember, mode: "0755", content: scripts.waitMemberScript() },
     { path: scripts.paths.validate, mode: "0755", content: scripts.validateScript(plan) },
+    { path: scripts.paths.etcdMember, mode: "0755", content: scripts.etcdMemberScript() },
   ];
 }
 
@@ -77,8 +78,21 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       return member;
     });
 
+    // Membership of each master, held by a healthy peer: when a master's VM is replaced
+    // (or the stack destroyed) the peer removes its etcd member and Node first, so a
+    // replacement joins a clean cluster (no stale member blocking quorum or learners).
+    const memberships = plan.masters.map((master) => {
+      const peer = plan.masters[master.index === 0 ? 1 : 0];
+      return machines[peer.index].step(
+        `etcd-member-${master.name}`,
+        { create: scripts.etcdMemberCommand("show", master, peer), delete: scripts.etcdMemberCommand("remove", master, peer), replaceOn: [args.masterIds[master.index]] },
+        [this.memberSteps[master.index], this.memberSteps[peer.index]],
+        { deleteBeforeReplace: true },
+      );
+    });
+
     const first = machines[0];
-    this.validated = first.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [previous!]);
+    this.validated = first.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [previous!, ...memberships]);
     const kubeconfig = first.step("kubeconfig", { create: scripts.kubeconfigCommand() }, [this.validated], { logging: "stderr", secretStdout: true });
     this.kubeconfig = pulumi.secret(kubeconfig.stdout);
     this.registerOutputs({ kubeconfig: this.kubeconfig });
@@ -108,9 +122,17 @@ export class MachineSteps extends pulumi.ComponentResource {
 
   step(
     step: string,
-    cmd: { create: string; stdin?: pulumi.Input<string>; triggers?: pulumi.Input<unknown>[] },
+    cmd: {
+      create: string;
+      delete?: string;
+      stdin?: pulumi.Input<string>;
+      /** Extra values whose change re-runs the step (besides this machine's VM). */
+      triggers?: pulumi.Input<unknown>[];
+      /** Re-run only when these change, instead of when this machine's VM changes. */
+      replaceOn?: pulumi.Input<unknown>[];
+    },
     after: pulumi.Resource[] = [],
-    extra: { logging?: "stdout" | "stderr" | "stdoutAndStderr" | "none"; secretStdout?: boolean } = {},
+    extra: { logging?: "stdout" | "stderr" | "stdoutAndStderr" | "none"; secretStdout?: boolean; deleteBeforeReplace?: boolean } = {},
   ): command.remote.Command {
     const { ssh, host, trigger } = this.args;
     return new command.remote.Command(
@@ -125,11 +147,17 @@ export class MachineSteps extends pulumi.ComponentResource {
           proxy: { host: ssh.bastionHost, user: ssh.user, privateKey: ssh.privateKey, dialErrorLimit: 60, perDialTimeout: 10 },
         },
         create: cmd.create,
+        delete: cmd.delete,
         stdin: cmd.stdin,
-        triggers: [trigger, ...(cmd.triggers ?? [])],
+        triggers: cmd.replaceOn ?? [trigger, ...(cmd.triggers ?? [])],
         logging: extra.logging ?? "stdoutAndStderr",
       },
-      { parent: this, dependsOn: [...this.args.before, ...after], additionalSecretOutputs: extra.secretStdout ? ["stdout"] : undefined },
+      {
+        parent: this,
+        dependsOn: [...this.args.before, ...after],
+        additionalSecretOutputs: extra.secretStdout ? ["stdout"] : undefined,
+        deleteBeforeReplace: extra.deleteBeforeReplace,
+      },
     );
   }
 }

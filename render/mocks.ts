@@ -138,6 +138,31 @@ export interface Registration {
   dependencies: string[];
   /** Inputs as serialized for the engine: nested secrets keep their own markers. */
   rawInputs: Record<string, unknown>;
+  /** Resource options that change how the engine replaces or stores it (only those set). */
+  options: ResourceOptionsSeen;
+}
+
+export interface ResourceOptionsSeen {
+  deleteBeforeReplace?: true;
+  protect?: true;
+  retainOnDelete?: true;
+  ignoreChanges?: string[];
+  replaceOnChanges?: string[];
+  additionalSecretOutputs?: string[];
+}
+
+function optionsOf(req: any): ResourceOptionsSeen {
+  const o: ResourceOptionsSeen = {};
+  if (req.getDeletebeforereplace()) o.deleteBeforeReplace = true;
+  if (req.getProtect()) o.protect = true;
+  if (req.getRetainondelete()) o.retainOnDelete = true;
+  const lists: Array<[keyof ResourceOptionsSeen, string[]]> = [
+    ["ignoreChanges", req.getIgnorechangesList()],
+    ["replaceOnChanges", req.getReplaceonchangesList()],
+    ["additionalSecretOutputs", req.getAdditionalsecretoutputsList()],
+  ];
+  for (const [k, v] of lists) if (v.length) (o as Record<string, unknown>)[k] = [...v];
+  return o;
 }
 
 /**
@@ -168,6 +193,7 @@ export function installMocks(stack: string, config: Record<string, string>, secr
       custom: req.getCustom(),
       dependencies: [...req.getDependenciesList()],
       rawInputs: req.getObject()?.toJavaScript() ?? {},
+      options: optionsOf(req),
     });
     return original(req, callback);
   };

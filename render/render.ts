@@ -4,7 +4,7 @@
 import { readFileSync } from "fs";
 import { join, posix } from "path";
 import { parse } from "yaml";
-import { installMocks, PROJECT, Registration } from "./mocks";
+import { installMocks, PROJECT, Registration, ResourceOptionsSeen } from "./mocks";
 import { decodeBundle } from "../components/plan/bundle";
 import { filesOfBootConfig } from "../components/plan/cloud-init";
 
@@ -23,6 +23,8 @@ export interface RenderedResource {
   parent: string | null;
   dependencies: string[];
   inputs: unknown;
+  /** Resource options set on it (deleteBeforeReplace, ignoreChanges, ...); {} when none. */
+  options: ResourceOptionsSeen;
 }
 
 export interface RenderedFile {
@@ -249,7 +251,7 @@ export async function renderStack(root: string, stack: string, configDir = join(
   const outputs = await resolveOutputs(mod, secrets);
   const problems = checkRegistrations(regs);
   if (problems.length) throw new RenderError(`render of ${stack} failed:\n` + problems.map((p) => `  - ${p}`).join("\n"));
-  const resources = regs.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, dependencies: r.dependencies, inputs: clean(r.rawInputs, secrets) }));
+  const resources = regs.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, dependencies: r.dependencies, inputs: clean(r.rawInputs, secrets), options: r.options }));
   const files = machineFiles(regs);
   // Last line of defence: no secret value may appear in anything the render writes.
   const leaks = findLeaks(secrets, [["resources.json", JSON.stringify(resources)], ["outputs.json", JSON.stringify(outputs)], ...files.map((f): [string, string] => [`files/${f.path}`, f.content])]);

@@ -31,7 +31,7 @@ test("two renders of the same stack are byte-identical (reviewable diffs)", () =
   assert.ok(files.includes("resources.json") && files.includes("outputs.json"));
   for (const f of files) assert.equal(readFileSync(join(a, f), "utf8"), readFileSync(join(b, f), "utf8"), f);
   const resources = JSON.parse(readFileSync(join(a, "resources.json"), "utf8"));
-  for (const x of resources) assert.deepEqual(Object.keys(x), ["urn", "type", "name", "parent", "dependencies", "inputs"]);
+  for (const x of resources) assert.deepEqual(Object.keys(x), ["urn", "type", "name", "parent", "dependencies", "inputs", "options"]);
 });
 
 test("an invalid stack file fails with the key and the fix, and registers nothing", () => {
@@ -59,7 +59,7 @@ test("--stack is required", () => {
   assert.match(res.stderr, /--stack is required/);
 });
 
-const reg = (over: Partial<Registration>): Registration => ({ urn: `urn:pulumi:s::kubeadm-ha::t::${over.name ?? "x"}`, type: "gcp:compute/network:Network", name: "x", parent: null, custom: true, dependencies: [], rawInputs: {}, ...over });
+const reg = (over: Partial<Registration>): Registration => ({ urn: `urn:pulumi:s::kubeadm-ha::t::${over.name ?? "x"}`, type: "gcp:compute/network:Network", name: "x", parent: null, custom: true, dependencies: [], rawInputs: {}, options: {}, ...over });
 
 test("duplicate URNs fail the render", () => {
   const problems = checkRegistrations([reg({ name: "a" }), reg({ name: "a" })]);

@@ -164,3 +164,20 @@ test("each resource's URN is unique and every parent and dependency is a registe
     for (const d of x.dependencies) assert.ok(urns.has(d), `${x.name}: unknown dependency ${d}`);
   }
 });
+
+test("a replaced master's etcd member and Node are removed by a healthy peer before the new VM joins", () => {
+  for (const [i, peer] of [[0, 1], [1, 0], [2, 0]]) {
+    const step = named(r, `prod-master-${peer}-etcd-member-prod-master-${i}`);
+    assert.equal(step.options.deleteBeforeReplace, true);
+    assert.match(inputs(step).delete, new RegExp(`kubeadm-ha-etcd-member remove prod-master-${i} prod-master-${peer}\\n`));
+    // Replaced only with its own master's VM, never with the peer's.
+    assert.equal(inputs(step).triggers.length, 1);
+  }
+  for (const m of masters()) assert.equal(m.options.deleteBeforeReplace, true, `${m.name}: its reserved address fits one VM at a time`);
+});
+
+test("the kubeconfig step keeps its output secret and out of the logs", () => {
+  const step = named(r, "prod-master-0-kubeconfig");
+  assert.ok(step.options.additionalSecretOutputs?.includes("stdout"));
+  assert.equal(inputs(step).logging, "stderr");
+});

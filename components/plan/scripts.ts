@@ -16,6 +16,7 @@ export const paths = {
   renderConfig: `${SBIN}/kubeadm-ha-render-config`,
   waitMember: `${SBIN}/kubeadm-ha-wait-member`,
   validate: `${SBIN}/kubeadm-ha-validate`,
+  etcdMember: `${SBIN}/kubeadm-ha-etcd-member`,
   workerJoin: `${SBIN}/kubeadm-ha-worker-join`,
   initConfig: `${KUBEADM_HA_DIR}/kubeadm-init.yaml`,
   joinConfig: `${KUBEADM_HA_DIR}/kubeadm-join.yaml`,
@@ -135,6 +136,57 @@ while [ "$SECONDS" -lt "$deadline" ]; do
 done
 echo "kubeadm-ha: gave up after \${timeout}s: $reason" >&2
 exit 1
+`;
+}
+
+/**
+ * Shows or removes the etcd member (and Node) of a master, from a healthy peer's
+ * local etcd. Hex member IDs come from etcdctl's simple output (JSON IDs overflow jq).
+ */
+export function etcdMemberScript(): string {
+  return `${header("Shows or removes the etcd member and the Node of a master, through this master's local etcd.")}
+usage="usage: kubeadm-ha-etcd-member show|remove NODE LOCAL_NODE"
+action="\${1:?$usage}"
+node="\${2:?$usage}"
+local_node="\${3:?$usage}"
+export KUBECONFIG=/etc/kubernetes/admin.conf
+
+etcdctl() {
+  kubectl -n kube-system exec "etcd-\${local_node}" -- etcdctl --endpoints=https://127.0.0.1:2379 \\
+    --cacert=/etc/kubernetes/pki/etcd/ca.crt \\
+    --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt \\
+    --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
+}
+member_id() {
+  etcdctl member list | awk -F', ' -v n="$node" '$3 == n { print $1 }'
+}
+
+case "$action" in
+  show)
+    id="$(member_id)"
+    if [ -z "$id" ]; then
+      echo "kubeadm-ha: $node is not an etcd member" >&2
+      exit 1
+    fi
+    echo "$node is etcd member $id"
+    ;;
+  remove)
+    # Best effort: on \`pulumi destroy\` the peers go away too. A member left behind
+    # makes the validation step fail with its name, so it cannot pass unnoticed.
+    if ! id="$(member_id)"; then
+      echo "kubeadm-ha: warning: etcd unreachable through $local_node; $node may still be a member" >&2
+      exit 0
+    fi
+    if [ -n "$id" ]; then
+      etcdctl member remove "$id" || echo "kubeadm-ha: warning: could not remove etcd member $id ($node)" >&2
+    fi
+    kubectl delete node "$node" --ignore-not-found || echo "kubeadm-ha: warning: could not delete node $node" >&2
+    ;;
+  *)
+    echo "$usage" >&2
+    exit 2
+    ;;
+esac
 `;
 }
 
@@ -292,6 +344,14 @@ if ! sudo test -f /etc/kubernetes/admin.conf; then
 fi
 sudo ${paths.setEndpoint} ${master.ip}
 sudo ${paths.waitMember} ${master.name} ${master.index + 1}
+`;
+}
+
+/** Records that MASTER is an etcd member (create) and removes it from a peer when MASTER goes (delete). */
+export function etcdMemberCommand(action: "show" | "remove", master: MasterPlan, peer: MasterPlan): string {
+  const what = action === "show" ? `Checks that ${master.name} is an etcd member` : `Removes ${master.name}'s etcd member and Node before its VM is replaced or destroyed`;
+  return `${header(`${what} (runs on ${peer.name}).`)}
+sudo ${paths.etcdMember} ${action} ${master.name} ${peer.name}
 `;
 }
 

@@ -1,0 +1,130 @@
+// The rendered etcd scripts against a REAL three-member etcd (Debian's etcd-server) on
+// loopback. kube-apiserver cannot run here, so `kubectl` is a named stand-in
+// (test/fixtures/kubectl-standin) that forwards `kubectl exec etcd-<node> -- etcdctl`
+// to that member and reports nodes Ready. Everything etcd answers is real.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { renderOnce, ROOT } from "./helpers";
+
+const NAMES = ["prod-master-0", "prod-master-1", "prod-master-2"];
+const BASE_PORT = 23790 + (process.pid % 50) * 20;
+const clientUrl = (i: number) => `http://127.0.0.1:${BASE_PORT + i}`;
+const peerUrl = (i: number) => `http://127.0.0.1:${BASE_PORT + 10 + i}`;
+
+let dir: string;
+let bin: string;
+let log: string;
+const procs: ChildProcess[] = [];
+
+function env(): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, STANDIN_LOG: log, ETCDCTL_API: "3" };
+  NAMES.forEach((n, i) => (e[`STANDIN_ETCD_${n.replace(/-/g, "_")}`] = clientUrl(i)));
+  return e;
+}
+
+function run(script: string, args: string[]) {
+  return spawnSync("bash", [join(bin, script), ...args], { encoding: "utf8", env: env(), timeout: 60_000 });
+}
+
+function etcdctl(args: string[]) {
+  return spawnSync("etcdctl", [`--endpoints=${clientUrl(0)}`, ...args], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } });
+}
+
+async function waitHealthy() {
+  for (let i = 0; i < 100; i++) {
+    if (etcdctl(["endpoint", "health", "--cluster"]).status === 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("etcd did not become healthy");
+}
+
+before(async () => {
+  assert.ok(!spawnSync("etcd", ["--version"]).error, "etcd is not installed: run ./setup.sh (Debian's etcd-server)");
+  assert.ok(!spawnSync("jq", ["--version"]).error, "jq is not installed: run ./setup.sh");
+  const r = await renderOnce("gcp-three-zone");
+  dir = mkdtempSync(join(tmpdir(), "kubeadm-ha-etcd-"));
+  bin = join(dir, "bin");
+  log = join(dir, "kubectl.log");
+  mkdirSync(bin);
+  writeFileSync(log, "");
+  for (const s of ["kubeadm-ha-wait-member", "kubeadm-ha-etcd-member"]) {
+    writeFileSync(join(bin, s), r.files.find((f) => f.path === `prod-master-0/usr/local/sbin/${s}`)!.content);
+    chmodSync(join(bin, s), 0o755);
+  }
+  copyFileSync(join(ROOT, "test/fixtures/kubectl-standin"), join(bin, "kubectl"));
+  chmodSync(join(bin, "kubectl"), 0o755);
+  const cluster = NAMES.map((n, i) => `${n}=${peerUrl(i)}`).join(",");
+  NAMES.forEach((name, i) => {
+    procs.push(
+      spawn("etcd", [
+        "--name", name, "--data-dir", join(dir, name),
+        "--listen-client-urls", clientUrl(i), "--advertise-client-urls", clientUrl(i),
+        "--listen-peer-urls", peerUrl(i), "--initial-advertise-peer-urls", peerUrl(i),
+        "--initial-cluster", cluster, "--initial-cluster-state", "new", "--initial-cluster-token", `t${process.pid}`,
+        "--heartbeat-interval", "100", "--election-timeout", "1000",
+      ], { stdio: "ignore" }),
+    );
+  });
+  await waitHealthy();
+});
+
+after(() => {
+  for (const p of procs) p.kill("SIGKILL");
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test("wait-member passes once the node is Ready and etcd has the expected healthy voters", () => {
+  const res = run("kubeadm-ha-wait-member", ["prod-master-2", "3", "20"]);
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /etcd has 3 healthy voting members/);
+});
+
+test("wait-member refuses to go on while a member is still a learner", () => {
+  // etcd refuses membership changes until every member has been connected for ~5 s.
+  let add = etcdctl(["member", "add", "learner-x", "--learner", "--peer-urls=http://127.0.0.1:1"]);
+  for (let i = 0; i < 30 && add.status !== 0 && /unhealthy cluster/.test(add.stderr); i++) {
+    spawnSync("sleep", ["0.5"]);
+    add = etcdctl(["member", "add", "learner-x", "--learner", "--peer-urls=http://127.0.0.1:1"]);
+  }
+  assert.equal(add.status, 0, add.stderr);
+  try {
+    const res = run("kubeadm-ha-wait-member", ["prod-master-2", "4", "6"]);
+    assert.equal(res.status, 1);
+    assert.match(res.stderr, /gave up after 6s: etcd has 3 voting members, want 4/);
+  } finally {
+    const id = etcdctl(["member", "list"]).stdout.split("\n").find((l) => l.includes("http://127.0.0.1:1,"))!.split(",")[0];
+    assert.equal(etcdctl(["member", "remove", id]).status, 0);
+  }
+});
+
+test("the membership step finds a master's member by name", () => {
+  const res = run("kubeadm-ha-etcd-member", ["show", "prod-master-1", "prod-master-0"]);
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /^prod-master-1 is etcd member [0-9a-f]+$/m);
+  assert.equal(run("kubeadm-ha-etcd-member", ["show", "prod-master-9", "prod-master-0"]).status, 1);
+});
+
+test("removing a replaced master deletes its etcd member and Node from a healthy peer; writes go on", () => {
+  const res = run("kubeadm-ha-etcd-member", ["remove", "prod-master-2", "prod-master-0"]);
+  assert.equal(res.status, 0, res.stderr);
+  const members = etcdctl(["member", "list"]).stdout;
+  assert.ok(!members.includes("prod-master-2"), members);
+  assert.equal(members.trim().split("\n").length, 2);
+  assert.match(readFileSync(log, "utf8"), /delete node prod-master-2 --ignore-not-found/);
+  assert.equal(etcdctl(["put", "k", "v"]).status, 0);
+  const wait = run("kubeadm-ha-wait-member", ["prod-master-1", "3", "6"]);
+  assert.equal(wait.status, 1);
+  assert.match(wait.stderr, /etcd has 2 voting members, want 3/);
+});
+
+test("removal is best effort when etcd cannot be reached (pulumi destroy)", () => {
+  const e = env();
+  e.STANDIN_ETCD_prod_master_0 = "http://127.0.0.1:1";
+  const res = spawnSync("bash", [join(bin, "kubeadm-ha-etcd-member"), "remove", "prod-master-1", "prod-master-0"], { encoding: "utf8", env: e, timeout: 60_000 });
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stderr, /warning: etcd unreachable/);
+});
