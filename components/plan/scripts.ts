@@ -76,10 +76,11 @@ export function setEndpointScript(endpointName: string): string {
   return `${header("Points the API endpoint name at one address in /etc/hosts.")}
 name="${endpointName}"
 addr="\${1:?usage: kubeadm-ha-set-endpoint ADDRESS}"
+hosts="\${KUBEADM_HA_HOSTS_FILE:-/etc/hosts}"
 tmp="$(mktemp)"
-grep -v " \${name} # kubeadm-ha endpoint$" /etc/hosts > "$tmp" || true
+grep -v " \${name} # kubeadm-ha endpoint$" "$hosts" > "$tmp" || true
 printf '%s %s # kubeadm-ha endpoint\\n' "$addr" "$name" >> "$tmp"
-cat "$tmp" > /etc/hosts
+cat "$tmp" > "$hosts"
 rm -f "$tmp"
 `;
 }
@@ -89,7 +90,7 @@ export function renderConfigScript(): string {
   return `${header("Writes a kubeadm config with the bootstrap token filled in (root-only, removed after use).")}
 src="\${1:?usage: kubeadm-ha-render-config SRC DST}"
 dst="\${2:?usage: kubeadm-ha-render-config SRC DST}"
-token="$(cat "${TOKEN_FILE}")"
+token="$(cat "\${KUBEADM_HA_TOKEN_FILE:-${TOKEN_FILE}}")"
 umask 077
 mkdir -p "$(dirname "$dst")"
 sed "s/${TOKEN_PLACEHOLDER}/\${token}/" "$src" > "$dst"
