@@ -1,4 +1,4 @@
-// The rendered etcd scripts against a REAL three-member etcd (Debian's etcd-server) on
+// The rendered etcd and validation scripts against a REAL three-member etcd (Debian's etcd-server) on
 // loopback. kube-apiserver cannot run here, so `kubectl` is a named stand-in
 // (test/fixtures/kubectl-standin) that forwards `kubectl exec etcd-<node> -- etcdctl`
 // to that member and reports nodes Ready. Everything etcd answers is real.
@@ -51,7 +51,7 @@ before(async () => {
   log = join(dir, "kubectl.log");
   mkdirSync(bin);
   writeFileSync(log, "");
-  for (const s of ["kubeadm-ha-wait-member", "kubeadm-ha-etcd-member"]) {
+  for (const s of ["kubeadm-ha-wait-member", "kubeadm-ha-etcd-member", "kubeadm-ha-validate"]) {
     writeFileSync(join(bin, s), r.files.find((f) => f.path === `prod-master-0/usr/local/sbin/${s}`)!.content);
     chmodSync(join(bin, s), 0o755);
   }
@@ -70,7 +70,24 @@ before(async () => {
     );
   });
   await waitHealthy();
+
+  // Three stand-in apiservers: two ready, one answering like an apiserver whose etcd check fails.
+  spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "tls.key"), "-out", join(dir, "tls.crt"), "-subj", "/CN=127.0.0.1", "-days", "1"]);
+  const answers: Array<[number, string]> = [[200, "ok"], [200, "ok"], [500, "[-]etcd failed: reason withheld"]];
+  await Promise.all(answers.map(([status, body], i) => new Promise<void>((resolve, reject) => {
+    const p = spawn(process.execPath, [join(ROOT, "test/fixtures/readyz-standin.js"), String(BASE_PORT + 5 + i), join(dir, "tls.crt"), join(dir, "tls.key"), String(status), body]);
+    procs.push(p);
+    p.stdout.once("data", () => resolve());
+    p.once("exit", (code) => reject(new Error(`readyz stand-in exited ${code}`)));
+  })));
 });
+
+const apiserverUrls = (n: number) => Array.from({ length: n }, (_, i) => `https://127.0.0.1:${BASE_PORT + 5 + i}`).join(" ");
+function validate(apiservers: string) {
+  const e = env();
+  e.KUBEADM_HA_APISERVER_URLS = apiservers;
+  return spawnSync("bash", [join(bin, "kubeadm-ha-validate")], { encoding: "utf8", env: e, timeout: 60_000 });
+}
 
 after(() => {
   for (const p of procs) p.kill("SIGKILL");
@@ -108,6 +125,18 @@ test("the membership step finds a master's member by name", () => {
   assert.equal(run("kubeadm-ha-etcd-member", ["show", "prod-master-9", "prod-master-0"]).status, 1);
 });
 
+test("validation passes when every node is Ready, every apiserver is ready and etcd has three healthy voters", () => {
+  const res = validate(apiserverUrls(2));
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /control plane healthy: 3 nodes Ready/);
+});
+
+test("validation fails pulumi up naming the apiserver that is not ready", () => {
+  const res = validate(apiserverUrls(3));
+  assert.equal(res.status, 1);
+  assert.match(res.stderr, new RegExp(`apiserver https://127\\.0\\.0\\.1:${BASE_PORT + 7} does not answer /readyz with ok \\(got: \\[-\\]etcd failed`));
+});
+
 test("removing a replaced master deletes its etcd member and Node from a healthy peer; writes go on", () => {
   const res = run("kubeadm-ha-etcd-member", ["remove", "prod-master-2", "prod-master-0"]);
   assert.equal(res.status, 0, res.stderr);
@@ -115,10 +144,16 @@ test("removing a replaced master deletes its etcd member and Node from a healthy
   assert.ok(!members.includes("prod-master-2"), members);
   assert.equal(members.trim().split("\n").length, 2);
   assert.match(readFileSync(log, "utf8"), /delete node prod-master-2 --ignore-not-found/);
-  assert.equal(etcdctl(["put", "k", "v"]).status, 0);
+  // Removing the leader triggers an election (~1 s with these timings): writes resume after it.
+  let put = etcdctl(["--command-timeout=2s", "put", "k", "v"]);
+  for (let i = 0; i < 10 && put.status !== 0; i++) put = etcdctl(["--command-timeout=2s", "put", "k", "v"]);
+  assert.equal(put.status, 0, put.stderr);
   const wait = run("kubeadm-ha-wait-member", ["prod-master-1", "3", "6"]);
   assert.equal(wait.status, 1);
   assert.match(wait.stderr, /etcd has 2 voting members, want 3/);
+  const v = validate(apiserverUrls(2));
+  assert.equal(v.status, 1);
+  assert.match(v.stderr, /etcd has 2 voting members, want 3/);
 });
 
 test("removal is best effort when etcd cannot be reached (pulumi destroy)", () => {

@@ -97,6 +97,23 @@ sed "s/${TOKEN_PLACEHOLDER}/\${token}/" "$src" > "$dst"
 `;
 }
 
+/**
+ * Shell function `etcdctl` that runs etcdctl inside the etcd static pod of the node
+ * named by $VAR, with kubeadm's health-check client certificate.
+ */
+function etcdctlFunction(nodeVar: string): string {
+  return `etcdctl() {
+  kubectl -n kube-system exec "etcd-\${${nodeVar}}" -- etcdctl --endpoints=https://127.0.0.1:2379 \\
+    --cacert=/etc/kubernetes/pki/etcd/ca.crt \\
+    --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt \\
+    --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
+}
+`;
+}
+
+/** Shell command printing the Ready condition of the node named by $node. */
+const NODE_READY = `kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true`;
+
 /** Waits until a node is Ready and etcd has the expected number of healthy voting members. */
 export function waitMemberScript(): string {
   return `${header("Waits until NODE is Ready and etcd has VOTERS healthy voting members (no learner left).")}
@@ -105,17 +122,11 @@ want="\${2:?usage: kubeadm-ha-wait-member NODE VOTERS [TIMEOUT_S]}"
 timeout="\${3:-${MEMBER_READY_TIMEOUT_S}}"
 export KUBECONFIG=/etc/kubernetes/admin.conf
 
-etcdctl() {
-  kubectl -n kube-system exec "etcd-\${node}" -- etcdctl --endpoints=https://127.0.0.1:2379 \\
-    --cacert=/etc/kubernetes/pki/etcd/ca.crt \\
-    --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt \\
-    --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
-}
-
+${etcdctlFunction("node")}
 deadline=$((SECONDS + timeout))
 reason="nothing checked yet"
 while [ "$SECONDS" -lt "$deadline" ]; do
-  ready="$(kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)"
+  ready="$(${NODE_READY})"
   if [ "$ready" != "True" ]; then
     reason="node $node is not Ready (Ready=\${ready:-unknown})"
     sleep 5
@@ -152,13 +163,7 @@ node="\${2:?$usage}"
 local_node="\${3:?$usage}"
 export KUBECONFIG=/etc/kubernetes/admin.conf
 
-etcdctl() {
-  kubectl -n kube-system exec "etcd-\${local_node}" -- etcdctl --endpoints=https://127.0.0.1:2379 \\
-    --cacert=/etc/kubernetes/pki/etcd/ca.crt \\
-    --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt \\
-    --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
-}
-member_id() {
+${etcdctlFunction("local_node")}member_id() {
   etcdctl member list | awk -F', ' -v n="$node" '$3 == n { print $1 }'
 }
 
@@ -194,31 +199,27 @@ esac
 /** Final check: every control-plane node Ready, every apiserver /readyz, etcd fully voting and healthy. */
 export function validateScript(plan: ClusterPlan): string {
   const names = plan.masters.map((m) => m.name).join(" ");
-  const ips = plan.masters.map((m) => m.ip).join(" ");
+  const urls = plan.masters.map((m) => `https://${m.ip}:${plan.endpoint.port}`).join(" ");
   return `${header("Fails unless every control-plane node is Ready, every apiserver answers /readyz and etcd has every member voting and healthy.")}
 masters="${names}"
-addresses="${ips}"
+apiservers="\${KUBEADM_HA_APISERVER_URLS:-${urls}}"
 want=${plan.masters.length}
 export KUBECONFIG=/etc/kubernetes/admin.conf
 problems=()
 
 for node in $masters; do
-  ready="$(kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)"
+  ready="$(${NODE_READY})"
   [ "$ready" = "True" ] || problems+=("control-plane node $node is not Ready (Ready=\${ready:-missing})")
 done
-for ip in $addresses; do
-  body="$(curl -sk --max-time 5 "https://\${ip}:${plan.endpoint.port}/readyz" || true)"
-  [ "$body" = "ok" ] || problems+=("apiserver at $ip does not answer /readyz with ok (got: \${body:-no answer})")
+for url in $apiservers; do
+  body="$(curl -sk --max-time 5 "\${url}/readyz" || true)"
+  [ "$body" = "ok" ] || problems+=("apiserver $url does not answer /readyz with ok (got: \${body:-no answer})")
 done
 first="\${masters%% *}"
-members="$(kubectl -n kube-system exec "etcd-\${first}" -- etcdctl --endpoints=https://127.0.0.1:2379 \\
-  --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt \\
-  --key=/etc/kubernetes/pki/etcd/healthcheck-client.key member list -w json 2>/dev/null || echo '{}')"
+${etcdctlFunction("first")}members="$(etcdctl member list -w json 2>/dev/null || echo '{}')"
 voters="$(printf '%s' "$members" | jq '[.members[]? | select(.isLearner != true)] | length')"
 [ "$voters" = "$want" ] || problems+=("etcd has \${voters} voting members, want $want")
-if ! kubectl -n kube-system exec "etcd-\${first}" -- etcdctl --endpoints=https://127.0.0.1:2379 \\
-  --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt \\
-  --key=/etc/kubernetes/pki/etcd/healthcheck-client.key endpoint health --cluster >/dev/null 2>&1; then
+if ! etcdctl endpoint health --cluster >/dev/null 2>&1; then
   problems+=("etcd reports an unhealthy member")
 fi
 
