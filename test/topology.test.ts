@@ -181,3 +181,8 @@ test("the kubeconfig step keeps its output secret and out of the logs", () => {
   assert.ok(step.options.additionalSecretOutputs?.includes("stdout"));
   assert.equal(inputs(step).logging, "stderr");
 });
+
+test("kubeadm init never prints the bootstrap token into the step's output (logs and state)", () => {
+  assert.match(file(r, "prod-master-0/commands/init.sh"), /sudo kubeadm init --config \S+ --skip-token-print\n/);
+  for (const f of r.files.filter((x) => x.path.includes("/commands/"))) assert.doesNotMatch(f.content, /kubeadm token (create|list)/, f.path);
+});

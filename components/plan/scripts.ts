@@ -324,7 +324,8 @@ export function initCommand(plan: ClusterPlan, master: MasterPlan): string {
 sudo ${paths.setEndpoint} ${master.ip}
 if ! sudo test -f /etc/kubernetes/admin.conf; then
   sudo ${paths.renderConfig} ${paths.initConfig} ${paths.renderedConfig}
-  sudo kubeadm init --config ${paths.renderedConfig}
+  # --skip-token-print: the join command kubeadm prints would put the token in the logs and state.
+  sudo kubeadm init --config ${paths.renderedConfig} --skip-token-print
   sudo rm -f ${paths.renderedConfig}
 fi
 ${applyCni(plan)}sudo ${paths.waitMember} ${master.name} 1
