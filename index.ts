@@ -3,34 +3,46 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, fromRawConfig, validateClusterConfig } from "./components/config/validate";
 import { NAMESPACE } from "./components/config/schema";
 import { KubeadmCluster } from "./components/cluster";
+import { awsPreflight } from "./components/aws/preflight";
 
-function loadConfig() {
+/** Runs `f`; a ConfigError becomes a RunError (Pulumi prints it without a stack trace). */
+async function orConfigError<T>(f: () => T | Promise<T>): Promise<T> {
   try {
-    return validateClusterConfig(fromRawConfig(pulumi.runtime.allConfig()), pulumi.getStack());
+    return await f();
   } catch (e) {
-    // RunError: Pulumi prints the message without a stack trace. Nothing has been registered yet.
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
     throw e;
   }
 }
 
-const config = loadConfig();
-const cluster = new KubeadmCluster(config.clusterName, {
-  config,
-  sshPrivateKey: new pulumi.Config(NAMESPACE).getSecret("sshPrivateKey"),
-});
+export = async () => {
+  // Everything that can be wrong with the stack is found before any resource is registered.
+  const all = pulumi.runtime.allConfig();
+  const config = await orConfigError(() => validateClusterConfig(fromRawConfig(all), pulumi.getStack(), all));
+  const ami = config.platform === "aws" ? await orConfigError(() => awsPreflight(config)) : undefined;
 
-/** `host:port` every client uses; resolves per node (see README). */
-export const endpoint = cluster.endpoint;
-/** Internal address of the apiserver load balancer. */
-export const endpointAddress = cluster.plan.endpoint.address;
-/** Admin kubeconfig (secret): `pulumi stack output --show-secrets kubeconfig`. */
-export const kubeconfig = cluster.kubeconfig;
-/** Masters: name, zone, internal address. */
-export const masters = cluster.plan.masters.map((m) => ({ name: m.name, zone: m.zone, address: m.ip }));
-/** Node pools: name, zones, sizes. */
-export const pools = cluster.plan.pools.map((p) => ({ name: p.pool.name, machineType: p.pool.machineType, zones: p.zones.map((z) => ({ zone: z.zone, group: z.name, nodes: z.nodesPerZone, min: z.minPerZone, max: z.maxPerZone })) }));
-/** Public address of the SSH bastion. */
-export const bastionAddress = cluster.bastionAddress;
-/** SSH private key of the `kubeadm-ha` user when the program generated it (secret). */
-export const sshPrivateKey = cluster.generatedSshPrivateKey;
+  const cluster = new KubeadmCluster(config.clusterName, {
+    config,
+    ami,
+    sshPrivateKey: new pulumi.Config(NAMESPACE).getSecret("sshPrivateKey"),
+  });
+  const plan = cluster.plan;
+  return {
+    /** `host:port` every client uses; resolves per node (see README). */
+    endpoint: cluster.endpoint,
+    /** Internal address(es) of the apiserver load balancer (one per zone on AWS). */
+    endpointAddresses: plan.endpoint.addresses,
+    /** Admin kubeconfig (secret): `pulumi stack output --show-secrets kubeconfig`. */
+    kubeconfig: cluster.kubeconfig,
+    /** Masters: name, zone, internal address. */
+    masters: plan.masters.map((m) => ({ name: m.name, zone: m.zone, address: m.ip })),
+    /** Node pools: name, machine type, and per zone the group and its sizes. */
+    pools: plan.pools.map((p) => ({ name: p.pool.name, machineType: p.pool.machineType, zones: p.zones.map((z) => ({ zone: z.zone, group: z.name, nodes: z.nodesPerZone, min: z.minPerZone, max: z.maxPerZone })) })),
+    /** Public address of the SSH bastion. */
+    bastionAddress: cluster.bastionAddress,
+    /** SSH private key of the `kubeadm-ha` user when the program generated it (secret). */
+    sshPrivateKey: cluster.generatedSshPrivateKey,
+    /** The AMI every AWS machine boots (pin it with kubeadm-ha:image). */
+    ...(ami ? { ami } : {}),
+  };
+};

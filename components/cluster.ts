@@ -9,12 +9,15 @@ import { paths, workerJoinScript } from "./plan/scripts";
 import { KubeadmBootstrap } from "./bootstrap";
 import { ClusterPki } from "./pki";
 import { GcpInfrastructure } from "./gcp/infrastructure";
+import { AwsInfrastructure } from "./aws/infrastructure";
 import { PlatformInfrastructure } from "./platform";
 
 export interface KubeadmClusterArgs {
   config: ClusterConfig;
   /** OpenSSH private key matching config.sshPublicKey; when both are absent a key pair is generated. */
   sshPrivateKey?: pulumi.Input<string>;
+  /** AWS: the AMI of every machine (config.image, or the looked-up one). */
+  ami?: string;
 }
 
 /**
@@ -55,7 +58,20 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: true, endpointAddress: m.index === 0 ? m.ip : plan.masters[0].ip })),
     );
 
-    const infra: PlatformInfrastructure = new GcpInfrastructure(name, { plan, bastionUserData, masterUserData }, parent);
+    let infra: PlatformInfrastructure;
+    switch (plan.config.platform) {
+      case "gcp":
+        infra = new GcpInfrastructure(name, { plan, bastionUserData, masterUserData }, parent);
+        break;
+      case "aws":
+        if (!args.ami) throw new Error("KubeadmCluster: args.ami is required on AWS (config.image or the AMI lookup)");
+        infra = new AwsInfrastructure(name, { plan, ami: args.ami, bastionUserData, masterUserData }, parent);
+        break;
+      default: {
+        const never: never = plan.config.platform;
+        throw new Error(`unknown platform ${never}`);
+      }
+    }
 
     const bootstrap = new KubeadmBootstrap(
       `${name}-bootstrap`,
@@ -76,7 +92,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           ...common,
           sshPublicKey,
           kubernetesNode: true,
-          endpointAddress: plan.endpoint.address,
+          endpointAddress: plan.endpoint.workerAddress,
           files: [
             { path: paths.workerJoinTemplate, mode: "0600", content: workerJoinConfig(plan, pool.pool, hash) },
             { path: paths.workerJoin, mode: "0755", content: workerJoinScript(infra.instanceIdentity) },

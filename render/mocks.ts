@@ -124,7 +124,63 @@ export function mockState(type: string, name: string, wrapped: Record<string, an
     case "command:remote:Command":
       return { id, state: { ...inputs, stdout: `(offline render: ${name} did not run)`, stderr: "" } };
     default:
+      if (type.startsWith("aws:")) return mockAwsState(type, name, inputs);
       return { id, state: { ...inputs, selfLink: type.startsWith("gcp:compute") ? selfLink(type.split(":")[2].toLowerCase() + "s", scope, n) : undefined } };
+  }
+}
+
+const MOCK_ACCOUNT = "123456789012";
+const hex = (seed: string, n: number) => digest(seed).toString("hex").slice(0, n);
+
+/** AWS resources: ids in AWS's formats, ARNs, and the computed fields the program reads. */
+function mockAwsState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, unknown> } {
+  const service = type.split(":")[1].split("/")[0];
+  const n: string = inputs.name ?? name;
+  const arn = `arn:aws:${service}:us-east-1:${MOCK_ACCOUNT}:${type.split(":")[2].toLowerCase()}/${n}`;
+  const prefixes: Record<string, string> = {
+    "aws:ec2/instance:Instance": "i-", "aws:ec2/vpc:Vpc": "vpc-", "aws:ec2/subnet:Subnet": "subnet-", "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    "aws:ec2/networkInterface:NetworkInterface": "eni-", "aws:ec2/natGateway:NatGateway": "nat-", "aws:ec2/internetGateway:InternetGateway": "igw-",
+    "aws:ec2/routeTable:RouteTable": "rtb-", "aws:ec2/launchTemplate:LaunchTemplate": "lt-", "aws:ec2/eip:Eip": "eipalloc-",
+  };
+  const id = prefixes[type] ? prefixes[type] + hex(name, 17) : `${n}-id`;
+  const state: Record<string, unknown> = { ...inputs, arn };
+  switch (type) {
+    case "aws:ec2/instance:Instance":
+      state.privateIp = inputs.privateIp ?? `10.0.0.${parseInt(hex(name, 2), 16) % 200 + 20}`;
+      if (inputs.associatePublicIpAddress) state.publicIp = "203.0.113.20";
+      break;
+    case "aws:ec2/eip:Eip":
+      state.allocationId = id;
+      state.publicIp = "203.0.113.30";
+      break;
+    case "aws:ec2/launchTemplate:LaunchTemplate":
+      state.name = inputs.name ?? `${inputs.namePrefix ?? name}${randomFromSeed(name, 26, "0123456789")}`;
+      state.latestVersion = 1;
+      break;
+    case "aws:lb/loadBalancer:LoadBalancer":
+      state.dnsName = `${n}-${hex(name, 10)}.elb.us-east-1.amazonaws.com`;
+      state.zoneId = "Z26RNL4JYFTOTI";
+      break;
+    case "aws:route53/zone:Zone":
+      state.zoneId = "Z" + hex(name, 20).toUpperCase();
+      break;
+  }
+  return { id, state };
+}
+
+/** Answers to invokes, as the clouds would answer them for the stack's region. */
+export function mockCall(token: string, inputs: Record<string, any>, config: Record<string, string>): Record<string, unknown> {
+  switch (token) {
+    case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+      const region = config["aws:region"] ?? "us-east-1";
+      const names = ["a", "b", "c", "d", "e", "f"].map((l) => region + l);
+      return { id: region, names, zoneIds: names.map((_, i) => `use1-az${i + 1}`), state: "available" };
+    }
+    case "aws:ec2/getAmi:getAmi":
+      // The name pattern asked for, with a fixed date: offline renders stay deterministic.
+      return { id: "ami-0123456789abcdef0", name: String(inputs.filters?.[0]?.values?.[0] ?? "image").replace("*", "20261101"), ownerId: inputs.owners?.[0], architecture: "x86_64", rootDeviceName: "/dev/sda1" };
+    default:
+      throw new Error(`the offline render has no answer for invoke ${token}; add one to render/mocks.ts`);
   }
 }
 
@@ -174,7 +230,7 @@ export function installMocks(stack: string, config: Record<string, string>, secr
   pulumi.runtime.setMocks(
     {
       newResource: (a) => mockState(a.type, a.name, a.inputs),
-      call: (a) => a.inputs,
+      call: (a) => mockCall(a.token, a.inputs, config),
     },
     PROJECT,
     stack,

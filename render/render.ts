@@ -153,6 +153,12 @@ export function checkRegistrations(regs: Registration[]): string[] {
         problems.push(`${r.urn}: service account id ${JSON.stringify(accountId)} must be 6-30 characters of lower-case letters, digits and '-'; shorten kubeadm-ha:clusterName`);
       }
     }
+    if (r.type === "aws:lb/loadBalancer:LoadBalancer" || r.type === "aws:lb/targetGroup:TargetGroup") {
+      const name = plain(r.rawInputs.name);
+      if (typeof name === "string" && (name.length > 32 || !/^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$/.test(name))) {
+        problems.push(`${r.urn}: AWS ${r.type.endsWith("TargetGroup") ? "target group" : "load balancer"} name ${JSON.stringify(name)} must be at most 32 letters, digits and '-' (not at either end); shorten kubeadm-ha:clusterName`);
+      }
+    }
   }
   return problems;
 }
@@ -176,6 +182,16 @@ export function machineFiles(regs: Registration[]): RenderedFile[] {
       add(machine, "cloud-init.yaml", secret ? SECRET : String(userData));
       addFilesOf(machine, plain(userData), secret, filesOfBootConfig);
     }
+    if (r.type === "aws:ec2/instance:Instance" || r.type === "aws:ec2/launchTemplate:LaunchTemplate") {
+      const template = r.type.endsWith("LaunchTemplate");
+      const machine = template ? String(plain(r.rawInputs.namePrefix)).replace(/-$/, "") : String((plain(r.rawInputs.tags) as Record<string, string> | undefined)?.Name ?? r.name);
+      const userData = r.rawInputs.userData;
+      if (userData === undefined || userData === UNKNOWN_VALUE) continue;
+      const secret = isSecret(userData);
+      const text = template ? Buffer.from(String(plain(userData)), "base64").toString("utf8") : String(plain(userData));
+      add(machine, "cloud-init.yaml", secret ? SECRET : text);
+      addFilesOf(machine, text, secret, filesOfBootConfig);
+    }
     if (r.type === "command:remote:Command") {
       const parent = r.parent ? byUrn.get(r.parent) : undefined;
       const machine = parent?.type === "kubeadm-ha:bootstrap:MachineSteps" ? parent.name : "unknown-machine";
@@ -191,17 +207,17 @@ export function machineFiles(regs: Registration[]): RenderedFile[] {
   return files;
 }
 
-function summarize(stack: string, regs: Registration[]): string {
+function summarize(stack: string, regs: Registration[], outputs: Record<string, unknown>): string {
   const byType = new Map<string, number>();
   for (const r of regs) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
   const lines = [`stack ${stack}: ${regs.length} resources`];
   for (const [t, n] of [...byType.entries()].sort()) lines.push(`  ${String(n).padStart(3)}  ${t}`);
+  // Machines by zone, from the stack outputs: the same on every platform.
   const zones = new Map<string, string[]>();
-  for (const r of regs) {
-    const zone = plain(r.rawInputs.zone);
-    if (typeof zone !== "string") continue;
-    if (r.type === "gcp:compute/instance:Instance") zones.set(zone, [...(zones.get(zone) ?? []), String(plain(r.rawInputs.name))]);
-    if (r.type === "gcp:compute/instanceGroupManager:InstanceGroupManager") zones.set(zone, [...(zones.get(zone) ?? []), `${plain(r.rawInputs.name)} (pool group, ${plain(r.rawInputs.targetSize)} nodes)`]);
+  const at = (zone: string, what: string) => zones.set(zone, [...(zones.get(zone) ?? []), what]);
+  for (const m of (outputs.masters as Array<{ name: string; zone: string; address: string }> | undefined) ?? []) at(m.zone, `${m.name} (${m.address})`);
+  for (const p of (outputs.pools as Array<{ zones: Array<{ zone: string; group: string; nodes: number; min: number; max: number }> }> | undefined) ?? []) {
+    for (const z of p.zones) at(z.zone, `${z.group} (${z.nodes} nodes, ${z.min}..${z.max})`);
   }
   lines.push("machines by zone:");
   for (const [z, ms] of [...zones.entries()].sort()) lines.push(`  ${z}: ${ms.join(", ")}`);
@@ -239,7 +255,9 @@ export async function renderStack(root: string, stack: string, configDir = join(
   let mod: Record<string, unknown>;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require(join(root, "index"));
+    const program = require(join(root, "index"));
+    // `export = async () => outputs`, as Pulumi runs it; or plain top-level exports.
+    mod = typeof program === "function" ? ((await program()) ?? {}) : program;
   } catch (e) {
     const err = e as Error;
     if (regs.length) throw new RenderError(`${err.message}\n(${regs.length} resources were registered before the error)`);
@@ -256,5 +274,5 @@ export async function renderStack(root: string, stack: string, configDir = join(
   // Last line of defence: no secret value may appear in anything the render writes.
   const leaks = findLeaks(secrets, [["resources.json", JSON.stringify(resources)], ["outputs.json", JSON.stringify(outputs)], ...files.map((f): [string, string] => [`files/${f.path}`, f.content])]);
   if (leaks.length) throw new RenderError(`render of ${stack} would leak secrets:\n` + leaks.map((l) => `  - ${l}`).join("\n"));
-  return { stack, resources, files, outputs, summary: summarize(stack, regs) };
+  return { stack, resources, files, outputs, summary: summarize(stack, regs, outputs) };
 }

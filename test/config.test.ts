@@ -149,3 +149,58 @@ test("raw Pulumi config strings are parsed as JSON where they are JSON", () => {
   const raw = fromRawConfig({ "kubeadm-ha:region": "europe-west1", "kubeadm-ha:zones": '["a","b"]', "kubeadm-ha:controlPlane": '{"count":3}', "gcp:project": "p" });
   assert.deepEqual(raw, { region: "europe-west1", zones: ["a", "b"], controlPlane: { count: 3 } });
 });
+
+const awsMinimal = () => ({ platform: "aws", region: "us-east-1", zones: ["us-east-1a", "us-east-1b", "us-east-1c"], adminCidrs: ["198.51.100.0/24"] });
+const AWS_PROVIDER = { "aws:region": "us-east-1" };
+
+function awsProblems(raw: Record<string, unknown>, provider: Record<string, string> = AWS_PROVIDER) {
+  try {
+    validateClusterConfig(raw, "dev", provider);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    return e.problems;
+  }
+  assert.fail("expected the config to be rejected");
+}
+
+test("the shipped three-AZ AWS stack file is valid, with AWS defaults", () => {
+  const { config } = readStackFile(join(ROOT, "stacks"), "aws-three-az");
+  const c = validateClusterConfig(fromRawConfig(config), "aws-three-az", config);
+  assert.equal(c.platform, "aws");
+  assert.deepEqual(c.zones, ["us-east-1a", "us-east-1b", "us-east-1c"]);
+  assert.equal(c.bastion.machineType, "t3.small");
+  assert.equal(c.image, undefined, "the AMI is looked up");
+  assert.equal(c.network.natGateways, "one-per-zone");
+});
+
+test("AWS zones must be zones of the AWS region", () => {
+  const p = awsProblems({ ...awsMinimal(), zones: ["us-east-1a", "us-east-1b", "us-west-2a"] }).find((x) => x.key === "kubeadm-ha:zones[2]");
+  assert.ok(p && p.message.includes("us-west-2a") && p.fix.includes("us-east-1"));
+});
+
+test("a GCP zone name on AWS is refused with an AWS example", () => {
+  const p = awsProblems({ ...awsMinimal(), zones: ["us-east1-b", "us-east-1b", "us-east-1c"] }).find((x) => x.key === "kubeadm-ha:zones[0]");
+  assert.ok(p && p.message.includes("not a aws zone name") && p.fix.includes("us-east-1a"));
+});
+
+test("a GCP machine type on AWS is refused", () => {
+  const p = awsProblems({ ...awsMinimal(), controlPlane: { machineType: "e2-standard-4" } }).find((x) => x.key === "kubeadm-ha:controlPlane.machineType");
+  assert.ok(p && p.message.includes("e2-standard-4") && p.fix.includes("m6i.xlarge"));
+});
+
+test("an image on AWS must be an AMI id", () => {
+  assert.ok(awsProblems({ ...awsMinimal(), image: "ubuntu-os-cloud/ubuntu-2404-lts-amd64" }).some((x) => x.key === "kubeadm-ha:image"));
+});
+
+test("AWS needs aws:region, and it must match kubeadm-ha:region", () => {
+  assert.ok(awsProblems(awsMinimal(), {}).some((x) => x.key === "kubeadm-ha:region" && x.fix.includes("aws:region")));
+  assert.ok(awsProblems(awsMinimal(), { "aws:region": "eu-west-1" }).some((x) => x.key === "kubeadm-ha:region" && x.message.includes("eu-west-1")));
+});
+
+test("natGateways is an AWS switch and is refused on GCP", () => {
+  assertRejected({ ...minimal(), network: { natGateways: "single" } }, "kubeadm-ha:network.natGateways", "single");
+});
+
+test("the AWS subnet layout needs nodeCidr /22 or larger", () => {
+  assert.ok(awsProblems({ ...awsMinimal(), network: { nodeCidr: "10.20.0.0/24" } }).some((x) => x.key === "kubeadm-ha:network.nodeCidr" && x.fix.includes("/22")));
+});

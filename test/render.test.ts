@@ -85,3 +85,10 @@ test("a secret value in any written text is caught", () => {
   assert.deepEqual(findLeaks(secrets, [["files/m/a", "token: [secret]"]]), []);
   assert.equal(findLeaks(secrets, [["files/m/a", "token: abcdef.0123456789abcdef"]]).length, 1);
 });
+
+test("AWS load balancer and target group names over 32 characters fail the render", () => {
+  const lb = (name: string) => reg({ type: "aws:lb/loadBalancer:LoadBalancer", rawInputs: { name } });
+  assert.match(checkRegistrations([lb("a".repeat(33))])[0], /at most 32/);
+  assert.match(checkRegistrations([reg({ type: "aws:lb/targetGroup:TargetGroup", rawInputs: { name: "-bad" } })])[0], /target group name/);
+  assert.deepEqual(checkRegistrations([lb("prod-aws-apiserver")]), []);
+});

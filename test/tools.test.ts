@@ -1,23 +1,30 @@
-// The real tools on what the program renders: cloud-init's schema check on every
-// boot config and shellcheck on every script that reaches a machine.
+// The real tools on what the program renders, for every shipped stack: cloud-init's
+// schema check on every boot config and shellcheck on every script that reaches a machine.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
-import { dirname, join } from "path";
+import { join } from "path";
 import { parseAllDocuments } from "yaml";
-import { renderOnce } from "./helpers";
+import { renderOnce, ROOT } from "./helpers";
 import { RenderResult, SECRET } from "../render/render";
+
+const STACKS = readdirSync(join(ROOT, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s);
 
 let r: RenderResult;
 let dir: string;
+/** Every file of every shipped stack, as `<stack>/<machine>/<path>` under `dir`. */
+let files: Array<{ path: string; content: string }> = [];
 before(async () => {
   r = await renderOnce("gcp-three-zone");
   dir = mkdtempSync(join(tmpdir(), "kubeadm-ha-tools-"));
-  for (const f of r.files) {
-    mkdirSync(dirname(join(dir, f.path)), { recursive: true });
-    writeFileSync(join(dir, f.path), f.content);
+  for (const stack of STACKS) {
+    const out = join(dir, "renders", stack);
+    const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", stack, "--out", out], { encoding: "utf8" });
+    assert.equal(res.status, 0, `render of ${stack}: ${res.stderr}`);
+    const walk = (rel: string): string[] => readdirSync(join(out, "files", rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(rel, e.name)) : [join(rel, e.name)]));
+    files = files.concat(walk("").map((p) => ({ path: join("renders", stack, "files", p), content: readFileSync(join(out, "files", p), "utf8") })));
   }
 });
 
@@ -26,13 +33,13 @@ function requireTool(cmd: string, args: string[]) {
   assert.ok(!res.error, `${cmd} is not installed: run ./setup.sh (it installs Debian's ${cmd})`);
 }
 
-const bootConfigs = () => r.files.filter((f) => f.path.endsWith("/cloud-init.yaml") && f.content !== SECRET);
-const scripts = () => r.files.filter((f) => f.content.startsWith("#!/usr/bin/env bash\n"));
+const bootConfigs = () => files.filter((f) => f.path.endsWith("/cloud-init.yaml") && f.content !== SECRET);
+const scripts = () => files.filter((f) => f.content.startsWith("#!/usr/bin/env bash\n"));
 
-test("every boot config passes cloud-init schema", () => {
+test("every boot config of every stack passes cloud-init schema", () => {
   requireTool("cloud-init", ["--version"]);
   const configs = bootConfigs();
-  assert.ok(configs.length >= 5, `expected boot configs for bastion, 3 masters and the pool, got ${configs.length}`);
+  assert.ok(STACKS.length >= 2 && configs.length >= 5 * STACKS.length, `expected boot configs for bastion, 3 masters and the pool of each stack, got ${configs.length}`);
   for (const f of configs) {
     const res = spawnSync("cloud-init", ["schema", "--config-file", join(dir, f.path)], { encoding: "utf8" });
     assert.equal(res.status, 0, `${f.path}: ${res.stdout}${res.stderr}`);
@@ -40,10 +47,10 @@ test("every boot config passes cloud-init schema", () => {
   }
 });
 
-test("every script that reaches a machine passes shellcheck", () => {
+test("every script that reaches a machine, in every stack, passes shellcheck", () => {
   requireTool("shellcheck", ["--version"]);
   const all = scripts();
-  assert.ok(all.length >= 20, `expected the boot scripts and every SSH step, got ${all.length}`);
+  assert.ok(all.length >= 20 * STACKS.length, `expected the boot scripts and every SSH step, got ${all.length}`);
   const res = spawnSync("shellcheck", ["--shell=bash", "--severity=style", ...all.map((f) => join(dir, f.path))], { encoding: "utf8" });
   assert.equal(res.status, 0, res.stdout + res.stderr);
 });

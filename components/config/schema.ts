@@ -14,15 +14,34 @@ export const DEFAULT_CALICO_VERSION = "3.29.1";
 export const DEFAULT_FLANNEL_VERSION = "0.26.1";
 /** Masters: an HA control plane needs three; five survives two failures. */
 export const DEFAULT_CONTROL_PLANE_COUNT = 3;
-/** GCP machine type for masters (4 vCPU, 16 GiB: etcd and apiserver comfortable up to a few hundred nodes). */
-export const DEFAULT_MASTER_MACHINE_TYPE = "e2-standard-4";
-/** GCP machine type for workers when a pool names none. */
-export const DEFAULT_WORKER_MACHINE_TYPE = "e2-standard-4";
-/** GCP machine type of the bastion: it only forwards SSH. */
-export const DEFAULT_BASTION_MACHINE_TYPE = "e2-small";
+/**
+ * Per-platform defaults and name formats. Masters get 4 vCPU / 16 GiB (etcd and the
+ * apiserver are comfortable up to a few hundred nodes); the bastion only forwards SSH.
+ */
+export const PLATFORMS = {
+  gcp: {
+    masterMachineType: "e2-standard-4",
+    workerMachineType: "e2-standard-4",
+    bastionMachineType: "e2-small",
+    region: /^[a-z]+-[a-z]+\d+$/,
+    zone: /^[a-z]+-[a-z]+\d+-[a-z]$/,
+    machineType: /^[a-z0-9]+(-[a-z0-9]+)+$/,
+    example: { region: "europe-west1", zone: "europe-west1-b", machineType: "e2-standard-4" },
+  },
+  aws: {
+    masterMachineType: "m6i.xlarge",
+    workerMachineType: "m6i.xlarge",
+    bastionMachineType: "t3.small",
+    region: /^[a-z]{2}(-[a-z]+)+-\d$/,
+    zone: /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/,
+    machineType: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+    example: { region: "us-east-1", zone: "us-east-1a", machineType: "m6i.xlarge" },
+  },
+} as const;
+export type Platform = keyof typeof PLATFORMS;
 /** Boot disk of every machine, GB (etcd wants fast disk: pd-balanced). */
 export const DEFAULT_DISK_SIZE_GB = 100;
-/** Image of every machine: Ubuntu 24.04 LTS (cloud-init, apt, systemd). */
+/** GCP image of every machine: Ubuntu 24.04 LTS (cloud-init, apt, systemd). On AWS the newest Canonical Ubuntu 24.04 AMI is looked up. */
 export const DEFAULT_GCP_IMAGE = "ubuntu-os-cloud/ubuntu-2404-lts-amd64";
 /** Subnet of the machines. */
 export const DEFAULT_NODE_CIDR = "10.10.0.0/20";
@@ -51,8 +70,8 @@ export const nodePoolSchema = z
     name: z.string().regex(dns1123Label, "must be lower-case letters, digits and '-', starting with a letter").max(20),
     /** @default every zone of the cluster */
     zones: z.array(z.string()).min(1).optional(),
-    /** @default DEFAULT_WORKER_MACHINE_TYPE */
-    machineType: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)+$/, "must be a machine type such as e2-standard-4").default(DEFAULT_WORKER_MACHINE_TYPE),
+    /** @default PLATFORMS[platform].workerMachineType */
+    machineType: z.string().min(1).optional(),
     /** Nodes started in each zone. @default 1 */
     nodesPerZone: z.number().int().min(0).default(1),
     /** Autoscaler floor per zone. @default nodesPerZone */
@@ -78,24 +97,24 @@ export const clusterConfigSchema = z
     /** Which kind of stack this is. Only `cluster` exists today. @default "cluster" */
     layout: z.enum(["cluster"]).default("cluster"),
     /** Where machines come from. @default "gcp" */
-    platform: z.enum(["gcp"]).default("gcp"),
+    platform: z.enum(["gcp", "aws"]).default("gcp"),
     /** Cluster name: prefix of every resource name. @default the stack name */
     clusterName: z.string().regex(dns1123Label, "must be lower-case letters, digits and '-', starting with a letter").max(20).optional(),
     /** Cloud region of every machine, e.g. europe-west1. Required. */
-    region: z.string().regex(/^[a-z]+-[a-z]+\d+$/, "must be a region name such as europe-west1"),
+    region: z.string().min(1),
     /** Zones of the region; one master per zone (round-robin when there are more masters than zones). Required. */
-    zones: z.array(z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, "must be a zone name such as europe-west1-b")).min(1),
+    zones: z.array(z.string().min(1)).min(1),
     controlPlane: z
       .object({
         /** Number of masters (and stacked etcd members). @default 3 */
         count: z.number().int().default(DEFAULT_CONTROL_PLANE_COUNT),
-        /** @default DEFAULT_MASTER_MACHINE_TYPE */
-        machineType: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)+$/, "must be a machine type such as e2-standard-4").default(DEFAULT_MASTER_MACHINE_TYPE),
+        /** @default PLATFORMS[platform].masterMachineType */
+        machineType: z.string().min(1).optional(),
         /** @default DEFAULT_DISK_SIZE_GB */
         diskSizeGb: z.number().int().min(20).max(65536).default(DEFAULT_DISK_SIZE_GB),
       })
       .strict()
-      .default({ count: DEFAULT_CONTROL_PLANE_COUNT, machineType: DEFAULT_MASTER_MACHINE_TYPE, diskSizeGb: DEFAULT_DISK_SIZE_GB }),
+      .default({ count: DEFAULT_CONTROL_PLANE_COUNT, diskSizeGb: DEFAULT_DISK_SIZE_GB }),
     /** Worker pools. @default [] (a control plane only) */
     nodePools: z.array(nodePoolSchema).default([]),
     network: z
@@ -106,6 +125,8 @@ export const clusterConfigSchema = z
         podCidr: cidr.default(DEFAULT_POD_CIDR),
         /** @default DEFAULT_SERVICE_CIDR */
         serviceCidr: cidr.default(DEFAULT_SERVICE_CIDR),
+        /** AWS: a NAT gateway in every zone (zone-independent egress) or a single one (cheaper). @default "one-per-zone" on AWS */
+        natGateways: z.enum(["one-per-zone", "single"]).optional(),
       })
       .strict()
       .default({ nodeCidr: DEFAULT_NODE_CIDR, podCidr: DEFAULT_POD_CIDR, serviceCidr: DEFAULT_SERVICE_CIDR }),
@@ -140,15 +161,15 @@ export const clusterConfigSchema = z
     sshPublicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+( .*)?$/, "must be one OpenSSH public key line").optional(),
     /** OpenSSH private key matching sshPublicKey; set it with `pulumi config set --secret`. @default generated with the public key */
     sshPrivateKey: z.string().includes("PRIVATE KEY", { message: "must be an OpenSSH or PEM private key" }).optional(),
-    /** Boot image of every machine (`project/family` or a full image link). @default DEFAULT_GCP_IMAGE */
-    image: z.string().min(1).default(DEFAULT_GCP_IMAGE),
+    /** Boot image: GCP `project/family` or image link; AWS AMI id to pin. @default GCP: DEFAULT_GCP_IMAGE; AWS: newest Canonical Ubuntu 24.04 AMI */
+    image: z.string().min(1).optional(),
     bastion: z
       .object({
-        /** @default DEFAULT_BASTION_MACHINE_TYPE */
-        machineType: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)+$/, "must be a machine type such as e2-small").default(DEFAULT_BASTION_MACHINE_TYPE),
+        /** @default PLATFORMS[platform].bastionMachineType */
+        machineType: z.string().min(1).optional(),
       })
       .strict()
-      .default({ machineType: DEFAULT_BASTION_MACHINE_TYPE }),
+      .default({}),
   })
   .strict();
 
@@ -162,7 +183,7 @@ export const SECRET_KEYS = ["sshPrivateKey"];
 /** What to do about a bad key: shown after the error, keyed by the first path element. */
 export const FIX_HINTS: Record<string, string> = {
   layout: 'set it to "cluster" (or leave it out)',
-  platform: 'set it to "gcp" (or leave it out)',
+  platform: 'set it to "gcp" or "aws" (or leave it out for gcp)',
   clusterName: "use up to 20 lower-case letters, digits and '-', starting with a letter, e.g. prod",
   region: "set the cloud region, e.g. `pulumi config set kubeadm-ha:region europe-west1`",
   zones: "list three or more distinct zones of the region, e.g. [europe-west1-b, europe-west1-c, europe-west1-d]",
@@ -174,6 +195,6 @@ export const FIX_HINTS: Record<string, string> = {
   adminCidrs: "list the CIDRs of your office or VPN, e.g. [198.51.100.0/24]",
   sshPrivateKey: "set it with `pulumi config set --secret kubeadm-ha:sshPrivateKey < key` next to sshPublicKey, or leave both out",
   sshPublicKey: "paste one line of an OpenSSH public key, or leave the key out to have one generated",
-  image: "use project/family, e.g. ubuntu-os-cloud/ubuntu-2404-lts-amd64",
+  image: "on GCP use project/family, e.g. ubuntu-os-cloud/ubuntu-2404-lts-amd64; on AWS an AMI id, e.g. ami-0123456789abcdef0",
   bastion: "use bastion.machineType, e.g. e2-small",
 };

@@ -1,19 +1,25 @@
 // Stack config -> validated ClusterConfig. Every problem is collected and thrown
 // as one ConfigError naming the key, the bad value and the fix, before the
 // program registers any resource. Pure: no Pulumi imports.
-import { clusterConfigSchema, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION } from "./schema";
+import { clusterConfigSchema, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION, DEFAULT_GCP_IMAGE, PLATFORMS } from "./schema";
 import { hasHostBits, overlaps, parseCidr, prefixOf, sizeOf } from "../plan/cidr";
 
 /** A fully defaulted, cross-checked cluster configuration. */
-export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" | "nodePools" | "endpoint" | "kubernetes"> {
+export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" | "nodePools" | "endpoint" | "kubernetes" | "controlPlane" | "bastion" | "network" | "image"> {
   clusterName: string;
+  controlPlane: { count: number; machineType: string; diskSizeGb: number };
+  bastion: { machineType: string };
+  network: { nodeCidr: string; podCidr: string; serviceCidr: string; natGateways: "one-per-zone" | "single" };
+  /** GCP image, or AWS AMI id; undefined on AWS means "look up the newest Canonical Ubuntu 24.04 AMI". */
+  image?: string;
   nodePools: ResolvedNodePool[];
   endpoint: { mode: "cloud-lb"; name: string };
   kubernetes: { version: string; cni: { name: "calico" | "flannel" | "none"; version: string } };
 }
 
-export interface ResolvedNodePool extends Omit<NodePoolConfig, "zones" | "minPerZone" | "maxPerZone"> {
+export interface ResolvedNodePool extends Omit<NodePoolConfig, "zones" | "minPerZone" | "maxPerZone" | "machineType"> {
   zones: string[];
+  machineType: string;
   minPerZone: number;
   maxPerZone: number;
 }
@@ -44,6 +50,10 @@ export const MIN_KUBERNETES_MINOR = 31;
 export const CONTROL_PLANE_COUNTS = [3, 5];
 /** Each node gets a /24 of the pod network (kube-controller-manager's default node-cidr-mask-size). */
 export const POD_CIDR_PER_NODE_PREFIX = 24;
+/** AWS: nodeCidr is cut into a private and a public subnet per zone; this is the smallest that leaves /28 public subnets. */
+export const AWS_MAX_NODE_CIDR_PREFIX = 22;
+/** AWS: zones the subnet layout has room for. */
+export const AWS_MAX_ZONES = 6;
 
 function keyOf(path: ReadonlyArray<PropertyKey>): string {
   let s = NAMESPACE + ":";
@@ -95,7 +105,7 @@ export function fromRawConfig(all: Record<string, string>): Record<string, unkno
 }
 
 /** Validates a cluster's stack config; throws ConfigError listing every problem. */
-export function validateClusterConfig(raw: Record<string, unknown>, stackName: string): ClusterConfig {
+export function validateClusterConfig(raw: Record<string, unknown>, stackName: string, providerConfig: Record<string, string> = {}): ClusterConfig {
   const problems: ConfigProblem[] = [];
   const parsed = clusterConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -123,14 +133,37 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     add([c.sshPublicKey === undefined ? "sshPublicKey" : "sshPrivateKey"], "sshPublicKey and sshPrivateKey go together: the bootstrap logs in with the private key", "set both, or neither to have a key pair generated and kept as a secret");
   }
 
+  // Names in the platform's formats.
+  const pf = PLATFORMS[c.platform];
+  const regionOk = pf.region.test(c.region);
+  if (!regionOk) add(["region"], `${show(c.region)} is not a ${c.platform} region name`, `use a region such as ${pf.example.region}`);
+  const machineTypes: Array<[PropertyKey[], string | undefined]> = [
+    [["controlPlane", "machineType"], c.controlPlane.machineType],
+    [["bastion", "machineType"], c.bastion.machineType],
+    ...c.nodePools.map((p, i): [PropertyKey[], string | undefined] => [["nodePools", i, "machineType"], p.machineType]),
+  ];
+  for (const [path, mt] of machineTypes) {
+    if (mt !== undefined && !pf.machineType.test(mt)) add(path, `${show(mt)} is not a ${c.platform} machine type`, `use one such as ${pf.example.machineType}`);
+  }
+  if (c.platform === "aws" && c.image !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(c.image)) add(["image"], `${show(c.image)} is not an AMI id`, "use an AMI id such as ami-0123456789abcdef0, or leave image out to use the newest Ubuntu 24.04 AMI");
+  // The provider must deploy where the cluster is planned.
+  const providerRegion = providerConfig[`${c.platform}:region`];
+  if (c.platform === "aws" && providerRegion === undefined) add(["region"], `the AWS provider has no region (aws:region is not set)`, `set aws:region to ${c.region} in the stack file`);
+  else if (providerRegion !== undefined && providerRegion !== c.region) add(["region"], `${show(c.region)} differs from the provider's ${c.platform}:region ${show(providerRegion)}`, `set ${c.platform}:region and kubeadm-ha:region to the same region`);
+  if (c.platform === "gcp" && c.network.natGateways !== undefined) add(["network", "natGateways"], `${show(c.network.natGateways)} applies to AWS only (GCP uses one regional Cloud NAT)`, "remove network.natGateways");
+
   // Zones: in the region, distinct, at least three.
+  const inRegion = (z: string) => (c.platform === "aws" ? z.length === c.region.length + 1 && z.startsWith(c.region) : z.startsWith(c.region + "-"));
   const seen = new Set<string>();
   c.zones.forEach((z, i) => {
-    if (!z.startsWith(c.region + "-")) add(["zones", i], `zone ${show(z)} is not in region ${show(c.region)}`, `use zones of ${c.region}, e.g. ${c.region}-b`);
+    if (!pf.zone.test(z)) add(["zones", i], `${show(z)} is not a ${c.platform} zone name`, `use zones such as ${pf.example.zone}`);
+    else if (regionOk && !inRegion(z)) add(["zones", i], `zone ${show(z)} is not in region ${show(c.region)}`, `use zones of ${c.region}, e.g. ${c.platform === "aws" ? c.region + "a" : c.region + "-b"}`);
     if (seen.has(z)) add(["zones", i], `zone ${show(z)} is listed twice`, "list each zone once");
     seen.add(z);
   });
-  if (seen.size < 3) add(["zones"], `an HA control plane needs three zones or more, got ${seen.size} (${show(c.zones)})`, `list three zones of ${c.region}, e.g. [${c.region}-b, ${c.region}-c, ${c.region}-d]`);
+  const ex = (l: string) => (c.platform === "aws" ? `${c.region}${l}` : `${c.region}-${l}`);
+  if (seen.size < 3) add(["zones"], `an HA control plane needs three zones or more, got ${seen.size} (${show(c.zones)})`, `list three zones of ${c.region}, e.g. [${ex("b")}, ${ex("c")}, ${ex("d")}]`);
+  if (c.platform === "aws" && seen.size > AWS_MAX_ZONES) add(["zones"], `${seen.size} zones; the AWS subnet layout has room for ${AWS_MAX_ZONES}`, `list at most ${AWS_MAX_ZONES} zones`);
 
   if (!CONTROL_PLANE_COUNTS.includes(c.controlPlane.count)) {
     add(["controlPlane", "count"], `${show(c.controlPlane.count)} masters cannot keep an odd etcd quorum that survives a zone`, "use 3 (survives one failure) or 5 (survives two)");
@@ -157,6 +190,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
       for (let j = i + 1; j < nets.length; j++)
         if (overlaps(nets[i][1], nets[j][1])) add(["network", nets[j][0]], `${show(nets[j][1])} overlaps network.${nets[i][0]} ${show(nets[i][1])}`, "pick ranges that do not overlap");
     if (prefixOf(c.network.nodeCidr) > 26) add(["network", "nodeCidr"], `${show(c.network.nodeCidr)} is too small for masters, load balancer and workers`, "use /26 or larger, e.g. 10.10.0.0/20");
+    else if (c.platform === "aws" && prefixOf(c.network.nodeCidr) > AWS_MAX_NODE_CIDR_PREFIX) add(["network", "nodeCidr"], `${show(c.network.nodeCidr)} is too small to cut into a private and a public subnet per zone on AWS`, `use /${AWS_MAX_NODE_CIDR_PREFIX} or larger, e.g. 10.10.0.0/20`);
     if (prefixOf(c.network.serviceCidr) < 12) add(["network", "serviceCidr"], `${show(c.network.serviceCidr)} is larger than kube-apiserver accepts (/12 at most)`, "use /12 to /24, e.g. 10.96.0.0/12");
     if (prefixOf(c.network.podCidr) > 22) add(["network", "podCidr"], `${show(c.network.podCidr)} leaves room for fewer than 4 nodes (each node takes a /24)`, "use /22 or larger, e.g. 10.244.0.0/16");
   }
@@ -184,7 +218,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
       const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(prefix) && !/(^|\.)(kubelet|node)\.kubernetes\.io$/.test(prefix);
       if (restricted) add(["nodePools", i, "labels", key], `the kubelet may not set label ${show(key)} on its own node (NodeRestriction admission)`, "use your own prefix, e.g. example.com/role, or node.kubernetes.io/...");
     }
-    return { ...p, zones, minPerZone, maxPerZone };
+    return { ...p, zones, minPerZone, maxPerZone, machineType: p.machineType ?? pf.workerMachineType };
   });
   if (netsOk) {
     const maxNodes = c.controlPlane.count + pools.reduce((n, p) => n + p.maxPerZone * p.zones.length, 0);
@@ -197,6 +231,10 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   const cniVersion = c.kubernetes.cni.version ?? (c.kubernetes.cni.name === "flannel" ? DEFAULT_FLANNEL_VERSION : DEFAULT_CALICO_VERSION);
   return {
     ...c,
+    controlPlane: { ...c.controlPlane, machineType: c.controlPlane.machineType ?? pf.masterMachineType },
+    bastion: { machineType: c.bastion.machineType ?? pf.bastionMachineType },
+    network: { ...c.network, natGateways: c.network.natGateways ?? "one-per-zone" },
+    image: c.image ?? (c.platform === "gcp" ? DEFAULT_GCP_IMAGE : undefined),
     clusterName,
     nodePools: pools,
     endpoint: { mode: c.endpoint.mode, name: c.endpoint.name ?? `api.${clusterName}.internal` },

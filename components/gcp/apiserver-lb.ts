@@ -30,7 +30,7 @@ export class GcpApiServerLoadBalancer extends pulumi.ComponentResource {
 
     this.address = new gcp.compute.Address(
       `${name}-ip`,
-      { name: `${name}-ip`, region: plan.region, addressType: "INTERNAL", subnetwork: args.subnet, address: plan.endpoint.address, purpose: "GCE_ENDPOINT" },
+      { name: `${name}-ip`, region: plan.region, addressType: "INTERNAL", subnetwork: args.subnet, address: plan.endpoint.addresses[0], purpose: "GCE_ENDPOINT" },
       parent,
     );
     this.healthCheck = new gcp.compute.RegionHealthCheck(

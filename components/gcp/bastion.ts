@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { networkTags } from "../plan/gcp-plan";
+import { networkTag } from "../plan/gcp-plan";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
 
 export interface GcpBastionArgs {
@@ -26,7 +26,7 @@ export class GcpBastion extends pulumi.ComponentResource {
         name: b.name,
         zone: b.zone,
         machineType: plan.config.bastion.machineType,
-        tags: [networkTags(plan).bastion],
+        tags: [networkTag(plan, "bastion")],
         bootDisk: { initializeParams: { image: plan.config.image, size: 20, type: BOOT_DISK_TYPE } },
         networkInterfaces: [{ subnetwork: args.subnet, networkIp: b.ip, accessConfigs: [{}] }],
         shieldedInstanceConfig: SHIELDED,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { APISERVER_PORT, ClusterPlan, zoneSuffix } from "../plan/cluster-plan";
-import { NODE_SCOPES, networkTags } from "../plan/gcp-plan";
+import { NODE_SCOPES, networkTag } from "../plan/gcp-plan";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
 
 export interface GcpControlPlaneArgs {
@@ -38,7 +38,7 @@ export class GcpControlPlane extends pulumi.ComponentResource {
           name: m.name,
           zone: m.zone,
           machineType: plan.config.controlPlane.machineType,
-          tags: [networkTags(plan).master],
+          tags: [networkTag(plan, "master")],
           labels: { "kubeadm-ha-cluster": plan.name, "kubeadm-ha-role": "master" },
           bootDisk: { initializeParams: { image: plan.config.image, size: plan.config.controlPlane.diskSizeGb, type: BOOT_DISK_TYPE } },
           networkInterfaces: [{ subnetwork: args.subnet, networkIp: address.address }],

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { firewallRules } from "../plan/gcp-plan";
+import { firewallRules, networkTag } from "../plan/gcp-plan";
 
 export interface GcpNetworkArgs {
   plan: ClusterPlan;
@@ -49,9 +49,9 @@ export class GcpNetwork extends pulumi.ComponentResource {
             description: r.description,
             direction: "INGRESS",
             allows: r.allow.map((a) => ({ protocol: a.protocol, ports: a.ports })),
-            sourceRanges: r.sourceRanges,
-            sourceTags: r.sourceTags,
-            targetTags: r.targetTags,
+            sourceRanges: r.from.cidrs,
+            sourceTags: r.from.roles?.map((role) => networkTag(plan, role)),
+            targetTags: r.to.map((role) => networkTag(plan, role)),
           },
           parent,
         ),

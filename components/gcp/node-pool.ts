@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { ClusterPlan, PoolPlan } from "../plan/cluster-plan";
-import { NODE_SCOPES, networkTags } from "../plan/gcp-plan";
+import { NODE_SCOPES, networkTag } from "../plan/gcp-plan";
 import { InstanceIdentity } from "../plan/scripts";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
 
@@ -16,6 +16,7 @@ const METADATA = "http://metadata.google.internal/computeMetadata/v1/instance";
 
 /** How a GCP worker learns its name, address and the token: the metadata server. */
 export const GCP_INSTANCE_IDENTITY: InstanceIdentity = {
+  prelude: "",
   name: `curl -fsS -H 'Metadata-Flavor: Google' ${METADATA}/name`,
   ip: `curl -fsS -H 'Metadata-Flavor: Google' ${METADATA}/network-interfaces/0/ip`,
   token: `curl -fsS -H 'Metadata-Flavor: Google' ${METADATA}/attributes/${TOKEN_METADATA_KEY}`,
@@ -50,7 +51,7 @@ export class GcpNodePool extends pulumi.ComponentResource {
         // Templates are immutable: a prefix lets a changed one be created before the old one goes.
         namePrefix: `${pool.name}-`,
         machineType: pool.pool.machineType,
-        tags: [networkTags(plan).worker],
+        tags: [networkTag(plan, "worker")],
         labels: { "kubeadm-ha-cluster": plan.name, "kubeadm-ha-role": "worker", "kubeadm-ha-pool": pool.pool.name },
         disks: [{ boot: true, autoDelete: true, sourceImage: plan.config.image, diskSizeGb: pool.pool.diskSizeGb, diskType: BOOT_DISK_TYPE }],
         networkInterfaces: [{ subnetwork: args.subnet }],

@@ -51,3 +51,14 @@ export function prefixOf(cidr: string): number {
   if (!a) throw new Error(`not a CIDR: ${cidr}`);
   return a.subnetMask;
 }
+
+/** The index-th subnet of prefix `newPrefix` inside `cidr`: subnetAt("10.0.0.0/20", 23, 1) = "10.0.2.0/23". */
+export function subnetAt(cidr: string, newPrefix: number, index: number): string {
+  const a = parseCidr(cidr);
+  if (!a) throw new Error(`not a CIDR: ${cidr}`);
+  if (newPrefix < a.subnetMask || newPrefix > 32) throw new Error(`cannot cut /${newPrefix} subnets out of ${cidr}`);
+  const count = 2 ** (newPrefix - a.subnetMask);
+  if (index < 0 || index >= count) throw new Error(`${cidr} has ${count} /${newPrefix} subnets, not ${index + 1}`);
+  const start = a.startAddress().bigInt() + BigInt(index) * 2n ** BigInt(32 - newPrefix);
+  return `${Address4.fromBigInt(start).correctForm()}/${newPrefix}`;
+}

@@ -1,7 +1,7 @@
 // The pure plan of one cluster: every name and address, decided before any
 // resource exists. Components only turn this into resources. No Pulumi imports.
 import { ClusterConfig, ResolvedNodePool } from "../config/validate";
-import { hostAt } from "./cidr";
+import { hostAt, prefixOf, subnetAt } from "./cidr";
 
 /** kube-apiserver's secure port, on every master and on the endpoint. */
 export const APISERVER_PORT = 6443;
@@ -9,6 +9,16 @@ export const APISERVER_PORT = 6443;
 export const LB_HOST_NUMBER = 5;
 export const BASTION_HOST_NUMBER = 6;
 export const FIRST_MASTER_HOST_NUMBER = 10;
+
+export interface SubnetPlan {
+  /** Resource name, e.g. prod-nodes (GCP) or prod-private-a (AWS). */
+  name: string;
+  cidr: string;
+  /** AWS subnets are zonal; the GCP subnet is regional (undefined). */
+  zone?: string;
+  /** Public subnets hold the bastion and NAT gateways only (AWS). */
+  public: boolean;
+}
 
 export interface MasterPlan {
   /** 0-based; master-0 runs `kubeadm init`. */
@@ -18,6 +28,8 @@ export interface MasterPlan {
   zone: string;
   /** Fixed internal address, reserved so certificates and etcd peer URLs never change. */
   ip: string;
+  /** Name of the subnet the master sits in. */
+  subnet: string;
 }
 
 export interface PoolZonePlan {
@@ -45,34 +57,46 @@ export interface ClusterPlan {
     /** Stable DNS name in controlPlaneEndpoint and every certificate. */
     name: string;
     port: number;
-    /** Internal address of the load balancer. */
-    address: string;
+    /** Internal address(es) of the load balancer: one on GCP, one per zone on AWS. */
+    addresses: string[];
+    /**
+     * Where workers point the endpoint name in /etc/hosts: the LB address on GCP;
+     * undefined on AWS, where a private Route 53 zone answers for the name.
+     */
+    workerAddress?: string;
     /** `name:port`, as in kubeadm's controlPlaneEndpoint. */
     hostPort: string;
   };
   masters: MasterPlan[];
-  bastion: { name: string; zone: string; ip: string };
+  /** The bastion; its address is fixed on GCP and assigned by AWS. */
+  bastion: { name: string; zone: string; ip?: string; subnet: string };
+  subnets: SubnetPlan[];
   pools: PoolPlan[];
   /** SANs of the apiserver certificate: the endpoint name, the LB address and every master address. */
   apiServerSans: string[];
 }
 
-/** The last letter(s) of a zone: europe-west1-b -> b. Unique within a region. */
+/** The zone's letter: europe-west1-b -> b, us-east-1a -> a. Unique within a region. */
 export function zoneSuffix(zone: string): string {
-  return zone.slice(zone.lastIndexOf("-") + 1);
+  const m = /-\d+([a-z]+)$/.exec(zone);
+  return m ? m[1] : zone.slice(zone.lastIndexOf("-") + 1);
 }
 
 export function planCluster(config: ClusterConfig): ClusterPlan {
   const name = config.clusterName;
   const zones = [...config.zones];
   const cidr = config.network.nodeCidr;
-  const masters: MasterPlan[] = Array.from({ length: config.controlPlane.count }, (_, i) => ({
-    index: i,
-    name: `${name}-master-${i}`,
-    zone: zones[i % zones.length],
-    ip: hostAt(cidr, FIRST_MASTER_HOST_NUMBER + i),
-  }));
-  const lb = hostAt(cidr, LB_HOST_NUMBER);
+  const aws = config.platform === "aws";
+  const subnets = aws ? awsSubnets(name, cidr, zones) : [{ name: `${name}-nodes`, cidr, public: false }];
+  const privateOf = (zone: string) => subnets.find((s) => !s.public && (s.zone === undefined || s.zone === zone))!;
+  const masters: MasterPlan[] = Array.from({ length: config.controlPlane.count }, (_, i) => {
+    const zone = zones[i % zones.length];
+    const subnet = privateOf(zone);
+    // GCP: one regional subnet, masters at .10, .11, ...; AWS: .10, .11, ... of their zone's subnet.
+    const n = aws ? FIRST_MASTER_HOST_NUMBER + Math.floor(i / zones.length) : FIRST_MASTER_HOST_NUMBER + i;
+    return { index: i, name: `${name}-master-${i}`, zone, ip: hostAt(subnet.cidr, n), subnet: subnet.name };
+  });
+  const lbAddresses = aws ? zones.map((z) => hostAt(privateOf(z).cidr, LB_HOST_NUMBER)) : [hostAt(cidr, LB_HOST_NUMBER)];
   const pools: PoolPlan[] = config.nodePools.map((pool) => ({
     pool,
     name: `${name}-${pool.name}`,
@@ -89,10 +113,32 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
     name,
     region: config.region,
     zones,
-    endpoint: { name: config.endpoint.name, port: APISERVER_PORT, address: lb, hostPort: `${config.endpoint.name}:${APISERVER_PORT}` },
+    endpoint: {
+      name: config.endpoint.name,
+      port: APISERVER_PORT,
+      addresses: lbAddresses,
+      workerAddress: aws ? undefined : lbAddresses[0],
+      hostPort: `${config.endpoint.name}:${APISERVER_PORT}`,
+    },
     masters,
-    bastion: { name: `${name}-bastion`, zone: zones[0], ip: hostAt(cidr, BASTION_HOST_NUMBER) },
+    bastion: aws
+      ? { name: `${name}-bastion`, zone: zones[0], subnet: subnets.find((s) => s.public && s.zone === zones[0])!.name }
+      : { name: `${name}-bastion`, zone: zones[0], ip: hostAt(cidr, BASTION_HOST_NUMBER), subnet: subnets[0].name },
+    subnets,
     pools,
-    apiServerSans: [config.endpoint.name, lb, ...masters.map((m) => m.ip)],
+    apiServerSans: [config.endpoint.name, ...lbAddresses, ...masters.map((m) => m.ip)],
   };
+}
+
+/**
+ * AWS: nodeCidr (/p) is cut into eight /(p+3): the first ones are the zones' private
+ * subnets; the last is cut again into /(p+6) public subnets, one per zone (bastion, NAT).
+ */
+export function awsSubnets(cluster: string, nodeCidr: string, zones: string[]): SubnetPlan[] {
+  const p = prefixOf(nodeCidr);
+  const publicBlock = subnetAt(nodeCidr, p + 3, 7);
+  return [
+    ...zones.map((zone, i) => ({ name: `${cluster}-private-${zoneSuffix(zone)}`, cidr: subnetAt(nodeCidr, p + 3, i), zone, public: false })),
+    ...zones.map((zone, i) => ({ name: `${cluster}-public-${zoneSuffix(zone)}`, cidr: subnetAt(publicBlock, p + 6, i), zone, public: true })),
+  ];
 }

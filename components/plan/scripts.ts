@@ -234,6 +234,8 @@ echo "control plane healthy: $want nodes Ready, $want apiservers ready, $want et
 
 /** How a worker learns its name, address and the bootstrap token: platform-specific shell snippets. */
 export interface InstanceIdentity {
+  /** Shell functions the commands below use (may be empty). */
+  prelude: string;
   /** Prints the VM's name. */
   name: string;
   /** Prints the VM's primary internal address. */
@@ -245,7 +247,7 @@ export interface InstanceIdentity {
 /** Worker boot: prepare, fill in the join config, join (retrying while the control plane comes up). */
 export function workerJoinScript(identity: InstanceIdentity): string {
   return `${header("Joins this worker to the cluster with the join config of its pool.")}
-${paths.prepare}
+${identity.prelude}${paths.prepare}
 if [ -f /etc/kubernetes/kubelet.conf ]; then
   echo "already joined"
   exit 0

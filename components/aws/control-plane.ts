@@ -1,0 +1,55 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { ClusterPlan } from "../plan/cluster-plan";
+import { instanceRole, METADATA_OPTIONS, rootVolume, tags } from "./vm";
+
+export interface AwsControlPlaneArgs {
+  plan: ClusterPlan;
+  ami: pulumi.Input<string>;
+  subnetIds: Record<string, pulumi.Input<string>>;
+  securityGroupId: pulumi.Input<string>;
+  /** Boot config of each master, in plan order (no secrets: they come over SSH). */
+  userData: pulumi.Input<string>[];
+}
+
+/**
+ * One master per zone. Its address lives on a network interface of its own, which
+ * outlives the instance: the AWS way to reserve an address (certificates and etcd
+ * peer URLs never change when a master is replaced).
+ */
+export class AwsControlPlane extends pulumi.ComponentResource {
+  public readonly instances: aws.ec2.Instance[];
+
+  constructor(name: string, args: AwsControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-ha:aws:ControlPlane", name, {}, opts);
+    const { plan } = args;
+    const parent = { parent: this };
+    // Masters need no AWS permissions: there is no cloud controller.
+    const { profile } = instanceRole(`${plan.name}-master`, plan.name, undefined, parent);
+
+    this.instances = plan.masters.map((m) => {
+      const eni = new aws.ec2.NetworkInterface(
+        `${m.name}-eni`,
+        { subnetId: args.subnetIds[m.subnet], privateIps: [m.ip], securityGroups: [args.securityGroupId], description: `${m.name} (kept across replacements)`, tags: tags(plan.name, `${m.name}-eni`) },
+        parent,
+      );
+      return new aws.ec2.Instance(
+        m.name,
+        {
+          ami: args.ami,
+          instanceType: plan.config.controlPlane.machineType,
+          availabilityZone: m.zone,
+          networkInterfaces: [{ networkInterfaceId: eni.id, deviceIndex: 0 }],
+          iamInstanceProfile: profile.name,
+          metadataOptions: METADATA_OPTIONS,
+          rootBlockDevice: rootVolume(plan.config.controlPlane.diskSizeGb),
+          userData: args.userData[m.index],
+          tags: tags(plan.name, m.name, { "kubeadm-ha/role": "master" }),
+        },
+        // The interface fits one instance at a time; a newer AMI from the lookup must not replace a master.
+        { parent: this, deleteBeforeReplace: true, ignoreChanges: ["ami"] },
+      );
+    });
+    this.registerOutputs({});
+  }
+}

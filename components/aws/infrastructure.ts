@@ -1,0 +1,100 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { ClusterPlan } from "../plan/cluster-plan";
+import { awsInstanceIdentity, tokenParameterName } from "../plan/aws-plan";
+import { PlatformInfrastructure, PoolsArgs } from "../platform";
+import { AwsApiServerLoadBalancer } from "./apiserver-lb";
+import { AwsBastion } from "./bastion";
+import { AwsControlPlane } from "./control-plane";
+import { AwsNetwork } from "./network";
+import { AwsNodePool } from "./node-pool";
+import { AwsSecurityGroups } from "./security-groups";
+import { instanceRole, tags } from "./vm";
+
+export interface AwsInfrastructureArgs {
+  plan: ClusterPlan;
+  /** AMI of every machine: the stack's `image`, or the looked-up Ubuntu 24.04 AMI. */
+  ami: string;
+  bastionUserData: pulumi.Input<string>;
+  masterUserData: pulumi.Input<string>[];
+}
+
+/** Everything a cluster needs from AWS: network, security groups, bastion, masters, the apiserver NLB, and later the pools. */
+export class AwsInfrastructure extends pulumi.ComponentResource implements PlatformInfrastructure {
+  public readonly bastionPublicIp: pulumi.Output<string>;
+  public readonly masterIds: pulumi.Output<string>[];
+  public readonly sshReady: pulumi.Resource[];
+  public readonly instanceIdentity;
+  private readonly plan: ClusterPlan;
+  private readonly ami: string;
+  private readonly network: AwsNetwork;
+  private readonly groups: AwsSecurityGroups;
+
+  constructor(name: string, args: AwsInfrastructureArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-ha:aws:Infrastructure", name, {}, opts);
+    const { plan } = args;
+    this.plan = plan;
+    this.ami = args.ami;
+    this.instanceIdentity = awsInstanceIdentity(plan);
+    const parent = { parent: this };
+    this.network = new AwsNetwork(name, { plan }, parent);
+    this.groups = new AwsSecurityGroups(name, { plan, vpcId: this.network.vpc.id }, parent);
+    const bastion = new AwsBastion(
+      `${name}-bastion`,
+      { plan, ami: args.ami, subnetId: this.network.subnetIds[plan.bastion.subnet], securityGroupId: this.groups.ids.bastion, userData: args.bastionUserData },
+      parent,
+    );
+    const controlPlane = new AwsControlPlane(
+      `${name}-masters`,
+      { plan, ami: args.ami, subnetIds: this.network.subnetIds, securityGroupId: this.groups.ids.master, userData: args.masterUserData },
+      parent,
+    );
+    new AwsApiServerLoadBalancer(
+      `${name}-apiserver`,
+      { plan, vpcId: this.network.vpc.id, subnetIds: this.network.subnetIds, securityGroupId: this.groups.ids["apiserver-lb"], masters: controlPlane.instances },
+      parent,
+    );
+    this.bastionPublicIp = bastion.publicIp;
+    this.masterIds = controlPlane.instances.map((i) => i.id);
+    this.sshReady = [...controlPlane.instances, bastion.instance, ...this.network.egressReady, ...this.groups.rules];
+    this.registerOutputs({ bastionPublicIp: this.bastionPublicIp });
+  }
+
+  addPools(args: PoolsArgs): pulumi.Resource[] {
+    const plan = this.plan;
+    const parent = { parent: this };
+    // The token reaches workers through SSM, readable by the workers' role only.
+    const parameter = new aws.ssm.Parameter(
+      `${plan.name}-bootstrap-token`,
+      { name: tokenParameterName(plan), type: "SecureString", value: pulumi.secret(args.bootstrapToken), description: `${plan.name}: kubeadm bootstrap token for workers`, tags: tags(plan.name, `${plan.name}-bootstrap-token`) },
+      parent,
+    );
+    const policy = parameter.arn.apply((arn) =>
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Action: "ssm:GetParameter", Resource: arn },
+          { Effect: "Allow", Action: "kms:Decrypt", Resource: "*", Condition: { StringEquals: { "kms:ViaService": `ssm.${plan.region}.amazonaws.com` } } },
+        ],
+      }),
+    );
+    const { profile } = instanceRole(`${plan.name}-worker`, plan.name, policy, parent);
+    return plan.pools.map(
+      (pool) =>
+        new AwsNodePool(
+          pool.name,
+          {
+            plan,
+            pool,
+            ami: this.ami,
+            subnetIds: this.network.subnetIds,
+            securityGroupId: this.groups.ids.worker,
+            instanceProfileArn: profile.arn,
+            userData: args.userData(pool),
+            dependsOn: args.dependsOn,
+          },
+          parent,
+        ),
+    );
+  }
+}

@@ -1,0 +1,70 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { ClusterPlan, PoolPlan } from "../plan/cluster-plan";
+import { ROOT_DEVICE } from "../plan/aws-plan";
+import { METADATA_OPTIONS, tags } from "./vm";
+
+export interface AwsNodePoolArgs {
+  plan: ClusterPlan;
+  pool: PoolPlan;
+  ami: pulumi.Input<string>;
+  subnetIds: Record<string, pulumi.Input<string>>;
+  securityGroupId: pulumi.Input<string>;
+  instanceProfileArn: pulumi.Input<string>;
+  /** The worker boot config of this pool (public: the token is read from SSM at boot). */
+  userData: pulumi.Input<string>;
+  /** Workers start only after the control plane is proven healthy. A component's dependsOn does not reach its children. */
+  dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Per pool: one launch template; per zone: an auto scaling group in that zone's private subnet. */
+export class AwsNodePool extends pulumi.ComponentResource {
+  public readonly template: aws.ec2.LaunchTemplate;
+  public readonly groups: aws.autoscaling.Group[] = [];
+
+  constructor(name: string, args: AwsNodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("kubeadm-ha:aws:NodePool", name, {}, opts);
+    const { plan, pool } = args;
+    const parent = { parent: this, dependsOn: args.dependsOn };
+    const t = (n: string, extra: Record<string, string> = {}) => tags(plan.name, n, { "kubeadm-ha/role": "worker", "kubeadm-ha/pool": pool.pool.name, ...extra });
+
+    this.template = new aws.ec2.LaunchTemplate(
+      `${name}-template`,
+      {
+        namePrefix: `${pool.name}-`,
+        imageId: args.ami,
+        instanceType: pool.pool.machineType,
+        vpcSecurityGroupIds: [args.securityGroupId],
+        iamInstanceProfile: { arn: args.instanceProfileArn },
+        metadataOptions: METADATA_OPTIONS,
+        blockDeviceMappings: [{ deviceName: ROOT_DEVICE, ebs: { volumeSize: pool.pool.diskSizeGb, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+        userData: pulumi.output(args.userData).apply((u) => Buffer.from(u, "utf8").toString("base64")),
+        tagSpecifications: [{ resourceType: "instance", tags: t(pool.name) }, { resourceType: "volume", tags: t(pool.name) }],
+        updateDefaultVersion: true,
+        tags: t(pool.name),
+      },
+      parent,
+    );
+    for (const z of pool.zones) {
+      const subnet = plan.subnets.find((s) => !s.public && s.zone === z.zone)!;
+      this.groups.push(
+        new aws.autoscaling.Group(
+          z.name,
+          {
+            name: z.name,
+            vpcZoneIdentifiers: [args.subnetIds[subnet.name]],
+            minSize: z.minPerZone,
+            maxSize: z.maxPerZone,
+            // Initial size only: a scaler may own it afterwards.
+            desiredCapacity: z.nodesPerZone,
+            launchTemplate: { id: this.template.id, version: this.template.latestVersion.apply(String) },
+            healthCheckType: "EC2",
+            tags: [{ key: "Name", value: z.name, propagateAtLaunch: true }, { key: "kubeadm-ha/cluster", value: plan.name, propagateAtLaunch: true }],
+          },
+          { ...parent, ignoreChanges: ["desiredCapacity"] },
+        ),
+      );
+    }
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,75 @@
+// AWS-specific pure plan: health-check tuning, IMDS settings, AMI lookup, names. No Pulumi imports.
+import { ClusterPlan } from "./cluster-plan";
+
+/**
+ * Target-group health check: HTTPS GET /readyz on 6443 every 10 s, down after 2
+ * failures: a dead master leaves rotation within ~20 s (the NLB's floor is 5 s
+ * intervals but AWS recommends 10 s; the default 30 s would take a minute).
+ */
+export const APISERVER_TARGET_HEALTH_CHECK = { protocol: "HTTPS", path: "/readyz", interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 2 };
+export const APISERVER_MARK_DOWN_SECONDS = APISERVER_TARGET_HEALTH_CHECK.interval * APISERVER_TARGET_HEALTH_CHECK.unhealthyThreshold;
+
+/** IMDSv2 only, and one hop: containers (one hop further) cannot reach instance metadata or credentials. */
+export const METADATA_OPTIONS = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" };
+
+/** Canonical's account and the Ubuntu 24.04 LTS (noble) server image name pattern. */
+export const UBUNTU_AMI_LOOKUP = {
+  owners: ["099720109477"],
+  mostRecent: true,
+  filters: [
+    { name: "name", values: ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"] },
+    { name: "virtualization-type", values: ["hvm"] },
+    { name: "architecture", values: ["x86_64"] },
+  ],
+};
+
+/** Root device of Ubuntu AMIs. */
+export const ROOT_DEVICE = "/dev/sda1";
+
+/** Load balancer and target group names: 32 characters at most (AWS). */
+export const AWS_LB_NAME_MAX = 32;
+
+export function apiserverLbName(plan: ClusterPlan): string {
+  return `${plan.name}-apiserver`;
+}
+
+/** SSM parameter that holds the bootstrap token for workers (SecureString). */
+export function tokenParameterName(plan: ClusterPlan): string {
+  return `/kubeadm-ha/${plan.name}/bootstrap-token`;
+}
+
+/** Private hosted zone of the endpoint name: everything after its first label. */
+export function endpointZone(plan: ClusterPlan): { zone: string; record: string } {
+  const [record, ...rest] = plan.endpoint.name.split(".");
+  return { zone: rest.join("."), record };
+}
+
+/**
+ * How an AWS worker learns its name (instance id), address and the token: IMDSv2,
+ * and SSM GetParameter signed with the instance role's credentials by curl's
+ * --aws-sigv4 (curl >= 7.75; Ubuntu 24.04 ships 8.5). Credentials go to curl on
+ * standard input, never on its command line.
+ */
+export function awsInstanceIdentity(plan: ClusterPlan) {
+  return {
+    prelude: `imds() {
+  local token
+  token="$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')"
+  curl -fsS -H "X-aws-ec2-metadata-token: \${token}" "http://169.254.169.254/latest/$1"
+}
+ssm_parameter() {
+  local region role creds
+  region="$(imds meta-data/placement/region)"
+  role="$(imds meta-data/iam/security-credentials/)"
+  creds="$(imds "meta-data/iam/security-credentials/\${role}")"
+  jq -r '"user = \\"" + .AccessKeyId + ":" + .SecretAccessKey + "\\"\\nheader = \\"x-amz-security-token: " + .Token + "\\""' <<<"$creds" |
+    curl -fsS -K - "https://ssm.\${region}.amazonaws.com/" --aws-sigv4 "aws:amz:\${region}:ssm" \\
+      -H 'X-Amz-Target: AmazonSSM.GetParameter' -H 'Content-Type: application/x-amz-json-1.1' \\
+      -d "{\\"Name\\":\\"$1\\",\\"WithDecryption\\":true}" | jq -r .Parameter.Value
+}
+`,
+    name: "imds meta-data/instance-id",
+    ip: "imds meta-data/local-ipv4",
+    token: `ssm_parameter ${tokenParameterName(plan)}`,
+  };
+}

@@ -1,0 +1,42 @@
+// Least-privilege ingress between the machine roles of a cluster, once for every
+// platform: GCP maps roles to network tags, AWS to security groups. Pure.
+import { ClusterPlan } from "./cluster-plan";
+
+export type Role = "master" | "worker" | "bastion" | "apiserver-lb";
+
+export interface Allow {
+  protocol: "tcp" | "udp" | "ipip";
+  /** "6443" or "2379-2380"; none for ipip. */
+  ports?: string[];
+}
+
+export interface IngressRule {
+  /** Suffix of the rule's resource name (`<cluster>-<suffix>`). */
+  suffix: string;
+  description: string;
+  allow: Allow[];
+  from: { roles?: Role[]; cidrs?: string[] };
+  to: Role[];
+}
+
+/** Ingress every platform needs; everything not listed is denied. */
+export function ingressRules(plan: ClusterPlan): IngressRule[] {
+  const nodes: Role[] = ["master", "worker"];
+  const cni = plan.config.kubernetes.cni.name;
+  const rules: IngressRule[] = [
+    { suffix: "apiserver-from-nodes", description: "kube-apiserver from nodes and the bastion (through the internal LB or directly)", allow: [{ protocol: "tcp", ports: ["6443"] }], from: { roles: ["master", "worker", "bastion"] }, to: ["master"] },
+    { suffix: "etcd", description: "etcd client and peer traffic between masters only", allow: [{ protocol: "tcp", ports: ["2379-2380"] }], from: { roles: ["master"] }, to: ["master"] },
+    { suffix: "kubelet", description: "kubelet API from masters (logs, exec, port-forward)", allow: [{ protocol: "tcp", ports: ["10250"] }], from: { roles: ["master"] }, to: nodes },
+    { suffix: "ssh-from-bastion", description: "SSH to nodes only from the bastion", allow: [{ protocol: "tcp", ports: ["22"] }], from: { roles: ["bastion"] }, to: nodes },
+    { suffix: "ssh-to-bastion", description: "SSH to the bastion only from the admin CIDRs", allow: [{ protocol: "tcp", ports: ["22"] }], from: { cidrs: [...plan.config.adminCidrs] }, to: ["bastion"] },
+  ];
+  if (cni === "calico") rules.push({ suffix: "cni", description: "Calico between nodes: IP-in-IP pod traffic and BGP", allow: [{ protocol: "ipip" }, { protocol: "tcp", ports: ["179"] }], from: { roles: nodes }, to: nodes });
+  if (cni === "flannel") rules.push({ suffix: "cni", description: "flannel VXLAN pod traffic between nodes", allow: [{ protocol: "udp", ports: ["8472"] }], from: { roles: nodes }, to: nodes });
+  return rules;
+}
+
+/** "2379-2380" -> [2379, 2380]; "22" -> [22, 22]. */
+export function portRange(ports: string): [number, number] {
+  const [a, b] = ports.split("-").map(Number);
+  return [a, b ?? a];
+}

@@ -1,0 +1,165 @@
+// The AWS three-AZ stack on the SDK's mock runtime: the shared cluster facts, then
+// what is AWS's own (IMDSv2, encrypted volumes, NLB, security groups, NAT, Route 53, ASGs).
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { file, inputs, named, ofType, renderOnce, ROOT } from "./helpers";
+import { RenderedResource, RenderResult, SECRET } from "../render/render";
+import { clusterFacts } from "./cluster-facts";
+
+clusterFacts("aws-three-az");
+
+let r: RenderResult;
+before(async () => {
+  r = await renderOnce("aws-three-az");
+});
+
+const masters = () => ofType(r, "aws:ec2/instance:Instance").filter((x) => inputs(x).tags["kubeadm-ha/role"] === "master");
+const sgId = (role: string) => ofType(r, "aws:ec2/securityGroup:SecurityGroup").find((x) => x.name === `prod-aws-${role}`)!.urn;
+const rulesTo = (role: string) => ofType(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((x) => x.dependencies.includes(sgId(role)) && x.name.includes(`-${role}-from-`));
+
+/** Renders a variant of the AWS stack file (extra/overridden top-level keys) in a child process. */
+function renderVariant(change: (text: string) => string): { resources: RenderedResource[]; outputs: Record<string, unknown>; status: number | null; stderr: string } {
+  const dir = mkdtempSync(join(tmpdir(), "aws-variant-"));
+  writeFileSync(join(dir, "Pulumi.aws-variant.yaml"), change(readFileSync(join(ROOT, "stacks/Pulumi.aws-three-az.yaml"), "utf8")));
+  const out = join(dir, "out");
+  const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", "aws-variant", "--config-dir", dir, "--out", out], { encoding: "utf8" });
+  if (res.status !== 0) return { resources: [], outputs: {}, status: res.status, stderr: res.stderr };
+  return { resources: JSON.parse(readFileSync(join(out, "resources.json"), "utf8")), outputs: JSON.parse(readFileSync(join(out, "outputs.json"), "utf8")), status: 0, stderr: "" };
+}
+
+test("masters require IMDSv2 with one hop, boot from encrypted volumes and have no public address", () => {
+  assert.equal(masters().length, 3);
+  for (const m of masters()) {
+    const i = inputs(m);
+    assert.equal(i.metadataOptions.httpTokens, "required");
+    assert.equal(i.metadataOptions.httpPutResponseHopLimit, 1);
+    assert.equal(i.rootBlockDevice.encrypted, true);
+    assert.equal(i.associatePublicIpAddress, undefined);
+    assert.ok(i.iamInstanceProfile, "instance profile");
+    assert.deepEqual(m.options.ignoreChanges, ["ami"], "a newer AMI must not replace a master");
+  }
+});
+
+test("each master's address lives on its own network interface in its zone's private subnet", () => {
+  const outs = r.outputs.masters as Array<{ name: string; zone: string; address: string }>;
+  for (const m of outs) {
+    const eni = named(r, `${m.name}-eni`);
+    assert.deepEqual(inputs(eni).privateIps, [m.address]);
+    const subnet = r.resources.find((x) => x.type === "aws:ec2/subnet:Subnet" && eni.dependencies.includes(x.urn))!;
+    assert.equal(inputs(subnet).availabilityZone, m.zone);
+    assert.equal(inputs(subnet).mapPublicIpOnLaunch, false);
+  }
+});
+
+test("the apiserver NLB is internal, cross-zone, at a fixed address in each zone", () => {
+  const [lb] = ofType(r, "aws:lb/loadBalancer:LoadBalancer");
+  const i = inputs(lb);
+  assert.equal(i.internal, true);
+  assert.equal(i.loadBalancerType, "network");
+  assert.equal(i.enableCrossZoneLoadBalancing, true);
+  assert.deepEqual(i.subnetMappings.map((s: { privateIpv4Address: string }) => s.privateIpv4Address), r.outputs.endpointAddresses);
+  assert.ok(i.name.length <= 32);
+  const [listener] = ofType(r, "aws:lb/listener:Listener");
+  assert.equal(inputs(listener).port, 6443);
+  assert.equal(inputs(listener).protocol, "TCP");
+  assert.equal(ofType(r, "aws:lb/targetGroupAttachment:TargetGroupAttachment").length, 3);
+});
+
+test("the target group checks HTTPS /readyz on 6443, marks a dead master down within about 20 s, and does not preserve client IPs", () => {
+  const [tg] = ofType(r, "aws:lb/targetGroup:TargetGroup");
+  const i = inputs(tg);
+  assert.deepEqual([i.protocol, i.port], ["TCP", 6443]);
+  assert.equal(i.healthCheck.protocol, "HTTPS");
+  assert.equal(i.healthCheck.path, "/readyz");
+  assert.equal(i.healthCheck.port, "6443");
+  assert.equal(i.healthCheck.interval * i.healthCheck.unhealthyThreshold, 20);
+  assert.equal(i.preserveClientIp, "false", "with client IPs preserved a master cannot reach itself through the NLB");
+});
+
+test("a private Route 53 zone answers for the endpoint name with an alias to the NLB; workers use it", () => {
+  const [zone] = ofType(r, "aws:route53/zone:Zone");
+  assert.equal(inputs(zone).name, "prod-aws.internal");
+  assert.equal(inputs(zone).vpcs.length, 1);
+  const [record] = ofType(r, "aws:route53/record:Record");
+  assert.equal(inputs(record).name, "api");
+  assert.equal(inputs(record).type, "A");
+  assert.equal(inputs(record).aliases.length, 1);
+  assert.doesNotMatch(file(r, "prod-aws-general/cloud-init.yaml"), /- - \/usr\/local\/sbin\/kubeadm-ha-set-endpoint/);
+});
+
+test("security groups: 6443 to masters from the NLB and nodes, etcd between masters only, kubelet from masters, SSH via the bastion", () => {
+  const groups = ofType(r, "aws:ec2/securityGroup:SecurityGroup");
+  // The source group of a rule is the group it depends on besides its target (or the target itself).
+  const sourceOf = (rule: RenderedResource, to: string) => {
+    const sgs = groups.filter((g) => rule.dependencies.includes(g.urn)).map((g) => g.name.replace("prod-aws-", ""));
+    return sgs.length === 1 ? sgs[0] : sgs.find((g) => g !== to)!;
+  };
+  const from = (role: string, port: string) => rulesTo(role).filter((x) => inputs(x).fromPort === Number(port.split("-")[0])).map((x) => sourceOf(x, role));
+  assert.deepEqual(from("master", "6443").sort(), ["apiserver-lb", "bastion", "master", "worker"]);
+  assert.deepEqual(from("master", "2379-2380"), ["master"]);
+  assert.equal(inputs(rulesTo("master").find((x) => inputs(x).fromPort === 2379)!).toPort, 2380);
+  assert.deepEqual(from("worker", "10250"), ["master"]);
+  assert.deepEqual(from("worker", "22"), ["bastion"]);
+  assert.deepEqual(rulesTo("bastion").map((x) => inputs(x).cidrIpv4), ["198.51.100.0/24"]);
+  for (const x of ofType(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) assert.notEqual(inputs(x).cidrIpv4, "0.0.0.0/0", x.name);
+});
+
+test("a NAT gateway in every zone by default, each private subnet routed through its own zone's", () => {
+  const nats = ofType(r, "aws:ec2/natGateway:NatGateway");
+  assert.equal(nats.length, 3);
+  for (const route of ofType(r, "aws:ec2/route:Route").filter((x) => x.name.includes("-private-"))) {
+    const zone = route.name.match(/-private-([a-z])-default$/)![1];
+    assert.ok(route.dependencies.some((u) => u.endsWith(`::prod-aws-nat-${zone}`)), route.name);
+  }
+});
+
+test("network.natGateways single puts one NAT gateway behind every private subnet", () => {
+  const v = renderVariant((t) => t.replace("natGateways: one-per-zone", "natGateways: single"));
+  assert.equal(v.status, 0, v.stderr);
+  assert.equal(v.resources.filter((x) => x.type === "aws:ec2/natGateway:NatGateway").length, 1);
+  for (const route of v.resources.filter((x) => x.type === "aws:ec2/route:Route" && x.name.includes("-private-"))) assert.ok(route.dependencies.some((u) => u.endsWith("::prod-aws-nat-a")), route.name);
+});
+
+test("workers: a launch template (IMDSv2, encrypted volume) and an auto scaling group per zone", () => {
+  const [lt] = ofType(r, "aws:ec2/launchTemplate:LaunchTemplate");
+  const i = inputs(lt);
+  assert.equal(i.metadataOptions.httpTokens, "required");
+  assert.equal(i.blockDeviceMappings[0].ebs.encrypted, "true");
+  const boot = Buffer.from(i.userData, "base64").toString("utf8");
+  assert.match(boot, /^#cloud-config\n/);
+  assert.doesNotMatch(boot, /PRIVATE KEY/);
+  const asgs = ofType(r, "aws:autoscaling/group:Group");
+  assert.deepEqual(asgs.map((a) => [inputs(a).minSize, inputs(a).maxSize, inputs(a).desiredCapacity]), [[1, 5, 1], [1, 5, 1], [1, 5, 1]]);
+  assert.deepEqual(asgs.map((a) => inputs(a).name), ["prod-aws-general-a", "prod-aws-general-b", "prod-aws-general-c"]);
+});
+
+test("the token reaches workers through an SSM SecureString only the workers' role may read", () => {
+  const [param] = ofType(r, "aws:ssm/parameter:Parameter");
+  assert.equal(inputs(param).type, "SecureString");
+  assert.equal(inputs(param).value, SECRET);
+  const roles = ofType(r, "aws:iam/rolePolicy:RolePolicy");
+  assert.equal(roles.length, 1, "masters have no policy at all");
+  assert.match(roles[0].name, /worker/);
+  assert.match(file(r, "prod-aws-general/usr/local/sbin/kubeadm-ha-worker-join"), /ssm_parameter \/kubeadm-ha\/prod-aws\/bootstrap-token/);
+  assert.doesNotMatch(file(r, "prod-aws-general/cloud-init.yaml"), /[a-z0-9]{6}\.[a-z0-9]{16}/);
+});
+
+test("the AMI is looked up (Canonical Ubuntu 24.04) unless the stack pins one", () => {
+  assert.equal(r.outputs.ami, "ami-0123456789abcdef0");
+  for (const m of masters()) assert.equal(inputs(m).ami, "ami-0123456789abcdef0");
+  const pinned = renderVariant((t) => t + "  kubeadm-ha:image: ami-0fedcba9876543210\n");
+  assert.equal(pinned.status, 0, pinned.stderr);
+  assert.equal(pinned.outputs.ami, "ami-0fedcba9876543210");
+  assert.ok(pinned.resources.filter((x) => x.type === "aws:ec2/instance:Instance").every((x) => (x.inputs as { ami: string }).ami === "ami-0fedcba9876543210"));
+});
+
+test("a zone the region does not have is refused before anything is registered", () => {
+  const v = renderVariant((t) => t.replace("- us-east-1c", "- us-east-1z"));
+  assert.equal(v.status, 1);
+  assert.match(v.stderr, /kubeadm-ha:zones\[2\]: zone "us-east-1z" is not an available zone of us-east-1/);
+  assert.doesNotMatch(v.stderr, /resources were registered/);
+});

@@ -1,0 +1,132 @@
+// Facts every cluster stack must hold, whatever the platform: the bootstrap order,
+// the endpoint and its certificate, leader election, and secrets. Registered by
+// gcp.test.ts and aws.test.ts against their own render.
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { file, inputs, named, ofType, renderOnce } from "./helpers";
+import { RenderResult, SECRET } from "../render/render";
+
+interface Master {
+  name: string;
+  zone: string;
+  address: string;
+}
+
+export function clusterFacts(stack: string) {
+  describe(`cluster facts (${stack})`, () => {
+    let r: RenderResult;
+    let masters: Master[];
+    let cluster: string;
+    before(async () => {
+      r = await renderOnce(stack);
+      masters = r.outputs.masters as Master[];
+      cluster = masters[0].name.replace(/-master-0$/, "");
+    });
+    const m = (i: number) => masters[i].name;
+    const deps = (name: string) => named(r, name).dependencies.map((u) => u.split("::").pop());
+
+    test("control-plane nodes span three zones, one master per zone", () => {
+      assert.equal(masters.length, 3);
+      assert.equal(new Set(masters.map((x) => x.zone)).size, 3);
+    });
+
+    test("master-0 runs kubeadm init; the other masters join one at a time, each after the previous one", () => {
+      assert.ok(deps(`${m(1)}-join`).includes(`${m(0)}-init`));
+      assert.ok(deps(`${m(2)}-join`).includes(`${m(1)}-join`));
+      assert.ok(!deps(`${m(1)}-join`).includes(`${m(2)}-join`));
+      assert.ok(deps(`${m(0)}-validate`).includes(`${m(2)}-join`));
+      assert.match(file(r, `${m(1)}/commands/join.sh`), new RegExp(`kubeadm-ha-wait-member ${m(1)} 2\\n`));
+      assert.match(file(r, `${m(2)}/commands/join.sh`), new RegExp(`kubeadm-ha-wait-member ${m(2)} 3\\n`));
+    });
+
+    test("a master joins only after the previous one is Ready and a healthy voting etcd member", () => {
+      const wait = file(r, `${m(0)}/usr/local/sbin/kubeadm-ha-wait-member`);
+      assert.match(wait, /Ready/);
+      assert.match(wait, /isLearner != true/);
+      assert.match(wait, /endpoint health --cluster/);
+    });
+
+    test("worker pools start only after the control plane is validated", () => {
+      const pools = r.resources.filter((x) => x.type === "gcp:compute/instanceGroupManager:InstanceGroupManager" || x.type === "aws:autoscaling/group:Group");
+      assert.ok(pools.length >= 3);
+      for (const g of pools) assert.ok(g.dependencies.some((u) => u.endsWith(`::${m(0)}-validate`)), `${g.name} does not wait for validation`);
+    });
+
+    test("the endpoint name, every LB address and every master address are in the apiserver certificate", () => {
+      const init = file(r, `${m(0)}/etc/kubeadm-ha/kubeadm-init.yaml`);
+      const sans = [`api.${cluster}.internal`, ...(r.outputs.endpointAddresses as string[]), ...masters.map((x) => x.address)];
+      for (const san of sans) assert.match(init, new RegExp(`\\n    - ${san.replace(/\./g, "\\.")}\\n`), san);
+      assert.match(init, new RegExp(`controlPlaneEndpoint: api\\.${cluster}\\.internal:6443`));
+    });
+
+    test("masters resolve the endpoint to master-0 while joining and to themselves afterwards", () => {
+      const join = file(r, `${m(2)}/commands/join.sh`);
+      const kubeadm = join.indexOf("sudo kubeadm join");
+      assert.ok(join.indexOf(`kubeadm-ha-set-endpoint ${masters[0].address}`) < kubeadm);
+      assert.ok(join.indexOf(`kubeadm-ha-set-endpoint ${masters[2].address}`) > kubeadm);
+    });
+
+    test("scheduler and controller-manager run with --leader-elect=true", () => {
+      const sections = file(r, `${m(0)}/etc/kubeadm-ha/kubeadm-init.yaml`).split(/\n(?=[a-zA-Z])/);
+      for (const component of ["controllerManager", "scheduler"]) {
+        const s = sections.find((x) => x.startsWith(component + ":"));
+        assert.ok(s && /name: leader-elect\n\s+value: "true"/.test(s), `${component} without leader-elect`);
+      }
+    });
+
+    test("PKI, token and kubeconfig are secrets; masters' boot configs and instances hold none of them", () => {
+      for (const p of ["ca.key", "sa.key", "front-proxy-ca.key", "etcd/ca.key"]) assert.equal(file(r, `${m(1)}/etc/kubernetes/pki/${p}`), SECRET);
+      assert.equal(file(r, `${m(1)}/etc/kubeadm-ha/secrets/bootstrap-token`), SECRET);
+      assert.equal(r.outputs.kubeconfig, SECRET);
+      for (const x of masters) {
+        const boot = file(r, `${x.name}/cloud-init.yaml`);
+        assert.notEqual(boot, SECRET);
+        assert.doesNotMatch(boot, /PRIVATE KEY|@@KUBEADM_HA_BOOTSTRAP_TOKEN@@/);
+        const instance = r.resources.find((y) => y.name === x.name && /instance:Instance$/.test(y.type))!;
+        assert.ok(!JSON.stringify(instance.inputs).includes(SECRET), `${x.name}'s instance carries a secret`);
+      }
+      for (const k of ofType(r, "tls:index/privateKey:PrivateKey")) assert.ok(!JSON.stringify(k.inputs).includes("PRIVATE"));
+    });
+
+    test("kubeadm configs carry the token placeholder, never the token", () => {
+      assert.match(file(r, `${m(0)}/etc/kubeadm-ha/kubeadm-init.yaml`), /token: "@@KUBEADM_HA_BOOTSTRAP_TOKEN@@"/);
+      assert.match(file(r, `${cluster}-general/etc/kubeadm-ha/kubeadm-join.yaml.tmpl`), /caCertHashes:\n\s+- sha256:[0-9a-f]{64}\n/);
+    });
+
+    test("kubeadm init never prints the bootstrap token into the step's output (logs and state)", () => {
+      assert.match(file(r, `${m(0)}/commands/init.sh`), /sudo kubeadm init --config \S+ --skip-token-print\n/);
+    });
+
+    test("a replaced master's etcd member and Node are removed by a healthy peer before the new VM joins", () => {
+      for (const [i, peer] of [[0, 1], [1, 0], [2, 0]]) {
+        const step = named(r, `${m(peer)}-etcd-member-${m(i)}`);
+        assert.equal(step.options.deleteBeforeReplace, true);
+        assert.match(inputs(step).delete, new RegExp(`kubeadm-ha-etcd-member remove ${m(i)} ${m(peer)}\\n`));
+        assert.equal(inputs(step).triggers.length, 1, "replaced only with its own master's VM, never with the peer's");
+      }
+      for (const x of masters) {
+        const instance = r.resources.find((y) => y.name === x.name && /instance:Instance$/.test(y.type))!;
+        assert.equal(instance.options.deleteBeforeReplace, true, `${x.name}: its reserved address fits one VM at a time`);
+      }
+    });
+
+    test("the kubeconfig step keeps its output secret and out of the logs", () => {
+      const step = named(r, `${m(0)}-kubeconfig`);
+      assert.ok(step.options.additionalSecretOutputs?.includes("stdout"));
+      assert.equal(inputs(step).logging, "stderr");
+    });
+
+    test("resource names derive from the cluster name", () => {
+      for (const x of r.resources) assert.ok(x.name.startsWith(cluster), x.name);
+    });
+
+    test("each resource's URN is unique and every parent and dependency is a registered resource", () => {
+      const urns = new Set(r.resources.map((x) => x.urn));
+      assert.equal(urns.size, r.resources.length);
+      for (const x of r.resources) {
+        if (x.parent) assert.ok(urns.has(x.parent), `${x.name}: unknown parent`);
+        for (const d of x.dependencies) assert.ok(urns.has(d), `${x.name}: unknown dependency ${d}`);
+      }
+    });
+  });
+}

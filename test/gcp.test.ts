@@ -1,0 +1,101 @@
+// The GCP three-zone stack on the SDK's mock runtime: the shared cluster facts, then
+// what is GCP's own (VMs, internal passthrough LB, firewall, NAT, pools).
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { file, inputs, named, ofType, renderOnce } from "./helpers";
+import { RenderResult, SECRET } from "../render/render";
+import { clusterFacts } from "./cluster-facts";
+
+clusterFacts("gcp-three-zone");
+
+let r: RenderResult;
+before(async () => {
+  r = await renderOnce("gcp-three-zone");
+});
+
+const masters = () => ofType(r, "gcp:compute/instance:Instance").filter((x) => inputs(x).labels?.["kubeadm-ha-role"] === "master");
+
+test("masters are shielded VMs with minimal scopes and no public address", () => {
+  for (const m of masters()) {
+    const i = inputs(m);
+    assert.deepEqual(i.shieldedInstanceConfig, { enableIntegrityMonitoring: true, enableSecureBoot: true, enableVtpm: true });
+    assert.deepEqual(i.serviceAccount.scopes, ["https://www.googleapis.com/auth/logging.write", "https://www.googleapis.com/auth/monitoring.write"]);
+    assert.equal(i.networkInterfaces[0].accessConfigs, undefined, `${m.name} must not get a public IP`);
+  }
+});
+
+test("worker templates have no public address either", () => {
+  for (const t of ofType(r, "gcp:compute/instanceTemplate:InstanceTemplate")) assert.equal(inputs(t).networkInterfaces[0].accessConfigs, undefined);
+});
+
+test("each master sits at its reserved internal address, and each zone has an instance group of its masters", () => {
+  const addrs = ofType(r, "gcp:compute/address:Address").map((a) => inputs(a).address);
+  for (const m of masters()) assert.ok(addrs.includes(inputs(m).networkInterfaces[0].networkIp), `${m.name} address is not reserved`);
+  const groups = ofType(r, "gcp:compute/instanceGroup:InstanceGroup");
+  assert.equal(groups.length, 3);
+  for (const g of groups) assert.equal(inputs(g).instances.length, 1);
+  assert.deepEqual(groups.map((g) => inputs(g).zone).sort(), ["europe-west1-b", "europe-west1-c", "europe-west1-d"]);
+});
+
+test("the apiserver LB is an internal passthrough TCP LB over the three groups", () => {
+  const [be] = ofType(r, "gcp:compute/regionBackendService:RegionBackendService");
+  assert.equal(inputs(be).loadBalancingScheme, "INTERNAL");
+  assert.equal(inputs(be).protocol, "TCP");
+  assert.equal(inputs(be).backends.length, 3);
+  for (const b of inputs(be).backends) assert.equal(b.balancingMode, "CONNECTION");
+  const [fr] = ofType(r, "gcp:compute/forwardingRule:ForwardingRule");
+  assert.equal(inputs(fr).loadBalancingScheme, "INTERNAL");
+  assert.deepEqual(inputs(fr).ports, ["6443"]);
+  assert.equal(inputs(fr).ipAddress, "10.10.0.5");
+});
+
+test("the health check is HTTPS /readyz on 6443 and marks a dead master down within about 6 s", () => {
+  const [hc] = ofType(r, "gcp:compute/regionHealthCheck:RegionHealthCheck");
+  const i = inputs(hc);
+  assert.deepEqual(i.httpsHealthCheck, { port: 6443, requestPath: "/readyz" });
+  assert.ok(i.timeoutSec <= i.checkIntervalSec);
+  const markDown = i.checkIntervalSec * i.unhealthyThreshold;
+  assert.ok(markDown <= 6 && markDown >= 4, `marks down after ${markDown}s`);
+});
+
+test("firewall: apiserver from nodes and Google's probers, etcd between masters only", () => {
+  const fw = (suffix: string) => inputs(named(r, `prod-${suffix}`));
+  assert.deepEqual(fw("apiserver-health-checks").sourceRanges, ["35.191.0.0/16", "130.211.0.0/22"]);
+  assert.deepEqual(fw("apiserver-from-nodes").targetTags, ["prod-master"]);
+  assert.deepEqual(fw("etcd").allows, [{ protocol: "tcp", ports: ["2379-2380"] }]);
+  assert.deepEqual(fw("etcd").sourceTags, ["prod-master"]);
+  assert.deepEqual(fw("etcd").targetTags, ["prod-master"]);
+  assert.deepEqual(fw("kubelet").sourceTags, ["prod-master"]);
+  assert.deepEqual(fw("ssh-from-bastion").sourceTags, ["prod-bastion"]);
+  assert.deepEqual(fw("ssh-to-bastion").sourceRanges, ["198.51.100.0/24"]);
+});
+
+test("no firewall rule admits the whole internet", () => {
+  for (const f of ofType(r, "gcp:compute/firewall:Firewall")) assert.ok(!(inputs(f).sourceRanges ?? []).includes("0.0.0.0/0"), f.name);
+});
+
+test("egress goes through Cloud NAT", () => {
+  assert.equal(ofType(r, "gcp:compute/routerNat:RouterNat").length, 1);
+});
+
+test("the pool has a managed group and an autoscaler (1..5) in each zone", () => {
+  const migs = ofType(r, "gcp:compute/instanceGroupManager:InstanceGroupManager");
+  assert.deepEqual(migs.map((m) => inputs(m).zone).sort(), ["europe-west1-b", "europe-west1-c", "europe-west1-d"]);
+  for (const a of ofType(r, "gcp:compute/autoscaler:Autoscaler")) {
+    assert.equal(inputs(a).autoscalingPolicy.minReplicas, 1);
+    assert.equal(inputs(a).autoscalingPolicy.maxReplicas, 5);
+  }
+});
+
+test("workers resolve the endpoint name to the internal LB", () => {
+  assert.match(file(r, "prod-general/cloud-init.yaml"), /kubeadm-ha-set-endpoint\n\s+- 10\.10\.0\.5/);
+});
+
+test("masters' metadata holds no secret; the worker template's token is a secret item of its own", () => {
+  for (const m of masters()) {
+    const md = JSON.stringify(inputs(m).metadata);
+    assert.ok(!md.includes(SECRET) && !/PRIVATE KEY/.test(md), `${m.name} metadata carries a secret`);
+  }
+  for (const t of ofType(r, "gcp:compute/instanceTemplate:InstanceTemplate")) assert.equal(inputs(t).metadata["kubeadm-ha-bootstrap-token"], SECRET);
+  assert.notEqual(inputs(ofType(r, "gcp:compute/instanceTemplate:InstanceTemplate")[0]).metadata["user-data"], SECRET);
+});
