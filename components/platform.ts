@@ -1,6 +1,6 @@
 // What the platform-independent cluster needs from a platform (GCP today).
 import * as pulumi from "@pulumi/pulumi";
-import { PoolPlan } from "./plan/cluster-plan";
+import { ClusterPlan, PoolPlan } from "./plan/cluster-plan";
 import { InstanceIdentity } from "./plan/scripts";
 
 export interface PoolsArgs {
@@ -21,4 +21,32 @@ export interface PlatformInfrastructure {
   /** How a worker finds its name, address and the token at boot. */
   instanceIdentity: InstanceIdentity;
   addPools(args: PoolsArgs): pulumi.Resource[];
+}
+
+/** What every platform's infrastructure component is given. */
+export interface InfrastructureArgs {
+  plan: ClusterPlan;
+  /** Boot config of the bastion: the SSH user and nothing else. */
+  bastionUserData: pulumi.Input<string>;
+  /** Boot config of each master, in plan order (no secrets: they come over SSH). */
+  masterUserData: pulumi.Input<string>[];
+}
+
+/** What every platform's node-pool component is given. */
+export interface NodePoolArgs {
+  plan: ClusterPlan;
+  pool: PoolPlan;
+  /** The worker boot config of this pool (public: the token is fetched at boot). */
+  userData: pulumi.Input<string>;
+  /** Workers start only after the control plane is proven healthy. A component's dependsOn does not reach its children. */
+  dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Base of each platform's infrastructure component: the fields the shared cluster reads. */
+export abstract class InfrastructureComponent extends pulumi.ComponentResource implements PlatformInfrastructure {
+  public abstract readonly bastionPublicIp: pulumi.Output<string>;
+  public abstract readonly masterIds: pulumi.Output<string>[];
+  public abstract readonly sshReady: pulumi.Resource[];
+  public abstract readonly instanceIdentity: InstanceIdentity;
+  abstract addPools(args: PoolsArgs): pulumi.Resource[];
 }

@@ -18,9 +18,6 @@ export interface AwsApiServerLoadBalancerArgs {
  * it), fixed addresses per zone, and a private Route 53 zone for the endpoint name.
  */
 export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
-  public readonly loadBalancer: aws.lb.LoadBalancer;
-  public readonly targetGroup: aws.lb.TargetGroup;
-
   constructor(name: string, args: AwsApiServerLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:aws:ApiServerLoadBalancer", name, {}, opts);
     const { plan } = args;
@@ -28,7 +25,7 @@ export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
     const lbName = apiserverLbName(plan);
     const hc = APISERVER_TARGET_HEALTH_CHECK;
 
-    this.loadBalancer = new aws.lb.LoadBalancer(
+    const nlb = new aws.lb.LoadBalancer(
       `${name}-nlb`,
       {
         name: lbName,
@@ -42,7 +39,7 @@ export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.targetGroup = new aws.lb.TargetGroup(
+    const targetGroup = new aws.lb.TargetGroup(
       `${name}-targets`,
       {
         name: lbName,
@@ -67,11 +64,11 @@ export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
       parent,
     );
     args.masters.forEach((instance, i) => {
-      new aws.lb.TargetGroupAttachment(`${plan.masters[i].name}-target`, { targetGroupArn: this.targetGroup.arn, targetId: instance.id, port: plan.endpoint.port }, parent);
+      new aws.lb.TargetGroupAttachment(`${plan.masters[i].name}-target`, { targetGroupArn: targetGroup.arn, targetId: instance.id, port: plan.endpoint.port }, parent);
     });
     new aws.lb.Listener(
       `${name}-listener`,
-      { loadBalancerArn: this.loadBalancer.arn, port: plan.endpoint.port, protocol: "TCP", defaultActions: [{ type: "forward", targetGroupArn: this.targetGroup.arn }], tags: tags(plan.name, `${lbName}-listener`) },
+      { loadBalancerArn: nlb.arn, port: plan.endpoint.port, protocol: "TCP", defaultActions: [{ type: "forward", targetGroupArn: targetGroup.arn }], tags: tags(plan.name, `${lbName}-listener`) },
       parent,
     );
 
@@ -79,9 +76,9 @@ export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
     const hostedZone = new aws.route53.Zone(`${name}-zone`, { name: zone, comment: `${plan.name}: apiserver endpoint`, vpcs: [{ vpcId: args.vpcId }], forceDestroy: true, tags: tags(plan.name, zone) }, parent);
     new aws.route53.Record(
       `${name}-record`,
-      { zoneId: hostedZone.zoneId, name: record, type: "A", aliases: [{ name: this.loadBalancer.dnsName, zoneId: this.loadBalancer.zoneId, evaluateTargetHealth: true }] },
+      { zoneId: hostedZone.zoneId, name: record, type: "A", aliases: [{ name: nlb.dnsName, zoneId: nlb.zoneId, evaluateTargetHealth: true }] },
       parent,
     );
-    this.registerOutputs({ dnsName: this.loadBalancer.dnsName });
+    this.registerOutputs({ dnsName: nlb.dnsName });
   }
 }

@@ -2,25 +2,22 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan } from "../plan/cluster-plan";
 import { awsInstanceIdentity, tokenParameterName } from "../plan/aws-plan";
-import { PlatformInfrastructure, PoolsArgs } from "../platform";
+import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platform";
 import { AwsApiServerLoadBalancer } from "./apiserver-lb";
-import { AwsBastion } from "./bastion";
 import { AwsControlPlane } from "./control-plane";
 import { AwsNetwork } from "./network";
 import { AwsNodePool } from "./node-pool";
 import { AwsSecurityGroups } from "./security-groups";
-import { instanceRole, tags } from "./vm";
+import { instanceRole, METADATA_OPTIONS, rootVolume, tags } from "./vm";
+import { BASTION_DISK_GB } from "../plan/cluster-plan";
 
-export interface AwsInfrastructureArgs {
-  plan: ClusterPlan;
+export interface AwsInfrastructureArgs extends InfrastructureArgs {
   /** AMI of every machine: the stack's `image`, or the looked-up Ubuntu 24.04 AMI. */
   ami: string;
-  bastionUserData: pulumi.Input<string>;
-  masterUserData: pulumi.Input<string>[];
 }
 
 /** Everything a cluster needs from AWS: network, security groups, bastion, masters, the apiserver NLB, and later the pools. */
-export class AwsInfrastructure extends pulumi.ComponentResource implements PlatformInfrastructure {
+export class AwsInfrastructure extends InfrastructureComponent {
   public readonly bastionPublicIp: pulumi.Output<string>;
   public readonly masterIds: pulumi.Output<string>[];
   public readonly sshReady: pulumi.Resource[];
@@ -39,10 +36,21 @@ export class AwsInfrastructure extends pulumi.ComponentResource implements Platf
     const parent = { parent: this };
     this.network = new AwsNetwork(name, { plan }, parent);
     this.groups = new AwsSecurityGroups(name, { plan, vpcId: this.network.vpc.id }, parent);
-    const bastion = new AwsBastion(
-      `${name}-bastion`,
-      { plan, ami: args.ami, subnetId: this.network.subnetIds[plan.bastion.subnet], securityGroupId: this.groups.ids.bastion, userData: args.bastionUserData },
-      parent,
+    // The only machine with a public address; its security group admits SSH from the admin CIDRs only.
+    const bastion = new aws.ec2.Instance(
+      plan.bastion.name,
+      {
+        ami: args.ami,
+        instanceType: plan.config.bastion.machineType,
+        subnetId: this.network.subnetIds[plan.bastion.subnet],
+        associatePublicIpAddress: true,
+        vpcSecurityGroupIds: [this.groups.ids.bastion],
+        metadataOptions: METADATA_OPTIONS,
+        rootBlockDevice: rootVolume(BASTION_DISK_GB),
+        userData: args.bastionUserData,
+        tags: tags(plan.name, plan.bastion.name, { "kubeadm-ha/role": "bastion" }),
+      },
+      { parent: this, ignoreChanges: ["ami"] },
     );
     const controlPlane = new AwsControlPlane(
       `${name}-masters`,
@@ -56,7 +64,7 @@ export class AwsInfrastructure extends pulumi.ComponentResource implements Platf
     );
     this.bastionPublicIp = bastion.publicIp;
     this.masterIds = controlPlane.instances.map((i) => i.id);
-    this.sshReady = [...controlPlane.instances, bastion.instance, ...this.network.egressReady, ...this.groups.rules];
+    this.sshReady = [...controlPlane.instances, bastion, ...this.network.egressReady, ...this.groups.rules];
     this.registerOutputs({ bastionPublicIp: this.bastionPublicIp });
   }
 

@@ -1,20 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ClusterPlan, PoolPlan } from "../plan/cluster-plan";
 import { ROOT_DEVICE } from "../plan/aws-plan";
 import { METADATA_OPTIONS, tags } from "./vm";
+import { NodePoolArgs } from "../platform";
 
-export interface AwsNodePoolArgs {
-  plan: ClusterPlan;
-  pool: PoolPlan;
+export interface AwsNodePoolArgs extends NodePoolArgs {
   ami: pulumi.Input<string>;
   subnetIds: Record<string, pulumi.Input<string>>;
   securityGroupId: pulumi.Input<string>;
+  /** Role that may read the token's SSM parameter. */
   instanceProfileArn: pulumi.Input<string>;
-  /** The worker boot config of this pool (public: the token is read from SSM at boot). */
-  userData: pulumi.Input<string>;
-  /** Workers start only after the control plane is proven healthy. A component's dependsOn does not reach its children. */
-  dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
 /** Per pool: one launch template; per zone: an auto scaling group in that zone's private subnet. */

@@ -17,23 +17,18 @@ export interface GcpApiServerLoadBalancerArgs {
  * and a forwarding rule on 6443 at a reserved internal address.
  */
 export class GcpApiServerLoadBalancer extends pulumi.ComponentResource {
-  public readonly address: gcp.compute.Address;
-  public readonly healthCheck: gcp.compute.RegionHealthCheck;
-  public readonly backendService: gcp.compute.RegionBackendService;
-  public readonly forwardingRule: gcp.compute.ForwardingRule;
-
   constructor(name: string, args: GcpApiServerLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:gcp:ApiServerLoadBalancer", name, {}, opts);
     const { plan } = args;
     const parent = { parent: this };
     const hc = APISERVER_HEALTH_CHECK;
 
-    this.address = new gcp.compute.Address(
+    const address = new gcp.compute.Address(
       `${name}-ip`,
       { name: `${name}-ip`, region: plan.region, addressType: "INTERNAL", subnetwork: args.subnet, address: plan.endpoint.addresses[0], purpose: "GCE_ENDPOINT" },
       parent,
     );
-    this.healthCheck = new gcp.compute.RegionHealthCheck(
+    const healthCheck = new gcp.compute.RegionHealthCheck(
       `${name}-readyz`,
       {
         name: `${name}-readyz`,
@@ -47,20 +42,20 @@ export class GcpApiServerLoadBalancer extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.backendService = new gcp.compute.RegionBackendService(
+    const backendService = new gcp.compute.RegionBackendService(
       `${name}-backend`,
       {
         name: `${name}-backend`,
         region: plan.region,
         loadBalancingScheme: "INTERNAL",
         protocol: "TCP",
-        healthChecks: this.healthCheck.id,
+        healthChecks: healthCheck.id,
         connectionDrainingTimeoutSec: 10,
         backends: args.groups.map((group) => ({ group, balancingMode: "CONNECTION" })),
       },
       parent,
     );
-    this.forwardingRule = new gcp.compute.ForwardingRule(
+    new gcp.compute.ForwardingRule(
       `${name}-rule`,
       {
         name: `${name}-rule`,
@@ -68,13 +63,13 @@ export class GcpApiServerLoadBalancer extends pulumi.ComponentResource {
         loadBalancingScheme: "INTERNAL",
         ipProtocol: "TCP",
         ports: [String(plan.endpoint.port)],
-        ipAddress: this.address.address,
-        backendService: this.backendService.id,
+        ipAddress: address.address,
+        backendService: backendService.id,
         network: args.network,
         subnetwork: args.subnet,
       },
       parent,
     );
-    this.registerOutputs({ address: this.address.address });
+    this.registerOutputs({ address: address.address });
   }
 }

@@ -1,21 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { PlatformInfrastructure, PoolsArgs } from "../platform";
+import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platform";
 import { GcpApiServerLoadBalancer } from "./apiserver-lb";
-import { GcpBastion } from "./bastion";
 import { GcpControlPlane } from "./control-plane";
 import { GcpNetwork } from "./network";
 import { GCP_INSTANCE_IDENTITY, GcpNodePool } from "./node-pool";
 import * as gcp from "@pulumi/gcp";
-
-export interface GcpInfrastructureArgs {
-  plan: ClusterPlan;
-  bastionUserData: pulumi.Input<string>;
-  masterUserData: pulumi.Input<string>[];
-}
+import { networkTag } from "../plan/gcp-plan";
+import { BASTION_DISK_GB } from "../plan/cluster-plan";
+import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
 
 /** Everything a cluster needs from GCP: network, bastion, masters, the apiserver LB, and later the pools. */
-export class GcpInfrastructure extends pulumi.ComponentResource implements PlatformInfrastructure {
+export class GcpInfrastructure extends InfrastructureComponent {
   public readonly bastionPublicIp: pulumi.Output<string>;
   public readonly masterIds: pulumi.Output<string>[];
   public readonly sshReady: pulumi.Resource[];
@@ -24,21 +20,36 @@ export class GcpInfrastructure extends pulumi.ComponentResource implements Platf
   private readonly network: GcpNetwork;
   private readonly workerAccount: gcp.serviceaccount.Account;
 
-  constructor(name: string, args: GcpInfrastructureArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: InfrastructureArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:gcp:Infrastructure", name, {}, opts);
     const { plan } = args;
     this.plan = plan;
     const parent = { parent: this };
     this.network = new GcpNetwork(name, { plan }, parent);
     const subnet = this.network.subnet.id;
-    const bastion = new GcpBastion(`${name}-bastion`, { plan, subnet, userData: args.bastionUserData }, parent);
+    // The only VM with a public address; the firewall admits SSH to it from the admin CIDRs only.
+    const bastion = new gcp.compute.Instance(
+      plan.bastion.name,
+      {
+        name: plan.bastion.name,
+        zone: plan.bastion.zone,
+        machineType: plan.config.bastion.machineType,
+        tags: [networkTag(plan, "bastion")],
+        bootDisk: { initializeParams: { image: plan.config.image, size: BASTION_DISK_GB, type: BOOT_DISK_TYPE } },
+        networkInterfaces: [{ subnetwork: subnet, networkIp: plan.bastion.ip, accessConfigs: [{}] }],
+        shieldedInstanceConfig: SHIELDED,
+        metadata: vmMetadata(args.bastionUserData),
+        allowStoppingForUpdate: true,
+      },
+      parent,
+    );
     const controlPlane = new GcpControlPlane(`${name}-masters`, { plan, subnet, userData: args.masterUserData }, parent);
     new GcpApiServerLoadBalancer(`${name}-apiserver`, { plan, network: this.network.network.id, subnet, groups: controlPlane.groups.map((g) => g.id) }, parent);
     this.workerAccount = new gcp.serviceaccount.Account(`${name}-workers-sa`, { accountId: `${plan.name}-worker`, displayName: `${plan.name} worker nodes` }, parent);
 
-    this.bastionPublicIp = bastion.publicIp;
+    this.bastionPublicIp = bastion.networkInterfaces.apply((n) => n[0]?.accessConfigs?.[0]?.natIp ?? "");
     this.masterIds = controlPlane.instances.map((i) => i.instanceId);
-    this.sshReady = [...controlPlane.instances, bastion.instance, this.network.nat, ...this.network.firewalls];
+    this.sshReady = [...controlPlane.instances, bastion, this.network.nat, ...this.network.firewalls];
     this.registerOutputs({ bastionPublicIp: this.bastionPublicIp });
   }
 

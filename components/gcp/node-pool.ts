@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
-import { ClusterPlan, PoolPlan } from "../plan/cluster-plan";
+import { NodePoolArgs } from "../platform";
 import { NODE_SCOPES, networkTag } from "../plan/gcp-plan";
 import { InstanceIdentity } from "../plan/scripts";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
@@ -22,16 +22,11 @@ export const GCP_INSTANCE_IDENTITY: InstanceIdentity = {
   token: `curl -fsS -H 'Metadata-Flavor: Google' ${METADATA}/attributes/${TOKEN_METADATA_KEY}`,
 };
 
-export interface GcpNodePoolArgs {
-  plan: ClusterPlan;
-  pool: PoolPlan;
+export interface GcpNodePoolArgs extends NodePoolArgs {
   subnet: pulumi.Input<string>;
   serviceAccountEmail: pulumi.Input<string>;
-  /** The worker boot config of this pool (public: token placeholder only). */
-  userData: pulumi.Input<string>;
+  /** Kept as a secret metadata item of the template, apart from the boot config. */
   bootstrapToken: pulumi.Input<string>;
-  /** Workers start only after the control plane is proven healthy. A component's dependsOn does not reach its children. */
-  dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
 /** Per pool: one instance template; per zone: a managed instance group and its autoscaler. */

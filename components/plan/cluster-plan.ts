@@ -9,6 +9,8 @@ export const APISERVER_PORT = 6443;
 export const LB_HOST_NUMBER = 5;
 export const BASTION_HOST_NUMBER = 6;
 export const FIRST_MASTER_HOST_NUMBER = 10;
+/** Boot disk of the bastion, GB: it only forwards SSH. */
+export const BASTION_DISK_GB = 20;
 
 export interface SubnetPlan {
   /** Resource name, e.g. prod-nodes (GCP) or prod-private-a (AWS). */
