@@ -49,6 +49,9 @@ test("each master's address lives on its own network interface in its zone's pri
   for (const m of outs) {
     const eni = named(r, `${m.name}-eni`);
     assert.deepEqual(inputs(eni).privateIps, [m.address]);
+    const instance = masters().find((x) => x.name === m.name)!;
+    assert.ok(instance.dependencies.includes(eni.urn));
+    assert.equal(inputs(instance).primaryNetworkInterface.deleteOnTermination, false, "the address must outlive the instance");
     const subnet = r.resources.find((x) => x.type === "aws:ec2/subnet:Subnet" && eni.dependencies.includes(x.urn))!;
     assert.equal(inputs(subnet).availabilityZone, m.zone);
     assert.equal(inputs(subnet).mapPublicIpOnLaunch, false);

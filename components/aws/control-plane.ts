@@ -39,7 +39,8 @@ export class AwsControlPlane extends pulumi.ComponentResource {
           ami: args.ami,
           instanceType: plan.config.controlPlane.machineType,
           availabilityZone: m.zone,
-          networkInterfaces: [{ networkInterfaceId: eni.id, deviceIndex: 0 }],
+          // The interface is kept when the instance goes: it holds the master's address.
+          primaryNetworkInterface: { networkInterfaceId: eni.id, deleteOnTermination: false },
           iamInstanceProfile: profile.name,
           metadataOptions: METADATA_OPTIONS,
           rootBlockDevice: rootVolume(plan.config.controlPlane.diskSizeGb),
