@@ -42,6 +42,8 @@ export = async () => {
     bastionAddress: cluster.bastionAddress,
     /** SSH private key of the `kubeadm-ha` user when the program generated it (secret). */
     sshPrivateKey: cluster.generatedSshPrivateKey,
+    /** What a federation stack reads through a StackReference: name, cloud, region, zones, where its ingress goes. */
+    federation: cluster.federation,
     /** The AMI every AWS machine boots (pin it with kubeadm-ha:image). */
     ...(ami ? { ami } : {}),
   };

@@ -11,6 +11,7 @@ import { ClusterPki } from "./pki";
 import { GcpInfrastructure } from "./gcp/infrastructure";
 import { AwsInfrastructure } from "./aws/infrastructure";
 import { PlatformInfrastructure } from "./platform";
+import { MemberExport } from "./plan/member";
 
 export interface KubeadmClusterArgs {
   config: ClusterConfig;
@@ -29,6 +30,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly endpoint: string;
   public readonly kubeconfig: pulumi.Output<string>;
   public readonly bastionAddress: pulumi.Output<string>;
+  /** What a federation needs from this cluster (the `federation` stack output). */
+  public readonly federation: pulumi.Output<MemberExport>;
   /** The generated SSH private key (secret), when the stack gave none. */
   public readonly generatedSshPrivateKey?: pulumi.Output<string>;
 
@@ -101,6 +104,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         }),
       );
     infra.addPools({ userData: workerUserData, bootstrapToken: pki.bootstrapToken, dependsOn: [bootstrap.validated] });
+    this.federation = infra.ingress().apply((ingress) => ({ cluster: plan.name, cloud: plan.config.platform, region: plan.region, zones: plan.zones, ingress }));
 
     this.endpoint = plan.endpoint.hostPort;
     this.kubeconfig = bootstrap.kubeconfig;

@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPlan, PoolPlan } from "./plan/cluster-plan";
 import { InstanceIdentity } from "./plan/scripts";
+import { MemberIngress } from "./plan/member";
 
 export interface PoolsArgs {
   /** Boot config of the workers of one pool. */
@@ -21,6 +22,8 @@ export interface PlatformInfrastructure {
   /** How a worker finds its name, address and the token at boot. */
   instanceIdentity: InstanceIdentity;
   addPools(args: PoolsArgs): pulumi.Resource[];
+  /** Where a federation puts load balancers for its services (after addPools). */
+  ingress(): pulumi.Output<MemberIngress>;
 }
 
 /** What every platform's infrastructure component is given. */
@@ -49,4 +52,5 @@ export abstract class InfrastructureComponent extends pulumi.ComponentResource i
   public abstract readonly sshReady: pulumi.Resource[];
   public abstract readonly instanceIdentity: InstanceIdentity;
   abstract addPools(args: PoolsArgs): pulumi.Resource[];
+  abstract ingress(): pulumi.Output<MemberIngress>;
 }

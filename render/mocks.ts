@@ -106,6 +106,8 @@ export function mockState(type: string, name: string, wrapped: Record<string, an
       const tn = inputs.name ?? `${inputs.namePrefix ?? name}${randomFromSeed(name, 26, "0123456789")}`;
       return { id: tn, state: { ...inputs, name: tn, selfLink: selfLink("instanceTemplates", "global", tn), selfLinkUnique: `${selfLink("instanceTemplates", "global", tn)}?uniqueId=1` } };
     }
+    case "gcp:compute/instanceGroupManager:InstanceGroupManager":
+      return { id, state: { ...inputs, selfLink: selfLink("instanceGroupManagers", scope, n), instanceGroup: selfLink("instanceGroups", scope, n) } };
     case "gcp:serviceaccount/account:Account":
       return { id, state: { ...inputs, email: `${inputs.accountId}@${MOCK_GCP_PROJECT}.iam.gserviceaccount.com` } };
     case "tls:index/privateKey:PrivateKey": {

@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import { ClusterPlan } from "../plan/cluster-plan";
 import { awsInstanceIdentity, tokenParameterName } from "../plan/aws-plan";
 import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platform";
+import { MemberIngress } from "../plan/member";
 import { AwsApiServerLoadBalancer } from "./apiserver-lb";
 import { AwsControlPlane } from "./control-plane";
 import { AwsNetwork } from "./network";
@@ -26,6 +27,7 @@ export class AwsInfrastructure extends InfrastructureComponent {
   private readonly ami: string;
   private readonly network: AwsNetwork;
   private readonly groups: AwsSecurityGroups;
+  private pools: AwsNodePool[] = [];
 
   constructor(name: string, args: AwsInfrastructureArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:aws:Infrastructure", name, {}, opts);
@@ -68,6 +70,13 @@ export class AwsInfrastructure extends InfrastructureComponent {
     this.registerOutputs({ bastionPublicIp: this.bastionPublicIp });
   }
 
+  ingress(): pulumi.Output<MemberIngress> {
+    const publicSubnets = this.plan.subnets.filter((s) => s.public).map((s) => this.network.subnetIds[s.name]);
+    return pulumi
+      .all([this.network.vpc.id, this.groups.ids.worker, pulumi.all(publicSubnets), pulumi.all(this.pools.flatMap((p) => p.groups.map((g) => g.name)))])
+      .apply(([vpcId, workerSecurityGroupId, publicSubnetIds, workerGroups]) => ({ cloud: "aws" as const, vpcId, publicSubnetIds, workerSecurityGroupId, workerGroups }));
+  }
+
   addPools(args: PoolsArgs): pulumi.Resource[] {
     const plan = this.plan;
     const parent = { parent: this };
@@ -87,7 +96,7 @@ export class AwsInfrastructure extends InfrastructureComponent {
       }),
     );
     const { profile } = instanceRole(`${plan.name}-worker`, plan.name, policy, parent);
-    return plan.pools.map(
+    this.pools = plan.pools.map(
       (pool) =>
         new AwsNodePool(
           pool.name,
@@ -104,5 +113,6 @@ export class AwsInfrastructure extends InfrastructureComponent {
           parent,
         ),
     );
+    return this.pools;
   }
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPlan } from "../plan/cluster-plan";
 import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platform";
+import { MemberIngress } from "../plan/member";
 import { GcpApiServerLoadBalancer } from "./apiserver-lb";
 import { GcpControlPlane } from "./control-plane";
 import { GcpNetwork } from "./network";
@@ -19,6 +20,7 @@ export class GcpInfrastructure extends InfrastructureComponent {
   private readonly plan: ClusterPlan;
   private readonly network: GcpNetwork;
   private readonly workerAccount: gcp.serviceaccount.Account;
+  private pools: GcpNodePool[] = [];
 
   constructor(name: string, args: InfrastructureArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:gcp:Infrastructure", name, {}, opts);
@@ -53,8 +55,17 @@ export class GcpInfrastructure extends InfrastructureComponent {
     this.registerOutputs({ bastionPublicIp: this.bastionPublicIp });
   }
 
+  ingress(): pulumi.Output<MemberIngress> {
+    return pulumi.all([this.network.network.selfLink, ...this.pools.flatMap((p) => p.groups.map((g) => g.instanceGroup))]).apply(([network, ...workerGroups]) => ({
+      cloud: "gcp" as const,
+      network,
+      workerTag: networkTag(this.plan, "worker"),
+      workerGroups,
+    }));
+  }
+
   addPools(args: PoolsArgs): pulumi.Resource[] {
-    return this.plan.pools.map(
+    this.pools = this.plan.pools.map(
       (pool) =>
         new GcpNodePool(
           pool.name,
@@ -70,5 +81,6 @@ export class GcpInfrastructure extends InfrastructureComponent {
           { parent: this },
         ),
     );
+    return this.pools;
   }
 }
