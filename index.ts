@@ -1,50 +1,10 @@
-// Entry point of `pulumi up`: stack file -> validated config -> cluster.
+// Entry point of `pulumi up`: a cluster stack or a federation stack, by kubeadm-ha:layout.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, fromRawConfig, validateClusterConfig } from "./components/config/validate";
-import { NAMESPACE } from "./components/config/schema";
-import { KubeadmCluster } from "./components/cluster";
-import { awsPreflight } from "./components/aws/preflight";
-
-/** Runs `f`; a ConfigError becomes a RunError (Pulumi prints it without a stack trace). */
-async function orConfigError<T>(f: () => T | Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (e) {
-    if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
-    throw e;
-  }
-}
+import { isFederation } from "./components/config/federation";
+import { clusterMain } from "./components/cluster-main";
+import { federationMain } from "./components/federation-main";
 
 export = async () => {
-  // Everything that can be wrong with the stack is found before any resource is registered.
   const all = pulumi.runtime.allConfig();
-  const config = await orConfigError(() => validateClusterConfig(fromRawConfig(all), pulumi.getStack(), all));
-  const ami = config.platform === "aws" ? await orConfigError(() => awsPreflight(config)) : undefined;
-
-  const cluster = new KubeadmCluster(config.clusterName, {
-    config,
-    ami,
-    sshPrivateKey: new pulumi.Config(NAMESPACE).getSecret("sshPrivateKey"),
-  });
-  const plan = cluster.plan;
-  return {
-    /** `host:port` every client uses; resolves per node (see README). */
-    endpoint: cluster.endpoint,
-    /** Internal address(es) of the apiserver load balancer (one per zone on AWS). */
-    endpointAddresses: plan.endpoint.addresses,
-    /** Admin kubeconfig (secret): `pulumi stack output --show-secrets kubeconfig`. */
-    kubeconfig: cluster.kubeconfig,
-    /** Masters: name, zone, internal address. */
-    masters: plan.masters.map((m) => ({ name: m.name, zone: m.zone, address: m.ip })),
-    /** Node pools: name, machine type, and per zone the group and its sizes. */
-    pools: plan.pools.map((p) => ({ name: p.pool.name, machineType: p.pool.machineType, zones: p.zones.map((z) => ({ zone: z.zone, group: z.name, nodes: z.nodesPerZone, min: z.minPerZone, max: z.maxPerZone })) })),
-    /** Public address of the SSH bastion. */
-    bastionAddress: cluster.bastionAddress,
-    /** SSH private key of the `kubeadm-ha` user when the program generated it (secret). */
-    sshPrivateKey: cluster.generatedSshPrivateKey,
-    /** What a federation stack reads through a StackReference: name, cloud, region, zones, where its ingress goes. */
-    federation: cluster.federation,
-    /** The AMI every AWS machine boots (pin it with kubeadm-ha:image). */
-    ...(ami ? { ami } : {}),
-  };
+  return isFederation(all) ? federationMain(all) : clusterMain(all);
 };

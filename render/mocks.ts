@@ -89,8 +89,14 @@ function unwrapSecrets(v: unknown): unknown {
 const selfLink = (kind: string, scope: string, name: string) => `https://www.googleapis.com/compute/v1/projects/${MOCK_GCP_PROJECT}/${scope}/${kind}/${name}`;
 
 /** Computed outputs per resource type, as the provider would return them. */
-export function mockState(type: string, name: string, wrapped: Record<string, any>): { id: string; state: Record<string, unknown> } {
+export function mockState(type: string, name: string, wrapped: Record<string, any>, stackOutputs: Record<string, Record<string, unknown>> = {}): { id: string; state: Record<string, unknown> } {
   const inputs = unwrapSecrets(wrapped) as Record<string, any>;
+  if (type === "pulumi:pulumi:StackReference") {
+    const stack = String(inputs.name);
+    const outputs = stackOutputs[stack];
+    if (!outputs) throw new Error(`unknown member stack ${JSON.stringify(stack)}: the offline render has no outputs for it`);
+    return { id: stack, state: { name: stack, outputs, secretOutputNames: Object.keys(outputs).filter((k) => outputs[k] === "[secret]") } };
+  }
   const n: string = inputs.name ?? name;
   const scope = inputs.zone ? `zones/${inputs.zone}` : inputs.region ? `regions/${inputs.region}` : "global";
   const id = `${n}-id`;
@@ -178,6 +184,8 @@ export function mockCall(token: string, inputs: Record<string, any>, config: Rec
       const names = ["a", "b", "c", "d", "e", "f"].map((l) => region + l);
       return { id: region, names, zoneIds: names.map((_, i) => `use1-az${i + 1}`), state: "available" };
     }
+    case "aws:route53/getZone:getZone":
+      return { id: "Z0MOCKPUBLICZONE", zoneId: "Z0MOCKPUBLICZONE", name: String(inputs.name).replace(/\.$/, ""), privateZone: false };
     case "aws:ec2/getAmi:getAmi":
       // The name pattern asked for, with a fixed date: offline renders stay deterministic.
       return { id: "ami-0123456789abcdef0", name: String(inputs.filters?.[0]?.values?.[0] ?? "image").replace("*", "20261101"), ownerId: inputs.owners?.[0], architecture: "x86_64", rootDeviceName: "/dev/sda1" };
@@ -227,11 +235,11 @@ function optionsOf(req: any): ResourceOptionsSeen {
  * Installs the mocks for one program run and returns the list that fills up with
  * every registration. `config` is the stack's config map (`ns:key` -> value).
  */
-export function installMocks(stack: string, config: Record<string, string>, secretKeys: string[] = []): Registration[] {
+export function installMocks(stack: string, config: Record<string, string>, secretKeys: string[] = [], stackOutputs: Record<string, Record<string, unknown>> = {}): Registration[] {
   pulumi.runtime.setAllConfig(config, secretKeys);
   pulumi.runtime.setMocks(
     {
-      newResource: (a) => mockState(a.type, a.name, a.inputs),
+      newResource: (a) => mockState(a.type, a.name, a.inputs, stackOutputs),
       call: (a) => mockCall(a.token, a.inputs, config),
     },
     PROJECT,
@@ -254,6 +262,22 @@ export function installMocks(stack: string, config: Record<string, string>, secr
       options: optionsOf(req),
     });
     return original(req, callback);
+  };
+  // Reads (StackReferences) are resources of the stack too.
+  const originalRead = monitor.readResource.bind(monitor);
+  monitor.readResource = (req: any, callback: any) => {
+    const parent: string = req.getParent() || null;
+    registrations.push({
+      urn: monitor.newUrn(parent, req.getType(), req.getName()),
+      type: req.getType(),
+      name: req.getName(),
+      parent,
+      custom: true,
+      dependencies: [...req.getDependenciesList()],
+      rawInputs: req.getProperties()?.toJavaScript() ?? {},
+      options: {},
+    });
+    return originalRead(req, callback);
   };
   return registrations;
 }

@@ -1,7 +1,9 @@
 // Offline render: runs the program on the mock runtime from a stack file and
 // returns every resource and every file that reaches a machine, secrets
 // replaced by "[secret]". The output is a public contract (README "Render output").
-import { readFileSync } from "fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
+import { spawn } from "child_process";
+import { cpus, tmpdir } from "os";
 import { join, posix } from "path";
 import { parse } from "yaml";
 import { installMocks, PROJECT, Registration, ResourceOptionsSeen } from "./mocks";
@@ -219,8 +221,14 @@ function summarize(stack: string, regs: Registration[], outputs: Record<string, 
   for (const p of (outputs.pools as Array<{ zones: Array<{ zone: string; group: string; nodes: number; min: number; max: number }> }> | undefined) ?? []) {
     for (const z of p.zones) at(z.zone, `${z.group} (${z.nodes} nodes, ${z.min}..${z.max})`);
   }
-  lines.push("machines by zone:");
-  for (const [z, ms] of [...zones.entries()].sort()) lines.push(`  ${z}: ${ms.join(", ")}`);
+  if (zones.size) {
+    lines.push("machines by zone:");
+    for (const [z, ms] of [...zones.entries()].sort()) lines.push(`  ${z}: ${ms.join(", ")}`);
+  }
+  const members = outputs.members as Array<{ stack: string; cloud: string; region: string }> | undefined;
+  if (members) lines.push("members:", ...members.map((m) => `  ${m.stack}: ${m.cloud} ${m.region}`));
+  const dns = outputs.dnsNames as Array<{ name: string; level: string; members: string[] }> | undefined;
+  if (dns) lines.push("DNS names:", ...dns.map((d) => `  ${d.level.padEnd(6)} ${d.name} -> ${d.members.join(", ")}`));
   return lines.join("\n");
 }
 
@@ -249,9 +257,51 @@ export function findLeaks(secrets: Set<string>, texts: Array<[string, string]>):
  * Runs the program once for `stack` on the mock runtime. Run it once per process:
  * the SDK keeps one runtime per process.
  */
+/**
+ * A federation's members, rendered on the fly (each in its own process, as many at
+ * once as there are cores): their outputs answer the federation's StackReferences.
+ */
+async function renderMembers(root: string, configDir: string, config: Record<string, string>): Promise<Record<string, Record<string, unknown>>> {
+  let members: Array<{ stack?: unknown }> = [];
+  try {
+    members = JSON.parse(config[`${PROJECT}:members`] ?? "[]");
+  } catch {
+    return {};
+  }
+  const stacks = [...new Set(members.map((m) => String(m?.stack ?? "")).filter((s) => s))];
+  const unknown = stacks.filter((s) => !existsSync(join(configDir, `Pulumi.${s.split("/").pop()}.yaml`)));
+  if (unknown.length) {
+    throw new RenderError(unknown.map((s) => `${PROJECT}:members: unknown member stack ${JSON.stringify(s)}: there is no ${join(configDir, `Pulumi.${s.split("/").pop()}.yaml`)}. Fix: name a cluster stack of stacks/, or add its stack file`).join("\n"));
+  }
+  const outputs: Record<string, Record<string, unknown>> = {};
+  const queue = [...stacks];
+  const worker = async () => {
+    for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
+      const local = s.split("/").pop()!;
+      const out = mkdtempSync(join(tmpdir(), `member-${local}-`));
+      const res = await run(process.execPath, ["--import", "tsx", join(root, "render/cli.ts"), "--stack", local, "--config-dir", configDir, "--out", out]);
+      if (res.code !== 0) throw new RenderError(`member stack ${s} did not render:\n${res.stderr.trim()}`);
+      outputs[s] = JSON.parse(readFileSync(join(out, "outputs.json"), "utf8"));
+      rmSync(out, { recursive: true, force: true });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(cpus().length, stacks.length)) }, worker));
+  return outputs;
+}
+
+function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    p.stderr.on("data", (d) => (stderr += d));
+    p.on("close", (code) => resolve({ code, stderr }));
+  });
+}
+
 export async function renderStack(root: string, stack: string, configDir = join(root, "stacks")): Promise<RenderResult> {
   const { config, secretKeys } = readStackFile(configDir, stack);
-  const regs = installMocks(stack, config, secretKeys);
+  const stackOutputs = config[`${PROJECT}:layout`] === "federation" ? await renderMembers(root, configDir, config) : {};
+  const regs = installMocks(stack, config, secretKeys, stackOutputs);
   let mod: Record<string, unknown>;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

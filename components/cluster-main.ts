@@ -1,0 +1,40 @@
+// `pulumi up` of a cluster stack: stack file -> validated config -> cluster -> outputs.
+import * as pulumi from "@pulumi/pulumi";
+import { fromRawConfig, validateClusterConfig } from "./config/validate";
+import { NAMESPACE } from "./config/schema";
+import { KubeadmCluster } from "./cluster";
+import { awsPreflight } from "./aws/preflight";
+import { orConfigError } from "./run-error";
+
+export async function clusterMain(all: Record<string, string>) {
+  // Everything that can be wrong with the stack is found before any resource is registered.
+  const config = await orConfigError(() => validateClusterConfig(fromRawConfig(all), pulumi.getStack(), all));
+  const ami = config.platform === "aws" ? await orConfigError(() => awsPreflight(config)) : undefined;
+
+  const cluster = new KubeadmCluster(config.clusterName, {
+    config,
+    ami,
+    sshPrivateKey: new pulumi.Config(NAMESPACE).getSecret("sshPrivateKey"),
+  });
+  const plan = cluster.plan;
+  return {
+    /** `host:port` every client uses; resolves per node (see README). */
+    endpoint: cluster.endpoint,
+    /** Internal address(es) of the apiserver load balancer (one per zone on AWS). */
+    endpointAddresses: plan.endpoint.addresses,
+    /** Admin kubeconfig (secret): `pulumi stack output --show-secrets kubeconfig`. */
+    kubeconfig: cluster.kubeconfig,
+    /** Masters: name, zone, internal address. */
+    masters: plan.masters.map((m) => ({ name: m.name, zone: m.zone, address: m.ip })),
+    /** Node pools: name, machine type, and per zone the group and its sizes. */
+    pools: plan.pools.map((p) => ({ name: p.pool.name, machineType: p.pool.machineType, zones: p.zones.map((z) => ({ zone: z.zone, group: z.name, nodes: z.nodesPerZone, min: z.minPerZone, max: z.maxPerZone })) })),
+    /** Public address of the SSH bastion. */
+    bastionAddress: cluster.bastionAddress,
+    /** SSH private key of the `kubeadm-ha` user when the program generated it (secret). */
+    sshPrivateKey: cluster.generatedSshPrivateKey,
+    /** What a federation stack reads through a StackReference: name, cloud, region, zones, where its ingress goes. */
+    federation: cluster.federation,
+    /** The AMI every AWS machine boots (pin it with kubeadm-ha:image). */
+    ...(ami ? { ami } : {}),
+  };
+}
