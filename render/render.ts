@@ -141,7 +141,8 @@ export function checkRegistrations(regs: Registration[]): string[] {
       else if (v && typeof v === "object") Object.entries(v).forEach(([k, x]) => walk(x, path ? `${path}.${k}` : k));
     };
     walk(r.rawInputs, "");
-    if (r.type.startsWith("gcp:")) {
+    // Record sets are named by DNS names, not by GCP's resource-name rules.
+    if (r.type.startsWith("gcp:") && r.type !== "gcp:dns/recordSet:RecordSet") {
       const name = plain(r.rawInputs.name);
       if (typeof name === "string" && (!GCP_NAME.test(name) || name.length > 63)) {
         problems.push(`${r.urn}: GCP name ${JSON.stringify(name)} breaks GCP naming rules (lower-case letters, digits and '-', starting with a letter, at most 63 characters); shorten kubeadm-ha:clusterName or the pool name`);
