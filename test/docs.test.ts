@@ -37,3 +37,11 @@ test("README gives the two commands of a fresh machine", () => {
   assert.match(readme, /\.\/setup\.sh && npm run render -- --stack gcp-three-zone/);
   assert.match(readme, /\nnpm test/);
 });
+
+test("README's federation reference lists every federation config key", () => {
+  const { federationConfigSchema } = require("../components/config/federation") as typeof import("../components/config/federation");
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const keys = keysOf(federationConfigSchema).filter((k) => !/^(services\[\]\.ports\[\]|aliases\[\])\./.test(k));
+  assert.ok(keys.length > 12, `walked only ${keys.length} keys`);
+  assert.deepEqual(keys.filter((k) => !readme.includes(`| \`${k}\` |`)), []);
+});
