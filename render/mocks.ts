@@ -248,36 +248,24 @@ export function installMocks(stack: string, config: Record<string, string>, secr
   );
   const registrations: Registration[] = [];
   const monitor = pulumi.runtime.getMonitor() as any;
-  const original = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req: any, callback: any) => {
-    const parent: string = req.getParent() || null;
-    registrations.push({
-      urn: monitor.newUrn(parent, req.getType(), req.getName()),
-      type: req.getType(),
-      name: req.getName(),
-      parent,
-      custom: req.getCustom(),
-      dependencies: [...req.getDependenciesList()],
-      rawInputs: req.getObject()?.toJavaScript() ?? {},
-      options: optionsOf(req),
-    });
-    return original(req, callback);
-  };
-  // Reads (StackReferences) are resources of the stack too.
-  const originalRead = monitor.readResource.bind(monitor);
-  monitor.readResource = (req: any, callback: any) => {
-    const parent: string = req.getParent() || null;
-    registrations.push({
-      urn: monitor.newUrn(parent, req.getType(), req.getName()),
-      type: req.getType(),
-      name: req.getName(),
-      parent,
-      custom: true,
-      dependencies: [...req.getDependenciesList()],
-      rawInputs: req.getProperties()?.toJavaScript() ?? {},
-      options: {},
-    });
-    return originalRead(req, callback);
-  };
+  // Registrations and reads (StackReferences) are both resources of the stack.
+  for (const method of ["registerResource", "readResource"] as const) {
+    const original = monitor[method].bind(monitor);
+    const read = method === "readResource";
+    monitor[method] = (req: any, callback: any) => {
+      const parent: string = req.getParent() || null;
+      registrations.push({
+        urn: monitor.newUrn(parent, req.getType(), req.getName()),
+        type: req.getType(),
+        name: req.getName(),
+        parent,
+        custom: read ? true : req.getCustom(),
+        dependencies: [...req.getDependenciesList()],
+        rawInputs: (read ? req.getProperties() : req.getObject())?.toJavaScript() ?? {},
+        options: read ? {} : optionsOf(req),
+      });
+      return original(req, callback);
+    };
+  }
   return registrations;
 }

@@ -1,12 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Placement } from "../plan/federation-plan";
+import { Endpoint, ServiceLoadBalancerArgs } from "./endpoints";
 import { AwsMemberIngress } from "../plan/member";
-
-export interface AwsServiceLoadBalancerArgs {
-  placement: Placement;
-  ingress: AwsMemberIngress;
-}
 
 /**
  * An internet-facing NLB for one service in one AWS member: a fixed Elastic IP per
@@ -14,11 +9,11 @@ export interface AwsServiceLoadBalancerArgs {
  * groups, HTTP health checks on the node port, and the node ports opened on the
  * workers' security group (client IPs are preserved, so from anywhere).
  */
-export class AwsServiceLoadBalancer extends pulumi.ComponentResource {
+export class AwsServiceLoadBalancer extends pulumi.ComponentResource implements Endpoint {
   public readonly addresses: pulumi.Output<string[]>;
   public readonly healthCheckHost: pulumi.Output<{ ip?: string; fqdn?: string }>;
 
-  constructor(name: string, args: AwsServiceLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ServiceLoadBalancerArgs<AwsMemberIngress>, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:federation:AwsServiceLoadBalancer", name, {}, opts);
     const { placement, ingress } = args;
     const { service } = placement;

@@ -1,17 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
-import { FederationPlan } from "../plan/federation-plan";
-import { FederationConfig } from "../config/federation";
-import { Endpoints } from "./endpoints";
+import { GlobalDnsArgs } from "./endpoints";
 
 /** Cloud DNS health checks for external endpoints probe from three source regions. */
 export const CLOUD_DNS_CHECK_REGIONS = ["us-central1", "europe-west1", "asia-east1"];
-
-export interface CloudDnsArgs {
-  plan: FederationPlan;
-  config: FederationConfig;
-  endpoints: Endpoints;
-}
 
 /**
  * Cloud DNS: global names with a geo policy (each member at its region), region and
@@ -20,7 +12,7 @@ export interface CloudDnsArgs {
  * which probes each endpoint on its own), so an unhealthy member drops out.
  */
 export class CloudDns extends pulumi.ComponentResource {
-  constructor(name: string, args: CloudDnsArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: GlobalDnsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:federation:CloudDns", name, {}, opts);
     const { plan, config, endpoints } = args;
     const parent = { parent: this };

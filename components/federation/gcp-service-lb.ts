@@ -1,14 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
-import { Placement } from "../plan/federation-plan";
+import { Endpoint, ServiceLoadBalancerArgs } from "./endpoints";
 import { GcpMemberIngress } from "../plan/member";
 
 /** Google's probers for external passthrough load balancers. */
 export const GCP_NLB_HEALTH_CHECK_RANGES = ["35.191.0.0/16", "209.85.152.0/22", "209.85.204.0/22"];
 
-export interface GcpServiceLoadBalancerArgs {
-  placement: Placement;
-  ingress: GcpMemberIngress;
+export interface GcpServiceLoadBalancerArgs extends ServiceLoadBalancerArgs<GcpMemberIngress> {
   region: string;
 }
 
@@ -19,7 +17,7 @@ export interface GcpServiceLoadBalancerArgs {
  * Packets arrive with the LB address as destination; the Service lists it in
  * externalIPs so kube-proxy takes them.
  */
-export class GcpServiceLoadBalancer extends pulumi.ComponentResource {
+export class GcpServiceLoadBalancer extends pulumi.ComponentResource implements Endpoint {
   public readonly addresses: pulumi.Output<string[]>;
   public readonly healthCheckHost: pulumi.Output<{ ip?: string; fqdn?: string }>;
 

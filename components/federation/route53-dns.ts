@@ -1,14 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { FederationPlan } from "../plan/federation-plan";
-import { FederationConfig } from "../config/federation";
-import { Endpoints } from "./endpoints";
-
-export interface Route53DnsArgs {
-  plan: FederationPlan;
-  config: FederationConfig;
-  endpoints: Endpoints;
-}
+import { GlobalDnsArgs } from "./endpoints";
 
 /**
  * Route 53: one health check per member endpoint; global names as latency records,
@@ -16,7 +8,7 @@ export interface Route53DnsArgs {
  * health check so an unhealthy member drops out without anyone acting.
  */
 export class Route53Dns extends pulumi.ComponentResource {
-  constructor(name: string, args: Route53DnsArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: GlobalDnsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:federation:Route53Dns", name, {}, opts);
     const { plan, config, endpoints } = args;
     const parent = { parent: this };
