@@ -1,0 +1,133 @@
+// Endpoints for hosts you own: haproxy in front of every apiserver (on the masters
+// behind a keepalived VIP, or on every node at 127.0.0.1), and keepalived itself.
+// Pure: values in, config text out; checked by haproxy -c and keepalived --config-test.
+
+/** Port the haproxy in front of the apiservers listens on (6443 is the apiserver's own, on the same masters). */
+export const VIP_PROXY_PORT = 8443;
+/** Port of the per-node proxy on 127.0.0.1 (the masters' apiservers hold 6443). */
+export const LOCAL_PROXY_PORT = 16443;
+/**
+ * haproxy checks every apiserver's /readyz over HTTPS every second and takes it out
+ * after 2 failures: a dead or hung apiserver leaves rotation within ~2 s (Kubespray:
+ * inter 15s fall 2 = 30 s).
+ */
+export const PROXY_CHECK = { interMs: 1000, fall: 2, rise: 2, timeoutMs: 1000 };
+/**
+ * VRRPv3 adverts every 0.5 s: a backup takes the VIP after 3 missed adverts plus
+ * skew (< 2 s); VRRPv2's 1 s minimum would take ~3.5 s.
+ */
+export const VRRP = { version: 3, advertSeconds: 0.5, virtualRouterId: 51, basePriority: 150, priorityStep: 10 };
+/** keepalived gives the VIP up when its local haproxy stops answering: checked every second, 2 failures. */
+export const VRRP_CHECK = { intervalS: 1, timeoutS: 1, fall: 2, rise: 2 };
+
+export interface ApiServerBackend {
+  name: string;
+  address: string;
+  port: number;
+}
+
+export interface ProxyConfigInput {
+  /** Address haproxy binds ("*" on masters in vip mode, 127.0.0.1 for the local proxy). */
+  bind: string;
+  port: number;
+  backends: ApiServerBackend[];
+}
+
+/** haproxy in TCP mode (TLS passes through to the apiservers) with HTTPS /readyz checks. */
+export function haproxyConfig(input: ProxyConfigInput): string {
+  const c = PROXY_CHECK;
+  const servers = input.backends
+    .map((b) => `    server ${b.name} ${b.address}:${b.port} check check-ssl verify none inter ${c.interMs} fall ${c.fall} rise ${c.rise}`)
+    .join("\n");
+  return `# Rendered by kubeadm-ha: kube-apiserver load balancing. Do not edit on the machine.
+global
+    log stdout format raw local0 warning
+    # Apiserver traffic is a few long-lived connections per node; 4096 fits a default 20k FD limit.
+    maxconn 4096
+
+defaults
+    log global
+    mode tcp
+    option tcplog
+    option dontlognull
+    timeout connect 2s
+    timeout client 4h
+    timeout server 4h
+    timeout check ${c.timeoutMs}ms
+
+frontend kube-apiserver
+    bind ${input.bind}:${input.port}
+    default_backend kube-apiservers
+
+backend kube-apiservers
+    option httpchk
+    http-check send meth GET uri /readyz
+    http-check expect status 200
+    balance roundrobin
+    default-server on-marked-down shutdown-sessions
+${servers}
+`;
+}
+
+export interface KeepalivedInput {
+  /** This master. */
+  self: { name: string; address: string; index: number };
+  peers: string[];
+  vip: string;
+  /** Prefix length of the VIP's subnet, e.g. 24. */
+  prefix: number;
+  interface: string;
+  checkScript: string;
+}
+
+/** keepalived: VRRPv3 with unicast peers (works where multicast is filtered); no preemption, so a returning master does not flap the VIP. */
+export function keepalivedConfig(k: KeepalivedInput): string {
+  const v = VRRP;
+  const ch = VRRP_CHECK;
+  return `# Rendered by kubeadm-ha: the apiserver VIP. Do not edit on the machine.
+global_defs {
+    router_id ${k.self.name}
+    vrrp_version ${v.version}
+    enable_script_security
+    script_user root
+    vrrp_garp_master_delay 1
+    vrrp_garp_master_repeat 3
+}
+
+vrrp_script check_apiserver_proxy {
+    script "${k.checkScript}"
+    interval ${ch.intervalS}
+    timeout ${ch.timeoutS}
+    fall ${ch.fall}
+    rise ${ch.rise}
+}
+
+vrrp_instance kube_apiserver {
+    state BACKUP
+    nopreempt
+    interface ${k.interface}
+    virtual_router_id ${v.virtualRouterId}
+    priority ${v.basePriority - k.self.index * v.priorityStep}
+    advert_int ${v.advertSeconds}
+    unicast_src_ip ${k.self.address}
+    unicast_peer {
+${k.peers.map((p) => `        ${p}`).join("\n")}
+    }
+    virtual_ipaddress {
+        ${k.vip}/${k.prefix} dev ${k.interface}
+    }
+    track_script {
+        check_apiserver_proxy
+    }
+}
+`;
+}
+
+/** The check keepalived runs: the local haproxy must answer /readyz (so at least one apiserver is ready). */
+export function vipCheckScript(port: number = VIP_PROXY_PORT): string {
+  return `#!/usr/bin/env bash
+# Rendered by kubeadm-ha: keepalived keeps the VIP only while the local haproxy reaches a ready apiserver.
+set -euo pipefail
+curl -sfk --max-time 1 "https://127.0.0.1:${port}/readyz" >/dev/null
+`;
+}

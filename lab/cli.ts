@@ -1,0 +1,19 @@
+// npm run lab: runs every failover scenario once in network namespaces and prints what it measured.
+import { LabError, requireRoot } from "./lab";
+import { backendRemoval, masterLoss, vipTakeover } from "./scenarios";
+
+async function main() {
+  requireRoot();
+  console.log("failover lab: 3 masters (haproxy + keepalived + apiserver stand-in) and a client, one network namespace each");
+  const v = await vipTakeover();
+  console.log(`VIP takeover after SIGKILL of keepalived on ${v.from}: ${v.to} holds the VIP after ${v.takeoverMs} ms; client gap ${v.clientGapMs} ms, ${v.failedRequests}/${v.requests} requests failed`);
+  const b = await backendRemoval();
+  console.log(`apiserver on ${b.killed} killed: haproxy marked it DOWN after ${b.removalMs} ms; restarted: UP after ${b.returnMs} ms; ${b.failedRequests}/${b.requests} requests failed`);
+  const h = await masterLoss();
+  console.log(`whole master ${h.lost} lost: VIP moved after ${h.takeoverMs} ms; client gap ${h.clientGapMs} ms; answering afterwards: ${h.answersAfter}`);
+}
+
+main().catch((e) => {
+  console.error(e instanceof LabError ? `lab: ${e.message}` : e);
+  process.exit(1);
+});
