@@ -84,3 +84,25 @@ test("kubeadm configs are v1beta4 documents of the expected kinds", () => {
   assert.deepEqual(kinds("prod-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), ["kubeadm.k8s.io/v1beta4/InitConfiguration", "kubeadm.k8s.io/v1beta4/ClusterConfiguration", "kubelet.config.k8s.io/v1beta1/KubeletConfiguration"]);
   assert.deepEqual(kinds("prod-master-1/etc/kubeadm-ha/kubeadm-join.yaml"), ["kubeadm.k8s.io/v1beta4/JoinConfiguration", "kubelet.config.k8s.io/v1beta1/KubeletConfiguration"]);
 });
+
+test("haproxy -c and keepalived --config-test accept the endpoint configs, and reject broken ones", () => {
+  requireTool("haproxy", ["-v"]);
+  requireTool("keepalived", ["--version"]);
+  const { haproxyConfig, keepalivedConfig, vipCheckScript } = require("../components/plan/onprem-endpoint") as typeof import("../components/plan/onprem-endpoint");
+  const backends = [0, 1, 2].map((i) => ({ name: `m${i}`, address: `10.103.97.${200 + i}`, port: 6443 }));
+  for (const [bind, port] of [["*", 8443], ["127.0.0.1", 16443]] as const) {
+    const cfg = join(dir, `haproxy-${port}.cfg`);
+    writeFileSync(cfg, haproxyConfig({ bind, port, backends }));
+    const res = spawnSync("haproxy", ["-c", "-f", cfg], { encoding: "utf8" });
+    assert.equal(res.status, 0, res.stdout + res.stderr);
+  }
+  const check = join(dir, "check.sh");
+  writeFileSync(check, vipCheckScript(), { mode: 0o755 });
+  const ka = join(dir, "keepalived.conf");
+  const text = keepalivedConfig({ self: { name: "m0", address: "10.103.97.200", index: 0 }, peers: ["10.103.97.201", "10.103.97.202"], vip: "10.103.97.2", prefix: 24, interface: "eth0", checkScript: check });
+  writeFileSync(ka, text);
+  assert.equal(spawnSync("keepalived", ["--config-test", "-f", ka]).status, 0);
+  assert.equal(spawnSync("shellcheck", [check]).status, 0);
+  writeFileSync(ka, text.replace("advert_int", "advert_intt"));
+  assert.notEqual(spawnSync("keepalived", ["--config-test", "-f", ka]).status, 0, "keepalived's check is live");
+});
