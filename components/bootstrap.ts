@@ -5,13 +5,18 @@ import { encodeBundle, MachineFile } from "./plan/bundle";
 import { controlPlaneJoinConfig, initConfig } from "./plan/kubeadm";
 import { SharedPki, sharedPkiFiles } from "./plan/pki";
 import * as scripts from "./plan/scripts";
+import { StaticMachine } from "./plan/static-files";
+import { workerJoinConfig, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE } from "./plan/kubeadm";
 
-/** How the bootstrap reaches the masters: SSH through the bastion. */
+/** How the bootstrap reaches the machines: SSH, through a bastion where there is one. */
 export interface SshAccess {
   user: string;
-  privateKey: pulumi.Input<string>;
-  /** Public address of the bastion. */
-  bastionHost: pulumi.Input<string>;
+  /** Private key (secret); without one, the SSH agent at agentSocketPath signs. */
+  privateKey?: pulumi.Input<string>;
+  agentSocketPath?: string;
+  /** Address of the bastion, and its user when it differs. */
+  bastionHost?: pulumi.Input<string>;
+  bastionUser?: string;
 }
 
 export interface KubeadmBootstrapArgs {
@@ -23,6 +28,11 @@ export interface KubeadmBootstrapArgs {
   masterIds: pulumi.Input<string>[];
   /** What must exist before the first SSH connection (VMs, firewall, NAT). */
   dependsOn: pulumi.Input<pulumi.Resource>[];
+  /**
+   * Machines without cloud-init (hosts you own): the files their first step writes
+   * before it prepares them. Without it, the first step waits for cloud-init.
+   */
+  prepareFiles?: (machine: StaticMachine) => MachineFile[];
 }
 
 /** The files a master gets over SSH that are not secret: kubeadm configs and helper scripts. */
@@ -57,13 +67,18 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   constructor(name: string, args: KubeadmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:bootstrap:KubeadmBootstrap", name, {}, opts);
     const { plan, ssh } = args;
+    const firstStep = (machine: MachineSteps, m: StaticMachine, endpointAddress: string) => {
+      if (!args.prepareFiles) return machine.step("wait-boot", { create: scripts.waitBootCommand() });
+      const files = args.prepareFiles(m);
+      return machine.step("prepare", { create: scripts.prepareCommand(endpointAddress, files.some((f) => f.path === "/usr/local/sbin/kubeadm-ha-endpoint")), stdin: encodeBundle(files) });
+    };
 
     let previous: command.remote.Command | undefined;
     const machines: MachineSteps[] = [];
     this.memberSteps = plan.masters.map((master) => {
       const machine = new MachineSteps(master.name, { ssh, host: master.ip, trigger: args.masterIds[master.index], before: args.dependsOn }, { parent: this });
       machines.push(machine);
-      const boot = machine.step("wait-boot", { create: scripts.waitBootCommand() });
+      const boot = firstStep(machine, { name: master.name, address: master.ip, masterIndex: master.index }, master.endpointWhileJoining);
       const files = machine.step(
         "files",
         { create: scripts.unpackCommand(), stdin: pulumi.output(args.caCertHash).apply((hash) => encodeBundle(masterPlainFiles(plan, master, hash))) },
@@ -73,7 +88,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const member =
         master.index === 0
           ? machine.step("init", { create: scripts.initCommand(plan, master) }, [files, secrets])
-          : machine.step("join", { create: scripts.joinCommand(plan, master) }, [files, secrets, previous!]);
+          : machine.step("join", { create: scripts.joinCommand(master) }, [files, secrets, previous!]);
       previous = member;
       return member;
     });
@@ -95,6 +110,25 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     this.validated = first.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [previous!, ...memberships]);
     const kubeconfig = first.step("kubeconfig", { create: scripts.kubeconfigCommand() }, [this.validated], { logging: "stderr", secretStdout: true });
     this.kubeconfig = pulumi.secret(kubeconfig.stdout);
+
+    // Workers you own join over SSH once the control plane is validated.
+    for (const w of plan.staticWorkers) {
+      const machine = new MachineSteps(w.name, { ssh, host: w.address, trigger: w.address, before: args.dependsOn }, { parent: this });
+      const prepared = firstStep(machine, { name: w.name, address: w.address }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
+      const join = pulumi.output(args.caCertHash).apply((hash) =>
+        workerJoinConfig(plan, { name: "static", labels: {}, taints: [] }, hash).replace(NODE_NAME_PLACEHOLDER, w.name).replace(NODE_IP_PLACEHOLDER, w.address),
+      );
+      const files = machine.step(
+        "files",
+        {
+          create: scripts.unpackCommand(),
+          stdin: join.apply((content) => encodeBundle([{ path: scripts.paths.joinConfig, mode: "0644", content }, { path: scripts.paths.renderConfig, mode: "0755", content: scripts.renderConfigScript() }])),
+        },
+        [prepared],
+      );
+      const token = machine.step("secrets", { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle([{ path: TOKEN_FILE, mode: "0600", content: s.bootstrapToken + "\n" }]))) }, [prepared]);
+      machine.step("join", { create: scripts.staticWorkerJoinCommand(w) }, [files, token, this.validated]);
+    }
     this.registerOutputs({ kubeconfig: this.kubeconfig });
   }
 }
@@ -142,9 +176,12 @@ export class MachineSteps extends pulumi.ComponentResource {
           host,
           user: ssh.user,
           privateKey: ssh.privateKey,
+          agentSocketPath: ssh.agentSocketPath,
           dialErrorLimit: 60,
           perDialTimeout: 10,
-          proxy: { host: ssh.bastionHost, user: ssh.user, privateKey: ssh.privateKey, dialErrorLimit: 60, perDialTimeout: 10 },
+          proxy: ssh.bastionHost
+            ? { host: ssh.bastionHost, user: ssh.bastionUser ?? ssh.user, privateKey: ssh.privateKey, agentSocketPath: ssh.agentSocketPath, dialErrorLimit: 60, perDialTimeout: 10 }
+            : undefined,
         },
         create: cmd.create,
         delete: cmd.delete,

@@ -11,6 +11,7 @@ import { ClusterPki } from "./pki";
 import { GcpInfrastructure } from "./gcp/infrastructure";
 import { AwsInfrastructure } from "./aws/infrastructure";
 import { PlatformInfrastructure } from "./platform";
+import { staticPrepareFiles } from "./plan/static-files";
 import { MemberExport } from "./plan/member";
 
 export interface KubeadmClusterArgs {
@@ -30,8 +31,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly endpoint: string;
   public readonly kubeconfig: pulumi.Output<string>;
   public readonly bastionAddress: pulumi.Output<string>;
-  /** What a federation needs from this cluster (the `federation` stack output). */
-  public readonly federation: pulumi.Output<MemberExport>;
+  /** What a federation needs from this cluster (the `federation` stack output); GCP and AWS only. */
+  public readonly federation?: pulumi.Output<MemberExport>;
   /** The generated SSH private key (secret), when the stack gave none. */
   public readonly generatedSshPrivateKey?: pulumi.Output<string>;
 
@@ -39,6 +40,38 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     super("kubeadm-ha:index:Cluster", name, {}, opts);
     const plan = (this.plan = planCluster(args.config));
     const parent = { parent: this };
+
+    const pki = new ClusterPki(`${name}-pki`, { clusterName: plan.name }, parent);
+    const bootstrapArgs = { plan, shared: pki.shared, caCertHash: pki.caCertHash };
+
+    if (plan.config.platform === "static") {
+      // Hosts you own: nothing to create; the bootstrap prepares them over SSH.
+      const hosts = plan.config.hosts!;
+      const [bastionUser, bastionHost] = hosts.bastion?.includes("@") ? hosts.bastion.split("@") : [undefined, hosts.bastion];
+      const bootstrap = new KubeadmBootstrap(
+        `${name}-bootstrap`,
+        {
+          ...bootstrapArgs,
+          ssh: {
+            user: hosts.sshUser,
+            // Without a key in the stack, the SSH agent of whoever runs `pulumi up` signs.
+            privateKey: args.sshPrivateKey ? pulumi.secret(args.sshPrivateKey) : undefined,
+            agentSocketPath: args.sshPrivateKey ? undefined : process.env.SSH_AUTH_SOCK ?? "/run/ssh-agent.sock",
+            bastionHost,
+            bastionUser,
+          },
+          masterIds: plan.masters.map((m) => m.ip),
+          dependsOn: [],
+          prepareFiles: (m) => staticPrepareFiles(plan, m),
+        },
+        parent,
+      );
+      this.endpoint = plan.endpoint.hostPort;
+      this.kubeconfig = bootstrap.kubeconfig;
+      this.bastionAddress = pulumi.output(bastionHost ?? "");
+      this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig });
+      return;
+    }
 
     let publicKey: pulumi.Input<string>;
     let privateKey: pulumi.Input<string>;
@@ -51,14 +84,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       privateKey = key.privateKeyOpenssh;
       this.generatedSshPrivateKey = pulumi.secret(key.privateKeyOpenssh);
     }
-    const pki = new ClusterPki(`${name}-pki`, { clusterName: plan.name }, parent);
 
     const common = { sshUser: DEFAULT_SSH_USER, kubernetesVersion: plan.config.kubernetes.version, endpointName: plan.endpoint.name };
     const withKey = (f: (key: string) => string) => pulumi.output(publicKey).apply(f);
     const bastionUserData = withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: false }));
     const masterUserData = plan.masters.map((m) =>
       // While a master joins, the endpoint name points at master-0; the bootstrap repoints it later.
-      withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: true, endpointAddress: m.index === 0 ? m.ip : plan.masters[0].ip })),
+      withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: true, endpointAddress: m.endpointWhileJoining })),
     );
 
     let infra: PlatformInfrastructure;
@@ -78,14 +110,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
     const bootstrap = new KubeadmBootstrap(
       `${name}-bootstrap`,
-      {
-        plan,
-        ssh: { user: DEFAULT_SSH_USER, privateKey, bastionHost: infra.bastionPublicIp },
-        shared: pki.shared,
-        caCertHash: pki.caCertHash,
-        masterIds: infra.masterIds,
-        dependsOn: infra.sshReady,
-      },
+      { ...bootstrapArgs, ssh: { user: DEFAULT_SSH_USER, privateKey, bastionHost: infra.bastionPublicIp }, masterIds: infra.masterIds, dependsOn: infra.sshReady },
       parent,
     );
 
@@ -104,7 +129,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         }),
       );
     infra.addPools({ userData: workerUserData, bootstrapToken: pki.bootstrapToken, dependsOn: [bootstrap.validated] });
-    this.federation = infra.ingress().apply((ingress) => ({ cluster: plan.name, cloud: plan.config.platform, region: plan.region, zones: plan.zones, ingress }));
+    const cloud = plan.config.platform;
+    this.federation = infra.ingress().apply((ingress) => ({ cluster: plan.name, cloud, region: plan.region, zones: plan.zones, ingress }));
 
     this.endpoint = plan.endpoint.hostPort;
     this.kubeconfig = bootstrap.kubeconfig;

@@ -4,7 +4,7 @@ import { backendRemoval, masterLoss, vipTakeover } from "./scenarios";
 
 async function main() {
   requireRoot();
-  console.log("failover lab: 3 masters (haproxy + keepalived + apiserver stand-in) and a client, one network namespace each");
+  console.log("failover lab: the onprem-vip stack's 3 masters (haproxy + keepalived on its rendered files, apiserver stand-in) and a client, one network namespace each");
   const v = await vipTakeover();
   console.log(`VIP takeover after SIGKILL of keepalived on ${v.from}: ${v.to} holds the VIP after ${v.takeoverMs} ms; client gap ${v.clientGapMs} ms, ${v.failedRequests}/${v.requests} requests failed`);
   const b = await backendRemoval();

@@ -7,7 +7,8 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { haproxyConfig, keepalivedConfig, vipCheckScript, VIP_PROXY_PORT } from "../components/plan/onprem-endpoint";
+import { VIP_PROXY_PORT } from "../components/plan/onprem-endpoint";
+import { renderedVipFiles } from "./rendered";
 
 /** The lab's own address range, inside its namespaces only (the onprem layout's 10.103.97.x, moved). */
 export const LAB_NET = "10.199.97";
@@ -65,7 +66,8 @@ export class Lab {
   addHost(name: string, octet: number): LabHost {
     const ns = `${this.id}-${name}`;
     const address = `${LAB_NET}.${octet}`;
-    const peer = `${this.id.slice(-4)}${name}`.slice(0, 15);
+    // Interface names are 15 characters at most: derive the switch-side one from the address.
+    const peer = `${this.id.slice(-4)}h${octet}`;
     this.ip(["netns", "add", ns]);
     this.ip(["link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", peer, "netns", this.switchNs]);
     this.nsRun(this.switchNs, ["ip", "link", "set", peer, "master", "br0", "up"]);
@@ -201,21 +203,25 @@ export function longestGap(samples: Sample[], from: number): number {
   return gap;
 }
 
-/** The lab's three masters behind a VIP, with haproxy + keepalived + an apiserver stand-in each, and a client. */
+/**
+ * The onprem-vip layout in the lab: its three masters, each running haproxy and
+ * keepalived on exactly the files the program renders for it, plus an apiserver
+ * stand-in; and a client.
+ */
 export async function vipCluster(lab: Lab) {
-  const masters = [0, 1, 2].map((i) => lab.addHost(`m${i}`, 200 + i));
+  const rendered = await renderedVipFiles(LAB_NET);
+  const masters = rendered.masters.map((m) => lab.addHost(m.name, m.octet));
   const client = lab.addHost("client", 100);
-  const vip = `${LAB_NET}.2`;
+  const vip = `${LAB_NET}.${rendered.vipOctet}`;
   const key = join(lab.dir, "tls.key");
   const crt = join(lab.dir, "tls.crt");
   execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt, "-subj", "/CN=apiserver-standin", "-days", "1"], { stdio: "ignore" });
-  const backends = masters.map((m) => ({ name: m.name, address: m.address, port: 6443 }));
-  const haproxy = lab.file("haproxy.cfg", haproxyConfig({ bind: "*", port: VIP_PROXY_PORT, backends }));
-  const check = lab.file("check-apiserver-proxy.sh", vipCheckScript(), 0o755);
+  const check = lab.file("check-apiserver-proxy.sh", rendered.check, 0o755);
   for (const [i, m] of masters.entries()) {
+    const files = rendered.masters[i];
     await lab.start(m, "apiserver", [process.execPath, join(__dirname, "apiserver-standin.js"), "6443", crt, key, "200", "ok", "0.0.0.0"], /listening/);
-    await lab.start(m, "haproxy", ["haproxy", "-db", "-f", haproxy], undefined);
-    const conf = lab.file(`keepalived-${m.name}.conf`, keepalivedConfig({ self: { name: m.name, address: m.address, index: i }, peers: masters.filter((x) => x !== m).map((x) => x.address), vip, prefix: 24, interface: "eth0", checkScript: check }));
+    await lab.start(m, "haproxy", ["haproxy", "-db", "-f", lab.file(`haproxy-${m.name}.cfg`, files.haproxy)], undefined);
+    const conf = lab.file(`keepalived-${m.name}.conf`, files.keepalived(check));
     const run = join(lab.dir, m.name);
     await lab.start(m, "keepalived", ["keepalived", "-n", "-l", "-D", "-f", conf, "-p", `${run}.pid`, "-r", `${run}-vrrp.pid`, "-c", `${run}-checkers.pid`], undefined);
   }

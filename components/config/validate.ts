@@ -5,15 +5,21 @@ import { clusterConfigSchema, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig,
 import { hasHostBits, overlaps, parseCidr, prefixOf, sizeOf } from "../plan/cidr";
 
 /** A fully defaulted, cross-checked cluster configuration. */
-export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" | "nodePools" | "endpoint" | "kubernetes" | "controlPlane" | "bastion" | "network" | "image"> {
+export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" | "nodePools" | "endpoint" | "kubernetes" | "controlPlane" | "bastion" | "network" | "image" | "region" | "zones" | "adminCidrs"> {
   clusterName: string;
+  /** Cloud region; "site" for static hosts. */
+  region: string;
+  /** Cloud zones; the masters' zone labels for static hosts. */
+  zones: string[];
+  /** CIDRs allowed to reach the bastion ([] for static hosts). */
+  adminCidrs: string[];
   controlPlane: { count: number; machineType: string; diskSizeGb: number };
   bastion: { machineType: string };
   network: { nodeCidr: string; podCidr: string; serviceCidr: string; natGateways: "one-per-zone" | "single" };
   /** GCP image, or AWS AMI id; undefined on AWS means "look up the newest Canonical Ubuntu 24.04 AMI". */
   image?: string;
   nodePools: ResolvedNodePool[];
-  endpoint: { mode: "cloud-lb"; name: string };
+  endpoint: { mode: "cloud-lb" | "vip" | "local-proxy"; name: string; vip?: string; interface: string };
   kubernetes: { version: string; cni: { name: "calico" | "flannel" | "none"; version: string } };
 }
 
@@ -104,6 +110,85 @@ export function fromRawConfig(all: Record<string, string>): Record<string, unkno
   return out;
 }
 
+type Add = (path: PropertyKey[], message: string, fix?: string) => void;
+
+/** GCP/AWS: region and zones in the platform's formats, the provider's region, the endpoint mode. */
+function checkCloudPlacement(c: ParsedClusterConfig, endpointMode: string, providerConfig: Record<string, string>, add: Add): { region: string; zones: string[]; count: number } {
+  if (c.platform === "static") throw new Error("checkCloudPlacement: static");
+  if (c.region === undefined) add(["region"], "a cloud cluster needs a region (missing)", `set kubeadm-ha:region, e.g. ${PLATFORMS[c.platform].example.region}`);
+  if (c.zones === undefined) add(["zones"], "a cloud cluster needs its zones (missing)", `list three zones, e.g. [${PLATFORMS[c.platform].example.zone}, ...]`);
+  if (c.adminCidrs === undefined) add(["adminCidrs"], "the bastion needs the CIDRs allowed to reach it (missing)", FIX_HINTS.adminCidrs);
+  if (c.hosts !== undefined) add(["hosts"], `hosts are for platform static; ${c.platform} creates its own machines`, "remove kubeadm-ha:hosts, or set kubeadm-ha:platform: static");
+  if (endpointMode === "vip") add(["endpoint", "mode"], `"vip" needs hosts on one L2 segment: ${c.platform === "gcp" ? "GCP" : "AWS"} networks drop gratuitous ARP and VRRP, so the address would never move`, 'use "cloud-lb" (the internal load balancer) or "local-proxy"');
+  if (endpointMode === "local-proxy") add(["endpoint", "mode"], `"local-proxy" is built for platform static so far; on ${c.platform} the internal load balancer serves`, 'use "cloud-lb" on GCP and AWS');
+  const region = c.region ?? "";
+  const zones = c.zones ?? [];
+  // Names in the platform's formats.
+  const pf = PLATFORMS[c.platform];
+  const regionOk = pf.region.test(region);
+  if (!regionOk) add(["region"], `${show(region)} is not a ${c.platform} region name`, `use a region such as ${pf.example.region}`);
+  const machineTypes: Array<[PropertyKey[], string | undefined]> = [
+    [["controlPlane", "machineType"], c.controlPlane.machineType],
+    [["bastion", "machineType"], c.bastion.machineType],
+    ...c.nodePools.map((p, i): [PropertyKey[], string | undefined] => [["nodePools", i, "machineType"], p.machineType]),
+  ];
+  for (const [path, mt] of machineTypes) {
+    if (mt !== undefined && !pf.machineType.test(mt)) add(path, `${show(mt)} is not a ${c.platform} machine type`, `use one such as ${pf.example.machineType}`);
+  }
+  if (c.platform === "aws" && c.image !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(c.image)) add(["image"], `${show(c.image)} is not an AMI id`, "use an AMI id such as ami-0123456789abcdef0, or leave image out to use the newest Ubuntu 24.04 AMI");
+  // The provider must deploy where the cluster is planned.
+  const providerRegion = providerConfig[`${c.platform}:region`];
+  if (c.platform === "aws" && providerRegion === undefined) add(["region"], `the AWS provider has no region (aws:region is not set)`, `set aws:region to ${region} in the stack file`);
+  else if (providerRegion !== undefined && providerRegion !== region) add(["region"], `${show(region)} differs from the provider's ${c.platform}:region ${show(providerRegion)}`, `set ${c.platform}:region and kubeadm-ha:region to the same region`);
+  if (c.platform === "gcp" && c.network.natGateways !== undefined) add(["network", "natGateways"], `${show(c.network.natGateways)} applies to AWS only (GCP uses one regional Cloud NAT)`, "remove network.natGateways");
+
+  // Zones: in the region, distinct, at least three.
+  const inRegion = (z: string) => (c.platform === "aws" ? z.length === region.length + 1 && z.startsWith(region) : z.startsWith(region + "-"));
+  const seen = new Set<string>();
+  zones.forEach((z, i) => {
+    if (!pf.zone.test(z)) add(["zones", i], `${show(z)} is not a ${c.platform} zone name`, `use zones such as ${pf.example.zone}`);
+    else if (regionOk && !inRegion(z)) add(["zones", i], `zone ${show(z)} is not in region ${show(region)}`, `use zones of ${region}, e.g. ${c.platform === "aws" ? region + "a" : region + "-b"}`);
+    if (seen.has(z)) add(["zones", i], `zone ${show(z)} is listed twice`, "list each zone once");
+    seen.add(z);
+  });
+  const ex = (l: string) => (c.platform === "aws" ? `${region}${l}` : `${region}-${l}`);
+  if (seen.size < 3) add(["zones"], `an HA control plane needs three zones or more, got ${seen.size} (${show(zones)})`, `list three zones of ${region}, e.g. [${ex("b")}, ${ex("c")}, ${ex("d")}]`);
+  if (c.platform === "aws" && seen.size > AWS_MAX_ZONES) add(["zones"], `${seen.size} zones; the AWS subnet layout has room for ${AWS_MAX_ZONES}`, `list at most ${AWS_MAX_ZONES} zones`);
+
+  return { region, zones, count: c.controlPlane.count };
+}
+
+/** static: the hosts you own, the endpoint mode and its VIP. */
+function checkStaticHosts(c: ParsedClusterConfig, endpointMode: string, add: Add): { region: string; zones: string[]; count: number } {
+  if (c.hosts === undefined) {
+    add(["hosts"], "platform static needs the machines you own (missing)", FIX_HINTS.hosts);
+    return { region: "site", zones: [], count: 3 };
+  }
+  for (const k of ["region", "zones", "adminCidrs", "image"] as const) {
+    if (c[k] !== undefined) add([k], `${k} is for GCP and AWS; static hosts already exist`, `remove kubeadm-ha:${k}`);
+  }
+  if (endpointMode === "cloud-lb") add(["endpoint", "mode"], "your own hosts have no cloud load balancer", 'use "vip" (keepalived + haproxy, hosts on one L2 segment) or "local-proxy" (haproxy on every node)');
+  const all = [...c.hosts.masters.map((h, i) => ({ h, path: ["hosts", "masters", i] })), ...c.hosts.workers.map((h, i) => ({ h, path: ["hosts", "workers", i] }))];
+  const names = new Set<string>();
+  const addresses = new Set<string>();
+  const cidrOk = !!parseCidr(c.network.nodeCidr) && !hasHostBits(c.network.nodeCidr);
+  for (const { h, path } of all) {
+    if (names.has(h.name)) add([...path, "name"], `host name ${show(h.name)} is used twice`, "give every host its own name");
+    if (addresses.has(h.address)) add([...path, "address"], `address ${show(h.address)} is used twice`, "give every host its own address");
+    names.add(h.name);
+    addresses.add(h.address);
+    if (cidrOk && !overlaps(`${h.address}/32`, c.network.nodeCidr)) add([...path, "address"], `${show(h.address)} is outside network.nodeCidr ${show(c.network.nodeCidr)}`, "set network.nodeCidr to the hosts' subnet, e.g. 10.103.97.0/24");
+  }
+  if (endpointMode === "vip") {
+    const vip = c.endpoint.vip;
+    if (vip === undefined) add(["endpoint", "vip"], "mode vip needs the virtual address (missing)", "set endpoint.vip to a free address of the hosts' subnet, e.g. 10.103.97.2");
+    else if (addresses.has(vip)) add(["endpoint", "vip"], `${show(vip)} is a host's own address`, "use a free address of the hosts' subnet");
+    else if (cidrOk && !overlaps(`${vip}/32`, c.network.nodeCidr)) add(["endpoint", "vip"], `${show(vip)} is outside network.nodeCidr ${show(c.network.nodeCidr)}`, "use an address of the hosts' subnet (one L2 segment)");
+  } else if (c.endpoint.vip !== undefined) add(["endpoint", "vip"], `a VIP is only used by mode vip (mode is ${show(endpointMode)})`, "remove endpoint.vip");
+  if (c.nodePools.length) add(["nodePools"], "static workers are listed in hosts.workers, not in pools", "move them to kubeadm-ha:hosts.workers");
+  return { region: "site", zones: [...new Set(c.hosts.masters.map((h) => h.zone))], count: c.hosts.masters.length };
+}
+
 /** Validates a cluster's stack config; throws ConfigError listing every problem. */
 export function validateClusterConfig(raw: Record<string, unknown>, stackName: string, providerConfig: Record<string, string> = {}): ClusterConfig {
   const problems: ConfigProblem[] = [];
@@ -129,44 +214,19 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     add(["clusterName"], `the cluster name defaults to the stack name ${show(stackName)}, which is not a valid name (up to 20 lower-case letters, digits and '-')`, "set kubeadm-ha:clusterName explicitly, e.g. prod");
   }
 
-  if ((c.sshPublicKey === undefined) !== (c.sshPrivateKey === undefined)) {
+  if (c.platform !== "static" && (c.sshPublicKey === undefined) !== (c.sshPrivateKey === undefined)) {
     add([c.sshPublicKey === undefined ? "sshPublicKey" : "sshPrivateKey"], "sshPublicKey and sshPrivateKey go together: the bootstrap logs in with the private key", "set both, or neither to have a key pair generated and kept as a secret");
   }
 
-  // Names in the platform's formats.
-  const pf = PLATFORMS[c.platform];
-  const regionOk = pf.region.test(c.region);
-  if (!regionOk) add(["region"], `${show(c.region)} is not a ${c.platform} region name`, `use a region such as ${pf.example.region}`);
-  const machineTypes: Array<[PropertyKey[], string | undefined]> = [
-    [["controlPlane", "machineType"], c.controlPlane.machineType],
-    [["bastion", "machineType"], c.bastion.machineType],
-    ...c.nodePools.map((p, i): [PropertyKey[], string | undefined] => [["nodePools", i, "machineType"], p.machineType]),
-  ];
-  for (const [path, mt] of machineTypes) {
-    if (mt !== undefined && !pf.machineType.test(mt)) add(path, `${show(mt)} is not a ${c.platform} machine type`, `use one such as ${pf.example.machineType}`);
-  }
-  if (c.platform === "aws" && c.image !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(c.image)) add(["image"], `${show(c.image)} is not an AMI id`, "use an AMI id such as ami-0123456789abcdef0, or leave image out to use the newest Ubuntu 24.04 AMI");
-  // The provider must deploy where the cluster is planned.
-  const providerRegion = providerConfig[`${c.platform}:region`];
-  if (c.platform === "aws" && providerRegion === undefined) add(["region"], `the AWS provider has no region (aws:region is not set)`, `set aws:region to ${c.region} in the stack file`);
-  else if (providerRegion !== undefined && providerRegion !== c.region) add(["region"], `${show(c.region)} differs from the provider's ${c.platform}:region ${show(providerRegion)}`, `set ${c.platform}:region and kubeadm-ha:region to the same region`);
-  if (c.platform === "gcp" && c.network.natGateways !== undefined) add(["network", "natGateways"], `${show(c.network.natGateways)} applies to AWS only (GCP uses one regional Cloud NAT)`, "remove network.natGateways");
+  const endpointMode = c.endpoint.mode ?? (c.platform === "static" ? "vip" : "cloud-lb");
+  // Machine types mean nothing for hosts you own.
+  const defaults = c.platform === "static" ? { masterMachineType: "", workerMachineType: "", bastionMachineType: "" } : PLATFORMS[c.platform];
+  let placement: { region: string; zones: string[]; count: number };
+  if (c.platform === "static") placement = checkStaticHosts(c, endpointMode, add);
+  else placement = checkCloudPlacement(c, endpointMode, providerConfig, add);
 
-  // Zones: in the region, distinct, at least three.
-  const inRegion = (z: string) => (c.platform === "aws" ? z.length === c.region.length + 1 && z.startsWith(c.region) : z.startsWith(c.region + "-"));
-  const seen = new Set<string>();
-  c.zones.forEach((z, i) => {
-    if (!pf.zone.test(z)) add(["zones", i], `${show(z)} is not a ${c.platform} zone name`, `use zones such as ${pf.example.zone}`);
-    else if (regionOk && !inRegion(z)) add(["zones", i], `zone ${show(z)} is not in region ${show(c.region)}`, `use zones of ${c.region}, e.g. ${c.platform === "aws" ? c.region + "a" : c.region + "-b"}`);
-    if (seen.has(z)) add(["zones", i], `zone ${show(z)} is listed twice`, "list each zone once");
-    seen.add(z);
-  });
-  const ex = (l: string) => (c.platform === "aws" ? `${c.region}${l}` : `${c.region}-${l}`);
-  if (seen.size < 3) add(["zones"], `an HA control plane needs three zones or more, got ${seen.size} (${show(c.zones)})`, `list three zones of ${c.region}, e.g. [${ex("b")}, ${ex("c")}, ${ex("d")}]`);
-  if (c.platform === "aws" && seen.size > AWS_MAX_ZONES) add(["zones"], `${seen.size} zones; the AWS subnet layout has room for ${AWS_MAX_ZONES}`, `list at most ${AWS_MAX_ZONES} zones`);
-
-  if (!CONTROL_PLANE_COUNTS.includes(c.controlPlane.count)) {
-    add(["controlPlane", "count"], `${show(c.controlPlane.count)} masters cannot keep an odd etcd quorum that survives a zone`, "use 3 (survives one failure) or 5 (survives two)");
+  if (!CONTROL_PLANE_COUNTS.includes(placement.count)) {
+    add(c.platform === "static" ? ["hosts", "masters"] : ["controlPlane", "count"], `${show(placement.count)} masters cannot keep an odd etcd quorum that survives a failure`, c.platform === "static" ? "list 3 masters (survives one failure) or 5 (survives two)" : "use 3 (survives one failure) or 5 (survives two)");
   }
 
   // Kubernetes version: v1beta4 needs 1.31+.
@@ -194,7 +254,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     if (prefixOf(c.network.serviceCidr) < 12) add(["network", "serviceCidr"], `${show(c.network.serviceCidr)} is larger than kube-apiserver accepts (/12 at most)`, "use /12 to /24, e.g. 10.96.0.0/12");
     if (prefixOf(c.network.podCidr) > 22) add(["network", "podCidr"], `${show(c.network.podCidr)} leaves room for fewer than 4 nodes (each node takes a /24)`, "use /22 or larger, e.g. 10.244.0.0/16");
   }
-  for (const [i, a] of c.adminCidrs.entries()) {
+  for (const [i, a] of (c.adminCidrs ?? []).entries()) {
     if (!parseCidr(a)) add(["adminCidrs", i], `${show(a)} is not a valid IPv4 CIDR`, "write a.b.c.d/n");
     else if (prefixOf(a) === 0) add(["adminCidrs", i], `${show(a)} opens the bastion's SSH to the whole internet`, "list only your office or VPN ranges");
   }
@@ -205,9 +265,9 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     if (poolNames.has(p.name)) add(["nodePools", i, "name"], `pool name ${show(p.name)} is used twice`, "give each pool its own name");
     if (p.name === "master" || p.name === "bastion") add(["nodePools", i, "name"], `pool name ${show(p.name)} is reserved`, "pick another name, e.g. general");
     poolNames.add(p.name);
-    const zones = p.zones ?? [...new Set(c.zones)];
+    const zones = p.zones ?? [...new Set(placement.zones)];
     zones.forEach((z, j) => {
-      if (!c.zones.includes(z)) add(["nodePools", i, "zones", j], `zone ${show(z)} is not one of the cluster's zones ${show(c.zones)}`, "use zones listed in kubeadm-ha:zones");
+      if (!placement.zones.includes(z)) add(["nodePools", i, "zones", j], `zone ${show(z)} is not one of the cluster's zones ${show(placement.zones)}`, "use zones listed in kubeadm-ha:zones");
     });
     const minPerZone = p.minPerZone ?? p.nodesPerZone;
     const maxPerZone = p.maxPerZone ?? Math.max(p.nodesPerZone, 1);
@@ -218,10 +278,10 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
       const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(prefix) && !/(^|\.)(kubelet|node)\.kubernetes\.io$/.test(prefix);
       if (restricted) add(["nodePools", i, "labels", key], `the kubelet may not set label ${show(key)} on its own node (NodeRestriction admission)`, "use your own prefix, e.g. example.com/role, or node.kubernetes.io/...");
     }
-    return { ...p, zones, minPerZone, maxPerZone, machineType: p.machineType ?? pf.workerMachineType };
+    return { ...p, zones, minPerZone, maxPerZone, machineType: p.machineType ?? defaults.workerMachineType };
   });
   if (netsOk) {
-    const maxNodes = c.controlPlane.count + pools.reduce((n, p) => n + p.maxPerZone * p.zones.length, 0);
+    const maxNodes = placement.count + (c.hosts?.workers.length ?? 0) + pools.reduce((n, p) => n + p.maxPerZone * p.zones.length, 0);
     const podSlots = sizeOf(c.network.podCidr) / 2 ** (32 - POD_CIDR_PER_NODE_PREFIX);
     if (maxNodes > podSlots) add(["network", "podCidr"], `${show(c.network.podCidr)} has room for ${podSlots} nodes but the pools can grow to ${maxNodes}`, "use a larger podCidr or lower maxPerZone");
   }
@@ -231,13 +291,16 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   const cniVersion = c.kubernetes.cni.version ?? (c.kubernetes.cni.name === "flannel" ? DEFAULT_FLANNEL_VERSION : DEFAULT_CALICO_VERSION);
   return {
     ...c,
-    controlPlane: { ...c.controlPlane, machineType: c.controlPlane.machineType ?? pf.masterMachineType },
-    bastion: { machineType: c.bastion.machineType ?? pf.bastionMachineType },
+    region: placement.region,
+    zones: placement.zones,
+    adminCidrs: c.adminCidrs ?? [],
+    controlPlane: { ...c.controlPlane, count: placement.count, machineType: c.controlPlane.machineType ?? defaults.masterMachineType },
+    bastion: { machineType: c.bastion.machineType ?? defaults.bastionMachineType },
     network: { ...c.network, natGateways: c.network.natGateways ?? "one-per-zone" },
     image: c.image ?? (c.platform === "gcp" ? DEFAULT_GCP_IMAGE : undefined),
     clusterName,
     nodePools: pools,
-    endpoint: { mode: c.endpoint.mode, name: c.endpoint.name ?? `api.${clusterName}.internal` },
+    endpoint: { mode: endpointMode, name: c.endpoint.name ?? `api.${clusterName}.internal`, vip: c.endpoint.vip, interface: c.endpoint.interface },
     kubernetes: { version: c.kubernetes.version, cni: { name: c.kubernetes.cni.name, version: cniVersion } },
   };
 }

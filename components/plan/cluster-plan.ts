@@ -2,6 +2,7 @@
 // resource exists. Components only turn this into resources. No Pulumi imports.
 import { ClusterConfig, ResolvedNodePool } from "../config/validate";
 import { hostAt, prefixOf, subnetAt } from "./cidr";
+import { LOCAL_PROXY_PORT, VIP_PROXY_PORT } from "./onprem-endpoint";
 
 /** kube-apiserver's secure port, on every master and on the endpoint. */
 export const APISERVER_PORT = 6443;
@@ -32,6 +33,17 @@ export interface MasterPlan {
   ip: string;
   /** Name of the subnet the master sits in. */
   subnet: string;
+  /** Where this master points the endpoint name while it joins (master-0's apiserver or proxy, or its own local proxy). */
+  endpointWhileJoining: string;
+  /** Where it points the name once it is a member (itself, the VIP, or its local proxy). */
+  endpointAfterJoin: string;
+}
+
+/** A machine you own that joins as a worker (platform static). */
+export interface StaticWorkerPlan {
+  name: string;
+  address: string;
+  zone: string;
 }
 
 export interface PoolZonePlan {
@@ -70,8 +82,10 @@ export interface ClusterPlan {
     hostPort: string;
   };
   masters: MasterPlan[];
-  /** The bastion; its address is fixed on GCP and assigned by AWS. */
+  /** The bastion; its address is fixed on GCP and assigned by AWS; static hosts use an existing one, if any. */
   bastion: { name: string; zone: string; ip?: string; subnet: string };
+  /** static: the workers you own. */
+  staticWorkers: StaticWorkerPlan[];
   subnets: SubnetPlan[];
   pools: PoolPlan[];
   /** SANs of the apiserver certificate: the endpoint name, the LB address and every master address. */
@@ -91,14 +105,24 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
   const aws = config.platform === "aws";
   const subnets = aws ? awsSubnets(name, cidr, zones) : [{ name: `${name}-nodes`, cidr, public: false }];
   const privateOf = (zone: string) => subnets.find((s) => !s.public && (s.zone === undefined || s.zone === zone))!;
-  const masters: MasterPlan[] = Array.from({ length: config.controlPlane.count }, (_, i) => {
-    const zone = zones[i % zones.length];
-    const subnet = privateOf(zone);
-    // GCP: one regional subnet, masters at .10, .11, ...; AWS: .10, .11, ... of their zone's subnet.
-    const n = aws ? FIRST_MASTER_HOST_NUMBER + Math.floor(i / zones.length) : FIRST_MASTER_HOST_NUMBER + i;
-    return { index: i, name: `${name}-master-${i}`, zone, ip: hostAt(subnet.cidr, n), subnet: subnet.name };
-  });
-  const lbAddresses = aws ? zones.map((z) => hostAt(privateOf(z).cidr, LB_HOST_NUMBER)) : [hostAt(cidr, LB_HOST_NUMBER)];
+  const mode = config.endpoint.mode;
+  const port = mode === "vip" ? VIP_PROXY_PORT : mode === "local-proxy" ? LOCAL_PROXY_PORT : APISERVER_PORT;
+  const placed: Array<Omit<MasterPlan, "endpointWhileJoining" | "endpointAfterJoin">> = config.hosts
+    ? config.hosts.masters.map((h, i) => ({ index: i, name: h.name, zone: h.zone, ip: h.address, subnet: subnets[0].name }))
+    : Array.from({ length: config.controlPlane.count }, (_, i) => {
+        const zone = zones[i % zones.length];
+        const subnet = privateOf(zone);
+        // GCP: one regional subnet, masters at .10, .11, ...; AWS: .10, .11, ... of their zone's subnet.
+        const n = aws ? FIRST_MASTER_HOST_NUMBER + Math.floor(i / zones.length) : FIRST_MASTER_HOST_NUMBER + i;
+        return { index: i, name: `${name}-master-${i}`, zone, ip: hostAt(subnet.cidr, n), subnet: subnet.name };
+      });
+  const lbAddresses =
+    mode === "vip" ? [config.endpoint.vip!] : mode === "local-proxy" ? ["127.0.0.1"] : aws ? zones.map((z) => hostAt(privateOf(z).cidr, LB_HOST_NUMBER)) : [hostAt(cidr, LB_HOST_NUMBER)];
+  const masters: MasterPlan[] = placed.map((m) => ({
+    ...m,
+    endpointWhileJoining: mode === "local-proxy" ? "127.0.0.1" : placed[0].ip,
+    endpointAfterJoin: mode === "local-proxy" ? "127.0.0.1" : mode === "vip" ? config.endpoint.vip! : m.ip,
+  }));
   const pools: PoolPlan[] = config.nodePools.map((pool) => ({
     pool,
     name: `${name}-${pool.name}`,
@@ -117,12 +141,13 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
     zones,
     endpoint: {
       name: config.endpoint.name,
-      port: APISERVER_PORT,
+      port,
       addresses: lbAddresses,
-      workerAddress: aws ? undefined : lbAddresses[0],
-      hostPort: `${config.endpoint.name}:${APISERVER_PORT}`,
+      workerAddress: aws && mode === "cloud-lb" ? undefined : lbAddresses[0],
+      hostPort: `${config.endpoint.name}:${port}`,
     },
     masters,
+    staticWorkers: config.hosts?.workers.map((h) => ({ name: h.name, address: h.address, zone: h.zone })) ?? [],
     bastion: aws
       ? { name: `${name}-bastion`, zone: zones[0], subnet: subnets.find((s) => s.public && s.zone === zones[0])!.name }
       : { name: `${name}-bastion`, zone: zones[0], ip: hostAt(cidr, BASTION_HOST_NUMBER), subnet: subnets[0].name },

@@ -3,7 +3,7 @@
 // machine substitutes the secret from a root-only file at the last moment, so
 // the configs stay reviewable in `pulumi preview` and in the render.
 import { stringify } from "yaml";
-import { ClusterPlan, MasterPlan } from "./cluster-plan";
+import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
 import { ResolvedNodePool } from "../config/validate";
 
 export const TOKEN_PLACEHOLDER = "@@KUBEADM_HA_BOOTSTRAP_TOKEN@@";
@@ -100,7 +100,7 @@ export function initConfig(plan: ClusterPlan, master: MasterPlan): string {
           groups: ["system:bootstrappers:kubeadm:default-node-token"],
         },
       ],
-      localAPIEndpoint: { advertiseAddress: master.ip, bindPort: plan.endpoint.port },
+      localAPIEndpoint: { advertiseAddress: master.ip, bindPort: APISERVER_PORT },
       nodeRegistration: nodeRegistration(master.name, master.ip),
     },
     clusterConfiguration(plan),
@@ -116,7 +116,7 @@ export function controlPlaneJoinConfig(plan: ClusterPlan, master: MasterPlan, ca
       kind: "JoinConfiguration",
       discovery: { bootstrapToken: { apiServerEndpoint: plan.endpoint.hostPort, token: TOKEN_PLACEHOLDER, caCertHashes: [caCertHash] } },
       nodeRegistration: nodeRegistration(master.name, master.ip),
-      controlPlane: { localAPIEndpoint: { advertiseAddress: master.ip, bindPort: plan.endpoint.port } },
+      controlPlane: { localAPIEndpoint: { advertiseAddress: master.ip, bindPort: APISERVER_PORT } },
     },
     kubeletConfiguration(),
   ]);
@@ -127,7 +127,7 @@ export const NODE_NAME_PLACEHOLDER = "@@KUBEADM_HA_NODE_NAME@@";
 export const NODE_IP_PLACEHOLDER = "@@KUBEADM_HA_NODE_IP@@";
 
 /** `kubeadm join --config` for the workers of one pool (name and address filled in on the VM). */
-export function workerJoinConfig(plan: ClusterPlan, pool: ResolvedNodePool, caCertHash: string): string {
+export function workerJoinConfig(plan: ClusterPlan, pool: Pick<ResolvedNodePool, "name" | "labels" | "taints">, caCertHash: string): string {
   return yamlDocs([
     {
       apiVersion: KUBEADM_API,

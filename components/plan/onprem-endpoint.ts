@@ -131,3 +131,24 @@ set -euo pipefail
 curl -sfk --max-time 1 "https://127.0.0.1:${port}/readyz" >/dev/null
 `;
 }
+
+/** Installs and (re)starts the endpoint services on a machine; the configs were written before. */
+export function endpointSetupScript(packages: string[]): string {
+  return `#!/usr/bin/env bash
+# Rendered by kubeadm-ha: installs ${packages.join(" and ")} as system services (they must answer before
+# kubeadm init has a kubelet, and keep answering while a kubelet is down) and starts them on the rendered configs.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# --force-confold keeps the rendered configs written before the packages.
+apt-get install -y -q -o Dpkg::Options::=--force-confold ${packages.join(" ")}
+${packages.map((p) => `systemctl enable ${p}\nsystemctl restart ${p}`).join("\n")}
+`;
+}
+
+export const ENDPOINT_PATHS = {
+  haproxy: "/etc/haproxy/haproxy.cfg",
+  keepalived: "/etc/keepalived/keepalived.conf",
+  check: "/etc/keepalived/check-apiserver-proxy.sh",
+  setup: "/usr/local/sbin/kubeadm-ha-endpoint",
+};

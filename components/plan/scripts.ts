@@ -1,6 +1,6 @@
 // Shell scripts that run on the machines. Pure: each function returns the exact
 // text that lands on a machine; every one of them passes shellcheck (tested).
-import { ClusterPlan, MasterPlan } from "./cluster-plan";
+import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
 import { KUBEADM_HA_DIR, TOKEN_FILE, TOKEN_PLACEHOLDER, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER } from "./kubeadm";
 
 export const SBIN = "/usr/local/sbin";
@@ -199,7 +199,7 @@ esac
 /** Final check: every control-plane node Ready, every apiserver /readyz, etcd fully voting and healthy. */
 export function validateScript(plan: ClusterPlan): string {
   const names = plan.masters.map((m) => m.name).join(" ");
-  const urls = plan.masters.map((m) => `https://${m.ip}:${plan.endpoint.port}`).join(" ");
+  const urls = plan.masters.map((m) => `https://${m.ip}:${APISERVER_PORT}`).join(" ");
   return `${header("Fails unless every control-plane node is Ready, every apiserver answers /readyz and etcd has every member voting and healthy.")}
 masters="${names}"
 apiservers="\${KUBEADM_HA_APISERVER_URLS:-${urls}}"
@@ -323,14 +323,15 @@ function applyCni(plan: ClusterPlan): string {
 /** master-0: `kubeadm init`, the CNI, then wait until it is Ready and the only etcd voter. */
 export function initCommand(plan: ClusterPlan, master: MasterPlan): string {
   return `${header(`kubeadm init on ${master.name}, then the CNI; succeeds once the node is Ready and etcd is healthy.`)}
-sudo ${paths.setEndpoint} ${master.ip}
+sudo ${paths.setEndpoint} ${master.endpointWhileJoining}
 if ! sudo test -f /etc/kubernetes/admin.conf; then
   sudo ${paths.renderConfig} ${paths.initConfig} ${paths.renderedConfig}
   # --skip-token-print: the join command kubeadm prints would put the token in the logs and state.
   sudo kubeadm init --config ${paths.renderedConfig} --skip-token-print
   sudo rm -f ${paths.renderedConfig}
 fi
-${applyCni(plan)}sudo ${paths.waitMember} ${master.name} 1
+${applyCni(plan)}${master.endpointAfterJoin !== master.endpointWhileJoining ? `sudo ${paths.setEndpoint} ${master.endpointAfterJoin}
+` : ""}sudo ${paths.waitMember} ${master.name} 1
 `;
 }
 
@@ -339,15 +340,15 @@ ${applyCni(plan)}sudo ${paths.waitMember} ${master.name} 1
  * then resolves the endpoint to itself; succeeds once it is Ready and a healthy voter.
  * The next master's join waits for this command, so joins never overlap.
  */
-export function joinCommand(plan: ClusterPlan, master: MasterPlan): string {
+export function joinCommand(master: MasterPlan): string {
   return `${header(`kubeadm join --control-plane on ${master.name}; succeeds once the node is Ready and etcd has ${master.index + 1} healthy voters.`)}
 if ! sudo test -f /etc/kubernetes/admin.conf; then
-  sudo ${paths.setEndpoint} ${plan.masters[0].ip}
+  sudo ${paths.setEndpoint} ${master.endpointWhileJoining}
   sudo ${paths.renderConfig} ${paths.joinConfig} ${paths.renderedConfig}
   sudo kubeadm join --config ${paths.renderedConfig}
   sudo rm -f ${paths.renderedConfig}
 fi
-sudo ${paths.setEndpoint} ${master.ip}
+sudo ${paths.setEndpoint} ${master.endpointAfterJoin}
 sudo ${paths.waitMember} ${master.name} ${master.index + 1}
 `;
 }
@@ -357,6 +358,27 @@ export function etcdMemberCommand(action: "show" | "remove", master: MasterPlan,
   const what = action === "show" ? `Checks that ${master.name} is an etcd member` : `Removes ${master.name}'s etcd member and Node before its VM is replaced or destroyed`;
   return `${header(`${what} (runs on ${peer.name}).`)}
 sudo ${paths.etcdMember} ${action} ${master.name} ${peer.name}
+`;
+}
+
+/** A machine you own: write its files, point the endpoint name, install containerd and kubeadm, start the endpoint services. */
+export function prepareCommand(endpointAddress: string, hasEndpointServices: boolean): string {
+  return `${header("Prepares a machine you own (what cloud-init does on GCP and AWS) from the files on standard input.")}
+${unpackCommand().split("\n").filter((l) => !l.startsWith("#") && !l.startsWith("set -euo")).join("\n").trim()}
+sudo ${paths.setEndpoint} ${endpointAddress}
+sudo ${paths.prepare}
+${hasEndpointServices ? `sudo /usr/local/sbin/kubeadm-ha-endpoint
+` : ""}`;
+}
+
+/** A worker you own joins over SSH (on GCP and AWS workers join from their templates). */
+export function staticWorkerJoinCommand(worker: { name: string }): string {
+  return `${header(`kubeadm join on ${worker.name}.`)}
+if ! sudo test -f /etc/kubernetes/kubelet.conf; then
+  sudo ${paths.renderConfig} ${paths.joinConfig} ${paths.renderedConfig}
+  sudo kubeadm join --config ${paths.renderedConfig}
+  sudo rm -f ${paths.renderedConfig}
+fi
 `;
 }
 

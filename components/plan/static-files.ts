@@ -1,0 +1,49 @@
+// Files a machine you own gets over SSH in its prepare step: what cloud-init writes on
+// GCP and AWS, plus the endpoint's haproxy (and keepalived) configs. Pure.
+import { MachineFile } from "./bundle";
+import { nodeBaseFiles } from "./cloud-init";
+import { APISERVER_PORT, ClusterPlan } from "./cluster-plan";
+import { prefixOf } from "./cidr";
+import { ENDPOINT_PATHS, endpointSetupScript, haproxyConfig, keepalivedConfig, LOCAL_PROXY_PORT, VIP_PROXY_PORT, vipCheckScript } from "./onprem-endpoint";
+
+export interface StaticMachine {
+  name: string;
+  address: string;
+  /** Index among the masters; undefined for workers. */
+  masterIndex?: number;
+}
+
+/** The endpoint's files on one machine: haproxy (+ keepalived on masters) for vip, haproxy on every node for local-proxy. */
+export function endpointFiles(plan: ClusterPlan, m: StaticMachine): MachineFile[] {
+  const mode = plan.config.endpoint.mode;
+  const backends = plan.masters.map((x) => ({ name: x.name, address: x.ip, port: APISERVER_PORT }));
+  if (mode === "local-proxy") {
+    return [
+      { path: ENDPOINT_PATHS.haproxy, mode: "0644", content: haproxyConfig({ bind: "127.0.0.1", port: LOCAL_PROXY_PORT, backends }) },
+      { path: ENDPOINT_PATHS.setup, mode: "0755", content: endpointSetupScript(["haproxy"]) },
+    ];
+  }
+  if (mode !== "vip" || m.masterIndex === undefined) return [];
+  return [
+    { path: ENDPOINT_PATHS.haproxy, mode: "0644", content: haproxyConfig({ bind: "*", port: VIP_PROXY_PORT, backends }) },
+    { path: ENDPOINT_PATHS.check, mode: "0755", content: vipCheckScript(VIP_PROXY_PORT) },
+    {
+      path: ENDPOINT_PATHS.keepalived,
+      mode: "0644",
+      content: keepalivedConfig({
+        self: { name: m.name, address: m.address, index: m.masterIndex },
+        peers: plan.masters.filter((x) => x.ip !== m.address).map((x) => x.ip),
+        vip: plan.config.endpoint.vip!,
+        prefix: prefixOf(plan.config.network.nodeCidr),
+        interface: plan.config.endpoint.interface,
+        checkScript: ENDPOINT_PATHS.check,
+      }),
+    },
+    { path: ENDPOINT_PATHS.setup, mode: "0755", content: endpointSetupScript(["haproxy", "keepalived"]) },
+  ];
+}
+
+/** Everything the prepare step writes on a machine you own. */
+export function staticPrepareFiles(plan: ClusterPlan, m: StaticMachine): MachineFile[] {
+  return [...nodeBaseFiles(plan.config.kubernetes.version, plan.endpoint.name), ...endpointFiles(plan, m)];
+}

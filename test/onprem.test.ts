@@ -1,0 +1,116 @@
+// Hosts you own (platform static): config rules for the endpoint modes, and the
+// onprem-vip / onprem-local-proxy renders: no cloud resource, every file over SSH,
+// haproxy (and keepalived) on the right machines, exactly as the lab runs them.
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "child_process";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { file, named, renderOnce, ROOT } from "./helpers";
+import { RenderResult } from "../render/render";
+import { ConfigError, validateClusterConfig } from "../components/config/validate";
+
+let r: RenderResult;
+before(async () => {
+  r = await renderOnce("onprem-vip");
+});
+
+const MASTERS = ["dc1-master-0", "dc1-master-1", "dc1-master-2"];
+const WORKERS = ["dc1-worker-0", "dc1-worker-1"];
+
+const hosts = {
+  masters: [0, 1, 2].map((i) => ({ name: `m${i}`, address: `10.103.97.${200 + i}` })),
+  workers: [{ name: "w0", address: "10.103.97.210" }],
+};
+const base = () => ({ platform: "static", hosts, network: { nodeCidr: "10.103.97.0/24", serviceCidr: "10.112.0.0/12" }, endpoint: { mode: "vip", vip: "10.103.97.2" } });
+function problems(raw: Record<string, unknown>) {
+  try {
+    validateClusterConfig(raw, "dc1");
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    return e.problems;
+  }
+  assert.fail("expected the config to be rejected");
+}
+
+test("a VIP is refused on GCP and AWS, saying why", () => {
+  for (const [platform, region, zones] of [["gcp", "europe-west1", ["europe-west1-b", "europe-west1-c", "europe-west1-d"]], ["aws", "us-east-1", ["us-east-1a", "us-east-1b", "us-east-1c"]]] as const) {
+    const p = problems({ platform, region, zones, adminCidrs: ["198.51.100.0/24"], endpoint: { mode: "vip", vip: "10.10.0.2" } }).find((x) => x.key === "kubeadm-ha:endpoint.mode");
+    assert.ok(p && /gratuitous ARP and VRRP/.test(p.message) && /cloud-lb/.test(p.fix), JSON.stringify(p));
+  }
+});
+
+test("static hosts have no cloud load balancer", () => {
+  assert.ok(problems({ ...base(), endpoint: { mode: "cloud-lb" } }).some((x) => x.key === "kubeadm-ha:endpoint.mode" && /vip|local-proxy/.test(x.fix)));
+});
+
+test("the VIP must be a free address of the hosts' segment", () => {
+  assert.ok(problems({ ...base(), endpoint: { mode: "vip", vip: "10.103.97.201" } }).some((x) => x.key === "kubeadm-ha:endpoint.vip" && /host's own address/.test(x.message)));
+  assert.ok(problems({ ...base(), endpoint: { mode: "vip", vip: "192.0.2.1" } }).some((x) => x.key === "kubeadm-ha:endpoint.vip" && /outside network.nodeCidr/.test(x.message)));
+  assert.ok(problems({ ...base(), endpoint: { mode: "vip" } }).some((x) => x.key === "kubeadm-ha:endpoint.vip"));
+});
+
+test("static hosts: an odd number of masters, unique names and addresses, inside nodeCidr", () => {
+  assert.ok(problems({ ...base(), hosts: { ...hosts, masters: hosts.masters.slice(0, 2) } }).some((x) => x.key === "kubeadm-ha:hosts.masters"));
+  assert.ok(problems({ ...base(), hosts: { ...hosts, workers: [{ name: "w0", address: "10.103.97.200" }] } }).some((x) => x.key === "kubeadm-ha:hosts.workers[0].address"));
+  assert.ok(problems({ ...base(), hosts: { ...hosts, workers: [{ name: "w0", address: "10.9.9.9" }] } }).some((x) => /outside network.nodeCidr/.test(x.message)));
+});
+
+test("the onprem stacks create no cloud resource: only keys, certificates, the token and SSH steps", () => {
+  const types = new Set(r.resources.map((x) => x.type.split(":")[0]));
+  assert.deepEqual([...types].sort(), ["command", "kubeadm-ha", "random", "tls"]);
+});
+
+test("every machine is prepared over SSH from files the render shows, then joins", () => {
+  for (const m of [...MASTERS, ...WORKERS]) {
+    assert.match(file(r, `${m}/commands/prepare.sh`), /kubeadm-ha-prepare\n/);
+    assert.match(file(r, `${m}/usr/local/sbin/kubeadm-ha-prepare`), /kubeadm=/);
+  }
+  for (const w of WORKERS) assert.ok(named(r, `${w}-join`).dependencies.some((u) => u.endsWith("::dc1-master-0-validate")), `${w} joins before validation`);
+});
+
+test("vip: haproxy and keepalived on the masters only; the endpoint is the VIP on 8443, in the certificate", () => {
+  for (const m of MASTERS) {
+    assert.match(file(r, `${m}/etc/haproxy/haproxy.cfg`), /bind \*:8443/);
+    const ka = file(r, `${m}/etc/keepalived/keepalived.conf`);
+    assert.match(ka, /10\.103\.97\.2\/24 dev eth0/);
+    const peers = ka.split("unicast_peer {")[1].split("}")[0].trim().split(/\s+/);
+    assert.deepEqual(peers.sort(), MASTERS.filter((x) => x !== m).map((x) => `10.103.97.${200 + Number(x.slice(-1))}`).sort());
+  }
+  for (const w of WORKERS) assert.ok(!r.files.some((f) => f.path.startsWith(`${w}/etc/haproxy`)));
+  const init = file(r, "dc1-master-0/etc/kubeadm-ha/kubeadm-init.yaml");
+  assert.match(init, /controlPlaneEndpoint: api\.dc1\.internal:8443/);
+  assert.match(init, /- 10\.103\.97\.2\n/);
+  assert.match(init, /bindPort: 6443/);
+});
+
+test("local-proxy: haproxy on 127.0.0.1:16443 on every node, the endpoint name at 127.0.0.1, and the address in the certificate", () => {
+  const out = mkdtempSync(join(tmpdir(), "onprem-lp-"));
+  const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", "onprem-local-proxy", "--out", out], { encoding: "utf8" });
+  assert.equal(res.status, 0, res.stderr);
+  for (const m of readdirSync(join(out, "files"))) {
+    assert.match(readFileSync(join(out, "files", m, "etc/haproxy/haproxy.cfg"), "utf8"), /bind 127\.0\.0\.1:16443/);
+    assert.match(readFileSync(join(out, "files", m, "commands/prepare.sh"), "utf8"), /kubeadm-ha-set-endpoint 127\.0\.0\.1\n/);
+    assert.ok(!readdirSync(join(out, "files", m, "etc")).includes("keepalived"));
+  }
+  const init = readFileSync(join(out, "files/dc1-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), "utf8");
+  assert.match(init, /controlPlaneEndpoint: api\.dc1\.internal:16443/);
+  assert.match(init, /- 127\.0\.0\.1\n/);
+});
+
+test("the rendered endpoint configs pass haproxy -c and keepalived --config-test", () => {
+  const dir = mkdtempSync(join(tmpdir(), "onprem-cfg-"));
+  const check = join(dir, "check.sh");
+  writeFileSync(check, file(r, "dc1-master-0/etc/keepalived/check-apiserver-proxy.sh"), { mode: 0o755 });
+  for (const m of MASTERS) {
+    const hap = join(dir, `${m}.cfg`);
+    writeFileSync(hap, file(r, `${m}/etc/haproxy/haproxy.cfg`));
+    const h = spawnSync("haproxy", ["-c", "-f", hap], { encoding: "utf8" });
+    assert.equal(h.status, 0, h.stdout + h.stderr);
+    const ka = join(dir, `${m}.conf`);
+    writeFileSync(ka, file(r, `${m}/etc/keepalived/keepalived.conf`).replace("/etc/keepalived/check-apiserver-proxy.sh", check));
+    const k = spawnSync("keepalived", ["--config-test", "-f", ka], { encoding: "utf8" });
+    assert.equal(k.status, 0, k.stdout + k.stderr);
+  }
+});
