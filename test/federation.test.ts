@@ -7,9 +7,8 @@ import { spawnSync } from "child_process";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { inputs, ofType, renderOnce, ROOT } from "./helpers";
+import { inputs, ofType, problemsOf, renderOnce, ROOT } from "./helpers";
 import { RenderedResource, RenderResult } from "../render/render";
-import { ConfigError } from "../components/config/validate";
 import { validateFederationConfig } from "../components/config/federation";
 import { planFederation, serviceDnsNames } from "../components/plan/federation-plan";
 
@@ -146,15 +145,7 @@ const fed = () => ({
   dns: { provider: "route53", domain: "acme.com." },
   services: [{ name: "web", image: "nginx", ports: [{ port: 80, nodePort: 30080 }], healthCheckPath: "/" }],
 });
-function fedProblems(raw: Record<string, unknown>) {
-  try {
-    validateFederationConfig(raw, "acme");
-  } catch (e) {
-    assert.ok(e instanceof ConfigError);
-    return e.problems;
-  }
-  assert.fail("expected the config to be rejected");
-}
+const fedProblems = (raw: Record<string, unknown>) => problemsOf(() => validateFederationConfig(raw, "acme"));
 
 test("config errors: a duplicate member", () => {
   const p = fedProblems({ ...fed(), members: [{ stack: "a" }, { stack: "a" }] });

@@ -1,6 +1,8 @@
 // Shared fixture: one offline render of a stack per test process (the SDK keeps one runtime per process).
 import { join } from "path";
+import assert from "node:assert/strict";
 import { renderStack, RenderResult, RenderedResource } from "../render/render";
+import { ConfigError, ConfigProblem } from "../components/config/validate";
 
 export const ROOT = join(__dirname, "..");
 
@@ -22,3 +24,14 @@ export const file = (r: RenderResult, path: string) => {
   if (!f) throw new Error(`no rendered file ${path}`);
   return f.content;
 };
+
+/** The problems of the ConfigError `f` throws; fails the test when it throws none. */
+export function problemsOf(f: () => unknown): ConfigProblem[] {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  assert.fail("expected the config to be rejected");
+}

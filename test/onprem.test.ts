@@ -7,9 +7,9 @@ import { spawnSync } from "child_process";
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { file, named, renderOnce, ROOT } from "./helpers";
+import { file, named, problemsOf, renderOnce, ROOT } from "./helpers";
 import { RenderResult } from "../render/render";
-import { ConfigError, validateClusterConfig } from "../components/config/validate";
+import { validateClusterConfig } from "../components/config/validate";
 
 let r: RenderResult;
 before(async () => {
@@ -24,15 +24,7 @@ const hosts = {
   workers: [{ name: "w0", address: "10.103.97.210" }],
 };
 const base = () => ({ platform: "static", hosts, network: { nodeCidr: "10.103.97.0/24", serviceCidr: "10.112.0.0/12" }, endpoint: { mode: "vip", vip: "10.103.97.2" } });
-function problems(raw: Record<string, unknown>) {
-  try {
-    validateClusterConfig(raw, "dc1");
-  } catch (e) {
-    assert.ok(e instanceof ConfigError);
-    return e.problems;
-  }
-  assert.fail("expected the config to be rejected");
-}
+const problems = (raw: Record<string, unknown>) => problemsOf(() => validateClusterConfig(raw, "dc1"));
 
 test("a VIP is refused on GCP and AWS, saying why", () => {
   for (const [platform, region, zones] of [["gcp", "europe-west1", ["europe-west1-b", "europe-west1-c", "europe-west1-d"]], ["aws", "us-east-1", ["us-east-1a", "us-east-1b", "us-east-1c"]]] as const) {
