@@ -1,6 +1,7 @@
 // npm run lab: runs every failover scenario once in network namespaces and prints what it measured.
 import { LabError, requireRoot } from "./lab";
 import { backendRemoval, masterLoss, vipTakeover } from "./scenarios";
+import { etcdScenario } from "./etcd";
 
 async function main() {
   requireRoot();
@@ -11,6 +12,8 @@ async function main() {
   console.log(`apiserver on ${b.killed} killed: haproxy marked it DOWN after ${b.removalMs} ms; restarted: UP after ${b.returnMs} ms; ${b.failedRequests}/${b.requests} requests failed`);
   const h = await masterLoss();
   console.log(`whole master ${h.lost} lost: VIP moved after ${h.takeoverMs} ms; client gap ${h.clientGapMs} ms; answering afterwards: ${h.answersAfter}`);
+  const e = await etcdScenario();
+  console.log(`etcd (3 members from the render): leader killed, new leader after ${e.leaderElectionMs} ms; ${e.writesWithOneDown} writes acknowledged with one member down, ${e.acknowledgedWithTwoDown}/${e.attemptsWithTwoDown} with two down; after restart ${e.lost} of ${e.acknowledged} acknowledged writes missing`);
 }
 
 main().catch((e) => {

@@ -33,7 +33,7 @@ export function requireRoot(): void {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     throw new LabError("the failover lab needs root (it creates network namespaces and links): run it as root, e.g. sudo npm run lab");
   }
-  for (const tool of ["ip", "keepalived", "haproxy", "openssl"]) {
+  for (const tool of ["ip", "keepalived", "haproxy", "openssl", "etcd", "etcdctl"]) {
     if (spawnSync(tool, ["-V"]).error && spawnSync(tool, ["--version"]).error) throw new LabError(`${tool} is not installed: run ./setup.sh`);
   }
 }

@@ -2,7 +2,7 @@
 // only the addresses moved into the lab's range (and the check script's path moved
 // into the lab's directory, since every namespace shares one filesystem).
 import { join } from "path";
-import { renderStack } from "../render/render";
+import { renderStack, RenderResult } from "../render/render";
 import { ENDPOINT_PATHS } from "../components/plan/onprem-endpoint";
 
 export const ONPREM_STACK = "onprem-vip";
@@ -16,11 +16,19 @@ export interface RenderedVipFiles {
   vipOctet: number;
 }
 
+let render: Promise<RenderResult> | undefined;
+
+/** The onprem-vip render, once per process (the SDK keeps one runtime per process). */
+export function renderedOnprem(): Promise<RenderResult> {
+  render ??= renderStack(join(__dirname, ".."), ONPREM_STACK);
+  return render;
+}
+
 let cached: Promise<RenderedVipFiles> | undefined;
 
-/** Renders onprem-vip once per process and returns its masters' endpoint files, mapped to `labNet`. */
+/** The masters' endpoint files of the onprem-vip render, mapped to `labNet`. */
 export function renderedVipFiles(labNet: string): Promise<RenderedVipFiles> {
-  cached ??= renderStack(join(__dirname, ".."), ONPREM_STACK).then((r) => {
+  cached ??= renderedOnprem().then((r) => {
     const file = (machine: string, path: string) => {
       const f = r.files.find((x) => x.path === `${machine}${path}`);
       if (!f) throw new Error(`the ${ONPREM_STACK} render has no ${machine}${path}`);

@@ -53,3 +53,11 @@ test("the lab refuses to run without root, saying why", () => {
   assert.equal(res.status, 1, res.stderr);
   assert.match(res.stderr, /needs root/);
 });
+
+test("etcd from the rendered members: one down, writes go on; two down, none is acknowledged; back, no acknowledged write is lost", async () => {
+  const { etcdScenario } = await import("../lab/etcd");
+  const r = await etcdScenario();
+  assert.ok(r.writesWithOneDown > 0, JSON.stringify(r));
+  assert.equal(r.acknowledgedWithTwoDown, 0, JSON.stringify(r));
+  assert.equal(r.lost, 0, JSON.stringify(r));
+});
