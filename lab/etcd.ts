@@ -62,7 +62,7 @@ export async function etcdScenario(): Promise<EtcdScenario> {
       ]);
     for (let i = 0; i < hosts.length; i++) await start(i, "new");
     const endpoints = members.map((m) => `http://${m.address}:2379`).join(",");
-    const etcdctl = (args: string[], timeout = "1s") => spawnSync("ip", ["netns", "exec", client.ns, "etcdctl", `--endpoints=${endpoints}`, `--command-timeout=${timeout}`, `--dial-timeout=${timeout}`, ...args], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } });
+    const etcdctl = (args: string[], timeout = "1s", eps = endpoints) => spawnSync("ip", ["netns", "exec", client.ns, "etcdctl", `--endpoints=${eps}`, `--command-timeout=${timeout}`, `--dial-timeout=${timeout}`, ...args], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } });
     await lab.waitFor("etcd to be healthy", () => etcdctl(["endpoint", "health", "--cluster"]).status === 0, 30_000);
 
     const acked: string[] = [];
@@ -76,8 +76,9 @@ export async function etcdScenario(): Promise<EtcdScenario> {
     for (let i = 0; i < 20; i++) write();
 
     // Kill the leader: the others elect a new one and writes go on.
-    const leaderOf = () => {
-      const status = etcdctl(["endpoint", "status", "-w", "json"]);
+    // Asks the given members only (a dead one would cost a dial timeout per poll).
+    const leaderOf = (among = members) => {
+      const status = etcdctl(["endpoint", "status", "-w", "json"], "300ms", among.map((m) => `http://${m.address}:2379`).join(","));
       const rows = status.stdout ? (JSON.parse(status.stdout) as Array<{ Endpoint: string; Status: { header: { member_id: number }; leader: number } }>) : [];
       const row = rows.find((x) => x.Status.leader === x.Status.header.member_id);
       return row ? members.findIndex((m) => row.Endpoint.includes(m.address)) : -1;
@@ -85,8 +86,9 @@ export async function etcdScenario(): Promise<EtcdScenario> {
     const leader = leaderOf();
     if (leader < 0) throw new Error("no etcd leader before the kill");
     const t = lab.kill(members[leader].name, "etcd");
+    const survivors = members.filter((_, i) => i !== leader);
     const elected = await lab.waitFor("a new etcd leader", () => {
-      const l = leaderOf();
+      const l = leaderOf(survivors);
       return l >= 0 && l !== leader;
     });
     const before = acked.length;
