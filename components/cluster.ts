@@ -11,7 +11,8 @@ import { ClusterPki } from "./pki";
 import { GcpInfrastructure } from "./gcp/infrastructure";
 import { AwsInfrastructure } from "./aws/infrastructure";
 import { PlatformInfrastructure } from "./platform";
-import { staticPrepareFiles } from "./plan/static-files";
+import { endpointFiles, StaticMachine, staticPrepareFiles } from "./plan/static-files";
+import { ENDPOINT_PATHS } from "./plan/onprem-endpoint";
 import { MemberExport } from "./plan/member";
 
 export interface KubeadmClusterArgs {
@@ -88,9 +89,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     const common = { sshUser: DEFAULT_SSH_USER, kubernetesVersion: plan.config.kubernetes.version, endpointName: plan.endpoint.name };
     const withKey = (f: (key: string) => string) => pulumi.output(publicKey).apply(f);
     const bastionUserData = withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: false }));
+    // local-proxy: haproxy on every node from the boot config, started after preparation.
+    const proxy = (m: StaticMachine) => {
+      const files = endpointFiles(plan, m);
+      return { files, runcmd: files.some((f) => f.path === ENDPOINT_PATHS.setup) ? [[ENDPOINT_PATHS.setup]] : [] };
+    };
     const masterUserData = plan.masters.map((m) =>
       // While a master joins, the endpoint name points at master-0; the bootstrap repoints it later.
-      withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: true, endpointAddress: m.endpointWhileJoining })),
+      withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: true, endpointAddress: m.endpointWhileJoining, ...proxy({ name: m.name, address: m.ip, masterIndex: m.index }) })),
     );
 
     let infra: PlatformInfrastructure;
@@ -124,8 +130,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           files: [
             { path: paths.workerJoinTemplate, mode: "0600", content: workerJoinConfig(plan, pool.pool, hash) },
             { path: paths.workerJoin, mode: "0755", content: workerJoinScript(infra.instanceIdentity) },
+            ...proxy({ name: pool.name, address: "" }).files,
           ],
-          runcmd: [[paths.workerJoin]],
+          runcmd: [...proxy({ name: pool.name, address: "" }).runcmd, [paths.workerJoin]],
         }),
       );
     infra.addPools({ userData: workerUserData, bootstrapToken: pki.bootstrapToken, dependsOn: [bootstrap.validated] });

@@ -106,3 +106,22 @@ test("the rendered endpoint configs pass haproxy -c and keepalived --config-test
     assert.equal(k.status, 0, k.stdout + k.stderr);
   }
 });
+
+test("local-proxy works on GCP and AWS too: no cloud load balancer, haproxy on every node from its boot config", () => {
+  const dir = mkdtempSync(join(tmpdir(), "lp-clouds-"));
+  for (const [stack, cloud] of [["gcp-three-zone", "gcp"], ["aws-three-az", "aws"]]) {
+    writeFileSync(join(dir, `Pulumi.${cloud}-lp.yaml`), readFileSync(join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8").replace("    mode: cloud-lb", "    mode: local-proxy"));
+    const out = join(dir, `out-${cloud}`);
+    const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", `${cloud}-lp`, "--config-dir", dir, "--out", out], { encoding: "utf8" });
+    assert.equal(res.status, 0, res.stderr);
+    const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Array<{ type: string }>;
+    assert.ok(!resources.some((x) => /regionBackendService|forwardingRule|aws:lb\/|route53/.test(x.type)), `${cloud}: a load balancer was created`);
+    for (const m of readdirSync(join(out, "files")).filter((x) => !x.endsWith("-bastion"))) {
+      const boot = readFileSync(join(out, "files", m, "cloud-init.yaml"), "utf8");
+      assert.match(boot, /bind 127\.0\.0\.1:16443/, `${cloud} ${m}`);
+      assert.match(boot, /- - \/usr\/local\/sbin\/kubeadm-ha-endpoint\n/, `${cloud} ${m}`);
+      const check = spawnSync("cloud-init", ["schema", "--config-file", join(out, "files", m, "cloud-init.yaml")], { encoding: "utf8" });
+      assert.equal(check.status, 0, check.stdout + check.stderr);
+    }
+  }
+});

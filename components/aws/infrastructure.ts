@@ -59,7 +59,8 @@ export class AwsInfrastructure extends InfrastructureComponent {
       { plan, ami: args.ami, subnetIds: this.network.subnetIds, securityGroupId: this.groups.ids.master, userData: args.masterUserData },
       parent,
     );
-    new AwsApiServerLoadBalancer(
+    // local-proxy: every node balances itself; no load balancer, no DNS zone.
+    if (plan.config.endpoint.mode === "cloud-lb") new AwsApiServerLoadBalancer(
       `${name}-apiserver`,
       { plan, vpcId: this.network.vpc.id, subnetIds: this.network.subnetIds, securityGroupId: this.groups.ids["apiserver-lb"], masters: controlPlane.instances },
       parent,

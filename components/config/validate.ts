@@ -120,7 +120,6 @@ function checkCloudPlacement(c: ParsedClusterConfig, endpointMode: string, provi
   if (c.adminCidrs === undefined) add(["adminCidrs"], "the bastion needs the CIDRs allowed to reach it (missing)", FIX_HINTS.adminCidrs);
   if (c.hosts !== undefined) add(["hosts"], `hosts are for platform static; ${c.platform} creates its own machines`, "remove kubeadm-ha:hosts, or set kubeadm-ha:platform: static");
   if (endpointMode === "vip") add(["endpoint", "mode"], `"vip" needs hosts on one L2 segment: ${c.platform === "gcp" ? "GCP" : "AWS"} networks drop gratuitous ARP and VRRP, so the address would never move`, 'use "cloud-lb" (the internal load balancer) or "local-proxy"');
-  if (endpointMode === "local-proxy") add(["endpoint", "mode"], `"local-proxy" is built for platform static so far; on ${c.platform} the internal load balancer serves`, 'use "cloud-lb" on GCP and AWS');
   const region = c.region ?? "";
   const zones = c.zones ?? [];
   // Names in the platform's formats.

@@ -46,7 +46,10 @@ export class GcpInfrastructure extends InfrastructureComponent {
       parent,
     );
     const controlPlane = new GcpControlPlane(`${name}-masters`, { plan, subnet, userData: args.masterUserData }, parent);
-    new GcpApiServerLoadBalancer(`${name}-apiserver`, { plan, network: this.network.network.id, subnet, groups: controlPlane.groups.map((g) => g.id) }, parent);
+    // local-proxy: every node balances itself; no load balancer.
+    if (plan.config.endpoint.mode === "cloud-lb") {
+      new GcpApiServerLoadBalancer(`${name}-apiserver`, { plan, network: this.network.network.id, subnet, groups: controlPlane.groups.map((g) => g.id) }, parent);
+    }
     this.workerAccount = new gcp.serviceaccount.Account(`${name}-workers-sa`, { accountId: `${plan.name}-worker`, displayName: `${plan.name} worker nodes` }, parent);
 
     this.bastionPublicIp = bastion.networkInterfaces.apply((n) => n[0]?.accessConfigs?.[0]?.natIp ?? "");
