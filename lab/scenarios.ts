@@ -24,18 +24,24 @@ export interface VipTakeover {
   requests: number;
 }
 
+/** Faults the VIP holder and waits until another master holds the VIP, while the client probes. */
+async function vipMoves(lab: Lab, fault: (holder: string) => number, probeMs: number) {
+  const c = await vipCluster(lab);
+  const from = lab.holderOf(c.vip, c.names)!;
+  const probe = lab.probe(c.client, c.url, probeMs);
+  await sleep(1500);
+  const t = fault(from);
+  const others = c.names.filter((n) => n !== from);
+  const moved = await lab.waitFor("the VIP to move", () => lab.holderOf(c.vip, others) !== undefined);
+  const samples = await probe;
+  return { from, to: lab.holderOf(c.vip, others)!, takeoverMs: moved - t, clientGapMs: longestGap(samples, t), samples };
+}
+
 /** SIGKILL the keepalived holding the VIP: the VIP moves; the client loses requests only during the gap. */
 export function vipTakeover(): Promise<VipTakeover> {
   return withLab(async (lab) => {
-    const c = await vipCluster(lab);
-    const from = lab.holderOf(c.vip, c.names)!;
-    const probe = lab.probe(c.client, c.url, 6000);
-    await sleep(1500);
-    const t = lab.kill(from, "keepalived");
-    const others = c.names.filter((n) => n !== from);
-    const moved = await lab.waitFor("the VIP to move", () => lab.holderOf(c.vip, others) !== undefined);
-    const samples = await probe;
-    return { from, to: lab.holderOf(c.vip, others)!, takeoverMs: moved - t, clientGapMs: longestGap(samples, t), failedRequests: samples.filter((s) => !s.ok).length, requests: samples.length };
+    const { samples, ...r } = await vipMoves(lab, (holder) => lab.kill(holder, "keepalived"), 6000);
+    return { ...r, failedRequests: samples.filter((s) => !s.ok).length, requests: samples.length };
   });
 }
 
@@ -80,18 +86,11 @@ export interface HostLoss {
   answersAfter: boolean;
 }
 
-/** Kill a whole master (every process in its namespace, link down): the endpoint keeps answering. */
+/** Kill a whole master (link down, every process in its namespace): the endpoint keeps answering. */
 export function masterLoss(): Promise<HostLoss> {
   return withLab(async (lab) => {
-    const c = await vipCluster(lab);
-    const lost = lab.holderOf(c.vip, c.names)!;
-    const probe = lab.probe(c.client, c.url, 7000);
-    await sleep(1500);
-    const t = lab.killHost(lost);
-    const others = c.names.filter((n) => n !== lost);
-    const moved = await lab.waitFor("the VIP to move", () => lab.holderOf(c.vip, others) !== undefined);
-    const samples = await probe;
+    const { samples, from, takeoverMs, clientGapMs } = await vipMoves(lab, (holder) => lab.killHost(holder), 7000);
     const tail = samples.slice(-10);
-    return { lost, takeoverMs: moved - t, clientGapMs: longestGap(samples, t), answersAfter: tail.length > 0 && tail.every((s) => s.ok) };
+    return { lost: from, takeoverMs, clientGapMs, answersAfter: tail.length > 0 && tail.every((x) => x.ok) };
   });
 }
