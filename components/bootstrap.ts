@@ -96,7 +96,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // Membership of each master, held by a healthy peer: when a master's VM is replaced
     // (or the stack destroyed) the peer removes its etcd member and Node first, so a
     // replacement joins a clean cluster (no stale member blocking quorum or learners).
-    const memberships = plan.masters.map((master) => {
+    // A single (non-HA) master has no peer: replacing it means a new cluster.
+    const memberships = plan.masters.filter(() => plan.masters.length > 1).map((master) => {
       const peer = plan.masters[master.index === 0 ? 1 : 0];
       return machines[peer.index].step(
         `etcd-member-${master.name}`,

@@ -14,6 +14,7 @@ import { PlatformInfrastructure } from "./platform";
 import { endpointFiles, StaticMachine, staticPrepareFiles } from "./plan/static-files";
 import { ENDPOINT_PATHS } from "./plan/onprem-endpoint";
 import { MemberExport } from "./plan/member";
+import { controlPlaneFacts } from "./plan/labels";
 
 export interface KubeadmClusterArgs {
   config: ClusterConfig;
@@ -70,7 +71,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       this.endpoint = plan.endpoint.hostPort;
       this.kubeconfig = bootstrap.kubeconfig;
       this.bastionAddress = pulumi.output(bastionHost ?? "");
-      this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig });
+      this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig, controlPlane: controlPlaneFacts(plan) });
       return;
     }
 
@@ -142,6 +143,6 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     this.endpoint = plan.endpoint.hostPort;
     this.kubeconfig = bootstrap.kubeconfig;
     this.bastionAddress = infra.bastionPublicIp;
-    this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig, bastionAddress: this.bastionAddress });
+    this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig, bastionAddress: this.bastionAddress, controlPlane: controlPlaneFacts(plan) });
   }
 }

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createECDH, createHash, createPrivateKey, createPublicKey, KeyObject } from "crypto";
 import { execFileSync } from "child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 
@@ -47,13 +47,26 @@ function ed25519OpenSsh(key: KeyObject, comment: string): { publicKeyOpenssh: st
   };
 }
 
-/** A real self-signed certificate for the mock's CA key (openssl, as a CA would be). */
+/**
+ * A real self-signed certificate for the mock's CA key (openssl, as a CA would be).
+ * openssl stamps the current time and signs with a random nonce, so each one is made
+ * once per key and CN on this machine and reused: renders stay byte-identical, and
+ * `render:diff` compares like with like.
+ */
 function selfSignedCert(keyPem: string, commonName: string): string {
+  const cacheDir = join(tmpdir(), "kubeadm-ha-mock-certs");
+  const cached = join(cacheDir, createHash("sha256").update(keyPem + "\0" + commonName).digest("hex") + ".pem");
+  if (existsSync(cached)) return readFileSync(cached, "utf8");
   const dir = mkdtempSync(join(tmpdir(), "kubeadm-ha-mock-"));
   try {
     writeFileSync(join(dir, "key.pem"), keyPem, { mode: 0o600 });
-    return execFileSync("openssl", ["req", "-x509", "-new", "-key", join(dir, "key.pem"), "-subj", `/CN=${commonName}`, "-days", "3650", "-set_serial", "1",
+    const pem = execFileSync("openssl", ["req", "-x509", "-new", "-key", join(dir, "key.pem"), "-subj", `/CN=${commonName}`, "-days", "3650", "-set_serial", "1",
       "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment"], { encoding: "utf8" });
+    // Written aside and renamed: renders running side by side never read half a file.
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(join(dir, "cert.pem"), pem);
+    if (!existsSync(cached)) renameSync(join(dir, "cert.pem"), cached);
+    return readFileSync(cached, "utf8");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -206,6 +219,8 @@ export interface Registration {
   rawInputs: Record<string, unknown>;
   /** Resource options that change how the engine replaces or stores it (only those set). */
   options: ResourceOptionsSeen;
+  /** Components: what they passed to registerOutputs (policies see these in stack analysis). */
+  rawOutputs?: Record<string, unknown>;
 }
 
 export interface ResourceOptionsSeen {
@@ -267,5 +282,13 @@ export function installMocks(stack: string, config: Record<string, string>, secr
       return original(req, callback);
     };
   }
+  // A component's registerOutputs: kept with its registration.
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req: any, callback: any) => {
+    const reg = registrations.find((r) => r.urn === req.getUrn());
+    const outputs = req.getOutputs()?.toJavaScript() ?? {};
+    if (reg && Object.keys(outputs).length) reg.rawOutputs = outputs;
+    return registerOutputs(req, callback);
+  };
   return registrations;
 }

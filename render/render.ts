@@ -27,6 +27,8 @@ export interface RenderedResource {
   inputs: unknown;
   /** Resource options set on it (deleteBeforeReplace, ignoreChanges, ...); {} when none. */
   options: ResourceOptionsSeen;
+  /** Components only: the outputs they registered, secrets as "[secret]" (absent when none). */
+  outputs?: unknown;
 }
 
 export interface RenderedFile {
@@ -320,7 +322,16 @@ export async function renderStack(root: string, stack: string, configDir = join(
   const outputs = await resolveOutputs(mod, secrets);
   const problems = checkRegistrations(regs);
   if (problems.length) throw new RenderError(`render of ${stack} failed:\n` + problems.map((p) => `  - ${p}`).join("\n"));
-  const resources = regs.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, dependencies: r.dependencies, inputs: clean(r.rawInputs, secrets), options: r.options }));
+  const resources: RenderedResource[] = regs.map((r) => ({
+    urn: r.urn,
+    type: r.type,
+    name: r.name,
+    parent: r.parent,
+    dependencies: r.dependencies,
+    inputs: clean(r.rawInputs, secrets),
+    options: r.options,
+    ...(r.rawOutputs ? { outputs: clean(r.rawOutputs, secrets) } : {}),
+  }));
   const files = machineFiles(regs);
   // Last line of defence: no secret value may appear in anything the render writes.
   const leaks = findLeaks(secrets, [["resources.json", JSON.stringify(resources)], ["outputs.json", JSON.stringify(outputs)], ...files.map((f): [string, string] => [`files/${f.path}`, f.content])]);

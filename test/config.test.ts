@@ -204,3 +204,23 @@ test("natGateways is an AWS switch and is refused on GCP", () => {
 test("the AWS subnet layout needs nodeCidr /22 or larger", () => {
   assert.ok(awsProblems({ ...awsMinimal(), network: { nodeCidr: "10.20.0.0/24" } }).some((x) => x.key === "kubeadm-ha:network.nodeCidr" && x.fix.includes("/22")));
 });
+
+test("one zone and one master are accepted only when the stack says the control plane is not HA", () => {
+  const dev = { ...minimal(), zones: ["europe-west1-b"], controlPlane: { count: 1, highAvailability: false } };
+  const c = validateClusterConfig(dev, "dev");
+  assert.equal(c.controlPlane.highAvailability, false);
+  assert.equal(c.controlPlane.count, 1);
+  const problems = problemsOf({ ...dev, controlPlane: { count: 1 } });
+  assert.deepEqual(problems.map((p) => p.key).sort(), ["kubeadm-ha:controlPlane.count", "kubeadm-ha:zones"]);
+  assert.ok(problems.every((p) => p.fix.includes("highAvailability: false")), JSON.stringify(problems));
+});
+
+test("a non-HA control plane still needs an odd number of masters", () => {
+  assertRejected({ ...minimal(), controlPlane: { count: 2, highAvailability: false } }, "kubeadm-ha:controlPlane.count", "2");
+});
+
+test("hosts you own: HA masters must sit in three failure domains", () => {
+  const hosts = (zones: string[]) => ({ platform: "static", endpoint: { mode: "local-proxy" }, network: { nodeCidr: "10.0.0.0/24" }, hosts: { masters: zones.map((zone, i) => ({ name: `m${i}`, address: `10.0.0.${10 + i}`, zone })) } });
+  assert.doesNotThrow(() => validateClusterConfig(hosts(["rack-a", "rack-b", "rack-c"]), "dc"));
+  assertRejected(hosts(["site", "site", "site"]), "kubeadm-ha:hosts.masters", "site");
+});

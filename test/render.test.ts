@@ -31,7 +31,12 @@ test("two renders of the same stack are byte-identical (reviewable diffs)", () =
   assert.ok(files.includes("resources.json") && files.includes("outputs.json"));
   for (const f of files) assert.equal(readFileSync(join(a, f), "utf8"), readFileSync(join(b, f), "utf8"), f);
   const resources = JSON.parse(readFileSync(join(a, "resources.json"), "utf8"));
-  for (const x of resources) assert.deepEqual(Object.keys(x), ["urn", "type", "name", "parent", "dependencies", "inputs", "options"]);
+  // The contract's fields, in order; components add the outputs they registered.
+  for (const x of resources) {
+    const keys = ["urn", "type", "name", "parent", "dependencies", "inputs", "options"];
+    assert.deepEqual(Object.keys(x), x.outputs === undefined ? keys : [...keys, "outputs"]);
+    if (x.outputs !== undefined) assert.match(x.type, /^kubeadm-ha:/, "only components carry outputs");
+  }
 });
 
 test("an invalid stack file fails with the key and the fix, and registers nothing", () => {

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan } from "../plan/cluster-plan";
 import { instanceRole, METADATA_OPTIONS, rootVolume, tags } from "./vm";
+import { asAwsTags, masterLabels } from "../plan/labels";
 
 export interface AwsControlPlaneArgs {
   plan: ClusterPlan;
@@ -45,7 +46,7 @@ export class AwsControlPlane extends pulumi.ComponentResource {
           metadataOptions: METADATA_OPTIONS,
           rootBlockDevice: rootVolume(plan.config.controlPlane.diskSizeGb),
           userData: args.userData[m.index],
-          tags: tags(plan.name, m.name, { "kubeadm-ha/role": "master" }),
+          tags: tags(plan.name, m.name, asAwsTags(masterLabels(plan))),
         },
         // The interface fits one instance at a time; a newer AMI from the lookup must not replace a master.
         { parent: this, deleteBeforeReplace: true, ignoreChanges: ["ami"] },

@@ -131,13 +131,19 @@ export const clusterConfigSchema = z
       .object({
         /** Number of masters (and stacked etcd members). @default 3 */
         count: z.number().int().default(DEFAULT_CONTROL_PLANE_COUNT),
+        /**
+         * Whether the control plane must survive the loss of a zone: three zones or more
+         * and 3 or 5 masters. Set false, explicitly, for a dev cluster (1 master allowed,
+         * fewer zones); the policy pack then does not ask for three zones. @default true
+         */
+        highAvailability: z.boolean().default(true),
         /** @default PLATFORMS[platform].masterMachineType */
         machineType: z.string().min(1).optional(),
         /** @default DEFAULT_DISK_SIZE_GB */
         diskSizeGb: z.number().int().min(20).max(65536).default(DEFAULT_DISK_SIZE_GB),
       })
       .strict()
-      .default({ count: DEFAULT_CONTROL_PLANE_COUNT, diskSizeGb: DEFAULT_DISK_SIZE_GB }),
+      .default({ count: DEFAULT_CONTROL_PLANE_COUNT, highAvailability: true, diskSizeGb: DEFAULT_DISK_SIZE_GB }),
     /** Worker pools. @default [] (a control plane only) */
     nodePools: z.array(nodePoolSchema).default([]),
     network: z
@@ -214,7 +220,7 @@ export const FIX_HINTS: Record<string, string> = {
   clusterName: "use up to 20 lower-case letters, digits and '-', starting with a letter, e.g. prod",
   region: "set the cloud region, e.g. `pulumi config set kubeadm-ha:region europe-west1`",
   zones: "list three or more distinct zones of the region, e.g. [europe-west1-b, europe-west1-c, europe-west1-d]",
-  controlPlane: "use controlPlane.count 3 or 5 and a machine type such as e2-standard-4",
+  controlPlane: "use controlPlane.count 3 or 5, highAvailability true or false, and a machine type such as e2-standard-4",
   nodePools: "see the nodePools entry of the config reference in README.md",
   network: "use three IPv4 CIDRs that do not overlap, e.g. nodeCidr 10.10.0.0/20, podCidr 10.244.0.0/16, serviceCidr 10.96.0.0/12",
   kubernetes: "use a release such as 1.34.2 and cni calico, flannel or none",

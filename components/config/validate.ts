@@ -13,7 +13,7 @@ export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" |
   zones: string[];
   /** CIDRs allowed to reach the bastion ([] for static hosts). */
   adminCidrs: string[];
-  controlPlane: { count: number; machineType: string; diskSizeGb: number };
+  controlPlane: { count: number; highAvailability: boolean; machineType: string; diskSizeGb: number };
   bastion: { machineType: string };
   network: { nodeCidr: string; podCidr: string; serviceCidr: string; natGateways: "one-per-zone" | "single" };
   /** GCP image, or AWS AMI id; undefined on AWS means "look up the newest Canonical Ubuntu 24.04 AMI". */
@@ -54,6 +54,10 @@ export class ConfigError extends Error {
 export const MIN_KUBERNETES_MINOR = 31;
 /** Control-plane sizes that keep an odd etcd quorum and survive a zone. */
 export const CONTROL_PLANE_COUNTS = [3, 5];
+/** Sizes allowed when the stack says `controlPlane.highAvailability: false` (a single master, for dev). */
+export const NON_HA_CONTROL_PLANE_COUNTS = [1, 3, 5];
+/** Zones (failure domains) an HA control plane spreads over at least. */
+export const HA_MIN_ZONES = 3;
 /** Each node gets a /24 of the pod network (kube-controller-manager's default node-cidr-mask-size). */
 export const POD_CIDR_PER_NODE_PREFIX = 24;
 /** AWS: nodeCidr is cut into a private and a public subnet per zone; this is the smallest that leaves /28 public subnets. */
@@ -151,7 +155,9 @@ function checkCloudPlacement(c: ParsedClusterConfig, endpointMode: string, provi
     seen.add(z);
   });
   const ex = (l: string) => (c.platform === "aws" ? `${region}${l}` : `${region}-${l}`);
-  if (seen.size < 3) add(["zones"], `an HA control plane needs three zones or more, got ${seen.size} (${show(zones)})`, `list three zones of ${region}, e.g. [${ex("b")}, ${ex("c")}, ${ex("d")}]`);
+  if (seen.size < HA_MIN_ZONES && c.controlPlane.highAvailability) {
+    add(["zones"], `an HA control plane needs three zones or more, got ${seen.size} (${show(zones)})`, `list three zones of ${region}, e.g. [${ex("b")}, ${ex("c")}, ${ex("d")}], or set controlPlane.highAvailability: false for a cluster that need not survive a zone loss`);
+  }
   if (c.platform === "aws" && seen.size > AWS_MAX_ZONES) add(["zones"], `${seen.size} zones; the AWS subnet layout has room for ${AWS_MAX_ZONES}`, `list at most ${AWS_MAX_ZONES} zones`);
 
   return { region, zones, count: c.controlPlane.count };
@@ -185,7 +191,11 @@ function checkStaticHosts(c: ParsedClusterConfig, endpointMode: string, add: Add
     else if (cidrOk && !overlaps(`${vip}/32`, c.network.nodeCidr)) add(["endpoint", "vip"], `${show(vip)} is outside network.nodeCidr ${show(c.network.nodeCidr)}`, "use an address of the hosts' subnet (one L2 segment)");
   } else if (c.endpoint.vip !== undefined) add(["endpoint", "vip"], `a VIP is only used by mode vip (mode is ${show(endpointMode)})`, "remove endpoint.vip");
   if (c.nodePools.length) add(["nodePools"], "static workers are listed in hosts.workers, not in pools", "move them to kubeadm-ha:hosts.workers");
-  return { region: "site", zones: [...new Set(c.hosts.masters.map((h) => h.zone))], count: c.hosts.masters.length };
+  const zones = [...new Set(c.hosts.masters.map((h) => h.zone))];
+  if (zones.length < HA_MIN_ZONES && c.controlPlane.highAvailability && c.hosts.masters.length > 1) {
+    add(["hosts", "masters"], `an HA control plane needs its masters in three failure domains or more, got ${zones.length} (${show(zones)})`, "give each master its rack or room in hosts.masters[].zone (e.g. rack-a, rack-b, rack-c), or set controlPlane.highAvailability: false");
+  }
+  return { region: "site", zones, count: c.hosts.masters.length };
 }
 
 /** Validates a cluster's stack config; throws ConfigError listing every problem. */
@@ -224,8 +234,10 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   if (c.platform === "static") placement = checkStaticHosts(c, endpointMode, add);
   else placement = checkCloudPlacement(c, endpointMode, providerConfig, add);
 
-  if (!CONTROL_PLANE_COUNTS.includes(placement.count)) {
-    add(c.platform === "static" ? ["hosts", "masters"] : ["controlPlane", "count"], `${show(placement.count)} masters cannot keep an odd etcd quorum that survives a failure`, c.platform === "static" ? "list 3 masters (survives one failure) or 5 (survives two)" : "use 3 (survives one failure) or 5 (survives two)");
+  const counts = c.controlPlane.highAvailability ? CONTROL_PLANE_COUNTS : NON_HA_CONTROL_PLANE_COUNTS;
+  if (!counts.includes(placement.count)) {
+    const single = c.controlPlane.highAvailability && placement.count === 1 ? ", or set controlPlane.highAvailability: false for a single-master dev cluster" : "";
+    add(c.platform === "static" ? ["hosts", "masters"] : ["controlPlane", "count"], `${show(placement.count)} masters cannot keep an odd etcd quorum that survives a failure`, (c.platform === "static" ? "list 3 masters (survives one failure) or 5 (survives two)" : "use 3 (survives one failure) or 5 (survives two)") + single);
   }
 
   // Kubernetes version: v1beta4 needs 1.31+.

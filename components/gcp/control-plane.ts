@@ -3,6 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import { APISERVER_PORT, ClusterPlan, zoneSuffix } from "../plan/cluster-plan";
 import { NODE_SCOPES, networkTag } from "../plan/gcp-plan";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
+import { masterLabels } from "../plan/labels";
 
 export interface GcpControlPlaneArgs {
   plan: ClusterPlan;
@@ -39,7 +40,7 @@ export class GcpControlPlane extends pulumi.ComponentResource {
           zone: m.zone,
           machineType: plan.config.controlPlane.machineType,
           tags: [networkTag(plan, "master")],
-          labels: { "kubeadm-ha-cluster": plan.name, "kubeadm-ha-role": "master" },
+          labels: masterLabels(plan),
           bootDisk: { initializeParams: { image: plan.config.image, size: plan.config.controlPlane.diskSizeGb, type: BOOT_DISK_TYPE } },
           networkInterfaces: [{ subnetwork: args.subnet, networkIp: address.address }],
           shieldedInstanceConfig: SHIELDED,
