@@ -1,5 +1,8 @@
 // Shared fixture: one offline render of a stack per test process (the SDK keeps one runtime per process).
 import { join } from "path";
+import { execFile } from "child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "fs";
+import { tmpdir } from "os";
 import assert from "node:assert/strict";
 import { renderStack, RenderResult, RenderedResource } from "../render/render";
 import { ConfigError, ConfigProblem } from "../components/config/validate";
@@ -35,3 +38,36 @@ export function problemsOf(f: () => unknown): ConfigProblem[] {
   }
   assert.fail("expected the config to be rejected");
 }
+
+/** A render made by the CLI in its own process (one program per process): its directory and resources. */
+export interface ChildRender {
+  dir: string;
+  resources: RenderedResource[];
+  outputs: Record<string, unknown>;
+}
+
+const childRenders = new Map<string, Promise<ChildRender>>();
+
+/** Renders `stack` through `render/cli.ts` in a child process, once per test process. */
+export function renderInChild(stack: string, configDir = join(ROOT, "stacks")): Promise<ChildRender> {
+  const key = `${configDir}/${stack}`;
+  if (!childRenders.has(key)) {
+    const dir = mkdtempSync(join(tmpdir(), `child-render-${stack}-`));
+    childRenders.set(
+      key,
+      new Promise((done, fail) => {
+        execFile(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", stack, "--config-dir", configDir, "--out", dir], { cwd: ROOT }, (err, _out, stderr) => {
+          if (err) return fail(new Error(`render of ${stack} failed: ${stderr}`));
+          const read = (f: string) => JSON.parse(readFileSync(join(dir, f), "utf8"));
+          done({ dir, resources: read("resources.json"), outputs: read("outputs.json") });
+        });
+      }),
+    );
+  }
+  return childRenders.get(key)!;
+}
+
+/** Every shipped stack: stacks/Pulumi.<name>.yaml. */
+export const SHIPPED_STACKS = readdirSync(join(ROOT, "stacks"))
+  .flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? [])
+  .sort();

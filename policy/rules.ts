@@ -1,0 +1,289 @@
+// The guardrails of kubeadm-ha clusters as @pulumi/policy policies. They are
+// exported from here, tested directly (test/policy.test.ts) and over every shipped
+// stack's render; policy/index.ts only wraps them in the PolicyPack.
+//
+// They read what the program writes on the cloud resources: master machines carry
+// labels (GCP) or tags (AWS) saying role, etcd membership and the declared HA intent
+// (components/plan/labels.ts); on hosts you own, where no cloud resource exists,
+// the Cluster component's registered outputs say the same.
+import { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { awsTagKey, ControlPlaneFacts, LABEL } from "../components/plan/labels";
+import { APISERVER_PORT } from "../components/plan/cluster-plan";
+
+/** Zones (failure domains) an HA control plane must span. */
+export const MIN_ZONES = 3;
+/** The apiserver's readiness endpoint: true only while it can serve (etcd reachable, informers synced). */
+export const READYZ = "/readyz";
+/** Ports that must never be open to the internet: SSH, kube-apiserver, etcd client/peer, kubelet. */
+export const PROTECTED_PORTS: ReadonlyArray<{ name: string; from: number; to: number }> = [
+  { name: "SSH 22", from: 22, to: 22 },
+  { name: "kube-apiserver 6443", from: APISERVER_PORT, to: APISERVER_PORT },
+  { name: "etcd 2379-2380", from: 2379, to: 2380 },
+  { name: "kubelet 10250", from: 10250, to: 10250 },
+];
+const WORLD = ["0.0.0.0/0", "::/0"];
+
+export const T = {
+  gcpInstance: "gcp:compute/instance:Instance",
+  gcpTemplate: "gcp:compute/instanceTemplate:InstanceTemplate",
+  gcpFirewall: "gcp:compute/firewall:Firewall",
+  gcpHealthChecks: ["gcp:compute/regionHealthCheck:RegionHealthCheck", "gcp:compute/healthCheck:HealthCheck"],
+  awsInstance: "aws:ec2/instance:Instance",
+  awsLaunchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
+  awsIngressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  awsSgRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+  awsSg: "aws:ec2/securityGroup:SecurityGroup",
+  awsTargetGroup: "aws:lb/targetGroup:TargetGroup",
+  awsVolume: "aws:ebs/volume:Volume",
+  cluster: "kubeadm-ha:index:Cluster",
+  apiserverLbs: ["kubeadm-ha:gcp:ApiServerLoadBalancer", "kubeadm-ha:aws:ApiServerLoadBalancer"],
+} as const;
+
+type Props = Record<string, any>;
+
+/** A master as the policies see it, from a cloud machine or the Cluster component. */
+export interface MasterSeen {
+  cluster: string;
+  name: string;
+  zone: string | undefined;
+  etcdMember: boolean;
+  /** What the stack declared (controlPlane.highAvailability); true unless it says otherwise. */
+  highAvailability: boolean;
+  urn: string;
+}
+
+/** Labels of a GCP machine, or the tags of an AWS one under the label keys. */
+function labelsOf(r: { type: string; props: Props }): Record<string, string> {
+  if (r.type === T.gcpInstance) return r.props.labels ?? {};
+  const tags: Record<string, string> = r.props.tags ?? {};
+  return Object.fromEntries(Object.values(LABEL).map((k) => [k, tags[awsTagKey(k)]]).filter(([, v]) => v !== undefined));
+}
+
+function isMaster(r: { type: string; props: Props }): boolean {
+  return (r.type === T.gcpInstance || r.type === T.awsInstance) && labelsOf(r)[LABEL.role] === "master";
+}
+
+/** Every master of the stack: labelled cloud machines; on hosts you own, the Cluster component's facts. */
+export function mastersOf(resources: PolicyResource[]): MasterSeen[] {
+  const cloud = resources.filter(isMaster).map((r): MasterSeen => {
+    const l = labelsOf(r);
+    return {
+      cluster: l[LABEL.cluster] ?? "",
+      name: r.name,
+      zone: r.type === T.gcpInstance ? r.props.zone : r.props.availabilityZone,
+      etcdMember: l[LABEL.etcd] === "member",
+      highAvailability: l[LABEL.controlPlane] !== "not-ha",
+      urn: r.urn,
+    };
+  });
+  const clustersWithMachines = new Set(resources.filter((r) => r.type === T.cluster && resources.some((x) => isMaster(x) && descendsFrom(x, r))).map((r) => r.urn));
+  const declared = resources
+    .filter((r) => r.type === T.cluster && !clustersWithMachines.has(r.urn) && r.props.controlPlane)
+    .flatMap((r) => {
+      const facts = r.props.controlPlane as ControlPlaneFacts;
+      return facts.masters.map((m): MasterSeen => ({ cluster: r.name, name: m.name, zone: m.zone, etcdMember: m.etcdMember, highAvailability: facts.highAvailability, urn: r.urn }));
+    });
+  return [...cloud, ...declared];
+}
+
+function descendsFrom(r: PolicyResource, ancestor: PolicyResource): boolean {
+  for (let p = r.parent; p; p = p.parent) if (p.urn === ancestor.urn) return true;
+  return false;
+}
+
+function byCluster(masters: MasterSeen[]): Map<string, MasterSeen[]> {
+  const out = new Map<string, MasterSeen[]>();
+  for (const m of masters) out.set(m.cluster, [...(out.get(m.cluster) ?? []), m]);
+  return out;
+}
+
+export const controlPlaneSpansThreeZones: StackValidationPolicy = {
+  name: "control-plane-spans-three-zones",
+  description: "The masters of an HA cluster sit in at least three zones (failure domains), so losing one zone leaves an etcd quorum and a serving apiserver. A stack that sets controlPlane.highAvailability: false is exempt.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    for (const [cluster, masters] of byCluster(mastersOf(args.resources))) {
+      if (masters.some((m) => !m.highAvailability)) continue;
+      const zones = [...new Set(masters.map((m) => m.zone ?? "(no zone)"))].sort();
+      if (zones.length < MIN_ZONES) {
+        report(`cluster ${cluster}: its ${masters.length} masters span ${zones.length} zone(s) (${zones.join(", ")}); an HA control plane needs ${MIN_ZONES}. Put one master in each of three zones, or declare the cluster non-HA with kubeadm-ha:controlPlane.highAvailability: false.`, masters[0].urn);
+      }
+    }
+  },
+};
+
+export const etcdMembersOdd: StackValidationPolicy = {
+  name: "etcd-members-odd",
+  description: "etcd has an odd number of voting members: an even count adds a machine without surviving one more failure (4 members tolerate 1 loss, like 3).",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    for (const [cluster, masters] of byCluster(mastersOf(args.resources))) {
+      const members = masters.filter((m) => m.etcdMember);
+      if (members.length > 0 && members.length % 2 === 0) {
+        report(`cluster ${cluster}: etcd has ${members.length} members (${members.map((m) => m.name).join(", ")}); use an odd number, 3 or 5.`, members[0].urn);
+      }
+    }
+  },
+};
+
+/** The health check of a kube-apiserver load balancer, or undefined when `r` is not one. */
+function apiserverHealthCheck(r: PolicyResource): { port: number | undefined; protocol: string | undefined; path: string | undefined } | undefined {
+  const underApiserverLb = !!r.parent && (T.apiserverLbs as readonly string[]).includes(r.parent.type);
+  if ((T.gcpHealthChecks as readonly string[]).includes(r.type) && underApiserverLb) {
+    const kind = ["httpsHealthCheck", "http2HealthCheck", "httpHealthCheck", "tcpHealthCheck", "sslHealthCheck", "grpcHealthCheck"].find((k) => r.props[k]);
+    const hc = kind ? r.props[kind] : {};
+    return { port: num(hc.port), protocol: kind?.replace(/HealthCheck$/, "").toUpperCase(), path: hc.requestPath };
+  }
+  if (r.type === T.awsTargetGroup && (underApiserverLb || num(r.props.port) === APISERVER_PORT)) {
+    const hc = r.props.healthCheck ?? {};
+    const port = hc.port === undefined || hc.port === "traffic-port" ? num(r.props.port) : num(hc.port);
+    return { port, protocol: hc.protocol?.toUpperCase(), path: hc.path };
+  }
+  return undefined;
+}
+
+export const apiserverHealthCheckReadyz: StackValidationPolicy = {
+  name: "apiserver-health-check-readyz",
+  description: `The load balancer in front of kube-apiserver checks HTTPS ${READYZ} on port ${APISERVER_PORT}: a TCP check or /livez keeps sending clients to an apiserver that has lost etcd.`,
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    for (const r of args.resources) {
+      const hc = apiserverHealthCheck(r);
+      if (!hc) continue;
+      if (hc.protocol !== "HTTPS" || hc.path !== READYZ || hc.port !== APISERVER_PORT) {
+        report(`${r.name}: the apiserver health check is ${hc.protocol ?? "?"} ${hc.path ?? "(no path)"} on port ${hc.port ?? "?"}; it must be HTTPS ${READYZ} on port ${APISERVER_PORT}.`, r.urn);
+      }
+    }
+  },
+};
+
+const num = (v: unknown) => (v === undefined || v === null || v === "" ? undefined : Number(v));
+
+/** Port ranges of one GCP allow entry: no ports means every port. */
+function gcpRanges(allow: { protocol?: string; ports?: string[] }): Array<[number, number]> {
+  if (!["tcp", "all"].includes(String(allow.protocol ?? "").toLowerCase())) return [];
+  if (!allow.ports?.length) return [[0, 65535]];
+  return allow.ports.map((p) => {
+    const [a, b] = String(p).split("-").map(Number);
+    return [a, b ?? a];
+  });
+}
+
+function exposed(ranges: Array<[number, number]>): string[] {
+  return PROTECTED_PORTS.filter((p) => ranges.some(([a, b]) => a <= p.to && b >= p.from)).map((p) => p.name);
+}
+
+/** World-open ingress of one resource: the protected ports it exposes ([] when none). */
+export function worldOpenPorts(type: string, props: Props): string[] {
+  const world = (cidrs: unknown) => Array.isArray(cidrs) && cidrs.some((c) => WORLD.includes(String(c)));
+  const awsRange = (proto: unknown, from: unknown, to: unknown): Array<[number, number]> =>
+    String(proto) === "-1" || String(proto).toLowerCase() === "all" ? [[0, 65535]] : String(proto).toLowerCase() === "tcp" || String(proto) === "6" ? [[Number(from), Number(to)]] : [];
+  switch (type) {
+    case T.gcpFirewall:
+      if ((props.direction ?? "INGRESS") !== "INGRESS" || props.disabled || !world(props.sourceRanges)) return [];
+      return exposed((props.allows ?? []).flatMap(gcpRanges));
+    case T.awsIngressRule:
+      return WORLD.includes(props.cidrIpv4) || WORLD.includes(props.cidrIpv6) ? exposed(awsRange(props.ipProtocol, props.fromPort, props.toPort)) : [];
+    case T.awsSgRule:
+      return props.type === "ingress" && (world(props.cidrBlocks) || world(props.ipv6CidrBlocks)) ? exposed(awsRange(props.protocol, props.fromPort, props.toPort)) : [];
+    case T.awsSg:
+      return (props.ingress ?? []).flatMap((i: Props) => (world(i.cidrBlocks) || world(i.ipv6CidrBlocks) ? exposed(awsRange(i.protocol, i.fromPort, i.toPort)) : []));
+    default:
+      return [];
+  }
+}
+
+export const noWorldIngressToClusterPorts: ResourceValidationPolicy = {
+  name: "no-world-ingress-to-cluster-ports",
+  description: "No firewall or security-group rule opens SSH (22), kube-apiserver (6443), etcd (2379-2380) or the kubelet (10250) to 0.0.0.0/0 or ::/0.",
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    const ports = worldOpenPorts(args.type, args.props);
+    if (ports.length) report(`${args.name} opens ${[...new Set(ports)].join(", ")} to the whole internet; allow only your admin CIDRs or the cluster's own ranges.`);
+  },
+};
+
+export const awsImdsv2Required: ResourceValidationPolicy = {
+  name: "aws-imdsv2-required",
+  description: "EC2 machines require IMDSv2 session tokens (httpTokens: required): IMDSv1 lets any SSRF read the instance's credentials.",
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    if (args.type !== T.awsInstance && args.type !== T.awsLaunchTemplate) return;
+    const tokens = args.props.metadataOptions?.httpTokens;
+    if (tokens !== "required") report(`${args.name}: metadataOptions.httpTokens is ${JSON.stringify(tokens ?? "optional (default)")}; set it to "required" (IMDSv2).`);
+  },
+};
+
+export const gcpShieldedVm: ResourceValidationPolicy = {
+  name: "gcp-shielded-vm",
+  description: "GCP machines boot as Shielded VMs: Secure Boot, vTPM and integrity monitoring on.",
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    if (args.type !== T.gcpInstance && args.type !== T.gcpTemplate) return;
+    const s = args.props.shieldedInstanceConfig ?? {};
+    const off = ["enableSecureBoot", "enableVtpm", "enableIntegrityMonitoring"].filter((k) => s[k] !== true);
+    if (off.length) report(`${args.name}: shieldedInstanceConfig.${off.join(", ")} must be true (Shielded VM).`);
+  },
+};
+
+/** What marks a secret in boot data: a private key, a kubeadm token or certificate key, or a value Pulumi keeps secret. */
+export const SECRET_PATTERNS: ReadonlyArray<{ what: string; re: RegExp }> = [
+  { what: "a private key", re: /-----BEGIN [A-Z ]*PRIVATE KEY-----/ },
+  { what: "a kubeadm bootstrap token", re: /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/ },
+  { what: "a kubeadm certificate key", re: /certificate-?key["':= ]+[0-9a-f]{64}/i },
+  // The offline render shows a Pulumi secret as "[secret]": a secret placed in boot data.
+  { what: "a Pulumi secret", re: /\[secret\]/ },
+];
+
+function strings(v: unknown, out: string[] = []): string[] {
+  if (typeof v === "string") out.push(v);
+  else if (Array.isArray(v)) v.forEach((x) => strings(x, out));
+  else if (v && typeof v === "object") Object.values(v).forEach((x) => strings(x, out));
+  return out;
+}
+
+export const noSecretsInMasterBootData: ResourceValidationPolicy = {
+  name: "no-secrets-in-master-boot-data",
+  description: "A master's instance metadata and user data hold no private key, bootstrap token or certificate key: anything on the node (and, without IMDS limits, any pod) can read them. Secrets reach masters over SSH.",
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    if (!isMaster(args)) return;
+    const p = args.props;
+    const decoded = typeof p.userDataBase64 === "string" ? [Buffer.from(p.userDataBase64, "base64").toString("utf8")] : [];
+    const texts = [...strings(args.type === T.gcpInstance ? [p.metadata, p.metadataStartupScript] : [p.userData]), ...decoded];
+    const found = SECRET_PATTERNS.filter((p) => texts.some((t) => p.re.test(t))).map((p) => p.what);
+    if (found.length) report(`${args.name}: its ${args.type === T.gcpInstance ? "instance metadata" : "user data"} contains ${found.join(", ")}; send secrets over SSH (the bootstrap does), never in boot data.`);
+  },
+};
+
+export const encryptedDisks: ResourceValidationPolicy = {
+  name: "encrypted-disks",
+  description: "Every AWS root and data volume is encrypted (etcd's data and the PKI live on them). GCP encrypts every persistent disk at rest and cannot turn it off, so only AWS has something to check.",
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    const p = args.props;
+    const plainDisks: string[] = [];
+    const truthy = (v: unknown) => v === true || v === "true";
+    if (args.type === T.awsInstance) {
+      if (!truthy(p.rootBlockDevice?.encrypted)) plainDisks.push("rootBlockDevice");
+      (p.ebsBlockDevices ?? []).forEach((d: Props, i: number) => !truthy(d.encrypted) && plainDisks.push(`ebsBlockDevices[${i}]`));
+    } else if (args.type === T.awsLaunchTemplate) {
+      const mappings: Props[] = p.blockDeviceMappings ?? [];
+      if (!mappings.length) plainDisks.push("blockDeviceMappings (none: the AMI's unencrypted default)");
+      mappings.forEach((m, i) => m.ebs && !truthy(m.ebs.encrypted) && plainDisks.push(`blockDeviceMappings[${i}].ebs`));
+    } else if (args.type === T.awsVolume && !truthy(p.encrypted)) plainDisks.push("the volume");
+    if (plainDisks.length) report(`${args.name}: ${plainDisks.join(", ")} not encrypted; set encrypted: true.`);
+  },
+};
+
+/** Every mandatory rule of the pack, in the order the README lists them. */
+export const POLICIES: Array<ResourceValidationPolicy | StackValidationPolicy> = [
+  controlPlaneSpansThreeZones,
+  etcdMembersOdd,
+  apiserverHealthCheckReadyz,
+  noWorldIngressToClusterPorts,
+  awsImdsv2Required,
+  gcpShieldedVm,
+  noSecretsInMasterBootData,
+  encryptedDisks,
+];

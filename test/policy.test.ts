@@ -1,0 +1,214 @@
+// The policy pack: each rule on its own (a resource that passes, one that fails),
+// then the whole pack over the render of every shipped stack (all pass) and over
+// deliberately broken copies of them (each rule catches its own breakage).
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "path";
+import { asPolicyResources, runPolicies, Violation } from "../policy/offline";
+import * as rules from "../policy/rules";
+import { POLICIES } from "../policy/rules";
+import type { RenderedResource } from "../render/render";
+import { renderInChild, ROOT, SHIPPED_STACKS } from "./helpers";
+
+let seq = 0;
+/** A rendered resource as the render writes it; `parent` is another fake's URN. */
+function fake(type: string, name: string, inputs: Record<string, unknown>, extra: Partial<RenderedResource> = {}): RenderedResource {
+  return { urn: `urn:pulumi:test::kubeadm-ha::${type}::${name}#${seq++}`, type, name, parent: null, dependencies: [], inputs, options: {}, ...extra };
+}
+
+const only = async (policy: (typeof POLICIES)[number], resources: RenderedResource[]) => (await runPolicies(resources, [policy])).map((v) => v.message);
+
+const gcpMaster = (name: string, zone: string, labels: Record<string, string> = {}) =>
+  fake(rules.T.gcpInstance, name, { name, zone, labels: { "kubeadm-ha-cluster": "prod", "kubeadm-ha-role": "master", "kubeadm-ha-etcd": "member", "kubeadm-ha-control-plane": "ha", ...labels } });
+const awsMaster = (name: string, zone: string, extra: Record<string, unknown> = {}) =>
+  fake(rules.T.awsInstance, name, { availabilityZone: zone, tags: { Name: name, "kubeadm-ha/cluster": "prod", "kubeadm-ha/role": "master", "kubeadm-ha/etcd": "member", "kubeadm-ha/control-plane": "ha" }, ...extra });
+
+describe("each rule on its own", () => {
+  test("control-plane-spans-three-zones passes masters in three zones and refuses two", async () => {
+    const p = rules.controlPlaneSpansThreeZones;
+    assert.deepEqual(await only(p, [gcpMaster("m0", "europe-west1-b"), gcpMaster("m1", "europe-west1-c"), gcpMaster("m2", "europe-west1-d")]), []);
+    const [msg] = await only(p, [gcpMaster("m0", "europe-west1-b"), gcpMaster("m1", "europe-west1-c"), gcpMaster("m2", "europe-west1-c")]);
+    assert.match(msg, /span 2 zone\(s\).*needs 3.*controlPlane\.highAvailability: false/);
+  });
+
+  test("control-plane-spans-three-zones exempts a stack that declares itself not HA", async () => {
+    assert.deepEqual(await only(rules.controlPlaneSpansThreeZones, [gcpMaster("m0", "europe-west1-b", { "kubeadm-ha-control-plane": "not-ha" })]), []);
+  });
+
+  test("control-plane-spans-three-zones reads AWS masters by their tags and availability zones", async () => {
+    const p = rules.controlPlaneSpansThreeZones;
+    assert.deepEqual(await only(p, [awsMaster("m0", "us-east-1a"), awsMaster("m1", "us-east-1b"), awsMaster("m2", "us-east-1c")]), []);
+    assert.equal((await only(p, [awsMaster("m0", "us-east-1a"), awsMaster("m1", "us-east-1a"), awsMaster("m2", "us-east-1a")])).length, 1);
+  });
+
+  test("control-plane-spans-three-zones reads hosts you own from the Cluster component's outputs", async () => {
+    const cluster = (zones: string[]) =>
+      fake(rules.T.cluster, "dc1", {}, { outputs: { controlPlane: { highAvailability: true, etcd: "stacked", masters: zones.map((zone, i) => ({ name: `m${i}`, zone, address: `10.0.0.${i}`, etcdMember: true })) } } });
+    assert.deepEqual(await only(rules.controlPlaneSpansThreeZones, [cluster(["rack-a", "rack-b", "rack-c"])]), []);
+    assert.equal((await only(rules.controlPlaneSpansThreeZones, [cluster(["rack-a", "rack-a", "rack-b"])])).length, 1);
+  });
+
+  test("etcd-members-odd passes three members and refuses four", async () => {
+    const three = [gcpMaster("m0", "z-b"), gcpMaster("m1", "z-c"), gcpMaster("m2", "z-d")];
+    assert.deepEqual(await only(rules.etcdMembersOdd, three), []);
+    const [msg] = await only(rules.etcdMembersOdd, [...three, gcpMaster("m3", "z-b")]);
+    assert.match(msg, /etcd has 4 members.*odd number/);
+  });
+
+  test("apiserver-health-check-readyz passes HTTPS /readyz on 6443 and refuses /healthz, TCP or another port", async () => {
+    const lb = fake("kubeadm-ha:gcp:ApiServerLoadBalancer", "prod-api", {});
+    const hc = (check: Record<string, unknown>) => [lb, fake("gcp:compute/regionHealthCheck:RegionHealthCheck", "prod-api-readyz", check, { parent: lb.urn })];
+    assert.deepEqual(await only(rules.apiserverHealthCheckReadyz, hc({ httpsHealthCheck: { port: 6443, requestPath: "/readyz" } })), []);
+    assert.equal((await only(rules.apiserverHealthCheckReadyz, hc({ httpsHealthCheck: { port: 6443, requestPath: "/healthz" } }))).length, 1);
+    assert.equal((await only(rules.apiserverHealthCheckReadyz, hc({ tcpHealthCheck: { port: 6443 } }))).length, 1);
+    assert.equal((await only(rules.apiserverHealthCheckReadyz, hc({ httpsHealthCheck: { port: 443, requestPath: "/readyz" } }))).length, 1);
+    const tg = (healthCheck: Record<string, unknown>) => [fake(rules.T.awsTargetGroup, "prod-api", { port: 6443, protocol: "TCP", healthCheck })];
+    assert.deepEqual(await only(rules.apiserverHealthCheckReadyz, tg({ protocol: "HTTPS", path: "/readyz", port: "6443" })), []);
+    assert.equal((await only(rules.apiserverHealthCheckReadyz, tg({ protocol: "TCP", port: "traffic-port" }))).length, 1);
+  });
+
+  test("apiserver-health-check-readyz leaves service load balancers alone", async () => {
+    assert.deepEqual(await only(rules.apiserverHealthCheckReadyz, [fake(rules.T.awsTargetGroup, "web", { port: 80, protocol: "TCP", healthCheck: { protocol: "HTTP", path: "/" } })]), []);
+  });
+
+  test("no-world-ingress-to-cluster-ports refuses 0.0.0.0/0 to 22, 6443, 2379-2380 and 10250, and allows it to 443", async () => {
+    const p = rules.noWorldIngressToClusterPorts;
+    const fw = (sourceRanges: string[], ports: string[]) => [fake(rules.T.gcpFirewall, "fw", { direction: "INGRESS", sourceRanges, allows: [{ protocol: "tcp", ports }] })];
+    assert.deepEqual(await only(p, fw(["0.0.0.0/0"], ["443"])), []);
+    assert.deepEqual(await only(p, fw(["198.51.100.0/24"], ["22"])), []);
+    for (const port of ["22", "6443", "2380", "10250", "2000-3000"]) assert.equal((await only(p, fw(["0.0.0.0/0"], [port]))).length, 1, `port ${port}`);
+    const rule = (cidrIpv4: string, ipProtocol: string, fromPort: number, toPort: number) => [fake(rules.T.awsIngressRule, "r", { cidrIpv4, ipProtocol, fromPort, toPort })];
+    assert.deepEqual(await only(p, rule("0.0.0.0/0", "tcp", 30000, 32767)), []);
+    assert.equal((await only(p, rule("0.0.0.0/0", "tcp", 10250, 10250))).length, 1);
+    assert.equal((await only(p, rule("0.0.0.0/0", "-1", 0, 0))).length, 1, "all protocols include every port");
+  });
+
+  test("aws-imdsv2-required passes httpTokens required and refuses optional", async () => {
+    assert.deepEqual(await only(rules.awsImdsv2Required, [awsMaster("m0", "us-east-1a", { metadataOptions: { httpTokens: "required" } })]), []);
+    assert.equal((await only(rules.awsImdsv2Required, [fake(rules.T.awsLaunchTemplate, "lt", { metadataOptions: { httpTokens: "optional" } })])).length, 1);
+    assert.equal((await only(rules.awsImdsv2Required, [fake(rules.T.awsInstance, "bastion", {})])).length, 1, "no metadataOptions means IMDSv1 allowed");
+  });
+
+  test("gcp-shielded-vm passes Secure Boot + vTPM + integrity monitoring and refuses a VM without Secure Boot", async () => {
+    const on = { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true };
+    assert.deepEqual(await only(rules.gcpShieldedVm, [fake(rules.T.gcpTemplate, "t", { shieldedInstanceConfig: on })]), []);
+    const [msg] = await only(rules.gcpShieldedVm, [fake(rules.T.gcpInstance, "vm", { shieldedInstanceConfig: { ...on, enableSecureBoot: false } })]);
+    assert.match(msg, /enableSecureBoot must be true/);
+  });
+
+  test("no-secrets-in-master-boot-data refuses a private key or token in a master's metadata or user data", async () => {
+    const p = rules.noSecretsInMasterBootData;
+    const gcp = (userData: string) => [fake(rules.T.gcpInstance, "m0", { zone: "z", labels: { "kubeadm-ha-role": "master" }, metadata: { "user-data": userData } })];
+    assert.deepEqual(await only(p, gcp("#cloud-config\npackages: [containerd]\n")), []);
+    assert.match((await only(p, gcp("-----BEGIN EC PRIVATE KEY-----\nMHc...\n")))[0], /a private key/);
+    assert.match((await only(p, gcp("kubeadm join --token abcdef.0123456789abcdef")))[0], /bootstrap token/);
+    assert.match((await only(p, gcp("[secret]")))[0], /a Pulumi secret/);
+    const aws = (userData: string) => [awsMaster("m0", "us-east-1a", { userData })];
+    assert.deepEqual(await only(p, aws("#cloud-config\n")), []);
+    assert.equal((await only(p, aws("certificateKey: " + "ab".repeat(32)))).length, 1);
+  });
+
+  test("no-secrets-in-master-boot-data leaves worker templates alone (they carry the join token by design)", async () => {
+    assert.deepEqual(await only(rules.noSecretsInMasterBootData, [fake(rules.T.gcpTemplate, "workers", { metadata: { "kubeadm-token": "[secret]" } })]), []);
+  });
+
+  test("encrypted-disks passes encrypted AWS volumes and refuses a plain root volume or launch template", async () => {
+    const p = rules.encryptedDisks;
+    assert.deepEqual(await only(p, [awsMaster("m0", "us-east-1a", { rootBlockDevice: { encrypted: true } })]), []);
+    assert.equal((await only(p, [awsMaster("m0", "us-east-1a", { rootBlockDevice: { encrypted: false } })])).length, 1);
+    assert.deepEqual(await only(p, [fake(rules.T.awsLaunchTemplate, "lt", { blockDeviceMappings: [{ ebs: { encrypted: "true" } }] })]), []);
+    assert.equal((await only(p, [fake(rules.T.awsLaunchTemplate, "lt", { blockDeviceMappings: [{ ebs: { encrypted: "false" } }] })])).length, 1);
+  });
+});
+
+/** Shipped stacks, and the fixture that declares itself non-HA. */
+const FIXTURES = join(ROOT, "test/fixtures/stacks");
+const renders = new Map<string, RenderedResource[]>();
+
+describe("the pack over every shipped stack's render", () => {
+  before(async () => {
+    // Two renders at a time: each is a Node process running the whole program.
+    const queue: Array<[string, string]> = [...SHIPPED_STACKS.map((s): [string, string] => [s, join(ROOT, "stacks")]), ["gcp-dev", FIXTURES]];
+    const worker = async () => {
+      for (let job = queue.shift(); job; job = queue.shift()) renders.set(job[0], (await renderInChild(job[0], job[1])).resources);
+    };
+    await Promise.all([worker(), worker()]);
+  });
+
+  test("every shipped stack passes every rule", async () => {
+    assert.ok(SHIPPED_STACKS.length >= 9, `expected the shipped stacks, got ${SHIPPED_STACKS}`);
+    for (const stack of SHIPPED_STACKS) assert.deepEqual(await runPolicies(renders.get(stack)!, POLICIES), [], `${stack} should pass the policy pack`);
+  });
+
+  test("the rules see what they guard in the shipped stacks (no rule passes for want of resources)", () => {
+    const clusters = SHIPPED_STACKS.filter((s) => renders.get(s)!.some((r) => r.type === rules.T.cluster));
+    assert.ok(clusters.length >= 8, `cluster stacks: ${clusters}`);
+    for (const stack of clusters) {
+      const masters = rules.mastersOf(asPolicyResources(renders.get(stack)!));
+      assert.ok(masters.length >= 3 && masters.every((m) => m.zone && m.etcdMember && m.highAvailability), `${stack}: masters seen ${JSON.stringify(masters)}`);
+    }
+    const hcs = (stack: string) => renders.get(stack)!.filter((r) => ["gcp:compute/regionHealthCheck:RegionHealthCheck", rules.T.awsTargetGroup].includes(r.type) && r.parent?.includes("ApiServerLoadBalancer"));
+    assert.equal(hcs("gcp-three-zone").length, 1);
+    assert.equal(hcs("aws-three-az").length, 1);
+  });
+
+  test("a single-zone dev cluster passes because its stack says it is not HA", async () => {
+    assert.deepEqual(await runPolicies(renders.get("gcp-dev")!, POLICIES), []);
+    const masters = renders.get("gcp-dev")!.filter((r) => r.type === rules.T.gcpInstance && (r.inputs as any).labels?.["kubeadm-ha-role"] === "master");
+    assert.equal(masters.length, 1);
+    assert.equal((masters[0].inputs as any).labels["kubeadm-ha-control-plane"], "not-ha");
+  });
+
+  type Break = { rule: string; stack: string; what: string; mutate: (rs: RenderedResource[]) => void };
+  const inputs = (r: RenderedResource) => r.inputs as Record<string, any>;
+  const find = (rs: RenderedResource[], pred: (r: RenderedResource) => boolean, what: string) => {
+    const r = rs.find(pred);
+    if (!r) throw new Error(`broken copy: no ${what} in the render`);
+    return r;
+  };
+  const master = (rs: RenderedResource[], i: number) => find(rs, (r) => (r.type === rules.T.gcpInstance || r.type === rules.T.awsInstance) && r.name.endsWith(`-master-${i}`), `master-${i}`);
+  const BREAKS: Break[] = [
+    { rule: "control-plane-spans-three-zones", stack: "gcp-three-zone", what: "master-2 moved into master-1's zone", mutate: (rs) => void (inputs(master(rs, 2)).zone = inputs(master(rs, 1)).zone) },
+    { rule: "control-plane-spans-three-zones", stack: "aws-three-az", what: "every master in one AZ", mutate: (rs) => [1, 2].forEach((i) => (inputs(master(rs, i)).availabilityZone = inputs(master(rs, 0)).availabilityZone)) },
+    {
+      rule: "control-plane-spans-three-zones",
+      stack: "onprem-vip",
+      what: "two hosts in one rack",
+      mutate: (rs) => {
+        const c = find(rs, (r) => r.type === rules.T.cluster, "Cluster component");
+        (c.outputs as any).controlPlane.masters[2].zone = "rack-a";
+      },
+    },
+    {
+      rule: "etcd-members-odd",
+      stack: "gcp-three-zone",
+      what: "a fourth master",
+      mutate: (rs) => {
+        const copy: RenderedResource = JSON.parse(JSON.stringify(master(rs, 0)));
+        rs.push({ ...copy, urn: copy.urn.replace(/master-0$/, "master-3"), name: copy.name.replace(/0$/, "3") });
+      },
+    },
+    { rule: "apiserver-health-check-readyz", stack: "gcp-three-zone", what: "health check on /healthz", mutate: (rs) => void (inputs(find(rs, (r) => r.type === "gcp:compute/regionHealthCheck:RegionHealthCheck", "health check")).httpsHealthCheck.requestPath = "/healthz") },
+    { rule: "apiserver-health-check-readyz", stack: "aws-three-az", what: "TCP target-group check", mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.awsTargetGroup, "target group")).healthCheck.protocol = "TCP") },
+    { rule: "no-world-ingress-to-cluster-ports", stack: "gcp-three-zone", what: "bastion SSH open to the world", mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.gcpFirewall && JSON.stringify(r.inputs).includes('"22"'), "SSH firewall")).sourceRanges = ["0.0.0.0/0"]) },
+    { rule: "no-world-ingress-to-cluster-ports", stack: "aws-three-az", what: "apiserver open to the world", mutate: (rs) => void Object.assign(inputs(find(rs, (r) => r.type === rules.T.awsIngressRule && inputs(r).fromPort === 6443, "6443 rule")), { cidrIpv4: "0.0.0.0/0", referencedSecurityGroupId: undefined }) },
+    { rule: "aws-imdsv2-required", stack: "aws-three-az", what: "IMDSv1 on a master", mutate: (rs) => void (inputs(master(rs, 1)).metadataOptions.httpTokens = "optional") },
+    { rule: "gcp-shielded-vm", stack: "gcp-three-zone", what: "Secure Boot off on a master", mutate: (rs) => void (inputs(master(rs, 0)).shieldedInstanceConfig.enableSecureBoot = false) },
+    { rule: "no-secrets-in-master-boot-data", stack: "gcp-three-zone", what: "the bootstrap token in a master's metadata", mutate: (rs) => void (inputs(master(rs, 1)).metadata["kubeadm-token"] = "[secret]") },
+    { rule: "no-secrets-in-master-boot-data", stack: "aws-three-az", what: "a CA key in a master's user data", mutate: (rs) => void (inputs(master(rs, 0)).userData += "\n-----BEGIN EC PRIVATE KEY-----\n") },
+    { rule: "encrypted-disks", stack: "aws-three-az", what: "a plain worker volume", mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.awsLaunchTemplate, "launch template")).blockDeviceMappings[0].ebs.encrypted = "false") },
+  ];
+
+  for (const b of BREAKS) {
+    test(`${b.rule} catches a broken copy of ${b.stack}: ${b.what}`, async () => {
+      const copy: RenderedResource[] = JSON.parse(JSON.stringify(renders.get(b.stack)!));
+      b.mutate(copy);
+      const violations: Violation[] = await runPolicies(copy, POLICIES);
+      assert.deepEqual([...new Set(violations.map((v) => v.policy))], [b.rule], JSON.stringify(violations, null, 1));
+    });
+  }
+
+  test("every rule of the pack has a broken copy that it catches", () => {
+    assert.deepEqual([...new Set(BREAKS.map((b) => b.rule))].sort(), POLICIES.map((p) => p.name).sort());
+  });
+});
