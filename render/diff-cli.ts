@@ -1,0 +1,98 @@
+// npm run render:diff -- --base <git ref> [--stack <name>] [--format text|markdown] [--out <file>]
+// Renders every stack (or one) at <ref> and in the working tree, offline, and prints
+// the difference: resources added/removed/changed with the changed input paths, and
+// machine files as unified diffs. "no changes" when there are none. Exit 1 when a
+// render fails (on either side), 2 on bad usage.
+import { execFileSync, spawn } from "child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "fs";
+import { cpus, tmpdir } from "os";
+import { join, resolve } from "path";
+import { diffRenders, formatDiffs, StackDiff } from "./diff";
+
+const ROOT = resolve(__dirname, "..");
+
+function usage(msg: string): never {
+  console.error(`render:diff: ${msg}\nusage: npm run render:diff -- --base <git ref> [--stack <name>] [--format text|markdown] [--out <file>]`);
+  process.exit(2);
+}
+
+class RenderFailed extends Error {}
+
+const stacksIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []) : []);
+
+function renderSide(src: string, stack: string, out: string): Promise<void> {
+  return new Promise((done, fail) => {
+    const p = spawn(process.execPath, ["--import", "tsx", join(src, "render/cli.ts"), "--stack", stack, "--out", out], { cwd: src, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    p.stderr.on("data", (d) => (stderr += d));
+    p.on("close", (code) => (code === 0 ? done() : fail(new RenderFailed(`${stack} did not render:\n${stderr.trim()}`))));
+  });
+}
+
+async function pool<T>(items: T[], f: (x: T) => Promise<void>) {
+  const queue = [...items];
+  const worker = async () => {
+    for (let x = queue.shift(); x !== undefined; x = queue.shift()) await f(x);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(cpus().length, items.length)) }, worker));
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  let base: string | undefined;
+  let only: string | undefined;
+  let format: "text" | "markdown" = "text";
+  let outFile: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--base") base = argv[++i];
+    else if (a === "--stack") only = argv[++i];
+    else if (a === "--out") outFile = argv[++i];
+    else if (a === "--format") {
+      const f = argv[++i];
+      if (f !== "text" && f !== "markdown") usage(`--format must be text or markdown, got ${JSON.stringify(f)}`);
+      format = f;
+    } else usage(`unknown argument ${JSON.stringify(a)}`);
+  }
+  if (!base) usage("--base is required (a git ref: main, origin/main, HEAD~1, a commit)");
+  let commit: string;
+  try {
+    commit = execFileSync("git", ["rev-parse", "--verify", "--quiet", `${base}^{commit}`], { cwd: ROOT, encoding: "utf8" }).trim();
+  } catch {
+    usage(`--base ${JSON.stringify(base)} is not a commit of this repository (fetch it first, e.g. git fetch origin main)`);
+  }
+
+  const tmp = mkdtempSync(join(tmpdir(), "render-diff-"));
+  const baseSrc = join(tmp, "base-src");
+  try {
+    execFileSync("git", ["worktree", "add", "--detach", "--quiet", baseSrc, commit], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    // The base renders with this checkout's installed packages (a change to package-lock is rendered with the new ones).
+    if (!existsSync(join(baseSrc, "node_modules"))) symlinkSync(join(ROOT, "node_modules"), join(baseSrc, "node_modules"), "dir");
+    if (!existsSync(join(baseSrc, "render/cli.ts"))) throw new RenderFailed(`${base} (${commit.slice(0, 12)}) has no offline renderer (render/cli.ts)`);
+    const headStacks = stacksIn(join(ROOT, "stacks"));
+    const baseStacks = stacksIn(join(baseSrc, "stacks"));
+    const stacks = only ? [only] : [...new Set([...baseStacks, ...headStacks])].sort();
+    if (only && !headStacks.includes(only) && !baseStacks.includes(only)) usage(`no stack ${JSON.stringify(only)} in stacks/ at ${base} or in the working tree`);
+    const jobs = stacks.flatMap((s) => [
+      ...(baseStacks.includes(s) ? [{ side: "base", src: baseSrc, stack: s }] : []),
+      ...(headStacks.includes(s) ? [{ side: "head", src: ROOT, stack: s }] : []),
+    ]);
+    await pool(jobs, (j) => renderSide(j.src, j.stack, join(tmp, j.side, j.stack)).catch((e: Error) => Promise.reject(new RenderFailed(`${j.side === "base" ? `base ${base}` : "working tree"}: ${e.message}`))));
+    const diffs: StackDiff[] = stacks.map((s) => diffRenders(s, baseStacks.includes(s) ? join(tmp, "base", s) : undefined, headStacks.includes(s) ? join(tmp, "head", s) : undefined));
+    const text = formatDiffs(diffs, format, `Offline render: ${base} (${commit.slice(0, 12)}) -> working tree`);
+    if (outFile) writeFileSync(outFile, text);
+    process.stdout.write(text);
+  } finally {
+    try {
+      execFileSync("git", ["worktree", "remove", "--force", baseSrc], { cwd: ROOT, stdio: "ignore" });
+    } catch {
+      /* already gone */
+    }
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(`render:diff: ${e instanceof RenderFailed ? e.message : (e as Error).stack ?? e}`);
+  process.exit(1);
+});
