@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(cloud-init shellcheck yamllint openssl etcd-server etcd-client jq curl iproute2 keepalived haproxy procps)
+APT_PACKAGES=(cloud-init shellcheck yamllint graphviz openssl etcd-server etcd-client jq curl iproute2 keepalived haproxy procps)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -1,9 +1,11 @@
 // npm run render -- --stack <name> [--out <dir>]
 // Runs the program offline (mock runtime, no credentials) and writes
-// <dir>/resources.json, <dir>/outputs.json and <dir>/files/<machine>/<path>.
+// <dir>/resources.json, <dir>/outputs.json, <dir>/files/<machine>/<path> and the
+// stack's picture, <dir>/topology.dot and <dir>/topology.svg.
 import { mkdirSync, rmSync, writeFileSync } from "fs";
 import { dirname, join, resolve } from "path";
 import { RenderError, renderStack } from "./render";
+import { drawSvg } from "./topology";
 
 function usage(msg: string): never {
   console.error(`render: ${msg}\nusage: npm run render -- --stack <name> [--out <dir>] [--config-dir <dir>]   (reads <config-dir>/Pulumi.<name>.yaml; default stacks/)`);
@@ -34,6 +36,8 @@ async function main() {
     mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, f.content, { mode: parseInt(f.mode, 8) });
   }
+  writeFileSync(join(dir, "topology.dot"), result.topology);
+  writeFileSync(join(dir, "topology.svg"), drawSvg(result.topology));
   console.log(result.summary);
   console.log(`wrote ${result.resources.length} resources and ${result.files.length} machine files to ${dir}`);
 }

@@ -9,6 +9,7 @@ import { parse } from "yaml";
 import { installMocks, PROJECT, Registration, ResourceOptionsSeen } from "./mocks";
 import { decodeBundle } from "../components/plan/bundle";
 import { filesOfBootConfig } from "../components/plan/cloud-init";
+import { clusterDotOfConfig, federationDot, FederationView } from "./topology";
 
 export const SECRET = "[secret]";
 export const UNKNOWN = "[unknown]";
@@ -44,6 +45,8 @@ export interface RenderResult {
   files: RenderedFile[];
   outputs: Record<string, unknown>;
   summary: string;
+  /** The stack's picture as Graphviz DOT (the CLI writes it and its SVG). */
+  topology: string;
 }
 
 export class RenderError extends Error {}
@@ -336,5 +339,10 @@ export async function renderStack(root: string, stack: string, configDir = join(
   // Last line of defence: no secret value may appear in anything the render writes.
   const leaks = findLeaks(secrets, [["resources.json", JSON.stringify(resources)], ["outputs.json", JSON.stringify(outputs)], ...files.map((f): [string, string] => [`files/${f.path}`, f.content])]);
   if (leaks.length) throw new RenderError(`render of ${stack} would leak secrets:\n` + leaks.map((l) => `  - ${l}`).join("\n"));
-  return { stack, resources, files, outputs, summary: summarize(stack, regs, outputs) };
+  // The picture, from the same pure plan the program built (a federation: from its outputs).
+  const topology =
+    config[`${PROJECT}:layout`] === "federation"
+      ? federationDot(stack, outputs as unknown as FederationView)
+      : clusterDotOfConfig(stack, config);
+  return { stack, resources, files, outputs, summary: summarize(stack, regs, outputs), topology };
 }
