@@ -10,6 +10,8 @@ import { installMocks, PROJECT, Registration, ResourceOptionsSeen } from "./mock
 import { decodeBundle } from "../components/plan/bundle";
 import { filesOfBootConfig } from "../components/plan/cloud-init";
 import { clusterDotOfConfig, federationDot, FederationView } from "./topology";
+import { fromRawConfig } from "../components/config/validate";
+import { validateFederationConfig } from "../components/config/federation";
 
 export const SECRET = "[secret]";
 export const UNKNOWN = "[unknown]";
@@ -267,18 +269,23 @@ export function findLeaks(secrets: Set<string>, texts: Array<[string, string]>):
  * A federation's members, rendered on the fly (each in its own process, as many at
  * once as there are cores): their outputs answer the federation's StackReferences.
  */
-async function renderMembers(root: string, configDir: string, config: Record<string, string>): Promise<Record<string, Record<string, unknown>>> {
-  let members: Array<{ stack?: unknown }> = [];
+async function renderMembers(root: string, stack: string, configDir: string, config: Record<string, string>): Promise<Record<string, Record<string, unknown>>> {
+  // A bad federation config is reported as the program would, with any member stack
+  // that does not exist, before any member is rendered.
+  let members: Array<{ stack?: unknown }>;
+  let invalid: string | undefined;
   try {
-    members = JSON.parse(config[`${PROJECT}:members`] ?? "[]");
-  } catch {
-    return {};
+    members = validateFederationConfig(fromRawConfig(config), stack).members;
+  } catch (e) {
+    invalid = (e as Error).message;
+    members = rawList(config[`${PROJECT}:members`]);
   }
-  const stacks = [...new Set(members.map((m) => String(m?.stack ?? "")).filter((s) => s))];
-  const unknown = stacks.filter((s) => !existsSync(join(configDir, `Pulumi.${s.split("/").pop()}.yaml`)));
-  if (unknown.length) {
-    throw new RenderError(unknown.map((s) => `${PROJECT}:members: unknown member stack ${JSON.stringify(s)}: there is no ${join(configDir, `Pulumi.${s.split("/").pop()}.yaml`)}. Fix: name a cluster stack of stacks/, or add its stack file`).join("\n"));
-  }
+  const stacks = [...new Set(members.map((m) => m?.stack).filter((s): s is string => typeof s === "string" && s.length > 0))];
+  const fileOf = (s: string) => join(configDir, `Pulumi.${s.split("/").pop()}.yaml`);
+  const unknown = stacks
+    .filter((s) => !existsSync(fileOf(s)))
+    .map((s) => `${PROJECT}:members: unknown member stack ${JSON.stringify(s)}: there is no ${fileOf(s)}. Fix: name a cluster stack of stacks/, or add its stack file`);
+  if (invalid || unknown.length) throw new RenderError([...(invalid ? [invalid] : []), ...unknown].join("\n"));
   const outputs: Record<string, Record<string, unknown>> = {};
   const queue = [...stacks];
   const worker = async () => {
@@ -295,6 +302,16 @@ async function renderMembers(root: string, configDir: string, config: Record<str
   return outputs;
 }
 
+/** A config value that should be a list, as written (for messages about a config that failed validation). */
+function rawList(json: string | undefined): Array<{ stack?: unknown }> {
+  try {
+    const v = JSON.parse(json ?? "[]");
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
+  }
+}
+
 function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -306,7 +323,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr
 
 export async function renderStack(root: string, stack: string, configDir = join(root, "stacks")): Promise<RenderResult> {
   const { config, secretKeys } = readStackFile(configDir, stack);
-  const stackOutputs = config[`${PROJECT}:layout`] === "federation" ? await renderMembers(root, configDir, config) : {};
+  const stackOutputs = config[`${PROJECT}:layout`] === "federation" ? await renderMembers(root, stack, configDir, config) : {};
   const regs = installMocks(stack, config, secretKeys, stackOutputs);
   let mod: Record<string, unknown>;
   try {

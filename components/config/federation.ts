@@ -46,7 +46,7 @@ export const federationConfigSchema = z
         /** Where the records live. */
         provider: z.enum(["route53", "clouddns"]),
         /** The DNS zone's domain, e.g. `acme.com.` (Cloud DNS needs the trailing dot). */
-        domain: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}\.?$/, "must be a domain such as acme.com."),
+        domain: z.string().regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}\.?$/, "must be a domain such as acme.com (a trailing dot is allowed)"),
         /** Cloud DNS: name of the existing managed zone for `domain`. */
         managedZone: z.string().regex(dns1123).optional(),
         /** @default DEFAULT_DNS_TTL */
@@ -54,7 +54,7 @@ export const federationConfigSchema = z
         healthCheck: z
           .object({
             /** Route 53 allows 10 or 30. @default DEFAULT_DNS_CHECK_INTERVAL_S */
-            intervalSeconds: z.union([z.literal(10), z.literal(30)]).default(DEFAULT_DNS_CHECK_INTERVAL_S),
+            intervalSeconds: z.union([z.literal(10), z.literal(30)], { error: "must be 10 or 30, the intervals Route 53 health checks offer" }).default(DEFAULT_DNS_CHECK_INTERVAL_S),
             /** @default DEFAULT_DNS_FAILURE_THRESHOLD */
             failureThreshold: z.number().int().min(1).max(10).default(DEFAULT_DNS_FAILURE_THRESHOLD),
           })
@@ -76,7 +76,7 @@ export type FederatedService = z.output<typeof serviceSchema>;
 const HINTS: Record<string, string> = {
   federationName: "use up to 12 lower-case letters, digits and '-', e.g. acme",
   members: "list member cluster stacks, e.g. [{stack: fed-europe-west1}, {stack: fed-us-east1}]",
-  dns: "set dns.provider (route53 or clouddns) and dns.domain, e.g. acme.com.",
+  dns: "set dns.provider (route53 or clouddns), dns.domain (e.g. acme.com) and dns.healthCheck.intervalSeconds 10 or 30",
   services: "see the federation section of README.md",
   aliases: "e.g. {name: eu.nginx.acme.com., service: nginx, region: europe-west1}",
 };

@@ -2,7 +2,7 @@
 // as one ConfigError naming the key, the bad value and the fix, before the
 // program registers any resource. Pure: no Pulumi imports.
 import { clusterConfigSchema, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION, DEFAULT_GCP_IMAGE, PLATFORMS } from "./schema";
-import { hasHostBits, overlaps, parseCidr, prefixOf, sizeOf } from "../plan/cidr";
+import { hasHostBits, networkOf, overlaps, parseCidr, prefixOf, sizeOf } from "../plan/cidr";
 
 /** A fully defaulted, cross-checked cluster configuration. */
 export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" | "nodePools" | "endpoint" | "kubernetes" | "controlPlane" | "bastion" | "network" | "image" | "region" | "zones" | "adminCidrs"> {
@@ -252,7 +252,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
       add(["network", k], `${show(v)} is not a valid IPv4 CIDR`, "write a.b.c.d/n with octets 0-255 and n 0-32");
       netsOk = false;
     } else if (hasHostBits(v)) {
-      add(["network", k], `${show(v)} has host bits set`, `write the network address, e.g. ${v.replace(/\.\d+\//, ".0/")}`);
+      add(["network", k], `${show(v)} has host bits set`, `write the network address, ${networkOf(v)}`);
       netsOk = false;
     }
   }
