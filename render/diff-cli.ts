@@ -5,9 +5,10 @@
 // render fails (on either side), 2 on bad usage.
 import { execFileSync, spawn } from "child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "fs";
-import { cpus, tmpdir } from "os";
+import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { diffRenders, formatDiffs, StackDiff } from "./diff";
+import { inParallel } from "./parallel";
 
 const ROOT = resolve(__dirname, "..");
 
@@ -27,14 +28,6 @@ function renderSide(src: string, stack: string, out: string): Promise<void> {
     p.stderr.on("data", (d) => (stderr += d));
     p.on("close", (code) => (code === 0 ? done() : fail(new RenderFailed(`${stack} did not render:\n${stderr.trim()}`))));
   });
-}
-
-async function pool<T>(items: T[], f: (x: T) => Promise<void>) {
-  const queue = [...items];
-  const worker = async () => {
-    for (let x = queue.shift(); x !== undefined; x = queue.shift()) await f(x);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(cpus().length, items.length)) }, worker));
 }
 
 async function main() {
@@ -77,7 +70,7 @@ async function main() {
       ...(baseStacks.includes(s) ? [{ side: "base", src: baseSrc, stack: s }] : []),
       ...(headStacks.includes(s) ? [{ side: "head", src: ROOT, stack: s }] : []),
     ]);
-    await pool(jobs, (j) => renderSide(j.src, j.stack, join(tmp, j.side, j.stack)).catch((e: Error) => Promise.reject(new RenderFailed(`${j.side === "base" ? `base ${base}` : "working tree"}: ${e.message}`))));
+    await inParallel(jobs, (j) => renderSide(j.src, j.stack, join(tmp, j.side, j.stack)).catch((e: Error) => Promise.reject(new RenderFailed(`${j.side === "base" ? `base ${base}` : "working tree"}: ${e.message}`))));
     const diffs: StackDiff[] = stacks.map((s) => diffRenders(s, baseStacks.includes(s) ? join(tmp, "base", s) : undefined, headStacks.includes(s) ? join(tmp, "head", s) : undefined));
     const text = formatDiffs(diffs, format, `Offline render: ${base} (${commit.slice(0, 12)}) -> working tree`);
     if (outFile) writeFileSync(outFile, text);

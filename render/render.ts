@@ -3,9 +3,10 @@
 // replaced by "[secret]". The output is a public contract (README "Render output").
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
 import { spawn } from "child_process";
-import { cpus, tmpdir } from "os";
+import { tmpdir } from "os";
 import { join, posix } from "path";
 import { parse } from "yaml";
+import { inParallel } from "./parallel";
 import { installMocks, PROJECT, Registration, ResourceOptionsSeen } from "./mocks";
 import { decodeBundle } from "../components/plan/bundle";
 import { filesOfBootConfig } from "../components/plan/cloud-init";
@@ -287,18 +288,14 @@ async function renderMembers(root: string, stack: string, configDir: string, con
     .map((s) => `${PROJECT}:members: unknown member stack ${JSON.stringify(s)}: there is no ${fileOf(s)}. Fix: name a cluster stack of stacks/, or add its stack file`);
   if (invalid || unknown.length) throw new RenderError([...(invalid ? [invalid] : []), ...unknown].join("\n"));
   const outputs: Record<string, Record<string, unknown>> = {};
-  const queue = [...stacks];
-  const worker = async () => {
-    for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
-      const local = s.split("/").pop()!;
-      const out = mkdtempSync(join(tmpdir(), `member-${local}-`));
-      const res = await run(process.execPath, ["--import", "tsx", join(root, "render/cli.ts"), "--stack", local, "--config-dir", configDir, "--out", out]);
-      if (res.code !== 0) throw new RenderError(`member stack ${s} did not render:\n${res.stderr.trim()}`);
-      outputs[s] = JSON.parse(readFileSync(join(out, "outputs.json"), "utf8"));
-      rmSync(out, { recursive: true, force: true });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(cpus().length, stacks.length)) }, worker));
+  await inParallel(stacks, async (s) => {
+    const local = s.split("/").pop()!;
+    const out = mkdtempSync(join(tmpdir(), `member-${local}-`));
+    const res = await run(process.execPath, ["--import", "tsx", join(root, "render/cli.ts"), "--stack", local, "--config-dir", configDir, "--out", out]);
+    if (res.code !== 0) throw new RenderError(`member stack ${s} did not render:\n${res.stderr.trim()}`);
+    outputs[s] = JSON.parse(readFileSync(join(out, "outputs.json"), "utf8"));
+    rmSync(out, { recursive: true, force: true });
+  });
   return outputs;
 }
 

@@ -9,6 +9,7 @@ import * as rules from "../policy/rules";
 import { POLICIES } from "../policy/rules";
 import type { RenderedResource } from "../render/render";
 import { renderInChild, ROOT, SHIPPED_STACKS } from "./helpers";
+import { inParallel } from "../render/parallel";
 
 let seq = 0;
 /** A rendered resource as the render writes it; `parent` is another fake's URN. */
@@ -128,11 +129,8 @@ const renders = new Map<string, RenderedResource[]>();
 describe("the pack over every shipped stack's render", () => {
   before(async () => {
     // Two renders at a time: each is a Node process running the whole program.
-    const queue: Array<[string, string]> = [...SHIPPED_STACKS.map((s): [string, string] => [s, join(ROOT, "stacks")]), ["gcp-dev", FIXTURES]];
-    const worker = async () => {
-      for (let job = queue.shift(); job; job = queue.shift()) renders.set(job[0], (await renderInChild(job[0], job[1])).resources);
-    };
-    await Promise.all([worker(), worker()]);
+    const jobs: Array<[string, string]> = [...SHIPPED_STACKS.map((s): [string, string] => [s, join(ROOT, "stacks")]), ["gcp-dev", FIXTURES]];
+    await inParallel(jobs, async ([stack, dir]) => void renders.set(stack, (await renderInChild(stack, dir)).resources), 2);
   });
 
   test("every shipped stack passes every rule", async () => {
