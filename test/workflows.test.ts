@@ -51,3 +51,8 @@ test("the comment workflow posts one comment per PR and never runs the PR's code
   assert.match(text, /updateComment/);
   assert.match(text, /createComment/);
 });
+
+test("the comment workflow only comments on the pull request whose run made the artifact", () => {
+  const { text } = workflow("render-diff-comment.yml");
+  assert.match(text, /pull\.head\.sha !== context\.payload\.workflow_run\.head_sha/);
+});
