@@ -5,7 +5,7 @@
 import { mkdirSync, rmSync, writeFileSync } from "fs";
 import { dirname, join, resolve } from "path";
 import { RenderError, renderStack } from "./render";
-import { drawSvg } from "./topology";
+import { DrawError, drawSvg } from "./topology";
 
 function usage(msg: string): never {
   console.error(`render: ${msg}\nusage: npm run render -- --stack <name> [--out <dir>] [--config-dir <dir>]   (reads <config-dir>/Pulumi.<name>.yaml; default stacks/)`);
@@ -47,6 +47,6 @@ process.on("unhandledRejection", (e) => {
   process.exit(1);
 });
 main().catch((e) => {
-  console.error(e instanceof RenderError ? `render: ${e.message}` : `render: ${(e as Error).stack ?? e}`);
+  console.error(e instanceof RenderError || e instanceof DrawError ? `render: ${e.message}` : `render: ${(e as Error).stack ?? e}`);
   process.exit(1);
 });

@@ -350,13 +350,13 @@ export async function renderStack(root: string, stack: string, configDir = join(
     ...(r.rawOutputs ? { outputs: clean(r.rawOutputs, secrets) } : {}),
   }));
   const files = machineFiles(regs);
-  // Last line of defence: no secret value may appear in anything the render writes.
-  const leaks = findLeaks(secrets, [["resources.json", JSON.stringify(resources)], ["outputs.json", JSON.stringify(outputs)], ...files.map((f): [string, string] => [`files/${f.path}`, f.content])]);
-  if (leaks.length) throw new RenderError(`render of ${stack} would leak secrets:\n` + leaks.map((l) => `  - ${l}`).join("\n"));
   // The picture, from the same pure plan the program built (a federation: from its outputs).
   const topology =
     config[`${PROJECT}:layout`] === "federation"
       ? federationDot(stack, outputs as unknown as FederationView)
       : clusterDotOfConfig(stack, config);
+  // Last line of defence: no secret value may appear in anything the render writes.
+  const leaks = findLeaks(secrets, [["resources.json", JSON.stringify(resources)], ["outputs.json", JSON.stringify(outputs)], ["topology.dot", topology], ...files.map((f): [string, string] => [`files/${f.path}`, f.content])]);
+  if (leaks.length) throw new RenderError(`render of ${stack} would leak secrets:\n` + leaks.map((l) => `  - ${l}`).join("\n"));
   return { stack, resources, files, outputs, summary: summarize(stack, regs, outputs), topology };
 }

@@ -10,6 +10,7 @@ import { LOCAL_PROXY_PORT, VIP_PROXY_PORT } from "../components/plan/onprem-endp
 /** A DOT string literal. */
 const q = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
 const id = (...parts: string[]) => q(parts.join(":"));
+const sized = (n: number) => `${n} node${n === 1 ? "" : "s"}`;
 
 const STYLE = [
   "  graph [fontname=Helvetica, fontsize=11, rankdir=TB, nodesep=0.3, ranksep=0.5, compound=true];",
@@ -24,7 +25,9 @@ export function endpointLabel(plan: ClusterPlan): string {
   if (mode === "vip") return `keepalived VIP ${vip}\nhaproxy :${VIP_PROXY_PORT} on every master\n${plan.endpoint.hostPort}`;
   if (mode === "local-proxy") return `haproxy 127.0.0.1:${LOCAL_PROXY_PORT} on every node\nto all masters\n${plan.endpoint.hostPort}`;
   const lb = platform === "aws" ? "internal NLB" : "internal passthrough LB";
-  return `${lb} ${plan.endpoint.addresses.join(", ")}:${plan.endpoint.port}\nhealth check HTTPS /readyz\n${plan.endpoint.hostPort}`;
+  const at = plan.endpoint.addresses.map((a) => `${a}:${plan.endpoint.port}`);
+  const where = at.length === 1 ? `${lb} ${at[0]}` : `${lb}, one address per zone\n${at.join("\n")}`;
+  return `${where}\nhealth check HTTPS /readyz\n${plan.endpoint.hostPort}`;
 }
 
 /** DOT of one cluster: a box per zone with its masters (and etcd members) and pool groups. */
@@ -48,7 +51,7 @@ export function clusterDot(stack: string, plan: ClusterPlan): string {
     }
     for (const p of plan.pools) {
       for (const z of p.zones.filter((x) => x.zone === zone)) {
-        lines.push(`    ${id("pool", z.name)} [label=${q(`${z.name}\n${z.nodesPerZone} nodes (${z.minPerZone}..${z.maxPerZone})\n${p.pool.machineType}`)}, fillcolor="#dcfce7"];`);
+        lines.push(`    ${id("pool", z.name)} [label=${q(`${z.name}\n${sized(z.nodesPerZone)} (${z.minPerZone}..${z.maxPerZone})\n${p.pool.machineType}`)}, fillcolor="#dcfce7"];`);
       }
     }
     for (const w of plan.staticWorkers.filter((x) => x.zone === zone)) lines.push(`    ${id("worker", w.name)} [label=${q(`${w.name}\n${w.address}\nworker`)}, fillcolor="#dcfce7"];`);
@@ -66,9 +69,14 @@ export function clusterDot(stack: string, plan: ClusterPlan): string {
   return lines.join("\n") + "\n";
 }
 
-/** The DOT of a cluster stack from its config map (`ns:key` -> value), through the program's own validation and plan. */
+/** The plan of a cluster stack from its config map (`ns:key` -> value), through the program's own validation. */
+export function planOfConfig(stack: string, config: Record<string, string>): ClusterPlan {
+  return planCluster(validateClusterConfig(fromRawConfig(config), stack, config));
+}
+
+/** The DOT of a cluster stack from its config map: what the render writes as topology.dot. */
 export function clusterDotOfConfig(stack: string, config: Record<string, string>): string {
-  return clusterDot(stack, planCluster(validateClusterConfig(fromRawConfig(config), stack, config)));
+  return clusterDot(stack, planOfConfig(stack, config));
 }
 
 export interface FederationView {
@@ -92,13 +100,16 @@ export function federationDot(stack: string, fed: FederationView): string {
   return lines.join("\n") + "\n";
 }
 
+/** `dot` is missing or refused the DOT text. */
+export class DrawError extends Error {}
+
 /** Graphviz's SVG of a DOT text. */
 export function drawSvg(dot: string): string {
   try {
     return execFileSync("dot", ["-Tsvg"], { input: dot, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
-    if (err.code === "ENOENT") throw new Error("Graphviz's dot is not installed: run ./setup.sh (Debian package graphviz)");
-    throw new Error(`dot could not draw the topology: ${err.stderr ?? err.message}`);
+    if (err.code === "ENOENT") throw new DrawError("Graphviz's dot is not installed: run ./setup.sh (it installs the apt package graphviz)");
+    throw new DrawError(`dot could not draw the topology: ${err.stderr ?? err.message}`);
   }
 }

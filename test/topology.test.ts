@@ -3,15 +3,18 @@
 // Graphviz's real `dot` draws every one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "fs";
+import { mkdtempSync, readFileSync } from "fs";
+import { tmpdir } from "os";
 import { join } from "path";
 import { clusterDotOf } from "../render/topology-docs";
-import { clusterDotOfConfig, drawSvg } from "../render/topology";
+import { clusterDotOfConfig, DrawError, drawSvg, endpointLabel, federationDot, planOfConfig } from "../render/topology";
 import { readStackFile } from "../render/render";
-import { renderInChild, ROOT, SHIPPED_STACKS } from "./helpers";
+import { renderInChild, renderOnce, ROOT, SHIPPED_STACKS } from "./helpers";
 
-const isFederation = (s: string) => readStackFile(join(ROOT, "stacks"), s).config["kubeadm-ha:layout"] === "federation";
-const CLUSTERS = SHIPPED_STACKS.filter((s) => !isFederation(s));
+const configOf = (s: string) => readStackFile(join(ROOT, "stacks"), s).config;
+const CLUSTERS = SHIPPED_STACKS.filter((s) => configOf(s)["kubeadm-ha:layout"] !== "federation");
+/** A label as DOT writes it. */
+const dotText = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
 /** The text an SVG shows, entities decoded (Graphviz writes '-' as &#45;). */
 function svgText(svg: string): string {
@@ -27,34 +30,62 @@ function assertDrawn(dot: string, texts: string[]) {
   for (const t of texts) assert.ok(shown.includes(t), `the SVG should show ${JSON.stringify(t)}`);
 }
 
+/** The statements of each zone box (`subgraph "cluster_<zone>"`), by zone. */
+function boxes(dot: string): Map<string, string> {
+  return new Map([...dot.matchAll(/^ {2}subgraph "cluster_([^"]+)" \{\n([\s\S]*?)^ {2}\}$/gm)].map((m) => [m[1], m[2]]));
+}
+
 test("the default stack's picture shows three zones, each with its master, etcd member and pool group", () => {
   const dot = clusterDotOf("gcp-three-zone");
-  for (const z of ["b", "c", "d"]) assert.match(dot, new RegExp(`label="zone europe-west1-${z}"`));
-  for (const i of [0, 1, 2]) {
-    assert.match(dot, new RegExp(`"master:prod-master-${i}" \\[label="prod-master-${i}\\\\n10\\.10\\.0\\.1${i}`));
-    assert.match(dot, new RegExp(`"etcd:prod-master-${i}" \\[label="etcd member`));
+  const zones = boxes(dot);
+  assert.deepEqual([...zones.keys()], ["europe-west1-b", "europe-west1-c", "europe-west1-d"]);
+  for (const [i, z] of ["b", "c", "d"].entries()) {
+    const box = zones.get(`europe-west1-${z}`)!;
+    assert.match(box, new RegExp(`"master:prod-master-${i}" \\[label="prod-master-${i}\\\\n10\\.10\\.0\\.1${i}\\\\n`));
+    assert.match(box, new RegExp(`"etcd:prod-master-${i}" \\[label="etcd member\\\\nprod-master-${i}"`));
+    assert.match(box, new RegExp(`"pool:prod-general-${z}" \\[label="prod-general-${z}\\\\n3 nodes \\(1\\.\\.5\\)`));
   }
   assert.match(dot, /internal passthrough LB 10\.10\.0\.5:6443\\nhealth check HTTPS \/readyz/);
-  assert.match(dot, /prod-general-b\\n3 nodes \(1\.\.5\)/);
-  assertDrawn(dot, ["zone europe-west1-b", "prod-master-2", "etcd member", "internal passthrough LB", "3 nodes (1..5)"]);
+  assert.match(dot, /"bastion" \[label="bastion prod-bastion 10\.10\.0\.6/);
+  assertDrawn(dot, ["zone europe-west1-b", "prod-master-2", "etcd member", "internal passthrough LB 10.10.0.5:6443", "3 nodes (1..5)", "bastion prod-bastion"]);
 });
 
-test("every shipped cluster stack has a picture with its masters, etcd members and endpoint", () => {
-  assert.ok(CLUSTERS.length >= 8);
+test("every shipped cluster stack's picture puts each master, etcd member and pool group in its zone, behind its endpoint", () => {
+  assert.ok(CLUSTERS.length >= 8, `cluster stacks: ${CLUSTERS.join(", ")}`);
+  const kinds = new Set<string>();
   for (const stack of CLUSTERS) {
+    const plan = planOfConfig(stack, configOf(stack));
     const dot = clusterDotOf(stack);
-    assert.equal((dot.match(/\[label="etcd member/g) ?? []).length, 3, `${stack}: three etcd members`);
-    const endpoint = readStackFile(join(ROOT, "stacks"), stack).config["kubeadm-ha:platform"] === "aws" ? "internal NLB" : /mode: vip/.test(readFileSync(join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8")) ? "keepalived VIP" : null;
-    if (endpoint) assert.ok(dot.includes(endpoint), `${stack}: ${endpoint}`);
-    assertDrawn(dot, ["etcd member"]);
+    const zones = boxes(dot);
+    for (const m of plan.masters) {
+      const box = zones.get(m.zone) ?? assert.fail(`${stack}: no box for zone ${m.zone}`);
+      assert.ok(box.includes(`"master:${m.name}" [label="${m.name}\\n${m.ip}\\n`), `${stack}: ${m.name} (${m.ip}) in ${m.zone}`);
+      assert.ok(box.includes(`"etcd:${m.name}" [label="etcd member\\n${m.name}"`), `${stack}: etcd member ${m.name} in ${m.zone}`);
+      assert.ok(dot.includes(`"endpoint" -> "master:${m.name}"`), `${stack}: endpoint -> ${m.name}`);
+    }
+    for (const z of plan.pools.flatMap((p) => p.zones)) {
+      const size = `${z.nodesPerZone} node${z.nodesPerZone === 1 ? "" : "s"} (${z.minPerZone}..${z.maxPerZone})`;
+      assert.ok(zones.get(z.zone)?.includes(`[label="${z.name}\\n${size}\\n`), `${stack}: ${z.name} with ${size} in ${z.zone}`);
+    }
+    const kind = /^(internal passthrough LB|internal NLB|keepalived VIP|haproxy 127\.0\.0\.1:\d+ on every node)/.exec(endpointLabel(plan))?.[1];
+    assert.ok(kind, `${stack}: endpoint kind in ${JSON.stringify(endpointLabel(plan))}`);
+    kinds.add(kind.replace(/:\d+/, ""));
+    assert.ok(dot.includes(`"endpoint" [label="${dotText(endpointLabel(plan))}"`), `${stack}: endpoint node`);
+    assertDrawn(dot, [...zones.keys(), ...plan.masters.map((m) => m.name), "etcd member", kind]);
   }
+  assert.deepEqual([...kinds].sort(), ["haproxy 127.0.0.1 on every node", "internal NLB", "internal passthrough LB", "keepalived VIP"]);
+});
+
+test("on AWS the NLB shows one address per zone, each with the apiserver port", () => {
+  const label = endpointLabel(planOfConfig("aws-three-az", configOf("aws-three-az")));
+  assert.match(label, /^internal NLB, one address per zone\n10\.20\.0\.5:6443\n10\.20\.2\.5:6443\n10\.20\.4\.5:6443\nhealth check HTTPS \/readyz\n/);
 });
 
 test("hosts you own: failure domains as boxes, the VIP or the per-node proxies, and the workers", () => {
   const vip = clusterDotOf("onprem-vip");
   assert.match(vip, /label="failure domain rack-a"/);
   assert.match(vip, /keepalived VIP 10\.103\.97\.2\\nhaproxy :8443 on every master/);
-  assert.match(vip, /"worker:dc1-worker-0" \[label="dc1-worker-0\\n10\.103\.97\.210\\nworker"/);
+  assert.match(boxes(vip).get("rack-a")!, /"worker:dc1-worker-0" \[label="dc1-worker-0\\n10\.103\.97\.210\\nworker"/);
   assert.match(clusterDotOf("onprem-local-proxy"), /haproxy 127\.0\.0\.1:16443 on every node/);
 });
 
@@ -68,23 +99,69 @@ test("a cluster with no worker pools and a declared non-HA control plane still h
   const dot = clusterDotOfConfig("dev", config);
   assert.match(dot, /NOT HA \(declared\)/);
   assert.doesNotMatch(dot, /"pool:/);
-  assertDrawn(dot, ["dev-master-0"]);
+  assert.doesNotMatch(dot, /"etcd:[^"]*" -> "etcd:/, "a single etcd member has no peers");
+  assertDrawn(dot, ["dev-master-0", "etcd member", "zone europe-west1-b"]);
+});
+
+test("labels are escaped for DOT: quotes, backslashes and line breaks reach the SVG as written", () => {
+  const odd = { stack: 'we"ird\\stack', cluster: "a\\nb", cloud: "gcp", region: "r-1" };
+  const dot = federationDot("odd", { members: [odd], dnsNames: [{ name: 'x"y.example.', level: "global", members: [odd.stack] }] });
+  assertDrawn(dot, ['stack we"ird\\stack', "cluster a\\nb", 'global: x"y.example.']);
+  assert.equal(dot, federationDot("odd", { members: [odd], dnsNames: [{ name: 'x"y.example.', level: "global", members: [odd.stack] }] }));
+});
+
+test("without Graphviz the render says to run ./setup.sh", () => {
+  const path = process.env.PATH;
+  process.env.PATH = mkdtempSync(join(tmpdir(), "no-dot-"));
+  try {
+    assert.throws(() => drawSvg("digraph {}"), (e: Error) => e instanceof DrawError && /run \.\/setup\.sh .*graphviz/.test(e.message));
+  } finally {
+    process.env.PATH = path;
+  }
+  assert.throws(() => drawSvg("digraph {"), (e: Error) => e instanceof DrawError && /dot could not draw the topology/.test(e.message));
+});
+
+test("the render's picture of the default stack is the one drawn from its plan, and agrees with its outputs", async () => {
+  const r = await renderOnce("gcp-three-zone");
+  assert.equal(r.topology, clusterDotOf("gcp-three-zone"));
+  const zones = boxes(r.topology);
+  for (const m of r.outputs.masters as Array<{ name: string; zone: string; address: string }>) assert.ok(zones.get(m.zone)?.includes(`"master:${m.name}" [label="${m.name}\\n${m.address}\\n`), m.name);
+  for (const z of (r.outputs.pools as Array<{ zones: Array<{ zone: string; group: string; nodes: number; min: number; max: number }> }>).flatMap((p) => p.zones)) {
+    assert.ok(zones.get(z.zone)?.includes(`"pool:${z.group}" [label="${z.group}\\n${z.nodes} nodes (${z.min}..${z.max})`), z.group);
+  }
+  assert.ok(r.topology.includes(`${(r.outputs.endpointAddresses as string[])[0]}:6443`));
 });
 
 test("the render writes topology.dot and topology.svg; a federation's shows its members and DNS names", async () => {
   const { dir, outputs } = await renderInChild("fed-global");
-  const svg = svgText(readFileSync(join(dir, "topology.svg"), "utf8"));
-  assert.ok(existsSync(join(dir, "topology.dot")));
-  const members = outputs.members as Array<{ cluster: string; region: string }>;
+  const dot = readFileSync(join(dir, "topology.dot"), "utf8");
+  const svg = readFileSync(join(dir, "topology.svg"), "utf8");
+  assert.match(svg, /^<\?xml[\s\S]*<\/svg>\s*$/);
+  const shown = svgText(svg);
+  const members = outputs.members as Array<{ stack: string; cluster: string; cloud: string; region: string }>;
   assert.equal(members.length, 4);
-  for (const m of members) assert.ok(svg.includes(`cluster ${m.cluster}`) && svg.includes(`region ${m.region}`), `member ${m.cluster}`);
-  for (const d of outputs.dnsNames as Array<{ name: string; level: string }>) assert.ok(svg.includes(`${d.level}: ${d.name}`), d.name);
+  for (const m of members) {
+    assert.ok(boxes(dot).get(m.region)?.includes(`"member:${m.stack}"`), `${m.stack} in the box of ${m.region}`);
+    assert.ok(shown.includes(`cluster ${m.cluster}`) && shown.includes(`${m.cloud.toUpperCase()} region ${m.region}`), `member ${m.cluster}`);
+  }
+  const dns = outputs.dnsNames as Array<{ name: string; level: string; members: string[] }>;
+  assert.deepEqual([...new Set(dns.map((d) => d.level))].sort(), ["global", "region", "zone"]);
+  for (const d of dns) {
+    assert.ok(shown.includes(`${d.level}: ${d.name}`), d.name);
+    for (const m of d.members) assert.ok(dot.includes(`"dns:${d.name}" -> "member:${m}"`), `${d.name} -> ${m}`);
+  }
+  const targets = [...dot.matchAll(/-> "(member:[^"]+)"/g)].map((m) => m[1]);
+  for (const t of targets) assert.ok(members.some((m) => `member:${m.stack}` === t), `${t} is a drawn member`);
 });
 
 test("README's picture of the default stack is current (refresh: npm run topology:docs)", () => {
   const committed = readFileSync(join(ROOT, "docs/topology-gcp-three-zone.dot"), "utf8");
-  assert.equal(committed, clusterDotOf("gcp-three-zone"), "docs/topology-gcp-three-zone.dot is stale: run npm run topology:docs and commit docs/");
-  const svg = svgText(readFileSync(join(ROOT, "docs/topology-gcp-three-zone.svg"), "utf8"));
-  for (const t of ["prod-master-0", "etcd member", "internal passthrough LB"]) assert.ok(svg.includes(t), `docs SVG should show ${t}`);
+  assert.equal(committed, clusterDotOf("gcp-three-zone"), "docs/topology-gcp-three-zone.dot is stale: run `npm run topology:docs` and commit docs/");
+  const svg = readFileSync(join(ROOT, "docs/topology-gcp-three-zone.svg"), "utf8");
+  for (const t of ["prod-master-0", "etcd member", "internal passthrough LB", "3 nodes (1..5)"]) assert.ok(svgText(svg).includes(t), `docs/topology-gcp-three-zone.svg should show ${t}: run \`npm run topology:docs\``);
+  // Byte for byte when this machine's Graphviz is the one that drew it (the SVG names its version).
+  const version = (x: string) => /Generated by graphviz version ([^\s]+)/.exec(x)?.[1];
+  const drawn = drawSvg(committed);
+  if (version(drawn) === version(svg)) assert.equal(svg, drawn, "docs/topology-gcp-three-zone.svg is stale: run `npm run topology:docs` and commit docs/");
   assert.match(readFileSync(join(ROOT, "README.md"), "utf8"), /!\[[^\]]+\]\(docs\/topology-gcp-three-zone\.svg\)/);
 });
