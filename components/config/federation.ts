@@ -2,7 +2,7 @@
 // services and global DNS. Same error discipline as a cluster: every problem at
 // once, naming the key, the value and the fix. Pure: no Pulumi imports.
 import { z } from "zod";
-import { ConfigError, ConfigProblem, fromRawConfig } from "./validate";
+import { ConfigError, ConfigProblem, fromRawConfig, hintFor } from "./validate";
 import { NAMESPACE } from "./schema";
 
 /** TTL of the federation's DNS records when none is given, seconds. */
@@ -78,6 +78,9 @@ const HINTS: Record<string, string> = {
   members: "list member cluster stacks, e.g. [{stack: fed-europe-west1}, {stack: fed-us-east1}]",
   dns: "set dns.provider (route53 or clouddns), dns.domain (e.g. acme.com) and dns.healthCheck.intervalSeconds 10 or 30",
   services: "see the federation section of README.md",
+  "services.ports.nodePort": "use a nodePort in Kubernetes' NodePort range 30000-32767, one per port of every service, e.g. 30080",
+  "services.ports.port": "use the port clients connect to, 1-65535, e.g. 80",
+  "services.healthCheckPath": "set it to an HTTP path that answers 200 while the copy is healthy, e.g. /healthz",
   aliases: "e.g. {name: eu.nginx.acme.com., service: nginx, region: europe-west1}",
 };
 
@@ -102,7 +105,7 @@ export function validateFederationConfig(raw: Record<string, unknown>, stackName
       }
       let v: unknown = raw;
       for (const p of issue.path) v = v && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p as string] : undefined;
-      add(issue.path, `${issue.message} (got ${v === undefined ? "(missing)" : JSON.stringify(v)})`, HINTS[String(issue.path[0])] ?? "see README.md");
+      add(issue.path, `${issue.message} (got ${v === undefined ? "(missing)" : JSON.stringify(v)})`, hintFor(HINTS, issue.path, "see README.md"));
     }
     throw new ConfigError(problems);
   }

@@ -213,10 +213,13 @@ export type NodePoolConfig = z.output<typeof nodePoolSchema>;
 /** Keys whose values never appear in error messages. */
 export const SECRET_KEYS = ["sshPrivateKey"];
 
-/** What to do about a bad key: shown after the error, keyed by the first path element. */
+/**
+ * What to do about a bad key: shown after the error, keyed by the most specific
+ * path without list indices (`nodePools.taints.effect`), else its first element.
+ */
 export const FIX_HINTS: Record<string, string> = {
-  layout: 'set it to "cluster" (or leave it out)',
-  platform: 'set it to "gcp" or "aws" (or leave it out for gcp)',
+  layout: 'set it to "cluster" (or leave it out), or to "federation" for a federation stack',
+  platform: 'set it to "gcp", "aws" or "static" (or leave it out for gcp)',
   clusterName: "use up to 20 lower-case letters, digits and '-', starting with a letter, e.g. prod",
   region: "set the cloud region, e.g. `pulumi config set kubeadm-ha:region europe-west1`",
   zones: "list three or more distinct zones of the region, e.g. [europe-west1-b, europe-west1-c, europe-west1-d]",
@@ -231,4 +234,15 @@ export const FIX_HINTS: Record<string, string> = {
   sshPublicKey: "paste one line of an OpenSSH public key, or leave the key out to have one generated",
   image: "on GCP use project/family, e.g. ubuntu-os-cloud/ubuntu-2404-lts-amd64; on AWS an AMI id, e.g. ami-0123456789abcdef0",
   bastion: "use bastion.machineType, e.g. e2-small",
+  "controlPlane.diskSizeGb": "use a whole number of GB from 20 to 65536, e.g. 100",
+  "nodePools.diskSizeGb": "use a whole number of GB from 20 to 65536, e.g. 100",
+  "nodePools.name": "use up to 20 lower-case letters, digits and '-', starting with a letter, e.g. general",
+  "nodePools.zones": "list one or more of the cluster's zones, or leave zones out for all of them",
+  "nodePools.nodesPerZone": "use a whole number from 0, between minPerZone and maxPerZone, e.g. 3",
+  "nodePools.minPerZone": "use a whole number from 0, at most nodesPerZone",
+  "nodePools.maxPerZone": "use a whole number from 1, at least nodesPerZone",
+  "nodePools.taints.effect": 'use "NoSchedule", "PreferNoSchedule" or "NoExecute"',
+  "kubernetes.version": 'write the full release as a quoted string, e.g. "1.34.2" (1.31 or newer, no leading v)',
+  "kubernetes.cni.version": "use the CNI's release such as 3.29.1 (calico) or 0.26.1 (flannel), no leading v, or leave it out",
+  "endpoint.name": "use a DNS name such as api.prod.internal, or leave it out for api.<clusterName>.internal",
 };

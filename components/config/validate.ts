@@ -64,6 +64,8 @@ export const POD_CIDR_PER_NODE_PREFIX = 24;
 export const AWS_MAX_NODE_CIDR_PREFIX = 22;
 /** AWS: zones the subnet layout has room for. */
 export const AWS_MAX_ZONES = 6;
+/** GCP: longest instance-template name prefix (`<cluster>-<pool>-`) that still gets the provider's full unique suffix; longer ones get a shortened, collision-prone one (the render refuses them). */
+export const GCP_NAME_PREFIX_MAX = 37;
 
 function keyOf(path: ReadonlyArray<PropertyKey>): string {
   let s = NAMESPACE + ":";
@@ -88,8 +90,18 @@ function show(v: unknown, path: ReadonlyArray<PropertyKey> = []): string {
   return v === undefined ? "(missing)" : JSON.stringify(v);
 }
 
+/** The fix for a bad key: the most specific of `hints` for its path without list indices (`a.b.c`, then `a.b`, then `a`). */
+export function hintFor(hints: Record<string, string>, path: ReadonlyArray<PropertyKey>, fallback: string): string {
+  const names = path.filter((p) => typeof p !== "number").map(String);
+  for (let n = names.length; n > 0; n--) {
+    const h = hints[names.slice(0, n).join(".")];
+    if (h !== undefined) return h;
+  }
+  return fallback;
+}
+
 function hint(path: ReadonlyArray<PropertyKey>): string {
-  return FIX_HINTS[String(path[0])] ?? "see the config reference in README.md";
+  return hintFor(FIX_HINTS, path, "see the config reference in README.md");
 }
 
 /**
@@ -201,6 +213,8 @@ function checkStaticHosts(c: ParsedClusterConfig, endpointMode: string, add: Add
 /** Validates a cluster's stack config; throws ConfigError listing every problem. */
 export function validateClusterConfig(raw: Record<string, unknown>, stackName: string, providerConfig: Record<string, string> = {}): ClusterConfig {
   const problems: ConfigProblem[] = [];
+  // Every other key means what the layout says: an unknown layout is the one problem worth reporting.
+  if (raw.layout !== undefined && raw.layout !== "cluster") throw new ConfigError([{ key: keyOf(["layout"]), message: `unknown layout ${show(raw.layout)}`, fix: hint(["layout"]) }]);
   const parsed = clusterConfigSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -276,6 +290,11 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     if (poolNames.has(p.name)) add(["nodePools", i, "name"], `pool name ${show(p.name)} is used twice`, "give each pool its own name");
     if (p.name === "master" || p.name === "bastion") add(["nodePools", i, "name"], `pool name ${show(p.name)} is reserved`, "pick another name, e.g. general");
     poolNames.add(p.name);
+    // GCP: the pool's instance template is named `<cluster>-<pool>-` + a generated suffix (components/gcp/node-pool.ts).
+    const prefix = `${clusterName}-${p.name}-`;
+    if (c.platform === "gcp" && clusterName.length <= 20 && prefix.length > GCP_NAME_PREFIX_MAX) {
+      add(["nodePools", i, "name"], `pool name ${show(p.name)} after cluster name ${show(clusterName)} makes the instance template prefix ${show(prefix)}, ${prefix.length} characters; above ${GCP_NAME_PREFIX_MAX}, GCP template names get a shortened, collision-prone suffix`, `shorten the pool name to ${GCP_NAME_PREFIX_MAX - clusterName.length - 2} characters or fewer, or kubeadm-ha:clusterName`);
+    }
     const zones = p.zones ?? [...new Set(placement.zones)];
     zones.forEach((z, j) => {
       if (!placement.zones.includes(z)) add(["nodePools", i, "zones", j], `zone ${show(z)} is not one of the cluster's zones ${show(placement.zones)}`, "use zones listed in kubeadm-ha:zones");
