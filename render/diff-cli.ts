@@ -3,12 +3,13 @@
 // the difference: resources added/removed/changed with the changed input paths, and
 // machine files as unified diffs. "no changes" when there are none. Exit 1 when a
 // render fails (on either side), 2 on bad usage.
-import { execFileSync, spawn } from "child_process";
+import { execFileSync } from "child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { diffRenders, formatDiffs, StackDiff } from "./diff";
 import { inParallel } from "./parallel";
+import { renderInChildProcess } from "./child";
 
 const ROOT = resolve(__dirname, "..");
 
@@ -21,13 +22,9 @@ class RenderFailed extends Error {}
 
 const stacksIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []) : []);
 
-function renderSide(src: string, stack: string, out: string): Promise<void> {
-  return new Promise((done, fail) => {
-    const p = spawn(process.execPath, ["--import", "tsx", join(src, "render/cli.ts"), "--stack", stack, "--out", out], { cwd: src, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("close", (code) => (code === 0 ? done() : fail(new RenderFailed(`${stack} did not render:\n${stderr.trim()}`))));
-  });
+async function renderSide(src: string, stack: string, out: string): Promise<void> {
+  const { code, stderr } = await renderInChildProcess(src, stack, out);
+  if (code !== 0) throw new RenderFailed(`${stack} did not render:\n${stderr.trim()}`);
 }
 
 async function main() {

@@ -2,11 +2,11 @@
 // returns every resource and every file that reaches a machine, secrets
 // replaced by "[secret]". The output is a public contract (README "Render output").
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
-import { spawn } from "child_process";
 import { tmpdir } from "os";
 import { join, posix } from "path";
 import { parse } from "yaml";
 import { inParallel } from "./parallel";
+import { renderInChildProcess } from "./child";
 import { installMocks, PROJECT, Registration, ResourceOptionsSeen } from "./mocks";
 import { decodeBundle } from "../components/plan/bundle";
 import { filesOfBootConfig } from "../components/plan/cloud-init";
@@ -291,7 +291,7 @@ async function renderMembers(root: string, stack: string, configDir: string, con
   await inParallel(stacks, async (s) => {
     const local = s.split("/").pop()!;
     const out = mkdtempSync(join(tmpdir(), `member-${local}-`));
-    const res = await run(process.execPath, ["--import", "tsx", join(root, "render/cli.ts"), "--stack", local, "--config-dir", configDir, "--out", out]);
+    const res = await renderInChildProcess(root, local, out, configDir);
     if (res.code !== 0) throw new RenderError(`member stack ${s} did not render:\n${res.stderr.trim()}`);
     outputs[s] = JSON.parse(readFileSync(join(out, "outputs.json"), "utf8"));
     rmSync(out, { recursive: true, force: true });
@@ -307,15 +307,6 @@ function rawList(json: string | undefined): Array<{ stack?: unknown }> {
   } catch {
     return [];
   }
-}
-
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("close", (code) => resolve({ code, stderr }));
-  });
 }
 
 export async function renderStack(root: string, stack: string, configDir = join(root, "stacks")): Promise<RenderResult> {

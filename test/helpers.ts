@@ -1,10 +1,10 @@
 // Shared fixture: one offline render of a stack per test process (the SDK keeps one runtime per process).
 import { join } from "path";
-import { execFile } from "child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "fs";
 import { tmpdir } from "os";
 import assert from "node:assert/strict";
 import { renderStack, RenderResult, RenderedResource } from "../render/render";
+import { renderInChildProcess } from "../render/child";
 import { ConfigError, ConfigProblem } from "../components/config/validate";
 
 export const ROOT = join(__dirname, "..");
@@ -55,12 +55,10 @@ export function renderInChild(stack: string, configDir = join(ROOT, "stacks")): 
     const dir = mkdtempSync(join(tmpdir(), `child-render-${stack}-`));
     childRenders.set(
       key,
-      new Promise((done, fail) => {
-        execFile(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", stack, "--config-dir", configDir, "--out", dir], { cwd: ROOT }, (err, _out, stderr) => {
-          if (err) return fail(new Error(`render of ${stack} failed: ${stderr}`));
-          const read = (f: string) => JSON.parse(readFileSync(join(dir, f), "utf8"));
-          done({ dir, resources: read("resources.json"), outputs: read("outputs.json") });
-        });
+      renderInChildProcess(ROOT, stack, dir, configDir).then(({ code, stderr }) => {
+        if (code !== 0) throw new Error(`render of ${stack} failed: ${stderr}`);
+        const read = (f: string) => JSON.parse(readFileSync(join(dir, f), "utf8"));
+        return { dir, resources: read("resources.json"), outputs: read("outputs.json") };
       }),
     );
   }

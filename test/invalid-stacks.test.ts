@@ -4,11 +4,11 @@
 // how to fix it, before any resource is registered (nothing written).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "fs";
 import { tmpdir } from "os";
 import { basename, join } from "path";
 import { ROOT, SHIPPED_STACKS } from "./helpers";
+import { renderInChildProcess } from "../render/child";
 
 const DIR = join(ROOT, "test/fixtures/invalid-stacks");
 
@@ -109,11 +109,7 @@ function render(file: string): Promise<{ code: number | null; stderr: string; ou
   for (const s of [...SHIPPED_STACKS.map((name) => join(ROOT, "stacks", `Pulumi.${name}.yaml`)), join(DIR, `Pulumi.${file}.yaml`)]) symlinkSync(s, join(configDir, basename(s)));
   const out = join(tmp, "out");
   const cleanup = () => rmSync(tmp, { recursive: true, force: true });
-  return new Promise((done) => {
-    execFile(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", file, "--config-dir", configDir, "--out", out], { cwd: ROOT }, (err, _stdout, stderr) =>
-      done({ code: err ? (typeof err.code === "number" ? err.code : null) : 0, stderr, out, cleanup }),
-    );
-  });
+  return renderInChildProcess(ROOT, file, out, configDir).then((r) => ({ ...r, out, cleanup }));
 }
 
 /** The problems stated in the render's stderr, one per line: "render: <key>: ..." or "  - <key>: ...". */
