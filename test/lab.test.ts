@@ -32,7 +32,8 @@ test("losing a whole master (link down, every process killed): the endpoint keep
 test("the lab removes every namespace, link and process it made, also when a scenario fails", async () => {
   const lab = new Lab();
   lab.addHost("x", 50);
-  await lab.start(lab.hosts.get("x")!, "sleeper", ["sleep", "300"]);
+  // A duration nothing else on the machine sleeps for: pgrep below looks machine-wide.
+  await lab.start(lab.hosts.get("x")!, "sleeper", ["sleep", "314159"]);
   assert.match(namespaces(), new RegExp(`${lab.id}-x`));
   await assert.rejects(
     (async () => {
@@ -45,7 +46,7 @@ test("the lab removes every namespace, link and process it made, also when a sce
     /on purpose/,
   );
   assert.doesNotMatch(namespaces(), new RegExp(lab.id));
-  assert.equal(spawnSync("pgrep", ["-f", "^sleep 300$"]).status, 1, "the host's processes are gone");
+  assert.equal(spawnSync("pgrep", ["-f", "^sleep 314159$"]).status, 1, "the host's processes are gone");
 });
 
 test("the lab refuses to run without root, saying why", () => {
