@@ -1,0 +1,47 @@
+// A lab host's own files where the real programs look for them. kubeadm, etcd and
+// kube-apiserver use fixed paths (/etc/kubernetes, /var/lib/etcd, ...); every lab host
+// shares this machine's filesystem, so each command runs in a private mount namespace
+// with the host's folders bind-mounted over those paths. Nothing is mounted outside
+// that namespace: when the command ends, the mounts are gone. Needs root.
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from "fs";
+
+/** Paths a lab host keeps to itself, by absolute path → folder under the host's root. */
+export const HOST_PATHS = ["/etc/kubernetes", "/var/lib/etcd", "/var/lib/kubelet", "/etc/kubeadm-ha"] as const;
+
+const created = new Set<string>();
+
+/** Mount points must exist on the machine; the ones made here are removed by `removeMountPoints` (when still empty). */
+function ensureMountPoint(path: string) {
+  if (existsSync(path)) return;
+  mkdirSync(path, { recursive: true });
+  created.add(path);
+}
+
+/** Removes the empty mount points this process created. */
+export function removeMountPoints(): void {
+  for (const p of [...created].reverse()) {
+    try {
+      if (readdirSync(p).length === 0) rmdirSync(p);
+      created.delete(p);
+    } catch {
+      /* gone already, or in use by another lab */
+    }
+  }
+}
+
+/**
+ * The argv that runs `argv` as the lab host whose files are under `root` (`<root>/etc/kubernetes`
+ * appears as /etc/kubernetes, and so on), inside network namespace `netns` when given.
+ * `ip netns exec` also binds /etc/netns/<netns>/hosts over /etc/hosts when that file exists.
+ */
+export function asHost(root: string, argv: string[], netns?: string): string[] {
+  const binds: string[] = [];
+  for (const p of HOST_PATHS) {
+    ensureMountPoint(p);
+    mkdirSync(root + p, { recursive: true });
+    binds.push(`mount --bind '${root + p}' '${p}'`);
+  }
+  const script = `set -e; ${binds.join("; ")}; exec "$@"`;
+  const inner = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", ...argv];
+  return netns ? ["ip", "netns", "exec", netns, ...inner] : inner;
+}
