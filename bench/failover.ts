@@ -1,34 +1,76 @@
-// Runs each failover scenario RUNS times (default 5) in the lab and prints the median
-// and worst of what it measures. Needs root (network namespaces).
-import { backendRemoval, masterLoss, vipTakeover } from "../lab/scenarios";
-import { requireRoot } from "../lab/lab";
-import { etcdScenario } from "../lab/etcd";
+// Failover times on the real control plane of the lab, RUNS runs each (default 5), median
+// and worst, side by side with the defaults users get from other tools, measured in the
+// same run on the same control plane with only the endpoint's files changed:
+//   - vip: this program's rendered keepalived + haproxy, then the kubeadm HA guide's example;
+//   - local-proxy: this program's rendered per-node haproxy, then Kubespray's proxy timing.
+// Needs root and the toolchain (npm run toolchain).
+import { ControlPlane, EndpointMode, EndpointVariant } from "../lab/controlplane";
+import { apiserverKilled, etcdLeaderKilled, masterLost, proxyKilledOnVipHolder } from "../lab/cp-scenarios";
+import { Lab, requireRoot } from "../lab/lab";
+import { KUBEADM_GUIDE, KUBESPRAY } from "../lab/others";
 
 const runs = Number(process.env.RUNS ?? 5);
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const line = (what: string, xs: number[]) => console.log(`${what.padEnd(58)} median ${String(median(xs)).padStart(5)} ms   worst ${String(Math.max(...xs)).padStart(5)} ms   (${xs.join(", ")})`);
+const rows: string[][] = [];
+const row = (setup: string, what: string, xs: number[]) => {
+  rows.push([setup, what, String(median(xs)), String(Math.max(...xs)), xs.join(", ")]);
+  console.error(`  ${setup}: ${what}: median ${median(xs)} ms, worst ${Math.max(...xs)} ms (${xs.join(", ")})`);
+};
+
+async function times<T>(n: number, f: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(await f());
+  return out;
+}
+
+async function withCluster(mode: EndpointMode, variant: EndpointVariant, f: (cp: ControlPlane) => Promise<void>) {
+  const lab = new Lab();
+  try {
+    await f(await new ControlPlane(lab, mode, variant).start());
+  } finally {
+    lab.close();
+  }
+}
 
 async function main() {
   requireRoot();
-  console.log(`failover, ${runs} runs each (targets: VIP and proxies under 3000 ms, etcd under 2000 ms)`);
-  const v = [];
-  const b = [];
-  const h = [];
-  for (let i = 0; i < runs; i++) v.push(await vipTakeover());
-  for (let i = 0; i < runs; i++) b.push(await backendRemoval());
-  for (let i = 0; i < runs; i++) h.push(await masterLoss());
-  const e = [];
-  for (let i = 0; i < runs; i++) e.push(await etcdScenario());
-  line("VIP takeover after SIGKILL of keepalived", v.map((x) => x.takeoverMs));
-  line("  client gap meanwhile", v.map((x) => x.clientGapMs));
-  line("dead apiserver out of haproxy's rotation", b.map((x) => x.removalMs));
-  line("  back in rotation after restart", b.map((x) => x.returnMs));
-  line("VIP takeover after a whole master is lost", h.map((x) => x.takeoverMs));
-  line("  client gap meanwhile", h.map((x) => x.clientGapMs));
-  line("etcd leader re-election after SIGKILL of the leader", e.map((x) => x.leaderElectionMs));
+  console.error(`failover on a real control plane (kubeadm, etcd, kube-apiserver, controller-manager, scheduler), ${runs} runs each`);
+  await withCluster("vip", {}, async (cp) => {
+    const setup = "kubeadm-ha vip";
+    row(setup, "dead apiserver out of haproxy's rotation", (await times(runs, () => apiserverKilled(cp))).map((r) => r.removalMs));
+    const proxy = await times(runs, () => proxyKilledOnVipHolder(cp));
+    row(setup, "VIP moves after haproxy dies on its holder", proxy.map((r) => r.vipMovedMs));
+    row(setup, "  client gap meanwhile", proxy.map((r) => r.clientGapMs));
+    const host = await times(runs, () => masterLost(cp, "vip-holder"));
+    row(setup, "VIP moves after its holder is lost", host.map((r) => r.vipMovedMs!));
+    row(setup, "  client gap meanwhile", host.map((r) => r.clientGapMs));
+    const lease = await times(runs, () => masterLost(cp, "lease-holder"));
+    for (const name of ["kube-controller-manager", "kube-scheduler"]) {
+      const xs = lease.flatMap((r) => r.leases.filter((l) => l.lease === name).map((l) => l.takeoverMs));
+      if (xs.length) row(setup, `${name} Lease taken by a survivor`, xs);
+    }
+    row(setup, "etcd leader re-elected after SIGKILL", (await times(runs, () => etcdLeaderKilled(cp))).map((r) => r.electionMs));
+  });
+  await withCluster("vip", KUBEADM_GUIDE, async (cp) => {
+    const setup = "kubeadm HA guide vip";
+    row(setup, "dead apiserver out of haproxy's rotation", (await times(runs, () => apiserverKilled(cp))).map((r) => r.removalMs));
+    const proxy = await times(runs, () => proxyKilledOnVipHolder(cp));
+    row(setup, "VIP moves after haproxy dies on its holder", proxy.map((r) => r.vipMovedMs));
+    row(setup, "  client gap meanwhile", proxy.map((r) => r.clientGapMs));
+    const host = await times(runs, () => masterLost(cp, "vip-holder"));
+    row(setup, "VIP moves after its holder is lost", host.map((r) => r.vipMovedMs!));
+    row(setup, "  client gap meanwhile", host.map((r) => r.clientGapMs));
+  });
+  for (const [setup, variant] of [["kubeadm-ha local-proxy", {}], ["Kubespray local proxy", KUBESPRAY]] as Array<[string, EndpointVariant]>) {
+    await withCluster("local-proxy", variant, async (cp) => {
+      row(setup, "dead apiserver out of haproxy's rotation", (await times(runs, () => apiserverKilled(cp))).map((r) => r.removalMs));
+    });
+  }
+  console.log(`| setup | scenario | median ms | worst ms | runs (ms) |\n|---|---|---|---|---|`);
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
 }
 
 main().catch((e) => {

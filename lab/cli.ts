@@ -1,19 +1,46 @@
-// npm run lab: runs every failover scenario once in network namespaces and prints what it measured.
-import { LabError, requireRoot } from "./lab";
-import { backendRemoval, masterLoss, vipTakeover } from "./scenarios";
-import { etcdScenario } from "./etcd";
+// npm run lab [-- --mode vip|local-proxy]: builds a real control plane from the rendered
+// onprem stacks in network namespaces (kubeadm phases; etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler from the toolchain; keepalived and haproxy on
+// the rendered files), runs every failover scenario once and prints what it measured.
+import { parseArgs } from "util";
+import { ControlPlane, EndpointMode } from "./controlplane";
+import { apiserverKilled, etcdLeaderKilled, kubectlCreatesAndReads, masterLost, proxyKilledOnVipHolder, twoMastersDown } from "./cp-scenarios";
+import { Lab, LabError, requireRoot } from "./lab";
+
+const log = (s: string) => console.log(`[lab ${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+async function runMode(mode: EndpointMode) {
+  const lab = new Lab();
+  try {
+    log(`${mode}: building the control plane (kubeadm init phases on master-0, control-plane joins one at a time)`);
+    const t0 = Date.now();
+    const cp = await new ControlPlane(lab, mode, {}, log).start();
+    log(`${mode}: 3 masters ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; endpoint ${cp.server}${cp.vip ? ` (VIP ${cp.vip})` : " (haproxy on 127.0.0.1 of every node)"}`);
+    const k = await kubectlCreatesAndReads(cp);
+    log(`kubectl through the endpoint: created ${k.created}, read back "${k.read}"`);
+    const a = await apiserverKilled(cp);
+    log(`kube-apiserver on ${a.killed} SIGKILLed: haproxy on ${a.proxy} marked it DOWN after ${a.removalMs} ms; ready again, UP after ${a.returnMs} ms; ${a.failedRequests}/${a.requests} requests failed`);
+    const l = await masterLost(cp, "lease-holder");
+    log(`master ${l.lost} lost (link down, every process killed): ${l.leases.map((x) => `${x.lease} Lease taken by ${x.newHolder} after ${x.takeoverMs} ms`).join("; ")}${l.vipMovedMs !== undefined ? `; VIP moved after ${l.vipMovedMs} ms` : ""}; client gap ${l.clientGapMs} ms; ${l.writesAfter} writes acknowledged after the loss; answering at the end: ${l.answersAfter}`);
+    if (mode === "vip") {
+      const p = await proxyKilledOnVipHolder(cp);
+      log(`haproxy on the VIP holder ${p.holder} SIGKILLed: VIP moved after ${p.vipMovedMs} ms; client gap ${p.clientGapMs} ms`);
+    }
+    const e = await etcdLeaderKilled(cp);
+    log(`etcd leader on ${e.killed} SIGKILLed: new leader after ${e.electionMs} ms`);
+    const q = await twoMastersDown(cp);
+    log(`two masters down (${q.down.join(", ")}): ${q.acknowledgedWithTwoDown}/${q.attemptsWithTwoDown} writes acknowledged; back up: ${q.lost} of ${q.acknowledged} acknowledged writes missing`);
+  } finally {
+    lab.close();
+  }
+}
 
 async function main() {
+  const { values } = parseArgs({ options: { mode: { type: "string" } } });
+  const modes: EndpointMode[] = values.mode ? [values.mode as EndpointMode] : ["vip", "local-proxy"];
+  for (const m of modes) if (m !== "vip" && m !== "local-proxy") throw new LabError(`--mode must be vip or local-proxy, not ${m}`);
   requireRoot();
-  console.log("failover lab: the onprem-vip stack's 3 masters (haproxy + keepalived on its rendered files, apiserver stand-in) and a client, one network namespace each");
-  const v = await vipTakeover();
-  console.log(`VIP takeover after SIGKILL of keepalived on ${v.from}: ${v.to} holds the VIP after ${v.takeoverMs} ms; client gap ${v.clientGapMs} ms, ${v.failedRequests}/${v.requests} requests failed`);
-  const b = await backendRemoval();
-  console.log(`apiserver on ${b.killed} killed: haproxy marked it DOWN after ${b.removalMs} ms; restarted: UP after ${b.returnMs} ms; ${b.failedRequests}/${b.requests} requests failed`);
-  const h = await masterLoss();
-  console.log(`whole master ${h.lost} lost: VIP moved after ${h.takeoverMs} ms; client gap ${h.clientGapMs} ms; answering afterwards: ${h.answersAfter}`);
-  const e = await etcdScenario();
-  console.log(`etcd (3 members from the render): leader killed, new leader after ${e.leaderElectionMs} ms; ${e.writesWithOneDown} writes acknowledged with one member down, ${e.acknowledgedWithTwoDown}/${e.attemptsWithTwoDown} with two down; after restart ${e.lost} of ${e.acknowledged} acknowledged writes missing`);
+  for (const m of modes) await runMode(m);
 }
 
 main().catch((e) => {

@@ -3,7 +3,7 @@
 // shares this machine's filesystem, so each command runs in a private mount namespace
 // with the host's folders bind-mounted over those paths. Nothing is mounted outside
 // that namespace: when the command ends, the mounts are gone. Needs root.
-import { existsSync, mkdirSync, readdirSync, rmdirSync } from "fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "fs";
 
 /** Paths a lab host keeps to itself, by absolute path → folder under the host's root. */
 export const HOST_PATHS = ["/etc/kubernetes", "/var/lib/etcd", "/var/lib/kubelet", "/etc/kubeadm-ha"] as const;
@@ -17,8 +17,28 @@ function ensureMountPoint(path: string) {
   created.add(path);
 }
 
-/** Removes the empty mount points this process created. */
+/** Whether any process on the machine has something mounted on one of the host paths (another lab running). */
+export function hostPathsInUse(): boolean {
+  const paths = new Set<string>(HOST_PATHS);
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/${pid}/mountinfo`, "utf8");
+    } catch {
+      continue; // gone
+    }
+    if (info.split("\n").some((l) => paths.has(l.split(" ")[4]))) return true;
+  }
+  return false;
+}
+
+/**
+ * Removes the empty mount points this process created, unless another lab still uses
+ * them: removing a directory that is a mount point in another process's mount namespace
+ * detaches that mount there (Linux >= 3.18).
+ */
 export function removeMountPoints(): void {
+  if (hostPathsInUse()) return;
   for (const p of [...created].reverse()) {
     try {
       if (readdirSync(p).length === 0) rmdirSync(p);
@@ -33,15 +53,18 @@ export function removeMountPoints(): void {
  * The argv that runs `argv` as the lab host whose files are under `root` (`<root>/etc/kubernetes`
  * appears as /etc/kubernetes, and so on), inside network namespace `netns` when given.
  * `ip netns exec` also binds /etc/netns/<netns>/hosts over /etc/hosts when that file exists.
+ * With `hostname`, the command also gets its own UTS namespace with that hostname.
  */
-export function asHost(root: string, argv: string[], netns?: string): string[] {
+export function asHost(root: string, argv: string[], netns?: string, hostname?: string): string[] {
   const binds: string[] = [];
   for (const p of HOST_PATHS) {
     ensureMountPoint(p);
     mkdirSync(root + p, { recursive: true });
     binds.push(`mount --bind '${root + p}' '${p}'`);
   }
-  const script = `set -e; ${binds.join("; ")}; exec "$@"`;
-  const inner = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", ...argv];
+  // Its own hostname too (a UTS namespace): leader election and etcd name themselves after it.
+  const setName = hostname ? `hostname '${hostname}'; ` : "";
+  const script = `set -e; ${setName}${binds.join("; ")}; exec "$@"`;
+  const inner = ["unshare", "--mount", "--propagation", "private", ...(hostname ? ["--uts"] : []), "--", "sh", "-c", script, "sh", ...argv];
   return netns ? ["ip", "netns", "exec", netns, ...inner] : inner;
 }

@@ -1,14 +1,17 @@
 // The failover lab: one network namespace per host, joined by a bridge in a switch
-// namespace, running Debian's keepalived and haproxy on the configs the program
-// renders, a named stand-in for kube-apiserver's /readyz on each master, and a client.
+// namespace, each host with its own /etc/hosts; lab/controlplane.ts builds a real
+// control plane in it from what the program renders.
 // Everything it makes (namespaces, links, processes, files) is removed by close(),
 // also when a scenario fails. It needs root.
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { VIP_PROXY_PORT } from "../components/plan/onprem-endpoint";
-import { renderedVipFiles } from "./rendered";
+import { removeMountPoints } from "./hostfs";
+import { hasTools, toolchainDir } from "../toolchain/cache";
+
+/** What the lab runs from the toolchain. */
+export const LAB_TOOLS = ["kubeadm", "kubectl", "etcd", "etcdctl", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 
 /** The lab's own address range, inside its namespaces only (the onprem layout's 10.103.97.x, moved). */
 export const LAB_NET = "10.199.97";
@@ -20,6 +23,8 @@ export interface LabHost {
   name: string;
   ns: string;
   address: string;
+  /** The host's own /etc/hosts (`ip netns exec` binds /etc/netns/<ns>/hosts over /etc/hosts). */
+  hostsFile: string;
 }
 
 export interface Sample {
@@ -33,9 +38,11 @@ export function requireRoot(): void {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     throw new LabError("the failover lab needs root (it creates network namespaces and links): run it as root, e.g. sudo npm run lab");
   }
-  for (const tool of ["ip", "keepalived", "haproxy", "openssl", "etcd", "etcdctl"]) {
+  for (const tool of ["ip", "keepalived", "haproxy", "curl", "unshare"]) {
     if (spawnSync(tool, ["-V"]).error && spawnSync(tool, ["--version"]).error) throw new LabError(`${tool} is not installed: run ./setup.sh`);
   }
+  const missing = LAB_TOOLS.filter((t) => !hasTools([t]));
+  if (missing.length) throw new LabError(`${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not built: run npm run toolchain (builds them from the Go module proxy into ${toolchainDir()})`);
 }
 
 export class Lab {
@@ -48,6 +55,8 @@ export class Lab {
 
   constructor() {
     requireRoot();
+    // Also when the process dies of an error nobody caught.
+    process.once("exit", () => this.close());
     chmodSync(this.dir, 0o755);
     this.ip(["netns", "add", this.switchNs]);
     this.nsRun(this.switchNs, ["ip", "link", "add", "br0", "type", "bridge"]);
@@ -74,7 +83,10 @@ export class Lab {
     this.nsRun(ns, ["ip", "link", "set", "lo", "up"]);
     this.nsRun(ns, ["ip", "addr", "add", `${address}/${LAB_PREFIX}`, "dev", "eth0"]);
     this.nsRun(ns, ["ip", "link", "set", "eth0", "up"]);
-    const host = { name, ns, address };
+    mkdirSync(`/etc/netns/${ns}`, { recursive: true });
+    const hostsFile = `/etc/netns/${ns}/hosts`;
+    writeFileSync(hostsFile, `127.0.0.1 localhost\n::1 localhost ip6-localhost\n${address} ${name}\n`);
+    const host = { name, ns, address, hostsFile };
     this.hosts.set(name, host);
     return host;
   }
@@ -142,13 +154,32 @@ export class Lab {
     });
   }
 
-  async waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<number> {
+  /** Resolves with the time `check` first held; polls every `everyMs`. */
+  async waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000, everyMs = 50): Promise<number> {
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
-      if (check()) return Date.now();
-      await sleep(50);
+      if (await check()) return Date.now();
+      await sleep(everyMs);
     }
     throw new LabError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  }
+
+  /** Runs a command in a host's namespace and resolves with its exit code and output (never throws on a non-zero exit). */
+  exec(host: LabHost, cmd: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const p = spawn("ip", ["netns", "exec", host.ns, ...cmd], { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      p.stdout.on("data", (d) => (stdout += d));
+      p.stderr.on("data", (d) => (stderr += d));
+      const timer = opts.timeoutMs ? setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs) : undefined;
+      p.on("close", (code) => {
+        if (timer) clearTimeout(timer);
+        resolve({ code: code ?? -1, stdout, stderr });
+      });
+      p.stdin.on("error", () => undefined); // the command may exit before reading its input
+      p.stdin.end(opts.input ?? "");
+    });
   }
 
   file(name: string, content: string, mode = 0o644): string {
@@ -158,17 +189,30 @@ export class Lab {
     return path;
   }
 
-  /** Runs the lab's client against URL for durationMs; resolves with every request's time and outcome. */
-  probe(client: LabHost, url: string, durationMs: number, intervalMs = 50, timeoutMs = 400): Promise<Sample[]> {
-    return new Promise((resolve, reject) => {
-      const p = spawn("ip", ["netns", "exec", client.ns, process.execPath, join(__dirname, "probe.js"), url, String(durationMs), String(intervalMs), String(timeoutMs)], { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      p.stdout.on("data", (d) => (out += d));
-      p.on("close", (code) => {
-        if (code !== 0) return reject(new LabError(`probe failed (${code})`));
-        resolve((JSON.parse(out) as Array<[number, number]>).map(([t, ok]) => ({ t, ok: ok === 1 })));
+  /**
+   * Runs a sampling program (probe.js, apiclient.js) in a host's namespace until `stop()`:
+   * `started` resolves once it has its first sample; `stop` sends SIGTERM and resolves
+   * with the JSON it prints.
+   */
+  sampler<T>(host: LabHost, argv: string[]): { started: Promise<void>; stop: () => Promise<T>; okSince: (t: number) => boolean } {
+    const p = spawn("ip", ["netns", "exec", host.ns, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d) => (out += d));
+    const ended = new Promise<T>((resolve, reject) =>
+      p.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as T) : reject(new LabError(`${argv.join(" ")} failed (${code}): ${err}`)))),
+    );
+    ended.catch(() => undefined);
+    const started = new Promise<void>((resolve, reject) => {
+      p.stderr.on("data", (d) => {
+        err += d;
+        if (err.includes("sampling")) resolve();
       });
+      ended.then(() => resolve(), reject);
     });
+    // "ok <ms>" lines: the sampler saw a success at that time.
+    const okSince = (t: number) => [...err.matchAll(/^ok (\d+)$/gm)].some((m) => Number(m[1]) >= t);
+    return { started, stop: () => (p.kill("SIGTERM"), ended), okSince };
   }
 
   close(): void {
@@ -184,48 +228,28 @@ export class Lab {
     for (const h of this.hosts.values()) {
       for (const pid of spawnSync("ip", ["netns", "pids", h.ns], { encoding: "utf8" }).stdout?.split("\n").filter(Boolean) ?? []) spawnSync("kill", ["-9", pid]);
       spawnSync("ip", ["netns", "del", h.ns]);
+      rmSync(`/etc/netns/${h.ns}`, { recursive: true, force: true });
     }
     spawnSync("ip", ["netns", "del", this.switchNs]);
     rmSync(this.dir, { recursive: true, force: true });
+    removeMountPoints();
   }
 }
 
-/** Longest stretch without a successful request, starting at or after `from` (ms). */
+/**
+ * Longest stretch without a successful request, starting at or after `from` (ms): between
+ * consecutive successes, and from the last success to the last sample when none came after.
+ */
 export function longestGap(samples: Sample[], from: number): number {
   let lastOk = samples.filter((s) => s.ok && s.t < from).pop()?.t ?? from;
   let gap = 0;
-  for (const s of samples.filter((x) => x.t >= from)) {
+  const after = samples.filter((x) => x.t >= from);
+  for (const s of after) {
     if (s.ok) {
       gap = Math.max(gap, s.t - lastOk);
       lastOk = s.t;
     }
   }
-  return gap;
-}
-
-/**
- * The onprem-vip layout in the lab: its three masters, each running haproxy and
- * keepalived on exactly the files the program renders for it, plus an apiserver
- * stand-in; and a client.
- */
-export async function vipCluster(lab: Lab) {
-  const rendered = await renderedVipFiles(LAB_NET);
-  const masters = rendered.masters.map((m) => lab.addHost(m.name, m.octet));
-  const client = lab.addHost("client", 100);
-  const vip = `${LAB_NET}.${rendered.vipOctet}`;
-  const key = join(lab.dir, "tls.key");
-  const crt = join(lab.dir, "tls.crt");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt, "-subj", "/CN=apiserver-standin", "-days", "1"], { stdio: "ignore" });
-  const check = lab.file("check-apiserver-proxy.sh", rendered.check, 0o755);
-  for (const [i, m] of masters.entries()) {
-    const files = rendered.masters[i];
-    await lab.start(m, "apiserver", [process.execPath, join(__dirname, "apiserver-standin.js"), "6443", crt, key, "200", "ok", "0.0.0.0"], /listening/);
-    await lab.start(m, "haproxy", ["haproxy", "-db", "-f", lab.file(`haproxy-${m.name}.cfg`, files.haproxy)], undefined);
-    const conf = lab.file(`keepalived-${m.name}.conf`, files.keepalived(check));
-    const run = join(lab.dir, m.name);
-    await lab.start(m, "keepalived", ["keepalived", "-n", "-l", "-D", "-f", conf, "-p", `${run}.pid`, "-r", `${run}-vrrp.pid`, "-c", `${run}-checkers.pid`], undefined);
-  }
-  const names = masters.map((m) => m.name);
-  await lab.waitFor("a master to take the VIP", () => lab.holderOf(vip, names) !== undefined, 20_000);
-  return { masters, client, vip, names, url: `https://${vip}:${VIP_PROXY_PORT}/readyz` };
+  const last = after.at(-1);
+  return last && !last.ok ? Math.max(gap, last.t - lastOk) : gap;
 }

@@ -1,48 +1,66 @@
-// The lab runs the files the program renders for stacks/Pulumi.onprem-vip.yaml, with
-// only the addresses moved into the lab's range (and the check script's path moved
-// into the lab's directory, since every namespace shares one filesystem).
+// The lab runs the files the program renders for the hosts-you-own stacks, with only the
+// addresses moved into the lab's range. Each stack is rendered once per process, by the
+// render CLI in a child process (the SDK runs one program per process), into a
+// temporary folder that is removed when the process exits.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
 import { join } from "path";
-import { renderStack, RenderResult } from "../render/render";
-import { ENDPOINT_PATHS } from "../components/plan/onprem-endpoint";
+import { renderInChildProcess } from "../render/child";
+import { readStackFile } from "../render/render";
+import { fromRawConfig, validateClusterConfig } from "../components/config/validate";
 
-export const ONPREM_STACK = "onprem-vip";
-/** The onprem layout's addresses (10.103.97.x) and the lab's. */
+/** The onprem layouts' addresses (10.103.97.x); the lab moves them to LAB_NET. */
 export const ONPREM_NET = "10.103.97";
 
-export interface RenderedVipFiles {
-  /** By master index: haproxy.cfg, keepalived.conf (addresses mapped), and the check script. */
-  masters: Array<{ name: string; octet: number; haproxy: string; keepalived: (checkPath: string) => string }>;
-  check: string;
-  vipOctet: number;
+export interface RenderedStack {
+  stack: string;
+  outputs: Record<string, unknown>;
+  clusterName: string;
+  endpointName: string;
+  /** A rendered file of a machine, by absolute path on the machine. */
+  file(machine: string, path: string): string;
+  /** The machine's SSH steps (`/commands/<step>.sh`), as paths for `file`, in the order the steps run. */
+  commandScripts(machine: string): string[];
+  /** Workers the stack lists (hosts you own), with their addresses. */
+  workers(): Array<{ name: string; address: string }>;
 }
 
-let render: Promise<RenderResult> | undefined;
+const cache = new Map<string, Promise<RenderedStack>>();
+const dirs: string[] = [];
+process.once("exit", () => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-/** The onprem-vip render, once per process (the SDK keeps one runtime per process). */
-export function renderedOnprem(): Promise<RenderResult> {
-  render ??= renderStack(join(__dirname, ".."), ONPREM_STACK);
-  return render;
+/** Steps of a machine in the order the program runs them. */
+const STEP_ORDER = ["prepare", "files", "secrets", "init", "join", "kubeconfig", "validate"];
+
+export function renderedStack(stack: string): Promise<RenderedStack> {
+  if (!cache.has(stack)) cache.set(stack, load(stack));
+  return cache.get(stack)!;
 }
 
-let cached: Promise<RenderedVipFiles> | undefined;
-
-/** The masters' endpoint files of the onprem-vip render, mapped to `labNet`. */
-export function renderedVipFiles(labNet: string): Promise<RenderedVipFiles> {
-  cached ??= renderedOnprem().then((r) => {
-    const file = (machine: string, path: string) => {
-      const f = r.files.find((x) => x.path === `${machine}${path}`);
-      if (!f) throw new Error(`the ${ONPREM_STACK} render has no ${machine}${path}`);
-      return f.content;
-    };
-    const map = (text: string) => text.split(`${ONPREM_NET}.`).join(`${labNet}.`);
-    const masters = (r.outputs.masters as Array<{ name: string; address: string }>).map((m) => ({
-      name: m.name,
-      octet: Number(m.address.split(".")[3]),
-      haproxy: map(file(m.name, ENDPOINT_PATHS.haproxy)),
-      keepalived: (checkPath: string) => map(file(m.name, ENDPOINT_PATHS.keepalived)).split(ENDPOINT_PATHS.check).join(checkPath),
-    }));
-    const vip = (r.outputs.endpointAddresses as string[])[0];
-    return { masters, check: file(masters[0].name, ENDPOINT_PATHS.check), vipOctet: Number(vip.split(".")[3]) };
-  });
-  return cached;
+async function load(stack: string): Promise<RenderedStack> {
+  const root = join(__dirname, "..");
+  const out = mkdtempSync(join(tmpdir(), `kubeadm-ha-lab-render-${stack}-`));
+  dirs.push(out);
+  const r = await renderInChildProcess(root, stack, out);
+  if (r.code !== 0) throw new Error(`rendering ${stack} failed:\n${r.stderr}`);
+  const outputs = JSON.parse(readFileSync(join(out, "outputs.json"), "utf8")) as Record<string, unknown>;
+  const file = (machine: string, path: string) => {
+    const p = join(out, "files", machine, path);
+    if (!existsSync(p)) throw new Error(`the ${stack} render has no ${machine}${path}`);
+    return readFileSync(p, "utf8");
+  };
+  const config = validateClusterConfig(fromRawConfig(readStackFile(join(root, "stacks"), stack).config), stack);
+  return {
+    stack,
+    outputs,
+    clusterName: config.clusterName,
+    endpointName: String(outputs.endpoint).replace(/:\d+$/, ""),
+    file,
+    commandScripts: (machine) => {
+      const dir = join(out, "files", machine, "commands");
+      const steps = readdirSync(dir).filter((f) => STEP_ORDER.includes(f.replace(/\.sh$/, "")));
+      return steps.sort((a, b) => STEP_ORDER.indexOf(a.replace(/\.sh$/, "")) - STEP_ORDER.indexOf(b.replace(/\.sh$/, ""))).map((f) => `/commands/${f}`);
+    },
+    workers: () => (config.hosts?.workers ?? []).map((w) => ({ name: w.name, address: w.address })),
+  };
 }

@@ -75,7 +75,7 @@ before(async () => {
   spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "tls.key"), "-out", join(dir, "tls.crt"), "-subj", "/CN=127.0.0.1", "-days", "1"]);
   const answers: Array<[number, string]> = [[200, "ok"], [200, "ok"], [500, "[-]etcd failed: reason withheld"]];
   await Promise.all(answers.map(([status, body], i) => new Promise<void>((resolve, reject) => {
-    const p = spawn(process.execPath, [join(ROOT, "lab/apiserver-standin.js"), String(BASE_PORT + 5 + i), join(dir, "tls.crt"), join(dir, "tls.key"), String(status), body]);
+    const p = spawn(process.execPath, [join(ROOT, "test/fixtures/readyz-standin.js"), String(BASE_PORT + 5 + i), join(dir, "tls.crt"), join(dir, "tls.key"), String(status), body]);
     procs.push(p);
     p.stdout.once("data", () => resolve());
     p.once("exit", (code) => reject(new Error(`readyz stand-in exited ${code}`)));

@@ -1,39 +1,85 @@
-// The failover lab as tests: real keepalived and haproxy in network namespaces on the
-// configs the program renders, a named apiserver stand-in per master. They pin what
-// happens (the VIP moves, the proxy drops and re-adds a backend, the endpoint survives
-// a lost master), never how fast: bench/failover measures that.
-import { test } from "node:test";
+// Tier 1: a real HA control plane in network namespaces, built by kubeadm from what the
+// program renders for the hosts-you-own stacks (onprem-vip: keepalived + haproxy on the
+// masters; onprem-local-proxy: haproxy on every node), running the real etcd,
+// kube-apiserver, kube-controller-manager and kube-scheduler from the toolchain. The
+// tests pin what happens (the endpoint keeps answering, a survivor takes each Lease, no
+// acknowledged write is lost), never how fast: bench/failover measures that.
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "child_process";
 import { join } from "path";
-import { Lab, LabError } from "../lab/lab";
-import { backendRemoval, masterLoss, vipTakeover } from "../lab/scenarios";
+import { ControlPlane, EndpointMode } from "../lab/controlplane";
+import { apiserverKilled, etcdLeaderKilled, kubectlCreatesAndReads, masterLost, proxyKilledOnVipHolder, twoMastersDown } from "../lab/cp-scenarios";
+import { Lab, LabError, LAB_TOOLS } from "../lab/lab";
+import { hasTools } from "../toolchain/cache";
 import { ROOT } from "./helpers";
 
 const namespaces = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+const notBuilt = hasTools(LAB_TOOLS) ? false : `the toolchain is not built (${LAB_TOOLS.join(", ")}): run npm run toolchain`;
 
-test("SIGKILL of the keepalived holding the VIP: another master takes the VIP and the client is served again", async () => {
-  const r = await vipTakeover();
-  assert.notEqual(r.to, r.from);
-  assert.ok(r.requests > 50);
-  assert.ok(r.failedRequests < r.requests / 2, JSON.stringify(r));
-});
+for (const mode of ["vip", "local-proxy"] as EndpointMode[]) {
+  describe(`a real control plane behind the ${mode} endpoint`, { skip: notBuilt }, () => {
+    let lab: Lab;
+    let cp: ControlPlane;
+    before(async () => {
+      lab = new Lab();
+      cp = await new ControlPlane(lab, mode).start();
+    });
+    after(() => lab?.close());
 
-test("a dead apiserver leaves the proxy's rotation and returns when it is back", async () => {
-  const r = await backendRemoval();
-  assert.ok(r.removalMs > 0 && r.returnMs > 0, JSON.stringify(r));
-});
+    test("kubeadm built three masters from the rendered configs: kubectl through the endpoint creates and reads objects", async () => {
+      const r = await kubectlCreatesAndReads(cp);
+      assert.ok(r.created);
+      assert.equal(r.read, "through-the-endpoint");
+      // The three etcd members kubeadm joined one at a time (their mirror pods).
+      assert.equal(r.nodes.trim().split("\n").length, 3, r.nodes);
+    });
 
-test("losing a whole master (link down, every process killed): the endpoint keeps answering", async () => {
-  const r = await masterLoss();
-  assert.ok(r.answersAfter, JSON.stringify(r));
-});
+    test("a SIGKILLed kube-apiserver leaves the proxy's rotation and returns when it is ready again", async () => {
+      const r = await apiserverKilled(cp);
+      assert.ok(r.removalMs > 0 && r.returnMs >= 0, JSON.stringify(r));
+      assert.ok(r.failedRequests < r.requests / 2, JSON.stringify(r));
+    });
 
-test("the lab removes every namespace, link and process it made, also when a scenario fails", async () => {
+    test("losing the master that holds the scheduler's and controller-manager's Leases: the endpoint answers, writes go on, a survivor takes each Lease", async () => {
+      const r = await masterLost(cp, "lease-holder");
+      assert.ok(r.leases.length > 0, `the lost master held no Lease: ${JSON.stringify(r)}`);
+      for (const l of r.leases) {
+        assert.ok(l.takeoverMs > 0, JSON.stringify(r));
+        assert.notEqual(l.newHolder, r.lost);
+        assert.ok(cp.masters.some((m) => m.name === l.newHolder), JSON.stringify(r));
+      }
+      assert.ok(r.writesAfter > 0, JSON.stringify(r));
+      assert.ok(r.answersAfter, JSON.stringify(r));
+    });
+
+    if (mode === "vip") {
+      test("haproxy killed on the VIP holder: keepalived moves the VIP to a master whose proxy works", async () => {
+        const r = await proxyKilledOnVipHolder(cp);
+        assert.ok(r.vipMovedMs > 0, JSON.stringify(r));
+      });
+    }
+
+    test("the etcd leader killed: the other members elect a new one", async () => {
+      const r = await etcdLeaderKilled(cp);
+      assert.ok(r.electionMs > 0, JSON.stringify(r));
+    });
+
+    test("two masters down: no write is acknowledged; both back: no acknowledged write is lost", async () => {
+      const r = await twoMastersDown(cp);
+      assert.ok(r.attemptsWithTwoDown > 0, JSON.stringify(r));
+      assert.equal(r.acknowledgedWithTwoDown, 0, JSON.stringify(r));
+      assert.ok(r.acknowledged > 0, JSON.stringify(r));
+      assert.equal(r.lost, 0, JSON.stringify(r));
+    });
+  });
+}
+
+test("the lab removes every namespace, link, process and hosts file it made, also when a scenario fails", async () => {
   const lab = new Lab();
-  lab.addHost("x", 50);
+  const host = lab.addHost("x", 50);
   // A duration nothing else on the machine sleeps for: pgrep below looks machine-wide.
-  await lab.start(lab.hosts.get("x")!, "sleeper", ["sleep", "314159"]);
+  await lab.start(host, "sleeper", ["sleep", "314159"]);
   assert.match(namespaces(), new RegExp(`${lab.id}-x`));
   await assert.rejects(
     (async () => {
@@ -47,18 +93,11 @@ test("the lab removes every namespace, link and process it made, also when a sce
   );
   assert.doesNotMatch(namespaces(), new RegExp(lab.id));
   assert.equal(spawnSync("pgrep", ["-f", "^sleep 314159$"]).status, 1, "the host's processes are gone");
+  assert.equal(spawnSync("test", ["-e", host.hostsFile]).status, 1, "its /etc/netns hosts file is gone");
 });
 
 test("the lab refuses to run without root, saying why", () => {
   const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "lab/cli.ts")], { encoding: "utf8", uid: 65534, gid: 65534, env: { ...process.env, HOME: "/tmp" }, cwd: ROOT });
   assert.equal(res.status, 1, res.stderr);
   assert.match(res.stderr, /needs root/);
-});
-
-test("etcd from the rendered members: one down, writes go on; two down, none is acknowledged; back, no acknowledged write is lost", async () => {
-  const { etcdScenario } = await import("../lab/etcd");
-  const r = await etcdScenario();
-  assert.ok(r.writesWithOneDown > 0, JSON.stringify(r));
-  assert.equal(r.acknowledgedWithTwoDown, 0, JSON.stringify(r));
-  assert.equal(r.lost, 0, JSON.stringify(r));
 });
