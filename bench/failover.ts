@@ -35,18 +35,23 @@ async function withCluster(mode: EndpointMode, variant: EndpointVariant, f: (cp:
   }
 }
 
+/** The scenarios whose times depend on the endpoint's files: a dead apiserver, a dead proxy, a lost VIP holder. */
+async function endpointScenarios(setup: string, cp: ControlPlane) {
+  row(setup, "dead apiserver out of haproxy's rotation", (await times(runs, () => apiserverKilled(cp))).map((r) => r.removalMs));
+  const proxy = await times(runs, () => proxyKilledOnVipHolder(cp));
+  row(setup, "VIP moves after haproxy dies on its holder", proxy.map((r) => r.vipMovedMs));
+  row(setup, "  client gap meanwhile", proxy.map((r) => r.clientGapMs));
+  const host = await times(runs, () => masterLost(cp, "vip-holder"));
+  row(setup, "VIP moves after its holder is lost", host.map((r) => r.vipMovedMs!));
+  row(setup, "  client gap meanwhile", host.map((r) => r.clientGapMs));
+}
+
 async function main() {
   requireRoot();
   console.error(`failover on a real control plane (kubeadm, etcd, kube-apiserver, controller-manager, scheduler), ${runs} runs each`);
   await withCluster("vip", {}, async (cp) => {
     const setup = "kubeadm-ha vip";
-    row(setup, "dead apiserver out of haproxy's rotation", (await times(runs, () => apiserverKilled(cp))).map((r) => r.removalMs));
-    const proxy = await times(runs, () => proxyKilledOnVipHolder(cp));
-    row(setup, "VIP moves after haproxy dies on its holder", proxy.map((r) => r.vipMovedMs));
-    row(setup, "  client gap meanwhile", proxy.map((r) => r.clientGapMs));
-    const host = await times(runs, () => masterLost(cp, "vip-holder"));
-    row(setup, "VIP moves after its holder is lost", host.map((r) => r.vipMovedMs!));
-    row(setup, "  client gap meanwhile", host.map((r) => r.clientGapMs));
+    await endpointScenarios(setup, cp);
     const lease = await times(runs, () => masterLost(cp, "lease-holder"));
     for (const name of ["kube-controller-manager", "kube-scheduler"]) {
       const xs = lease.flatMap((r) => r.leases.filter((l) => l.lease === name).map((l) => l.takeoverMs));
@@ -54,16 +59,7 @@ async function main() {
     }
     row(setup, "etcd leader re-elected after SIGKILL", (await times(runs, () => etcdLeaderKilled(cp))).map((r) => r.electionMs));
   });
-  await withCluster("vip", KUBEADM_GUIDE, async (cp) => {
-    const setup = "kubeadm HA guide vip";
-    row(setup, "dead apiserver out of haproxy's rotation", (await times(runs, () => apiserverKilled(cp))).map((r) => r.removalMs));
-    const proxy = await times(runs, () => proxyKilledOnVipHolder(cp));
-    row(setup, "VIP moves after haproxy dies on its holder", proxy.map((r) => r.vipMovedMs));
-    row(setup, "  client gap meanwhile", proxy.map((r) => r.clientGapMs));
-    const host = await times(runs, () => masterLost(cp, "vip-holder"));
-    row(setup, "VIP moves after its holder is lost", host.map((r) => r.vipMovedMs!));
-    row(setup, "  client gap meanwhile", host.map((r) => r.clientGapMs));
-  });
+  await withCluster("vip", KUBEADM_GUIDE, (cp) => endpointScenarios("kubeadm HA guide vip", cp));
   for (const [setup, variant] of [["kubeadm-ha local-proxy", {}], ["Kubespray local proxy", KUBESPRAY]] as Array<[string, EndpointVariant]>) {
     await withCluster("local-proxy", variant, async (cp) => {
       row(setup, "dead apiserver out of haproxy's rotation", (await times(runs, () => apiserverKilled(cp))).map((r) => r.removalMs));

@@ -17,7 +17,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { renderInChildProcess } from "../render/child";
 import { SharedPki, sharedPkiFiles } from "../components/plan/pki";
 import { NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE, TOKEN_PLACEHOLDER } from "../components/plan/kubeadm";
-import { tool, ToolMissing } from "../toolchain/cache";
+import { tool } from "../toolchain/cache";
 import { asHost } from "./hostfs";
 import { makeSharedPki, newBootstrapToken } from "./pki";
 
@@ -328,16 +328,6 @@ export class KubeadmError extends Error {
   }
 }
 
-/** Why kubeadm cannot run here (not built), or undefined when it can. */
-export function kubeadmMissing(): string | undefined {
-  try {
-    tool("kubeadm");
-    return undefined;
-  } catch (e) {
-    if (e instanceof ToolMissing) return e.message;
-    throw e;
-  }
-}
 
 /** Runs the built kubeadm; as the lab host whose files are under `root` when given (needs root). */
 export function kubeadm(args: string[], opts: { root?: string; timeoutMs?: number } = {}): Run {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { renderStack, RenderResult, RenderedResource } from "../render/render";
 import { renderInChildProcess } from "../render/child";
 import { ConfigError, ConfigProblem } from "../components/config/validate";
+import { hasTools, toolchainDir } from "../toolchain/cache";
 
 export const ROOT = join(__dirname, "..");
 
@@ -69,3 +70,16 @@ export function renderInChild(stack: string, configDir = join(ROOT, "stacks")): 
 export const SHIPPED_STACKS = readdirSync(join(ROOT, "stacks"))
   .flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? [])
   .sort();
+
+/**
+ * Why a test that runs the toolchain's programs cannot run here (false when it can). On CI
+ * (CI=true) a missing program fails the run instead: CI builds the toolchain first, so a
+ * silent skip there would hide a broken toolchain.
+ */
+export function toolchainSkip(names: string[]): string | false {
+  const missing = names.filter((n) => !hasTools([n]));
+  if (!missing.length) return false;
+  const why = `${missing.join(", ")} not built in ${toolchainDir()}: run npm run toolchain`;
+  if (process.env.CI === "true") throw new Error(`CI builds the toolchain before the tests, yet ${why}`);
+  return why;
+}

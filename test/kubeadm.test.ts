@@ -13,19 +13,20 @@ import { tmpdir } from "os";
 import { join } from "path";
 import {
   certificateAt, clusterStacks, ClusterRender, extraArgFlags, fillKubeadmConfig, FilledConfig, hostFile, hostFileExists,
-  kubeadmMissing, kubeadmPhases, kubeadmValidate, kubeconfigServer, NodeIdentity, PLACEHOLDERS, renderCluster,
+  kubeadmPhases, kubeadmValidate, kubeconfigServer, NodeIdentity, PLACEHOLDERS, renderCluster,
   RenderedKubeadmConfig, renderedKubeadmConfigs, Run, stackConfig, subjectAltNames, tokenFileUnder, writeSharedPki, yamlDocs,
 } from "../lab/kubeadm";
 import { CA_VALIDITY_HOURS, KEY_SPEC, sharedCaSpecs } from "../lab/pki";
 import { SharedPki, sharedPkiFiles } from "../components/plan/pki";
 import { removeMountPoints } from "../lab/hostfs";
 import { podArgv } from "../lab/staticpods";
+import { toolchainSkip } from "./helpers";
 
 const NOT_ROOT = typeof process.getuid === "function" && process.getuid() !== 0
   ? "needs root: kubeadm and the workers' boot scripts run as lab hosts in private mount namespaces (lab/hostfs.ts)"
   : undefined;
 /** Why these tests cannot run here; undefined when they can. */
-const SKIP = kubeadmMissing() ?? NOT_ROOT;
+const SKIP = toolchainSkip(["kubeadm"]) || NOT_ROOT;
 const STACKS = clusterStacks();
 const WORK = mkdtempSync(join(tmpdir(), "kubeadm-tier0-"));
 

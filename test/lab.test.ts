@@ -11,11 +11,10 @@ import { join } from "path";
 import { ControlPlane, EndpointMode } from "../lab/controlplane";
 import { apiserverKilled, etcdLeaderKilled, kubectlCreatesAndReads, masterLost, proxyKilledOnVipHolder, twoMastersDown } from "../lab/cp-scenarios";
 import { Lab, LabError, LAB_TOOLS } from "../lab/lab";
-import { hasTools } from "../toolchain/cache";
-import { ROOT } from "./helpers";
+import { ROOT, toolchainSkip } from "./helpers";
 
 const namespaces = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
-const notBuilt = hasTools(LAB_TOOLS) ? false : `the toolchain is not built (${LAB_TOOLS.join(", ")}): run npm run toolchain`;
+const notBuilt = toolchainSkip(LAB_TOOLS);
 
 for (const mode of ["vip", "local-proxy"] as EndpointMode[]) {
   describe(`a real control plane behind the ${mode} endpoint`, { skip: notBuilt }, () => {
