@@ -263,6 +263,14 @@ export function installMocks(stack: string, config: Record<string, string>, secr
   );
   const registrations: Registration[] = [];
   const monitor = pulumi.runtime.getMonitor() as any;
+  // URNs as the engine makes them: a child's type is qualified by its parent's whole type
+  // chain (the stack itself is not part of it). The SDK's mock monitor uses only the
+  // parent's own type, which names nested resources differently from `pulumi preview`.
+  monitor.newUrn = (parent: string | null, type: string, name: string) => {
+    const chain = parent ? parent.split("::")[2] : undefined;
+    const qualified = chain && chain !== "pulumi:pulumi:Stack" ? `${chain}$${type}` : type;
+    return `urn:pulumi:${stack}::${PROJECT}::${qualified}::${name}`;
+  };
   // Registrations and reads (StackReferences) are both resources of the stack.
   for (const method of ["registerResource", "readResource"] as const) {
     const original = monitor[method].bind(monitor);

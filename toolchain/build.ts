@@ -6,7 +6,7 @@ import { createHash } from "crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 import { goEnv, Manifest, MANIFEST } from "./cache";
-import { Build, ModuleSource, Recipe } from "./recipe";
+import { Build, ModuleSource, PrepareStep, Recipe } from "./recipe";
 
 export class ToolchainError extends Error {}
 
@@ -98,12 +98,17 @@ export class Toolchain {
     }
     const t0 = Date.now();
     this.log(`  ${b.title}: building ...`);
+    // Built aside and swapped in at the end: a lab or test using the old binaries keeps them until then,
+    // and an interrupted build leaves the old one in place.
+    const staging = `${home}.partial`;
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(join(staging, "bin"), { recursive: true });
+    if (b.kind === "go") await this.goBuild(b, staging, join(staging, "bin"), t0);
+    else await this.cBuild(b, join(staging, "bin"));
+    for (const p of Object.values(outputs)) if (!existsSync(p.replace(home, staging))) throw new ToolchainError(`${b.title}: the build left no ${p.split("/").pop()}`);
+    writeFileSync(join(staging, "stamp"), stamp);
     rmSync(home, { recursive: true, force: true });
-    mkdirSync(bin, { recursive: true });
-    if (b.kind === "go") await this.goBuild(b, home, bin, t0);
-    else await this.cBuild(b, bin);
-    for (const p of Object.values(outputs)) if (!existsSync(p)) throw new ToolchainError(`${b.title}: the build left no ${p}`);
-    writeFileSync(stampFile, stamp);
+    renameSync(staging, home);
     this.log(`  ${b.title}: built in ${elapsed(Date.now() - t0)}`);
     return outputs;
   }
@@ -115,6 +120,7 @@ export class Toolchain {
       writeFileSync(join(mod, path), content);
     }
     const env = { ...this.env, CGO_ENABLED: b.cgo ? "1" : "0" };
+    for (const step of b.prepare ?? []) await this.prepareStep(b, step, home, mod, env, t0);
     // One build of every main package: shared packages compile once.
     let compiled = 0;
     const beat = setInterval(() => this.log(`    ${b.id}: ${compiled} packages compiled, ${elapsed(Date.now() - t0)}`), 30_000);
@@ -128,27 +134,58 @@ export class Toolchain {
     for (const [from, to] of Object.entries(b.renames ?? {})) renameSync(join(bin, from), join(bin, to));
   }
 
+  /** Builds one generator from the wrapper module and runs it in the module folder. */
+  private async prepareStep(b: Extract<Build, { kind: "go" }>, step: PrepareStep, home: string, mod: string, env: NodeJS.ProcessEnv, t0: number) {
+    const tools = join(home, "prepare");
+    mkdirSync(tools, { recursive: true });
+    this.log(`    ${b.id}: ${step.title}: building ${step.package} ...`);
+    let compiled = 0;
+    const beat = setInterval(() => this.log(`    ${b.id}: ${step.title}: ${compiled} packages compiled, ${elapsed(Date.now() - t0)}`), 30_000);
+    try {
+      await run("go", ["build", "-v", "-o", tools + "/", "-ldflags", ["-s", "-w", ...(step.ldflags ?? [])].join(" "), step.package], { cwd: mod, env, onLine: () => compiled++ });
+    } finally {
+      clearInterval(beat);
+    }
+    const bin = join(tools, step.package.split("/").pop()!);
+    this.log(`    ${b.id}: ${step.title}: running ${[bin.split("/").pop(), ...step.args].join(" ")} (${elapsed(Date.now() - t0)})`);
+    try {
+      await run(bin, step.args, { cwd: mod, env });
+    } catch (e) {
+      throw new ToolchainError(`${b.title}: ${step.title} failed: ${(e as Error).message}`);
+    }
+    const missing = step.produces.filter((f) => !existsSync(join(mod, f)));
+    if (missing.length) throw new ToolchainError(`${b.title}: ${step.title} left no ${missing.join(", ")} in ${mod}`);
+  }
+
   private async cBuild(b: Extract<Build, { kind: "c" }>, bin: string) {
     const src = join((await this.download(b.module, b.version)).Dir, b.source);
     await run("cc", [...b.cflags, "-o", join(bin, b.output), src], { cwd: bin, env: this.env });
     chmodSync(join(bin, b.output), 0o755);
   }
 
-  /** Resolves and builds every recipe, in order; writes the manifest. */
+  /** Resolves and builds every recipe, in order; records each build in the manifest as soon as it is done. */
   async buildAll(recipes: Recipe[], versions: Record<string, string>): Promise<Manifest> {
-    const manifest: Manifest = { dir: this.dir, tools: {}, versions };
+    let merged = this.record({}, versions);
     for (const r of recipes) {
       this.log(`${r.name}:`);
       for (const b of await r.resolve(this.source)) {
-        for (const [name, path] of Object.entries(await this.build(b))) manifest.tools[name] = { path, build: b.id };
+        const tools: Manifest["tools"] = {};
+        for (const [name, path] of Object.entries(await this.build(b))) tools[name] = { path, build: b.id };
+        // Recorded at once: a later failure (or a concurrent run) does not lose it.
+        merged = this.record(tools, versions);
       }
     }
-    // Merge with what an earlier run (e.g. with --only) recorded.
+    return merged;
+  }
+
+  /** Merges tools into the manifest on disk (what earlier runs, e.g. with --only, recorded stays). */
+  private record(tools: Manifest["tools"], versions: Record<string, string>): Manifest {
     const p = join(this.dir, MANIFEST);
     const old: Manifest | undefined = existsSync(p) ? JSON.parse(readFileSync(p, "utf8")) : undefined;
-    const merged: Manifest = { dir: this.dir, tools: { ...old?.tools, ...manifest.tools }, versions: { ...old?.versions, ...versions } };
-    writeFileSync(p + ".tmp", JSON.stringify(merged, null, 2) + "\n");
-    renameSync(p + ".tmp", p);
+    const merged: Manifest = { dir: this.dir, tools: { ...old?.tools, ...tools }, versions: { ...old?.versions, ...versions } };
+    const tmp = `${p}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(merged, null, 2) + "\n");
+    renameSync(tmp, p);
     return merged;
   }
 }

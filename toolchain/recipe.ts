@@ -23,6 +23,26 @@ export interface GoBuild {
   renames?: Record<string, string>;
   /** Builds with cgo (default: off, static binaries). */
   cgo?: boolean;
+  /**
+   * Generators to build and run, in order, before the main build, e.g. a bridged
+   * provider's tfgen writing the schema its plugin embeds. Each is built from the same
+   * wrapper module into `<cache>/<id>/prepare/` and run with the module folder as cwd.
+   */
+  prepare?: PrepareStep[];
+}
+
+/** One generator run before a GoBuild's main build. */
+export interface PrepareStep {
+  /** What the progress line says. */
+  title: string;
+  /** The generator's main package. */
+  package: string;
+  /** `-ldflags` entries for the generator (version stamps it writes into what it generates). */
+  ldflags?: string[];
+  /** Arguments to the generator (its binary is named after the package's last element). */
+  args: string[];
+  /** Files (relative to the module folder) the step must leave; checked after it runs. */
+  produces: string[];
 }
 
 /** A C program compiled from a file inside a downloaded module (e.g. Kubernetes' pause). */

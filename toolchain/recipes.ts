@@ -4,6 +4,7 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { DEFAULT_KUBERNETES_VERSION } from "../components/config/schema";
 import { kubernetesRecipes } from "./kubernetes";
+import { pulumiRecipes } from "./pulumi";
 import { Recipe } from "./recipe";
 
 /** Versions to build: `kubernetes`, and the npm packages' versions by package name. */
@@ -29,5 +30,5 @@ export function toolchainVersions(root: string): ToolchainVersions {
 }
 
 export function allRecipes(v: ToolchainVersions): Recipe[] {
-  return [...kubernetesRecipes(v.kubernetes)];
+  return [...kubernetesRecipes(v.kubernetes), ...pulumiRecipes(v)];
 }

@@ -1,0 +1,147 @@
+// The real Pulumi engine on this program, offline (file backend, no cloud, no host
+// reached): preview of the hosts-you-own stacks lists what the offline render lists,
+// `pulumi up` of the PKI and bootstrap token alone really runs the tls and random
+// plugins, and the state it leaves holds no private key, token or kubeconfig in plain text.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "crypto";
+import { existsSync, readFileSync, rmSync } from "fs";
+import { join } from "path";
+import { readManifest, toolchainDir } from "../toolchain/cache";
+import { toolchainVersions } from "../toolchain/recipes";
+import { ENGINE_TOOLS, EngineResource, isEngineOwn, PulumiEngine, secretValues } from "../engine/pulumi";
+import { renderInChild, toolchainSkip } from "./helpers";
+
+const ROOT = join(__dirname, "..");
+const STACKS = ["onprem-vip", "onprem-local-proxy"];
+const missing = toolchainSkip([...ENGINE_TOOLS]) || undefined;
+if (missing) console.log(`# engine tests skipped: ${missing}`);
+
+const key = (r: { type: string; name: string }) => `${r.type} ${r.name}`;
+/** The stack files the engine must never write (it works on copies). */
+const stackFiles = () => STACKS.map((s) => createHash("sha256").update(readFileSync(join(ROOT, "stacks", `Pulumi.${s}.yaml`))).digest("hex"));
+const log = (l: string) => console.log(`# ${l}`);
+
+describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, timeout: 15 * 60_000 }, () => {
+  let engine: PulumiEngine;
+  const previews = new Map<string, EngineResource[]>();
+  const renderDirs: string[] = [];
+  const renders = new Map<string, Awaited<ReturnType<typeof renderInChild>>>();
+  const before_ = stackFiles();
+
+  before(async () => {
+    engine = await PulumiEngine.start({ root: ROOT, versions: toolchainVersions(ROOT), log });
+  });
+  after(() => {
+    engine?.dispose();
+    for (const d of renderDirs) rmSync(d, { recursive: true, force: true });
+    assert.ok(!engine || !existsSync(engine.dir), `dispose() removes ${engine?.dir}`);
+    assert.deepEqual(stackFiles(), before_, "the repository's stack files are untouched (stack init and config work on copies)");
+  });
+
+  test("the CLI and the plugins report the versions they were built and installed as", async () => {
+    const build = readManifest(toolchainDir())!.tools.pulumi.build;
+    const cliVersion = /^pulumi-cli-(v\d+\.\d+\.\d+)$/.exec(build)?.[1];
+    assert.ok(cliVersion, `unexpected CLI build id ${build}`);
+    assert.equal((await engine.must(["version"])).trim(), cliVersion);
+    const plugins = await engine.must(["plugin", "ls", "--json"]);
+    const listed = (JSON.parse(plugins) as Array<{ name: string; kind: string; version: string }>).map((p) => `${p.kind} ${p.name} ${p.version}`).sort();
+    const v = toolchainVersions(ROOT);
+    assert.deepEqual(listed, [`resource command ${v["@pulumi/command"]}`, `resource random ${v["@pulumi/random"]}`, `resource tls ${v["@pulumi/tls"]}`]);
+  });
+
+  for (const stack of STACKS) {
+    test(`pulumi preview of ${stack} lists the resources (type and name) of the offline render`, async () => {
+      await engine.initStack(stack);
+      const [{ resources }, render] = await Promise.all([engine.preview(stack), renderInChild(stack)]);
+      renderDirs.push(render.dir);
+      renders.set(stack, render);
+      previews.set(stack, resources);
+      const fromEngine = resources.filter((r) => !isEngineOwn(r.type)).map(key).sort();
+      const fromRender = render.resources.map(key).sort();
+      assert.ok(fromRender.length >= 40, `the render lists ${fromRender.length} resources`);
+      assert.deepEqual(fromEngine, fromRender);
+      // The engine's own: the stack (default providers are not steps of a preview's --json).
+      const own = resources.filter((r) => isEngineOwn(r.type)).map((r) => r.type);
+      assert.ok(own.includes("pulumi:pulumi:Stack"), `the stack is in the preview: ${own.join(", ")}`);
+    });
+  }
+
+  test("the offline render names every resource with the URN the engine gives it", () => {
+    for (const stack of STACKS) {
+      const fromEngine = (previews.get(stack) ?? []).filter((r) => !isEngineOwn(r.type)).map((r) => r.urn).sort();
+      const fromRender = (renders.get(stack)?.resources ?? []).map((r) => r.urn).sort();
+      assert.ok(fromRender.some((u) => u.includes("kubeadm-ha:index:Cluster$kubeadm-ha:pki:ClusterPki$tls:")), stack);
+      assert.deepEqual(fromRender, fromEngine, stack);
+    }
+  });
+
+  describe("pulumi up of the PKI and the bootstrap token alone (onprem-vip)", () => {
+    const stack = "onprem-vip";
+    let plain: { text: string; json: any };
+    let shown: { text: string; json: any };
+    let pkiUrns: string[] = [];
+
+    before(async () => {
+      if (!previews.has(stack)) {
+        await engine.initStack(stack);
+        previews.set(stack, (await engine.preview(stack)).resources);
+      }
+      const resources = previews.get(stack)!;
+      pkiUrns = resources.filter((r) => r.urn.includes("kubeadm-ha:pki:ClusterPki$") && /^(tls|random):/.test(r.type)).map((r) => r.urn);
+      // Their parents (components: nothing to run) come along so the children have them in state.
+      const parents = resources.filter((r) => r.type === "kubeadm-ha:index:Cluster" || r.type === "kubeadm-ha:pki:ClusterPki").map((r) => r.urn);
+      await engine.upTargets(stack, [...parents, ...pkiUrns]);
+      plain = await engine.exportStack(stack);
+      shown = await engine.exportStack(stack, true);
+    });
+
+    test("creates the keys, CA certificates and token parts with the real tls and random plugins, and nothing else", () => {
+      assert.equal(pkiUrns.length, 9, `expected 4 keys, 3 CA certificates and 2 token parts, got ${pkiUrns.join(", ")}`);
+      const state = shown.json.deployment.resources as Array<{ urn: string; type: string; id?: string; outputs?: Record<string, any>; custom?: boolean }>;
+      for (const urn of pkiUrns) {
+        const r = state.find((s) => s.urn === urn);
+        assert.ok(r && r.id, `${urn} is in the state with an id`);
+      }
+      assert.ok(!state.some((s) => s.type.startsWith("command:")), "no remote command ran");
+      const secretText = (v: any) => (v && typeof v === "object" && "plaintext" in v ? JSON.parse(v.plaintext) : v);
+      const keys = state.filter((s) => s.type === "tls:index/privateKey:PrivateKey");
+      assert.equal(keys.length, 4);
+      for (const k of keys) {
+        assert.match(secretText(k.outputs!.privateKeyPem), /^-----BEGIN EC PRIVATE KEY-----/, `${k.urn} holds a real key`);
+        assert.match(k.outputs!.publicKeyPem, /^-----BEGIN PUBLIC KEY-----/);
+      }
+      const certs = state.filter((s) => s.type === "tls:index/selfSignedCert:SelfSignedCert");
+      assert.equal(certs.length, 3);
+      for (const c of certs) assert.match(c.outputs!.certPem, /^-----BEGIN CERTIFICATE-----/);
+      const parts = state.filter((s) => s.type === "random:index/randomPassword:RandomPassword").map((s) => secretText(s.outputs!.result) as string);
+      assert.deepEqual(parts.map((p) => p.length).sort((a, b) => a - b), [6, 16]);
+      for (const p of parts) assert.match(p, /^[a-z0-9]+$/);
+    });
+
+    test("the state holds no private key, bootstrap token or kubeconfig in plain text", () => {
+      const state = shown.json.deployment.resources as Array<{ type: string; outputs?: Record<string, any> }>;
+      const secrets = secretValues(shown.json);
+      const pems = secrets.filter((s) => s.includes("PRIVATE KEY-----"));
+      assert.ok(pems.length >= 4, `--show-secrets shows the ${pems.length} private keys`);
+      const parts = state.filter((s) => s.type === "random:index/randomPassword:RandomPassword").map((s) => JSON.parse(s.outputs!.result.plaintext) as string);
+      const token = [parts.find((p) => p.length === 6), parts.find((p) => p.length === 16)].join(".");
+      assert.match(token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+      for (const p of parts) assert.ok(secrets.includes(p), "each token part is a secret");
+
+      const files = engine.backendFiles();
+      assert.ok(files.some((f) => f.path.endsWith(`${stack}.json`)), `the backend keeps the stack's state: ${files.map((f) => f.path).join(", ")}`);
+      const texts: Array<[string, string]> = [["pulumi stack export", plain.text], ...files.map((f): [string, string] => [`backend ${f.path}`, f.content])];
+      const leaks: string[] = [];
+      for (const [where, text] of texts) {
+        if (text.includes("PRIVATE KEY-----")) leaks.push(`${where}: a PEM private key`);
+        if (text.includes(token)) leaks.push(`${where}: the bootstrap token`);
+        if (/client-key-data|kind:\s*Config/.test(text)) leaks.push(`${where}: a kubeconfig`);
+        for (const s of secrets) if (s.length >= 6 && text.includes(s)) leaks.push(`${where}: secret value ${s.slice(0, 12)}...`);
+      }
+      assert.deepEqual(leaks, []);
+      // The check is live: the shown export does carry them.
+      assert.ok(shown.text.includes("PRIVATE KEY-----") && parts.every((p) => shown.text.includes(p)));
+    });
+  });
+});
