@@ -145,23 +145,34 @@ export function languageHostBuild(args: {
       renames: { v3: "pulumi-language-nodejs" },
     };
   }
-  return {
-    kind: "go",
+  return standinBuild({
+    name: "pulumi-language-nodejs",
     id: `pulumi-language-nodejs-standin-${v}`,
     title: `Pulumi Node.js language host ${v} (stand-in: ${LANGUAGE_NODEJS_MODULE} is not served by the module proxy)`,
-    files: {
-      "go.mod": wrapperGoMod({
-        module: "kubeadm-ha.toolchain/pulumi-language-nodejs",
-        go: sdk.go ?? "1.24",
-        requires: [{ path: PULUMI_SDK, version: v }],
-        // The SDK's own replaces (e.g. golang.org/x/text) hold for a program built against it.
-        replaces: nonLocalReplaces(sdk),
-      }),
-      "pulumi-language-nodejs/main.go": LANGUAGE_HOST_STANDIN_GO,
-    },
-    packages: ["kubeadm-ha.toolchain/pulumi-language-nodejs/pulumi-language-nodejs"],
+    sdkVersion: v,
+    sdkGoMod: args.sdkGoMod,
+    source: LANGUAGE_HOST_STANDIN_GO,
     ldflags: pulumiVersionLdflags(v),
-    outputs: ["pulumi-language-nodejs"],
+  });
+}
+
+/**
+ * A program of ours standing in for a module the proxy refuses: one main package, built
+ * against sdk/v3 (whose own non-local replaces hold for a program built against it).
+ */
+function standinBuild(a: { name: string; id: string; title: string; sdkVersion: string; sdkGoMod: string; source: string; ldflags: string[] }): Build {
+  const sdk = parseGoMod(a.sdkGoMod);
+  return {
+    kind: "go",
+    id: a.id,
+    title: a.title,
+    files: {
+      "go.mod": wrapperGoMod({ module: `kubeadm-ha.toolchain/${a.name}`, go: sdk.go ?? "1.24", requires: [{ path: PULUMI_SDK, version: a.sdkVersion }], replaces: nonLocalReplaces(sdk) }),
+      [`${a.name}/main.go`]: a.source,
+    },
+    packages: [`kubeadm-ha.toolchain/${a.name}/${a.name}`],
+    ldflags: a.ldflags,
+    outputs: [a.name],
   };
 }
 
@@ -185,25 +196,15 @@ export const COMMAND_STANDIN_GO = readFileSync(join(__dirname, "standins/pulumi-
 /** `sdkVersion` is the sdk/v3 Go module it is built against (the CLI's), not the npm SDK's version. */
 export function commandBuild(args: { version: string; sdkVersion: string; sdkGoMod: string }): Build {
   const v = releaseTag(args.version).slice(1);
-  const sdkV = releaseTag(args.sdkVersion);
-  const sdk = parseGoMod(args.sdkGoMod);
-  return {
-    kind: "go",
+  return standinBuild({
+    name: "pulumi-resource-command",
     id: `pulumi-resource-command-standin-v${v}`,
     title: `pulumi-resource-command ${v} (preview-only stand-in: ${COMMAND_PROVIDER_MODULE} is not served by the module proxy)`,
-    files: {
-      "go.mod": wrapperGoMod({
-        module: "kubeadm-ha.toolchain/pulumi-resource-command",
-        go: sdk.go ?? "1.24",
-        requires: [{ path: PULUMI_SDK, version: sdkV }],
-        replaces: nonLocalReplaces(sdk),
-      }),
-      "pulumi-resource-command/main.go": COMMAND_STANDIN_GO,
-    },
-    packages: ["kubeadm-ha.toolchain/pulumi-resource-command/pulumi-resource-command"],
+    sdkVersion: releaseTag(args.sdkVersion),
+    sdkGoMod: args.sdkGoMod,
+    source: COMMAND_STANDIN_GO,
     ldflags: [`-X main.Version=${v}`],
-    outputs: ["pulumi-resource-command"],
-  };
+  });
 }
 
 /** What the engine tests install: plugin name → version, from the lockfile. */
