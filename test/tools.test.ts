@@ -83,7 +83,7 @@ test("the discovery hash matches openssl's computation on the real CA certificat
 test("kubeadm configs are v1beta4 documents of the expected kinds", () => {
   const kinds = (p: string) => parseAllDocuments(r.files.find((f) => f.path === p)!.content).map((d) => `${d.get("apiVersion")}/${d.get("kind")}`);
   assert.deepEqual(kinds("prod-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), ["kubeadm.k8s.io/v1beta4/InitConfiguration", "kubeadm.k8s.io/v1beta4/ClusterConfiguration", "kubelet.config.k8s.io/v1beta1/KubeletConfiguration"]);
-  assert.deepEqual(kinds("prod-master-1/etc/kubeadm-ha/kubeadm-join.yaml"), ["kubeadm.k8s.io/v1beta4/JoinConfiguration", "kubelet.config.k8s.io/v1beta1/KubeletConfiguration"]);
+  assert.deepEqual(kinds("prod-master-1/etc/kubeadm-ha/kubeadm-join.yaml"), ["kubeadm.k8s.io/v1beta4/JoinConfiguration"]);
 });
 
 test("haproxy -c and keepalived --config-test accept the endpoint configs, and reject broken ones", () => {

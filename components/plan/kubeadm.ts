@@ -33,6 +33,11 @@ function leaderElectionArgs(): Arg[] {
   });
 }
 
+/**
+ * The cluster's kubelet settings, in the init config only: kubeadm uploads them as the
+ * `kubelet-config` ConfigMap that every joining kubelet takes, and ignores a
+ * KubeletConfiguration in a join config (kubeadm 1.34 says so and decodes nothing of it).
+ */
 function kubeletConfiguration() {
   return {
     apiVersion: "kubelet.config.k8s.io/v1beta1",
@@ -118,7 +123,6 @@ export function controlPlaneJoinConfig(plan: ClusterPlan, master: MasterPlan, ca
       nodeRegistration: nodeRegistration(master.name, master.ip),
       controlPlane: { localAPIEndpoint: { advertiseAddress: master.ip, bindPort: APISERVER_PORT } },
     },
-    kubeletConfiguration(),
   ]);
 }
 
@@ -135,6 +139,5 @@ export function workerJoinConfig(plan: ClusterPlan, pool: Pick<ResolvedNodePool,
       discovery: { bootstrapToken: { apiServerEndpoint: plan.endpoint.hostPort, token: TOKEN_PLACEHOLDER, caCertHashes: [caCertHash] } },
       nodeRegistration: nodeRegistration(NODE_NAME_PLACEHOLDER, NODE_IP_PLACEHOLDER, { labels: { "kubeadm-ha/pool": pool.name, ...pool.labels }, taints: pool.taints }),
     },
-    kubeletConfiguration(),
   ]);
 }
