@@ -8,13 +8,16 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "fs"
 /** Paths a lab host keeps to itself, by absolute path → folder under the host's root. */
 export const HOST_PATHS = ["/etc/kubernetes", "/var/lib/etcd", "/var/lib/kubelet", "/etc/kubeadm-ha"] as const;
 
-const created = new Set<string>();
+/** Where `ip netns exec` looks for a namespace's own /etc files (the lab writes hosts files there). */
+export const NETNS_ETC = "/etc/netns";
 
-/** Mount points must exist on the machine; the ones made here are removed by `removeMountPoints` (when still empty). */
+/**
+ * Mount points must exist on the machine. A lab makes them (and /etc/netns) when missing and
+ * `removeMountPoints` removes them again when empty, also ones an earlier lab that was
+ * killed left behind; directories that have content are never touched.
+ */
 function ensureMountPoint(path: string) {
-  if (existsSync(path)) return;
-  mkdirSync(path, { recursive: true });
-  created.add(path);
+  if (!existsSync(path)) mkdirSync(path, { recursive: true });
 }
 
 /** Whether any process on the machine has something mounted on one of the host paths (another lab running). */
@@ -33,18 +36,17 @@ export function hostPathsInUse(): boolean {
 }
 
 /**
- * Removes the empty mount points this process created, unless another lab still uses
+ * Removes the mount points (and /etc/netns) when empty, unless another lab still uses
  * them: removing a directory that is a mount point in another process's mount namespace
  * detaches that mount there (Linux >= 3.18).
  */
 export function removeMountPoints(): void {
   if (hostPathsInUse()) return;
-  for (const p of [...created].reverse()) {
+  for (const p of [...HOST_PATHS, NETNS_ETC]) {
     try {
       if (readdirSync(p).length === 0) rmdirSync(p);
-      created.delete(p);
     } catch {
-      /* gone already, or in use by another lab */
+      /* not there */
     }
   }
 }

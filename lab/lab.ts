@@ -7,7 +7,7 @@ import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { removeMountPoints } from "./hostfs";
+import { NETNS_ETC, removeMountPoints } from "./hostfs";
 import { hasTools, toolchainDir } from "../toolchain/cache";
 
 /** What the lab runs from the toolchain. */
@@ -83,8 +83,8 @@ export class Lab {
     this.nsRun(ns, ["ip", "link", "set", "lo", "up"]);
     this.nsRun(ns, ["ip", "addr", "add", `${address}/${LAB_PREFIX}`, "dev", "eth0"]);
     this.nsRun(ns, ["ip", "link", "set", "eth0", "up"]);
-    mkdirSync(`/etc/netns/${ns}`, { recursive: true });
-    const hostsFile = `/etc/netns/${ns}/hosts`;
+    mkdirSync(`${NETNS_ETC}/${ns}`, { recursive: true });
+    const hostsFile = `${NETNS_ETC}/${ns}/hosts`;
     writeFileSync(hostsFile, `127.0.0.1 localhost\n::1 localhost ip6-localhost\n${address} ${name}\n`);
     const host = { name, ns, address, hostsFile };
     this.hosts.set(name, host);
@@ -225,10 +225,15 @@ export class Lab {
         /* already gone */
       }
     }
+    const pids = (ns: string) => spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout?.split("\n").filter(Boolean) ?? [];
+    for (const h of this.hosts.values()) for (const pid of pids(h.ns)) spawnSync("kill", ["-9", pid]);
+    // Synchronous (close also runs on process exit): poll until every killed process is gone,
+    // so no mount namespace of theirs still holds a host path when the mount points go.
+    const until = Date.now() + 10_000;
+    while ([...this.hosts.values()].some((h) => pids(h.ns).length) && Date.now() < until) spawnSync("sleep", ["0.05"]);
     for (const h of this.hosts.values()) {
-      for (const pid of spawnSync("ip", ["netns", "pids", h.ns], { encoding: "utf8" }).stdout?.split("\n").filter(Boolean) ?? []) spawnSync("kill", ["-9", pid]);
       spawnSync("ip", ["netns", "del", h.ns]);
-      rmSync(`/etc/netns/${h.ns}`, { recursive: true, force: true });
+      rmSync(`${NETNS_ETC}/${h.ns}`, { recursive: true, force: true });
     }
     spawnSync("ip", ["netns", "del", this.switchNs]);
     rmSync(this.dir, { recursive: true, force: true });

@@ -7,10 +7,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "child_process";
+import { existsSync, readdirSync } from "fs";
 import { join } from "path";
 import { ControlPlane, EndpointMode } from "../lab/controlplane";
 import { apiserverKilled, etcdLeaderKilled, kubectlCreatesAndReads, masterLost, proxyKilledOnVipHolder, twoMastersDown } from "../lab/cp-scenarios";
 import { Lab, LabError, LAB_TOOLS } from "../lab/lab";
+import { HOST_PATHS, NETNS_ETC } from "../lab/hostfs";
 import { ROOT, toolchainSkip } from "./helpers";
 
 const namespaces = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
@@ -93,6 +95,7 @@ test("the lab removes every namespace, link, process and hosts file it made, als
   assert.doesNotMatch(namespaces(), new RegExp(lab.id));
   assert.equal(spawnSync("pgrep", ["-f", "^sleep 314159$"]).status, 1, "the host's processes are gone");
   assert.equal(spawnSync("test", ["-e", host.hostsFile]).status, 1, "its /etc/netns hosts file is gone");
+  for (const p of [...HOST_PATHS, NETNS_ETC]) assert.ok(!existsSync(p) || readdirSync(p).length > 0, `${p} is left behind, empty`);
 });
 
 test("the lab refuses to run without root, saying why", () => {
