@@ -96,8 +96,13 @@ export interface MasterLoss {
  * master comes back on its own data and the cluster is healthy again.
  */
 export async function masterLost(cp: ControlPlane, pick: "lease-holder" | "vip-holder" = "lease-holder"): Promise<MasterLoss> {
-  const leasesBefore = await cp.apiclient<LeaseSample[]>("leases", 1, 1000);
-  const [, sched, kcm] = leasesBefore[0];
+  // Both Leases held first (a fresh cluster's controllers take them within seconds of starting).
+  let sched: string | null = null;
+  let kcm: string | null = null;
+  await cp.lab.waitFor("the scheduler and controller-manager to hold their Leases", async () => {
+    [[, sched, kcm]] = await cp.apiclient<LeaseSample[]>("leases", 1, 1000);
+    return sched !== null && kcm !== null;
+  }, 120_000, 500);
   const lost: CpMaster =
     pick === "vip-holder" ? cp.masters.find((m) => m.name === proxyOf(cp).host)! : cp.masters.find((m) => m.name === holderNode(kcm)) ?? cp.masters.find((m) => m.name === holderNode(sched))!;
   if (!lost) throw new LabError(`no master holds the Leases (scheduler ${sched}, controller-manager ${kcm})`);
