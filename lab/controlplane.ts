@@ -98,10 +98,10 @@ export class ControlPlane {
     await this.run(h, ["env", `KUBEADM_HA_HOSTS_FILE=${h.host.hostsFile}`, join(h.root, SBIN, "kubeadm-ha-set-endpoint"), address], "kubeadm-ha-set-endpoint");
   }
 
-  /** Builds the cluster: endpoint services, master-0 by kubeadm init phases, the others by join phases, one at a time. */
+  /** Builds the cluster: endpoint services, master-0 by kubeadm's init phases, then `kubeadm join` on the others, one at a time. */
   async start(): Promise<this> {
     this.rendered = await renderedStack(ENDPOINT_STACK[this.mode]);
-    const outputs = this.rendered.outputs as { masters: Array<{ name: string; address: string }> };
+    const outputs = this.rendered.outputs as { masters: Array<{ name: string; address: string }>; endpointAddresses: string[] };
     const octet = (a: string) => Number(a.split(".")[3]);
     for (const [index, m] of outputs.masters.entries()) this.masters.push({ name: m.name, index, host: this.lab.addHost(m.name, octet(m.address)), root: join(this.lab.dir, m.name) });
     const worker = this.rendered.workers()[0];
@@ -126,7 +126,7 @@ export class ControlPlane {
     await this.setEndpoint(this.client, this.endpointAddresses(this.client.name).at(-1)!);
     const port = this.mode === "vip" ? VIP_PROXY_PORT : LOCAL_PROXY_PORT;
     this.server = `https://${this.rendered.endpointName}:${port}`;
-    if (this.mode === "vip") this.vip = (outputs as unknown as { endpointAddresses: string[] }).endpointAddresses[0].replace(`${ONPREM_NET}.`, `${LAB_NET}.`);
+    if (this.mode === "vip") this.vip = outputs.endpointAddresses[0].replace(`${ONPREM_NET}.`, `${LAB_NET}.`);
     this.admin = this.adminCredentials(this.masters[0]);
     await this.lab.waitFor("the endpoint to answer /readyz from the client", async () => (await this.curl(this.client, `${this.server}/readyz`)) === "ok", 60_000, 250);
     return this;
