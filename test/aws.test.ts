@@ -3,10 +3,9 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
+import { readFileSync, writeFileSync } from "fs";
 import { join } from "path";
-import { file, inputs, named, ofType, renderOnce, ROOT } from "./helpers";
+import { file, inputs, named, ofType, renderOnce, ROOT, tempDir } from "./helpers";
 import { RenderedResource, RenderResult, SECRET } from "../render/render";
 import { clusterFacts } from "./cluster-facts";
 
@@ -23,7 +22,7 @@ const rulesTo = (role: string) => ofType(r, "aws:vpc/securityGroupIngressRule:Se
 
 /** Renders a variant of the AWS stack file (extra/overridden top-level keys) in a child process. */
 function renderVariant(change: (text: string) => string): { resources: RenderedResource[]; outputs: Record<string, unknown>; status: number | null; stderr: string } {
-  const dir = mkdtempSync(join(tmpdir(), "aws-variant-"));
+  const dir = tempDir("aws-variant-");
   writeFileSync(join(dir, "Pulumi.aws-variant.yaml"), change(readFileSync(join(ROOT, "stacks/Pulumi.aws-three-az.yaml"), "utf8")));
   const out = join(dir, "out");
   const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", "aws-variant", "--config-dir", dir, "--out", out], { encoding: "utf8" });

@@ -4,10 +4,9 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
-import { inputs, ofType, problemsOf, renderOnce, ROOT } from "./helpers";
+import { inputs, ofType, problemsOf, renderOnce, ROOT, tempDir } from "./helpers";
 import { RenderedResource, RenderResult } from "../render/render";
 import { validateFederationConfig } from "../components/config/federation";
 import { planFederation, serviceDnsNames } from "../components/plan/federation-plan";
@@ -22,7 +21,7 @@ const records = (res: RenderedResource[]) => res.filter((x) => x.type === "aws:r
 
 /** Renders a variant of the federation stack file, next to copies of the member stack files. */
 function renderVariant(change: (text: string) => string): { resources: RenderedResource[]; status: number | null; stderr: string } {
-  const dir = mkdtempSync(join(tmpdir(), "fed-variant-"));
+  const dir = tempDir("fed-variant-");
   for (const f of readdirSync(join(ROOT, "stacks"))) copyFileSync(join(ROOT, "stacks", f), join(dir, f));
   writeFileSync(join(dir, "Pulumi.fed-variant.yaml"), change(readFileSync(join(ROOT, "stacks/Pulumi.fed-global.yaml"), "utf8")));
   const out = join(dir, "out");

@@ -1,6 +1,6 @@
 // Shared fixture: one offline render of a stack per test process (the SDK keeps one runtime per process).
 import { join } from "path";
-import { mkdtempSync, readdirSync, readFileSync } from "fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import assert from "node:assert/strict";
 import { renderStack, RenderResult, RenderedResource } from "../render/render";
@@ -47,13 +47,23 @@ export interface ChildRender {
   outputs: Record<string, unknown>;
 }
 
+const temps: string[] = [];
+process.once("exit", () => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A temporary folder, removed when the test process exits (tests leave nothing in /tmp). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+
 const childRenders = new Map<string, Promise<ChildRender>>();
 
 /** Renders `stack` through `render/cli.ts` in a child process, once per test process. */
 export function renderInChild(stack: string, configDir = join(ROOT, "stacks")): Promise<ChildRender> {
   const key = `${configDir}/${stack}`;
   if (!childRenders.has(key)) {
-    const dir = mkdtempSync(join(tmpdir(), `child-render-${stack}-`));
+    const dir = tempDir(`child-render-${stack}-`);
     childRenders.set(
       key,
       renderInChildProcess(ROOT, stack, dir, configDir).then(({ code, stderr }) => {

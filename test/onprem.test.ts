@@ -4,10 +4,9 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
+import { readFileSync, readdirSync, writeFileSync } from "fs";
 import { join } from "path";
-import { file, named, problemsOf, renderOnce, ROOT } from "./helpers";
+import { file, named, problemsOf, renderOnce, ROOT, tempDir } from "./helpers";
 import { RenderResult } from "../render/render";
 import { validateClusterConfig } from "../components/config/validate";
 
@@ -78,7 +77,7 @@ test("vip: haproxy and keepalived on the masters only; the endpoint is the VIP o
 });
 
 test("local-proxy: haproxy on 127.0.0.1:16443 on every node, the endpoint name at 127.0.0.1, and the address in the certificate", () => {
-  const out = mkdtempSync(join(tmpdir(), "onprem-lp-"));
+  const out = tempDir("onprem-lp-");
   const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", "onprem-local-proxy", "--out", out], { encoding: "utf8" });
   assert.equal(res.status, 0, res.stderr);
   for (const m of readdirSync(join(out, "files"))) {
@@ -92,7 +91,7 @@ test("local-proxy: haproxy on 127.0.0.1:16443 on every node, the endpoint name a
 });
 
 test("the rendered endpoint configs pass haproxy -c and keepalived --config-test", () => {
-  const dir = mkdtempSync(join(tmpdir(), "onprem-cfg-"));
+  const dir = tempDir("onprem-cfg-");
   const check = join(dir, "check.sh");
   writeFileSync(check, file(r, "dc1-master-0/etc/keepalived/check-apiserver-proxy.sh"), { mode: 0o755 });
   for (const m of MASTERS) {
@@ -108,7 +107,7 @@ test("the rendered endpoint configs pass haproxy -c and keepalived --config-test
 });
 
 test("local-proxy works on GCP and AWS too: no cloud load balancer, haproxy on every node from its boot config", () => {
-  const dir = mkdtempSync(join(tmpdir(), "lp-clouds-"));
+  const dir = tempDir("lp-clouds-");
   for (const [stack, cloud] of [["gcp-three-zone", "gcp"], ["aws-three-az", "aws"]]) {
     writeFileSync(join(dir, `Pulumi.${cloud}-lp.yaml`), readFileSync(join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8").replace("    mode: cloud-lb", "    mode: local-proxy"));
     const out = join(dir, `out-${cloud}`);

@@ -3,12 +3,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "fs";
 import { join } from "path";
 import { checkRegistrations, findLeaks } from "../render/render";
 import { Registration } from "../render/mocks";
-import { ROOT } from "./helpers";
+import { ROOT, tempDir } from "./helpers";
 
 function render(args: string[]) {
   return spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), ...args], { encoding: "utf8", cwd: ROOT });
@@ -19,8 +18,8 @@ function listFiles(dir: string, prefix = ""): string[] {
 }
 
 test("two renders of the same stack are byte-identical (reviewable diffs)", () => {
-  const a = mkdtempSync(join(tmpdir(), "render-a-"));
-  const b = mkdtempSync(join(tmpdir(), "render-b-"));
+  const a = tempDir("render-a-");
+  const b = tempDir("render-b-");
   for (const out of [a, b]) {
     const res = render(["--stack", "gcp-three-zone", "--out", out]);
     assert.equal(res.status, 0, res.stderr);
@@ -40,7 +39,7 @@ test("two renders of the same stack are byte-identical (reviewable diffs)", () =
 });
 
 test("an invalid stack file fails with the key and the fix, and registers nothing", () => {
-  const dir = mkdtempSync(join(tmpdir(), "stacks-"));
+  const dir = tempDir("stacks-");
   writeFileSync(join(dir, "Pulumi.bad.yaml"), "config:\n  kubeadm-ha:region: europe-west1\n  kubeadm-ha:zones: [europe-west1-b, europe-west1-c]\n  kubeadm-ha:adminCidrs: [198.51.100.0/24]\n  kubeadm-ha:controlPlane: {count: 4}\n");
   const out = join(dir, "out");
   const res = render(["--stack", "bad", "--config-dir", dir, "--out", out]);

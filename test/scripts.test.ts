@@ -3,11 +3,10 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
+import { readFileSync, statSync, writeFileSync } from "fs";
 import { join } from "path";
 import { parseAllDocuments } from "yaml";
-import { file, inputs, named, renderOnce } from "./helpers";
+import { file, inputs, named, renderOnce, tempDir } from "./helpers";
 import { RenderResult } from "../render/render";
 import { decodeBundle, encodeBundle } from "../components/plan/bundle";
 
@@ -15,7 +14,7 @@ let r: RenderResult;
 let dir: string;
 before(async () => {
   r = await renderOnce("gcp-three-zone");
-  dir = mkdtempSync(join(tmpdir(), "kubeadm-ha-scripts-"));
+  dir = tempDir("kubeadm-ha-scripts-");
 });
 
 function bash(script: string, args: string[], opts: { input?: string; env?: Record<string, string> } = {}) {

@@ -3,11 +3,10 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
+import { readdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { parseAllDocuments } from "yaml";
-import { renderOnce, ROOT } from "./helpers";
+import { renderOnce, ROOT, tempDir } from "./helpers";
 import { RenderResult, SECRET } from "../render/render";
 
 const STACKS = readdirSync(join(ROOT, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s);
@@ -18,7 +17,7 @@ let dir: string;
 let files: Array<{ path: string; content: string }> = [];
 before(async () => {
   r = await renderOnce("gcp-three-zone");
-  dir = mkdtempSync(join(tmpdir(), "kubeadm-ha-tools-"));
+  dir = tempDir("kubeadm-ha-tools-");
   for (const stack of STACKS) {
     const out = join(dir, "renders", stack);
     const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", stack, "--out", out], { encoding: "utf8" });
