@@ -3,13 +3,12 @@
 // Graphviz's real `dot` draws every one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "fs";
-import { tmpdir } from "os";
+import { readFileSync } from "fs";
 import { join } from "path";
 import { clusterDotOf } from "../render/topology-docs";
 import { clusterDotOfConfig, DrawError, drawSvg, endpointLabel, federationDot, planOfConfig } from "../render/topology";
 import { readStackFile } from "../render/render";
-import { renderInChild, renderOnce, ROOT, SHIPPED_STACKS } from "./helpers";
+import { renderInChild, renderOnce, ROOT, SHIPPED_STACKS, tempDir } from "./helpers";
 
 const configOf = (s: string) => readStackFile(join(ROOT, "stacks"), s).config;
 const CLUSTERS = SHIPPED_STACKS.filter((s) => configOf(s)["kubeadm-ha:layout"] !== "federation");
@@ -112,7 +111,7 @@ test("labels are escaped for DOT: quotes, backslashes and line breaks reach the 
 
 test("without Graphviz the render says to run ./setup.sh", () => {
   const path = process.env.PATH;
-  process.env.PATH = mkdtempSync(join(tmpdir(), "no-dot-"));
+  process.env.PATH = tempDir("no-dot-");
   try {
     assert.throws(() => drawSvg("digraph {}"), (e: Error) => e instanceof DrawError && /run \.\/setup\.sh .*graphviz/.test(e.message));
   } finally {
