@@ -1,10 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { discoveryHash, SharedPki } from "./plan/pki";
-
-/** Validity of the generated CAs: ten years, as kubeadm's own. */
-export const CA_VALIDITY_HOURS = 10 * 365 * 24;
+import { CaSpec, discoveryHash, KEY_SPEC, SharedPki, sharedCaSpecs } from "./plan/pki";
 
 export interface ClusterPkiArgs {
   /** Cluster name, the CAs' common-name prefix. */
@@ -30,25 +27,23 @@ export class ClusterPki extends pulumi.ComponentResource {
     super("kubeadm-ha:pki:ClusterPki", name, {}, opts);
     const parent = { parent: this };
 
-    const ca = (id: string, commonName: string) => {
-      const key = new tls.PrivateKey(`${name}-${id}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent);
+    const ca = (spec: CaSpec) => {
+      const key = new tls.PrivateKey(`${name}-${spec.id}-key`, { ...KEY_SPEC }, parent);
       const cert = new tls.SelfSignedCert(
-        `${name}-${id}-cert`,
+        `${name}-${spec.id}-cert`,
         {
           privateKeyPem: key.privateKeyPem,
-          subject: { commonName },
-          isCaCertificate: true,
-          validityPeriodHours: CA_VALIDITY_HOURS,
-          allowedUses: ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"],
+          subject: { commonName: spec.commonName },
+          isCaCertificate: spec.isCaCertificate,
+          validityPeriodHours: spec.validityPeriodHours,
+          allowedUses: spec.allowedUses,
         },
         parent,
       );
       return { key, cert };
     };
-    const cluster = ca("ca", `${args.clusterName}-kubernetes-ca`);
-    const frontProxy = ca("front-proxy-ca", `${args.clusterName}-front-proxy-ca`);
-    const etcd = ca("etcd-ca", `${args.clusterName}-etcd-ca`);
-    const sa = new tls.PrivateKey(`${name}-sa-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent);
+    const [cluster, frontProxy, etcd] = sharedCaSpecs(args.clusterName).map(ca);
+    const sa = new tls.PrivateKey(`${name}-sa-key`, { ...KEY_SPEC }, parent);
 
     const tokenOpts = { length: 0, upper: false, lower: true, numeric: true, special: false };
     const tokenId = new random.RandomPassword(`${name}-token-id`, { ...tokenOpts, length: 6 }, parent);

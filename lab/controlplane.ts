@@ -196,7 +196,7 @@ export class ControlPlane {
         throw new LabError(`${(e as Error).message}; its last output:\n${this.lab.output(m.name, pod).slice(-25).join("\n")}`);
       };
       if (pod === "etcd") await this.lab.waitFor(`etcd on ${m.name} to serve`, () => this.etcdHealthy(m), 60_000, 200).catch(tail);
-      if (pod === "kube-apiserver") await this.lab.waitFor(`kube-apiserver on ${m.name} to be ready`, async () => (await this.curl(m, `https://${m.host.address}:6443/readyz`)) === "ok", 120_000, 250).catch(tail);
+      if (pod === "kube-apiserver") await this.lab.waitFor(`kube-apiserver on ${m.name} to be ready`, () => this.apiserverReady(m), 120_000, 250).catch(tail);
     }
   }
 
@@ -206,10 +206,20 @@ export class ControlPlane {
     await this.lab.start(m.host, pod, asHost(m.root, [tool(argv[0]), ...argv.slice(1)], undefined, m.name));
   }
 
-  async etcdHealthy(m: CpMaster): Promise<boolean> {
+  /** etcdctl as the master, against its own member, with kubeadm's healthcheck client certificate. */
+  private etcdctl(m: CpMaster, args: string[], timeout: string) {
     const pki = "/etc/kubernetes/pki/etcd";
-    const r = await this.lab.exec(m.host, asHost(m.root, [tool("etcdctl"), "--endpoints", "https://127.0.0.1:2379", "--cacert", `${pki}/ca.crt`, "--cert", `${pki}/healthcheck-client.crt`, "--key", `${pki}/healthcheck-client.key`, "--command-timeout", "2s", "endpoint", "health"]), { timeoutMs: 5000 });
-    return r.code === 0;
+    const argv = [tool("etcdctl"), "--endpoints", "https://127.0.0.1:2379", "--cacert", `${pki}/ca.crt`, "--cert", `${pki}/healthcheck-client.crt`, "--key", `${pki}/healthcheck-client.key`, "--command-timeout", timeout, "--dial-timeout", timeout, ...args];
+    return this.lab.exec(m.host, asHost(m.root, argv), { timeoutMs: 5000 });
+  }
+
+  async etcdHealthy(m: CpMaster): Promise<boolean> {
+    return (await this.etcdctl(m, ["endpoint", "health"], "2s")).code === 0;
+  }
+
+  /** The master's own kube-apiserver answers /readyz with ok. */
+  async apiserverReady(m: CpMaster): Promise<boolean> {
+    return (await this.curl(m, `https://${m.host.address}:6443/readyz`)) === "ok";
   }
 
   /** GET a URL from a host (TLS not verified: a readiness probe); the body, or "" on failure. */
@@ -277,9 +287,8 @@ export class ControlPlane {
 
   /** The master whose etcd member leads, asking only `among` (each about itself). */
   async etcdLeader(among: CpMaster[]): Promise<CpMaster | undefined> {
-    const pki = "/etc/kubernetes/pki/etcd";
     for (const m of among) {
-      const r = await this.lab.exec(m.host, asHost(m.root, [tool("etcdctl"), "--endpoints", "https://127.0.0.1:2379", "--cacert", `${pki}/ca.crt`, "--cert", `${pki}/healthcheck-client.crt`, "--key", `${pki}/healthcheck-client.key`, "--command-timeout", "500ms", "--dial-timeout", "500ms", "endpoint", "status", "-w", "json"]), { timeoutMs: 3000 });
+      const r = await this.etcdctl(m, ["endpoint", "status", "-w", "json"], "500ms");
       if (r.code !== 0) continue;
       const [row] = JSON.parse(r.stdout) as Array<{ Status: { header: { member_id: number }; leader: number } }>;
       if (row && row.Status.leader === row.Status.header.member_id) return m;

@@ -30,7 +30,7 @@ function proxyLogged(cp: ControlPlane, proxyHost: string, backend: string, state
 /** Waits until every master's apiserver is ready and etcd on each is healthy. */
 export async function healthy(cp: ControlPlane, timeoutMs = 120_000) {
   for (const m of cp.masters) {
-    await cp.lab.waitFor(`kube-apiserver on ${m.name} to be ready`, async () => (await cp.curl(m, `https://${m.host.address}:6443/readyz`)) === "ok", timeoutMs, 250);
+    await cp.lab.waitFor(`kube-apiserver on ${m.name} to be ready`, () => cp.apiserverReady(m), timeoutMs, 250);
     await cp.lab.waitFor(`etcd on ${m.name} to be healthy`, () => cp.etcdHealthy(m), timeoutMs, 250);
   }
 }
@@ -70,7 +70,7 @@ export async function apiserverKilled(cp: ControlPlane): Promise<ApiserverKill> 
   const t = cp.lab.kill(victim.name, "kube-apiserver");
   const down = await cp.lab.waitFor(`haproxy on ${proxy} to mark ${victim.name} DOWN`, proxyLogged(cp, proxy, victim.name, "DOWN", t), 120_000);
   await cp.startPod(victim, "kube-apiserver");
-  const ready = await cp.lab.waitFor(`kube-apiserver on ${victim.name} to be ready again`, async () => (await cp.curl(victim, `https://${victim.host.address}:6443/readyz`)) === "ok", 120_000, 100);
+  const ready = await cp.lab.waitFor(`kube-apiserver on ${victim.name} to be ready again`, () => cp.apiserverReady(victim), 120_000, 100);
   const up = await cp.lab.waitFor(`haproxy on ${proxy} to mark ${victim.name} UP`, proxyLogged(cp, proxy, victim.name, "UP", t), 120_000);
   const samples = await probe.stop();
   return { killed: victim.name, proxy, removalMs: down - t, returnMs: Math.max(0, up - ready), failedRequests: samples.filter((s) => !s.ok).length, requests: samples.length };

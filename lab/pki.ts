@@ -2,8 +2,7 @@
 // ECDSA P-256 keys, self-signed CAs `<cluster>-kubernetes-ca`, `<cluster>-front-proxy-ca`,
 // `<cluster>-etcd-ca` (is-CA, ten years, cert_signing/crl_signing/digital_signature/
 // key_encipherment), an ECDSA service-account key pair and a bootstrap token.
-// The spec below is written in the tls provider's own terms, so a test can hold it
-// against what the program registers (resources.json of a render).
+// The spec (components/plan/pki.ts) is the one components/pki.ts hands the tls provider.
 // Keys come from node's crypto (SEC1 "EC PRIVATE KEY", as the tls provider writes
 // them), certificates from openssl.
 import { execFileSync } from "child_process";
@@ -11,29 +10,9 @@ import { generateKeyPairSync, randomInt } from "crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { SharedPki } from "../components/plan/pki";
+import { CaSpec, sharedCaSpecs, SharedPki } from "../components/plan/pki";
 
-/** One CA as components/pki.ts asks the tls provider for it (tls.SelfSignedCert inputs). */
-export interface CaSpec {
-  /** Name suffix in the program (`<name>-<id>-cert`). */
-  id: "ca" | "front-proxy-ca" | "etcd-ca";
-  commonName: string;
-  isCaCertificate: true;
-  validityPeriodHours: number;
-  allowedUses: string[];
-}
-
-/** Ten years, as components/pki.ts's CA_VALIDITY_HOURS (not imported: that module loads the Pulumi SDK). */
-export const CA_VALIDITY_HOURS = 10 * 365 * 24;
-export const CA_USES = ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"];
-/** The key algorithm of every key (tls.PrivateKey inputs). */
-export const KEY_SPEC = { algorithm: "ECDSA", ecdsaCurve: "P256" } as const;
-
-/** The three shared CAs of `clusterName`. Pure. */
-export function sharedCaSpecs(clusterName: string): CaSpec[] {
-  const ca = (id: CaSpec["id"], cn: string): CaSpec => ({ id, commonName: `${clusterName}-${cn}`, isCaCertificate: true, validityPeriodHours: CA_VALIDITY_HOURS, allowedUses: CA_USES });
-  return [ca("ca", "kubernetes-ca"), ca("front-proxy-ca", "front-proxy-ca"), ca("etcd-ca", "etcd-ca")];
-}
+export { CA_VALIDITY_HOURS, CA_USES, KEY_SPEC, sharedCaSpecs } from "../components/plan/pki";
 
 /** tls provider usage names → openssl keyUsage names. */
 const KEY_USAGE: Record<string, string> = {

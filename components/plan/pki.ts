@@ -45,3 +45,25 @@ export function sharedPkiFiles(p: SharedPki): MachineFile[] {
 
 /** Bootstrap token format kubeadm accepts. */
 export const BOOTSTRAP_TOKEN_RE = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;
+
+/** One shared CA, in the tls provider's terms (tls.SelfSignedCert inputs); components/pki.ts creates each. */
+export interface CaSpec {
+  /** Name suffix in the program (`<name>-<id>-cert`). */
+  id: "ca" | "front-proxy-ca" | "etcd-ca";
+  commonName: string;
+  isCaCertificate: true;
+  validityPeriodHours: number;
+  allowedUses: string[];
+}
+
+/** Validity of the generated CAs: ten years, as kubeadm's own. */
+export const CA_VALIDITY_HOURS = 10 * 365 * 24;
+export const CA_USES = ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"];
+/** The key algorithm of every key (tls.PrivateKey inputs). */
+export const KEY_SPEC = { algorithm: "ECDSA", ecdsaCurve: "P256" } as const;
+
+/** The three shared CAs of `clusterName`. Pure. */
+export function sharedCaSpecs(clusterName: string): CaSpec[] {
+  const ca = (id: CaSpec["id"], cn: string): CaSpec => ({ id, commonName: `${clusterName}-${cn}`, isCaCertificate: true, validityPeriodHours: CA_VALIDITY_HOURS, allowedUses: CA_USES });
+  return [ca("ca", "kubernetes-ca"), ca("front-proxy-ca", "front-proxy-ca"), ca("etcd-ca", "etcd-ca")];
+}
