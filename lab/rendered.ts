@@ -1,11 +1,9 @@
 // The lab runs the files the program renders for the hosts-you-own stacks, with only the
-// addresses moved into the lab's range. Each stack is rendered once per process, by the
-// render CLI in a child process (the SDK runs one program per process), into a
-// temporary folder that is removed when the process exits.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
-import { tmpdir } from "os";
+// addresses moved into the lab's range: a view over the one render per stack and process
+// that lab/kubeadm.ts makes (the render CLI in a child process, its folder removed at exit).
+import { existsSync, readdirSync, readFileSync } from "fs";
 import { join } from "path";
-import { renderInChildProcess } from "../render/child";
+import { renderCluster } from "./kubeadm";
 import { readStackFile } from "../render/render";
 import { fromRawConfig, validateClusterConfig } from "../components/config/validate";
 
@@ -26,8 +24,6 @@ export interface RenderedStack {
 }
 
 const cache = new Map<string, Promise<RenderedStack>>();
-const dirs: string[] = [];
-process.once("exit", () => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** Steps of a machine in the order the program runs them. */
 const STEP_ORDER = ["prepare", "files", "secrets", "init", "join", "kubeconfig", "validate"];
@@ -39,11 +35,7 @@ export function renderedStack(stack: string): Promise<RenderedStack> {
 
 async function load(stack: string): Promise<RenderedStack> {
   const root = join(__dirname, "..");
-  const out = mkdtempSync(join(tmpdir(), `kubeadm-ha-lab-render-${stack}-`));
-  dirs.push(out);
-  const r = await renderInChildProcess(root, stack, out);
-  if (r.code !== 0) throw new Error(`rendering ${stack} failed:\n${r.stderr}`);
-  const outputs = JSON.parse(readFileSync(join(out, "outputs.json"), "utf8")) as Record<string, unknown>;
+  const { dir: out, outputs } = await renderCluster(stack);
   const file = (machine: string, path: string) => {
     const p = join(out, "files", machine, path);
     if (!existsSync(p)) throw new Error(`the ${stack} render has no ${machine}${path}`);
