@@ -71,7 +71,10 @@ go 1.26.6
 
 replace golang.org/x/text => golang.org/x/text v0.41.0
 
-require google.golang.org/grpc v1.83.2
+require (
+	golang.org/x/crypto v0.54.0
+	google.golang.org/grpc v1.83.2
+)
 `;
 const BRIDGE_GO_MOD = `module github.com/pulumi/pulumi-terraform-bridge/v3
 
@@ -248,15 +251,21 @@ test("bridged wrapper from the real bridge and Terraform provider go.mod files",
   assert.ok(parseGoMod(files["shim/go.mod"]).requires.some((r) => r.path === fw.path && r.version === fw.version));
 });
 
-test("command: a preview-only stand-in stamped with the version @pulumi/command registers", () => {
+test("command: our implementation of remote.Command, stamped with the version @pulumi/command registers, with sdk/v3's x/crypto", () => {
   const b = commandBuild({ version: "1.2.1", sdkVersion: "3.259.0", sdkGoMod: SDK_GO_MOD });
   if (b.kind !== "go") return assert.fail();
+  assert.equal(b.id, "pulumi-resource-command-ours-v1.2.1");
   assert.deepEqual(b.ldflags, ["-X main.Version=1.2.1"]);
-  assert.ok(parseGoMod(b.files["go.mod"]).requires.some((r) => r.path === PULUMI_SDK && r.version === "v3.259.0"), "against the CLI's sdk/v3");
+  const mod = parseGoMod(b.files["go.mod"]);
+  assert.ok(mod.requires.some((r) => r.path === PULUMI_SDK && r.version === "v3.259.0"), "against the CLI's sdk/v3");
+  assert.ok(mod.requires.some((r) => r.path === "golang.org/x/crypto" && r.version === "v0.54.0"), "the SSH client at the version sdk/v3 requires");
   assert.deepEqual(b.outputs, ["pulumi-resource-command"]);
-  assert.match(b.title, /preview-only stand-in/);
+  assert.match(b.title, /our implementation of pulumi-command 1\.2\.1's remote\.Command protocol/);
   const main = b.files["pulumi-resource-command/main.go"];
-  assert.match(main, /if !req\.GetPreview\(\) \{\n\t\treturn nil, refuse/, "refuses to run commands outside preview");
+  assert.match(main, /"golang.org\/x\/crypto\/ssh"/);
+  assert.doesNotMatch(main, /preview-only/);
+  // An sdk/v3 that does not require x/crypto gets a clear error, not a guessed version.
+  assert.throws(() => commandBuild({ version: "1.2.1", sdkVersion: "3.259.0", sdkGoMod: "module github.com/pulumi/pulumi/sdk/v3\n\ngo 1.26.6\n" }), /does not require golang.org\/x\/crypto/);
 });
 
 test("the plugin versions come from package-lock.json and each has a recipe", () => {
@@ -296,7 +305,7 @@ test("recipes resolve through the module source: a 403 for pkg/v3 at the SDK's t
   const builds = (await Promise.all(recipes.map((r) => r.resolve(src)))).flat();
   assert.deepEqual(
     builds.map((b) => b.id),
-    ["pulumi-cli-v3.259.0", "pulumi-language-nodejs-standin-v3.270.0", "pulumi-resource-command-standin-v1.2.1", "pulumi-resource-tls-v5.6.1", "pulumi-resource-random-v4.21.2"],
+    ["pulumi-cli-v3.259.0", "pulumi-language-nodejs-standin-v3.270.0", "pulumi-resource-command-ours-v1.2.1", "pulumi-resource-tls-v5.6.1", "pulumi-resource-random-v4.21.2"],
   );
   assert.ok(asked.includes(`${PULUMI_PKG}@v3.270.0`), "asks for the lockfile's tag first");
   assert.match(builds[0].title, /for @pulumi\/pulumi v3.270.0/);

@@ -160,15 +160,40 @@ export function languageHostBuild(args: {
  * A program of ours standing in for a module the proxy refuses: one main package, built
  * against sdk/v3 (whose own non-local replaces hold for a program built against it).
  */
-function standinBuild(a: { name: string; id: string; title: string; sdkVersion: string; sdkGoMod: string; source: string; ldflags: string[] }): Build {
+function standinBuild(a: {
+  name: string;
+  id: string;
+  title: string;
+  sdkVersion: string;
+  sdkGoMod: string;
+  source: string;
+  ldflags: string[];
+  /** Further modules the program imports directly, at the versions sdk/v3 requires them. */
+  alsoRequire?: string[];
+  /** Modules the program imports that sdk/v3 does not require, at pinned versions. */
+  pinned?: Array<{ path: string; version: string }>;
+  /** Further files of the main package, by name (beside main.go). */
+  moreSources?: Record<string, string>;
+}): Build {
   const sdk = parseGoMod(a.sdkGoMod);
+  const also = (a.alsoRequire ?? []).map((path) => {
+    const r = sdk.requires.find((x) => x.path === path);
+    if (!r) throw new Error(`sdk/v3 ${a.sdkVersion} does not require ${path}, which ${a.name} imports: pin a version for it in toolchain/pulumi.ts`);
+    return r;
+  });
   return {
     kind: "go",
     id: a.id,
     title: a.title,
     files: {
-      "go.mod": wrapperGoMod({ module: `kubeadm-ha.toolchain/${a.name}`, go: sdk.go ?? "1.24", requires: [{ path: PULUMI_SDK, version: a.sdkVersion }], replaces: nonLocalReplaces(sdk) }),
+      "go.mod": wrapperGoMod({
+        module: `kubeadm-ha.toolchain/${a.name}`,
+        go: sdk.go ?? "1.24",
+        requires: [{ path: PULUMI_SDK, version: a.sdkVersion }, ...also, ...(a.pinned ?? [])],
+        replaces: nonLocalReplaces(sdk),
+      }),
       [`${a.name}/main.go`]: a.source,
+      ...Object.fromEntries(Object.entries(a.moreSources ?? {}).map(([f, text]) => [`${a.name}/${f}`, text])),
     },
     packages: [`kubeadm-ha.toolchain/${a.name}/${a.name}`],
     ldflags: a.ldflags,
@@ -180,30 +205,51 @@ function standinBuild(a: { name: string; id: string; title: string; sdkVersion: 
 // pulumi-resource-command
 
 export const COMMAND_PROVIDER_MODULE = "github.com/pulumi/pulumi-command/provider";
+/** The SSH client our command plugin uses (ssh, ssh/agent); sdk/v3 already requires it. */
+export const COMMAND_SSH_MODULE = "golang.org/x/crypto";
+/**
+ * The SFTP client CopyToRemote copies with, as upstream's does. sdk/v3 does not require it,
+ * and the proxy refuses pulumi-command/provider's go.mod, so upstream's exact pin is not to
+ * be read: v1.13.10 (2025-10-22) is the newest release published before pulumi-command
+ * v1.2.1 was tagged (2026-03-04, sdk/v1.2.1's .info), and its go.mod asks for no newer
+ * x/crypto than sdk/v3 v3.259.0 does (v0.41.0 against v0.54.0).
+ */
+export const COMMAND_SFTP_MODULE = { path: "github.com/pkg/sftp", version: "v1.13.10" };
 
 /**
- * A stand-in for pulumi-resource-command: github.com/pulumi/pulumi-command/provider is not
- * served by the module proxy (v1.2.1 answers 404 for its .info and 403 for its .mod and
- * .zip; the pseudo-version of sdk/v1.2.1's commit f0839b236d7b answers 403), and it is a
- * native provider, with nothing to rebuild it from. The stand-in reports the version the
- * SDK asks for and serves what a preview needs: Check and Diff of the inputs, and Create
- * in preview (outputs the real provider computes, stdout and stderr, stay unknown). It
- * refuses to run any command (create/update outside preview), so `pulumi up` of a
- * remote.Command fails loudly instead of pretending.
+ * Our implementation of pulumi-command's remote.Command protocol, at the version
+ * @pulumi/command registers (1.2.1): github.com/pulumi/pulumi-command/provider is not served
+ * by the module proxy (v1.2.1 answers 404 for its .info and 403 for its .mod and .zip; the
+ * pseudo-version of sdk/v1.2.1's commit f0839b236d7b answers 403), nor is
+ * github.com/pulumi/pulumi-go-provider it is built on, and it is a native provider, with
+ * nothing to rebuild it from. Ours serves command:remote:Command (the only command resource
+ * this program uses) with the real provider's semantics, read from its source and cited in
+ * the file: Check with its defaults, Diff (triggers replace, other changes update), Create,
+ * Update and Delete running the commands over SSH (golang.org/x/crypto/ssh, at the version
+ * sdk/v3 requires) with dial retries and the proxy, secrets kept secret, output streamed to
+ * the engine as `logging` says, unknown stdout/stderr in previews. It also serves
+ * command:remote:CopyToRemote (copy.go): a FileAsset, StringAsset or FileArchive copied over
+ * SFTP (github.com/pkg/sftp) where upstream puts it, streamed, again only when the source's
+ * hash or remotePath changes, never deleted. Where either differs on purpose, the file's
+ * header says.
  */
 export const COMMAND_STANDIN_GO = readFileSync(join(__dirname, "standins/pulumi-resource-command/main.go"), "utf8");
+export const COMMAND_STANDIN_COPY_GO = readFileSync(join(__dirname, "standins/pulumi-resource-command/copy.go"), "utf8");
 
 /** `sdkVersion` is the sdk/v3 Go module it is built against (the CLI's), not the npm SDK's version. */
 export function commandBuild(args: { version: string; sdkVersion: string; sdkGoMod: string }): Build {
   const v = releaseTag(args.version).slice(1);
   return standinBuild({
     name: "pulumi-resource-command",
-    id: `pulumi-resource-command-standin-v${v}`,
-    title: `pulumi-resource-command ${v} (preview-only stand-in: ${COMMAND_PROVIDER_MODULE} is not served by the module proxy)`,
+    id: `pulumi-resource-command-ours-v${v}`,
+    title: `pulumi-resource-command ${v} (our implementation of pulumi-command ${v}'s remote.Command protocol, with remote.CopyToRemote: the module proxy refuses ${COMMAND_PROVIDER_MODULE})`,
     sdkVersion: releaseTag(args.sdkVersion),
     sdkGoMod: args.sdkGoMod,
     source: COMMAND_STANDIN_GO,
+    moreSources: { "copy.go": COMMAND_STANDIN_COPY_GO },
     ldflags: [`-X main.Version=${v}`],
+    alsoRequire: [COMMAND_SSH_MODULE],
+    pinned: [COMMAND_SFTP_MODULE],
   });
 }
 
