@@ -3,6 +3,7 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import { DEFAULT_KUBERNETES_VERSION } from "../components/config/schema";
+import { cniRecipes } from "./cni";
 import { kubernetesRecipes } from "./kubernetes";
 import { pulumiRecipes } from "./pulumi";
 import { Recipe } from "./recipe";
@@ -30,5 +31,5 @@ export function toolchainVersions(root: string): ToolchainVersions {
 }
 
 export function allRecipes(v: ToolchainVersions): Recipe[] {
-  return [...kubernetesRecipes(v.kubernetes), ...pulumiRecipes(v)];
+  return [...kubernetesRecipes(v.kubernetes), ...pulumiRecipes(v), ...cniRecipes()];
 }
