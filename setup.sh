@@ -7,8 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # gcc + libc6-dev: the toolchain compiles Kubernetes' pause program (static C);
-# util-linux: unshare, for lab hosts' private mount and UTS namespaces.
-APT_PACKAGES=(cloud-init shellcheck yamllint graphviz openssl etcd-server etcd-client jq curl iproute2 keepalived haproxy procps gcc libc6-dev util-linux)
+# util-linux: unshare, for lab hosts' private mount and UTS namespaces;
+# openssh-server: the sshd test/command-provider.test.ts runs the command plugin against;
+# iptables conntrack ca-certificates netbase: what npm run bundle puts into the images (kube-proxy's
+# iptables-nft and conntrack, the base layer's CA bundle and /etc/protocols); containerd: test/bundle.test.ts.
+# debootstrap, systemd-container: the lab hosts (lab/hosts.ts: a Debian root filesystem booted by systemd-nspawn);
+APT_PACKAGES=(cloud-init shellcheck yamllint graphviz openssl etcd-server etcd-client jq curl iproute2 keepalived haproxy procps gcc libc6-dev util-linux openssh-server iptables conntrack ca-certificates netbase containerd debootstrap systemd-container)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

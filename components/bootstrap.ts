@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { resolve } from "path";
 import { ClusterPlan, MasterPlan } from "./plan/cluster-plan";
 import { encodeBundle, MachineFile } from "./plan/bundle";
 import { controlPlaneJoinConfig, initConfig } from "./plan/kubeadm";
@@ -47,6 +48,7 @@ export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHa
     { path: scripts.paths.waitMember, mode: "0755", content: scripts.waitMemberScript() },
     { path: scripts.paths.validate, mode: "0755", content: scripts.validateScript(plan) },
     { path: scripts.paths.etcdMember, mode: "0755", content: scripts.etcdMemberScript() },
+    { path: scripts.paths.spreadDns, mode: "0755", content: scripts.spreadDnsScript() },
   ];
 }
 
@@ -67,10 +69,13 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   constructor(name: string, args: KubeadmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:bootstrap:KubeadmBootstrap", name, {}, opts);
     const { plan, ssh } = args;
+    const packages = plan.config.kubernetes.packages;
     const firstStep = (machine: MachineSteps, m: StaticMachine, endpointAddress: string) => {
       if (!args.prepareFiles) return machine.step("wait-boot", { create: scripts.waitBootCommand() });
       const files = args.prepareFiles(m);
-      return machine.step("prepare", { create: scripts.prepareCommand(endpointAddress, files.some((f) => f.path === "/usr/local/sbin/kubeadm-ha-endpoint")), stdin: encodeBundle(files) });
+      // An air-gapped bundle folder goes to the machine first (the prepare step installs from it).
+      const copied = packages.source === "bundle" && packages.path !== undefined ? [machine.copy("bundle", new pulumi.asset.FileArchive(resolve(packages.path)), scripts.BUNDLE_STAGING)] : [];
+      return machine.step("prepare", { create: scripts.prepareCommand(endpointAddress, files.some((f) => f.path === "/usr/local/sbin/kubeadm-ha-endpoint")), stdin: encodeBundle(files) }, copied);
     };
 
     let previous: command.remote.Command | undefined;
@@ -117,7 +122,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const machine = new MachineSteps(w.name, { ssh, host: w.address, trigger: w.address, before: args.dependsOn }, { parent: this });
       const prepared = firstStep(machine, { name: w.name, address: w.address }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
       const join = pulumi.output(args.caCertHash).apply((hash) =>
-        workerJoinConfig(plan, { name: "static", labels: {}, taints: [] }, hash).replace(NODE_NAME_PLACEHOLDER, w.name).replace(NODE_IP_PLACEHOLDER, w.address),
+        workerJoinConfig(plan, { name: "static", labels: w.labels, taints: [] }, hash).replace(NODE_NAME_PLACEHOLDER, w.name).replace(NODE_IP_PLACEHOLDER, w.address),
       );
       const files = machine.step(
         "files",
@@ -169,21 +174,11 @@ export class MachineSteps extends pulumi.ComponentResource {
     after: pulumi.Resource[] = [],
     extra: { logging?: "stdout" | "stderr" | "stdoutAndStderr" | "none"; secretStdout?: boolean; deleteBeforeReplace?: boolean } = {},
   ): command.remote.Command {
-    const { ssh, host, trigger } = this.args;
+    const { trigger } = this.args;
     return new command.remote.Command(
       `${this.machine}-${step}`,
       {
-        connection: {
-          host,
-          user: ssh.user,
-          privateKey: ssh.privateKey,
-          agentSocketPath: ssh.agentSocketPath,
-          dialErrorLimit: 60,
-          perDialTimeout: 10,
-          proxy: ssh.bastionHost
-            ? { host: ssh.bastionHost, user: ssh.bastionUser ?? ssh.user, privateKey: ssh.privateKey, agentSocketPath: ssh.agentSocketPath, dialErrorLimit: 60, perDialTimeout: 10 }
-            : undefined,
-        },
+        connection: this.connection(),
         create: cmd.create,
         delete: cmd.delete,
         stdin: cmd.stdin,
@@ -197,5 +192,29 @@ export class MachineSteps extends pulumi.ComponentResource {
         deleteBeforeReplace: extra.deleteBeforeReplace,
       },
     );
+  }
+
+  /** Copies a file or folder to the machine over SSH (SFTP), into `remotePath` (a folder lands under its own name). */
+  copy(step: string, source: pulumi.asset.Asset | pulumi.asset.Archive, remotePath: string, after: pulumi.Resource[] = []): command.remote.CopyToRemote {
+    return new command.remote.CopyToRemote(
+      `${this.machine}-${step}`,
+      { connection: this.connection(), source, remotePath, triggers: [this.args.trigger] },
+      { parent: this, dependsOn: [...this.args.before, ...after] },
+    );
+  }
+
+  private connection(): command.types.input.remote.ConnectionArgs {
+    const { ssh, host } = this.args;
+    return {
+      host,
+      user: ssh.user,
+      privateKey: ssh.privateKey,
+      agentSocketPath: ssh.agentSocketPath,
+      dialErrorLimit: 60,
+      perDialTimeout: 10,
+      proxy: ssh.bastionHost
+        ? { host: ssh.bastionHost, user: ssh.bastionUser ?? ssh.user, privateKey: ssh.privateKey, agentSocketPath: ssh.agentSocketPath, dialErrorLimit: 60, perDialTimeout: 10 }
+        : undefined,
+    };
   }
 }

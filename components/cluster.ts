@@ -87,7 +87,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       this.generatedSshPrivateKey = pulumi.secret(key.privateKeyOpenssh);
     }
 
-    const common = { sshUser: DEFAULT_SSH_USER, kubernetesVersion: plan.config.kubernetes.version, endpointName: plan.endpoint.name };
+    const common = { sshUser: DEFAULT_SSH_USER, cluster: plan.config, endpointName: plan.endpoint.name };
     const withKey = (f: (key: string) => string) => pulumi.output(publicKey).apply(f);
     const bastionUserData = withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: false }));
     // local-proxy: haproxy on every node from the boot config, started after preparation.

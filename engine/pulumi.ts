@@ -154,10 +154,10 @@ export class PulumiEngine {
    * Runs the CLI in the project folder; never rejects for a non-zero exit. A run that
    * outlives `timeoutMs` (default 10 minutes) is interrupted, then killed.
    */
-  run(args: string[], opts: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  run(args: string[], opts: { cwd?: string; input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
     const t0 = Date.now();
     return new Promise((resolve, reject) => {
-      const p = spawn(this.pulumi, args, { cwd: opts.cwd ?? this.root, env: this.env, stdio: ["pipe", "pipe", "pipe"] });
+      const p = spawn(this.pulumi, args, { cwd: opts.cwd ?? this.root, env: { ...this.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       let timedOut = false;

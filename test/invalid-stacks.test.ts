@@ -59,7 +59,7 @@ const CASES: Case[] = [
   { file: "unknown-nested-key", what: "an unknown nested key (controlPlane.replicas)", key: "kubeadm-ha:controlPlane.replicas", value: "unknown key (value 3)", fix: "check its spelling" },
   { file: "unknown-layout", what: "an unknown layout", key: "kubeadm-ha:layout", value: 'unknown layout "federations"', fix: '"federation" for a federation stack' },
   { file: "unknown-platform", what: "an unknown platform", key: "kubeadm-ha:platform", value: '"azure"', fix: 'set it to "gcp", "aws" or "static"' },
-  { file: "unknown-cni", what: "an unknown CNI", key: "kubeadm-ha:kubernetes.cni.name", value: '"cilium"', fix: "cni calico, flannel or none" },
+  { file: "unknown-cni", what: "an unknown CNI", key: "kubeadm-ha:kubernetes.cni.name", value: '"cilium"', fix: 'use "calico", "flannel", "bridge"' },
   // Names and cloud limits.
   { file: "cluster-name-too-long", what: "a 28-character cluster name", key: "kubeadm-ha:clusterName", value: '"production-europe-west1-main"', fix: "use up to 20 lower-case letters" },
   { file: "cluster-name-upper-case", what: "an upper-case cluster name", key: "kubeadm-ha:clusterName", value: '"Prod"', fix: "use up to 20 lower-case letters" },

@@ -12,6 +12,10 @@ export const DEFAULT_KUBERNETES_VERSION = "1.34.2";
 export const DEFAULT_CALICO_VERSION = "3.29.1";
 /** Flannel release applied after `kubeadm init` when `cni.name` is flannel and no version is given. */
 export const DEFAULT_FLANNEL_VERSION = "0.26.1";
+/** CNIs the program installs (or none). */
+export const CNI_NAMES = ["calico", "flannel", "bridge", "none"] as const;
+/** The kubelet's eviction signals (kubelet config evictionHard keys). */
+export const EVICTION_SIGNALS = ["memory.available", "nodefs.available", "nodefs.inodesFree", "imagefs.available", "imagefs.inodesFree", "containerfs.available", "containerfs.inodesFree", "pid.available"] as const;
 /** Masters: an HA control plane needs three; five survives two failures. */
 export const DEFAULT_CONTROL_PLANE_COUNT = 3;
 /**
@@ -63,6 +67,8 @@ const hostSchema = z
     address: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "must be an IPv4 address"),
     /** Failure domain label (rack, room); topology.kubernetes.io/zone. @default "site" */
     zone: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default("site"),
+    /** Node labels set by the kubelet when the host joins (besides topology.kubernetes.io/zone). @default {} */
+    labels: z.record(z.string(), z.string()).default({}),
   })
   .strict();
 
@@ -165,16 +171,72 @@ export const clusterConfigSchema = z
         version: z.string().regex(/^1\.\d+\.\d+$/, "must be a release such as 1.34.2 (no leading v)").default(DEFAULT_KUBERNETES_VERSION),
         cni: z
           .object({
-            /** calico, flannel, or none (bring your own after `pulumi up`). @default "calico" */
-            name: z.enum(["calico", "flannel", "none"]).default("calico"),
+            /**
+             * calico, flannel, bridge (no image: containerd's bridge CNI on each node and
+             * routes between the nodes' pod ranges; hosts you own on one L2 segment), or
+             * none (bring your own after `pulumi up`). @default "calico"
+             */
+            name: z.enum(CNI_NAMES).default("calico"),
             /** Release of the CNI manifest. @default DEFAULT_CALICO_VERSION / DEFAULT_FLANNEL_VERSION */
             version: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a release such as 3.29.1 (no leading v)").optional(),
           })
           .strict()
           .default({ name: "calico" }),
+        packages: z
+          .object({
+            /**
+             * Where kubeadm, kubelet, kubectl, the control-plane images and the CNI plugins
+             * come from: `repository` (pkgs.k8s.io and registry.k8s.io) or `bundle` (an
+             * air-gapped bundle made by `npm run bundle`; hosts you own). @default "repository"
+             */
+            source: z.enum(["repository", "bundle"]).default("repository"),
+            /** bundle: the bundle's folder on the deploying machine, copied to every host over SSH. */
+            path: z.string().min(1).optional(),
+            /** bundle: the bundle's base URL, reachable from every host (e.g. an internal web server). */
+            url: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, "must be an http:// or https:// URL").optional(),
+          })
+          .strict()
+          .default({ source: "repository" }),
+        kubelet: z
+          .object({
+            /**
+             * Allow hosts whose kernel offers cgroup v1 only (kubelet `failCgroupV1: false`);
+             * cgroup v1 support is in maintenance and ends with containerd 1.x. @default false
+             */
+            allowCgroupV1: z.boolean().default(false),
+            /**
+             * kubelet `evictionHard` thresholds by signal, e.g. {"nodefs.available": "0%"}
+             * where hosts share one disk. @default the kubelet's own
+             */
+            evictionHard: z.partialRecord(z.enum(EVICTION_SIGNALS), z.string().regex(/^(\d+(\.\d+)?%|\d+(Ki|Mi|Gi|Ti)?)$/, "must be a percentage such as 10% or a quantity such as 100Mi")).optional(),
+            /** Disk use (%) above which unused images are removed; 100 never removes them. @default 85 */
+            imageGCHighThresholdPercent: z.number().int().min(1).max(100).optional(),
+          })
+          .strict()
+          .default({ allowCgroupV1: false }),
+        containerd: z
+          .object({
+            /**
+             * Clamp every container's oom_score_adj to containerd's own: needed where hosts
+             * cannot lower it (hosts that are themselves containers: LXC, systemd-nspawn). @default false
+             */
+            restrictOomScoreAdj: z.boolean().default(false),
+          })
+          .strict()
+          .default({ restrictOomScoreAdj: false }),
+        kubeProxy: z
+          .object({
+            /**
+             * kube-proxy `conntrack.maxPerCore`; 0 leaves the kernel's nf_conntrack_max alone
+             * (hosts that share a kernel cannot set it). @default 32768 (kube-proxy's)
+             */
+            conntrackMaxPerCore: z.number().int().min(0).optional(),
+          })
+          .strict()
+          .default({}),
       })
       .strict()
-      .default({ version: DEFAULT_KUBERNETES_VERSION, cni: { name: "calico" } }),
+      .default({ version: DEFAULT_KUBERNETES_VERSION, cni: { name: "calico" }, packages: { source: "repository" }, kubelet: { allowCgroupV1: false }, containerd: { restrictOomScoreAdj: false }, kubeProxy: {} }),
     endpoint: z
       .object({
         /** How clients reach kube-apiserver: `cloud-lb` (GCP/AWS internal LB), `vip` (keepalived + haproxy, hosts you own), `local-proxy` (haproxy on every node). @default cloud-lb on GCP/AWS, vip on static */
@@ -226,7 +288,17 @@ export const FIX_HINTS: Record<string, string> = {
   controlPlane: "use controlPlane.count 3 or 5, highAvailability true or false, and a machine type such as e2-standard-4",
   nodePools: "see the nodePools entry of the config reference in README.md",
   network: "use three IPv4 CIDRs that do not overlap, e.g. nodeCidr 10.10.0.0/20, podCidr 10.244.0.0/16, serviceCidr 10.96.0.0/12",
-  kubernetes: "use a release such as 1.34.2 and cni calico, flannel or none",
+  kubernetes: "use a release such as 1.34.2 and cni calico, flannel, bridge or none",
+  "kubernetes.cni.name": 'use "calico", "flannel", "bridge" (no image; hosts you own on one segment) or "none"',
+  "kubernetes.packages": 'use packages.source "repository" (default), or "bundle" with packages.path (a folder made by `npm run bundle`) or packages.url',
+  "kubernetes.packages.source": 'use "repository" (pkgs.k8s.io) or "bundle" (air-gapped, with packages.path or packages.url)',
+  "kubernetes.packages.url": "write the bundle's base URL as the hosts reach it, e.g. http://10.0.0.5:8080/kubeadm-ha-bundle",
+  "kubernetes.kubelet": "use allowCgroupV1 (true/false), evictionHard ({signal: threshold}) and imageGCHighThresholdPercent (1-100)",
+  "kubernetes.kubelet.evictionHard": 'map eviction signals to thresholds, e.g. {"nodefs.available": "10%", "memory.available": "100Mi"}',
+  "kubernetes.kubelet.imageGCHighThresholdPercent": "use a whole number from 1 to 100, e.g. 85 (100 never removes images)",
+  "kubernetes.containerd": "use restrictOomScoreAdj: true or false",
+  "kubernetes.kubeProxy": "use conntrackMaxPerCore, a whole number from 0 (0 leaves nf_conntrack_max alone)",
+  "kubernetes.kubeProxy.conntrackMaxPerCore": "use a whole number from 0, e.g. 32768, or 0 to leave nf_conntrack_max alone",
   endpoint: 'use endpoint.mode "cloud-lb" on GCP/AWS, "vip" (with endpoint.vip) or "local-proxy" on your own hosts',
   hosts: "list your machines: hosts.masters (3 or 5) and hosts.workers, each {name, address}",
   adminCidrs: "list the CIDRs of your office or VPN, e.g. [198.51.100.0/24]",

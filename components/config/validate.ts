@@ -1,7 +1,8 @@
 // Stack config -> validated ClusterConfig. Every problem is collected and thrown
 // as one ConfigError naming the key, the bad value and the fix, before the
 // program registers any resource. Pure: no Pulumi imports.
-import { clusterConfigSchema, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION, DEFAULT_GCP_IMAGE, PLATFORMS } from "./schema";
+import { checkBundleFolder } from "./bundle-check";
+import { clusterConfigSchema, CNI_NAMES, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION, DEFAULT_GCP_IMAGE, PLATFORMS } from "./schema";
 import { hasHostBits, networkOf, overlaps, parseCidr, prefixOf, sizeOf } from "../plan/cidr";
 
 /** A fully defaulted, cross-checked cluster configuration. */
@@ -20,8 +21,17 @@ export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" |
   image?: string;
   nodePools: ResolvedNodePool[];
   endpoint: { mode: "cloud-lb" | "vip" | "local-proxy"; name: string; vip?: string; interface: string };
-  kubernetes: { version: string; cni: { name: "calico" | "flannel" | "none"; version: string } };
+  kubernetes: {
+    version: string;
+    cni: { name: CniName; version: string };
+    packages: ParsedClusterConfig["kubernetes"]["packages"];
+    kubelet: ParsedClusterConfig["kubernetes"]["kubelet"];
+    containerd: ParsedClusterConfig["kubernetes"]["containerd"];
+    kubeProxy: ParsedClusterConfig["kubernetes"]["kubeProxy"];
+  };
 }
+
+export type CniName = (typeof CNI_NAMES)[number];
 
 export interface ResolvedNodePool extends Omit<NodePoolConfig, "zones" | "minPerZone" | "maxPerZone" | "machineType"> {
   zones: string[];
@@ -186,6 +196,7 @@ function checkStaticHosts(c: ParsedClusterConfig, endpointMode: string, add: Add
   }
   if (endpointMode === "cloud-lb") add(["endpoint", "mode"], "your own hosts have no cloud load balancer", 'use "vip" (keepalived + haproxy, hosts on one L2 segment) or "local-proxy" (haproxy on every node)');
   const all = [...c.hosts.masters.map((h, i) => ({ h, path: ["hosts", "masters", i] })), ...c.hosts.workers.map((h, i) => ({ h, path: ["hosts", "workers", i] }))];
+  for (const { h, path } of all) checkKubeletLabels(h.labels, [...path, "labels"], add);
   const names = new Set<string>();
   const addresses = new Set<string>();
   const cidrOk = !!parseCidr(c.network.nodeCidr) && !hasHostBits(c.network.nodeCidr);
@@ -208,6 +219,41 @@ function checkStaticHosts(c: ParsedClusterConfig, endpointMode: string, add: Add
     add(["hosts", "masters"], `an HA control plane needs its masters in three failure domains or more, got ${zones.length} (${show(zones)})`, "give each master its rack or room in hosts.masters[].zone (e.g. rack-a, rack-b, rack-c), or set controlPlane.highAvailability: false");
   }
   return { region: "site", zones, count: c.hosts.masters.length };
+}
+
+/** Labels a kubelet may set on its own Node (NodeRestriction admission). */
+function checkKubeletLabels(labels: Record<string, string>, at: PropertyKey[], add: Add) {
+  for (const key of Object.keys(labels)) {
+    const prefix = key.includes("/") ? key.split("/")[0] : "";
+    const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(prefix) && !/(^|\.)(kubelet|node)\.kubernetes\.io$/.test(prefix);
+    if (restricted) add([...at, key], `the kubelet may not set label ${show(key)} on its own node (NodeRestriction admission)`, "use your own prefix, e.g. example.com/role, or node.kubernetes.io/...");
+  }
+}
+
+/** Where the Kubernetes packages come from, and a CNI that can come from there. */
+function checkPackagesAndCni(c: ParsedClusterConfig, add: Add) {
+  const { packages, cni } = c.kubernetes;
+  const at = (k: string) => ["kubernetes", "packages", k];
+  if (packages.source === "repository") {
+    for (const k of ["path", "url"] as const) {
+      if (packages[k] !== undefined) add(at(k), `a bundle ${k} is only used with packages.source "bundle" (source is "repository")`, `set kubernetes.packages.source: bundle, or remove packages.${k}`);
+    }
+  } else {
+    if (c.platform !== "static") add(at("source"), `an air-gapped bundle is installed by the prepare step of hosts you own; on ${c.platform} machines prepare from their boot config`, 'use packages.source "repository" on GCP and AWS');
+    if ((packages.path === undefined) === (packages.url === undefined)) {
+      add(at(packages.path === undefined ? "path" : "url"), packages.path === undefined ? "a bundle needs a folder or a URL (neither is set)" : "a bundle comes from a folder or from a URL, not both", "set packages.path to a folder made by `npm run bundle`, or packages.url to where the hosts can fetch it");
+    } else if (packages.path !== undefined) {
+      const problem = checkBundleFolder(packages.path, c.kubernetes.version);
+      if (problem) add(at("path"), problem.message, problem.fix);
+    }
+    if (cni.name === "calico" || cni.name === "flannel") {
+      add(["kubernetes", "cni", "name"], `${show(cni.name)} is applied from a manifest on the internet, which an air-gapped bundle does not carry`, 'use cni "bridge" (needs no image) or "none" (install your own)');
+    }
+  }
+  if (cni.name === "bridge") {
+    if (c.platform !== "static") add(["kubernetes", "cni", "name"], `bridge routes pods between nodes on one L2 segment; ${c.platform} networks need their own routes`, 'use "calico" or "flannel" on GCP and AWS');
+    if (cni.version !== undefined) add(["kubernetes", "cni", "version"], `bridge has no release of its own (the CNI plugins come with the Kubernetes packages)`, "remove kubernetes.cni.version");
+  }
 }
 
 /** Validates a cluster's stack config; throws ConfigError listing every problem. */
@@ -258,6 +304,8 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   const minor = Number(c.kubernetes.version.split(".")[1]);
   if (minor < MIN_KUBERNETES_MINOR) add(["kubernetes", "version"], `${show(c.kubernetes.version)} is older than 1.${MIN_KUBERNETES_MINOR}, the first release whose kubeadm reads v1beta4 configs`, "use 1.31 or newer, e.g. 1.34.2");
 
+  checkPackagesAndCni(c, add);
+
   // Networks: valid, aligned, sized, disjoint.
   const nets: Array<[string, string]> = [["nodeCidr", c.network.nodeCidr], ["podCidr", c.network.podCidr], ["serviceCidr", c.network.serviceCidr]];
   let netsOk = true;
@@ -303,11 +351,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     const maxPerZone = p.maxPerZone ?? Math.max(p.nodesPerZone, 1);
     if (minPerZone > maxPerZone) add(["nodePools", i, "minPerZone"], `minPerZone ${minPerZone} is above maxPerZone ${maxPerZone}`, "make minPerZone <= nodesPerZone <= maxPerZone");
     else if (p.nodesPerZone < minPerZone || p.nodesPerZone > maxPerZone) add(["nodePools", i, "nodesPerZone"], `nodesPerZone ${p.nodesPerZone} is outside ${minPerZone}..${maxPerZone}`, "make minPerZone <= nodesPerZone <= maxPerZone");
-    for (const key of Object.keys(p.labels)) {
-      const prefix = key.includes("/") ? key.split("/")[0] : "";
-      const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(prefix) && !/(^|\.)(kubelet|node)\.kubernetes\.io$/.test(prefix);
-      if (restricted) add(["nodePools", i, "labels", key], `the kubelet may not set label ${show(key)} on its own node (NodeRestriction admission)`, "use your own prefix, e.g. example.com/role, or node.kubernetes.io/...");
-    }
+    checkKubeletLabels(p.labels, ["nodePools", i, "labels"], add);
     return { ...p, zones, minPerZone, maxPerZone, machineType: p.machineType ?? defaults.workerMachineType };
   });
   if (netsOk) {
@@ -331,6 +375,6 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     clusterName,
     nodePools: pools,
     endpoint: { mode: endpointMode, name: c.endpoint.name ?? `api.${clusterName}.internal`, vip: c.endpoint.vip, interface: c.endpoint.interface },
-    kubernetes: { version: c.kubernetes.version, cni: { name: c.kubernetes.cni.name, version: cniVersion } },
+    kubernetes: { ...c.kubernetes, cni: { name: c.kubernetes.cni.name, version: cniVersion } },
   };
 }

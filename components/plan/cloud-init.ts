@@ -3,6 +3,8 @@
 // Pure: values in, `#cloud-config` YAML out.
 import { parse, stringify } from "yaml";
 import { MachineFile } from "./bundle";
+import { ClusterConfig } from "../config/validate";
+import { bridgeFiles } from "./cni-bridge";
 import { paths, prepareScript, setEndpointScript } from "./scripts";
 
 /** Kernel modules for containerd and bridge CNIs. */
@@ -17,7 +19,8 @@ export const SYSCTLS: Record<string, string> = {
 export interface BootConfigInput {
   sshUser: string;
   sshPublicKey: string;
-  kubernetesVersion: string;
+  /** The cluster's validated config: what the prepare step installs, and how. */
+  cluster: ClusterConfig;
   endpointName: string;
   /** Where the endpoint name points at first boot (master-0 for masters, the LB for workers); undefined on the bastion. */
   endpointAddress?: string;
@@ -29,18 +32,19 @@ export interface BootConfigInput {
   kubernetesNode: boolean;
 }
 
-/** Files every Kubernetes node gets from its boot config. */
-export function nodeBaseFiles(kubernetesVersion: string, endpointName: string): MachineFile[] {
+/** Files every Kubernetes node gets from its boot config (or, on hosts you own, its prepare step). */
+export function nodeBaseFiles(c: ClusterConfig, endpointName: string): MachineFile[] {
   return [
     { path: "/etc/modules-load.d/kubeadm-ha.conf", mode: "0644", content: MODULES.join("\n") + "\n" },
     { path: "/etc/sysctl.d/90-kubeadm-ha.conf", mode: "0644", content: Object.entries(SYSCTLS).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n" },
-    { path: paths.prepare, mode: "0755", content: prepareScript(kubernetesVersion) },
+    { path: paths.prepare, mode: "0755", content: prepareScript(c) },
     { path: paths.setEndpoint, mode: "0755", content: setEndpointScript(endpointName) },
+    ...(c.kubernetes.cni.name === "bridge" ? bridgeFiles(c.network.podCidr) : []),
   ];
 }
 
 export function bootConfig(input: BootConfigInput): string {
-  const files = input.kubernetesNode ? [...nodeBaseFiles(input.kubernetesVersion, input.endpointName), ...(input.files ?? [])] : [...(input.files ?? [])];
+  const files = input.kubernetesNode ? [...nodeBaseFiles(input.cluster, input.endpointName), ...(input.files ?? [])] : [...(input.files ?? [])];
   const runcmd: string[][] = [];
   if (input.kubernetesNode) {
     if (input.endpointAddress) runcmd.push([paths.setEndpoint, input.endpointAddress]);

@@ -37,6 +37,8 @@ export interface MasterPlan {
   endpointWhileJoining: string;
   /** Where it points the name once it is a member (itself, the VIP, or its local proxy). */
   endpointAfterJoin: string;
+  /** Node labels its kubelet sets when it registers: its zone, and the host's own labels on hosts you own. */
+  labels: Record<string, string>;
 }
 
 /** A machine you own that joins as a worker (platform static). */
@@ -44,7 +46,12 @@ export interface StaticWorkerPlan {
   name: string;
   address: string;
   zone: string;
+  /** Node labels its kubelet sets when it joins. */
+  labels: Record<string, string>;
 }
+
+/** The well-known label of a node's failure domain; kubelets may set it on their own Node. */
+export const ZONE_LABEL = "topology.kubernetes.io/zone";
 
 export interface PoolZonePlan {
   zone: string;
@@ -108,13 +115,13 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
   const mode = config.endpoint.mode;
   const port = mode === "vip" ? VIP_PROXY_PORT : mode === "local-proxy" ? LOCAL_PROXY_PORT : APISERVER_PORT;
   const placed: Array<Omit<MasterPlan, "endpointWhileJoining" | "endpointAfterJoin">> = config.hosts
-    ? config.hosts.masters.map((h, i) => ({ index: i, name: h.name, zone: h.zone, ip: h.address, subnet: subnets[0].name }))
+    ? config.hosts.masters.map((h, i) => ({ index: i, name: h.name, zone: h.zone, ip: h.address, subnet: subnets[0].name, labels: { [ZONE_LABEL]: h.zone, ...h.labels } }))
     : Array.from({ length: config.controlPlane.count }, (_, i) => {
         const zone = zones[i % zones.length];
         const subnet = privateOf(zone);
         // GCP: one regional subnet, masters at .10, .11, ...; AWS: .10, .11, ... of their zone's subnet.
         const n = aws ? FIRST_MASTER_HOST_NUMBER + Math.floor(i / zones.length) : FIRST_MASTER_HOST_NUMBER + i;
-        return { index: i, name: `${name}-master-${i}`, zone, ip: hostAt(subnet.cidr, n), subnet: subnet.name };
+        return { index: i, name: `${name}-master-${i}`, zone, ip: hostAt(subnet.cidr, n), subnet: subnet.name, labels: { [ZONE_LABEL]: zone } };
       });
   const lbAddresses =
     mode === "vip" ? [config.endpoint.vip!] : mode === "local-proxy" ? ["127.0.0.1"] : aws ? zones.map((z) => hostAt(privateOf(z).cidr, LB_HOST_NUMBER)) : [hostAt(cidr, LB_HOST_NUMBER)];
@@ -147,7 +154,7 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
       hostPort: `${config.endpoint.name}:${port}`,
     },
     masters,
-    staticWorkers: config.hosts?.workers.map((h) => ({ name: h.name, address: h.address, zone: h.zone })) ?? [],
+    staticWorkers: config.hosts?.workers.map((h) => ({ name: h.name, address: h.address, zone: h.zone, labels: { [ZONE_LABEL]: h.zone, ...h.labels } })) ?? [],
     bastion: aws
       ? { name: `${name}-bastion`, zone: zones[0], subnet: subnets.find((s) => s.public && s.zone === zones[0])!.name }
       : { name: `${name}-bastion`, zone: zones[0], ip: hostAt(cidr, BASTION_HOST_NUMBER), subnet: subnets[0].name },

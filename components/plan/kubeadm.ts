@@ -38,13 +38,24 @@ function leaderElectionArgs(): Arg[] {
  * `kubelet-config` ConfigMap that every joining kubelet takes, and ignores a
  * KubeletConfiguration in a join config (kubeadm 1.34 says so and decodes nothing of it).
  */
-function kubeletConfiguration() {
+function kubeletConfiguration(plan: ClusterPlan) {
+  const k = plan.config.kubernetes.kubelet;
   return {
     apiVersion: "kubelet.config.k8s.io/v1beta1",
     kind: "KubeletConfiguration",
     cgroupDriver: "systemd",
     serverTLSBootstrap: false,
+    ...(k.allowCgroupV1 ? { failCgroupV1: false } : {}),
+    ...(k.evictionHard ? { evictionHard: k.evictionHard } : {}),
+    ...(k.imageGCHighThresholdPercent !== undefined ? { imageGCHighThresholdPercent: k.imageGCHighThresholdPercent, imageGCLowThresholdPercent: Math.min(80, k.imageGCHighThresholdPercent - 1) } : {}),
   };
+}
+
+/** kube-proxy's settings, when the stack changes any (kubeadm uploads them as the kube-proxy ConfigMap). */
+function kubeProxyConfiguration(plan: ClusterPlan): object[] {
+  const p = plan.config.kubernetes.kubeProxy;
+  if (p.conntrackMaxPerCore === undefined) return [];
+  return [{ apiVersion: "kubeproxy.config.k8s.io/v1alpha1", kind: "KubeProxyConfiguration", conntrack: { maxPerCore: p.conntrackMaxPerCore } }];
 }
 
 function nodeRegistration(name: string, ip: string, extra: { labels?: Record<string, string>; taints?: ResolvedNodePool["taints"] } = {}) {
@@ -106,10 +117,11 @@ export function initConfig(plan: ClusterPlan, master: MasterPlan): string {
         },
       ],
       localAPIEndpoint: { advertiseAddress: master.ip, bindPort: APISERVER_PORT },
-      nodeRegistration: nodeRegistration(master.name, master.ip),
+      nodeRegistration: nodeRegistration(master.name, master.ip, { labels: master.labels }),
     },
     clusterConfiguration(plan),
-    kubeletConfiguration(),
+    kubeletConfiguration(plan),
+    ...kubeProxyConfiguration(plan),
   ]);
 }
 
@@ -120,7 +132,7 @@ export function controlPlaneJoinConfig(plan: ClusterPlan, master: MasterPlan, ca
       apiVersion: KUBEADM_API,
       kind: "JoinConfiguration",
       discovery: { bootstrapToken: { apiServerEndpoint: plan.endpoint.hostPort, token: TOKEN_PLACEHOLDER, caCertHashes: [caCertHash] } },
-      nodeRegistration: nodeRegistration(master.name, master.ip),
+      nodeRegistration: nodeRegistration(master.name, master.ip, { labels: master.labels }),
       controlPlane: { localAPIEndpoint: { advertiseAddress: master.ip, bindPort: APISERVER_PORT } },
     },
   ]);

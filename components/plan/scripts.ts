@@ -1,6 +1,7 @@
 // Shell scripts that run on the machines. Pure: each function returns the exact
 // text that lands on a machine; every one of them passes shellcheck (tested).
 import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
+import { ClusterConfig } from "../config/validate";
 import { KUBEADM_HA_DIR, TOKEN_FILE, TOKEN_PLACEHOLDER, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER } from "./kubeadm";
 
 export const SBIN = "/usr/local/sbin";
@@ -17,6 +18,7 @@ export const paths = {
   waitMember: `${SBIN}/kubeadm-ha-wait-member`,
   validate: `${SBIN}/kubeadm-ha-validate`,
   etcdMember: `${SBIN}/kubeadm-ha-etcd-member`,
+  spreadDns: `${SBIN}/kubeadm-ha-spread-dns`,
   workerJoin: `${SBIN}/kubeadm-ha-worker-join`,
   initConfig: `${KUBEADM_HA_DIR}/kubeadm-init.yaml`,
   joinConfig: `${KUBEADM_HA_DIR}/kubeadm-join.yaml`,
@@ -31,12 +33,125 @@ export function k8sPackageVersion(version: string): string {
   return `${version}-1.1`;
 }
 
-/** Installs containerd and pinned kubeadm/kubelet/kubectl; idempotent (marker file). */
-export function prepareScript(version: string): string {
+/** Where an air-gapped bundle lives on a machine once fetched and checked. */
+export const BUNDLE_DIR = "/var/lib/kubeadm-ha/bundle";
+/** Where the bundle step copies a bundle folder over SSH (writable by the SSH user); the prepare step installs from it. */
+export const BUNDLE_STAGING = "/var/tmp/kubeadm-ha-bundle";
+
+/** Where a bundle folder lands under BUNDLE_STAGING: CopyToRemote appends the folder's own name. */
+export function stagedBundle(path: string): string {
+  const name = path.replace(/\/+$/, "").split("/").pop() || "bundle";
+  return `${BUNDLE_STAGING}/${name}`;
+}
+/** containerd's CNI config template for cni "bridge" (containerd fills in the node's pod range). */
+export const CNI_TEMPLATE = `${KUBEADM_HA_DIR}/cni-bridge.json.tmpl`;
+
+/** Distribution packages a node needs besides Kubernetes' own (from the host's package mirror). */
+const OS_PACKAGES = ["containerd", "runc", "conntrack", "iptables", "socat", "curl", "jq", "ca-certificates"];
+
+/** Installs pinned kubeadm/kubelet/kubectl from pkgs.k8s.io. */
+function repositoryInstall(version: string): string {
   const minor = version.split(".").slice(0, 2).join(".");
-  return `${header("Prepares the machine for kubeadm: swap off, kernel modules, containerd, pinned kubeadm/kubelet/kubectl.")}
-K8S_REPO="https://pkgs.k8s.io/core:/stable:/v${minor}/deb/"
-K8S_VERSION="${k8sPackageVersion(version)}"
+  return `K8S_REPO="https://pkgs.k8s.io/core:/stable:/v${minor}/deb/"
+apt-get update -q
+apt-get install -y -q apt-transport-https gpg ${OS_PACKAGES.join(" ")}
+install -d -m 0755 /etc/apt/keyrings
+curl -fsSL "\${K8S_REPO}Release.key" | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
+echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] \${K8S_REPO} /" > /etc/apt/sources.list.d/kubernetes.list
+apt-get update -q
+apt-get install -y -q "kubelet=${k8sPackageVersion(version)}" "kubeadm=${k8sPackageVersion(version)}" "kubectl=${k8sPackageVersion(version)}"
+apt-mark hold kubelet kubeadm kubectl
+`;
+}
+
+/**
+ * Installs from an air-gapped bundle (layout: bundle/manifest.ts): fetched from a URL, or
+ * copied to BUNDLE_STAGING beforehand; every file checked against bundle.json's sha256,
+ * the Kubernetes release checked against the stack's. A file already in place with the
+ * right digest is not fetched again, so an interrupted run resumes.
+ */
+function bundleInstall(version: string, packages: { url?: string; path?: string }): string {
+  const fetch = packages.url
+    ? `src="${packages.url.replace(/\/+$/, "")}"
+get() { curl -fsS --retry 3 --connect-timeout 10 -o "$2" "$src/$1"; }`
+    : `src="${stagedBundle(packages.path ?? "bundle")}"
+get() { install -m 0644 "$src/$1" "$2"; }`;
+  return `missing=()
+for p in ${OS_PACKAGES.join(" ")}; do
+  dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "\${#missing[@]}" -gt 0 ]; then
+  echo "kubeadm-ha: installing \${missing[*]} from this host's package mirror"
+  apt-get install -y -q "\${missing[@]}" || { echo "kubeadm-ha: cannot install \${missing[*]}: add them to this host's image or its package mirror" >&2; exit 1; }
+fi
+
+${fetch}
+mkdir -p "${BUNDLE_DIR}"
+get bundle.json "${BUNDLE_DIR}/bundle.json.new" || { echo "kubeadm-ha: no bundle.json at $src: build one with npm run bundle" >&2; exit 1; }
+held="$(jq -r .kubernetesVersion "${BUNDLE_DIR}/bundle.json.new")"
+if [ "$held" != "${version}" ]; then
+  echo "kubeadm-ha: the bundle at $src holds Kubernetes $held, the stack wants ${version}" >&2
+  exit 1
+fi
+jq -r '.files | to_entries[] | "\\(.value) \\(.key)"' "${BUNDLE_DIR}/bundle.json.new" | while read -r sum file; do
+  dst="${BUNDLE_DIR}/$file"
+  if [ -f "$dst" ] && echo "$sum  $dst" | sha256sum -c --status; then
+    continue
+  fi
+  mkdir -p "$(dirname "$dst")"
+  get "$file" "$dst.part"
+  if ! echo "$sum  $dst.part" | sha256sum -c --status; then
+    echo "kubeadm-ha: $file from $src does not match its sha256 in bundle.json" >&2
+    exit 1
+  fi
+  mv "$dst.part" "$dst"
+done
+mv "${BUNDLE_DIR}/bundle.json.new" "${BUNDLE_DIR}/bundle.json"
+install -m 0755 "${BUNDLE_DIR}/bin/kubeadm" "${BUNDLE_DIR}/bin/kubelet" "${BUNDLE_DIR}/bin/kubectl" /usr/bin/
+install -D -m 0644 "${BUNDLE_DIR}/systemd/kubelet.service" /etc/systemd/system/kubelet.service
+install -D -m 0644 "${BUNDLE_DIR}/systemd/kubelet.service.d/10-kubeadm.conf" /etc/systemd/system/kubelet.service.d/10-kubeadm.conf
+install -d -m 0755 /opt/cni/bin
+install -m 0755 "${BUNDLE_DIR}"/cni/bin/* /opt/cni/bin/
+`;
+}
+
+/** Images of the bundle (kubeadm's and any extra ones) into containerd's k8s.io namespace, each once. */
+function bundleImages(): string {
+  return `jq -r '(.images + (.extraImages // []))[] | "\\(.ref) \\(.file)"' "${BUNDLE_DIR}/bundle.json" | while read -r ref file; do
+  if ctr -n k8s.io images ls -q "name==$ref" | grep -q .; then
+    continue
+  fi
+  ctr -n k8s.io images import "${BUNDLE_DIR}/$file" >/dev/null
+  echo "imported $ref"
+done
+`;
+}
+
+/** containerd for the kubelet: systemd cgroups, kubeadm's pause image, and the stack's settings. */
+function containerdConfig(c: ClusterConfig): string {
+  const seds = [`-e 's/SystemdCgroup = false/SystemdCgroup = true/'`, `-e "s#sandbox_image = .*#sandbox_image = \\"$pause\\"#"`];
+  if (c.kubernetes.containerd.restrictOomScoreAdj) seds.push(`-e 's/restrict_oom_score_adj = false/restrict_oom_score_adj = true/'`);
+  if (c.kubernetes.cni.name === "bridge") seds.push(`-e 's#conf_template = ""#conf_template = "${CNI_TEMPLATE}"#'`);
+  return `# The pause image kubeadm expects (kubeadm warns, and air-gapped hosts fail, on another).
+pause="$(kubeadm config images list --kubernetes-version "v${c.kubernetes.version}" | grep '/pause:')"
+mkdir -p /etc/containerd
+containerd config default > /etc/containerd/config.toml.new
+sed -i ${seds.join(" \\\n  ")} \\
+  /etc/containerd/config.toml.new
+mv /etc/containerd/config.toml.new /etc/containerd/config.toml
+systemctl restart containerd
+systemctl enable containerd
+`;
+}
+
+/**
+ * Prepares a node: swap off, kernel modules (loaded or built in), containerd, pinned
+ * kubeadm/kubelet/kubectl from pkgs.k8s.io or from an air-gapped bundle; idempotent (marker file).
+ */
+export function prepareScript(c: ClusterConfig): string {
+  const { version, packages } = c.kubernetes;
+  const bundle = packages.source === "bundle";
+  return `${header(`Prepares the machine for kubeadm: swap off, kernel modules, containerd, kubeadm/kubelet/kubectl ${version} from ${bundle ? "an air-gapped bundle" : "pkgs.k8s.io"}.`)}
 MARKER="${PREPARED_MARKER}"
 
 if [ -f "$MARKER" ]; then
@@ -46,25 +161,14 @@ export DEBIAN_FRONTEND=noninteractive
 
 swapoff -a
 sed -ri '/\\sswap\\s/s/^#?/#/' /etc/fstab
-modprobe overlay
-modprobe br_netfilter
+modprobe overlay 2>/dev/null || grep -qw overlay /proc/filesystems || { echo "kubeadm-ha: kernel module overlay is neither loadable nor built in" >&2; exit 1; }
+modprobe br_netfilter 2>/dev/null || [ -d /proc/sys/net/bridge ] || { echo "kubeadm-ha: kernel module br_netfilter is neither loadable nor built in" >&2; exit 1; }
 sysctl --system >/dev/null
 
-apt-get update -q
-apt-get install -y -q apt-transport-https ca-certificates curl gpg jq containerd
-mkdir -p /etc/containerd
-containerd config default > /etc/containerd/config.toml
-sed -i 's/SystemdCgroup = false/SystemdCgroup = true/' /etc/containerd/config.toml
-systemctl restart containerd
-systemctl enable containerd
-
-install -d -m 0755 /etc/apt/keyrings
-curl -fsSL "\${K8S_REPO}Release.key" | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
-echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] \${K8S_REPO} /" > /etc/apt/sources.list.d/kubernetes.list
-apt-get update -q
-apt-get install -y -q "kubelet=\${K8S_VERSION}" "kubeadm=\${K8S_VERSION}" "kubectl=\${K8S_VERSION}"
-apt-mark hold kubelet kubeadm kubectl
-systemctl enable kubelet
+${bundle ? bundleInstall(version, packages) : repositoryInstall(version)}
+${containerdConfig(c)}${bundle ? bundleImages() : ""}systemctl daemon-reload
+${c.kubernetes.cni.name === "bridge" ? `systemctl enable --now kubeadm-ha-pod-routes.service
+` : ""}systemctl enable kubelet
 
 mkdir -p "$(dirname "$MARKER")"
 touch "$MARKER"
@@ -196,6 +300,27 @@ esac
 `;
 }
 
+/**
+ * CoreDNS starts while master-0 is the only node, so both replicas land there and the
+ * loss of that one host takes cluster DNS with it. Once every master has joined, a
+ * rollout restart lets the scheduler spread them (kubeadm's CoreDNS prefers different
+ * nodes); a no-op when they already run on more than one node.
+ */
+export function spreadDnsScript(): string {
+  return `${header("Spreads the CoreDNS replicas over the masters when they all run on one node.")}
+export KUBECONFIG=/etc/kubernetes/admin.conf
+replicas="$(kubectl -n kube-system get deployment coredns -o jsonpath='{.spec.replicas}')"
+nodes="$(kubectl -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{range .items[*]}{.spec.nodeName}{"\\n"}{end}' | sort -u | grep -c . || true)"
+if [ "\${replicas:-0}" -gt 1 ] && [ "$nodes" -le 1 ]; then
+  echo "CoreDNS: $replicas replicas on $nodes node; restarting them so they spread"
+  kubectl -n kube-system rollout restart deployment coredns
+  kubectl -n kube-system rollout status deployment coredns --timeout=300s
+else
+  echo "CoreDNS: $replicas replicas on $nodes nodes"
+fi
+`;
+}
+
 /** Final check: every control-plane node Ready, every apiserver /readyz, etcd fully voting and healthy. */
 export function validateScript(plan: ClusterPlan): string {
   const names = plan.masters.map((m) => m.name).join(" ");
@@ -313,6 +438,8 @@ export function cniManifestUrl(name: string, version: string): string | undefine
 function applyCni(plan: ClusterPlan): string {
   const cni = plan.config.kubernetes.cni;
   const url = cniManifestUrl(cni.name, cni.version);
+  // The nodes' own route service reads the Nodes with their kubelet credentials.
+  if (cni.name === "bridge") return `sudo kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${KUBEADM_HA_DIR}/pod-routes-rbac.yaml\n`;
   if (!url) return `echo "cni: none; install your own before workloads can run"\n`;
   if (cni.name === "flannel") {
     return `curl -fsSL "${url}" | sed 's#10.244.0.0/16#${plan.config.network.podCidr}#' | sudo kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f -\n`;
@@ -371,20 +498,34 @@ ${hasEndpointServices ? `sudo /usr/local/sbin/kubeadm-ha-endpoint
 ` : ""}`;
 }
 
-/** A worker you own joins over SSH (on GCP and AWS workers join from their templates). */
+/** How long a worker you own may take to turn Ready after `kubeadm join`, seconds. */
+export const WORKER_READY_TIMEOUT_S = 300;
+
+/** A worker you own joins over SSH (on GCP and AWS workers join from their templates); succeeds once its node is Ready. */
 export function staticWorkerJoinCommand(worker: { name: string }): string {
-  return `${header(`kubeadm join on ${worker.name}.`)}
+  return `${header(`kubeadm join on ${worker.name}; succeeds once the node is Ready.`)}
 if ! sudo test -f /etc/kubernetes/kubelet.conf; then
   sudo ${paths.renderConfig} ${paths.joinConfig} ${paths.renderedConfig}
   sudo kubeadm join --config ${paths.renderedConfig}
   sudo rm -f ${paths.renderedConfig}
 fi
+# The kubelet's own credentials may read its own Node.
+deadline=$((SECONDS + ${WORKER_READY_TIMEOUT_S}))
+until [ "$(sudo kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node ${worker.name} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = "True" ]; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "kubeadm-ha: ${worker.name} joined but is not Ready after ${WORKER_READY_TIMEOUT_S}s; see journalctl -u kubelet on it" >&2
+    exit 1
+  fi
+  sleep 2
+done
+echo "node ${worker.name} is Ready"
 `;
 }
 
-/** Runs the final validation on master-0. */
+/** Runs the final validation on master-0, after spreading CoreDNS over the masters. */
 export function validateCommand(): string {
-  return `${header("Fails `pulumi up` with the reason unless the control plane is healthy.")}
+  return `${header("Spreads CoreDNS over the masters, then fails `pulumi up` with the reason unless the control plane is healthy.")}
+sudo ${paths.spreadDns}
 sudo ${paths.validate}
 `;
 }

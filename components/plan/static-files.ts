@@ -45,5 +45,5 @@ export function endpointFiles(plan: ClusterPlan, m: StaticMachine): MachineFile[
 
 /** Everything the prepare step writes on a machine you own. */
 export function staticPrepareFiles(plan: ClusterPlan, m: StaticMachine): MachineFile[] {
-  return [...nodeBaseFiles(plan.config.kubernetes.version, plan.endpoint.name), ...endpointFiles(plan, m)];
+  return [...nodeBaseFiles(plan.config, plan.endpoint.name), ...endpointFiles(plan, m)];
 }

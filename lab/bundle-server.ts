@@ -1,0 +1,47 @@
+// The lab's artifact server: serves an air-gapped bundle folder over HTTP on the lab
+// bridge, as an internal web server does for hosts without a route to the internet
+// (`kubernetes.packages.url`). Files only, read-only, no listings.
+import { createReadStream, statSync } from "fs";
+import { createServer, Server } from "http";
+import { join, normalize, sep } from "path";
+
+export interface BundleServer {
+  url: string;
+  /** Requests served, by path (what the hosts fetched). */
+  served: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export function serveBundle(dir: string, host: string, port: number): Promise<BundleServer> {
+  const served = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    const rel = normalize(decodeURIComponent((req.url ?? "/").split("?")[0])).replace(/^[/\\]+/, "");
+    const path = join(dir, rel);
+    let size = -1;
+    try {
+      if (rel && !rel.startsWith("..") && path.startsWith(dir + sep)) {
+        const st = statSync(path);
+        if (st.isFile()) size = st.size;
+      }
+    } catch {
+      /* not there */
+    }
+    if (req.method !== "GET" || size < 0) {
+      res.writeHead(req.method === "GET" ? 404 : 405).end();
+      return;
+    }
+    served.set(rel, (served.get(rel) ?? 0) + 1);
+    res.writeHead(200, { "content-length": size, "content-type": "application/octet-stream" });
+    createReadStream(path).pipe(res);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () =>
+      resolve({
+        url: `http://${host}:${port}`,
+        served,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      }),
+    );
+  });
+}

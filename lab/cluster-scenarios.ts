@@ -1,0 +1,231 @@
+// What the lab asks of a cluster that `pulumi up` built (lab/cluster.ts): healthy as a
+// user sees it, serving a workload, and carrying on when a master's host is lost. Every
+// check asks the cluster itself from inside its hosts: kubectl with the admin
+// kubeconfig through the endpoint, curl and dig on a worker.
+import { ChildProcess, spawn } from "child_process";
+import { LabCluster } from "./cluster";
+import { LabError } from "./lab";
+
+export const ECHO_IMAGE = "kubeadm-ha.lab/echo:1";
+/** The admin kubeconfig, copied onto a worker so clients there go through the endpoint as users' do. */
+const WORKER_ADMIN = "/root/lab-admin.conf";
+const LEASES = ["kube-scheduler", "kube-controller-manager"] as const;
+
+export interface ClusterFacts {
+  masters: string[];
+  workers: string[];
+  /** `host:port` of the apiserver endpoint, as every node resolves it. */
+  endpoint: string;
+  /** The cluster DNS Service address. */
+  dnsIp: string;
+}
+
+export const masterOf = (f: ClusterFacts, not: string[] = []) => {
+  const m = f.masters.find((x) => !not.includes(x));
+  if (!m) throw new LabError("no master left to ask");
+  return m;
+};
+
+/** Who holds a Lease (`<node>_<uuid>` → node). */
+export async function leaseHolder(c: LabCluster, master: string, lease: string): Promise<string> {
+  const id = await c.kubectl(master, ["-n", "kube-system", "get", "lease", lease, "-o", "jsonpath={.spec.holderIdentity}"]);
+  return id.split("_")[0];
+}
+
+/** etcd members seen from one master's etcd: voters, learners, and whether every one answers health. */
+export async function etcdMembers(c: LabCluster, master: string): Promise<{ voters: string[]; learners: string[]; healthy: boolean }> {
+  const etcdctl = ["-n", "kube-system", "exec", `etcd-${master}`, "--", "etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt", "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt", "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key"];
+  const list = JSON.parse(await c.kubectl(master, [...etcdctl, "member", "list", "-w", "json"])) as { members: Array<{ name: string; isLearner?: boolean }> };
+  const health = await c.exec(master, ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", ...etcdctl, "endpoint", "health", "--cluster"]);
+  return { voters: list.members.filter((m) => !m.isLearner).map((m) => m.name), learners: list.members.filter((m) => m.isLearner).map((m) => m.name), healthy: health.code === 0 };
+}
+
+/** Every node Ready, /readyz through the endpoint from every worker, etcd with every master a healthy voter. */
+export async function checkHealthy(c: LabCluster, f: ClusterFacts, not: string[] = []): Promise<{ nodesReady: number; voters: number }> {
+  const master = masterOf(f, not);
+  const ready = (await c.kubectl(master, ["get", "nodes", "-o", 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']))
+    .split("\n")
+    .filter(Boolean);
+  const notReady = ready.filter((l) => !l.endsWith("=True"));
+  if (ready.length !== f.masters.length + f.workers.length || notReady.length) throw new LabError(`nodes not all Ready: ${ready.join(", ")}`);
+  for (const w of f.workers) {
+    const r = await c.exec(w, ["curl", "-sk", "--max-time", "5", `https://${f.endpoint}/readyz`]);
+    if (r.stdout.trim() !== "ok") throw new LabError(`/readyz through ${f.endpoint} from ${w}: ${r.stdout || r.stderr}`);
+  }
+  const e = await etcdMembers(c, master);
+  if (e.voters.length !== f.masters.length || e.learners.length || !e.healthy) throw new LabError(`etcd: voters ${e.voters.join(",")}, learners ${e.learners.join(",") || "none"}, healthy ${e.healthy}`);
+  return { nodesReady: ready.length, voters: e.voters.length };
+}
+
+/** Copies the admin kubeconfig to the workers (root-only), for clients that go through the endpoint. */
+export async function adminOnWorkers(c: LabCluster, f: ClusterFacts): Promise<void> {
+  const conf = (await c.exec(f.masters[0], ["cat", "/etc/kubernetes/admin.conf"])).stdout;
+  // (Node's stdin is a socket, which /dev/stdin cannot be opened on: cat reads it.)
+  for (const w of f.workers) {
+    const r = await c.exec(w, ["sh", "-c", `umask 077 && cat > ${WORKER_ADMIN}`], conf);
+    if (r.code !== 0 || !conf) throw new LabError(`could not copy the admin kubeconfig to ${w}: ${r.stderr}`);
+  }
+}
+
+/** A Deployment of the lab's echo image behind a Service; every replica answers through the Service from a worker. */
+export async function deployEcho(c: LabCluster, f: ClusterFacts, name = "echo", replicas = 2): Promise<{ answered: string[]; requests: number }> {
+  const master = masterOf(f);
+  const manifest = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace: "default" },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          // One replica per node where it can (a lost node takes at most one).
+          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { app: name } } }],
+          containers: [
+            {
+              name: "echo",
+              image: ECHO_IMAGE,
+              imagePullPolicy: "Never",
+              ports: [{ containerPort: 8080 }],
+              env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+              readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    },
+  };
+  const service = { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "default" }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } };
+  await c.kubectl(master, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [manifest, service] }));
+  await c.kubectl(master, ["rollout", "status", `deployment/${name}`, "--timeout=180s"]);
+  const ip = await c.kubectl(master, ["get", "service", name, "-o", "jsonpath={.spec.clusterIP}"]);
+  const pods = (await c.kubectl(master, ["get", "pods", "-l", `app=${name}`, "-o", "jsonpath={.items[*].metadata.name}"])).split(" ").filter(Boolean);
+  const answered = new Set<string>();
+  let requests = 0;
+  await c.waitFor(`every ${name} replica to answer through Service ${ip} from ${f.workers[0]}`, async () => {
+    requests++;
+    const r = await c.exec(f.workers[0], ["curl", "-s", "--max-time", "2", `http://${ip}/`]);
+    const pod = /pod=(\S+)/.exec(r.stdout)?.[1];
+    if (pod) answered.add(pod);
+    return pods.every((p) => answered.has(p));
+  }, 60_000);
+  return { answered: [...answered], requests };
+}
+
+type Samples = Array<{ t: number; ok: boolean }>;
+
+/** A shell loop on a host printing `<ms> ok|fail` per probe (a sampling rate, not a wait); stop() ends it. */
+function sampler(c: LabCluster, host: string, probe: string, everyS = 0.2): { samples: () => Samples; stop: () => Promise<Samples> } {
+  const script = `while :; do t=$(date +%s%3N); if ${probe} >/dev/null 2>&1; then echo "$t ok"; else echo "$t fail"; fi; sleep ${everyS}; done`;
+  // Its own process group: nsenter forks into the host's PID namespace, and the loop must end with it.
+  const p: ChildProcess = spawn("nsenter", [...c.hosts.nsenterArgs(host), "bash", "-c", script], { stdio: ["ignore", "pipe", "ignore"], detached: true });
+  let out = "";
+  p.stdout!.on("data", (d) => (out += d));
+  const samples = () => out.split("\n").filter((l) => / (ok|fail)$/.test(l)).map((l) => ({ t: Number(l.split(" ")[0]), ok: l.endsWith(" ok") }));
+  return {
+    samples,
+    stop: () =>
+      new Promise((resolve) => {
+        p.once("close", () => resolve(samples()));
+        process.kill(-p.pid!, "SIGKILL");
+      }),
+  };
+}
+
+/** Every sample of the last `ms` answered (and there are some). */
+const steadySince = (s: Samples, ms: number) => {
+  const recent = s.filter((x) => x.t >= Date.now() - ms);
+  return recent.length > 0 && recent.every((x) => x.ok) && s.some((x) => x.t < Date.now() - ms);
+};
+
+/**
+ * Seconds from `t0` until the probe answered and kept answering to the end of the
+ * samples (0 when it never failed after t0).
+ */
+export function recoveredAfter(samples: Array<{ t: number; ok: boolean }>, t0: number): number {
+  const after = samples.filter((s) => s.t >= t0);
+  const lastFail = [...after].reverse().find((s) => !s.ok);
+  if (!lastFail) return 0;
+  const next = after.find((s) => s.t > lastFail.t && s.ok);
+  if (!next) return Number.POSITIVE_INFINITY;
+  return (next.t - t0) / 1000;
+}
+
+export interface LossResult {
+  lost: string;
+  why: string;
+  /** Seconds from the host's loss. */
+  apiAnswers: number;
+  dnsAnswers: number;
+  leases: Record<string, { before: string; after: string; seconds: number }>;
+  writesAfter: number;
+  /** Seconds until a pod created after the loss ran (scheduler and controller-manager at work). */
+  newPodRunning: number;
+  /** Seconds until the host, booted again, was a Ready node and a healthy etcd voter again. */
+  rejoined: number;
+}
+
+/** Which master to lose: one by name, or the one holding the scheduler's Lease. */
+export async function pickMaster(c: LabCluster, f: ClusterFacts, which: string): Promise<{ name: string; why: string }> {
+  if (which === "lease-holder") return { name: await leaseHolder(c, f.masters[0], "kube-scheduler"), why: "holds the kube-scheduler Lease" };
+  if (!f.masters.includes(which)) throw new LabError(`no master ${which}`);
+  return { name: which, why: which === f.masters[0] ? "ran kubeadm init" : "a joined master" };
+}
+
+/**
+ * Loses a master's host at once (link down, every process killed), measures how the
+ * cluster carries on from the other masters, boots the host again and waits until it
+ * is back as a Ready node and a healthy etcd voter.
+ */
+export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, log: (s: string) => void): Promise<LossResult> {
+  const { name: lost, why } = await pickMaster(c, f, which);
+  const survivor = masterOf(f, [lost]);
+  const worker = f.workers[0];
+  const before = Object.fromEntries(await Promise.all(LEASES.map(async (l) => [l, await leaseHolder(c, survivor, l)] as const)));
+  const api = sampler(c, worker, `curl -sk --max-time 1 https://${f.endpoint}/readyz | grep -qx ok`);
+  const dns = sampler(c, worker, `dig +short +time=1 +tries=1 @${f.dnsIp} kubernetes.default.svc.cluster.local | grep -q .`);
+  await c.waitFor("the API and DNS probes to answer before the loss", async () => api.samples().some((x) => x.ok) && dns.samples().some((x) => x.ok), 30_000);
+  log(`losing ${lost} (${why}); leases: ${LEASES.map((l) => `${l} on ${before[l]}`).join(", ")}`);
+  const t0 = await c.hosts.crash(lost);
+
+  // Leases: a new holder among the survivors.
+  const leases: LossResult["leases"] = {};
+  for (const l of LEASES) {
+    let holder = before[l];
+    if (holder === lost) {
+      await c.waitFor(`a new ${l} Lease holder`, async () => {
+        const h = await leaseHolder(c, survivor, l).catch(() => lost);
+        holder = h;
+        return h !== lost && h !== "";
+      }, 120_000);
+    }
+    leases[l] = { before: before[l], after: holder, seconds: holder === before[l] ? 0 : (Date.now() - t0) / 1000 };
+  }
+  // Writes through the endpoint from a worker, and a new pod scheduled and running.
+  let writesAfter = 0;
+  for (let i = 0; i < 5; i++) {
+    const r = await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "--request-timeout=5s", "create", "configmap", `after-${lost}-${t0}-${i}`, `--from-literal=i=${i}`]);
+    if (r.code === 0) writesAfter++;
+  }
+  const podName = `after-${lost}-${t0}`;
+  await c.eventually(`kubectl run ${podName} through the endpoint`, async () => {
+    const r = await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "--request-timeout=5s", "run", podName, `--image=${ECHO_IMAGE}`, "--image-pull-policy=Never", "--restart=Never"]);
+    if (r.code !== 0 && !r.stderr.includes("AlreadyExists")) throw new LabError(r.stderr.trim());
+  }, 60_000);
+  await c.waitFor(`pod ${podName} to run`, async () => (await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "get", "pod", podName, "-o", "jsonpath={.status.phase}"])).stdout === "Running", 120_000);
+  const newPodRunning = (Date.now() - t0) / 1000;
+  // Until both probes have answered every time for 10 s (DNS endpoints on the lost node go once it is NotReady).
+  await c.waitFor("the API and DNS to answer every probe for 10 s", async () => steadySince(api.samples(), 10_000) && steadySince(dns.samples(), 10_000) && Date.now() - t0 > 15_000, 240_000);
+  const [apiSamples, dnsSamples] = await Promise.all([api.stop(), dns.stop()]);
+  const apiAnswers = recoveredAfter(apiSamples, t0);
+  const dnsAnswers = recoveredAfter(dnsSamples, t0);
+  await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "delete", "pod", podName, "--wait=false"]);
+
+  log(`${lost} lost: API answers after ${apiAnswers.toFixed(1)} s, DNS after ${dnsAnswers.toFixed(1)} s, ${writesAfter}/5 writes acknowledged, a new pod ran after ${newPodRunning.toFixed(1)} s; booting it again`);
+  const t1 = Date.now();
+  await c.hosts.boot(lost);
+  await c.eventually(`${lost} to be a Ready node and a healthy etcd voter again`, () => checkHealthy(c, f), 300_000);
+  return { lost, why, apiAnswers, dnsAnswers, leases, writesAfter, newPodRunning, rejoined: (Date.now() - t1) / 1000 };
+}
+

@@ -1,0 +1,161 @@
+// A real cluster built the way a user builds one on hosts they own: lab hosts
+// (lab/hosts.ts) stand in for the machines, an air-gapped bundle made from the toolchain
+// is served on the lab bridge, and the real Pulumi CLI runs this program's lab stack
+// (`stacks/Pulumi.<stack>.yaml`) with `pulumi up`; kubeadm builds the cluster. The
+// checks then ask the cluster itself, from inside its hosts.
+import { readFileSync } from "fs";
+import { join } from "path";
+import { buildBundle } from "../bundle/build";
+import { PulumiEngine } from "../engine/pulumi";
+import { serveBundle, BundleServer } from "./bundle-server";
+import { hostSpecsOfStack } from "./hosts-cli";
+import { ExecResult, GATEWAY, LabHosts, waitUntil } from "./hosts";
+import { LabError } from "./lab";
+import { labCacheDir } from "./rootfs";
+
+const ROOT = join(__dirname, "..");
+/** Where the lab stacks' `kubernetes.packages.url` points. */
+export const BUNDLE_PORT = 18080;
+const ADMIN = ["--kubeconfig", "/etc/kubernetes/admin.conf"];
+
+export type LabMode = "vip" | "local-proxy";
+export const stackOf = (mode: LabMode) => `lab-${mode}`;
+
+/** Timings of one bring-up, seconds. */
+export interface BringUp {
+  hosts: number;
+  bundle: number;
+  up: number;
+  /** Each resource's seconds in `pulumi up`, by name. */
+  steps: Record<string, number>;
+}
+
+/** Seconds from each resource's pre-event to its outputs event in a `--event-log`, by resource name. */
+export function stepDurations(eventLog: string): Record<string, number> {
+  const start = new Map<string, number>();
+  const out: Record<string, number> = {};
+  for (const line of eventLog.split("\n").filter(Boolean)) {
+    const e = JSON.parse(line) as { timestamp: number; resourcePreEvent?: { metadata: { urn: string } }; resOutputsEvent?: { metadata: { urn: string } } };
+    if (e.resourcePreEvent) start.set(e.resourcePreEvent.metadata.urn, e.timestamp);
+    const done = e.resOutputsEvent?.metadata.urn;
+    if (done && start.has(done)) out[done.split("::").pop()!] = e.timestamp - start.get(done)!;
+  }
+  return out;
+}
+
+/** Bring-up phases from step durations: the slowest host's prepare, init, each join, the slowest worker. */
+export function phasesOf(steps: Record<string, number>, masters: string[], workers: string[]): Array<[string, number]> {
+  const max = (names: string[]) => Math.max(0, ...names.map((n) => steps[n] ?? 0));
+  return [
+    ["copy bundle (slowest host)", max([...masters, ...workers].map((h) => `${h}-bundle`))],
+    ["prepare (slowest host)", max([...masters, ...workers].map((h) => `${h}-prepare`))],
+    [`init ${masters[0]}`, steps[`${masters[0]}-init`] ?? 0],
+    ...masters.slice(1).map((m): [string, number] => [`join ${m}`, steps[`${m}-join`] ?? 0]),
+    ["validate", steps[`${masters[0]}-validate`] ?? 0],
+    ["workers join (slowest)", max(workers.map((w) => `${w}-join`))],
+  ];
+}
+
+export class LabCluster {
+  private constructor(
+    readonly mode: LabMode,
+    readonly hosts: LabHosts,
+    readonly engine: PulumiEngine,
+    private readonly server: BundleServer,
+    private readonly log: (s: string) => void,
+  ) {}
+
+  get stack() {
+    return stackOf(this.mode);
+  }
+
+  /** Hosts, bundle server and engine, ready for `up`; everything is removed again by `close`. */
+  /** `bundleFrom`: the hosts fetch the bundle from the lab's URL (the stack's setting), or get the folder copied over SSH. */
+  static async open(mode: LabMode, log: (s: string) => void, bundleFrom: "url" | "folder" = "url"): Promise<{ cluster: LabCluster; timings: Omit<BringUp, "up" | "steps"> }> {
+    const t0 = Date.now();
+    if (LabHosts.exists()) throw new LabError("lab hosts exist already: remove them with npm run lab:hosts -- down (a lab run makes its own)");
+    const hosts = await LabHosts.up(hostSpecsOfStack(stackOf(mode)), log);
+    const t1 = Date.now();
+    let server: BundleServer | undefined;
+    let engine: PulumiEngine | undefined;
+    try {
+      const bundle = await buildBundle({ out: join(labCacheDir(), "bundle"), withLabImages: true, root: ROOT, log: (l) => log(`bundle: ${l}`) });
+      server = await serveBundle(bundle.dir, GATEWAY, BUNDLE_PORT);
+      log(`bundle ${bundle.dir} (${(bundle.bytes / 2 ** 20).toFixed(0)} MiB) served at ${server.url}`);
+      const t2 = Date.now();
+      engine = await PulumiEngine.start({ root: ROOT, log: (l) => log(l) });
+      await engine.initStack(stackOf(mode));
+      const at = ["--stack", stackOf(mode), "--config-file", engine.configFile(stackOf(mode))];
+      await engine.must(["config", "set", "--secret", "kubeadm-ha:sshPrivateKey", ...at], { input: readFileSync(hosts.sshKey, "utf8") });
+      if (bundleFrom === "folder") {
+        // The other bundle source: the folder on this machine, copied to every host over SSH.
+        await engine.must(["config", "rm", "--path", "kubeadm-ha:kubernetes.packages.url", ...at]);
+        await engine.must(["config", "set", "--path", "kubeadm-ha:kubernetes.packages.path", bundle.dir, ...at]);
+      }
+      log(`${stackOf(mode)}: the hosts install from the bundle ${bundleFrom === "folder" ? `folder ${bundle.dir}, copied over SSH` : `at ${server.url}`}`);
+      return { cluster: new LabCluster(mode, hosts, engine, server, log), timings: { hosts: (t1 - t0) / 1000, bundle: (t2 - t1) / 1000 } };
+    } catch (e) {
+      engine?.dispose();
+      await server?.close();
+      LabHosts.down(log);
+      throw e;
+    }
+  }
+
+  /** The arguments that point a CLI command at this stack and its config copy. */
+  stackArgs(): string[] {
+    return ["--stack", this.stack, "--config-file", this.engine.configFile(this.stack), "--non-interactive"];
+  }
+
+  /** `pulumi up --yes`; resolves with its duration and each resource's, from the engine's event log. */
+  async up(): Promise<{ seconds: number; steps: Record<string, number> }> {
+    const t0 = Date.now();
+    const events = join(this.engine.dir, `events-${t0}.jsonl`);
+    // The CLI writes --event-log only with its debug commands enabled.
+    const r = await this.engine.run(["up", "--yes", "--skip-preview", "--event-log", events, ...this.stackArgs()], { timeoutMs: 45 * 60_000, env: { PULUMI_DEBUG_COMMANDS: "true" } });
+    if (r.code !== 0) throw new LabError(`pulumi up failed (exit ${r.code}):\n${(r.stdout + r.stderr).split("\n").slice(-80).join("\n")}`);
+    return { seconds: (Date.now() - t0) / 1000, steps: stepDurations(readFileSync(events, "utf8")) };
+  }
+
+  /** Runs a command on a host. */
+  exec(host: string, argv: string[], input = ""): Promise<ExecResult> {
+    return this.hosts.exec(host, argv, input);
+  }
+
+  /** kubectl with the admin kubeconfig on a master. */
+  async kubectl(master: string, args: string[], input = ""): Promise<string> {
+    const r = await this.exec(master, ["kubectl", ...ADMIN, ...args], input);
+    if (r.code !== 0) throw new LabError(`kubectl ${args.join(" ")} on ${master} failed: ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  async waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+    await waitUntil(what, check, timeoutMs, 500);
+  }
+
+  /** Resolves with `f()` once it stops throwing; on timeout, fails with its last error. */
+  async eventually<T>(what: string, f: () => Promise<T>, timeoutMs: number): Promise<T> {
+    let last: unknown;
+    let value: T | undefined;
+    try {
+      await waitUntil(what, async () => {
+        try {
+          value = await f();
+          return true;
+        } catch (e) {
+          last = e;
+          return false;
+        }
+      }, timeoutMs, 1000);
+    } catch (e) {
+      throw new LabError(`${(e as Error).message}; last: ${(last as Error)?.message ?? last}`);
+    }
+    return value as T;
+  }
+
+  async close(): Promise<void> {
+    this.engine.dispose();
+    await this.server.close();
+    LabHosts.down(this.log);
+  }
+}
