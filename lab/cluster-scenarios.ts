@@ -184,7 +184,8 @@ export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, 
   const worker = f.workers[0];
   const before = Object.fromEntries(await Promise.all(LEASES.map(async (l) => [l, await leaseHolder(c, survivor, l)] as const)));
   const api = sampler(c, worker, `curl -sk --max-time 1 https://${f.endpoint}/readyz | grep -qx ok`);
-  const dns = sampler(c, worker, `dig +short +time=1 +tries=1 @${f.dnsIp} kubernetes.default.svc.cluster.local | grep -q .`);
+  // dig prints its timeouts on stdout too: only an address is an answer.
+  const dns = sampler(c, worker, `dig +short +time=1 +tries=1 @${f.dnsIp} kubernetes.default.svc.cluster.local | grep -qE '^[0-9]+(\\.[0-9]+){3}$'`);
   await c.waitFor("the API and DNS probes to answer before the loss", async () => api.samples().some((x) => x.ok) && dns.samples().some((x) => x.ok), 30_000);
   log(`losing ${lost} (${why}); leases: ${LEASES.map((l) => `${l} on ${before[l]}`).join(", ")}`);
   const t0 = await c.hosts.crash(lost);
