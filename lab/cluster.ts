@@ -9,8 +9,8 @@ import { buildBundle } from "../bundle/build";
 import { PulumiEngine } from "../engine/pulumi";
 import { serveBundle, BundleServer } from "./bundle-server";
 import { hostSpecsOfStack } from "./hosts-cli";
-import { ExecResult, GATEWAY, LabHosts, waitUntil } from "./hosts";
-import { LabError } from "./lab";
+import { ExecResult, GATEWAY, LabHosts } from "./hosts";
+import { LabError, waitUntil } from "./lab";
 import { labCacheDir } from "./rootfs";
 
 const ROOT = join(__dirname, "..");

@@ -14,7 +14,7 @@ import { randomUUID } from "crypto";
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { connect } from "net";
 import { join } from "path";
-import { LabError } from "./lab";
+import { LabError, waitUntil } from "./lab";
 import { ensureRootfs, LAB_SSH_USER } from "./rootfs";
 
 /** The hosts' network, apart from the failover lab's (lab/lab.ts). */
@@ -54,20 +54,9 @@ export interface ExecResult {
 }
 
 const stateFile = () => join(LAB_HOSTS_DIR, "hosts.json");
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const alive = (pid: number | undefined) => pid !== undefined && existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
 const run = (argv: string[]) => execFileSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 const tryRun = (argv: string[]) => spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
-
-/** Resolves when `check` holds; fails naming `what` after `timeoutMs`. */
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 200): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await sleep(everyMs);
-  }
-  throw new LabError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
-}
 
 function portOpen(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -245,9 +234,7 @@ export class LabHosts {
 
   /** PID of the host's systemd (PID 1 inside it), as seen from this machine. */
   private leaderOf(h: LabHostRecord): number | undefined {
-    if (!alive(h.pid)) return undefined;
-    const child = tryRun(["pgrep", "-P", String(h.pid)]).stdout.split("\n").filter(Boolean)[0];
-    return child ? Number(child) : undefined;
+    return leaderPid(h.pid);
   }
 
   /** `nsenter` arguments that enter every namespace of a running host. */
@@ -292,12 +279,18 @@ export class LabHosts {
   }
 }
 
+/** The container's PID 1 (the child of systemd-nspawn `pid`), while it runs. */
+function leaderPid(pid: number | undefined): number | undefined {
+  if (!alive(pid)) return undefined;
+  const child = tryRun(["pgrep", "-P", String(pid)]).stdout.split("\n").filter(Boolean)[0];
+  return child ? Number(child) : undefined;
+}
+
 /** Stops a host's container if it runs and unmounts its root; true when there was something to stop. */
 function stopHost(h: LabHostRecord): boolean {
   let did = false;
   if (alive(h.pid)) {
-    const leader = tryRun(["pgrep", "-P", String(h.pid)]).stdout.split("\n").filter(Boolean)[0];
-    tryRun(["kill", "-9", leader ?? String(h.pid)]);
+    tryRun(["kill", "-9", String(leaderPid(h.pid) ?? h.pid)]);
     const until = Date.now() + 20_000;
     while (alive(h.pid) && Date.now() < until) spawnSync("sleep", ["0.1"]);
     if (alive(h.pid)) tryRun(["kill", "-9", String(h.pid)]);

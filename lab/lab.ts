@@ -34,6 +34,16 @@ export interface Sample {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Resolves with the time `check` first held; fails naming `what` after `timeoutMs`. */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 200): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return Date.now();
+    await sleep(everyMs);
+  }
+  throw new LabError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
 export function requireRoot(): void {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     throw new LabError("the failover lab needs root (it creates network namespaces and links): run it as root, e.g. sudo npm run lab");
@@ -155,13 +165,8 @@ export class Lab {
   }
 
   /** Resolves with the time `check` first held; polls every `everyMs`. */
-  async waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000, everyMs = 50): Promise<number> {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      if (await check()) return Date.now();
-      await sleep(everyMs);
-    }
-    throw new LabError(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000, everyMs = 50): Promise<number> {
+    return waitUntil(what, check, timeoutMs, everyMs);
   }
 
   /** Runs a command in a host's namespace and resolves with its exit code and output (never throws on a non-zero exit). */

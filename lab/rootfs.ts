@@ -7,17 +7,15 @@
 import { execFileSync, spawnSync } from "child_process";
 import { createHash } from "crypto";
 import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "fs";
-import { homedir } from "os";
 import { dirname, join } from "path";
+import { cacheDir } from "../toolchain/cache";
 import { LabError } from "./lab";
 
 /** Overrides the lab's cache folder (root filesystems). */
 export const LAB_CACHE_ENV = "KUBEADM_HA_LAB_CACHE";
 
 export function labCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env[LAB_CACHE_ENV]) return env[LAB_CACHE_ENV]!;
-  const cache = env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache");
-  return join(cache, "kubeadm-ha", "lab");
+  return cacheDir("lab", LAB_CACHE_ENV, env);
 }
 
 /** The user the program connects as (passwordless sudo, key only), as on a fresh cloud image. */

@@ -10,9 +10,14 @@ export const TOOLCHAIN_DIR_ENV = "KUBEADM_HA_TOOLCHAIN_DIR";
 
 /** `$KUBEADM_HA_TOOLCHAIN_DIR`, else `$XDG_CACHE_HOME/kubeadm-ha/toolchain`, else `~/.cache/kubeadm-ha/toolchain`. */
 export function toolchainDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env[TOOLCHAIN_DIR_ENV]) return env[TOOLCHAIN_DIR_ENV]!;
+  return cacheDir("toolchain", TOOLCHAIN_DIR_ENV, env);
+}
+
+/** `$<override>`, else `$XDG_CACHE_HOME/kubeadm-ha/<name>`, else `~/.cache/kubeadm-ha/<name>`. */
+export function cacheDir(name: string, override: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (env[override]) return env[override]!;
   const cache = env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache");
-  return join(cache, "kubeadm-ha", "toolchain");
+  return join(cache, "kubeadm-ha", name);
 }
 
 /** The Go caches live in the same folder, so a warm toolchain is one folder to keep. */
