@@ -7,7 +7,7 @@
 // command with the real etcd, kube-apiserver, kube-controller-manager and
 // kube-scheduler built by the toolchain (no kubelet yet: it would need a container
 // runtime and images, which the lab hosts of the next issue bring).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
+import { mkdirSync, readFileSync, writeFileSync } from "fs";
 import { dirname, join } from "path";
 import { parse, stringify } from "yaml";
 import { tool } from "../toolchain/cache";
@@ -16,7 +16,7 @@ import { discoveryHash, sharedPkiFiles } from "../components/plan/pki";
 import { asHost } from "./hostfs";
 import { Lab, LAB_NET, LabError, LabHost, Sample } from "./lab";
 import { ONPREM_NET, RenderedStack, renderedStack } from "./rendered";
-import { CONTROL_PLANE_PODS, ControlPlanePod, manifestPath, mirrorPod, readPodArgv } from "./staticpods";
+import { CONTROL_PLANE_PODS, ControlPlanePod, manifestPath, manifestWritten, mirrorPod, readPodArgv } from "./staticpods";
 import { makeSharedPki, randomBootstrapToken } from "./kubeadm";
 
 export type EndpointMode = "vip" | "local-proxy";
@@ -179,8 +179,8 @@ export class ControlPlane {
     let joinEnded = false;
     const join = this.kubeadm(m, ["join", "--skip-phases", JOIN_SKIPPED_PHASES.join(",")]).finally(() => (joinEnded = true));
     join.catch(() => undefined);
-    await this.lab.waitFor(`kubeadm to write ${m.name}'s etcd manifest`, () => existsSync(manifestPath(m.root, "etcd")) || joinEnded, 180_000, 100);
-    if (existsSync(manifestPath(m.root, "etcd"))) await this.startPod(m, "etcd");
+    await this.lab.waitFor(`kubeadm to write ${m.name}'s etcd manifest`, () => manifestWritten(m.root, "etcd") || joinEnded, 180_000, 100);
+    if (manifestWritten(m.root, "etcd")) await this.startPod(m, "etcd");
     this.log(`${m.name}: ${(await join).trim().split("\n").filter((l) => /etcd|control-plane|certificate/i.test(l)).slice(-4).join(" | ")}`);
     await this.startMaster(m, CONTROL_PLANE_PODS.filter((p) => p !== "etcd"));
     await this.postMirrorPods(m);
