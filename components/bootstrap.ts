@@ -7,7 +7,8 @@ import { controlPlaneJoinConfig, initConfig } from "./plan/kubeadm";
 import { SharedPki, sharedPkiFiles } from "./plan/pki";
 import * as scripts from "./plan/scripts";
 import { StaticMachine } from "./plan/static-files";
-import { workerJoinConfig, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE } from "./plan/kubeadm";
+import { registrationLabels, workerJoinConfig, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE } from "./plan/kubeadm";
+import { nodeLabelsCommand, removeWorkerCommand, resetCommand } from "./plan/host-lifecycle";
 
 /** How the bootstrap reaches the machines: SSH, through a bastion where there is one. */
 export interface SshAccess {
@@ -117,12 +118,26 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     const kubeconfig = first.step("kubeconfig", { create: scripts.kubeconfigCommand() }, [this.validated], { logging: "stderr", secretStdout: true });
     this.kubeconfig = pulumi.secret(kubeconfig.stdout);
 
+    // Hosts you own keep their stack's labels in step with the stack, and are reset when
+    // they leave it. Resets are ordered for a destroy: workers first (each drained and its
+    // Node deleted from master-0 before), then the masters from the last one to master-0,
+    // so every master's kubeadm reset removes its etcd member while the rest keep quorum.
+    // (On clouds, deleting the VM is the reset.)
+    const owned = args.prepareFiles !== undefined;
+    let lastReset: command.remote.Command | undefined;
+    if (owned) {
+      plan.masters.forEach((master, i) => {
+        machines[i].step("labels", { create: nodeLabelsCommand(master.name, master.labels) }, [this.validated]);
+        lastReset = machines[i].step("reset", { delete: resetCommand(master.name), replaceOn: [] }, [this.validated, ...memberships, ...(lastReset ? [lastReset] : [])]);
+      });
+    }
+
     // Workers you own join over SSH once the control plane is validated.
     for (const w of plan.staticWorkers) {
       const machine = new MachineSteps(w.name, { ssh, host: w.address, trigger: w.address, before: args.dependsOn }, { parent: this });
       const prepared = firstStep(machine, { name: w.name, address: w.address }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
       const join = pulumi.output(args.caCertHash).apply((hash) =>
-        workerJoinConfig(plan, { name: "static", labels: w.labels, taints: [] }, hash).replace(NODE_NAME_PLACEHOLDER, w.name).replace(NODE_IP_PLACEHOLDER, w.address),
+        workerJoinConfig(plan, { name: "static", labels: registrationLabels(w.zone), taints: [] }, hash).replace(NODE_NAME_PLACEHOLDER, w.name).replace(NODE_IP_PLACEHOLDER, w.address),
       );
       const files = machine.step(
         "files",
@@ -133,7 +148,10 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
         [prepared],
       );
       const token = machine.step("secrets", { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle([{ path: TOKEN_FILE, mode: "0600", content: s.bootstrapToken + "\n" }]))) }, [prepared]);
-      machine.step("join", { create: scripts.staticWorkerJoinCommand(w) }, [files, token, this.validated]);
+      const joined = machine.step("join", { create: scripts.staticWorkerJoinCommand(w) }, [files, token, this.validated]);
+      machine.step("labels", { create: nodeLabelsCommand(w.name, w.labels) }, [joined]);
+      const reset = machine.step("reset", { delete: resetCommand(w.name), replaceOn: [] }, lastReset ? [lastReset] : []);
+      first.step(`remove-${w.name}`, { delete: removeWorkerCommand(w.name, plan.masters[0].name), replaceOn: [] }, [joined, reset]);
     }
     this.registerOutputs({ kubeconfig: this.kubeconfig });
   }
@@ -163,7 +181,8 @@ export class MachineSteps extends pulumi.ComponentResource {
   step(
     step: string,
     cmd: {
-      create: string;
+      /** Nothing to run on create for a step that only acts when it is deleted. */
+      create?: string;
       delete?: string;
       stdin?: pulumi.Input<string>;
       /** Extra values whose change re-runs the step (besides this machine's VM). */

@@ -21,8 +21,12 @@ export interface LabRun {
   bringUp: BringUp;
   secondUpNoChanges: boolean;
   labelPreview: string[];
+  /** The label after `pulumi up` with it, and after `pulumi up` without it again. */
+  labelApplied: { added: boolean; removed: boolean };
   losses: LossResult[];
   destroyed: boolean;
+  /** What a destroy left on the hosts (empty: every host given back). */
+  leftOnHosts: string[];
 }
 
 export function factsOf(mode: LabMode): Omit<ClusterFacts, "dnsIp"> {
@@ -55,8 +59,10 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
     const secondUpNoChanges = again.code === 0;
     log(`second pulumi up: ${secondUpNoChanges ? "no changes" : `changes or failure (exit ${again.code}):\n${again.stdout.split("\n").slice(-30).join("\n")}`}`);
 
-    const labelPreview = await previewOneLabel(c, facts.workers[0]);
+    const labelPreview = await withLabel(c, facts.workers[0], () => c.engine.must(["preview", "--json", ...c.stackArgs()]).then(changes));
     log(`preview after labelling ${facts.workers[0]}: ${labelPreview.join("; ") || "no changes"}`);
+    const labelApplied = await applyLabelAndBack(c, facts);
+    log(`label ${LAB_LABEL} on ${facts.workers[0]}: ${labelApplied.added ? "set by pulumi up" : "NOT set by pulumi up"}, ${labelApplied.removed ? "removed again by the next one" : "NOT removed by the next one"}`);
 
     const losses: LossResult[] = [];
     for (const which of opts.lose) {
@@ -65,33 +71,66 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       log(`${r.lost} back: Ready and a healthy etcd voter ${r.rejoined.toFixed(1)} s after it booted; leases: ${Object.entries(r.leases).map(([l, x]) => `${l} ${x.before}->${x.after}${x.seconds ? ` in ${x.seconds.toFixed(1)} s` : ""}`).join(", ")}`);
     }
     let destroyed = false;
+    let leftOnHosts: string[] = [];
     if (!opts.keep) {
       const d = await c.engine.run(["destroy", "--yes", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
       const left = d.code === 0 ? ((JSON.parse((await c.engine.exportStack(c.stack)).text) as { deployment?: { resources?: unknown[] } }).deployment?.resources ?? []).length : -1;
       destroyed = d.code === 0 && left === 0;
       log(`pulumi destroy: ${destroyed ? "state empty" : `exit ${d.code}, ${left} resources left:\n${(d.stdout + d.stderr).split("\n").slice(-30).join("\n")}`}`);
+      leftOnHosts = await leftAfterReset(c, [...facts.masters, ...facts.workers]);
+      log(`hosts after destroy: ${leftOnHosts.length ? leftOnHosts.join("; ") : "every host reset (no kubelet, containers, images, Kubernetes binaries or kubeadm-ha files)"}`);
     }
-    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, labelPreview, losses, destroyed };
+    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
   } finally {
     if (!opts.keep) await c.close();
     else log(`--keep: hosts and engine left running (npm run lab:hosts -- down removes the hosts; engine in ${c.engine.dir})`);
   }
 }
 
-/** Adds a label to one worker in the stack's config copy, previews, and puts the config back. */
-async function previewOneLabel(c: LabCluster, worker: string): Promise<string[]> {
+const LAB_LABEL = "example.com/lab";
+
+/** Runs `f` with LAB_LABEL added to one worker in the stack's config copy, then puts the config back. */
+async function withLabel<T>(c: LabCluster, worker: string, f: () => Promise<T>): Promise<T> {
   const file = c.engine.configFile(c.stack);
   const original = readFileSync(file, "utf8");
   const doc = parse(original) as { config: Record<string, { workers: Array<{ name: string; labels?: Record<string, string> }> }> };
   const w = doc.config["kubeadm-ha:hosts"].workers.find((x) => x.name === worker);
   if (!w) throw new LabError(`no worker ${worker} in ${file}`);
-  w.labels = { ...w.labels, "example.com/lab": "labelled" };
+  w.labels = { ...w.labels, [LAB_LABEL]: "labelled" };
   writeFileSync(file, stringify(doc));
   try {
-    return changes(await c.engine.must(["preview", "--json", ...c.stackArgs()]));
+    return await f();
   } finally {
     writeFileSync(file, original);
   }
+}
+
+/** `pulumi up` with the label, read it on the Node; `pulumi up` without it, read it again. */
+async function applyLabelAndBack(c: LabCluster, facts: ClusterFacts): Promise<{ added: boolean; removed: boolean }> {
+  const worker = facts.workers[0];
+  const label = async () => (await c.kubectl(facts.masters[0], ["get", "node", worker, "-o", `jsonpath={.metadata.labels.${LAB_LABEL.replace(/\./g, "\\.")}}`])).trim();
+  await withLabel(c, worker, () => c.engine.must(["up", "--yes", "--skip-preview", ...c.stackArgs()], { timeoutMs: 10 * 60_000 }));
+  const added = (await label()) === "labelled";
+  await c.engine.must(["up", "--yes", "--skip-preview", ...c.stackArgs()], { timeoutMs: 10 * 60_000 });
+  return { added, removed: (await label()) === "" };
+}
+
+/** What a host still holds of the cluster after its reset, as "host: what". */
+async function leftAfterReset(c: LabCluster, hosts: string[]): Promise<string[]> {
+  const checks: Array<[string, string]> = [
+    ["kubelet running", "systemctl is-active --quiet kubelet"],
+    ["/etc/kubernetes has files", "[ -n \"$(ls -A /etc/kubernetes 2>/dev/null)\" ]"],
+    ["kubeadm-ha files", "ls -d /etc/kubeadm-ha /var/lib/kubeadm-ha /usr/local/sbin/kubeadm-ha-* 2>/dev/null | grep -q ."],
+    ["Kubernetes binaries", "ls /usr/bin/kubeadm /usr/bin/kubelet /usr/bin/kubectl 2>/dev/null | grep -q ."],
+    ["containers", "ctr -n k8s.io containers ls -q | grep -q ."],
+    ["images", "ctr -n k8s.io images ls -q | grep -q ."],
+    ["KUBE- iptables rules", "iptables-save | grep -q KUBE-"],
+  ];
+  const left: string[] = [];
+  for (const h of hosts) {
+    for (const [what, sh] of checks) if ((await c.exec(h, ["sh", "-c", sh])).code === 0) left.push(`${h}: ${what}`);
+  }
+  return left;
 }
 
 async function main() {
@@ -106,12 +145,20 @@ async function main() {
   }
   console.log("\nsummary");
   for (const r of runs) {
-    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; label preview: ${r.labelPreview.join("; ")}; destroyed: ${r.destroyed}`);
+    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
     for (const l of r.losses) {
       console.log(`    lost ${l.lost} (${l.why}): API ${l.apiAnswers.toFixed(1)} s, DNS ${l.dnsAnswers.toFixed(1)} s, ${Object.entries(l.leases).map(([k, x]) => `${k} ${x.seconds.toFixed(1)} s`).join(", ")}, writes ${l.writesAfter}/5, new pod ${l.newPodRunning.toFixed(1)} s, rejoined ${l.rejoined.toFixed(1)} s`);
     }
   }
-  const bad = runs.filter((r) => !r.secondUpNoChanges || r.labelPreview.length !== 1 || (!values.keep && !r.destroyed) || r.losses.some((l) => l.writesAfter === 0));
+  const bad = runs.filter(
+    (r) =>
+      !r.secondUpNoChanges ||
+      r.labelPreview.length !== 1 ||
+      !r.labelApplied.added ||
+      !r.labelApplied.removed ||
+      (!values.keep && (!r.destroyed || r.leftOnHosts.length > 0)) ||
+      r.losses.some((l) => l.writesAfter === 0),
+  );
   if (bad.length) throw new LabError(`not every check held in ${bad.map((r) => r.mode).join(", ")} (see above)`);
 }
 

@@ -203,7 +203,10 @@ export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, 
     }
     leases[l] = { before: before[l], after: holder, seconds: holder === before[l] ? 0 : (Date.now() - t0) / 1000 };
   }
-  // Writes through the endpoint from a worker, and a new pod scheduled and running.
+  // Writes through the endpoint from a worker once it answers again (a request already
+  // on its way to the lost apiserver when it went is lost with it), and a new pod
+  // scheduled and running.
+  await c.waitFor("the API to answer through the endpoint after the loss", async () => api.samples().some((x) => x.t > t0 && x.ok), 60_000);
   let writesAfter = 0;
   for (let i = 0; i < 5; i++) {
     const r = await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "--request-timeout=5s", "create", "configmap", `after-${lost}-${t0}-${i}`, `--from-literal=i=${i}`]);

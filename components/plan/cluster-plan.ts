@@ -37,7 +37,7 @@ export interface MasterPlan {
   endpointWhileJoining: string;
   /** Where it points the name once it is a member (itself, the VIP, or its local proxy). */
   endpointAfterJoin: string;
-  /** Node labels its kubelet sets when it registers: its zone, and the host's own labels on hosts you own. */
+  /** Node labels the stack gives it: its zone, and the host's own labels on hosts you own (set by its labels step). */
   labels: Record<string, string>;
 }
 
@@ -46,7 +46,7 @@ export interface StaticWorkerPlan {
   name: string;
   address: string;
   zone: string;
-  /** Node labels its kubelet sets when it joins. */
+  /** Node labels the stack gives it: its zone and the host's own labels (set by its labels step). */
   labels: Record<string, string>;
 }
 

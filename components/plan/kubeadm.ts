@@ -3,7 +3,7 @@
 // machine substitutes the secret from a root-only file at the last moment, so
 // the configs stay reviewable in `pulumi preview` and in the render.
 import { stringify } from "yaml";
-import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
+import { APISERVER_PORT, ClusterPlan, MasterPlan, ZONE_LABEL } from "./cluster-plan";
 import { ResolvedNodePool } from "../config/validate";
 
 export const TOKEN_PLACEHOLDER = "@@KUBEADM_HA_BOOTSTRAP_TOKEN@@";
@@ -56,6 +56,14 @@ function kubeProxyConfiguration(plan: ClusterPlan): object[] {
   const p = plan.config.kubernetes.kubeProxy;
   if (p.conntrackMaxPerCore === undefined) return [];
   return [{ apiVersion: "kubeproxy.config.k8s.io/v1alpha1", kind: "KubeProxyConfiguration", conntrack: { maxPerCore: p.conntrackMaxPerCore } }];
+}
+
+/**
+ * Labels a kubelet registers with: its zone only. Labels a user may change later (hosts'
+ * own labels) are set by the labels step, so changing one changes that step alone.
+ */
+export function registrationLabels(zone: string): Record<string, string> {
+  return { [ZONE_LABEL]: zone };
 }
 
 function nodeRegistration(name: string, ip: string, extra: { labels?: Record<string, string>; taints?: ResolvedNodePool["taints"] } = {}) {
@@ -117,7 +125,7 @@ export function initConfig(plan: ClusterPlan, master: MasterPlan): string {
         },
       ],
       localAPIEndpoint: { advertiseAddress: master.ip, bindPort: APISERVER_PORT },
-      nodeRegistration: nodeRegistration(master.name, master.ip, { labels: master.labels }),
+      nodeRegistration: nodeRegistration(master.name, master.ip, { labels: registrationLabels(master.zone) }),
     },
     clusterConfiguration(plan),
     kubeletConfiguration(plan),
@@ -132,7 +140,7 @@ export function controlPlaneJoinConfig(plan: ClusterPlan, master: MasterPlan, ca
       apiVersion: KUBEADM_API,
       kind: "JoinConfiguration",
       discovery: { bootstrapToken: { apiServerEndpoint: plan.endpoint.hostPort, token: TOKEN_PLACEHOLDER, caCertHashes: [caCertHash] } },
-      nodeRegistration: nodeRegistration(master.name, master.ip, { labels: master.labels }),
+      nodeRegistration: nodeRegistration(master.name, master.ip, { labels: registrationLabels(master.zone) }),
       controlPlane: { localAPIEndpoint: { advertiseAddress: master.ip, bindPort: APISERVER_PORT } },
     },
   ]);

@@ -26,7 +26,7 @@ export const paths = {
   renderedConfig: "/run/kubeadm-ha/kubeadm.yaml",
 };
 
-const header = (what: string) => `#!/usr/bin/env bash\n# ${what}\n# Rendered by kubeadm-ha; do not edit on the machine.\nset -euo pipefail\n`;
+export const header = (what: string) => `#!/usr/bin/env bash\n# ${what}\n# Rendered by kubeadm-ha; do not edit on the machine.\nset -euo pipefail\n`;
 
 /** apt version string of a Kubernetes release on pkgs.k8s.io. */
 export function k8sPackageVersion(version: string): string {
@@ -483,8 +483,16 @@ sudo ${paths.waitMember} ${master.name} ${master.index + 1}
 /** Records that MASTER is an etcd member (create) and removes it from a peer when MASTER goes (delete). */
 export function etcdMemberCommand(action: "show" | "remove", master: MasterPlan, peer: MasterPlan): string {
   const what = action === "show" ? `Checks that ${master.name} is an etcd member` : `Removes ${master.name}'s etcd member and Node before its VM is replaced or destroyed`;
+  if (action === "show") return `${header(`${what} (runs on ${peer.name}).`)}
+sudo ${paths.etcdMember} show ${master.name} ${peer.name}
+`;
+  // On a destroy the peer itself may have been reset already (its kubeadm reset removed its member).
   return `${header(`${what} (runs on ${peer.name}).`)}
-sudo ${paths.etcdMember} ${action} ${master.name} ${peer.name}
+if sudo test -x ${paths.etcdMember}; then
+  sudo ${paths.etcdMember} remove ${master.name} ${peer.name}
+else
+  echo "${peer.name} was reset: no cluster left to remove ${master.name} from"
+fi
 `;
 }
 

@@ -4,6 +4,9 @@ import { MachineFile } from "./bundle";
 import { nodeBaseFiles } from "./cloud-init";
 import { APISERVER_PORT, ClusterPlan } from "./cluster-plan";
 import { prefixOf } from "./cidr";
+import { LIFECYCLE_PATHS, nodeLabelsScript, resetScript } from "./host-lifecycle";
+import { TOKEN_FILE } from "./kubeadm";
+import { paths } from "./scripts";
 import { ENDPOINT_PATHS, endpointSetupScript, haproxyConfig, keepalivedConfig, LOCAL_PROXY_PORT, VIP_PROXY_PORT, vipCheckScript } from "./onprem-endpoint";
 
 export interface StaticMachine {
@@ -43,7 +46,18 @@ export function endpointFiles(plan: ClusterPlan, m: StaticMachine): MachineFile[
   ];
 }
 
-/** Everything the prepare step writes on a machine you own. */
+/**
+ * Everything the prepare step writes on a machine you own: the node's base files and
+ * endpoint, its name in the stack, and the scripts its labels and reset steps run. The
+ * reset removes every file here and every file the later steps write.
+ */
 export function staticPrepareFiles(plan: ClusterPlan, m: StaticMachine): MachineFile[] {
-  return [...nodeBaseFiles(plan.config, plan.endpoint.name), ...endpointFiles(plan, m)];
+  const files: MachineFile[] = [
+    ...nodeBaseFiles(plan.config, plan.endpoint.name),
+    ...endpointFiles(plan, m),
+    { path: LIFECYCLE_PATHS.nodeName, mode: "0644", content: m.name + "\n" },
+    { path: LIFECYCLE_PATHS.nodeLabels, mode: "0755", content: nodeLabelsScript() },
+  ];
+  const written = [...files.map((f) => f.path), ...Object.values(paths), TOKEN_FILE, LIFECYCLE_PATHS.reset];
+  return [...files, { path: LIFECYCLE_PATHS.reset, mode: "0755", content: resetScript(plan.config, written) }];
 }

@@ -1,0 +1,101 @@
+// Hosts you own after their join: labels follow the stack, and a host that leaves the
+// stack (or a destroyed stack) is reset in an order that keeps etcd's quorum to the end.
+// Read from the render of the lab stack, as `pulumi preview` and `pulumi destroy` see it.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "fs";
+import { join } from "path";
+import { parse, stringify } from "yaml";
+import { readFileSync } from "fs";
+import { ChildRender, renderInChild, ROOT, tempDir } from "./helpers";
+import { RenderedResource } from "../render/render";
+
+const STACK = "lab-vip";
+
+/** The lab stack rendered with one worker's labels edited. */
+function renderWithLabel(worker: string, labels: Record<string, string>): Promise<ChildRender> {
+  const dir = tempDir("lifecycle-stack-");
+  const doc = parse(readFileSync(join(ROOT, "stacks", `Pulumi.${STACK}.yaml`), "utf8"));
+  const w = doc.config["kubeadm-ha:hosts"].workers.find((x: { name: string }) => x.name === worker);
+  w.labels = { ...w.labels, ...labels };
+  writeFileSync(join(dir, `Pulumi.${STACK}.yaml`), stringify(doc));
+  return renderInChild(STACK, dir);
+}
+
+const byName = (r: ChildRender) => new Map(r.resources.map((x) => [x.name, x]));
+const commands = (r: ChildRender) => r.resources.filter((x) => x.type === "command:remote:Command");
+
+/** Names of everything `name` depends on, directly or through others: `pulumi destroy` deletes `name` before all of them. */
+function dependenciesOf(resources: RenderedResource[], name: string): Set<string> {
+  const byUrn = new Map(resources.map((x) => [x.urn, x]));
+  const seen = new Set<string>();
+  const walk = (urn: string) => {
+    for (const d of byUrn.get(urn)?.dependencies ?? []) {
+      const n = byUrn.get(d)!.name;
+      if (!seen.has(n)) {
+        seen.add(n);
+        walk(d);
+      }
+    }
+  };
+  walk(resources.find((x) => x.name === name)!.urn);
+  return seen;
+}
+
+test("a label changed on one host you own changes that host's labels step and nothing else", async () => {
+  const before = await renderInChild(STACK);
+  const after = await renderWithLabel("lab-worker-0", { "example.com/tier": "gold" });
+  const old = byName(before);
+  const changed = after.resources.filter((x) => JSON.stringify(x.inputs) !== JSON.stringify(old.get(x.name)?.inputs)).map((x) => x.name);
+  assert.deepEqual(changed, ["lab-worker-0-labels"]);
+  const create = String((byName(after).get("lab-worker-0-labels")!.inputs as { create: string }).create);
+  assert.match(create, /kubeadm-ha-node-labels lab-worker-0 'example\.com\/tier=gold' 'topology\.kubernetes\.io\/zone=zone-a'/);
+});
+
+test("kubelets register with their zone only; every other label of a host is its labels step's", async () => {
+  const r = await renderWithLabel("lab-worker-1", { "example.com/tier": "gold" });
+  const config = readFileSync(join(r.dir, "files/lab-worker-1/etc/kubeadm-ha/kubeadm-join.yaml"), "utf8");
+  assert.match(config, /value: kubeadm-ha\/pool=static,topology\.kubernetes\.io\/zone=zone-b\n/);
+  assert.doesNotMatch(config, /example\.com/);
+  for (const host of ["lab-master-0", "lab-master-1", "lab-master-2", "lab-worker-0", "lab-worker-1"]) {
+    assert.ok(byName(r).get(`${host}-labels`), `${host} has a labels step`);
+  }
+});
+
+test("a host's reset runs only when it leaves the stack or the stack is destroyed, never on a replacement", async () => {
+  const r = await renderInChild(STACK);
+  const resets = commands(r).filter((x) => x.name.endsWith("-reset"));
+  assert.equal(resets.length, 5);
+  for (const x of resets) {
+    const i = x.inputs as { create?: string; delete: string; triggers: unknown[] };
+    assert.equal(i.create, undefined, `${x.name} runs nothing on create`);
+    assert.deepEqual(i.triggers, [], `${x.name} has no triggers, so nothing replaces it`);
+    assert.match(i.delete, /kubeadm-ha-reset lab-(master|worker)-\d/);
+  }
+});
+
+test("a destroy drains and resets the workers first, then the masters from the last to master-0, before any etcd member is removed", async () => {
+  const r = await renderInChild(STACK);
+  const names = [
+    "lab-master-0-remove-lab-worker-0",
+    "lab-worker-0-reset",
+    "lab-master-2-reset",
+    "lab-master-1-reset",
+    "lab-master-0-reset",
+    "lab-master-0-etcd-member-lab-master-1",
+  ];
+  for (let i = 0; i + 1 < names.length; i++) {
+    assert.ok(dependenciesOf(r.resources, names[i]).has(names[i + 1]), `${names[i]} is deleted before ${names[i + 1]}`);
+  }
+});
+
+test("the reset removes every file the steps write on the host, and only resets the node it was made for", async () => {
+  const r = await renderInChild(STACK);
+  const script = readFileSync(join(r.dir, "files/lab-master-1/usr/local/sbin/kubeadm-ha-reset"), "utf8");
+  for (const f of ["/etc/kubeadm-ha/kubeadm-join.yaml", "/usr/local/sbin/kubeadm-ha-prepare", "/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf", "/usr/local/sbin/kubeadm-ha-node-labels"]) {
+    assert.ok(script.includes(`rm -f ${f}\n`), `reset removes ${f}`);
+  }
+  assert.match(script, /kubeadm reset --force/);
+  assert.equal(readFileSync(join(r.dir, "files/lab-master-1/etc/kubeadm-ha/node-name"), "utf8"), "lab-master-1\n");
+  assert.match(script, /if \[ "\$here" != "\$node" \]; then/);
+});
