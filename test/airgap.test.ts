@@ -162,3 +162,14 @@ test("a bundle folder is copied to every host over SSH before that host is prepa
   const script = readFileSync(join(r.dir, "files/lab-worker-0/usr/local/sbin/kubeadm-ha-prepare"), "utf8");
   assert.match(script, /src="\/var\/tmp\/kubeadm-ha-bundle\/kubeadm-ha-bundle"/);
 });
+
+test("a node monitor grace period reaches kube-controller-manager, and one below two Lease renewals is refused", async () => {
+  const p = problemsOf(labWith((r) => (r.kubernetes.controllerManager = { nodeMonitorGracePeriodSeconds: 10 })));
+  assert.deepEqual(p.map((x) => x.key), ["kubeadm-ha:kubernetes.controllerManager.nodeMonitorGracePeriodSeconds"]);
+  assert.match(p[0].fix, /from 20/);
+  const r = await renderInChild("lab-local-proxy");
+  const init = readFileSync(join(r.dir, "files/lab-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), "utf8");
+  assert.match(init, /- name: node-monitor-grace-period\n\s+value: 30s/);
+  const vip = await renderInChild(LAB);
+  assert.doesNotMatch(readFileSync(join(vip.dir, "files/lab-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), "utf8"), /node-monitor-grace-period/);
+});

@@ -224,6 +224,18 @@ export const clusterConfigSchema = z
           })
           .strict()
           .default({ restrictOomScoreAdj: false }),
+        controllerManager: z
+          .object({
+            /**
+             * How long a node may miss its heartbeats (its Lease, renewed every 10 s) before
+             * kube-controller-manager marks it NotReady and takes its pods out of Services
+             * (cluster DNS included). Lower fails over sooner when a host is lost, and marks
+             * a node that is only slow NotReady sooner. @default 50 (Kubernetes' own)
+             */
+            nodeMonitorGracePeriodSeconds: z.number().int().min(20).max(600).optional(),
+          })
+          .strict()
+          .default({}),
         kubeProxy: z
           .object({
             /**
@@ -236,7 +248,7 @@ export const clusterConfigSchema = z
           .default({}),
       })
       .strict()
-      .default({ version: DEFAULT_KUBERNETES_VERSION, cni: { name: "calico" }, packages: { source: "repository" }, kubelet: { allowCgroupV1: false }, containerd: { restrictOomScoreAdj: false }, kubeProxy: {} }),
+      .default({ version: DEFAULT_KUBERNETES_VERSION, cni: { name: "calico" }, packages: { source: "repository" }, kubelet: { allowCgroupV1: false }, containerd: { restrictOomScoreAdj: false }, controllerManager: {}, kubeProxy: {} }),
     endpoint: z
       .object({
         /** How clients reach kube-apiserver: `cloud-lb` (GCP/AWS internal LB), `vip` (keepalived + haproxy, hosts you own), `local-proxy` (haproxy on every node). @default cloud-lb on GCP/AWS, vip on static */
@@ -297,6 +309,8 @@ export const FIX_HINTS: Record<string, string> = {
   "kubernetes.kubelet.evictionHard": 'map eviction signals to thresholds, e.g. {"nodefs.available": "10%", "memory.available": "100Mi"}',
   "kubernetes.kubelet.imageGCHighThresholdPercent": "use a whole number from 1 to 100, e.g. 85 (100 never removes images)",
   "kubernetes.containerd": "use restrictOomScoreAdj: true or false",
+  "kubernetes.controllerManager": "use nodeMonitorGracePeriodSeconds, a whole number of seconds from 20 to 600",
+  "kubernetes.controllerManager.nodeMonitorGracePeriodSeconds": "use a whole number of seconds from 20 (two missed Lease renewals) to 600, e.g. 30; leave it out for Kubernetes' 50",
   "kubernetes.kubeProxy": "use conntrackMaxPerCore, a whole number from 0 (0 leaves nf_conntrack_max alone)",
   "kubernetes.kubeProxy.conntrackMaxPerCore": "use a whole number from 0, e.g. 32768, or 0 to leave nf_conntrack_max alone",
   endpoint: 'use endpoint.mode "cloud-lb" on GCP/AWS, "vip" (with endpoint.vip) or "local-proxy" on your own hosts',

@@ -28,6 +28,7 @@ export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" |
     kubelet: ParsedClusterConfig["kubernetes"]["kubelet"];
     containerd: ParsedClusterConfig["kubernetes"]["containerd"];
     kubeProxy: ParsedClusterConfig["kubernetes"]["kubeProxy"];
+    controllerManager: ParsedClusterConfig["kubernetes"]["controllerManager"];
   };
 }
 

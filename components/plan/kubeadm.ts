@@ -33,6 +33,12 @@ function leaderElectionArgs(): Arg[] {
   });
 }
 
+/** kube-controller-manager's node monitor, where the stack sets it. */
+function nodeMonitorArgs(plan: ClusterPlan): Record<string, string> {
+  const grace = plan.config.kubernetes.controllerManager.nodeMonitorGracePeriodSeconds;
+  return grace === undefined ? {} : { "node-monitor-grace-period": `${grace}s` };
+}
+
 /**
  * The cluster's kubelet settings, in the init config only: kubeadm uploads them as the
  * `kubelet-config` ConfigMap that every joining kubelet takes, and ignores a
@@ -94,7 +100,7 @@ export function clusterConfiguration(plan: ClusterPlan) {
       certSANs: plan.apiServerSans,
       extraArgs: args({ "anonymous-auth": "true", "profiling": "false" }),
     },
-    controllerManager: { extraArgs: [...leaderElectionArgs(), ...args({ "profiling": "false" })] },
+    controllerManager: { extraArgs: [...leaderElectionArgs(), ...args({ "profiling": "false", ...nodeMonitorArgs(plan) })] },
     scheduler: { extraArgs: [...leaderElectionArgs(), ...args({ "profiling": "false" })] },
     etcd: {
       local: {
