@@ -51,6 +51,10 @@ defaults
     option tcplog
     option dontlognull
     timeout connect 2s
+    # A connection to an apiserver that went away before its checks mark it down (up to
+    # inter x fall) is retried on another one, so clients see a delay, not an error.
+    retries 2
+    option redispatch 1
     timeout client 4h
     timeout server 4h
     timeout check ${c.timeoutMs}ms
