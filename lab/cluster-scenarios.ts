@@ -208,10 +208,14 @@ export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, 
   // scheduled and running.
   await c.waitFor("the API to answer through the endpoint after the loss", async () => api.samples().some((x) => x.t > t0 && x.ok), 60_000);
   let writesAfter = 0;
+  const writeErrors: string[] = [];
   for (let i = 0; i < 5; i++) {
+    const at = Date.now();
     const r = await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "--request-timeout=5s", "create", "configmap", `after-${lost}-${t0}-${i}`, `--from-literal=i=${i}`]);
     if (r.code === 0) writesAfter++;
+    else writeErrors.push(`write ${i} at ${((at - t0) / 1000).toFixed(1)} s: ${r.stderr.trim().split("\n").pop()}`);
   }
+  if (writeErrors.length) log(`${lost} lost: writes refused: ${writeErrors.join("; ")}`);
   const podName = `after-${lost}-${t0}`;
   await c.eventually(`kubectl run ${podName} through the endpoint`, async () => {
     const r = await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "--request-timeout=5s", "run", podName, `--image=${ECHO_IMAGE}`, "--image-pull-policy=Never", "--restart=Never"]);
