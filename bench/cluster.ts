@@ -39,10 +39,11 @@ async function main() {
       console.log(`  lost ${which === 0 ? `${f.masters[0]} (ran kubeadm init)` : "the kube-scheduler Lease holder"} (${losses.map((l) => l.lost).join(", ")}):`);
       console.log(`    ${"API answers through the endpoint".padEnd(50)} ${fmt(losses.map((l) => l.apiAnswers))}`);
       console.log(`    ${"cluster DNS answers every query".padEnd(50)} ${fmt(losses.map((l) => l.dnsAnswers))}`);
+      console.log(`    ${"writes acknowledged again".padEnd(50)} ${fmt(losses.map((l) => l.writesAnswer))}`);
       for (const lease of ["kube-scheduler", "kube-controller-manager"]) console.log(`    ${`${lease} Lease has a new holder`.padEnd(50)} ${fmt(losses.map((l) => l.leases[lease].seconds))}`);
       console.log(`    ${"a pod created after the loss runs".padEnd(50)} ${fmt(losses.map((l) => l.newPodRunning))}`);
       console.log(`    ${"back: Ready and a healthy etcd voter after boot".padEnd(50)} ${fmt(losses.map((l) => l.rejoined))}`);
-      console.log(`    ${"writes acknowledged after the loss".padEnd(50)} ${losses.map((l) => `${l.writesAfter}/5`).join(", ")}`);
+      console.log(`    ${"of 5 writes then, acknowledged".padEnd(50)} ${losses.map((l) => `${l.writesAfter}/5`).join(", ")}`);
     }
   }
 }

@@ -158,7 +158,10 @@ export interface LossResult {
   /** Seconds from the host's loss. */
   apiAnswers: number;
   dnsAnswers: number;
+  /** Seconds until a write through the endpoint was acknowledged again (an etcd leader lost with the host means an election first). */
+  writesAnswer: number;
   leases: Record<string, { before: string; after: string; seconds: number }>;
+  /** Of 5 writes made once writes were acknowledged again, how many were (all, unless writes flap). */
   writesAfter: number;
   /** Seconds until a pod created after the loss ran (scheduler and controller-manager at work). */
   newPodRunning: number;
@@ -186,7 +189,9 @@ export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, 
   const api = sampler(c, worker, `curl -sk --max-time 1 https://${f.endpoint}/readyz | grep -qx ok`);
   // dig prints its timeouts on stdout too: only an address is an answer.
   const dns = sampler(c, worker, `dig +short +time=1 +tries=1 @${f.dnsIp} kubernetes.default.svc.cluster.local | grep -qE '^[0-9]+(\\.[0-9]+){3}$'`);
-  await c.waitFor("the API and DNS probes to answer before the loss", async () => api.samples().some((x) => x.ok) && dns.samples().some((x) => x.ok), 30_000);
+  // A write every half second: a ConfigMap named after the sample's time.
+  const writes = sampler(c, worker, `kubectl --kubeconfig ${WORKER_ADMIN} --request-timeout=5s -n default create configmap "probe-$t"`, 0.5);
+  await c.waitFor("the API, DNS and write probes to answer before the loss", async () => api.samples().some((x) => x.ok) && dns.samples().some((x) => x.ok) && writes.samples().some((x) => x.ok), 30_000);
   log(`losing ${lost} (${why}); leases: ${LEASES.map((l) => `${l} on ${before[l]}`).join(", ")}`);
   const t0 = await c.hosts.crash(lost);
 
@@ -206,7 +211,7 @@ export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, 
   // Writes through the endpoint from a worker once it answers again (a request already
   // on its way to the lost apiserver when it went is lost with it), and a new pod
   // scheduled and running.
-  await c.waitFor("the API to answer through the endpoint after the loss", async () => api.samples().some((x) => x.t > t0 && x.ok), 60_000);
+  await c.waitFor("a write to be acknowledged after the loss", async () => writes.samples().some((x) => x.t > t0 && x.ok), 60_000);
   let writesAfter = 0;
   const writeErrors: string[] = [];
   for (let i = 0; i < 5; i++) {
@@ -225,15 +230,17 @@ export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, 
   const newPodRunning = (Date.now() - t0) / 1000;
   // Until both probes have answered every time for 10 s (DNS endpoints on the lost node go once it is NotReady).
   await c.waitFor("the API and DNS to answer every probe for 10 s", async () => steadySince(api.samples(), 10_000) && steadySince(dns.samples(), 10_000) && Date.now() - t0 > 15_000, 240_000);
-  const [apiSamples, dnsSamples] = await Promise.all([api.stop(), dns.stop()]);
+  const [apiSamples, dnsSamples, writeSamples] = await Promise.all([api.stop(), dns.stop(), writes.stop()]);
+  const writesAnswer = recoveredAfter(writeSamples, t0);
+  await c.exec(worker, ["sh", "-c", `kubectl --kubeconfig ${WORKER_ADMIN} -n default get configmaps -o name | grep '^configmap/probe-' | xargs -r kubectl --kubeconfig ${WORKER_ADMIN} -n default delete --wait=false >/dev/null`]);
   const apiAnswers = recoveredAfter(apiSamples, t0);
   const dnsAnswers = recoveredAfter(dnsSamples, t0);
   await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "delete", "pod", podName, "--wait=false"]);
 
-  log(`${lost} lost: API answers after ${apiAnswers.toFixed(1)} s, DNS after ${dnsAnswers.toFixed(1)} s, ${writesAfter}/5 writes acknowledged, a new pod ran after ${newPodRunning.toFixed(1)} s; booting it again`);
+  log(`${lost} lost: API answers after ${apiAnswers.toFixed(1)} s, DNS after ${dnsAnswers.toFixed(1)} s, writes after ${writesAnswer.toFixed(1)} s (then ${writesAfter}/5 acknowledged), a new pod ran after ${newPodRunning.toFixed(1)} s; booting it again`);
   const t1 = Date.now();
   await c.hosts.boot(lost);
   await c.eventually(`${lost} to be a Ready node and a healthy etcd voter again`, () => checkHealthy(c, f), 300_000);
-  return { lost, why, apiAnswers, dnsAnswers, leases, writesAfter, newPodRunning, rejoined: (Date.now() - t1) / 1000 };
+  return { lost, why, apiAnswers, dnsAnswers, writesAnswer, leases, writesAfter, newPodRunning, rejoined: (Date.now() - t1) / 1000 };
 }
 
