@@ -128,7 +128,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     if (owned) {
       plan.masters.forEach((master, i) => {
         machines[i].step("labels", { create: nodeLabelsCommand(master.name, master.labels) }, [this.validated]);
-        lastReset = machines[i].step("reset", { delete: resetCommand(master.name), replaceOn: [] }, [this.validated, ...memberships, ...(lastReset ? [lastReset] : [])]);
+        lastReset = machines[i].step("reset", { delete: resetCommand(master.name), replaceOn: [] }, [this.validated, ...(lastReset ? [lastReset] : [])]);
       });
     }
 

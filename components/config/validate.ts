@@ -21,15 +21,8 @@ export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" |
   image?: string;
   nodePools: ResolvedNodePool[];
   endpoint: { mode: "cloud-lb" | "vip" | "local-proxy"; name: string; vip?: string; interface: string };
-  kubernetes: {
-    version: string;
-    cni: { name: CniName; version: string };
-    packages: ParsedClusterConfig["kubernetes"]["packages"];
-    kubelet: ParsedClusterConfig["kubernetes"]["kubelet"];
-    containerd: ParsedClusterConfig["kubernetes"]["containerd"];
-    kubeProxy: ParsedClusterConfig["kubernetes"]["kubeProxy"];
-    controllerManager: ParsedClusterConfig["kubernetes"]["controllerManager"];
-  };
+  /** As parsed, with the CNI's version resolved. */
+  kubernetes: Omit<ParsedClusterConfig["kubernetes"], "cni"> & { cni: { name: CniName; version: string } };
 }
 
 export type CniName = (typeof CNI_NAMES)[number];

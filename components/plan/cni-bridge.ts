@@ -5,12 +5,10 @@
 // masquerades pod traffic that leaves the pod network: what flannel's host-gw backend
 // does, with the standard bridge, host-local, loopback and portmap plugins. Pure.
 import { MachineFile } from "./bundle";
-import { KUBEADM_HA_DIR } from "./kubeadm";
-import { CNI_TEMPLATE, SBIN } from "./scripts";
+import { CNI_TEMPLATE, POD_ROUTES_RBAC, POD_ROUTES_SERVICE, SBIN } from "./scripts";
 
 export const POD_ROUTES = `${SBIN}/kubeadm-ha-pod-routes`;
-export const POD_ROUTES_UNIT = "/etc/systemd/system/kubeadm-ha-pod-routes.service";
-export const POD_ROUTES_RBAC = `${KUBEADM_HA_DIR}/pod-routes-rbac.yaml`;
+export const POD_ROUTES_UNIT = `/etc/systemd/system/${POD_ROUTES_SERVICE}`;
 
 /**
  * Lets every node read the Nodes (their pod ranges and addresses). Kubernetes 1.32+ lets

@@ -70,7 +70,7 @@ sudo ${LIFECYCLE_PATHS.nodeLabels} ${node} ${args}
  */
 export function resetScript(c: ClusterConfig, files: string[]): string {
   const bundle = c.kubernetes.packages.source === "bundle";
-  const removeFiles = [...new Set([...files, LIFECYCLE_PATHS.nodeName])].sort();
+  const removeFiles = [...new Set(files)].sort();
   return `${header("Resets this host: kubeadm reset, services stopped, Kubernetes and every file kubeadm-ha wrote removed.")}
 node="\${1:?usage: kubeadm-ha-reset NODE}"
 here="$(cat ${LIFECYCLE_PATHS.nodeName} 2>/dev/null || true)"

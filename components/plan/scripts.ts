@@ -45,6 +45,9 @@ export function stagedBundle(path: string): string {
 }
 /** containerd's CNI config template for cni "bridge" (containerd fills in the node's pod range). */
 export const CNI_TEMPLATE = `${KUBEADM_HA_DIR}/cni-bridge.json.tmpl`;
+/** cni "bridge": the service that routes the other nodes' pod ranges, and the RBAC it needs (cni-bridge.ts). */
+export const POD_ROUTES_SERVICE = "kubeadm-ha-pod-routes.service";
+export const POD_ROUTES_RBAC = `${KUBEADM_HA_DIR}/pod-routes-rbac.yaml`;
 
 /** Distribution packages a node needs besides Kubernetes' own (from the host's package mirror). */
 const OS_PACKAGES = ["containerd", "runc", "conntrack", "iptables", "socat", "curl", "jq", "ca-certificates"];
@@ -167,7 +170,7 @@ sysctl --system >/dev/null
 
 ${bundle ? bundleInstall(version, packages) : repositoryInstall(version)}
 ${containerdConfig(c)}${bundle ? bundleImages() : ""}systemctl daemon-reload
-${c.kubernetes.cni.name === "bridge" ? `systemctl enable --now kubeadm-ha-pod-routes.service
+${c.kubernetes.cni.name === "bridge" ? `systemctl enable --now ${POD_ROUTES_SERVICE}
 ` : ""}systemctl enable kubelet
 
 mkdir -p "$(dirname "$MARKER")"
@@ -216,7 +219,9 @@ function etcdctlFunction(nodeVar: string): string {
 }
 
 /** Shell command printing the Ready condition of the node named by $node. */
-const NODE_READY = `kubectl get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true`;
+/** jsonpath of a Node's Ready condition status. */
+const READY_STATUS = `{.status.conditions[?(@.type=="Ready")].status}`;
+const NODE_READY = `kubectl get node "$node" -o jsonpath='${READY_STATUS}' 2>/dev/null || true`;
 
 /** Waits until a node is Ready and etcd has the expected number of healthy voting members. */
 export function waitMemberScript(): string {
@@ -439,7 +444,7 @@ function applyCni(plan: ClusterPlan): string {
   const cni = plan.config.kubernetes.cni;
   const url = cniManifestUrl(cni.name, cni.version);
   // The nodes' own route service reads the Nodes with their kubelet credentials.
-  if (cni.name === "bridge") return `sudo kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${KUBEADM_HA_DIR}/pod-routes-rbac.yaml\n`;
+  if (cni.name === "bridge") return `sudo kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f ${POD_ROUTES_RBAC}\n`;
   if (!url) return `echo "cni: none; install your own before workloads can run"\n`;
   if (cni.name === "flannel") {
     return `curl -fsSL "${url}" | sed 's#10.244.0.0/16#${plan.config.network.podCidr}#' | sudo kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f -\n`;
@@ -483,16 +488,11 @@ sudo ${paths.waitMember} ${master.name} ${master.index + 1}
 /** Records that MASTER is an etcd member (create) and removes it from a peer when MASTER goes (delete). */
 export function etcdMemberCommand(action: "show" | "remove", master: MasterPlan, peer: MasterPlan): string {
   const what = action === "show" ? `Checks that ${master.name} is an etcd member` : `Removes ${master.name}'s etcd member and Node before its VM is replaced or destroyed`;
-  if (action === "show") return `${header(`${what} (runs on ${peer.name}).`)}
-sudo ${paths.etcdMember} show ${master.name} ${peer.name}
-`;
+  const run = `sudo ${paths.etcdMember} ${action} ${master.name} ${peer.name}`;
   // On a destroy the peer itself may have been reset already (its kubeadm reset removed its member).
+  const body = action === "show" ? run : `if sudo test -x ${paths.etcdMember}; then\n  ${run}\nelse\n  echo "${peer.name} was reset: no cluster left to remove ${master.name} from"\nfi`;
   return `${header(`${what} (runs on ${peer.name}).`)}
-if sudo test -x ${paths.etcdMember}; then
-  sudo ${paths.etcdMember} remove ${master.name} ${peer.name}
-else
-  echo "${peer.name} was reset: no cluster left to remove ${master.name} from"
-fi
+${body}
 `;
 }
 
@@ -519,7 +519,7 @@ if ! sudo test -f /etc/kubernetes/kubelet.conf; then
 fi
 # The kubelet's own credentials may read its own Node.
 deadline=$((SECONDS + ${WORKER_READY_TIMEOUT_S}))
-until [ "$(sudo kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node ${worker.name} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = "True" ]; do
+until [ "$(sudo kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node ${worker.name} -o jsonpath='${READY_STATUS}' 2>/dev/null)" = "True" ]; do
   if [ "$SECONDS" -ge "$deadline" ]; then
     echo "kubeadm-ha: ${worker.name} joined but is not Ready after ${WORKER_READY_TIMEOUT_S}s; see journalctl -u kubelet on it" >&2
     exit 1
