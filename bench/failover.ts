@@ -8,12 +8,9 @@ import { ControlPlane, EndpointMode, EndpointVariant } from "../lab/controlplane
 import { apiserverKilled, etcdLeaderKilled, masterLost, proxyKilledOnVipHolder } from "../lab/cp-scenarios";
 import { Lab, requireRoot } from "../lab/lab";
 import { KUBEADM_GUIDE, KUBESPRAY } from "../lab/others";
+import { median } from "./stats";
 
 const runs = Number(process.env.RUNS ?? 5);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const rows: string[][] = [];
 const row = (setup: string, what: string, xs: number[]) => {
   rows.push([setup, what, String(median(xs)), String(Math.max(...xs)), xs.join(", ")]);

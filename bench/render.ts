@@ -4,6 +4,7 @@ import { spawnSync } from "child_process";
 import { mkdtempSync, readdirSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { median } from "./stats";
 
 const ROOT = join(__dirname, "..");
 const runs = Number(process.env.RUNS ?? 5);
@@ -11,10 +12,6 @@ const stacks = process.argv.slice(2).length
   ? process.argv.slice(2)
   : readdirSync(join(ROOT, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s);
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 console.log(`render time, ${runs} runs per stack, ${require("os").cpus().length} cores`);
 for (const stack of stacks) {

@@ -46,6 +46,21 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
  * leaf inside a secret, less those that also appear outside any secret (a public
  * certificate inside a secret bundle is not itself secret).
  */
+/** What a `pulumi preview --json` would change: `op name` for every step that is not "same", in the preview's order. */
+export function changedSteps(preview: unknown): string[] {
+  const steps = (preview as { steps?: Array<{ op: string; urn: string }> }).steps ?? [];
+  return steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").pop()}`);
+}
+
+/** The events of a `--event-log` file, one JSON object a line; none when the file is not there. */
+export function readEventLog<T = unknown>(path: string): T[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
+}
+
 export function secretValues(deployment: unknown): string[] {
   const secret = new Set<string>();
   const plain = new Set<string>();
@@ -216,7 +231,7 @@ export class PulumiEngine {
 
   /** `pulumi preview --json` of the program in the repository; the resources it would have. */
   async preview(stack: string, extra: string[] = []): Promise<{ resources: EngineResource[]; raw: unknown }> {
-    const out = await this.must(["preview", "--stack", stack, "--config-file", this.configFile(stack), "--non-interactive", "--json", ...extra]);
+    const out = await this.must(["preview", ...this.stackArgs(stack), "--json", ...extra]);
     const raw = JSON.parse(out) as { steps?: Array<{ urn: string; op: string }> };
     const resources = (raw.steps ?? []).map((s) => parseUrn(s.urn));
     return { resources, raw };
@@ -225,7 +240,12 @@ export class PulumiEngine {
   /** `pulumi up` of the given URNs only (no dependents). */
   async upTargets(stack: string, urns: string[]): Promise<string> {
     const targets = urns.flatMap((u) => ["--target", u]);
-    return this.must(["up", "--stack", stack, "--config-file", this.configFile(stack), "--non-interactive", "--yes", "--skip-preview", ...targets]);
+    return this.must(["up", ...this.stackArgs(stack), "--yes", "--skip-preview", ...targets]);
+  }
+
+  /** The arguments that point a command at a stack and its config file copy, without prompts. */
+  stackArgs(stack: string): string[] {
+    return ["--stack", stack, "--config-file", this.configFile(stack), "--non-interactive"];
   }
 
   /** `pulumi stack export`, plain or with secrets shown. */

@@ -7,13 +7,10 @@ import { join, normalize, sep } from "path";
 
 export interface BundleServer {
   url: string;
-  /** Requests served, by path (what the hosts fetched). */
-  served: Map<string, number>;
   close(): Promise<void>;
 }
 
 export function serveBundle(dir: string, host: string, port: number): Promise<BundleServer> {
-  const served = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const rel = normalize(decodeURIComponent((req.url ?? "/").split("?")[0])).replace(/^[/\\]+/, "");
     const path = join(dir, rel);
@@ -30,7 +27,6 @@ export function serveBundle(dir: string, host: string, port: number): Promise<Bu
       res.writeHead(req.method === "GET" ? 404 : 405).end();
       return;
     }
-    served.set(rel, (served.get(rel) ?? 0) + 1);
     res.writeHead(200, { "content-length": size, "content-type": "application/octet-stream" });
     createReadStream(path).pipe(res);
   });
@@ -39,7 +35,6 @@ export function serveBundle(dir: string, host: string, port: number): Promise<Bu
     server.listen(port, host, () =>
       resolve({
         url: `http://${host}:${port}`,
-        served,
         close: () => new Promise<void>((r) => server.close(() => r())),
       }),
     );

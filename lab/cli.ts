@@ -3,11 +3,11 @@
 // kube-controller-manager, kube-scheduler from the toolchain; keepalived and haproxy on
 // the rendered files), runs every failover scenario once and prints what it measured.
 import { parseArgs } from "util";
-import { ControlPlane, EndpointMode } from "./controlplane";
+import { ControlPlane } from "./controlplane";
 import { apiserverKilled, etcdLeaderKilled, kubectlCreatesAndReads, masterLost, proxyKilledOnVipHolder, twoMastersDown } from "./cp-scenarios";
-import { Lab, LabError, requireRoot } from "./lab";
+import { EndpointMode, Lab, labLog, labModes, requireRoot, runLabCommand } from "./lab";
 
-const log = (s: string) => console.log(`[lab ${new Date().toISOString().slice(11, 19)}] ${s}`);
+const log = labLog;
 
 async function runMode(mode: EndpointMode) {
   const lab = new Lab();
@@ -37,13 +37,9 @@ async function runMode(mode: EndpointMode) {
 
 async function main() {
   const { values } = parseArgs({ options: { mode: { type: "string" } } });
-  const modes: EndpointMode[] = values.mode ? [values.mode as EndpointMode] : ["vip", "local-proxy"];
-  for (const m of modes) if (m !== "vip" && m !== "local-proxy") throw new LabError(`--mode must be vip or local-proxy, not ${m}`);
+  const modes = labModes(values.mode);
   requireRoot();
   for (const m of modes) await runMode(m);
 }
 
-main().catch((e) => {
-  console.error(e instanceof LabError ? `lab: ${e.message}` : e);
-  process.exit(1);
-});
+runLabCommand(main);

@@ -7,14 +7,15 @@
 import { readFileSync, writeFileSync } from "fs";
 import { parse, stringify } from "yaml";
 import { parseArgs } from "util";
+import { changedSteps } from "../engine/pulumi";
 import { readStackFile } from "../render/render";
 import { planOfConfig } from "../render/topology";
 import { BringUp, LabCluster, LabMode, phasesOf, stackOf } from "./cluster";
 import { adminOnWorkers, checkHealthy, ClusterFacts, deployEcho, LossResult, loseMaster } from "./cluster-scenarios";
-import { LabError } from "./lab";
+import { LabError, labLog, labModes, runLabCommand } from "./lab";
 import { join } from "path";
 
-const log = (s: string) => console.log(`[lab ${new Date().toISOString().slice(11, 19)}] ${s}`);
+const log = labLog;
 
 export interface LabRun {
   mode: LabMode;
@@ -34,20 +35,14 @@ export function factsOf(mode: LabMode): Omit<ClusterFacts, "dnsIp"> {
   return { masters: plan.masters.map((m) => m.name), workers: plan.staticWorkers.map((w) => w.name), endpoint: plan.endpoint.hostPort };
 }
 
-/** Steps a `pulumi preview --json` would change (op other than same), as `op name`. */
-function changes(previewJson: string): string[] {
-  const raw = JSON.parse(previewJson) as { steps?: Array<{ op: string; urn: string }> };
-  return (raw.steps ?? []).filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").pop()}`);
-}
-
 export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boolean }): Promise<LabRun> {
   // One run fetches the bundle from a URL, the other gets the folder copied over SSH.
   const { cluster: c, timings } = await LabCluster.open(mode, log, mode === "vip" ? "url" : "folder");
   try {
     log(`${mode}: pulumi up (prepare every host from the bundle, kubeadm init, joins one at a time, workers)`);
-    const { seconds: up, steps } = await c.up();
-    log(`${mode}: pulumi up done in ${up.toFixed(0)} s: ${phasesOf(steps, factsOf(mode).masters, factsOf(mode).workers).map(([p, t]) => `${p} ${t.toFixed(0)} s`).join(", ")}`);
     const base = factsOf(mode);
+    const { seconds: up, steps } = await c.up();
+    log(`${mode}: pulumi up done in ${up.toFixed(0)} s: ${phasesOf(steps, base.masters, base.workers).map(([p, t]) => `${p} ${t.toFixed(0)} s`).join(", ")}`);
     const facts: ClusterFacts = { ...base, dnsIp: (await c.kubectl(base.masters[0], ["-n", "kube-system", "get", "service", "kube-dns", "-o", "jsonpath={.spec.clusterIP}"])).trim() };
     const h = await c.eventually("every node Ready, /readyz through the endpoint and every master a healthy etcd voter", () => checkHealthy(c, facts), 120_000);
     log(`healthy: ${h.nodesReady} nodes Ready, /readyz ok through ${facts.endpoint} from every worker, etcd ${h.voters} healthy voters`);
@@ -59,7 +54,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
     const secondUpNoChanges = again.code === 0;
     log(`second pulumi up: ${secondUpNoChanges ? "no changes" : `changes or failure (exit ${again.code}):\n${again.stdout.split("\n").slice(-30).join("\n")}`}`);
 
-    const labelPreview = await withLabel(c, facts.workers[0], () => c.engine.must(["preview", "--json", ...c.stackArgs()]).then(changes));
+    const labelPreview = await withLabel(c, facts.workers[0], async () => changedSteps((await c.engine.preview(c.stack)).raw));
     log(`preview after labelling ${facts.workers[0]}: ${labelPreview.join("; ") || "no changes"}`);
     const labelApplied = await applyLabelAndBack(c, facts);
     log(`label ${LAB_LABEL} on ${facts.workers[0]}: ${labelApplied.added ? "set by pulumi up" : "NOT set by pulumi up"}, ${labelApplied.removed ? "removed again by the next one" : "NOT removed by the next one"}`);
@@ -74,7 +69,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
     let leftOnHosts: string[] = [];
     if (!opts.keep) {
       const d = await c.engine.run(["destroy", "--yes", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
-      const left = d.code === 0 ? ((JSON.parse((await c.engine.exportStack(c.stack)).text) as { deployment?: { resources?: unknown[] } }).deployment?.resources ?? []).length : -1;
+      const left = d.code === 0 ? (((await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: unknown[] } }).deployment?.resources ?? []).length : -1;
       destroyed = d.code === 0 && left === 0;
       log(`pulumi destroy: ${destroyed ? "state empty" : `exit ${d.code}, ${left} resources left:\n${(d.stdout + d.stderr).split("\n").slice(-30).join("\n")}`}`);
       leftOnHosts = await leftAfterReset(c, [...facts.masters, ...facts.workers]);
@@ -135,8 +130,7 @@ async function leftAfterReset(c: LabCluster, hosts: string[]): Promise<string[]>
 
 async function main() {
   const { values } = parseArgs({ options: { mode: { type: "string" }, lose: { type: "string" }, keep: { type: "boolean" } } });
-  const modes: LabMode[] = values.mode ? [values.mode as LabMode] : ["vip", "local-proxy"];
-  for (const m of modes) if (m !== "vip" && m !== "local-proxy") throw new LabError(`--mode must be vip or local-proxy, not ${m}`);
+  const modes = labModes(values.mode);
   const runs: LabRun[] = [];
   for (const mode of modes) {
     const masters = factsOf(mode).masters;
@@ -163,8 +157,5 @@ async function main() {
 }
 
 if (require.main === module) {
-  main().catch((e) => {
-    console.error(e instanceof LabError ? `lab: ${e.message}` : e);
-    process.exit(1);
-  });
+  runLabCommand(main);
 }

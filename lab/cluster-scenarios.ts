@@ -3,10 +3,11 @@
 // check asks the cluster itself from inside its hosts: kubectl with the admin
 // kubeconfig through the endpoint, curl and dig on a worker.
 import { ChildProcess, spawn } from "child_process";
+import { ECHO_IMAGE } from "../bundle/builds";
 import { LabCluster } from "./cluster";
-import { LabError } from "./lab";
+import { holderNode } from "./cp-scenarios";
+import { LabError, Sample } from "./lab";
 
-export const ECHO_IMAGE = "kubeadm-ha.lab/echo:1";
 /** The admin kubeconfig, copied onto a worker so clients there go through the endpoint as users' do. */
 const WORKER_ADMIN = "/root/lab-admin.conf";
 const LEASES = ["kube-scheduler", "kube-controller-manager"] as const;
@@ -28,21 +29,20 @@ export const masterOf = (f: ClusterFacts, not: string[] = []) => {
 
 /** Who holds a Lease (`<node>_<uuid>` → node). */
 export async function leaseHolder(c: LabCluster, master: string, lease: string): Promise<string> {
-  const id = await c.kubectl(master, ["-n", "kube-system", "get", "lease", lease, "-o", "jsonpath={.spec.holderIdentity}"]);
-  return id.split("_")[0];
+  return holderNode(await c.kubectl(master, ["-n", "kube-system", "get", "lease", lease, "-o", "jsonpath={.spec.holderIdentity}"]))!;
 }
 
 /** etcd members seen from one master's etcd: voters, learners, and whether every one answers health. */
 export async function etcdMembers(c: LabCluster, master: string): Promise<{ voters: string[]; learners: string[]; healthy: boolean }> {
   const etcdctl = ["-n", "kube-system", "exec", `etcd-${master}`, "--", "etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt", "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt", "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key"];
   const list = JSON.parse(await c.kubectl(master, [...etcdctl, "member", "list", "-w", "json"])) as { members: Array<{ name: string; isLearner?: boolean }> };
-  const health = await c.exec(master, ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", ...etcdctl, "endpoint", "health", "--cluster"]);
-  return { voters: list.members.filter((m) => !m.isLearner).map((m) => m.name), learners: list.members.filter((m) => m.isLearner).map((m) => m.name), healthy: health.code === 0 };
+  const healthy = await c.kubectl(master, [...etcdctl, "endpoint", "health", "--cluster"]).then(() => true, () => false);
+  return { voters: list.members.filter((m) => !m.isLearner).map((m) => m.name), learners: list.members.filter((m) => m.isLearner).map((m) => m.name), healthy };
 }
 
 /** Every node Ready, /readyz through the endpoint from every worker, etcd with every master a healthy voter. */
-export async function checkHealthy(c: LabCluster, f: ClusterFacts, not: string[] = []): Promise<{ nodesReady: number; voters: number }> {
-  const master = masterOf(f, not);
+export async function checkHealthy(c: LabCluster, f: ClusterFacts): Promise<{ nodesReady: number; voters: number }> {
+  const master = masterOf(f);
   const ready = (await c.kubectl(master, ["get", "nodes", "-o", 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']))
     .split("\n")
     .filter(Boolean);
@@ -59,16 +59,18 @@ export async function checkHealthy(c: LabCluster, f: ClusterFacts, not: string[]
 
 /** Copies the admin kubeconfig to the workers (root-only), for clients that go through the endpoint. */
 export async function adminOnWorkers(c: LabCluster, f: ClusterFacts): Promise<void> {
-  const conf = (await c.exec(f.masters[0], ["cat", "/etc/kubernetes/admin.conf"])).stdout;
+  const read = await c.exec(f.masters[0], ["cat", "/etc/kubernetes/admin.conf"]);
+  if (!read.stdout) throw new LabError(`could not read the admin kubeconfig on ${f.masters[0]}: ${read.stderr}`);
   // (Node's stdin is a socket, which /dev/stdin cannot be opened on: cat reads it.)
   for (const w of f.workers) {
-    const r = await c.exec(w, ["sh", "-c", `umask 077 && cat > ${WORKER_ADMIN}`], conf);
-    if (r.code !== 0 || !conf) throw new LabError(`could not copy the admin kubeconfig to ${w}: ${r.stderr}`);
+    const r = await c.exec(w, ["sh", "-c", `umask 077 && cat > ${WORKER_ADMIN}`], read.stdout);
+    if (r.code !== 0) throw new LabError(`could not copy the admin kubeconfig to ${w}: ${r.stderr}`);
   }
 }
 
 /** A Deployment of the lab's echo image behind a Service; every replica answers through the Service from a worker. */
-export async function deployEcho(c: LabCluster, f: ClusterFacts, name = "echo", replicas = 2): Promise<{ answered: string[]; requests: number }> {
+export async function deployEcho(c: LabCluster, f: ClusterFacts): Promise<{ answered: string[]; requests: number }> {
+  const [name, replicas] = ["echo", 2];
   const master = masterOf(f);
   const manifest = {
     apiVersion: "apps/v1",
@@ -113,7 +115,7 @@ export async function deployEcho(c: LabCluster, f: ClusterFacts, name = "echo", 
   return { answered: [...answered], requests };
 }
 
-type Samples = Array<{ t: number; ok: boolean }>;
+type Samples = Sample[];
 
 /** A shell loop on a host printing `<ms> ok|fail` per probe (a sampling rate, not a wait); stop() ends it. */
 function sampler(c: LabCluster, host: string, probe: string, everyS = 0.2): { samples: () => Samples; stop: () => Promise<Samples> } {
@@ -143,7 +145,7 @@ const steadySince = (s: Samples, ms: number) => {
  * Seconds from `t0` until the probe answered and kept answering to the end of the
  * samples (0 when it never failed after t0).
  */
-export function recoveredAfter(samples: Array<{ t: number; ok: boolean }>, t0: number): number {
+export function recoveredAfter(samples: Sample[], t0: number): number {
   const after = samples.filter((s) => s.t >= t0);
   const lastFail = [...after].reverse().find((s) => !s.ok);
   if (!lastFail) return 0;

@@ -6,11 +6,11 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import { buildBundle } from "../bundle/build";
-import { PulumiEngine } from "../engine/pulumi";
+import { PulumiEngine, readEventLog } from "../engine/pulumi";
 import { serveBundle, BundleServer } from "./bundle-server";
 import { hostSpecsOfStack } from "./hosts-cli";
-import { ExecResult, GATEWAY, LabHosts } from "./hosts";
-import { LabError, waitUntil } from "./lab";
+import { GATEWAY, LabHosts } from "./hosts";
+import { EndpointMode, ExecResult, LabError, waitUntil } from "./lab";
 import { labCacheDir } from "./rootfs";
 
 const ROOT = join(__dirname, "..");
@@ -18,7 +18,7 @@ const ROOT = join(__dirname, "..");
 export const BUNDLE_PORT = 18080;
 const ADMIN = ["--kubeconfig", "/etc/kubernetes/admin.conf"];
 
-export type LabMode = "vip" | "local-proxy";
+export type LabMode = EndpointMode;
 export const stackOf = (mode: LabMode) => `lab-${mode}`;
 
 /** Timings of one bring-up, seconds. */
@@ -31,11 +31,10 @@ export interface BringUp {
 }
 
 /** Seconds from each resource's pre-event to its outputs event in a `--event-log`, by resource name. */
-export function stepDurations(eventLog: string): Record<string, number> {
+export function stepDurations(events: Array<{ timestamp: number; resourcePreEvent?: { metadata: { urn: string } }; resOutputsEvent?: { metadata: { urn: string } } }>): Record<string, number> {
   const start = new Map<string, number>();
   const out: Record<string, number> = {};
-  for (const line of eventLog.split("\n").filter(Boolean)) {
-    const e = JSON.parse(line) as { timestamp: number; resourcePreEvent?: { metadata: { urn: string } }; resOutputsEvent?: { metadata: { urn: string } } };
+  for (const e of events) {
     if (e.resourcePreEvent) start.set(e.resourcePreEvent.metadata.urn, e.timestamp);
     const done = e.resOutputsEvent?.metadata.urn;
     if (done && start.has(done)) out[done.split("::").pop()!] = e.timestamp - start.get(done)!;
@@ -104,7 +103,7 @@ export class LabCluster {
 
   /** The arguments that point a CLI command at this stack and its config copy. */
   stackArgs(): string[] {
-    return ["--stack", this.stack, "--config-file", this.engine.configFile(this.stack), "--non-interactive"];
+    return this.engine.stackArgs(this.stack);
   }
 
   /** `pulumi up --yes`; resolves with its duration and each resource's, from the engine's event log. */
@@ -114,7 +113,7 @@ export class LabCluster {
     // The CLI writes --event-log only with its debug commands enabled.
     const r = await this.engine.run(["up", "--yes", "--skip-preview", "--event-log", events, ...this.stackArgs()], { timeoutMs: 45 * 60_000, env: { PULUMI_DEBUG_COMMANDS: "true" } });
     if (r.code !== 0) throw new LabError(`pulumi up failed (exit ${r.code}):\n${(r.stdout + r.stderr).split("\n").slice(-80).join("\n")}`);
-    return { seconds: (Date.now() - t0) / 1000, steps: stepDurations(readFileSync(events, "utf8")) };
+    return { seconds: (Date.now() - t0) / 1000, steps: stepDurations(readEventLog(events)) };
   }
 
   /** Runs a command on a host. */

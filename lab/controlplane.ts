@@ -14,12 +14,12 @@ import { tool } from "../toolchain/cache";
 import { ENDPOINT_PATHS, LOCAL_PROXY_PORT, VIP_PROXY_PORT } from "../components/plan/onprem-endpoint";
 import { discoveryHash, sharedPkiFiles } from "../components/plan/pki";
 import { asHost } from "./hostfs";
-import { Lab, LAB_NET, LabError, LabHost, Sample } from "./lab";
+import { EndpointMode, Lab, LAB_NET, LabError, LabHost, Sample } from "./lab";
 import { ONPREM_NET, RenderedStack, renderedStack } from "./rendered";
 import { CONTROL_PLANE_PODS, ControlPlanePod, manifestPath, manifestWritten, mirrorPod, readPodArgv } from "./staticpods";
 import { makeSharedPki, randomBootstrapToken } from "./kubeadm";
 
-export type EndpointMode = "vip" | "local-proxy";
+export type { EndpointMode } from "./lab";
 export const ENDPOINT_STACK: Record<EndpointMode, string> = { vip: "onprem-vip", "local-proxy": "onprem-local-proxy" };
 
 const SBIN = "/usr/local/sbin";

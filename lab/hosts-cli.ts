@@ -6,11 +6,12 @@ import { parseArgs } from "util";
 import { readStackFile } from "../render/render";
 import { planOfConfig } from "../render/topology";
 import { HOSTS_NET, HostSpec, LabHosts } from "./hosts";
-import { LabError } from "./lab";
+import { LAB_SSH_USER } from "./rootfs";
+import { LabError, labLog, runLabCommand } from "./lab";
 
 export const DEFAULT_LAB_STACK = "lab-vip";
 
-const log = (s: string) => console.log(`[lab ${new Date().toISOString().slice(11, 19)}] ${s}`);
+const log = labLog;
 
 /** The machines a stack lists, checked to be on the lab's network. */
 export function hostSpecsOfStack(stack: string, configDir = join(__dirname, "..", "stacks")): HostSpec[] {
@@ -26,7 +27,7 @@ async function main() {
   const action = positionals[0];
   if (action === "up") {
     const hosts = await LabHosts.up(hostSpecsOfStack(values.stack!), log);
-    for (const h of hosts.hosts) log(`${h.name} ${h.address} (ssh -i ${hosts.sshKey} labadmin@${h.address})`);
+    for (const h of hosts.hosts) log(`${h.name} ${h.address} (ssh -i ${hosts.sshKey} ${LAB_SSH_USER}@${h.address})`);
   } else if (action === "down") {
     LabHosts.down(log);
   } else if (action === "status") {
@@ -39,8 +40,5 @@ async function main() {
 }
 
 if (require.main === module) {
-  main().catch((e) => {
-    console.error(e instanceof LabError ? `lab: ${e.message}` : e);
-    process.exit(1);
-  });
+  runLabCommand(main);
 }

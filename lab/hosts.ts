@@ -14,7 +14,7 @@ import { randomUUID } from "crypto";
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { connect } from "net";
 import { join } from "path";
-import { LabError, waitUntil } from "./lab";
+import { collect, ExecResult, killNamespace, LabError, makeSwitch, plugHost, waitUntil } from "./lab";
 import { ensureRootfs, LAB_SSH_USER } from "./rootfs";
 
 /** The hosts' network, apart from the failover lab's (lab/lab.ts). */
@@ -45,12 +45,6 @@ interface State {
   rootfs: string;
   sshKey: string;
   hosts: LabHostRecord[];
-}
-
-export interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
 }
 
 const stateFile = () => join(LAB_HOSTS_DIR, "hosts.json");
@@ -105,9 +99,7 @@ export class LabHosts {
     const lab = new LabHosts({ rootfs, sshKey, hosts: [] }, log);
     lab.save();
     try {
-      run(["ip", "netns", "add", SWITCH_NS]);
-      run(["ip", "-n", SWITCH_NS, "link", "add", "br0", "type", "bridge"]);
-      run(["ip", "-n", SWITCH_NS, "link", "set", "br0", "up"]);
+      makeSwitch(SWITCH_NS);
       run(["ip", "link", "add", GW_LINK, "type", "veth", "peer", "name", "gw", "netns", SWITCH_NS]);
       run(["ip", "-n", SWITCH_NS, "link", "set", "gw", "master", "br0", "up"]);
       run(["ip", "addr", "add", `${GATEWAY}/${HOSTS_PREFIX}`, "dev", GW_LINK]);
@@ -132,9 +124,7 @@ export class LabHosts {
       if (stopHost(h)) removed.push(`host ${h.name}`);
     }
     // Processes in the lab's namespaces (also of hosts the state file never recorded).
-    for (const ns of labNamespaces()) {
-      for (const pid of tryRun(["ip", "netns", "pids", ns]).stdout.split("\n").filter(Boolean)) tryRun(["kill", "-9", pid]);
-    }
+    for (const ns of labNamespaces()) killNamespace(ns);
     for (const m of labMounts()) {
       if (tryRun(["umount", m]).status !== 0) tryRun(["umount", "-l", m]);
       removed.push(`mount ${m}`);
@@ -179,12 +169,7 @@ export class LabHosts {
     this.state.hosts.push(rec);
     this.save();
     const link = `${PREFIX}${spec.address.split(".").pop()}`;
-    run(["ip", "netns", "add", ns]);
-    run(["ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", link, "netns", SWITCH_NS]);
-    run(["ip", "-n", SWITCH_NS, "link", "set", link, "master", "br0", "up"]);
-    run(["ip", "-n", ns, "link", "set", "lo", "up"]);
-    run(["ip", "-n", ns, "addr", "add", `${spec.address}/${HOSTS_PREFIX}`, "dev", "eth0"]);
-    run(["ip", "-n", ns, "link", "set", "eth0", "up"]);
+    plugHost(ns, SWITCH_NS, link, `${spec.address}/${HOSTS_PREFIX}`);
     run(["ip", "-n", ns, "route", "add", "default", "via", GATEWAY]);
     for (const d of ["upper", "work", "root", "containerd"]) mkdirSync(join(dir, d), { recursive: true });
     run(["mount", "-t", "overlay", "overlay", "-o", `lowerdir=${this.state.rootfs},upperdir=${join(dir, "upper")},workdir=${join(dir, "work")}`, join(dir, "root")]);
@@ -225,39 +210,31 @@ export class LabHosts {
     const console_ = () => readFileSync(join(h.dir, "console.log"), "utf8").split("\n").slice(-20).join("\n");
     await waitUntil(`${name} to start systemd`, () => {
       if (!alive(h.pid)) throw new LabError(`systemd-nspawn for ${name} exited:\n${console_()}`);
-      return this.leaderOf(h) !== undefined;
+      return leaderPid(h.pid) !== undefined;
     }, 30_000);
     await waitUntil(`${name} to finish booting (systemctl is-system-running)`, async () => /^(running|degraded)/.test((await this.exec(name, ["systemctl", "is-system-running"])).stdout), 90_000, 250);
     await waitUntil(`sshd on ${name} (${h.address}:22)`, () => portOpen(h.address, 22), 30_000, 250);
     this.log(`${name}: booted, sshd answering on ${h.address}:22`);
   }
 
-  /** PID of the host's systemd (PID 1 inside it), as seen from this machine. */
-  private leaderOf(h: LabHostRecord): number | undefined {
-    return leaderPid(h.pid);
+  /** `nsenter` arguments that enter every namespace of the host's systemd, or undefined when it is not running. */
+  private enter(name: string): string[] | undefined {
+    const leader = leaderPid(this.host(name).pid);
+    return leader === undefined ? undefined : ["-t", String(leader), "-a"];
   }
 
   /** `nsenter` arguments that enter every namespace of a running host. */
   nsenterArgs(name: string): string[] {
-    const leader = this.leaderOf(this.host(name));
-    if (leader === undefined) throw new LabError(`${name} is not running`);
-    return ["-t", String(leader), "-a"];
+    const args = this.enter(name);
+    if (!args) throw new LabError(`${name} is not running`);
+    return args;
   }
 
   /** Runs a command inside a host (every namespace of its systemd); never throws on a non-zero exit. */
   exec(name: string, argv: string[], input = ""): Promise<ExecResult> {
-    const leader = this.leaderOf(this.host(name));
-    if (leader === undefined) return Promise.resolve({ code: -1, stdout: "", stderr: `${name} is not running` });
-    return new Promise((resolve) => {
-      const p = spawn("nsenter", ["-t", String(leader), "-a", ...argv], { stdio: ["pipe", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      p.stdout.on("data", (d) => (stdout += d));
-      p.stderr.on("data", (d) => (stderr += d));
-      p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      p.stdin.on("error", () => undefined);
-      p.stdin.end(input);
-    });
+    const args = this.enter(name);
+    if (!args) return Promise.resolve({ code: -1, stdout: "", stderr: `${name} is not running` });
+    return collect("nsenter", [...args, ...argv], { input });
   }
 
   /**
@@ -269,7 +246,7 @@ export class LabHosts {
     const h = this.host(name);
     tryRun(["ip", "-n", h.ns, "link", "set", "eth0", "down"]);
     const t = Date.now();
-    const leader = this.leaderOf(h);
+    const leader = leaderPid(h.pid);
     if (leader !== undefined) tryRun(["kill", "-9", String(leader)]);
     await waitUntil(`systemd-nspawn of ${name} to exit`, () => !alive(h.pid), 30_000, 100);
     h.pid = undefined;
@@ -286,17 +263,14 @@ function leaderPid(pid: number | undefined): number | undefined {
   return child ? Number(child) : undefined;
 }
 
-/** Stops a host's container if it runs and unmounts its root; true when there was something to stop. */
+/** Stops a host's container if it runs (its root is unmounted with the lab's other mounts); true when there was something to stop. */
 function stopHost(h: LabHostRecord): boolean {
-  let did = false;
-  if (alive(h.pid)) {
-    tryRun(["kill", "-9", String(leaderPid(h.pid) ?? h.pid)]);
-    const until = Date.now() + 20_000;
-    while (alive(h.pid) && Date.now() < until) spawnSync("sleep", ["0.1"]);
-    if (alive(h.pid)) tryRun(["kill", "-9", String(h.pid)]);
-    did = true;
-  }
-  return did;
+  if (!alive(h.pid)) return false;
+  tryRun(["kill", "-9", String(leaderPid(h.pid) ?? h.pid)]);
+  const until = Date.now() + 20_000;
+  while (alive(h.pid) && Date.now() < until) spawnSync("sleep", ["0.1"]);
+  if (alive(h.pid)) tryRun(["kill", "-9", String(h.pid)]);
+  return true;
 }
 
 function labNamespaces(): string[] {

@@ -19,6 +19,27 @@ export const LAB_PREFIX = 24;
 
 export class LabError extends Error {}
 
+/** How the lab's clusters reach their apiservers. */
+export type EndpointMode = "vip" | "local-proxy";
+
+/** The modes a lab command runs: the one given with --mode, else both; another is refused. */
+export function labModes(mode: string | undefined): EndpointMode[] {
+  const modes: EndpointMode[] = mode ? [mode as EndpointMode] : ["vip", "local-proxy"];
+  for (const m of modes) if (m !== "vip" && m !== "local-proxy") throw new LabError(`--mode must be vip or local-proxy, not ${m}`);
+  return modes;
+}
+
+/** A lab command's progress line, with the time of day. */
+export const labLog = (s: string) => console.log(`[lab ${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+/** Runs a lab command: a LabError ends it with its one-line message, anything else with its stack; exit 1. */
+export function runLabCommand(main: () => Promise<void>): void {
+  main().catch((e) => {
+    console.error(e instanceof LabError ? `lab: ${e.message}` : e);
+    process.exit(1);
+  });
+}
+
 export interface LabHost {
   name: string;
   ns: string;
@@ -32,7 +53,61 @@ export interface Sample {
   ok: boolean;
 }
 
+/** A command's exit code and output. */
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a command and resolves with its exit code and output (never rejects on a non-zero exit); killed after `timeoutMs`. */
+export function collect(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d) => (stdout += d));
+    p.stderr.on("data", (d) => (stderr += d));
+    const timer = opts.timeoutMs ? setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs) : undefined;
+    p.on("close", (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    p.stdin.on("error", () => undefined); // the command may exit before reading its input
+    p.stdin.end(opts.input ?? "");
+  });
+}
+
+const ip = (args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+
+/** A switch: a namespace whose bridge br0 every host's link joins. */
+export function makeSwitch(ns: string): void {
+  ip(["netns", "add", ns]);
+  ip(["-n", ns, "link", "add", "br0", "type", "bridge"]);
+  ip(["-n", ns, "link", "set", "br0", "up"]);
+}
+
+/** A host's namespace: eth0 at `cidrAddress` (e.g. 10.0.0.5/24) on the switch's bridge (switch side named `peer`, 15 characters at most), loopback up. */
+export function plugHost(ns: string, switchNs: string, peer: string, cidrAddress: string): void {
+  ip(["netns", "add", ns]);
+  ip(["link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", peer, "netns", switchNs]);
+  ip(["-n", switchNs, "link", "set", peer, "master", "br0", "up"]);
+  ip(["-n", ns, "link", "set", "lo", "up"]);
+  ip(["-n", ns, "addr", "add", cidrAddress, "dev", "eth0"]);
+  ip(["-n", ns, "link", "set", "eth0", "up"]);
+}
+
+/** PIDs of the processes in a network namespace (none when it is gone). */
+export function namespacePids(ns: string): string[] {
+  return spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout?.split("\n").filter(Boolean) ?? [];
+}
+
+/** SIGKILLs every process in a network namespace. */
+export function killNamespace(ns: string): void {
+  for (const pid of namespacePids(ns)) spawnSync("kill", ["-9", pid]);
+}
 
 /** Resolves with the time `check` first held; fails naming `what` after `timeoutMs`. */
 export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 200): Promise<number> {
@@ -68,13 +143,7 @@ export class Lab {
     // Also when the process dies of an error nobody caught.
     process.once("exit", () => this.close());
     chmodSync(this.dir, 0o755);
-    this.ip(["netns", "add", this.switchNs]);
-    this.nsRun(this.switchNs, ["ip", "link", "add", "br0", "type", "bridge"]);
-    this.nsRun(this.switchNs, ["ip", "link", "set", "br0", "up"]);
-  }
-
-  private ip(args: string[]) {
-    execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+    makeSwitch(this.switchNs);
   }
 
   nsRun(ns: string, cmd: string[]): string {
@@ -87,12 +156,7 @@ export class Lab {
     const address = `${LAB_NET}.${octet}`;
     // Interface names are 15 characters at most: derive the switch-side one from the address.
     const peer = `${this.id.slice(-4)}h${octet}`;
-    this.ip(["netns", "add", ns]);
-    this.ip(["link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", peer, "netns", this.switchNs]);
-    this.nsRun(this.switchNs, ["ip", "link", "set", peer, "master", "br0", "up"]);
-    this.nsRun(ns, ["ip", "link", "set", "lo", "up"]);
-    this.nsRun(ns, ["ip", "addr", "add", `${address}/${LAB_PREFIX}`, "dev", "eth0"]);
-    this.nsRun(ns, ["ip", "link", "set", "eth0", "up"]);
+    plugHost(ns, this.switchNs, peer, `${address}/${LAB_PREFIX}`);
     mkdirSync(`${NETNS_ETC}/${ns}`, { recursive: true });
     const hostsFile = `${NETNS_ETC}/${ns}/hosts`;
     writeFileSync(hostsFile, `127.0.0.1 localhost\n::1 localhost ip6-localhost\n${address} ${name}\n`);
@@ -148,8 +212,7 @@ export class Lab {
     const t = Date.now();
     const ns = this.hosts.get(host)!.ns;
     this.nsRun(ns, ["ip", "link", "set", "eth0", "down"]);
-    const pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).split("\n").filter(Boolean);
-    for (const pid of pids) spawnSync("kill", ["-9", pid]);
+    killNamespace(ns);
     return t;
   }
 
@@ -170,21 +233,8 @@ export class Lab {
   }
 
   /** Runs a command in a host's namespace and resolves with its exit code and output (never throws on a non-zero exit). */
-  exec(host: LabHost, cmd: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const p = spawn("ip", ["netns", "exec", host.ns, ...cmd], { env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      p.stdout.on("data", (d) => (stdout += d));
-      p.stderr.on("data", (d) => (stderr += d));
-      const timer = opts.timeoutMs ? setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs) : undefined;
-      p.on("close", (code) => {
-        if (timer) clearTimeout(timer);
-        resolve({ code: code ?? -1, stdout, stderr });
-      });
-      p.stdin.on("error", () => undefined); // the command may exit before reading its input
-      p.stdin.end(opts.input ?? "");
-    });
+  exec(host: LabHost, cmd: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+    return collect("ip", ["netns", "exec", host.ns, ...cmd], opts);
   }
 
   file(name: string, content: string, mode = 0o644): string {
@@ -230,12 +280,11 @@ export class Lab {
         /* already gone */
       }
     }
-    const pids = (ns: string) => spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout?.split("\n").filter(Boolean) ?? [];
-    for (const h of this.hosts.values()) for (const pid of pids(h.ns)) spawnSync("kill", ["-9", pid]);
+    for (const h of this.hosts.values()) killNamespace(h.ns);
     // Synchronous (close also runs on process exit): poll until every killed process is gone,
     // so no mount namespace of theirs still holds a host path when the mount points go.
     const until = Date.now() + 10_000;
-    while ([...this.hosts.values()].some((h) => pids(h.ns).length) && Date.now() < until) spawnSync("sleep", ["0.05"]);
+    while ([...this.hosts.values()].some((h) => namespacePids(h.ns).length) && Date.now() < until) spawnSync("sleep", ["0.05"]);
     for (const h of this.hosts.values()) {
       spawnSync("ip", ["netns", "del", h.ns]);
       rmSync(`${NETNS_ETC}/${h.ns}`, { recursive: true, force: true });

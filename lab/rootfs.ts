@@ -81,11 +81,11 @@ const chroot = (root: string, argv: string[]) => execFileSync("chroot", [root, .
 /**
  * The cached root filesystem, made when missing: debootstrap into `<dir>.partial`, then
  * customised and renamed, so an interrupted build is never taken for a finished one.
+ * (LabHosts.up has checked that debootstrap is installed.)
  */
 export function ensureRootfs(log: (s: string) => void): string {
   const dir = rootfsDir();
   if (existsSync(join(dir, "etc/os-release"))) return dir;
-  if (spawnSync("debootstrap", ["--version"]).error) throw new LabError("debootstrap is not installed: run ./setup.sh");
   const partial = `${dir}.partial`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(dirname(dir), { recursive: true });

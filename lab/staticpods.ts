@@ -2,7 +2,7 @@
 // command with its flags, as the host (its own /etc/kubernetes, /var/lib/etcd) in the
 // host's network namespace. The lab runs the real binaries, built by the toolchain, not
 // container images: the flags, certificates and data directories are kubeadm's own.
-import { existsSync, readFileSync } from "fs";
+import { readFileSync } from "fs";
 import { join } from "path";
 import { parse } from "yaml";
 
@@ -59,9 +59,9 @@ export function mirrorPod(manifestYaml: string, node: string): Record<string, un
  * then writes it (not atomically), so a file that exists may still be empty.
  */
 export function manifestWritten(root: string, pod: ControlPlanePod): boolean {
-  if (!existsSync(manifestPath(root, pod))) return false;
   try {
-    return readPodArgv(root, pod).length > 0;
+    readPodArgv(root, pod); // throws while the file is missing, empty or has no command yet
+    return true;
   } catch {
     return false;
   }

@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import { createHash } from "crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
-import { createServer } from "net";
 import { join } from "path";
 import { gunzipSync } from "zlib";
 import { DEFAULT_KUBERNETES_VERSION } from "../components/config/schema";
@@ -23,7 +22,7 @@ import { BundleManifestError, readBundleManifest, REQUIRED_FILES, validateBundle
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, makeLayer, MEDIA, ociArchive, parseImageRef } from "../bundle/oci";
 import { CAP_NET_BIND_SERVICE, fileCapability, readTar, tarArchive, TarEntry } from "../bundle/tar";
 import { KUBEADM_DROPIN, KUBELET_SERVICE } from "../bundle/units";
-import { ROOT, tempDir, toolchainSkip } from "./helpers";
+import { freePort, ROOT, tempDir, toolchainSkip } from "./helpers";
 
 const V = DEFAULT_KUBERNETES_VERSION;
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
@@ -607,12 +606,7 @@ describe("the bundle's images in a real containerd", { skip: containerdSkip() },
   });
 
   test("the lab's echo server answers with its pod name", async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, "127.0.0.1", () => {
-        const a = s.address() as { port: number };
-        s.close(() => resolve(a.port));
-      });
-    });
+    const port = await freePort();
     let answer = "";
     await serve(ECHO_IMAGE, ["/echo", "-listen", `127.0.0.1:${port}`], ["--net-host", "--env", "POD_NAME=echo-test-pod", "--env", "POD_NAMESPACE=lab"], /listening on/, async () => {
       answer = await waitForAsync(`http://127.0.0.1:${port}/hello`, 30_000);

@@ -24,8 +24,8 @@ import { appendFileSync, chmodSync, existsSync, lstatSync, mkdirSync, readdirSyn
 import { createServer, connect, Server } from "net";
 import { dirname, join } from "path";
 import { toolchainVersions } from "../toolchain/recipes";
-import { ENGINE_TOOLS, PulumiEngine, RunResult } from "../engine/pulumi";
-import { ROOT, tempDir, toolchainSkip } from "./helpers";
+import { changedSteps, ENGINE_TOOLS, PulumiEngine, readEventLog, RunResult } from "../engine/pulumi";
+import { freePort, ROOT, tempDir, toolchainSkip } from "./helpers";
 
 const SSHD = "/usr/sbin/sshd";
 const STACK = "cmd";
@@ -50,18 +50,6 @@ function why(): string | undefined {
 const skip = why();
 if (skip) console.log(`# command provider tests skipped: ${skip}`);
 const log = (l: string) => console.log(`# ${l}`);
-
-/** A port nothing listens on (for a moment). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once something on `port` speaks SSH (at most `tries` attempts, 100 ms apart). */
 async function waitForSsh(port: number, tries = 100): Promise<void> {
@@ -183,13 +171,8 @@ describe("our pulumi-resource-command under the real Pulumi CLI, against a real 
   /** `pulumi <verb>` of the program; its output and the engine events it logged. */
   async function pulumi(verb: string[], extra: string[] = []): Promise<RunResult & { events: EngineEvent[] }> {
     const eventLog = join(dir, `events-${++events}.json`);
-    const r = await engine.run([...verb, "--stack", STACK, "--config-file", engine.configFile(STACK), "--non-interactive", "--event-log", eventLog, ...extra]);
-    const parsed = existsSync(eventLog)
-      ? readFileSync(eventLog, "utf8")
-          .split("\n")
-          .filter((l) => l.trim())
-          .map((l) => JSON.parse(l) as EngineEvent)
-      : [];
+    const r = await engine.run([...verb, ...engine.stackArgs(STACK), "--event-log", eventLog, ...extra]);
+    const parsed = readEventLog<EngineEvent>(eventLog);
     // What a person sees: the CLI's output and every message but debug ones (shown with
     // --debug only: there the SDK dumps the properties it registers, secrets included, and the
     // rest of the debug event log holds them too, by design).
@@ -363,7 +346,7 @@ describe("our pulumi-resource-command under the real Pulumi CLI, against a real 
     write(second());
     const p = await pulumi(["preview", "--json"]);
     assert.equal(p.code, 0, p.stdout + p.stderr);
-    const ops = (JSON.parse(p.stdout).steps as Array<{ op: string; urn: string }>).filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").pop()}`);
+    const ops = changedSteps(JSON.parse(p.stdout));
     assert.ok(ops.includes("update edited") && ops.includes("update with-update"), ops.join(", "));
     assert.ok(ops.some((o) => /^(replace|create-replacement) triggered$/.test(o)), ops.join(", "));
     assert.ok(!ops.some((o) => !/ (edited|triggered|with-update)$/.test(o)), `nothing else changes: ${ops.join(", ")}`);
@@ -503,11 +486,7 @@ describe("our pulumi-resource-command under the real Pulumi CLI, against a real 
     ).map((c) => ({ ...c, ...over[c.name] }));
   /** The copies after the change test: single's trigger and text's connection changed. */
   const changedCopies = () => copies({ single: { triggers: ["b"] }, text: { perDialTimeout: 16 } });
-  const changedOps = (stdout: string) =>
-    (JSON.parse(stdout).steps as Array<{ op: string; urn: string }>)
-      .filter((s) => s.op !== "same")
-      .map((s) => `${s.op} ${s.urn.split("::").pop()}`)
-      .sort();
+  const changedOps = (stdout: string) => changedSteps(JSON.parse(stdout)).sort();
   let copied: Map<string, StateResource>;
 
   test("CopyToRemote: a preview copies nothing; up copies a folder FileArchive into remotePath/<folder> with its contents and modes, a FileAsset and a StringAsset to their paths", async () => {

@@ -1,4 +1,5 @@
 // Shared fixture: one offline render of a stack per test process (the SDK keeps one runtime per process).
+import { createServer } from "net";
 import { join } from "path";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
@@ -92,4 +93,16 @@ export function toolchainSkip(names: string[]): string | false {
   const why = `${missing.join(", ")} not built in ${toolchainDir()}: run npm run toolchain`;
   if (process.env.CI === "true") throw new Error(`CI builds the toolchain before the tests, yet ${why}`);
   return why;
+}
+
+/** A port on 127.0.0.1 nothing listens on (for a moment). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
