@@ -12,10 +12,12 @@ export interface BundleServer {
 
 export function serveBundle(dir: string, host: string, port: number): Promise<BundleServer> {
   const server: Server = createServer((req, res) => {
-    const rel = normalize(decodeURIComponent((req.url ?? "/").split("?")[0])).replace(/^[/\\]+/, "");
-    const path = join(dir, rel);
     let size = -1;
+    let path = "";
     try {
+      // A malformed %-escape throws here: a 404 like any other path that is not a file.
+      const rel = normalize(decodeURIComponent((req.url ?? "/").split("?")[0])).replace(/^[/\\]+/, "");
+      path = join(dir, rel);
       if (rel && !rel.startsWith("..") && path.startsWith(dir + sep)) {
         const st = statSync(path);
         if (st.isFile()) size = st.size;
