@@ -119,16 +119,25 @@ export async function masterLost(cp: ControlPlane, pick: "lease-holder" | "vip-h
   const t = cp.lab.killHost(lost.name);
   const others = cp.masters.filter((m) => m !== lost).map((m) => m.name);
   const vipMoved = vipHeld ? await cp.lab.waitFor("the VIP to move", () => cp.lab.holderOf(vipOf(cp), others) !== undefined, 30_000) : undefined;
-  // A survivor must take every Lease the lost master held.
+  // A survivor must take every Lease the lost master held. The wait notes when it first
+  // saw each new holder: the sampler may be stopped before its next sample shows one.
+  const seen = new Map<string, { ts: number; holder: string }>();
   await cp.lab.waitFor("a survivor to take every Lease", async () => {
+    const ts = Date.now();
     const h = await cp.leaseHolders();
-    return held.every((l) => h[l as keyof typeof h] !== null && h[l as keyof typeof h] !== lost.name);
+    for (const l of held) {
+      const holder = h[l as keyof typeof h];
+      if (holder !== null && holder !== lost.name && !seen.has(l)) seen.set(l, { ts, holder });
+    }
+    return held.every((l) => seen.has(l));
   }, 120_000, 500);
   await cp.lab.waitFor("the client to be answered after the loss", () => probe.okSince(vipMoved ?? t), 30_000);
   const [samples, w, l] = await Promise.all([probe.stop(), writes.stop(), leases.stop()]);
   const takeover = (lease: string, col: 1 | 2) => {
-    const first = l.find(([ts, s, k]) => ts >= t && holderNode(col === 1 ? s : k) !== null && holderNode(col === 1 ? s : k) !== lost.name);
-    return { lease, takeoverMs: first ? first[0] - t : -1, newHolder: holderNode(first?.[col] ?? null) ?? "" };
+    const sampled = l.find(([ts, s, k]) => ts >= t && holderNode(col === 1 ? s : k) !== null && holderNode(col === 1 ? s : k) !== lost.name);
+    const waited = seen.get(lease)!;
+    const first = sampled && sampled[0] <= waited.ts ? { ts: sampled[0], holder: holderNode(sampled[col])! } : waited;
+    return { lease, takeoverMs: first.ts - t, newHolder: first.holder };
   };
   const result: MasterLoss = {
     lost: lost.name,
