@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { createHash } from "crypto";
 import { resolve } from "path";
 import { ClusterPlan, MasterPlan } from "./plan/cluster-plan";
 import { encodeBundle, MachineFile } from "./plan/bundle";
@@ -9,6 +10,7 @@ import * as scripts from "./plan/scripts";
 import { StaticMachine } from "./plan/static-files";
 import { registrationLabels, workerJoinConfig, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE } from "./plan/kubeadm";
 import { nodeLabelsCommand, removeWorkerCommand, resetCommand } from "./plan/host-lifecycle";
+import { initCommand, joinCommand, memberScript } from "./plan/control-plane-member";
 
 /** How the bootstrap reaches the machines: SSH, through a bastion where there is one. */
 export interface SshAccess {
@@ -39,13 +41,13 @@ export interface KubeadmBootstrapArgs {
 
 /** The files a master gets over SSH that are not secret: kubeadm configs and helper scripts. */
 export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHash: string): MachineFile[] {
-  const kubeadmFile: MachineFile =
-    master.index === 0
-      ? { path: scripts.paths.initConfig, mode: "0644", content: initConfig(plan, master) }
-      : { path: scripts.paths.joinConfig, mode: "0644", content: controlPlaneJoinConfig(plan, master, caCertHash) };
+  // The first master inits a new cluster; replaced, it joins the existing one like the others.
+  const init: MachineFile[] = master.index === 0 ? [{ path: scripts.paths.initConfig, mode: "0644", content: initConfig(plan, master) }] : [];
   return [
-    kubeadmFile,
+    ...init,
+    { path: scripts.paths.joinConfig, mode: "0644", content: controlPlaneJoinConfig(plan, master, caCertHash) },
     { path: scripts.paths.renderConfig, mode: "0755", content: scripts.renderConfigScript() },
+    { path: scripts.paths.member, mode: "0755", content: memberScript(plan) },
     { path: scripts.paths.waitMember, mode: "0755", content: scripts.waitMemberScript() },
     { path: scripts.paths.validate, mode: "0755", content: scripts.validateScript(plan) },
     { path: scripts.paths.etcdMember, mode: "0755", content: scripts.etcdMemberScript() },
@@ -93,8 +95,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const secrets = machine.step("secrets", { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle(sharedPkiFiles(s)))) }, [boot]);
       const member =
         master.index === 0
-          ? machine.step("init", { create: scripts.initCommand(plan, master) }, [files, secrets])
-          : machine.step("join", { create: scripts.joinCommand(master) }, [files, secrets, previous!]);
+          ? machine.step("init", { create: initCommand(plan, master) }, [files, secrets])
+          : machine.step("join", { create: joinCommand(plan, master) }, [files, secrets, previous!]);
       previous = member;
       return member;
     });
@@ -157,6 +159,11 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   }
 }
 
+/** sha256 of a step's command or standard input, hex: in its triggers, so a change runs it again. */
+function digest(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
 interface MachineStepsArgs {
   ssh: SshAccess;
   host: string;
@@ -187,21 +194,26 @@ export class MachineSteps extends pulumi.ComponentResource {
       stdin?: pulumi.Input<string>;
       /** Extra values whose change re-runs the step (besides this machine's VM). */
       triggers?: pulumi.Input<unknown>[];
-      /** Re-run only when these change, instead of when this machine's VM changes. */
+      /** Re-run only when these change, instead of when this machine's VM, the command or its input change. */
       replaceOn?: pulumi.Input<unknown>[];
     },
     after: pulumi.Resource[] = [],
     extra: { logging?: "stdout" | "stderr" | "stdoutAndStderr" | "none"; secretStdout?: boolean; deleteBeforeReplace?: boolean } = {},
   ): command.remote.Command {
     const { trigger } = this.args;
+    // What the step does on the machine is in its triggers: a changed command or input runs it
+    // again (a replacement). Anything else that changes (the connection: a bastion's new
+    // address, an agent socket) is an update, which runs the no-op update command.
+    const what = [...(cmd.create !== undefined ? [digest(cmd.create)] : []), ...(cmd.stdin !== undefined ? [pulumi.output(cmd.stdin).apply(digest)] : [])];
     return new command.remote.Command(
       `${this.machine}-${step}`,
       {
         connection: this.connection(),
         create: cmd.create,
+        update: cmd.create !== undefined ? scripts.connectionChangedCommand() : undefined,
         delete: cmd.delete,
         stdin: cmd.stdin,
-        triggers: cmd.replaceOn ?? [trigger, ...(cmd.triggers ?? [])],
+        triggers: cmd.replaceOn ?? [trigger, ...(cmd.triggers ?? []), ...what],
         logging: extra.logging ?? "stdoutAndStderr",
       },
       {

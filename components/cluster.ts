@@ -58,7 +58,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             user: hosts.sshUser,
             // Without a key in the stack, the SSH agent of whoever runs `pulumi up` signs.
             privateKey: args.sshPrivateKey ? pulumi.secret(args.sshPrivateKey) : undefined,
-            agentSocketPath: args.sshPrivateKey ? undefined : process.env.SSH_AUTH_SOCK ?? "/run/ssh-agent.sock",
+            // No socket path in the inputs: the provider reads SSH_AUTH_SOCK when it connects,
+            // and a path that differs per shell would make every step look changed.
             bastionHost,
             bastionUser,
           },

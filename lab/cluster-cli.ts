@@ -11,7 +11,7 @@ import { changedSteps } from "../engine/pulumi";
 import { readStackFile } from "../render/render";
 import { planOfConfig } from "../render/topology";
 import { BringUp, LabCluster, LabMode, phasesOf, stackOf } from "./cluster";
-import { adminOnWorkers, checkHealthy, ClusterFacts, deployEcho, LossResult, loseMaster } from "./cluster-scenarios";
+import { adminOnWorkers, checkHealthy, ClusterFacts, deployEcho, LossResult, loseMaster, memberStepsRerun } from "./cluster-scenarios";
 import { LabError, labLog, labModes, runLabCommand } from "./lab";
 import { join } from "path";
 
@@ -21,6 +21,8 @@ export interface LabRun {
   mode: LabMode;
   bringUp: BringUp;
   secondUpNoChanges: boolean;
+  /** Every master's init/join step run again: the up passed, kubeadm did not run again, no etcd member was re-made. */
+  memberRerun: boolean;
   labelPreview: string[];
   /** The label after `pulumi up` with it, and after `pulumi up` without it again. */
   labelApplied: { added: boolean; removed: boolean };
@@ -50,9 +52,17 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
     const echo = await deployEcho(c, facts);
     log(`echo: ${echo.answered.length} replicas answered through its Service from ${facts.workers[0]} (${echo.requests} requests)`);
 
-    const again = await c.engine.run(["up", "--yes", "--expect-no-changes", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
+    // From "another shell": another SSH agent socket must change nothing.
+    const again = await c.engine.run(["up", "--yes", "--expect-no-changes", ...c.stackArgs()], { timeoutMs: 20 * 60_000, env: { SSH_AUTH_SOCK: join(c.engine.dir, "another-shell-agent.sock") } });
     const secondUpNoChanges = again.code === 0;
     log(`second pulumi up: ${secondUpNoChanges ? "no changes" : `changes or failure (exit ${again.code}):\n${again.stdout.split("\n").slice(-30).join("\n")}`}`);
+
+    const rerun = await memberStepsRerun(c, facts);
+    const sameMembers = rerun.membersBefore.join() === rerun.membersAfter.join();
+    log(
+      `${rerun.rerun.join(", ")} run again (pulumi up --replace): ${rerun.upOk ? "up ok" : `up FAILED:\n${rerun.failure}`}; kubeadm ran again on ${rerun.kubeadmAgain.join(", ") || "none"}; etcd members ${sameMembers ? `unchanged (${rerun.membersAfter.join(", ")})` : `CHANGED: ${rerun.membersBefore.join(", ")} -> ${rerun.membersAfter.join(", ")}`}`,
+    );
+    await c.eventually("every node Ready and every master a healthy etcd voter after the re-run", () => checkHealthy(c, facts), 120_000);
 
     const labelPreview = await withLabel(c, facts.workers[0], async () => changedSteps((await c.engine.preview(c.stack)).raw));
     log(`preview after labelling ${facts.workers[0]}: ${labelPreview.join("; ") || "no changes"}`);
@@ -75,7 +85,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       leftOnHosts = await leftAfterReset(c, [...facts.masters, ...facts.workers]);
       log(`hosts after destroy: ${leftOnHosts.length ? leftOnHosts.join("; ") : "every host reset (no kubelet, containers, images, Kubernetes binaries or kubeadm-ha files)"}`);
     }
-    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
+    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, memberRerun: rerun.upOk && rerun.kubeadmAgain.length === 0 && sameMembers, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
   } finally {
     if (!opts.keep) await c.close();
     else log(`--keep: hosts and engine left running (npm run lab:hosts -- down removes the hosts; engine in ${c.engine.dir})`);
@@ -139,7 +149,7 @@ async function main() {
   }
   console.log("\nsummary");
   for (const r of runs) {
-    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
+    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; member steps re-run harmlessly: ${r.memberRerun}; label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
     for (const l of r.losses) {
       console.log(`    lost ${l.lost} (${l.why}): API ${l.apiAnswers.toFixed(1)} s, DNS ${l.dnsAnswers.toFixed(1)} s, writes ${l.writesAnswer.toFixed(1)} s, ${Object.entries(l.leases).map(([k, x]) => `${k} ${x.seconds.toFixed(1)} s`).join(", ")}, writes ${l.writesAfter}/5, new pod ${l.newPodRunning.toFixed(1)} s, rejoined ${l.rejoined.toFixed(1)} s`);
     }
@@ -147,6 +157,7 @@ async function main() {
   const bad = runs.filter(
     (r) =>
       !r.secondUpNoChanges ||
+      !r.memberRerun ||
       r.labelPreview.length !== 1 ||
       !r.labelApplied.added ||
       !r.labelApplied.removed ||

@@ -246,3 +246,52 @@ export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, 
   return { lost, why, apiAnswers, dnsAnswers, writesAnswer, leases, writesAfter, newPodRunning, rejoined: (Date.now() - t1) / 1000 };
 }
 
+
+export interface MemberRerun {
+  /** The steps `pulumi up --replace` ran again. */
+  rerun: string[];
+  /** Whether that `pulumi up` succeeded, and the end of its output when it did not. */
+  upOk: boolean;
+  failure: string;
+  /** Masters on which kubeadm ran again (its done marker rewritten): must be none. */
+  kubeadmAgain: string[];
+  /** etcd member IDs before and after, as `name=id`, sorted: the same when no member was re-made. */
+  membersBefore: string[];
+  membersAfter: string[];
+}
+
+/** Each master's `name=id` etcd member, from one master's etcd (IDs in hex, as etcdctl's simple output). */
+async function memberIds(c: LabCluster, master: string): Promise<string[]> {
+  const etcdctl = ["-n", "kube-system", "exec", `etcd-${master}`, "--", "etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt", "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt", "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key"];
+  return (await c.kubectl(master, [...etcdctl, "member", "list"]))
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split(", "))
+    .map(([id, , name]) => `${name}=${id}`)
+    .sort();
+}
+
+/**
+ * Every master's init or join step run again by the real engine (`pulumi up --replace` of
+ * each, as a changed CNI version or a re-run after a failure does): on a member, the step
+ * must not run kubeadm again, must not re-make an etcd member, and must pass its wait.
+ */
+export async function memberStepsRerun(c: LabCluster, f: ClusterFacts): Promise<MemberRerun> {
+  const deployment = (await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: Array<{ urn: string }> } };
+  const steps = f.masters.map((m, i) => `${m}-${i === 0 ? "init" : "join"}`);
+  const urns = (deployment.deployment?.resources ?? []).map((r) => r.urn).filter((u) => steps.includes(u.split("::").pop()!));
+  if (urns.length !== steps.length) throw new LabError(`the stack has ${urns.length} of the steps ${steps.join(", ")}`);
+  const marker = async () => Promise.all(f.masters.map(async (m) => (await c.exec(m, ["stat", "-c", "%y", "/var/lib/kubeadm-ha/member"])).stdout.trim()));
+  const markersBefore = await marker();
+  const membersBefore = await memberIds(c, f.masters[0]);
+  const up = await c.engine.run(["up", "--yes", "--skip-preview", ...urns.flatMap((u) => ["--replace", u]), ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
+  const markersAfter = await marker();
+  return {
+    rerun: steps,
+    upOk: up.code === 0,
+    failure: up.code === 0 ? "" : (up.stdout + up.stderr).split("\n").slice(-40).join("\n"),
+    kubeadmAgain: f.masters.filter((_, i) => markersBefore[i] === "" || markersBefore[i] !== markersAfter[i]),
+    membersBefore,
+    membersAfter: await memberIds(c, f.masters[0]),
+  };
+}

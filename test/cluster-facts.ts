@@ -5,6 +5,10 @@ import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { file, inputs, named, ofType, renderOnce } from "./helpers";
 import { RenderResult, SECRET } from "../render/render";
+import { createHash } from "crypto";
+import { connectionChangedCommand } from "../components/plan/scripts";
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 interface Master {
   name: string;
@@ -30,19 +34,33 @@ export function clusterFacts(stack: string) {
       assert.equal(new Set(masters.map((x) => x.zone)).size, 3);
     });
 
-    test("master-0 runs kubeadm init; the other masters join one at a time, each after the previous one", () => {
+    test("master-0's step comes first; the other masters join one at a time, each after the previous one", () => {
       assert.ok(deps(`${m(1)}-join`).includes(`${m(0)}-init`));
       assert.ok(deps(`${m(2)}-join`).includes(`${m(1)}-join`));
       assert.ok(!deps(`${m(1)}-join`).includes(`${m(2)}-join`));
       assert.ok(deps(`${m(0)}-validate`).includes(`${m(2)}-join`));
-      assert.match(file(r, `${m(1)}/commands/join.sh`), new RegExp(`kubeadm-ha-wait-member ${m(1)} 2\\n`));
-      assert.match(file(r, `${m(2)}/commands/join.sh`), new RegExp(`kubeadm-ha-wait-member ${m(2)} 3\\n`));
+      for (const [i, step] of [[0, "init"], [1, "join"], [2, "join"]] as const) {
+        const cmd = file(r, `${m(i)}/commands/${step}.sh`);
+        assert.match(cmd, new RegExp(`kubeadm-ha-member ${m(i)}\\b`));
+        // Each master waits for itself, never for "exactly N members": re-runs pass in any cluster size.
+        assert.match(cmd, new RegExp(`kubeadm-ha-wait-member ${m(i)}\\n`));
+      }
+    });
+
+    test("whether a master inits or joins is decided on the machine: every master can join, only master-0 can init", () => {
+      for (const x of masters) {
+        assert.ok(r.files.some((f) => f.path === `${x.name}/etc/kubeadm-ha/kubeadm-join.yaml`), `${x.name} has no join config`);
+        assert.equal(file(r, `${x.name}/usr/local/sbin/kubeadm-ha-member`), file(r, `${m(0)}/usr/local/sbin/kubeadm-ha-member`));
+      }
+      assert.ok(!r.files.some((f) => f.path === `${m(1)}/etc/kubeadm-ha/kubeadm-init.yaml`));
+      assert.match(file(r, `${m(0)}/usr/local/sbin/kubeadm-ha-member`), new RegExp(`\\nfirst="${m(0)}"\\n`));
     });
 
     test("a master joins only after the previous one is Ready and a healthy voting etcd member", () => {
       const wait = file(r, `${m(0)}/usr/local/sbin/kubeadm-ha-wait-member`);
       assert.match(wait, /Ready/);
-      assert.match(wait, /isLearner != true/);
+      assert.match(wait, /is not a voting etcd member/);
+      assert.match(wait, /etcd still has a learner/);
       assert.match(wait, /endpoint health --cluster/);
     });
 
@@ -59,11 +77,12 @@ export function clusterFacts(stack: string) {
       assert.match(init, new RegExp(`controlPlaneEndpoint: api\\.${cluster}\\.internal:6443`));
     });
 
-    test("masters resolve the endpoint to master-0 while joining and to themselves afterwards", () => {
+    test("masters resolve the endpoint to a master that answers while joining and to themselves afterwards", () => {
       const join = file(r, `${m(2)}/commands/join.sh`);
-      const kubeadm = join.indexOf("sudo kubeadm join");
-      assert.ok(join.indexOf(`kubeadm-ha-set-endpoint ${masters[0].address}`) < kubeadm);
-      assert.ok(join.indexOf(`kubeadm-ha-set-endpoint ${masters[2].address}`) > kubeadm);
+      const member = join.indexOf(`kubeadm-ha-member ${m(2)}\n`);
+      assert.ok(member > 0 && join.indexOf(`kubeadm-ha-set-endpoint ${masters[2].address}\n`) > member);
+      const script = file(r, `${m(2)}/usr/local/sbin/kubeadm-ha-member`);
+      assert.ok(script.indexOf('kubeadm-ha-set-endpoint "${through:-$peer}"') < script.indexOf("kubeadm join --config"));
     });
 
     test("scheduler and controller-manager run with --leader-elect=true", () => {
@@ -94,14 +113,28 @@ export function clusterFacts(stack: string) {
     });
 
     test("kubeadm init never prints the bootstrap token into the step's output (logs and state)", () => {
-      assert.match(file(r, `${m(0)}/commands/init.sh`), /sudo kubeadm init --config \S+ --skip-token-print\n/);
+      assert.match(file(r, `${m(0)}/usr/local/sbin/kubeadm-ha-member`), /\n {4}kubeadm init --config \S+ --skip-token-print\n/);
+    });
+
+    test("a step runs again when its machine, command or input changes; a change in how it connects runs nothing", () => {
+      const steps = ofType(r, "command:remote:Command").filter((x) => inputs(x).create !== undefined);
+      assert.ok(steps.length > 0);
+      const update = connectionChangedCommand();
+      for (const step of steps) {
+        const i = inputs(step);
+        assert.equal(i.update, update, `${step.name}: an update would run its create command again`);
+        if (i.create.includes("kubeadm-ha-etcd-member show")) continue; // replaced only with its master's VM (above)
+        assert.ok(i.triggers.includes(sha256(i.create)), `${step.name}: a changed command would not run it again`);
+        if (i.stdin !== undefined) assert.ok(i.triggers.some((t: unknown) => t === SECRET || t === sha256(i.stdin)), `${step.name}: a changed input would not run it again`);
+      }
+      assert.ok(!ofType(r, "command:remote:Command").some((x) => JSON.stringify(inputs(x).connection ?? {}).includes("agentSocketPath")), "an agent socket path that differs per shell is in a connection");
     });
 
     test("a replaced master's etcd member and Node are removed by a healthy peer before the new VM joins", () => {
       for (const [i, peer] of [[0, 1], [1, 0], [2, 0]]) {
         const step = named(r, `${m(peer)}-etcd-member-${m(i)}`);
         assert.equal(step.options.deleteBeforeReplace, true);
-        assert.match(inputs(step).delete, new RegExp(`kubeadm-ha-etcd-member remove ${m(i)} ${m(peer)}\\n`));
+        assert.match(inputs(step).delete, new RegExp(`kubeadm-ha-etcd-member remove ${m(i)} ${m(peer)} https://${masters[i].address.replace(/\\./g, "\\\\.")}:2380\\n`));
         assert.equal(inputs(step).triggers.length, 1, "replaced only with its own master's VM, never with the peer's");
       }
       for (const x of masters) {

@@ -24,7 +24,7 @@ export interface SubnetPlan {
 }
 
 export interface MasterPlan {
-  /** 0-based; master-0 runs `kubeadm init`. */
+  /** 0-based; master-0 runs `kubeadm init` when no master of the stack holds a cluster yet. */
   index: number;
   /** VM name and Kubernetes node name, e.g. prod-master-0. */
   name: string;
@@ -33,7 +33,11 @@ export interface MasterPlan {
   ip: string;
   /** Name of the subnet the master sits in. */
   subnet: string;
-  /** Where this master points the endpoint name while it joins (master-0's apiserver or proxy, or its own local proxy). */
+  /**
+   * Where this master points the endpoint name when it boots (master-0's apiserver or proxy,
+   * or its own local proxy). While it joins, the member script points the name at a master
+   * whose apiserver answers, chosen on the machine (local-proxy: its own proxy, as here).
+   */
   endpointWhileJoining: string;
   /** Where it points the name once it is a member (itself, the VIP, or its local proxy). */
   endpointAfterJoin: string;

@@ -26,19 +26,26 @@ export interface SharedPki {
   bootstrapToken: string;
 }
 
-const PKI = "/etc/kubernetes/pki";
+/** kubeadm's certificatesDir. */
+export const SHARED_PKI_DIR = "/etc/kubernetes/pki";
 
-/** Where kubeadm looks for each shared file; keys 0600, certificates 0644. */
+/** The shared files under SHARED_PKI_DIR, and what each holds; keys 0600, certificates 0644. */
+const SHARED_PKI: Array<[name: string, key: keyof SharedPki]> = [
+  ["ca.crt", "caCert"],
+  ["ca.key", "caKey"],
+  ["front-proxy-ca.crt", "frontProxyCaCert"],
+  ["front-proxy-ca.key", "frontProxyCaKey"],
+  ["etcd/ca.crt", "etcdCaCert"],
+  ["etcd/ca.key", "etcdCaKey"],
+  ["sa.key", "saKey"],
+  ["sa.pub", "saPub"],
+];
+export const SHARED_PKI_NAMES = SHARED_PKI.map(([name]) => name);
+
+/** Where kubeadm looks for each shared file, and the bootstrap token's file. */
 export function sharedPkiFiles(p: SharedPki): MachineFile[] {
   return [
-    { path: `${PKI}/ca.crt`, mode: "0644", content: p.caCert },
-    { path: `${PKI}/ca.key`, mode: "0600", content: p.caKey },
-    { path: `${PKI}/front-proxy-ca.crt`, mode: "0644", content: p.frontProxyCaCert },
-    { path: `${PKI}/front-proxy-ca.key`, mode: "0600", content: p.frontProxyCaKey },
-    { path: `${PKI}/etcd/ca.crt`, mode: "0644", content: p.etcdCaCert },
-    { path: `${PKI}/etcd/ca.key`, mode: "0600", content: p.etcdCaKey },
-    { path: `${PKI}/sa.key`, mode: "0600", content: p.saKey },
-    { path: `${PKI}/sa.pub`, mode: "0644", content: p.saPub },
+    ...SHARED_PKI.map(([name, key]): MachineFile => ({ path: `${SHARED_PKI_DIR}/${name}`, mode: name.endsWith(".key") ? "0600" : "0644", content: p[key] })),
     { path: TOKEN_FILE, mode: "0600", content: p.bootstrapToken + "\n" },
   ];
 }

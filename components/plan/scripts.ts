@@ -15,6 +15,7 @@ export const paths = {
   prepare: `${SBIN}/kubeadm-ha-prepare`,
   setEndpoint: `${SBIN}/kubeadm-ha-set-endpoint`,
   renderConfig: `${SBIN}/kubeadm-ha-render-config`,
+  member: `${SBIN}/kubeadm-ha-member`,
   waitMember: `${SBIN}/kubeadm-ha-wait-member`,
   validate: `${SBIN}/kubeadm-ha-validate`,
   etcdMember: `${SBIN}/kubeadm-ha-etcd-member`,
@@ -223,12 +224,15 @@ function etcdctlFunction(nodeVar: string): string {
 const READY_STATUS = `{.status.conditions[?(@.type=="Ready")].status}`;
 const NODE_READY = `kubectl get node "$node" -o jsonpath='${READY_STATUS}' 2>/dev/null || true`;
 
-/** Waits until a node is Ready and etcd has the expected number of healthy voting members. */
+/**
+ * Waits until NODE is Ready and a healthy voting etcd member: its own etcd lists it as a
+ * voter, no learner is left, every member is healthy. Asks about this node, never "are
+ * there exactly N", so a re-run after a replacement or in a larger cluster passes as well.
+ */
 export function waitMemberScript(): string {
-  return `${header("Waits until NODE is Ready and etcd has VOTERS healthy voting members (no learner left).")}
-node="\${1:?usage: kubeadm-ha-wait-member NODE VOTERS [TIMEOUT_S]}"
-want="\${2:?usage: kubeadm-ha-wait-member NODE VOTERS [TIMEOUT_S]}"
-timeout="\${3:-${MEMBER_READY_TIMEOUT_S}}"
+  return `${header("Waits until NODE is Ready and a healthy voting etcd member, with no learner left.")}
+node="\${1:?usage: kubeadm-ha-wait-member NODE [TIMEOUT_S]}"
+timeout="\${2:-${MEMBER_READY_TIMEOUT_S}}"
 export KUBECONFIG=/etc/kubernetes/admin.conf
 
 ${etcdctlFunction("node")}
@@ -241,9 +245,16 @@ while [ "$SECONDS" -lt "$deadline" ]; do
     sleep 5
     continue
   fi
-  voters="$(etcdctl member list -w json 2>/dev/null | jq '[.members[] | select(.isLearner != true)] | length' || echo 0)"
-  if [ "$voters" != "$want" ]; then
-    reason="etcd has \${voters} voting members, want $want"
+  members="$(etcdctl member list -w json 2>/dev/null || echo '{}')"
+  own="$(printf '%s' "$members" | jq -r --arg n "$node" '[.members[]? | select(.name == $n)] | if length == 0 then "absent" elif .[0].isLearner == true then "learner" else "voter" end')"
+  learners="$(printf '%s' "$members" | jq -r '[.members[]? | select(.isLearner == true) | (.name // "")] | map(if . == "" then "(not started)" else . end) | join(" ")')"
+  if [ "$own" != "voter" ]; then
+    reason="$node is not a voting etcd member (it is $own)"
+    sleep 5
+    continue
+  fi
+  if [ -n "$learners" ]; then
+    reason="etcd still has a learner: $learners"
     sleep 5
     continue
   fi
@@ -252,7 +263,8 @@ while [ "$SECONDS" -lt "$deadline" ]; do
     sleep 5
     continue
   fi
-  echo "node $node is Ready; etcd has $voters healthy voting members"
+  voters="$(printf '%s' "$members" | jq '[.members[] | select(.isLearner != true)] | length')"
+  echo "node $node is Ready and a healthy etcd voter; etcd has $voters healthy voting members"
   exit 0
 done
 echo "kubeadm-ha: gave up after \${timeout}s: $reason" >&2
@@ -266,14 +278,16 @@ exit 1
  */
 export function etcdMemberScript(): string {
   return `${header("Shows or removes the etcd member and the Node of a master, through this master's local etcd.")}
-usage="usage: kubeadm-ha-etcd-member show|remove NODE LOCAL_NODE"
+usage="usage: kubeadm-ha-etcd-member show|remove NODE LOCAL_NODE [NODE_PEER_URL]"
 action="\${1:?$usage}"
 node="\${2:?$usage}"
 local_node="\${3:?$usage}"
+# A member whose etcd never started (a learner left by an interrupted join) has no name yet: its peer URL says whose it is.
+peer_url="\${4:-}"
 export KUBECONFIG=/etc/kubernetes/admin.conf
 
 ${etcdctlFunction("local_node")}member_id() {
-  etcdctl member list | awk -F', ' -v n="$node" '$3 == n { print $1 }'
+  etcdctl member list | awk -F', ' -v n="$node" -v u="$peer_url" '$3 == n || (u != "" && $4 == u) { print $1; exit }'
 }
 
 case "$action" in
@@ -417,6 +431,17 @@ fi
 `;
 }
 
+/**
+ * A step's update command. A step runs again (is replaced) when its machine, its command or
+ * its input changes; any other change to it (how it connects: a bastion's new address, an
+ * SSH agent socket) is an update, and an update changes nothing on the machine.
+ */
+export function connectionChangedCommand(): string {
+  return `${header("Only how this step connects changed: nothing to do on the machine.")}
+echo "connection details changed; nothing to do on $(hostname)"
+`;
+}
+
 /** Writes the files of a bundle read from standard input (see bundle.ts). */
 export function unpackCommand(): string {
   return `${header("Writes the files of a bundle read from standard input: one line per file, PATH MODE BASE64.")}
@@ -440,7 +465,8 @@ export function cniManifestUrl(name: string, version: string): string | undefine
   return CNI_MANIFESTS[name]?.(version);
 }
 
-function applyCni(plan: ClusterPlan): string {
+/** Applies the stack's CNI (kubectl apply: a no-op when it is in place). */
+export function applyCni(plan: ClusterPlan): string {
   const cni = plan.config.kubernetes.cni;
   const url = cniManifestUrl(cni.name, cni.version);
   // The nodes' own route service reads the Nodes with their kubelet credentials.
@@ -452,43 +478,13 @@ function applyCni(plan: ClusterPlan): string {
   return `sudo kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f "${url}"\n`;
 }
 
-/** master-0: `kubeadm init`, the CNI, then wait until it is Ready and the only etcd voter. */
-export function initCommand(plan: ClusterPlan, master: MasterPlan): string {
-  return `${header(`kubeadm init on ${master.name}, then the CNI; succeeds once the node is Ready and etcd is healthy.`)}
-sudo ${paths.setEndpoint} ${master.endpointWhileJoining}
-if ! sudo test -f /etc/kubernetes/admin.conf; then
-  sudo ${paths.renderConfig} ${paths.initConfig} ${paths.renderedConfig}
-  # --skip-token-print: the join command kubeadm prints would put the token in the logs and state.
-  sudo kubeadm init --config ${paths.renderedConfig} --skip-token-print
-  sudo rm -f ${paths.renderedConfig}
-fi
-${applyCni(plan)}${master.endpointAfterJoin !== master.endpointWhileJoining ? `sudo ${paths.setEndpoint} ${master.endpointAfterJoin}
-` : ""}sudo ${paths.waitMember} ${master.name} 1
-`;
-}
-
-/**
- * master-i: joins through master-0 (the endpoint name resolves to it while joining),
- * then resolves the endpoint to itself; succeeds once it is Ready and a healthy voter.
- * The next master's join waits for this command, so joins never overlap.
- */
-export function joinCommand(master: MasterPlan): string {
-  return `${header(`kubeadm join --control-plane on ${master.name}; succeeds once the node is Ready and etcd has ${master.index + 1} healthy voters.`)}
-if ! sudo test -f /etc/kubernetes/admin.conf; then
-  sudo ${paths.setEndpoint} ${master.endpointWhileJoining}
-  sudo ${paths.renderConfig} ${paths.joinConfig} ${paths.renderedConfig}
-  sudo kubeadm join --config ${paths.renderedConfig}
-  sudo rm -f ${paths.renderedConfig}
-fi
-sudo ${paths.setEndpoint} ${master.endpointAfterJoin}
-sudo ${paths.waitMember} ${master.name} ${master.index + 1}
-`;
-}
+/** etcd's peer port (kubeadm's local etcd): a member's peer URL is https://ADDRESS:2380. */
+export const ETCD_PEER_PORT = 2380;
 
 /** Records that MASTER is an etcd member (create) and removes it from a peer when MASTER goes (delete). */
 export function etcdMemberCommand(action: "show" | "remove", master: MasterPlan, peer: MasterPlan): string {
   const what = action === "show" ? `Checks that ${master.name} is an etcd member` : `Removes ${master.name}'s etcd member and Node before its VM is replaced or destroyed`;
-  const run = `sudo ${paths.etcdMember} ${action} ${master.name} ${peer.name}`;
+  const run = `sudo ${paths.etcdMember} ${action} ${master.name} ${peer.name} https://${master.ip}:${ETCD_PEER_PORT}`;
   // On a destroy the peer itself may have been reset already (its kubeadm reset removed its member).
   const body = action === "show" ? run : `if sudo test -x ${paths.etcdMember}; then\n  ${run}\nelse\n  echo "${peer.name} was reset: no cluster left to remove ${master.name} from"\nfi`;
   return `${header(`${what} (runs on ${peer.name}).`)}

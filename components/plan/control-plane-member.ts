@@ -1,0 +1,199 @@
+// How a master becomes, and stays, a control-plane member: the script that decides on the
+// machine whether to `kubeadm init` or `kubeadm join` (from the cluster's state, never from
+// the master's index), resumes a kubeadm run that was interrupted, and the init and join
+// steps' commands around it. Pure: each function returns the exact text that lands on a
+// machine (shellcheck runs on every one of them).
+import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
+import { SHARED_PKI_DIR, SHARED_PKI_NAMES } from "./pki";
+import { applyCni, ETCD_PEER_PORT, header, MEMBER_READY_TIMEOUT_S, paths } from "./scripts";
+
+/** Written once `kubeadm init` or `kubeadm join` returned 0 on this machine: the step is done. */
+export const MEMBER_DONE = "/var/lib/kubeadm-ha/member";
+/** Written just before kubeadm runs, removed when it succeeded: its presence means a run was interrupted. */
+export const MEMBER_STARTED = "/var/lib/kubeadm-ha/member.started";
+/** etcd's ports: a master answering on neither (nor on the apiserver's) holds no cluster. */
+export const ETCD_PORTS = [2379, ETCD_PEER_PORT];
+
+/**
+ * `kubeadm-ha-member NODE [JOIN_ADDRESS]`, the same on every master. In order:
+ *
+ * - kubeadm ran to completion here before: nothing to do (a re-run of the step is a no-op);
+ * - an earlier run was interrupted (the started marker, or kubeadm's files without the done
+ *   marker): `kubeadm reset` (which also removes this node's etcd member while it can reach
+ *   the cluster), keeping the shared PKI the secrets step wrote, then as below;
+ * - another master's apiserver answers /readyz: `kubeadm join --control-plane` through it
+ *   (the endpoint name points at that master while joining; JOIN_ADDRESS, when given, is
+ *   used instead: the local proxy, which already sends to whichever apiserver answers);
+ * - no other master answers, and every other master refuses connections on the apiserver's
+ *   and etcd's ports (so none holds a cluster), and this is the stack's first master:
+ *   `kubeadm init`. A master that does not answer at all proves nothing: the script waits,
+ *   and gives up with the reason rather than start a second cluster beside a hidden one;
+ * - otherwise it waits for a control plane to join, up to its timeout.
+ */
+export function memberScript(plan: ClusterPlan): string {
+  const masters = plan.masters.map((m) => `${m.name}=${m.ip}`).join(" ");
+  const first = plan.masters[0].name;
+  const sharedPki = SHARED_PKI_NAMES.join(" ");
+  return `${header("Makes this machine a control-plane member: joins through a master that answers, or inits when no master of the stack holds a cluster; resumes an interrupted kubeadm run.")}
+usage="usage: kubeadm-ha-member NODE [JOIN_ADDRESS]"
+node="\${1:?$usage}"
+through="\${2:-}"
+# name=address of every master of the stack, the first one first; the overrides are for tests.
+read -r -a masters <<< "\${KUBEADM_HA_MASTERS:-${masters}}"
+apiserver_port="\${KUBEADM_HA_APISERVER_PORT:-${APISERVER_PORT}}"
+etcd_ports="\${KUBEADM_HA_ETCD_PORTS:-${ETCD_PORTS.join(" ")}}"
+timeout="\${KUBEADM_HA_MEMBER_TIMEOUT_S:-${MEMBER_READY_TIMEOUT_S}}"
+done_marker="${MEMBER_DONE}"
+started_marker="${MEMBER_STARTED}"
+first="${first}"
+
+own_address=""
+for m in "\${masters[@]}"; do
+  if [ "\${m%%=*}" = "$node" ]; then
+    own_address="\${m#*=}"
+  fi
+done
+if [ -z "$own_address" ]; then
+  echo "kubeadm-ha: $node is not a master of this stack (\${masters[*]})" >&2
+  exit 2
+fi
+
+if [ -f "$done_marker" ]; then
+  echo "$node: kubeadm ran to completion here before; nothing to do"
+  exit 0
+fi
+if [ ! -f "$started_marker" ] && [ -f /etc/kubernetes/kubelet.conf ] && [ -f /etc/kubernetes/admin.conf ] && [ -f /etc/kubernetes/manifests/etcd.yaml ]; then
+  # Set up by a version of this program that wrote no markers (it guarded on admin.conf).
+  echo "$node: a control plane set up before this step kept markers; recording it"
+  mkdir -p "$(dirname "$done_marker")"
+  touch "$done_marker"
+  exit 0
+fi
+
+# The address of the first other master whose apiserver answers /readyz.
+ready_peer() {
+  local m
+  for m in "\${masters[@]}"; do
+    [ "\${m%%=*}" = "$node" ] && continue
+    if [ "$(curl -sk --max-time 3 "https://\${m#*=}:\${apiserver_port}/readyz" 2>/dev/null || true)" = "ok" ]; then
+      echo "\${m#*=}"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# True when ADDRESS:PORT refuses the connection (the host is up and nothing listens there).
+refuses() {
+  local err
+  if err="$(timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>&1)"; then
+    return 1
+  fi
+  [[ "$err" == *"Connection refused"* ]]
+}
+
+# True when no other master holds a cluster: each refuses the apiserver's and etcd's ports.
+no_cluster_anywhere() {
+  local m port
+  for m in "\${masters[@]}"; do
+    [ "\${m%%=*}" = "$node" ] && continue
+    for port in "$apiserver_port" $etcd_ports; do
+      if ! refuses "\${m#*=}" "$port"; then
+        reason="\${m%%=*} (\${m#*=}) answers on port $port, or does not answer at all, but its apiserver is not ready: it may hold a cluster, so $node waits to join it rather than init a second one"
+        return 1
+      fi
+    done
+  done
+  return 0
+}
+
+leftovers() {
+  [ -f "$started_marker" ] || [ -f /etc/kubernetes/kubelet.conf ] || [ -f /etc/kubernetes/admin.conf ] ||
+    [ -n "$(ls -A /etc/kubernetes/manifests 2>/dev/null)" ] || [ -d /var/lib/etcd/member ]
+}
+
+# kubeadm reset empties ${SHARED_PKI_DIR}: keep the shared CAs and keys the secrets step wrote.
+reset_keeping_shared_pki() {
+  local keep
+  keep="$(mktemp -d)"
+  (cd ${SHARED_PKI_DIR} && cp -a --parents ${sharedPki} "$keep"/)
+  kubeadm reset --force --cleanup-tmp-dir
+  mkdir -p ${SHARED_PKI_DIR}
+  cp -a "$keep"/. ${SHARED_PKI_DIR}/
+  rm -rf "$keep"
+}
+
+if leftovers; then
+  echo "$node: an earlier kubeadm run here did not finish; kubeadm reset, then again"
+  reset_keeping_shared_pki
+  rm -f "$started_marker"
+fi
+
+deadline=$((SECONDS + timeout))
+reason="nothing checked yet"
+while :; do
+  if peer="$(ready_peer)"; then
+    echo "$node: the apiserver at $peer answers; kubeadm join --control-plane through \${through:-$peer}"
+    ${paths.setEndpoint} "\${through:-$peer}"
+    mkdir -p "$(dirname "$started_marker")"
+    touch "$started_marker"
+    ${paths.renderConfig} ${paths.joinConfig} ${paths.renderedConfig}
+    kubeadm join --config ${paths.renderedConfig}
+    break
+  fi
+  if [ "$node" = "$first" ] && no_cluster_anywhere; then
+    echo "$node: no master of this stack holds a cluster (each refuses ports $apiserver_port $etcd_ports); kubeadm init"
+    ${paths.setEndpoint} "\${through:-$own_address}"
+    mkdir -p "$(dirname "$started_marker")"
+    touch "$started_marker"
+    ${paths.renderConfig} ${paths.initConfig} ${paths.renderedConfig}
+    # --skip-token-print: the join command kubeadm prints would put the token in the logs and state.
+    kubeadm init --config ${paths.renderedConfig} --skip-token-print
+    break
+  fi
+  if [ "$node" != "$first" ]; then
+    reason="no other master's apiserver answers /readyz on port $apiserver_port"
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "kubeadm-ha: $node gave up after \${timeout}s: $reason" >&2
+    exit 1
+  fi
+  sleep 5
+done
+rm -f ${paths.renderedConfig}
+touch "$done_marker"
+rm -f "$started_marker"
+echo "$node: kubeadm ran to completion"
+`;
+}
+
+/** The address the member script joins through, when it is not a ready peer chosen at run time. */
+function joinAddress(plan: ClusterPlan, master: MasterPlan): string {
+  return plan.config.endpoint.mode === "local-proxy" ? ` ${master.endpointWhileJoining}` : "";
+}
+
+/**
+ * The first master's step (named init: on a new cluster it runs `kubeadm init`): becomes a
+ * member, applies the CNI (idempotent), points the endpoint name where it stays, then waits
+ * until the node is Ready and a healthy etcd voter.
+ */
+export function initCommand(plan: ClusterPlan, master: MasterPlan): string {
+  return `${header(`Makes ${master.name} a control-plane member (kubeadm init on a new cluster, join on an existing one), then the CNI; succeeds once the node is Ready and a healthy etcd voter.`)}
+sudo ${paths.member} ${master.name}${joinAddress(plan, master)}
+${applyCni(plan)}sudo ${paths.setEndpoint} ${master.endpointAfterJoin}
+sudo ${paths.waitMember} ${master.name}
+`;
+}
+
+/**
+ * Every other master's step: joins through a master that answers, then resolves the
+ * endpoint name where it stays; succeeds once it is Ready and a healthy etcd voter. The
+ * next master's step waits for this one, so joins never overlap.
+ */
+export function joinCommand(plan: ClusterPlan, master: MasterPlan): string {
+  return `${header(`kubeadm join --control-plane on ${master.name} through a master that answers; succeeds once the node is Ready and a healthy etcd voter.`)}
+sudo ${paths.member} ${master.name}${joinAddress(plan, master)}
+sudo ${paths.setEndpoint} ${master.endpointAfterJoin}
+sudo ${paths.waitMember} ${master.name}
+`;
+}

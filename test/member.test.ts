@@ -1,0 +1,211 @@
+// The rendered kubeadm-ha-member script decides on the machine whether a master inits or
+// joins, from what the other masters answer; these tests run it for real (bash, curl, real
+// TCP on loopback addresses, the real rendered set-endpoint and render-config scripts) with
+// the machine's paths moved under a temporary root. kubeadm itself cannot run here: `kubeadm`
+// is a named stand-in (test/fixtures/kubeadm-standin) that records what it was asked to do
+// and writes or removes the files the real one would. The lab (npm run lab:cluster) runs the
+// same script with the real kubeadm on real hosts.
+import { after, afterEach, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { createServer, Server } from "https";
+import { createServer as createTcpServer, Server as TcpServer } from "net";
+import { join } from "path";
+import { makeCa, sharedCaSpecs } from "../lab/pki";
+import { MEMBER_DONE, MEMBER_STARTED } from "../components/plan/control-plane-member";
+import { SHARED_PKI_NAMES } from "../components/plan/pki";
+import { file, freePort, renderOnce, ROOT, tempDir } from "./helpers";
+
+const MASTERS = ["prod-master-0", "prod-master-1", "prod-master-2"];
+// Each master on its own loopback address: the script probes the same ports on each.
+const ADDRESS = (i: number) => `127.0.0.${i + 2}`;
+const MOVED = ["/usr/local/sbin", "/etc/kubernetes", "/etc/kubeadm-ha", "/var/lib/kubeadm-ha", "/var/lib/etcd", "/run/kubeadm-ha"];
+
+let work: string;
+let apiserverPort: number;
+let etcdPorts: number[];
+let scripts: Record<string, string>;
+const servers: Array<Server | TcpServer> = [];
+
+before(async () => {
+  const r = await renderOnce("gcp-three-zone");
+  scripts = Object.fromEntries(
+    ["kubeadm-ha-member", "kubeadm-ha-set-endpoint", "kubeadm-ha-render-config"].map((s) => [s, file(r, `prod-master-0/usr/local/sbin/${s}`)]),
+  );
+  work = tempDir("kubeadm-ha-member-");
+  apiserverPort = await freePort();
+  etcdPorts = [await freePort(), await freePort()];
+});
+after(() => {
+  for (const s of servers) s.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** One master's machine: its paths under a root of its own, the shared PKI and token in place. */
+function machine(name: string) {
+  const root = join(work, name);
+  rmSync(root, { recursive: true, force: true });
+  const at = (p: string) => join(root, p);
+  const bin = at("bin");
+  for (const d of [...MOVED, "/etc/kubernetes/manifests", "/etc/kubeadm-ha/secrets"]) mkdirSync(at(d), { recursive: true });
+  mkdirSync(bin);
+  const moved = (text: string) => MOVED.reduce((t, p) => t.split(p).join(at(p)), text);
+  for (const [s, text] of Object.entries(scripts)) {
+    writeFileSync(at(`/usr/local/sbin/${s}`), moved(text));
+    chmodSync(at(`/usr/local/sbin/${s}`), 0o755);
+  }
+  copyFileSync(join(ROOT, "test/fixtures/kubeadm-standin"), join(bin, "kubeadm"));
+  chmodSync(join(bin, "kubeadm"), 0o755);
+  for (const n of SHARED_PKI_NAMES) {
+    mkdirSync(join(at("/etc/kubernetes/pki"), n, ".."), { recursive: true });
+    writeFileSync(join(at("/etc/kubernetes/pki"), n), `shared ${n}\n`);
+  }
+  writeFileSync(at("/etc/kubeadm-ha/secrets/bootstrap-token"), "abcdef.0123456789abcdef\n");
+  writeFileSync(at("/etc/kubeadm-ha/kubeadm-init.yaml"), "kind: InitConfiguration # token @@KUBEADM_HA_BOOTSTRAP_TOKEN@@\n");
+  writeFileSync(at("/etc/kubeadm-ha/kubeadm-join.yaml"), "kind: JoinConfiguration # token @@KUBEADM_HA_BOOTSTRAP_TOKEN@@\n");
+  writeFileSync(at("/hosts"), "127.0.0.1 localhost\n");
+  const log = at("/kubeadm.log");
+  writeFileSync(log, "");
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+      const p = spawn("bash", [at("/usr/local/sbin/kubeadm-ha-member"), name, ...args], {
+        env: {
+          ...process.env,
+          PATH: `${bin}:${process.env.PATH}`,
+          KUBEADM_HA_MASTERS: MASTERS.map((m, i) => `${m}=${ADDRESS(i)}`).join(" "),
+          KUBEADM_HA_APISERVER_PORT: String(apiserverPort),
+          KUBEADM_HA_ETCD_PORTS: etcdPorts.join(" "),
+          KUBEADM_HA_MEMBER_TIMEOUT_S: "6",
+          KUBEADM_HA_HOSTS_FILE: at("/hosts"),
+          KUBEADM_HA_TOKEN_FILE: at("/etc/kubeadm-ha/secrets/bootstrap-token"),
+          STANDIN_ROOT: root,
+          STANDIN_LOG: log,
+          ...env,
+        },
+      });
+      let stdout = "";
+      let stderr = "";
+      p.stdout.on("data", (d) => (stdout += d));
+      p.stderr.on("data", (d) => (stderr += d));
+      p.on("close", (status) => done({ status, stdout, stderr }));
+    });
+  return {
+    at,
+    run,
+    kubeadm: () => readFileSync(log, "utf8").trim().split("\n").filter(Boolean),
+    endpoint: () => /^(\S+) \S+ # kubeadm-ha endpoint$/m.exec(readFileSync(at("/hosts"), "utf8"))?.[1],
+  };
+}
+
+/** An apiserver that answers /readyz on a master's address: https, as the real one. */
+async function apiserver(i: number, answer = "ok"): Promise<Server> {
+  const { certPem, keyPem } = makeCa(sharedCaSpecs("member-test")[0]);
+  const s = createServer({ cert: certPem, key: keyPem }, (req, res) => res.end(req.url === "/readyz" ? answer : "not found"));
+  await new Promise<void>((ok) => s.listen(apiserverPort, ADDRESS(i), ok));
+  servers.push(s);
+  return s;
+}
+
+/** Something listening on an etcd port of a master (a member whose apiserver is not ready). */
+async function listening(i: number, port: number): Promise<TcpServer> {
+  const s = createTcpServer((c) => c.destroy());
+  await new Promise<void>((ok) => s.listen(port, ADDRESS(i), ok));
+  servers.push(s);
+  return s;
+}
+
+const closeAll = async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((ok) => s.close(ok))));
+};
+
+describe("kubeadm-ha-member decides on the machine", () => {
+  afterEach(closeAll);
+  test("on a new cluster (every other master refuses the apiserver and etcd ports) master-0 inits, through itself", async () => {
+    const m = machine("prod-master-0");
+    const r = await m.run([]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /no master of this stack holds a cluster .*; kubeadm init/);
+    assert.deepEqual(m.kubeadm(), [`init --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")} --skip-token-print`]);
+    assert.equal(m.endpoint(), ADDRESS(0));
+    assert.ok(existsSync(m.at(MEMBER_DONE)) && !existsSync(m.at(MEMBER_STARTED)));
+    assert.ok(!existsSync(m.at("/run/kubeadm-ha/kubeadm.yaml")), "the config with the token was left behind");
+  });
+
+  test("a replaced master-0 joins the existing cluster through a master that answers, never inits a second one", async () => {
+    await apiserver(2);
+    const m = machine("prod-master-0");
+    const r = await m.run([]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`the apiserver at ${ADDRESS(2).replace(/\./g, "\\.")} answers; kubeadm join --control-plane`));
+    assert.deepEqual(m.kubeadm(), [`join --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`]);
+    assert.equal(m.endpoint(), ADDRESS(2));
+  });
+
+  test("with local-proxy the join goes through the address given (the node's own proxy)", async () => {
+    await apiserver(1);
+    const m = machine("prod-master-2");
+    const r = await m.run(["127.0.0.1"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(m.kubeadm(), [`join --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`]);
+    assert.equal(m.endpoint(), "127.0.0.1");
+  });
+
+  test("master-0 never inits while another master holds etcd but no apiserver answers: it gives up naming that master", async () => {
+    await listening(1, etcdPorts[1]);
+    const m = machine("prod-master-0");
+    const r = await m.run([]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`gave up after 6s: prod-master-1 \\(${ADDRESS(1).replace(/\./g, "\\.")}\\) answers on port ${etcdPorts[1]}`));
+    assert.deepEqual(m.kubeadm(), []);
+  });
+
+  test("another master never inits: without an apiserver to join it waits, then says why", async () => {
+    const m = machine("prod-master-1");
+    const r = await m.run([]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /gave up after 6s: no other master's apiserver answers \/readyz/);
+    assert.deepEqual(m.kubeadm(), []);
+  });
+
+  test("a re-run after kubeadm finished is a no-op", async () => {
+    await apiserver(0);
+    const m = machine("prod-master-1");
+    assert.equal((await m.run([])).status, 0);
+    const again = await m.run([]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /kubeadm ran to completion here before; nothing to do/);
+    assert.equal(m.kubeadm().length, 1);
+  });
+
+  test("a join killed midway is reset and run again on the next pulumi up, keeping the shared PKI", async () => {
+    await apiserver(0);
+    const m = machine("prod-master-2");
+    const failed = await m.run([], { STANDIN_KUBEADM_FAIL: "join" });
+    assert.notEqual(failed.status, 0);
+    assert.ok(existsSync(m.at(MEMBER_STARTED)) && !existsSync(m.at(MEMBER_DONE)));
+    const retry = await m.run([]);
+    assert.equal(retry.status, 0, retry.stderr);
+    assert.match(retry.stdout, /an earlier kubeadm run here did not finish; kubeadm reset, then again/);
+    const calls = m.kubeadm().map((c) => c.split(" ")[0]);
+    assert.deepEqual(calls, ["join", "reset", "join"]);
+    for (const n of SHARED_PKI_NAMES) assert.equal(readFileSync(join(m.at("/etc/kubernetes/pki"), n), "utf8"), `shared ${n}\n`, `${n} was lost by the reset`);
+    assert.ok(existsSync(m.at(MEMBER_DONE)) && !existsSync(m.at(MEMBER_STARTED)));
+  });
+
+  test("a control plane set up before the markers existed is recorded as done, never reset", async () => {
+    const m = machine("prod-master-1");
+    for (const f of ["/etc/kubernetes/kubelet.conf", "/etc/kubernetes/admin.conf", "/etc/kubernetes/manifests/etcd.yaml"]) writeFileSync(m.at(f), "from an earlier version\n");
+    const r = await m.run([]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(m.kubeadm(), []);
+    assert.ok(existsSync(m.at(MEMBER_DONE)));
+  });
+
+  test("a node that is not a master of the stack is refused", async () => {
+    machine("prod-master-0");
+    const stranger = spawnSync("bash", [join(work, "prod-master-0", "usr/local/sbin/kubeadm-ha-member"), "prod-worker-9"], { encoding: "utf8", env: { ...process.env, KUBEADM_HA_MASTERS: "prod-master-0=127.0.0.2" } });
+    assert.equal(stranger.status, 2);
+    assert.match(stranger.stderr, /prod-worker-9 is not a master of this stack/);
+  });
+});
