@@ -230,6 +230,8 @@ export interface ResourceOptionsSeen {
   ignoreChanges?: string[];
   replaceOnChanges?: string[];
   additionalSecretOutputs?: string[];
+  /** URNs of the resources whose replacement replaces this one. */
+  replaceWith?: string[];
 }
 
 function optionsOf(req: any): ResourceOptionsSeen {
@@ -241,6 +243,7 @@ function optionsOf(req: any): ResourceOptionsSeen {
     ["ignoreChanges", req.getIgnorechangesList()],
     ["replaceOnChanges", req.getReplaceonchangesList()],
     ["additionalSecretOutputs", req.getAdditionalsecretoutputsList()],
+    ["replaceWith", req.getReplaceWithList()],
   ];
   for (const [k, v] of lists) if (v.length) (o as Record<string, unknown>)[k] = [...v];
   return o;

@@ -33,8 +33,21 @@ test("each master sits at its reserved internal address, and each zone has an in
   for (const m of masters()) assert.ok(addrs.includes(inputs(m).networkInterfaces[0].networkIp), `${m.name} address is not reserved`);
   const groups = ofType(r, "gcp:compute/instanceGroup:InstanceGroup");
   assert.equal(groups.length, 3);
-  for (const g of groups) assert.equal(inputs(g).instances.length, 1);
   assert.deepEqual(groups.map((g) => inputs(g).zone).sort(), ["europe-west1-b", "europe-west1-c", "europe-west1-d"]);
+  const memberships = ofType(r, "gcp:compute/instanceGroupMembership:InstanceGroupMembership");
+  for (const g of groups) {
+    assert.deepEqual(g.options.ignoreChanges, ["instances"], `${g.name} would fight its memberships`);
+    const own = memberships.filter((x) => inputs(x).instanceGroup === g.name);
+    assert.equal(own.length, 1, `${g.name} has ${own.length} members`);
+    assert.equal(own[0].name, `${masters().find((m) => inputs(m).zone === inputs(g).zone)!.name}-group`);
+  }
+});
+
+test("a replaced master is back in its instance group: its membership is replaced with its VM", () => {
+  for (const m of masters()) {
+    const membership = named(r, `${m.name}-group`);
+    assert.deepEqual(membership.options.replaceWith, [m.urn], `${membership.name} is not replaced with ${m.name}`);
+  }
 });
 
 test("the apiserver LB is an internal passthrough TCP LB over the three groups", () => {

@@ -55,20 +55,22 @@ export class GcpControlPlane extends pulumi.ComponentResource {
 
     this.groups = plan.zones
       .filter((zone) => plan.masters.some((m) => m.zone === zone))
-      .map(
-        (zone) =>
-          new gcp.compute.InstanceGroup(
-            `${name}-${zoneSuffix(zone)}`,
-            {
-              name: `${name}-${zoneSuffix(zone)}`,
-              zone,
-              description: `${plan.name} masters in ${zone}`,
-              instances: plan.masters.filter((m) => m.zone === zone).map((m) => this.instances[m.index].selfLink),
-              namedPorts: [{ name: "apiserver", port: APISERVER_PORT }],
-            },
-            parent,
-          ),
-      );
+      .map((zone) => {
+        const group = new gcp.compute.InstanceGroup(
+          `${name}-${zoneSuffix(zone)}`,
+          { name: `${name}-${zoneSuffix(zone)}`, zone, description: `${plan.name} masters in ${zone}`, namedPorts: [{ name: "apiserver", port: APISERVER_PORT }] },
+          // Its members are the memberships below, which the group must not fight over.
+          { parent: this, ignoreChanges: ["instances"] },
+        );
+        // Membership goes by selfLink, which a recreated VM keeps: a replaced master would
+        // stay out of its group (and of the load balancer) unless its membership is
+        // replaced with it, which adds the new VM.
+        for (const m of plan.masters.filter((x) => x.zone === zone)) {
+          const instance = this.instances[m.index];
+          new gcp.compute.InstanceGroupMembership(`${m.name}-group`, { zone, instanceGroup: group.name, instance: instance.selfLink }, { parent: this, replaceWith: [instance] });
+        }
+        return group;
+      });
     this.registerOutputs({});
   }
 }
