@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { createHash } from "crypto";
 import { resolve } from "path";
-import { ClusterPlan, MasterPlan } from "./plan/cluster-plan";
+import { ClusterPlan, hostIdentity, MasterPlan } from "./plan/cluster-plan";
 import { encodeBundle, MachineFile } from "./plan/bundle";
 import { controlPlaneJoinConfig, initConfig } from "./plan/kubeadm";
 import { SharedPki, sharedPkiFiles } from "./plan/pki";
@@ -136,7 +136,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
 
     // Workers you own join over SSH once the control plane is validated.
     for (const w of plan.staticWorkers) {
-      const machine = new MachineSteps(w.name, { ssh, host: w.address, trigger: w.address, before: args.dependsOn }, { parent: this });
+      const machine = new MachineSteps(w.name, { ssh, host: w.address, trigger: hostIdentity(w), before: args.dependsOn }, { parent: this });
       const prepared = firstStep(machine, { name: w.name, address: w.address }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
       const join = pulumi.output(args.caCertHash).apply((hash) =>
         workerJoinConfig(plan, { name: "static", labels: registrationLabels(w.zone), taints: [] }, hash).replace(NODE_NAME_PLACEHOLDER, w.name).replace(NODE_IP_PLACEHOLDER, w.address),

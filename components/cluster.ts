@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { ClusterConfig } from "./config/validate";
 import { DEFAULT_SSH_USER } from "./config/schema";
-import { ClusterPlan, planCluster, PoolPlan } from "./plan/cluster-plan";
+import { ClusterPlan, hostIdentity, planCluster, PoolPlan } from "./plan/cluster-plan";
 import { bootConfig } from "./plan/cloud-init";
 import { workerJoinConfig } from "./plan/kubeadm";
 import { paths, workerJoinScript } from "./plan/scripts";
@@ -63,7 +63,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             bastionHost,
             bastionUser,
           },
-          masterIds: plan.masters.map((m) => m.ip),
+          masterIds: plan.masters.map((m) => hostIdentity({ address: m.ip, machine: m.machine })),
           dependsOn: [],
           prepareFiles: (m) => staticPrepareFiles(plan, m),
         },

@@ -23,6 +23,7 @@ const procs: ChildProcess[] = [];
 function env(): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, STANDIN_LOG: log, ETCDCTL_API: "3" };
   NAMES.forEach((n, i) => (e[`STANDIN_ETCD_${n.replace(/-/g, "_")}`] = clientUrl(i)));
+  e.KUBEADM_HA_MEMBERS_DIR = join(dir, "members");
   return e;
 }
 
@@ -121,7 +122,7 @@ test("wait-member refuses to go on while a member is still a learner", () => {
     // A learner an interrupted join left behind has no name yet; its peer URL says whose it is.
     const show = run("kubeadm-ha-etcd-member", ["show", "learner-x", "prod-master-0", "http://127.0.0.1:1"]);
     assert.equal(show.status, 0, show.stderr);
-    assert.match(show.stdout, /^learner-x is etcd member [0-9a-f]+$/m);
+    assert.match(show.stdout, /^learner-x is etcd member [0-9a-f]+ on machine machine-learner-x$/m);
   } finally {
     const left = etcdctl(["member", "list"]).stdout.split("\n").find((l) => l.includes("http://127.0.0.1:1,"));
     if (left) assert.equal(etcdctl(["member", "remove", left.split(",")[0]]).status, 0);
@@ -139,7 +140,7 @@ test("a learner left by an interrupted join is removed by its peer URL, so the n
 test("the membership step finds a master's member by name", () => {
   const res = run("kubeadm-ha-etcd-member", ["show", "prod-master-1", "prod-master-0"]);
   assert.equal(res.status, 0, res.stderr);
-  assert.match(res.stdout, /^prod-master-1 is etcd member [0-9a-f]+$/m);
+  assert.match(res.stdout, /^prod-master-1 is etcd member [0-9a-f]+ on machine machine-prod-master-1$/m);
   assert.equal(run("kubeadm-ha-etcd-member", ["show", "prod-master-9", "prod-master-0"]).status, 1);
 });
 
@@ -153,6 +154,16 @@ test("validation fails pulumi up naming the apiserver that is not ready", () => 
   const res = validate(apiserverUrls(3));
   assert.equal(res.status, 1);
   assert.match(res.stderr, new RegExp(`apiserver https://127\\.0\\.0\\.1:${BASE_PORT + 7} does not answer /readyz with ok \\(got: \\[-\\]etcd failed`));
+});
+
+test("a removal meant for a replaced machine leaves alone the member of the machine that replaced it", () => {
+  assert.equal(run("kubeadm-ha-etcd-member", ["show", "prod-master-2", "prod-master-0"]).status, 0);
+  const e = { ...env(), STANDIN_MACHINE_ID_prod_master_2: "a-new-machine" };
+  const res = spawnSync("bash", [join(bin, "kubeadm-ha-etcd-member"), "remove", "prod-master-2", "prod-master-0"], { encoding: "utf8", env: e, timeout: 60_000 });
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /prod-master-2 runs on machine a-new-machine now, not machine-prod-master-2: its member and Node are the new machine's; nothing to remove/);
+  assert.match(etcdctl(["member", "list"]).stdout, /prod-master-2/);
+  assert.doesNotMatch(readFileSync(log, "utf8"), /delete node prod-master-2/);
 });
 
 test("removing a replaced master deletes its etcd member and Node from a healthy peer; writes go on", () => {

@@ -12,14 +12,31 @@ import { RenderedResource } from "../render/render";
 
 const STACK = "lab-vip";
 
-/** The lab stack rendered with one worker's labels edited. */
-function renderWithLabel(worker: string, labels: Record<string, string>): Promise<ChildRender> {
+type HostEntry = { name: string; labels?: Record<string, string>; machine?: string };
+
+/** The lab stack rendered with one host's entry edited. */
+function renderWithHost(host: string, edit: (h: HostEntry) => void): Promise<ChildRender> {
   const dir = tempDir("lifecycle-stack-");
   const doc = parse(readFileSync(join(ROOT, "stacks", `Pulumi.${STACK}.yaml`), "utf8"));
-  const w = doc.config["kubeadm-ha:hosts"].workers.find((x: { name: string }) => x.name === worker);
-  w.labels = { ...w.labels, ...labels };
+  const hosts = doc.config["kubeadm-ha:hosts"];
+  const h = [...hosts.masters, ...hosts.workers].find((x: HostEntry) => x.name === host);
+  edit(h);
   writeFileSync(join(dir, `Pulumi.${STACK}.yaml`), stringify(doc));
   return renderInChild(STACK, dir);
+}
+
+/** The lab stack rendered with one worker's labels edited. */
+function renderWithLabel(worker: string, labels: Record<string, string>): Promise<ChildRender> {
+  return renderWithHost(worker, (w) => (w.labels = { ...w.labels, ...labels }));
+}
+
+/** Steps whose triggers differ between two renders: the ones `pulumi up` runs again (replaces). */
+function rerun(before: ChildRender, after: ChildRender): string[] {
+  const old = byName(before);
+  return commands(after)
+    .filter((x) => JSON.stringify((x.inputs as { triggers?: unknown }).triggers) !== JSON.stringify((old.get(x.name)?.inputs as { triggers?: unknown } | undefined)?.triggers))
+    .map((x) => x.name)
+    .sort();
 }
 
 const byName = (r: ChildRender) => new Map(r.resources.map((x) => [x.name, x]));
@@ -98,4 +115,31 @@ test("the reset removes every file the steps write on the host, and only resets 
   assert.match(script, /kubeadm reset --force/);
   assert.equal(readFileSync(join(r.dir, "files/lab-master-1/etc/kubeadm-ha/node-name"), "utf8"), "lab-master-1\n");
   assert.match(script, /if \[ "\$here" != "\$node" \]; then/);
+});
+
+test("a master replaced at the same address (its machine changed): its steps run again, its old etcd member goes first, the rest stay", async () => {
+  const before = await renderInChild(STACK);
+  const after = await renderWithHost("lab-master-0", (m) => (m.machine = "rebuilt-2026-12-01"));
+  assert.deepEqual(rerun(before, after), [
+    "lab-master-0-files",
+    "lab-master-0-init",
+    "lab-master-0-kubeconfig",
+    "lab-master-0-labels",
+    "lab-master-0-prepare",
+    "lab-master-0-secrets",
+    "lab-master-0-validate",
+    "lab-master-1-etcd-member-lab-master-0",
+  ]);
+  // The old member is removed (from master-1's etcd) before the new machine's steps run.
+  const membership = byName(after).get("lab-master-1-etcd-member-lab-master-0")!;
+  assert.equal(membership.options.deleteBeforeReplace, true);
+  assert.match(String((membership.inputs as { delete: string }).delete), /kubeadm-ha-etcd-member remove lab-master-0 lab-master-1 https:\/\/10\.199\.96\.10:2380\n/);
+});
+
+test("a stack without machine keys keeps the address alone as each host's identity: nothing runs again", async () => {
+  const before = await renderInChild(STACK);
+  const same = await renderWithHost("lab-worker-1", (w) => (w.machine = undefined));
+  assert.deepEqual(rerun(before, same), []);
+  const rebuilt = await renderWithHost("lab-worker-1", (w) => (w.machine = "asset-4711"));
+  assert.deepEqual(rerun(before, rebuilt), ["lab-worker-1-files", "lab-worker-1-join", "lab-worker-1-labels", "lab-worker-1-prepare", "lab-worker-1-secrets"]);
 });

@@ -115,6 +115,14 @@ async function listening(i: number, port: number): Promise<TcpServer> {
   return s;
 }
 
+/** What kubeadm is asked on a join: the node's certificates, then the join. */
+const joined = (m: { at: (p: string) => string }) => [`join phase control-plane-prepare certs --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`, `join --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`];
+
+async function waitFor(ok: () => boolean) {
+  for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(ok(), "etcd did not become healthy");
+}
+
 const closeAll = async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((ok) => s.close(ok))));
 };
@@ -138,7 +146,7 @@ describe("kubeadm-ha-member decides on the machine", () => {
     const r = await m.run([]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`the apiserver at ${ADDRESS(2).replace(/\./g, "\\.")} answers; kubeadm join --control-plane`));
-    assert.deepEqual(m.kubeadm(), [`join --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`]);
+    assert.deepEqual(m.kubeadm(), joined(m));
     assert.equal(m.endpoint(), ADDRESS(2));
   });
 
@@ -147,7 +155,7 @@ describe("kubeadm-ha-member decides on the machine", () => {
     const m = machine("prod-master-2");
     const r = await m.run(["127.0.0.1"]);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(m.kubeadm(), [`join --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`]);
+    assert.deepEqual(m.kubeadm(), joined(m));
     assert.equal(m.endpoint(), "127.0.0.1");
   });
 
@@ -175,7 +183,7 @@ describe("kubeadm-ha-member decides on the machine", () => {
     const again = await m.run([]);
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stdout, /kubeadm ran to completion here before; nothing to do/);
-    assert.equal(m.kubeadm().length, 1);
+    assert.deepEqual(m.kubeadm(), joined(m));
   });
 
   test("a join killed midway is reset and run again on the next pulumi up, keeping the shared PKI", async () => {
@@ -187,8 +195,8 @@ describe("kubeadm-ha-member decides on the machine", () => {
     const retry = await m.run([]);
     assert.equal(retry.status, 0, retry.stderr);
     assert.match(retry.stdout, /an earlier kubeadm run here did not finish; kubeadm reset, then again/);
-    const calls = m.kubeadm().map((c) => c.split(" ")[0]);
-    assert.deepEqual(calls, ["join", "reset", "join"]);
+    const calls = m.kubeadm().map((c) => c.split(" --config")[0]);
+    assert.deepEqual(calls, ["join phase control-plane-prepare certs", "join", "reset --force --cleanup-tmp-dir", "join phase control-plane-prepare certs", "join"]);
     for (const n of SHARED_PKI_NAMES) assert.equal(readFileSync(join(m.at("/etc/kubernetes/pki"), n), "utf8"), `shared ${n}\n`, `${n} was lost by the reset`);
     assert.ok(existsSync(m.at(MEMBER_DONE)) && !existsSync(m.at(MEMBER_STARTED)));
   });
@@ -200,6 +208,32 @@ describe("kubeadm-ha-member decides on the machine", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(m.kubeadm(), []);
     assert.ok(existsSync(m.at(MEMBER_DONE)));
+  });
+
+  test("a replaced master-0 removes the member its predecessor left from the real etcd before it joins, by name or address", async () => {
+    // Debian's etcd as master-1's member (plain HTTP: the script's TLS flags are for the real one).
+    const data = join(work, "etcd-1");
+    const peerPort = await freePort();
+    const etcd = spawn("etcd", ["--name", "prod-master-1", "--data-dir", data, "--listen-client-urls", `http://${ADDRESS(1)}:${etcdPorts[0]}`, "--advertise-client-urls", `http://${ADDRESS(1)}:${etcdPorts[0]}`,
+      "--listen-peer-urls", `http://${ADDRESS(1)}:${peerPort}`, "--initial-advertise-peer-urls", `http://${ADDRESS(1)}:${peerPort}`, "--initial-cluster", `prod-master-1=http://${ADDRESS(1)}:${peerPort}`], { stdio: "ignore" });
+    const etcdctl = (...args: string[]) => spawnSync("etcdctl", [`--endpoints=http://${ADDRESS(1)}:${etcdPorts[0]}`, ...args], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } });
+    try {
+      await waitFor(() => etcdctl("endpoint", "health").status === 0);
+      // What the lost master-0 left: a learner at its address whose etcd never started (no name yet).
+      const add = etcdctl("member", "add", "prod-master-0", "--learner", `--peer-urls=https://${ADDRESS(0)}:2380`);
+      assert.equal(add.status, 0, add.stderr);
+      await apiserver(1);
+      const m = machine("prod-master-0");
+      const r = await m.run([], { KUBEADM_HA_ETCD_SCHEME: "http" });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /prod-master-0: removing etcd member [0-9]+, left under this node's name or address by an earlier machine/);
+      const members = etcdctl("member", "list").stdout;
+      assert.doesNotMatch(members, new RegExp(`https://${ADDRESS(0).replace(/\./g, "\\.")}:2380`));
+      assert.match(members, /prod-master-1/);
+      assert.deepEqual(m.kubeadm(), joined(m));
+    } finally {
+      etcd.kill("SIGKILL");
+    }
   });
 
   test("a node that is not a master of the stack is refused", async () => {

@@ -69,6 +69,12 @@ const hostSchema = z
     zone: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default("site"),
     /** Node labels set by the kubelet when the host joins (besides topology.kubernetes.io/zone). @default {} */
     labels: z.record(z.string(), z.string()).default({}),
+    /**
+     * What tells this machine from an earlier one at the same address (an asset tag, a
+     * reinstall date). Change it when the host is replaced or reinstalled: every step runs
+     * again on it, and a master's old etcd member is removed first. @default none
+     */
+    machine: z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9_.:]*$/, "must be letters, digits and - _ . :").max(63).optional(),
   })
   .strict();
 

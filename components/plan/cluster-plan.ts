@@ -43,6 +43,8 @@ export interface MasterPlan {
   endpointAfterJoin: string;
   /** Node labels the stack gives it: its zone, and the host's own labels on hosts you own (set by its labels step). */
   labels: Record<string, string>;
+  /** Hosts you own: what identifies the machine at this address; its steps run again when it changes. */
+  machine?: string;
 }
 
 /** A machine you own that joins as a worker (platform static). */
@@ -52,6 +54,17 @@ export interface StaticWorkerPlan {
   zone: string;
   /** Node labels the stack gives it: its zone and the host's own labels (set by its labels step). */
   labels: Record<string, string>;
+  /** What identifies the machine at this address; its steps run again when it changes. */
+  machine?: string;
+}
+
+/**
+ * What a host you own is known by: its address, and the `machine` the stack gives it when
+ * set (so a machine replaced at the same address is a new one). Unset, the address alone,
+ * as before the key existed, so existing stacks see no change.
+ */
+export function hostIdentity(h: { address: string; machine?: string }): string {
+  return h.machine === undefined ? h.address : `${h.address}/${h.machine}`;
 }
 
 /** The well-known label of a node's failure domain; kubelets may set it on their own Node. */
@@ -119,7 +132,7 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
   const mode = config.endpoint.mode;
   const port = mode === "vip" ? VIP_PROXY_PORT : mode === "local-proxy" ? LOCAL_PROXY_PORT : APISERVER_PORT;
   const placed: Array<Omit<MasterPlan, "endpointWhileJoining" | "endpointAfterJoin">> = config.hosts
-    ? config.hosts.masters.map((h, i) => ({ index: i, name: h.name, zone: h.zone, ip: h.address, subnet: subnets[0].name, labels: { [ZONE_LABEL]: h.zone, ...h.labels } }))
+    ? config.hosts.masters.map((h, i) => ({ index: i, name: h.name, zone: h.zone, ip: h.address, subnet: subnets[0].name, labels: { [ZONE_LABEL]: h.zone, ...h.labels }, machine: h.machine }))
     : Array.from({ length: config.controlPlane.count }, (_, i) => {
         const zone = zones[i % zones.length];
         const subnet = privateOf(zone);
@@ -158,7 +171,7 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
       hostPort: `${config.endpoint.name}:${port}`,
     },
     masters,
-    staticWorkers: config.hosts?.workers.map((h) => ({ name: h.name, address: h.address, zone: h.zone, labels: { [ZONE_LABEL]: h.zone, ...h.labels } })) ?? [],
+    staticWorkers: config.hosts?.workers.map((h) => ({ name: h.name, address: h.address, zone: h.zone, labels: { [ZONE_LABEL]: h.zone, ...h.labels }, machine: h.machine })) ?? [],
     bastion: aws
       ? { name: `${name}-bastion`, zone: zones[0], subnet: subnets.find((s) => s.public && s.zone === zones[0])!.name }
       : { name: `${name}-bastion`, zone: zones[0], ip: hostAt(cidr, BASTION_HOST_NUMBER), subnet: subnets[0].name },

@@ -42,6 +42,7 @@ through="\${2:-}"
 read -r -a masters <<< "\${KUBEADM_HA_MASTERS:-${masters}}"
 apiserver_port="\${KUBEADM_HA_APISERVER_PORT:-${APISERVER_PORT}}"
 etcd_ports="\${KUBEADM_HA_ETCD_PORTS:-${ETCD_PORTS.join(" ")}}"
+etcd_scheme="\${KUBEADM_HA_ETCD_SCHEME:-https}"
 timeout="\${KUBEADM_HA_MEMBER_TIMEOUT_S:-${MEMBER_READY_TIMEOUT_S}}"
 done_marker="${MEMBER_DONE}"
 started_marker="${MEMBER_STARTED}"
@@ -107,6 +108,28 @@ no_cluster_anywhere() {
   return 0
 }
 
+# etcd's JSON gateway on a peer, with this node's etcd client certificate.
+etcd_api() {
+  curl -sS --max-time 5 --cacert ${SHARED_PKI_DIR}/etcd/ca.crt \
+    --cert ${SHARED_PKI_DIR}/etcd/healthcheck-client.crt --key ${SHARED_PKI_DIR}/etcd/healthcheck-client.key \
+    -X POST "\${etcd_scheme}://$1:\${etcd_ports%% *}/v3/cluster/member/$2" -d "$3"
+}
+
+# A member under this node's name or peer URL is the machine this one replaces (or a learner
+# an interrupted join left): this machine has none of its data, so it joins as a new member
+# and the old one goes first, as etcd's own replacement procedure says.
+remove_stale_members() {
+  local members id
+  if ! members="$(etcd_api "$1" list '{}')"; then
+    echo "kubeadm-ha: warning: cannot list etcd members through $1; kubeadm join goes on without clearing a stale member" >&2
+    return 0
+  fi
+  for id in $(printf '%s' "$members" | jq -r --arg n "$node" --arg u "https://$own_address:${ETCD_PEER_PORT}" '.members[]? | select(.name == $n or any(.peerURLs[]?; . == $u)) | .ID'); do
+    echo "$node: removing etcd member $id, left under this node's name or address by an earlier machine"
+    etcd_api "$1" remove "$(jq -cn --arg id "$id" '{ID: $id}')" >/dev/null
+  done
+}
+
 leftovers() {
   [ -f "$started_marker" ] || [ -f /etc/kubernetes/kubelet.conf ] || [ -f /etc/kubernetes/admin.conf ] ||
     [ -n "$(ls -A /etc/kubernetes/manifests 2>/dev/null)" ] || [ -d /var/lib/etcd/member ]
@@ -138,6 +161,10 @@ while :; do
     mkdir -p "$(dirname "$started_marker")"
     touch "$started_marker"
     ${paths.renderConfig} ${paths.joinConfig} ${paths.renderedConfig}
+    # This node's certificates first (kubeadm's own phase; the join reuses them): its etcd
+    # client certificate lets it clear a member left under its name before it joins.
+    kubeadm join phase control-plane-prepare certs --config ${paths.renderedConfig}
+    remove_stale_members "$peer"
     kubeadm join --config ${paths.renderedConfig}
     break
   fi

@@ -6,6 +6,8 @@ import { KUBEADM_HA_DIR, TOKEN_FILE, TOKEN_PLACEHOLDER, NODE_IP_PLACEHOLDER, NOD
 
 export const SBIN = "/usr/local/sbin";
 export const PREPARED_MARKER = "/var/lib/kubeadm-ha/prepared";
+/** Where a master's membership step records the machine each member runs on. */
+export const MEMBERS_DIR = "/var/lib/kubeadm-ha/members";
 /** How long a master waits for its node and etcd member to become healthy, seconds. */
 export const MEMBER_READY_TIMEOUT_S = 900;
 /** How many times a worker retries `kubeadm join` (10 s apart) while the control plane comes up. */
@@ -290,6 +292,13 @@ ${etcdctlFunction("local_node")}member_id() {
   etcdctl member list | awk -F', ' -v n="$node" -v u="$peer_url" '$3 == n || (u != "" && $4 == u) { print $1; exit }'
 }
 
+# The machine NODE runs on, as its kubelet reports it (/etc/machine-id), and where this
+# step recorded it: a removal meant for one machine never removes the one that replaced it.
+machine_of() {
+  kubectl get node "$node" -o jsonpath='{.status.nodeInfo.machineID}' 2>/dev/null || true
+}
+recorded="\${KUBEADM_HA_MEMBERS_DIR:-${MEMBERS_DIR}}/$node.machine-id"
+
 case "$action" in
   show)
     id="$(member_id)"
@@ -297,9 +306,20 @@ case "$action" in
       echo "kubeadm-ha: $node is not an etcd member" >&2
       exit 1
     fi
-    echo "$node is etcd member $id"
+    machine="$(machine_of)"
+    mkdir -p "$(dirname "$recorded")"
+    printf '%s\n' "$machine" > "$recorded"
+    echo "$node is etcd member $id on machine \${machine:-unknown}"
     ;;
   remove)
+    # A machine that replaced NODE's has joined already (it cleared this member itself):
+    # the member and Node under this name are the new machine's.
+    was="$(cat "$recorded" 2>/dev/null || true)"
+    now="$(machine_of)"
+    if [ -n "$was" ] && [ -n "$now" ] && [ "$was" != "$now" ]; then
+      echo "$node runs on machine $now now, not $was: its member and Node are the new machine's; nothing to remove"
+      exit 0
+    fi
     # Best effort: on \`pulumi destroy\` the peers go away too. A member left behind
     # makes the validation step fail with its name, so it cannot pass unnoticed.
     if ! id="$(member_id)"; then
@@ -310,6 +330,7 @@ case "$action" in
       etcdctl member remove "$id" || echo "kubeadm-ha: warning: could not remove etcd member $id ($node)" >&2
     fi
     kubectl delete node "$node" --ignore-not-found || echo "kubeadm-ha: warning: could not delete node $node" >&2
+    rm -f "$recorded"
     ;;
   *)
     echo "$usage" >&2
