@@ -11,7 +11,7 @@ import { changedSteps } from "../engine/pulumi";
 import { readStackFile } from "../render/render";
 import { planOfConfig } from "../render/topology";
 import { BringUp, LabCluster, LabMode, phasesOf, stackOf } from "./cluster";
-import { adminOnWorkers, checkHealthy, ClusterFacts, deployEcho, LossResult, loseMaster, memberStepsRerun } from "./cluster-scenarios";
+import { adminOnWorkers, checkHealthy, ClusterFacts, deployEcho, LossResult, loseMaster, MachineReplaced, memberStepsRerun, replaceMachine } from "./cluster-scenarios";
 import { LabError, labLog, labModes, runLabCommand } from "./lab";
 import { join } from "path";
 
@@ -23,6 +23,8 @@ export interface LabRun {
   secondUpNoChanges: boolean;
   /** Every master's init/join step run again: the up passed, kubeadm did not run again, no etcd member was re-made. */
   memberRerun: boolean;
+  /** master-0's machine replaced at its address: joined the running cluster, data kept. */
+  replaced: MachineReplaced;
   labelPreview: string[];
   /** The label after `pulumi up` with it, and after `pulumi up` without it again. */
   labelApplied: { added: boolean; removed: boolean };
@@ -69,6 +71,13 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
     const labelApplied = await applyLabelAndBack(c, facts);
     log(`label ${LAB_LABEL} on ${facts.workers[0]}: ${labelApplied.added ? "set by pulumi up" : "NOT set by pulumi up"}, ${labelApplied.removed ? "removed again by the next one" : "NOT removed by the next one"}`);
 
+    const replaced = await replaceMachine(c, facts, facts.masters[0], (machine) => editHost(c, facts.masters[0], (m) => (m.machine = machine)));
+    log(
+      `${replaced.replaced} replaced by a new machine at its address, pulumi up ${replaced.upOk ? `in ${replaced.upSeconds.toFixed(0)} s` : `FAILED:\n${replaced.failure}`}: ` +
+        `same cluster ${replaced.sameCluster}, data kept ${replaced.dataKept}, new machine ${replaced.newMachine}, new etcd member ${replaced.newMember}, other members kept ${replaced.othersKept}; ` +
+        `the workload failed ${replaced.workloadFailures} of ${replaced.workloadRequests} requests meanwhile`,
+    );
+
     const losses: LossResult[] = [];
     for (const which of opts.lose) {
       const r = await loseMaster(c, facts, which, log);
@@ -85,7 +94,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       leftOnHosts = await leftAfterReset(c, [...facts.masters, ...facts.workers]);
       log(`hosts after destroy: ${leftOnHosts.length ? leftOnHosts.join("; ") : "every host reset (no kubelet, containers, images, Kubernetes binaries or kubeadm-ha files)"}`);
     }
-    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, memberRerun: rerun.upOk && rerun.kubeadmAgain.length === 0 && sameMembers, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
+    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, memberRerun: rerun.upOk && rerun.kubeadmAgain.length === 0 && sameMembers, replaced, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
   } finally {
     if (!opts.keep) await c.close();
     else log(`--keep: hosts and engine left running (npm run lab:hosts -- down removes the hosts; engine in ${c.engine.dir})`);
@@ -94,19 +103,28 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
 
 const LAB_LABEL = "example.com/lab";
 
-/** Runs `f` with LAB_LABEL added to one worker in the stack's config copy, then puts the config back. */
-async function withLabel<T>(c: LabCluster, worker: string, f: () => Promise<T>): Promise<T> {
+type HostEntry = { name: string; labels?: Record<string, string>; machine?: string };
+
+/** Edits one host's entry in the stack's config copy; returns the config as it was. */
+function editHost(c: LabCluster, host: string, edit: (h: HostEntry) => void): string {
   const file = c.engine.configFile(c.stack);
   const original = readFileSync(file, "utf8");
-  const doc = parse(original) as { config: Record<string, { workers: Array<{ name: string; labels?: Record<string, string> }> }> };
-  const w = doc.config["kubeadm-ha:hosts"].workers.find((x) => x.name === worker);
-  if (!w) throw new LabError(`no worker ${worker} in ${file}`);
-  w.labels = { ...w.labels, [LAB_LABEL]: "labelled" };
+  const doc = parse(original) as { config: Record<string, { masters: HostEntry[]; workers: HostEntry[] }> };
+  const hosts = doc.config["kubeadm-ha:hosts"];
+  const h = [...hosts.masters, ...hosts.workers].find((x) => x.name === host);
+  if (!h) throw new LabError(`no host ${host} in ${file}`);
+  edit(h);
   writeFileSync(file, stringify(doc));
+  return original;
+}
+
+/** Runs `f` with LAB_LABEL added to one worker in the stack's config copy, then puts the config back. */
+async function withLabel<T>(c: LabCluster, worker: string, f: () => Promise<T>): Promise<T> {
+  const original = editHost(c, worker, (w) => (w.labels = { ...w.labels, [LAB_LABEL]: "labelled" }));
   try {
     return await f();
   } finally {
-    writeFileSync(file, original);
+    writeFileSync(c.engine.configFile(c.stack), original);
   }
 }
 
@@ -149,7 +167,7 @@ async function main() {
   }
   console.log("\nsummary");
   for (const r of runs) {
-    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; member steps re-run harmlessly: ${r.memberRerun}; label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
+    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; member steps re-run harmlessly: ${r.memberRerun}; ${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
     for (const l of r.losses) {
       console.log(`    lost ${l.lost} (${l.why}): API ${l.apiAnswers.toFixed(1)} s, DNS ${l.dnsAnswers.toFixed(1)} s, writes ${l.writesAnswer.toFixed(1)} s, ${Object.entries(l.leases).map(([k, x]) => `${k} ${x.seconds.toFixed(1)} s`).join(", ")}, writes ${l.writesAfter}/5, new pod ${l.newPodRunning.toFixed(1)} s, rejoined ${l.rejoined.toFixed(1)} s`);
     }
@@ -158,6 +176,7 @@ async function main() {
     (r) =>
       !r.secondUpNoChanges ||
       !r.memberRerun ||
+      !(r.replaced.upOk && r.replaced.sameCluster && r.replaced.dataKept && r.replaced.newMachine && r.replaced.newMember && r.replaced.othersKept) ||
       r.labelPreview.length !== 1 ||
       !r.labelApplied.added ||
       !r.labelApplied.removed ||

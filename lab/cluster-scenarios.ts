@@ -295,3 +295,67 @@ export async function memberStepsRerun(c: LabCluster, f: ClusterFacts): Promise<
     membersAfter: await memberIds(c, f.masters[0]),
   };
 }
+
+export interface MachineReplaced {
+  replaced: string;
+  /** `pulumi up` after the stack names the new machine: its duration (s), whether it passed, its output's end when not. */
+  upSeconds: number;
+  upOk: boolean;
+  failure: string;
+  /** The cluster is the same one: kube-system's UID, and a ConfigMap written before, unchanged. */
+  sameCluster: boolean;
+  dataKept: boolean;
+  /** The replaced master's Node runs on the new machine; its etcd member is a new one; the others' are unchanged. */
+  newMachine: boolean;
+  newMember: boolean;
+  othersKept: boolean;
+  /** Requests to the workload's Service from a worker during the replacement, and how many failed. */
+  workloadRequests: number;
+  workloadFailures: number;
+}
+
+/**
+ * A master's machine replaced by a new one at the same address (lab hosts: a fresh disk,
+ * machine-id and host keys), and the stack told so (`hosts.masters[].machine`, through
+ * `setMachine`): `pulumi up` must make the new machine join the running cluster, never
+ * init another, with the workload answering and no data lost.
+ */
+export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: string, setMachine: (machine: string) => void): Promise<MachineReplaced> {
+  const other = masterOf(f, [name]);
+  const t0 = Date.now();
+  const uid = async () => (await c.kubectl(other, ["get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"])).trim();
+  const machineOf = async () => (await c.kubectl(other, ["get", "node", name, "-o", "jsonpath={.status.nodeInfo.machineID}"])).trim();
+  const marker = `before-replacing-${name}-${t0}`;
+  await c.kubectl(other, ["-n", "default", "create", "configmap", marker, `--from-literal=t=${t0}`]);
+  const [uidBefore, machineBefore, membersBefore] = [await uid(), await machineOf(), await memberIds(c, other)];
+  const ip = (await c.kubectl(other, ["get", "service", "echo", "-o", "jsonpath={.spec.clusterIP}"])).trim();
+  const workload = sampler(c, f.workers[0], `curl -s --max-time 2 http://${ip}/ | grep -q pod=`, 0.5);
+
+  await c.hosts.rebuild(name);
+  // kubeadm refuses to join under the name of a Node that is still Ready: the old machine
+  // must be seen gone first (its kubelet's lease runs out after the node monitor's grace).
+  await c.waitFor(`the old ${name} to be NotReady`, async () => (await c.kubectl(other, ["get", "node", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`])).trim() !== "True", 180_000);
+  setMachine(`rebuilt-${t0}`);
+  const t1 = Date.now();
+  const up = await c.engine.run(["up", "--yes", "--skip-preview", ...c.stackArgs()], { timeoutMs: 30 * 60_000 });
+  const upSeconds = (Date.now() - t1) / 1000;
+  if (up.code === 0) await c.eventually(`every node Ready and every master a healthy etcd voter after replacing ${name}`, () => checkHealthy(c, f), 300_000);
+  const samples = await workload.stop();
+  const membersAfter = await memberIds(c, other);
+  const own = (list: string[]) => list.filter((x) => x.startsWith(`${name}=`));
+  const rest = (list: string[]) => list.filter((x) => !x.startsWith(`${name}=`));
+  const kept = await c.kubectl(other, ["-n", "default", "get", "configmap", marker, "-o", "jsonpath={.data.t}"]).then((t) => t.trim() === String(t0), () => false);
+  return {
+    replaced: name,
+    upSeconds,
+    upOk: up.code === 0,
+    failure: up.code === 0 ? "" : (up.stdout + up.stderr).split("\n").slice(-60).join("\n"),
+    sameCluster: (await uid()) === uidBefore,
+    dataKept: kept,
+    newMachine: (await machineOf()) !== machineBefore,
+    newMember: own(membersAfter).length === 1 && own(membersAfter)[0] !== own(membersBefore)[0],
+    othersKept: rest(membersAfter).join() === rest(membersBefore).join(),
+    workloadRequests: samples.filter((s) => s.t > t0).length,
+    workloadFailures: samples.filter((s) => s.t > t0 && !s.ok).length,
+  };
+}

@@ -171,6 +171,28 @@ export class LabHosts {
     const link = `${PREFIX}${spec.address.split(".").pop()}`;
     plugHost(ns, SWITCH_NS, link, `${spec.address}/${HOSTS_PREFIX}`);
     run(["ip", "-n", ns, "route", "add", "default", "via", GATEWAY]);
+    this.disk(rec);
+  }
+
+  /**
+   * The host's machine replaced by a new one at the same address, as when a server is
+   * swapped or reinstalled: stopped, a fresh disk from the root filesystem, a new
+   * machine-id and SSH host keys, booted.
+   */
+  async rebuild(name: string): Promise<void> {
+    const h = this.host(name);
+    if (alive(h.pid)) await this.crash(name);
+    const root = join(h.dir, "root");
+    if (tryRun(["umount", root]).status !== 0) run(["umount", "-l", root]);
+    for (const d of ["upper", "work", "containerd"]) rmSync(join(h.dir, d), { recursive: true, force: true });
+    this.disk(h);
+    await this.boot(name);
+    this.log(`${name}: rebuilt as a new machine at ${h.address}`);
+  }
+
+  /** A fresh disk (an overlay over the root filesystem) with the host's own identity files. */
+  private disk(spec: LabHostRecord) {
+    const dir = spec.dir;
     for (const d of ["upper", "work", "root", "containerd"]) mkdirSync(join(dir, d), { recursive: true });
     run(["mount", "-t", "overlay", "overlay", "-o", `lowerdir=${this.state.rootfs},upperdir=${join(dir, "upper")},workdir=${join(dir, "work")}`, join(dir, "root")]);
     const root = join(dir, "root");
