@@ -196,9 +196,9 @@ func (s *server) createCopy(ctx context.Context, req *pulumirpc.CreateRequest) (
 	out := props.Copy()
 	keepSecret(out, "connection")
 	if !req.GetPreview() {
-		c, d := decodeCopy(props)
-		if len(d.failures) > 0 || d.unknown {
-			return nil, fmt.Errorf("invalid inputs: %s", failureText(d))
+		c, err := valid(decodeCopy, props)
+		if err != nil {
+			return nil, err
 		}
 		if err := s.copyToRemote(ctx, req.GetUrn(), c); err != nil {
 			return nil, err
@@ -219,9 +219,9 @@ func (s *server) updateCopy(ctx context.Context, req *pulumirpc.UpdateRequest) (
 	out := news.Copy()
 	keepSecret(out, "connection")
 	if !req.GetPreview() {
-		c, d := decodeCopy(news)
-		if len(d.failures) > 0 || d.unknown {
-			return nil, fmt.Errorf("invalid inputs: %s", failureText(d))
+		c, err := valid(decodeCopy, news)
+		if err != nil {
+			return nil, err
 		}
 		old, _ := decodeCopy(olds)
 		remotePathChanged := old.RemotePath == nil || *old.RemotePath != *c.RemotePath

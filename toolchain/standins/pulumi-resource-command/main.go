@@ -220,30 +220,27 @@ func (d *decoder) value(obj resource.PropertyMap, key, path string) (resource.Pr
 	return v, !v.IsNull()
 }
 
-func (d *decoder) str(obj resource.PropertyMap, key, path string) *string {
+// typed reads obj[key] as one kind of property (`want`, for the error): nil when it is
+// absent or null, or, with an error recorded, when it is of another kind.
+func typed[T any](d *decoder, obj resource.PropertyMap, key, path, want string, is func(resource.PropertyValue) bool, get func(resource.PropertyValue) T) *T {
 	v, ok := d.value(obj, key, path)
 	if !ok {
 		return nil
 	}
-	if !v.IsString() {
-		d.fail(path, "%s must be a string, not %s", path, v.TypeString())
+	if !is(v) {
+		d.fail(path, "%s must be %s, not %s", path, want, v.TypeString())
 		return nil
 	}
-	s := v.StringValue()
-	return &s
+	x := get(v)
+	return &x
+}
+
+func (d *decoder) str(obj resource.PropertyMap, key, path string) *string {
+	return typed(d, obj, key, path, "a string", resource.PropertyValue.IsString, resource.PropertyValue.StringValue)
 }
 
 func (d *decoder) number(obj resource.PropertyMap, key, path string) *float64 {
-	v, ok := d.value(obj, key, path)
-	if !ok {
-		return nil
-	}
-	if !v.IsNumber() {
-		d.fail(path, "%s must be a number, not %s", path, v.TypeString())
-		return nil
-	}
-	n := v.NumberValue()
-	return &n
+	return typed(d, obj, key, path, "a number", resource.PropertyValue.IsNumber, resource.PropertyValue.NumberValue)
 }
 
 func (d *decoder) integer(obj resource.PropertyMap, key, path string) *int {
@@ -260,28 +257,15 @@ func (d *decoder) integer(obj resource.PropertyMap, key, path string) *int {
 }
 
 func (d *decoder) boolean(obj resource.PropertyMap, key, path string) *bool {
-	v, ok := d.value(obj, key, path)
-	if !ok {
-		return nil
-	}
-	if !v.IsBool() {
-		d.fail(path, "%s must be a boolean, not %s", path, v.TypeString())
-		return nil
-	}
-	b := v.BoolValue()
-	return &b
+	return typed(d, obj, key, path, "a boolean", resource.PropertyValue.IsBool, resource.PropertyValue.BoolValue)
 }
 
 func (d *decoder) object(obj resource.PropertyMap, key, path string) resource.PropertyMap {
-	v, ok := d.value(obj, key, path)
-	if !ok {
+	m := typed(d, obj, key, path, "an object", resource.PropertyValue.IsObject, resource.PropertyValue.ObjectValue)
+	if m == nil {
 		return nil
 	}
-	if !v.IsObject() {
-		d.fail(path, "%s must be an object, not %s", path, v.TypeString())
-		return nil
-	}
-	return v.ObjectValue()
+	return *m
 }
 
 func (d *decoder) conn(obj resource.PropertyMap, path string, withProxy bool) *conn {
@@ -522,6 +506,26 @@ func unknown() resource.PropertyValue {
 	return resource.MakeComputed(resource.NewStringProperty(""))
 }
 
+// valid decodes a resource's inputs for a run: an error names every invalid input (or an unknown one).
+func valid[T any](decodeAs func(resource.PropertyMap) (T, *decoder), props resource.PropertyMap) (T, error) {
+	c, d := decodeAs(props)
+	if len(d.failures) > 0 || d.unknown {
+		var none T
+		return none, fmt.Errorf("invalid inputs: %s", failureText(d))
+	}
+	return c, nil
+}
+
+// runInto runs cmd over c's connection and records its stdout and stderr in out.
+func (s *server) runInto(ctx context.Context, urn string, c *command, cmd string, secret bool, out resource.PropertyMap) error {
+	stdout, stderr, err := s.run(ctx, urn, c, cmd, secret)
+	if err != nil {
+		return err
+	}
+	out["stdout"], out["stderr"] = resource.NewStringProperty(stdout), resource.NewStringProperty(stderr)
+	return nil
+}
+
 func (s *server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
 	if err := checkType(req.GetUrn()); err != nil {
 		return nil, err
@@ -544,16 +548,14 @@ func (s *server) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pul
 	if req.GetPreview() {
 		out["stdout"], out["stderr"] = unknown(), unknown()
 	} else {
-		c, d := decode(props)
-		if len(d.failures) > 0 || d.unknown {
-			return nil, fmt.Errorf("invalid inputs: %s", failureText(d))
+		c, err := valid(decode, props)
+		if err != nil {
+			return nil, err
 		}
 		if c.Create != nil {
-			stdout, stderr, err := s.run(ctx, req.GetUrn(), c, *c.Create, c.secret["create"])
-			if err != nil {
+			if err := s.runInto(ctx, req.GetUrn(), c, *c.Create, c.secret["create"], out); err != nil {
 				return nil, err
 			}
-			out["stdout"], out["stderr"] = resource.NewStringProperty(stdout), resource.NewStringProperty(stderr)
 		}
 	}
 	properties, err := marshal(out)
@@ -583,9 +585,9 @@ func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 	if req.GetPreview() {
 		out["stdout"], out["stderr"] = unknown(), unknown()
 	} else {
-		c, d := decode(news)
-		if len(d.failures) > 0 || d.unknown {
-			return nil, fmt.Errorf("invalid inputs: %s", failureText(d))
+		c, err := valid(decode, news)
+		if err != nil {
+			return nil, err
 		}
 		c.Stdout, c.Stderr = old.Stdout, old.Stderr
 		cmd, secret := c.Create, c.secret["create"]
@@ -593,11 +595,9 @@ func (s *server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 			cmd, secret = c.Update, c.secret["update"]
 		}
 		if cmd != nil {
-			stdout, stderr, err := s.run(ctx, req.GetUrn(), c, *cmd, secret)
-			if err != nil {
+			if err := s.runInto(ctx, req.GetUrn(), c, *cmd, secret, out); err != nil {
 				return nil, err
 			}
-			out["stdout"], out["stderr"] = resource.NewStringProperty(stdout), resource.NewStringProperty(stderr)
 		}
 	}
 	properties, err := marshal(out)
