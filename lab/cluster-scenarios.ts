@@ -33,8 +33,11 @@ export async function leaseHolder(c: LabCluster, master: string, lease: string):
 }
 
 /** etcd members seen from one master's etcd: voters, learners, and whether every one answers health. */
+/** kubectl arguments that run etcdctl in a master's etcd pod, against that member. */
+const etcdctlIn = (master: string) => ["-n", "kube-system", "exec", `etcd-${master}`, "--", "etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt", "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt", "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key"];
+
 export async function etcdMembers(c: LabCluster, master: string): Promise<{ voters: string[]; learners: string[]; healthy: boolean }> {
-  const etcdctl = ["-n", "kube-system", "exec", `etcd-${master}`, "--", "etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt", "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt", "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key"];
+  const etcdctl = etcdctlIn(master);
   const list = JSON.parse(await c.kubectl(master, [...etcdctl, "member", "list", "-w", "json"])) as { members: Array<{ name: string; isLearner?: boolean }> };
   const healthy = await c.kubectl(master, [...etcdctl, "endpoint", "health", "--cluster"]).then(() => true, () => false);
   return { voters: list.members.filter((m) => !m.isLearner).map((m) => m.name), learners: list.members.filter((m) => m.isLearner).map((m) => m.name), healthy };
@@ -262,8 +265,7 @@ export interface MemberRerun {
 
 /** Each master's `name=id` etcd member, from one master's etcd (IDs in hex, as etcdctl's simple output). */
 async function memberIds(c: LabCluster, master: string): Promise<string[]> {
-  const etcdctl = ["-n", "kube-system", "exec", `etcd-${master}`, "--", "etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt", "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt", "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key"];
-  return (await c.kubectl(master, [...etcdctl, "member", "list"]))
+  return (await c.kubectl(master, [...etcdctlIn(master), "member", "list"]))
     .split("\n")
     .filter(Boolean)
     .map((l) => l.split(", "))

@@ -5,10 +5,8 @@ import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { file, inputs, named, ofType, renderOnce } from "./helpers";
 import { RenderResult, SECRET } from "../render/render";
-import { createHash } from "crypto";
+import { sha256 } from "../bundle/oci";
 import { connectionChangedCommand } from "../components/plan/scripts";
-
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 interface Master {
   name: string;

@@ -12,6 +12,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, w
 import { createServer, Server } from "https";
 import { createServer as createTcpServer, Server as TcpServer } from "net";
 import { join } from "path";
+import { waitUntil } from "../lab/lab";
 import { makeCa, sharedCaSpecs } from "../lab/pki";
 import { MEMBER_DONE, MEMBER_STARTED } from "../components/plan/control-plane-member";
 import { SHARED_PKI_NAMES } from "../components/plan/pki";
@@ -118,11 +119,6 @@ async function listening(i: number, port: number): Promise<TcpServer> {
 /** What kubeadm is asked on a join: the node's certificates, then the join. */
 const joined = (m: { at: (p: string) => string }) => [`join phase control-plane-prepare certs --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`, `join --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`];
 
-async function waitFor(ok: () => boolean) {
-  for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(ok(), "etcd did not become healthy");
-}
-
 const closeAll = async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((ok) => s.close(ok))));
 };
@@ -218,7 +214,7 @@ describe("kubeadm-ha-member decides on the machine", () => {
       "--listen-peer-urls", `http://${ADDRESS(1)}:${peerPort}`, "--initial-advertise-peer-urls", `http://${ADDRESS(1)}:${peerPort}`, "--initial-cluster", `prod-master-1=http://${ADDRESS(1)}:${peerPort}`], { stdio: "ignore" });
     const etcdctl = (...args: string[]) => spawnSync("etcdctl", [`--endpoints=http://${ADDRESS(1)}:${etcdPorts[0]}`, ...args], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } });
     try {
-      await waitFor(() => etcdctl("endpoint", "health").status === 0);
+      await waitUntil("etcd to be healthy", () => etcdctl("endpoint", "health").status === 0, 10_000, 100);
       // What the lost master-0 left: a learner at its address whose etcd never started (no name yet).
       const add = etcdctl("member", "add", "prod-master-0", "--learner", `--peer-urls=https://${ADDRESS(0)}:2380`);
       assert.equal(add.status, 0, add.stderr);

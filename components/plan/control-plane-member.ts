@@ -110,8 +110,8 @@ no_cluster_anywhere() {
 
 # etcd's JSON gateway on a peer, with this node's etcd client certificate.
 etcd_api() {
-  curl -sS --max-time 5 --cacert ${SHARED_PKI_DIR}/etcd/ca.crt \
-    --cert ${SHARED_PKI_DIR}/etcd/healthcheck-client.crt --key ${SHARED_PKI_DIR}/etcd/healthcheck-client.key \
+  curl -sS --max-time 5 --cacert ${SHARED_PKI_DIR}/etcd/ca.crt \\
+    --cert ${SHARED_PKI_DIR}/etcd/healthcheck-client.crt --key ${SHARED_PKI_DIR}/etcd/healthcheck-client.key \\
     -X POST "\${etcd_scheme}://$1:\${etcd_ports%% *}/v3/cluster/member/$2" -d "$3"
 }
 
@@ -146,6 +146,12 @@ reset_keeping_shared_pki() {
   rm -rf "$keep"
 }
 
+# Marks a kubeadm run as started, so that one cut short is found on the next run.
+begin() {
+  mkdir -p "$(dirname "$started_marker")"
+  touch "$started_marker"
+}
+
 if leftovers; then
   echo "$node: an earlier kubeadm run here did not finish; kubeadm reset, then again"
   reset_keeping_shared_pki
@@ -158,8 +164,7 @@ while :; do
   if peer="$(ready_peer)"; then
     echo "$node: the apiserver at $peer answers; kubeadm join --control-plane through \${through:-$peer}"
     ${paths.setEndpoint} "\${through:-$peer}"
-    mkdir -p "$(dirname "$started_marker")"
-    touch "$started_marker"
+    begin
     ${paths.renderConfig} ${paths.joinConfig} ${paths.renderedConfig}
     # This node's certificates first (kubeadm's own phase; the join reuses them): its etcd
     # client certificate lets it clear a member left under its name before it joins.
@@ -171,8 +176,7 @@ while :; do
   if [ "$node" = "$first" ] && no_cluster_anywhere; then
     echo "$node: no master of this stack holds a cluster (each refuses ports $apiserver_port $etcd_ports); kubeadm init"
     ${paths.setEndpoint} "\${through:-$own_address}"
-    mkdir -p "$(dirname "$started_marker")"
-    touch "$started_marker"
+    begin
     ${paths.renderConfig} ${paths.initConfig} ${paths.renderedConfig}
     # --skip-token-print: the join command kubeadm prints would put the token in the logs and state.
     kubeadm init --config ${paths.renderedConfig} --skip-token-print
@@ -200,27 +204,23 @@ function joinAddress(plan: ClusterPlan, master: MasterPlan): string {
 }
 
 /**
- * The first master's step (named init: on a new cluster it runs `kubeadm init`): becomes a
- * member, applies the CNI (idempotent), points the endpoint name where it stays, then waits
- * until the node is Ready and a healthy etcd voter.
+ * A master's init or join step: becomes a member (see memberScript), points the endpoint
+ * name where it stays, then waits until the node is Ready and a healthy etcd voter. The
+ * first master's step (named init: on a new cluster it runs `kubeadm init`) applies the
+ * CNI too (idempotent). Each step waits for the previous master's, so joins never overlap.
  */
-export function initCommand(plan: ClusterPlan, master: MasterPlan): string {
-  return `${header(`Makes ${master.name} a control-plane member (kubeadm init on a new cluster, join on an existing one), then the CNI; succeeds once the node is Ready and a healthy etcd voter.`)}
+function memberCommand(plan: ClusterPlan, master: MasterPlan, what: string): string {
+  return `${header(`${what}; succeeds once the node is Ready and a healthy etcd voter.`)}
 sudo ${paths.member} ${master.name}${joinAddress(plan, master)}
-${applyCni(plan)}sudo ${paths.setEndpoint} ${master.endpointAfterJoin}
+${master.index === 0 ? applyCni(plan) : ""}sudo ${paths.setEndpoint} ${master.endpointAfterJoin}
 sudo ${paths.waitMember} ${master.name}
 `;
 }
 
-/**
- * Every other master's step: joins through a master that answers, then resolves the
- * endpoint name where it stays; succeeds once it is Ready and a healthy etcd voter. The
- * next master's step waits for this one, so joins never overlap.
- */
+export function initCommand(plan: ClusterPlan, master: MasterPlan): string {
+  return memberCommand(plan, master, `Makes ${master.name} a control-plane member (kubeadm init on a new cluster, join on an existing one), then the CNI`);
+}
+
 export function joinCommand(plan: ClusterPlan, master: MasterPlan): string {
-  return `${header(`kubeadm join --control-plane on ${master.name} through a master that answers; succeeds once the node is Ready and a healthy etcd voter.`)}
-sudo ${paths.member} ${master.name}${joinAddress(plan, master)}
-sudo ${paths.setEndpoint} ${master.endpointAfterJoin}
-sudo ${paths.waitMember} ${master.name}
-`;
+  return memberCommand(plan, master, `kubeadm join --control-plane on ${master.name} through a master that answers`);
 }

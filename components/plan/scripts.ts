@@ -308,7 +308,7 @@ case "$action" in
     fi
     machine="$(machine_of)"
     mkdir -p "$(dirname "$recorded")"
-    printf '%s\n' "$machine" > "$recorded"
+    printf '%s\\n' "$machine" > "$recorded"
     echo "$node is etcd member $id on machine \${machine:-unknown}"
     ;;
   remove)
