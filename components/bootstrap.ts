@@ -11,6 +11,7 @@ import { StaticMachine } from "./plan/static-files";
 import { registrationLabels, workerJoinConfig, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE } from "./plan/kubeadm";
 import { nodeLabelsCommand, removeWorkerCommand, resetCommand } from "./plan/host-lifecycle";
 import { initCommand, joinCommand, memberScript } from "./plan/control-plane-member";
+import { ControlPlaneHost } from "./control-plane-host";
 
 /** How the bootstrap reaches the machines: SSH, through a bastion where there is one. */
 export interface SshAccess {
@@ -30,6 +31,11 @@ export interface KubeadmBootstrapArgs {
   caCertHash: pulumi.Input<string>;
   /** Cloud identity of each master VM, in plan order: a replaced VM re-runs its steps. */
   masterIds: pulumi.Input<string>[];
+  /**
+   * Where the steps that need any one healthy master connect (plan.controlPlaneSsh, resolved):
+   * the endpoint's SSH address, or the master that answered first.
+   */
+  controlPlaneHost: ControlPlaneHost;
   /** What must exist before the first SSH connection (VMs, firewall, NAT). */
   dependsOn: pulumi.Input<pulumi.Resource>[];
   /**
@@ -49,6 +55,7 @@ export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHa
     { path: scripts.paths.renderConfig, mode: "0755", content: scripts.renderConfigScript() },
     { path: scripts.paths.member, mode: "0755", content: memberScript(plan) },
     { path: scripts.paths.waitMember, mode: "0755", content: scripts.waitMemberScript() },
+    { path: scripts.paths.refreshEndpointPods, mode: "0755", content: scripts.refreshEndpointPodsScript(plan.endpoint.name) },
     { path: scripts.paths.validate, mode: "0755", content: scripts.validateScript(plan) },
     { path: scripts.paths.etcdMember, mode: "0755", content: scripts.etcdMemberScript() },
     { path: scripts.paths.spreadDns, mode: "0755", content: scripts.spreadDnsScript() },
@@ -59,7 +66,10 @@ export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHa
  * Runs the kubeadm bootstrap over SSH: files and secrets to every master,
  * `kubeadm init` on master-0, then each other master joins strictly after the
  * previous one is Ready and a healthy voting etcd member; finally a validation
- * step that fails `pulumi up` with the reason, and the admin kubeconfig.
+ * step that fails `pulumi up` with the reason, and the admin kubeconfig. The steps
+ * that need any one healthy master (validation, kubeconfig, etcd membership, removing
+ * a worker you own) run on `<cluster>-control-plane`, which connects to
+ * args.controlPlaneHost: whichever master is healthy when they run, never a fixed one.
  */
 export class KubeadmBootstrap extends pulumi.ComponentResource {
   /** The step that proves the control plane healthy; node pools wait for it. */
@@ -101,29 +111,49 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       return member;
     });
 
-    // Membership of each master, held by a healthy peer: when a master's VM is replaced
-    // (or the stack destroyed) the peer removes its etcd member and Node first, so a
-    // replacement joins a clean cluster (no stale member blocking quorum or learners).
-    // A single (non-HA) master has no peer: replacing it means a new cluster.
+    // Steps for any one healthy master, reached through args.controlPlaneHost. They were
+    // master-0's and master-1's (aliases keep their state): with that zone down, nothing
+    // could be replaced.
+    const controlPlane = new MachineSteps(
+      `${plan.name}-control-plane`,
+      { ssh, host: args.controlPlaneHost(), trigger: pulumi.all(args.masterIds).apply((ids) => ids.join(",")), before: args.dependsOn },
+      { parent: this },
+    );
+    const wasOn = (machine: number, step: string): pulumi.Alias => ({ name: `${plan.masters[machine].name}-${step}`, parent: machines[machine] });
+
+    // Each master a member, checked once it has joined. Nothing is removed when a master's
+    // machine is replaced: the new machine clears its predecessor's member as it joins
+    // (the member script), through whichever master answers then. (These steps removed it
+    // before, from a fixed peer that had to be up; moving them changes no trigger, so
+    // nothing is replaced, and the update drops the old removal.)
     const memberships = plan.masters.filter(() => plan.masters.length > 1).map((master) => {
-      const peer = plan.masters[master.index === 0 ? 1 : 0];
-      return machines[peer.index].step(
-        `etcd-member-${master.name}`,
-        { create: scripts.etcdMemberCommand("show", master, peer), delete: scripts.etcdMemberCommand("remove", master, peer), replaceOn: [args.masterIds[master.index]] },
-        [this.memberSteps[master.index], this.memberSteps[peer.index]],
-        { deleteBeforeReplace: true },
+      const step = `etcd-member-${master.name}`;
+      return controlPlane.step(
+        step,
+        { create: scripts.etcdMemberCommand(master), replaceOn: [args.masterIds[master.index]] },
+        this.memberSteps,
+        // Never on the master it is about: that one may be the master lost.
+        { aliases: [wasOn(master.index === 0 ? 1 : 0, step)], host: args.controlPlaneHost(master.ip) },
       );
     });
+    // Fewer masters, or a renamed host: the members and Nodes of masters the stack no longer
+    // has go, once every master it has is a member.
+    const pruned = controlPlane.step("prune-members", { create: scripts.pruneMembersCommand(plan), triggers: [...args.masterIds] }, [previous!, ...memberships]);
 
-    const first = machines[0];
-    this.validated = first.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [previous!, ...memberships]);
-    const kubeconfig = first.step("kubeconfig", { create: scripts.kubeconfigCommand() }, [this.validated], { logging: "stderr", secretStdout: true });
+    this.validated = controlPlane.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [pruned], { aliases: [wasOn(0, "validate")] });
+    // Its update (a new connection) prints the kubeconfig again, so the output stays one.
+    const kubeconfig = controlPlane.step("kubeconfig", { create: scripts.kubeconfigCommand() }, [this.validated], {
+      logging: "stderr",
+      secretStdout: true,
+      updateRunsCreate: true,
+      aliases: [wasOn(0, "kubeconfig")],
+    });
     this.kubeconfig = pulumi.secret(kubeconfig.stdout);
 
     // Hosts you own keep their stack's labels in step with the stack, and are reset when
     // they leave it. Resets are ordered for a destroy: workers first (each drained and its
-    // Node deleted from master-0 before), then the masters from the last one to master-0,
-    // so every master's kubeadm reset removes its etcd member while the rest keep quorum.
+    // Node deleted before), then the masters from the last one to master-0, so every
+    // master's kubeadm reset removes its etcd member while the rest keep quorum.
     // (On clouds, deleting the VM is the reset.)
     const owned = args.prepareFiles !== undefined;
     let lastReset: command.remote.Command | undefined;
@@ -153,7 +183,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const joined = machine.step("join", { create: scripts.staticWorkerJoinCommand(w) }, [files, token, this.validated]);
       machine.step("labels", { create: nodeLabelsCommand(w.name, w.labels) }, [joined]);
       const reset = machine.step("reset", { delete: resetCommand(w.name), replaceOn: [] }, lastReset ? [lastReset] : []);
-      first.step(`remove-${w.name}`, { delete: removeWorkerCommand(w.name, plan.masters[0].name), replaceOn: [] }, [joined, reset]);
+      controlPlane.step(`remove-${w.name}`, { delete: removeWorkerCommand(w.name), replaceOn: [] }, [joined, reset], { aliases: [wasOn(0, `remove-${w.name}`)] });
     }
     this.registerOutputs({ kubeconfig: this.kubeconfig });
   }
@@ -166,7 +196,7 @@ function digest(text: string): string {
 
 interface MachineStepsArgs {
   ssh: SshAccess;
-  host: string;
+  host: pulumi.Input<string>;
   /** Re-run every step when this changes (the VM was replaced). */
   trigger: pulumi.Input<string>;
   /** What every step waits for (VMs, firewall, NAT). A component's dependsOn does not reach its children. */
@@ -198,7 +228,17 @@ export class MachineSteps extends pulumi.ComponentResource {
       replaceOn?: pulumi.Input<unknown>[];
     },
     after: pulumi.Resource[] = [],
-    extra: { logging?: "stdout" | "stderr" | "stdoutAndStderr" | "none"; secretStdout?: boolean; deleteBeforeReplace?: boolean } = {},
+    extra: {
+      logging?: "stdout" | "stderr" | "stdoutAndStderr" | "none";
+      secretStdout?: boolean;
+      deleteBeforeReplace?: boolean;
+      /** An update runs the create command again (its stdout is an output), not the no-op. */
+      updateRunsCreate?: boolean;
+      /** Where the step was before (its old name and parent). */
+      aliases?: pulumi.Input<pulumi.Alias>[];
+      /** Connect to this host instead of the machine's. */
+      host?: pulumi.Input<string>;
+    } = {},
   ): command.remote.Command {
     const { trigger } = this.args;
     // What the step does on the machine is in its triggers: a changed command or input runs it
@@ -208,9 +248,9 @@ export class MachineSteps extends pulumi.ComponentResource {
     return new command.remote.Command(
       `${this.machine}-${step}`,
       {
-        connection: this.connection(),
+        connection: this.connection(extra.host),
         create: cmd.create,
-        update: cmd.create !== undefined ? scripts.connectionChangedCommand() : undefined,
+        update: cmd.create !== undefined && !extra.updateRunsCreate ? scripts.connectionChangedCommand() : undefined,
         delete: cmd.delete,
         stdin: cmd.stdin,
         triggers: cmd.replaceOn ?? [trigger, ...(cmd.triggers ?? []), ...what],
@@ -221,6 +261,7 @@ export class MachineSteps extends pulumi.ComponentResource {
         dependsOn: [...this.args.before, ...after],
         additionalSecretOutputs: extra.secretStdout ? ["stdout"] : undefined,
         deleteBeforeReplace: extra.deleteBeforeReplace,
+        aliases: extra.aliases,
       },
     );
   }
@@ -234,8 +275,8 @@ export class MachineSteps extends pulumi.ComponentResource {
     );
   }
 
-  private connection(): command.types.input.remote.ConnectionArgs {
-    const { ssh, host } = this.args;
+  private connection(host: pulumi.Input<string> = this.args.host): command.types.input.remote.ConnectionArgs {
+    const { ssh } = this.args;
     return {
       host,
       user: ssh.user,

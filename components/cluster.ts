@@ -7,6 +7,7 @@ import { bootConfig } from "./plan/cloud-init";
 import { workerJoinConfig } from "./plan/kubeadm";
 import { paths, workerJoinScript } from "./plan/scripts";
 import { KubeadmBootstrap } from "./bootstrap";
+import { controlPlaneHost } from "./control-plane-host";
 import { ClusterPki } from "./pki";
 import { GcpInfrastructure } from "./gcp/infrastructure";
 import { AwsInfrastructure } from "./aws/infrastructure";
@@ -64,6 +65,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             bastionUser,
           },
           masterIds: plan.masters.map((m) => hostIdentity({ address: m.ip, machine: m.machine })),
+          controlPlaneHost: controlPlaneHost(plan.controlPlaneSsh, { direct: bastionHost === undefined }),
           dependsOn: [],
           prepareFiles: (m) => staticPrepareFiles(plan, m),
         },
@@ -118,7 +120,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
     const bootstrap = new KubeadmBootstrap(
       `${name}-bootstrap`,
-      { ...bootstrapArgs, ssh: { user: DEFAULT_SSH_USER, privateKey, bastionHost: infra.bastionPublicIp }, masterIds: infra.masterIds, dependsOn: infra.sshReady },
+      {
+        ...bootstrapArgs,
+        ssh: { user: DEFAULT_SSH_USER, privateKey, bastionHost: infra.bastionPublicIp },
+        masterIds: infra.masterIds,
+        controlPlaneHost: controlPlaneHost(plan.controlPlaneSsh, { loadBalancerSsh: infra.controlPlaneSsh, direct: false }),
+        dependsOn: infra.sshReady,
+      },
       parent,
     );
 

@@ -19,6 +19,8 @@ export interface PlatformInfrastructure {
   masterIds: pulumi.Output<string>[];
   /** What must exist before the bootstrap can SSH to the masters. */
   sshReady: pulumi.Resource[];
+  /** The apiserver load balancer's SSH address (it forwards port 22 to a healthy master); none in local-proxy mode. */
+  controlPlaneSsh?: pulumi.Output<string>;
   /** How a worker finds its name, address and the token at boot. */
   instanceIdentity: InstanceIdentity;
   addPools(args: PoolsArgs): pulumi.Resource[];
@@ -50,6 +52,7 @@ export abstract class InfrastructureComponent extends pulumi.ComponentResource i
   public abstract readonly bastionPublicIp: pulumi.Output<string>;
   public abstract readonly masterIds: pulumi.Output<string>[];
   public abstract readonly sshReady: pulumi.Resource[];
+  public controlPlaneSsh?: pulumi.Output<string>;
   public abstract readonly instanceIdentity: InstanceIdentity;
   abstract addPools(args: PoolsArgs): pulumi.Resource[];
   abstract ingress(): pulumi.Output<MemberIngress>;

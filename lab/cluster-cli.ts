@@ -11,7 +11,22 @@ import { changedSteps } from "../engine/pulumi";
 import { readStackFile } from "../render/render";
 import { planOfConfig } from "../render/topology";
 import { BringUp, LabCluster, LabMode, phasesOf, stackOf } from "./cluster";
-import { adminOnWorkers, checkHealthy, ClusterFacts, deployEcho, LossResult, loseMaster, MachineReplaced, memberStepsRerun, replaceMachine } from "./cluster-scenarios";
+import {
+  adminOnWorkers,
+  checkHealthy,
+  ClusterFacts,
+  controlPlaneStepsWithout,
+  deployEcho,
+  LossResult,
+  loseMaster,
+  MachineReplaced,
+  memberStepsRerun,
+  refreshedPods,
+  dnsZones,
+  replaceMachine,
+  staleEndpointCopies,
+  StepsWithoutMaster,
+} from "./cluster-scenarios";
 import { LabError, labLog, labModes, runLabCommand } from "./lab";
 import { join } from "path";
 
@@ -21,10 +36,16 @@ export interface LabRun {
   mode: LabMode;
   bringUp: BringUp;
   secondUpNoChanges: boolean;
+  /** Host-network pods that kept an endpoint address their node no longer has, after the bring-up (none, to pass). */
+  staleEndpoints: string[];
+  /** The zones of CoreDNS's replicas after the bring-up: as many different zones as replicas, to pass. */
+  dns: { replicas: number; zones: string[] };
   /** Every master's init/join step run again: the up passed, kubeadm did not run again, no etcd member was re-made. */
   memberRerun: boolean;
   /** master-0's machine replaced at its address: joined the running cluster, data kept. */
   replaced: MachineReplaced;
+  /** With master-0's host down, the steps that need any one healthy master ran again on another. */
+  withoutMaster0: StepsWithoutMaster;
   labelPreview: string[];
   /** The label after `pulumi up` with it, and after `pulumi up` without it again. */
   labelApplied: { added: boolean; removed: boolean };
@@ -50,6 +71,14 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
     const facts: ClusterFacts = { ...base, dnsIp: (await c.kubectl(base.masters[0], ["-n", "kube-system", "get", "service", "kube-dns", "-o", "jsonpath={.spec.clusterIP}"])).trim() };
     const h = await c.eventually("every node Ready, /readyz through the endpoint and every master a healthy etcd voter", () => checkHealthy(c, facts), 120_000);
     log(`healthy: ${h.nodesReady} nodes Ready, /readyz ok through ${facts.endpoint} from every worker, etcd ${h.voters} healthy voters`);
+    const staleEndpoints = await staleEndpointCopies(c, facts);
+    const refreshed = await refreshedPods(c, facts);
+    log(
+      `host-network pods with a stale endpoint address: ${staleEndpoints.length ? staleEndpoints.join("; ") : "none"} ` +
+        `(restarted by the init/join steps: ${Object.entries(refreshed).map(([m, n]) => `${m} ${n < 0 ? "no report" : n}`).join(", ")})`,
+    );
+    const dns = await dnsZones(c, facts);
+    log(`CoreDNS: ${dns.replicas} replicas, running in ${dns.zones.join(", ") || "no zone"}`);
     await adminOnWorkers(c, facts);
     const echo = await deployEcho(c, facts);
     log(`echo: ${echo.answered.length} replicas answered through its Service from ${facts.workers[0]} (${echo.requests} requests)`);
@@ -78,6 +107,12 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
         `the workload failed ${replaced.workloadFailures} of ${replaced.workloadRequests} requests meanwhile`,
     );
 
+    const withoutMaster0 = await controlPlaneStepsWithout(c, facts, facts.masters[0]);
+    log(
+      `${facts.masters[0]} down: ${withoutMaster0.rerun.join(", ")} run again (pulumi up --target-replace): ${withoutMaster0.upOk ? "up ok" : `up FAILED:\n${withoutMaster0.failure}`}, ` +
+        `ran on ${withoutMaster0.ranOn || "an unknown master"}; the stack's kubeconfig ${withoutMaster0.kubeconfigWorks ? "lists the nodes through the endpoint" : "does NOT work"}`,
+    );
+
     const losses: LossResult[] = [];
     for (const which of opts.lose) {
       const r = await loseMaster(c, facts, which, log);
@@ -94,7 +129,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       leftOnHosts = await leftAfterReset(c, [...facts.masters, ...facts.workers]);
       log(`hosts after destroy: ${leftOnHosts.length ? leftOnHosts.join("; ") : "every host reset (no kubelet, containers, images, Kubernetes binaries or kubeadm-ha files)"}`);
     }
-    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, memberRerun: rerun.upOk && rerun.kubeadmAgain.length === 0 && sameMembers, replaced, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
+    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, staleEndpoints, dns, memberRerun: rerun.upOk && rerun.kubeadmAgain.length === 0 && sameMembers, replaced, withoutMaster0, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
   } finally {
     if (!opts.keep) await c.close();
     else log(`--keep: hosts and engine left running (npm run lab:hosts -- down removes the hosts; engine in ${c.engine.dir})`);
@@ -167,7 +202,7 @@ async function main() {
   }
   console.log("\nsummary");
   for (const r of runs) {
-    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; member steps re-run harmlessly: ${r.memberRerun}; ${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
+    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; member steps re-run harmlessly: ${r.memberRerun}; ${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; control-plane steps with ${r.withoutMaster0.down} down: ran on ${r.withoutMaster0.ranOn}, kubeconfig works ${r.withoutMaster0.kubeconfigWorks}; label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
     for (const l of r.losses) {
       console.log(`    lost ${l.lost} (${l.why}): API ${l.apiAnswers.toFixed(1)} s, DNS ${l.dnsAnswers.toFixed(1)} s, writes ${l.writesAnswer.toFixed(1)} s, ${Object.entries(l.leases).map(([k, x]) => `${k} ${x.seconds.toFixed(1)} s`).join(", ")}, writes ${l.writesAfter}/5, new pod ${l.newPodRunning.toFixed(1)} s, rejoined ${l.rejoined.toFixed(1)} s`);
     }
@@ -175,8 +210,11 @@ async function main() {
   const bad = runs.filter(
     (r) =>
       !r.secondUpNoChanges ||
+      r.staleEndpoints.length > 0 ||
+      new Set(r.dns.zones).size < Math.min(r.dns.replicas, 3) ||
       !r.memberRerun ||
       !(r.replaced.upOk && r.replaced.sameCluster && r.replaced.dataKept && r.replaced.newMachine && r.replaced.newMember && r.replaced.othersKept) ||
+      !(r.withoutMaster0.upOk && r.withoutMaster0.kubeconfigWorks && r.withoutMaster0.ranOn !== "" && r.withoutMaster0.ranOn !== r.withoutMaster0.down) ||
       r.labelPreview.length !== 1 ||
       !r.labelApplied.added ||
       !r.labelApplied.removed ||

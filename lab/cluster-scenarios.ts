@@ -60,6 +60,48 @@ export async function checkHealthy(c: LabCluster, f: ClusterFacts): Promise<{ no
   return { nodesReady: ready.length, voters: e.voters.length };
 }
 
+/**
+ * Host-network DaemonSet pods (kube-proxy) whose copy of /etc/hosts (the kubelet's
+ * etc-hosts of the pod, made when it started) names another endpoint address than their
+ * node's /etc/hosts does now, as "node/pod: copy vs node". Empty when none is stale.
+ */
+export async function staleEndpointCopies(c: LabCluster, f: ClusterFacts): Promise<string[]> {
+  const name = f.endpoint.replace(/:\d+$/, "");
+  const pods = JSON.parse(await c.kubectl(masterOf(f), ["get", "pods", "-A", "-o", "json"])) as {
+    items: Array<{ metadata: { uid: string; name: string; ownerReferences?: Array<{ kind: string }> }; spec: { nodeName?: string; hostNetwork?: boolean } }>;
+  };
+  const stale: string[] = [];
+  const line = (text: string) => text.split("\n").find((l) => l.endsWith(` ${name} # kubeadm-ha endpoint`)) ?? "(none)";
+  for (const p of pods.items.filter((x) => x.spec.hostNetwork && x.spec.nodeName && x.metadata.ownerReferences?.[0]?.kind === "DaemonSet")) {
+    const node = p.spec.nodeName!;
+    const [hosts, copy] = await Promise.all([c.exec(node, ["cat", "/etc/hosts"]), c.exec(node, ["cat", `/var/lib/kubelet/pods/${p.metadata.uid}/etc-hosts`])]);
+    if (copy.code !== 0) continue;
+    if (line(copy.stdout) !== line(hosts.stdout)) stale.push(`${node}/${p.metadata.name}: ${line(copy.stdout)} vs ${line(hosts.stdout)}`);
+  }
+  return stale;
+}
+
+/** How many host-network pods each master's init or join step restarted for a stale endpoint address (from the steps' output in the stack's state). */
+export async function refreshedPods(c: LabCluster, f: ClusterFacts): Promise<Record<string, number>> {
+  const deployment = (await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: Array<{ urn: string; outputs?: { stdout?: unknown } }> } };
+  const out: Record<string, number> = {};
+  for (const [i, m] of f.masters.entries()) {
+    const step = (deployment.deployment?.resources ?? []).find((r) => r.urn.endsWith(`::${m}-${i === 0 ? "init" : "join"}`));
+    const n = /with a stale endpoint address: (\d+) restarted/.exec(String(step?.outputs?.stdout ?? ""));
+    out[m] = n ? Number(n[1]) : -1;
+  }
+  return out;
+}
+
+/** The zones CoreDNS's running replicas are in, one entry per replica, and how many replicas it wants. */
+export async function dnsZones(c: LabCluster, f: ClusterFacts): Promise<{ replicas: number; zones: string[] }> {
+  const m = masterOf(f);
+  const replicas = Number(await c.kubectl(m, ["-n", "kube-system", "get", "deployment", "coredns", "-o", "jsonpath={.spec.replicas}"]));
+  const nodes = (await c.kubectl(m, ["-n", "kube-system", "get", "pods", "-l", "k8s-app=kube-dns", "--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].spec.nodeName}"])).trim().split(/\s+/).filter(Boolean);
+  const zones = await Promise.all(nodes.map(async (n) => (await c.kubectl(m, ["get", "node", n, "-o", "jsonpath={.metadata.labels.topology\\.kubernetes\\.io/zone}"])).trim()));
+  return { replicas, zones: zones.sort() };
+}
+
 /** Copies the admin kubeconfig to the workers (root-only), for clients that go through the endpoint. */
 export async function adminOnWorkers(c: LabCluster, f: ClusterFacts): Promise<void> {
   const read = await c.exec(f.masters[0], ["cat", "/etc/kubernetes/admin.conf"]);
@@ -296,6 +338,61 @@ export async function memberStepsRerun(c: LabCluster, f: ClusterFacts): Promise<
     membersBefore,
     membersAfter: await memberIds(c, f.masters[0]),
   };
+}
+
+export interface StepsWithoutMaster {
+  /** The master whose host was down meanwhile. */
+  down: string;
+  /** The steps `pulumi up --target-replace` ran again. */
+  rerun: string[];
+  upOk: boolean;
+  failure: string;
+  /** The master the prune step says it ran on. */
+  ranOn: string;
+  /** The admin kubeconfig the stack outputs afterwards lists the nodes through the endpoint, from a worker. */
+  kubeconfigWorks: boolean;
+}
+
+/**
+ * With one master's host down (its zone lost), the steps that need any one healthy master
+ * (the admin kubeconfig, pruning members) run again: `pulumi up` must find a master that
+ * answers (through the VIP, or the first master that answers SSH) and pass, and the
+ * kubeconfig it outputs must work. The master's host boots again afterwards.
+ */
+export async function controlPlaneStepsWithout(c: LabCluster, f: ClusterFacts, down: string): Promise<StepsWithoutMaster> {
+  const deployment = (await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: Array<{ urn: string; outputs?: { stdout?: unknown } }> } };
+  const wanted = ["-control-plane-kubeconfig", "-control-plane-prune-members"];
+  const urns = (deployment.deployment?.resources ?? []).map((r) => r.urn).filter((u) => wanted.some((w) => u.endsWith(w)));
+  if (urns.length !== wanted.length) throw new LabError(`the stack has ${urns.length} of the steps *${wanted.join(", *")}`);
+  await c.hosts.crash(down);
+  try {
+    await c.waitFor(`${down} to be NotReady`, async () => (await c.kubectl(masterOf(f, [down]), ["get", "node", down, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`])).trim() !== "True", 180_000);
+    const up = await c.engine.run(["up", "--yes", "--skip-preview", ...urns.flatMap((u) => ["--target-replace", u]), ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
+    const after = (await c.engine.exportStack(c.stack)).json as typeof deployment;
+    const prune = (after.deployment?.resources ?? []).find((r) => r.urn.endsWith("-control-plane-prune-members"));
+    const ranOn = /\(on (\S+)\)/.exec(String(prune?.outputs?.stdout ?? ""))?.[1] ?? "";
+    let kubeconfigWorks = false;
+    if (up.code === 0) {
+      const kubeconfig = await c.engine.must(["stack", "output", "kubeconfig", "--show-secrets", "--stack", c.stack, "--non-interactive"]);
+      const path = "/root/stack-output.kubeconfig";
+      const w = f.workers[0];
+      const put = await c.exec(w, ["sh", "-c", `umask 077 && cat > ${path}`], kubeconfig);
+      const nodes = put.code === 0 ? await c.exec(w, ["kubectl", "--kubeconfig", path, "--request-timeout=10s", "get", "nodes", "-o", "name"]) : put;
+      kubeconfigWorks = nodes.code === 0 && f.masters.every((m) => nodes.stdout.includes(`node/${m}`));
+      await c.exec(w, ["rm", "-f", path]);
+    }
+    return {
+      down,
+      rerun: urns.map((u) => u.split("::").pop()!),
+      upOk: up.code === 0,
+      failure: up.code === 0 ? "" : (up.stdout + up.stderr).split("\n").slice(-40).join("\n"),
+      ranOn,
+      kubeconfigWorks,
+    };
+  } finally {
+    await c.hosts.boot(down);
+    await c.eventually(`${down} to be a Ready node and a healthy etcd voter again`, () => checkHealthy(c, f), 300_000);
+  }
 }
 
 export interface MachineReplaced {

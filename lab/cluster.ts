@@ -50,7 +50,7 @@ export function phasesOf(steps: Record<string, number>, masters: string[], worke
     ["prepare (slowest host)", max([...masters, ...workers].map((h) => `${h}-prepare`))],
     [`init ${masters[0]}`, steps[`${masters[0]}-init`] ?? 0],
     ...masters.slice(1).map((m): [string, number] => [`join ${m}`, steps[`${m}-join`] ?? 0]),
-    ["validate", steps[`${masters[0]}-validate`] ?? 0],
+    ["validate", Object.entries(steps).find(([step]) => step.endsWith("-control-plane-validate"))?.[1] ?? 0],
     ["workers join (slowest)", max(workers.map((w) => `${w}-join`))],
   ];
 }

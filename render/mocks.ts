@@ -232,10 +232,18 @@ export interface ResourceOptionsSeen {
   additionalSecretOutputs?: string[];
   /** URNs of the resources whose replacement replaces this one. */
   replaceWith?: string[];
+  /** URNs this resource had before it moved (its aliases): the engine carries their state over. */
+  aliases?: string[];
 }
 
-function optionsOf(req: any): ResourceOptionsSeen {
+function optionsOf(req: any, urnOf: (parent: string | null, type: string, name: string) => string): ResourceOptionsSeen {
   const o: ResourceOptionsSeen = {};
+  const aliases = (req.getAliasesList() as any[]).map((a) => {
+    if (a.hasUrn()) return a.getUrn() as string;
+    const spec = a.getSpec();
+    return urnOf(spec.getNoparent() ? null : spec.getParenturn() || req.getParent() || null, spec.getType() || req.getType(), spec.getName() || req.getName());
+  });
+  if (aliases.length) o.aliases = aliases;
   if (req.getDeletebeforereplace()) o.deleteBeforeReplace = true;
   if (req.getProtect()) o.protect = true;
   if (req.getRetainondelete()) o.retainOnDelete = true;
@@ -288,7 +296,7 @@ export function installMocks(stack: string, config: Record<string, string>, secr
         custom: read ? true : req.getCustom(),
         dependencies: [...req.getDependenciesList()],
         rawInputs: (read ? req.getProperties() : req.getObject())?.toJavaScript() ?? {},
-        options: read ? {} : optionsOf(req),
+        options: read ? {} : optionsOf(req, monitor.newUrn),
       });
       return original(req, callback);
     };

@@ -33,6 +33,17 @@ export interface RenderedResource {
   options: ResourceOptionsSeen;
   /** Components only: the outputs they registered, secrets as "[secret]" (absent when none). */
   outputs?: unknown;
+  /**
+   * SSH steps only: where the step connects (its connection input is secret as a whole,
+   * for its key): host and user, and the bastion it goes through, if any.
+   */
+  sshTarget?: SshTarget;
+}
+
+export interface SshTarget {
+  host: string;
+  user: string;
+  via?: string;
 }
 
 export interface RenderedFile {
@@ -114,6 +125,13 @@ function cleanConnection(v: unknown, secrets: Set<string>): unknown {
   walk(inner);
   collectStrings(keys, secrets);
   return SECRET;
+}
+
+function sshTargetOf(connection: unknown): SshTarget {
+  const c = plain(connection) as { host?: unknown; user?: unknown; proxy?: { host?: unknown } };
+  const text = (v: unknown) => (isSecret(v) ? SECRET : typeof v === "string" ? v : "(known after create)");
+  const proxy = plain(c.proxy) as { host?: unknown } | undefined;
+  return { host: text(plain(c.host)), user: text(c.user ?? "root"), ...(proxy ? { via: text(plain(proxy.host)) } : {}) };
 }
 
 function collectStrings(v: unknown, out: Set<string>) {
@@ -339,6 +357,7 @@ export async function renderStack(root: string, stack: string, configDir = join(
     inputs: clean(r.rawInputs, secrets),
     options: r.options,
     ...(r.rawOutputs ? { outputs: clean(r.rawOutputs, secrets) } : {}),
+    ...(r.rawInputs.connection !== undefined ? { sshTarget: sshTargetOf(r.rawInputs.connection) } : {}),
   }));
   const files = machineFiles(regs);
   // The picture, from the same pure plan the program built (a federation: from its outputs).

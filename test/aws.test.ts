@@ -68,7 +68,21 @@ test("the apiserver NLB is internal, cross-zone, at a fixed address in each zone
   const [listener] = ofType(r, "aws:lb/listener:Listener");
   assert.equal(inputs(listener).port, 6443);
   assert.equal(inputs(listener).protocol, "TCP");
-  assert.equal(ofType(r, "aws:lb/targetGroupAttachment:TargetGroupAttachment").length, 3);
+  const attachments = ofType(r, "aws:lb/targetGroupAttachment:TargetGroupAttachment");
+  assert.deepEqual(attachments.map((a) => inputs(a).port).sort(), [22, 22, 22, 6443, 6443, 6443]);
+});
+
+test("the NLB's SSH listener reaches only masters whose apiserver is ready, from the bastion only", () => {
+  const ssh = named(r, "prod-aws-apiserver-ssh-listener");
+  assert.deepEqual([inputs(ssh).port, inputs(ssh).protocol], [22, "TCP"]);
+  const tg = named(r, "prod-aws-apiserver-ssh-targets");
+  assert.equal(inputs(tg).port, 22);
+  assert.ok(inputs(tg).name.length <= 32);
+  assert.deepEqual([inputs(tg).healthCheck.protocol, inputs(tg).healthCheck.port, inputs(tg).healthCheck.path], ["HTTPS", "6443", "/readyz"]);
+  const rules = ofType(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((x) => inputs(x).fromPort === 22);
+  const names = rules.map((x) => x.name).sort();
+  assert.ok(names.some((n) => /ssh-from-lb-master-from-apiserver-lb/.test(n)), names.join(", "));
+  assert.ok(names.some((n) => /lb-ssh-from-bastion-apiserver-lb-from-bastion/.test(n)), names.join(", "));
 });
 
 test("the target group checks HTTPS /readyz on 6443, marks a dead master down within about 20 s, and does not preserve client IPs", () => {

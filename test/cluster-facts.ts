@@ -25,6 +25,8 @@ export function clusterFacts(stack: string) {
       cluster = masters[0].name.replace(/-master-0$/, "");
     });
     const m = (i: number) => masters[i].name;
+    /** A step for any one healthy master (validation, kubeconfig, membership). */
+    const cp = (step: string) => `${cluster}-control-plane-${step}`;
     const deps = (name: string) => named(r, name).dependencies.map((u) => u.split("::").pop());
 
     test("control-plane nodes span three zones, one master per zone", () => {
@@ -36,7 +38,7 @@ export function clusterFacts(stack: string) {
       assert.ok(deps(`${m(1)}-join`).includes(`${m(0)}-init`));
       assert.ok(deps(`${m(2)}-join`).includes(`${m(1)}-join`));
       assert.ok(!deps(`${m(1)}-join`).includes(`${m(2)}-join`));
-      assert.ok(deps(`${m(0)}-validate`).includes(`${m(2)}-join`));
+      assert.ok(deps(cp("prune-members")).includes(`${m(2)}-join`));
       for (const [i, step] of [[0, "init"], [1, "join"], [2, "join"]] as const) {
         const cmd = file(r, `${m(i)}/commands/${step}.sh`);
         assert.match(cmd, new RegExp(`kubeadm-ha-member ${m(i)}\\b`));
@@ -65,7 +67,7 @@ export function clusterFacts(stack: string) {
     test("worker pools start only after the control plane is validated", () => {
       const pools = r.resources.filter((x) => x.type === "gcp:compute/instanceGroupManager:InstanceGroupManager" || x.type === "aws:autoscaling/group:Group");
       assert.ok(pools.length >= 3);
-      for (const g of pools) assert.ok(g.dependencies.some((u) => u.endsWith(`::${m(0)}-validate`)), `${g.name} does not wait for validation`);
+      for (const g of pools) assert.ok(g.dependencies.some((u) => u.endsWith(`::${cp("validate")}`)), `${g.name} does not wait for validation`);
     });
 
     test("the endpoint name, every LB address and every master address are in the apiserver certificate", () => {
@@ -120,7 +122,8 @@ export function clusterFacts(stack: string) {
       const update = connectionChangedCommand();
       for (const step of steps) {
         const i = inputs(step);
-        assert.equal(i.update, update, `${step.name}: an update would run its create command again`);
+        // The kubeconfig's stdout is a stack output: an update prints it again.
+        assert.equal(i.update, step.name === cp("kubeconfig") ? undefined : update, `${step.name}: an update would run its create command again`);
         if (i.create.includes("kubeadm-ha-etcd-member show")) continue; // replaced only with its master's VM (above)
         assert.ok(i.triggers.includes(sha256(i.create)), `${step.name}: a changed command would not run it again`);
         if (i.stdin !== undefined) assert.ok(i.triggers.some((t: unknown) => t === SECRET || t === sha256(i.stdin)), `${step.name}: a changed input would not run it again`);
@@ -128,12 +131,16 @@ export function clusterFacts(stack: string) {
       assert.ok(!ofType(r, "command:remote:Command").some((x) => JSON.stringify(inputs(x).connection ?? {}).includes("agentSocketPath")), "an agent socket path that differs per shell is in a connection");
     });
 
-    test("a replaced master's etcd member and Node are removed by a healthy peer before the new VM joins", () => {
+    test("a replaced master's old member is cleared by the new machine as it joins; no step removes one from a fixed peer", () => {
+      assert.match(file(r, `${m(1)}/usr/local/sbin/kubeadm-ha-member`), /stale/);
       for (const [i, peer] of [[0, 1], [1, 0], [2, 0]]) {
-        const step = named(r, `${m(peer)}-etcd-member-${m(i)}`);
-        assert.equal(step.options.deleteBeforeReplace, true);
-        assert.match(inputs(step).delete, new RegExp(`kubeadm-ha-etcd-member remove ${m(i)} ${m(peer)} https://${masters[i].address.replace(/\\./g, "\\\\.")}:2380\\n`));
-        assert.equal(inputs(step).triggers.length, 1, "replaced only with its own master's VM, never with the peer's");
+        const step = named(r, cp(`etcd-member-${m(i)}`));
+        assert.equal(inputs(step).delete, undefined, `${step.name} removes a member when it goes`);
+        assert.match(inputs(step).create, new RegExp(`kubeadm-ha-etcd-member show ${m(i)} https://${masters[i].address.replace(/\\./g, "\\\\.")}:2380\\n`));
+        assert.equal(inputs(step).triggers.length, 1, "replaced only with its own master's VM, never with another's");
+        // It was a peer's step: the alias carries its state over, so moving it replaces nothing.
+        const parentChain = step.urn.split("::")[2];
+        assert.deepEqual(step.options.aliases, [`${step.urn.split("::").slice(0, 2).join("::")}::${parentChain}::${m(peer)}-etcd-member-${m(i)}`]);
       }
       for (const x of masters) {
         const instance = r.resources.find((y) => y.name === x.name && /instance:Instance$/.test(y.type))!;
@@ -141,10 +148,29 @@ export function clusterFacts(stack: string) {
       }
     });
 
+    test("after the joins, the members and Nodes of masters the stack no longer has are pruned, then the control plane is validated", () => {
+      const prune = named(r, cp("prune-members"));
+      assert.match(inputs(prune).create, new RegExp(`kubeadm-ha-etcd-member prune ${m(0)} ${m(1)} ${m(2)}\\n`));
+      for (let i = 0; i < 3; i++) assert.ok(deps(cp("prune-members")).includes(cp(`etcd-member-${m(i)}`)));
+      assert.ok(deps(cp("validate")).includes(cp("prune-members")));
+    });
+
     test("the kubeconfig step keeps its output secret and out of the logs", () => {
-      const step = named(r, `${m(0)}-kubeconfig`);
+      const step = named(r, cp("kubeconfig"));
       assert.ok(step.options.additionalSecretOutputs?.includes("stdout"));
       assert.equal(inputs(step).logging, "stderr");
+    });
+
+    test("the steps that need any one healthy master connect through the endpoint's SSH forwarding, never to a fixed master", () => {
+      const steps = ofType(r, "command:remote:Command").filter((x) => x.name.startsWith(cp("")));
+      assert.deepEqual(steps.map((x) => x.name.slice(cp("").length)).sort(), ["etcd-member-" + m(0), "etcd-member-" + m(1), "etcd-member-" + m(2), "kubeconfig", "prune-members", "validate"]);
+      const sshForwarding = r.resources.filter((x) => /ssh-rule$|ssh-listener$/.test(x.name));
+      assert.equal(sshForwarding.length, 1, "one SSH forwarding on the apiserver load balancer");
+      for (const step of steps) {
+        assert.ok(!masters.some((x) => x.address === step.sshTarget!.host), `${step.name} connects to a fixed master`);
+        assert.ok(step.dependencies.includes(sshForwarding[0].urn), `${step.name} does not wait for the SSH forwarding`);
+      }
+      for (const x of masters) assert.ok(!r.resources.some((y) => y.name.startsWith(`${x.name}-validate`) || y.name.startsWith(`${x.name}-kubeconfig`)));
     });
 
     test("resource names derive from the cluster name", () => {

@@ -23,12 +23,13 @@ const procs: ChildProcess[] = [];
 function env(): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${process.env.PATH}`, STANDIN_LOG: log, ETCDCTL_API: "3" };
   NAMES.forEach((n, i) => (e[`STANDIN_ETCD_${n.replace(/-/g, "_")}`] = clientUrl(i)));
-  e.KUBEADM_HA_MEMBERS_DIR = join(dir, "members");
+  // The master the endpoint sent the step to (its etcd manifest names it on a real one).
+  e.KUBEADM_HA_LOCAL_NODE = "prod-master-0";
   return e;
 }
 
-function run(script: string, args: string[]) {
-  return spawnSync("bash", [join(bin, script), ...args], { encoding: "utf8", env: env(), timeout: 60_000 });
+function run(script: string, args: string[], extra: NodeJS.ProcessEnv = {}) {
+  return spawnSync("bash", [join(bin, script), ...args], { encoding: "utf8", env: { ...env(), ...extra }, timeout: 60_000 });
 }
 
 function etcdctl(args: string[]) {
@@ -64,7 +65,7 @@ before(async () => {
   log = join(dir, "kubectl.log");
   mkdirSync(bin);
   writeFileSync(log, "");
-  for (const s of ["kubeadm-ha-wait-member", "kubeadm-ha-etcd-member", "kubeadm-ha-validate"]) {
+  for (const s of ["kubeadm-ha-wait-member", "kubeadm-ha-etcd-member", "kubeadm-ha-validate", "kubeadm-ha-refresh-endpoint-pods"]) {
     writeFileSync(join(bin, s), r.files.find((f) => f.path === `prod-master-0/usr/local/sbin/${s}`)!.content);
     chmodSync(join(bin, s), 0o755);
   }
@@ -96,10 +97,8 @@ before(async () => {
 });
 
 const apiserverUrls = (n: number) => Array.from({ length: n }, (_, i) => `https://127.0.0.1:${BASE_PORT + 5 + i}`).join(" ");
-function validate(apiservers: string) {
-  const e = env();
-  e.KUBEADM_HA_APISERVER_URLS = apiservers;
-  return spawnSync("bash", [join(bin, "kubeadm-ha-validate")], { encoding: "utf8", env: e, timeout: 60_000 });
+function validate(apiservers: string, extra: NodeJS.ProcessEnv = {}) {
+  return run("kubeadm-ha-validate", [], { KUBEADM_HA_APISERVER_URLS: apiservers, ...extra });
 }
 
 after(() => {
@@ -120,9 +119,9 @@ test("wait-member refuses to go on while a member is still a learner", () => {
     assert.equal(res.status, 1);
     assert.match(res.stderr, /gave up after 6s: etcd still has a learner: \(not started\)/);
     // A learner an interrupted join left behind has no name yet; its peer URL says whose it is.
-    const show = run("kubeadm-ha-etcd-member", ["show", "learner-x", "prod-master-0", "http://127.0.0.1:1"]);
+    const show = run("kubeadm-ha-etcd-member", ["show", "learner-x", "http://127.0.0.1:1"]);
     assert.equal(show.status, 0, show.stderr);
-    assert.match(show.stdout, /^learner-x is etcd member [0-9a-f]+ on machine machine-learner-x$/m);
+    assert.match(show.stdout, /^learner-x is etcd member [0-9a-f]+ \(asked prod-master-0\)$/m);
   } finally {
     const left = etcdctl(["member", "list"]).stdout.split("\n").find((l) => l.includes("http://127.0.0.1:1,"));
     if (left) assert.equal(etcdctl(["member", "remove", left.split(",")[0]]).status, 0);
@@ -131,21 +130,33 @@ test("wait-member refuses to go on while a member is still a learner", () => {
 
 test("a learner left by an interrupted join is removed by its peer URL, so the next join is not blocked", () => {
   addLearner("learner-y", "http://127.0.0.1:2");
-  const res = run("kubeadm-ha-etcd-member", ["remove", "learner-y", "prod-master-0", "http://127.0.0.1:2"]);
+  const res = run("kubeadm-ha-etcd-member", ["remove", "learner-y", "http://127.0.0.1:2"]);
   assert.equal(res.status, 0, res.stderr);
   assert.ok(!etcdctl(["member", "list"]).stdout.includes("http://127.0.0.1:2,"), "the learner is still a member");
   assert.equal(run("kubeadm-ha-wait-member", ["prod-master-2", "20"]).status, 0);
 });
 
 test("the membership step finds a master's member by name", () => {
-  const res = run("kubeadm-ha-etcd-member", ["show", "prod-master-1", "prod-master-0"]);
+  const res = run("kubeadm-ha-etcd-member", ["show", "prod-master-1"]);
   assert.equal(res.status, 0, res.stderr);
-  assert.match(res.stdout, /^prod-master-1 is etcd member [0-9a-f]+ on machine machine-prod-master-1$/m);
-  assert.equal(run("kubeadm-ha-etcd-member", ["show", "prod-master-9", "prod-master-0"]).status, 1);
+  assert.match(res.stdout, /^prod-master-1 is etcd member [0-9a-f]+ \(asked prod-master-0\)$/m);
+  assert.equal(run("kubeadm-ha-etcd-member", ["show", "prod-master-9"]).status, 1);
 });
 
-test("validation passes when every node is Ready, every apiserver is ready and etcd has three healthy voters", () => {
-  const res = validate(apiserverUrls(2));
+test("a step meant for any master learns which master it runs on from its etcd manifest, and a machine with none refuses it", () => {
+  const manifest = join(dir, "etcd.yaml");
+  // The lines of kubeadm's etcd static pod manifest that matter here.
+  writeFileSync(manifest, "spec:\n  containers:\n  - command:\n    - etcd\n    - --advertise-client-urls=https://10.0.0.11:2379\n    - --name=prod-master-1\n");
+  const shown = run("kubeadm-ha-etcd-member", ["show", "prod-master-2"], { KUBEADM_HA_LOCAL_NODE: "", KUBEADM_HA_ETCD_MANIFEST: manifest });
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.match(shown.stdout, /\(asked prod-master-1\)$/m);
+  const refused = validate(apiserverUrls(2), { KUBEADM_HA_LOCAL_NODE: "", KUBEADM_HA_ETCD_MANIFEST: join(dir, "absent.yaml") });
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /runs no etcd member \(no name in .*absent\.yaml\): not a master of this cluster/);
+});
+
+test("validation passes on whichever master it runs when every node is Ready, every apiserver is ready and etcd has three healthy voters", () => {
+  const res = validate(apiserverUrls(2), { KUBEADM_HA_LOCAL_NODE: "prod-master-1" });
   assert.equal(res.status, 0, res.stderr);
   assert.match(res.stdout, /control plane healthy: 3 nodes Ready/);
 });
@@ -156,23 +167,27 @@ test("validation fails pulumi up naming the apiserver that is not ready", () => 
   assert.match(res.stderr, new RegExp(`apiserver https://127\\.0\\.0\\.1:${BASE_PORT + 7} does not answer /readyz with ok \\(got: \\[-\\]etcd failed`));
 });
 
-test("a removal meant for a replaced machine leaves alone the member of the machine that replaced it", () => {
-  assert.equal(run("kubeadm-ha-etcd-member", ["show", "prod-master-2", "prod-master-0"]).status, 0);
-  const e = { ...env(), STANDIN_MACHINE_ID_prod_master_2: "a-new-machine" };
-  const res = spawnSync("bash", [join(bin, "kubeadm-ha-etcd-member"), "remove", "prod-master-2", "prod-master-0"], { encoding: "utf8", env: e, timeout: 60_000 });
+test("fewer masters: the members and control-plane Nodes the stack no longer has are pruned, even by the master being removed, and writes go on", () => {
+  // The endpoint sent the step to prod-master-2, the master the stack dropped; a control-plane
+  // Node of an older master is left over too.
+  const res = run("kubeadm-ha-etcd-member", ["prune", "prod-master-0", "prod-master-1"], {
+    KUBEADM_HA_LOCAL_NODE: "prod-master-2",
+    STANDIN_CONTROL_PLANE_NODES: "prod-master-0 prod-master-1 prod-master-2 prod-master-7",
+  });
   assert.equal(res.status, 0, res.stderr);
-  assert.match(res.stdout, /prod-master-2 runs on machine a-new-machine now, not machine-prod-master-2: its member and Node are the new machine's; nothing to remove/);
-  assert.match(etcdctl(["member", "list"]).stdout, /prod-master-2/);
-  assert.doesNotMatch(readFileSync(log, "utf8"), /delete node prod-master-2/);
-});
-
-test("removing a replaced master deletes its etcd member and Node from a healthy peer; writes go on", () => {
-  const res = run("kubeadm-ha-etcd-member", ["remove", "prod-master-2", "prod-master-0"]);
-  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /prod-master-2 is a master this stack no longer has/);
+  assert.match(res.stdout, /pruned 2 former masters; the stack's masters: prod-master-0 prod-master-1 \(on prod-master-2\)\n/);
   const members = etcdctl(["member", "list"]).stdout;
   assert.ok(!members.includes("prod-master-2"), members);
   assert.equal(members.trim().split("\n").length, 2);
-  assert.match(readFileSync(log, "utf8"), /delete node prod-master-2 --ignore-not-found/);
+  const deleted = readFileSync(log, "utf8");
+  assert.match(deleted, /delete node prod-master-2 --ignore-not-found/);
+  assert.match(deleted, /delete node prod-master-7 --ignore-not-found/);
+  assert.doesNotMatch(deleted, /delete node prod-master-[01]/);
+  // Run again: nothing left to prune.
+  const again = run("kubeadm-ha-etcd-member", ["prune", "prod-master-0", "prod-master-1"], { STANDIN_CONTROL_PLANE_NODES: "prod-master-0 prod-master-1" });
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /pruned 0 former masters/);
   // Removing the leader triggers an election (~1 s with these timings): writes resume after it.
   let put = etcdctl(["--command-timeout=2s", "put", "k", "v"]);
   for (let i = 0; i < 10 && put.status !== 0; i++) put = etcdctl(["--command-timeout=2s", "put", "k", "v"]);
@@ -188,9 +203,35 @@ test("removing a replaced master deletes its etcd member and Node from a healthy
 });
 
 test("removal is best effort when etcd cannot be reached (pulumi destroy)", () => {
-  const e = env();
-  e.STANDIN_ETCD_prod_master_0 = "http://127.0.0.1:1";
-  const res = spawnSync("bash", [join(bin, "kubeadm-ha-etcd-member"), "remove", "prod-master-1", "prod-master-0"], { encoding: "utf8", env: e, timeout: 60_000 });
+  const res = run("kubeadm-ha-etcd-member", ["remove", "prod-master-1"], { STANDIN_ETCD_prod_master_0: "http://127.0.0.1:1" });
   assert.equal(res.status, 0, res.stderr);
   assert.match(res.stderr, /warning: etcd unreachable/);
+});
+
+test("after a join, the host-network DaemonSet pods that started with the peer's endpoint address are restarted, and only those", () => {
+  const pods = join(dir, "kubelet-pods");
+  const hosts = join(dir, "hosts");
+  const entry = (address: string) => `127.0.0.1 localhost\n${address} api.prod.internal # kubeadm-ha endpoint\n`;
+  writeFileSync(hosts, entry("10.10.0.11"));
+  // kube-proxy started while the name pointed at master-0 (the peer it joined through); a
+  // CNI pod started after the switch; the apiserver's mirror pod (owned by its Node) with the old copy.
+  const copies: Record<string, string> = { "uid-proxy": "10.10.0.10", "uid-cni": "10.10.0.11", "uid-apiserver": "10.10.0.10" };
+  for (const [uid, address] of Object.entries(copies)) {
+    mkdirSync(join(pods, uid), { recursive: true });
+    writeFileSync(join(pods, uid, "etc-hosts"), entry(address));
+  }
+  const listing = join(dir, "pods.txt");
+  writeFileSync(listing, "uid-proxy kube-proxy-x7k2p DaemonSet kube-proxy\nuid-cni cni-node-4hd8s DaemonSet cni-node\nuid-apiserver kube-apiserver-prod-master-1 Node prod-master-1\n");
+  writeFileSync(log, "");
+  const env = { KUBEADM_HA_KUBELET_PODS: pods, KUBEADM_HA_HOSTS_FILE: hosts, STANDIN_PODS: listing };
+  const res = run("kubeadm-ha-refresh-endpoint-pods", ["prod-master-1"], env);
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /kube-proxy-x7k2p started with the endpoint at 10\.10\.0\.10, not 10\.10\.0\.11: restarting it/);
+  assert.match(res.stdout, /1 restarted\n$/);
+  assert.equal(readFileSync(log, "utf8"), "delete pod kube-proxy-x7k2p --wait=true\n");
+  // The restarted pod has a fresh copy: run again, nothing to do.
+  writeFileSync(join(pods, "uid-proxy", "etc-hosts"), entry("10.10.0.11"));
+  const again = run("kubeadm-ha-refresh-endpoint-pods", ["prod-master-1"], env);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /0 restarted\n$/);
 });

@@ -56,10 +56,22 @@ test("the apiserver LB is an internal passthrough TCP LB over the three groups",
   assert.equal(inputs(be).protocol, "TCP");
   assert.equal(inputs(be).backends.length, 3);
   for (const b of inputs(be).backends) assert.equal(b.balancingMode, "CONNECTION");
-  const [fr] = ofType(r, "gcp:compute/forwardingRule:ForwardingRule");
+  const fr = named(r, "prod-apiserver-rule");
   assert.equal(inputs(fr).loadBalancingScheme, "INTERNAL");
   assert.deepEqual(inputs(fr).ports, ["6443"]);
   assert.equal(inputs(fr).ipAddress, "10.10.0.5");
+});
+
+test("a second forwarding rule of the same backend sends SSH to a master whose apiserver is ready, at an address of its own", () => {
+  const ssh = named(r, "prod-apiserver-ssh-rule");
+  const backend = named(r, "prod-apiserver-backend");
+  assert.deepEqual(inputs(ssh).ports, ["22"]);
+  assert.equal(inputs(ssh).loadBalancingScheme, "INTERNAL");
+  assert.equal(inputs(ssh).ipAddress, undefined, "the apiserver's address stays the apiserver rule's alone");
+  assert.ok(ssh.dependencies.includes(backend.urn));
+  // Passthrough: the connection arrives from the bastion, which the firewall admits on port 22.
+  const fromBastion = ofType(r, "gcp:compute/firewall:Firewall").filter((f) => (inputs(f).sourceTags ?? []).includes("prod-bastion") && inputs(f).allows.some((a: { ports?: string[] }) => a.ports?.includes("22")));
+  assert.ok(fromBastion.some((f) => inputs(f).targetTags.includes("prod-master")), "no firewall rule admits SSH from the bastion to the masters");
 });
 
 test("the health check is HTTPS /readyz on 6443 and marks a dead master down within about 6 s", () => {

@@ -91,16 +91,9 @@ test("a host's reset runs only when it leaves the stack or the stack is destroye
   }
 });
 
-test("a destroy drains and resets the workers first, then the masters from the last to master-0, before any etcd member is removed", async () => {
+test("a destroy drains and resets the workers first, then the masters from the last to master-0", async () => {
   const r = await renderInChild(STACK);
-  const names = [
-    "lab-master-0-remove-lab-worker-0",
-    "lab-worker-0-reset",
-    "lab-master-2-reset",
-    "lab-master-1-reset",
-    "lab-master-0-reset",
-    "lab-master-0-etcd-member-lab-master-1",
-  ];
+  const names = ["lab-control-plane-remove-lab-worker-0", "lab-worker-0-reset", "lab-master-2-reset", "lab-master-1-reset", "lab-master-0-reset"];
   for (let i = 0; i + 1 < names.length; i++) {
     assert.ok(dependenciesOf(r.resources, names[i]).has(names[i + 1]), `${names[i]} is deleted before ${names[i + 1]}`);
   }
@@ -117,23 +110,25 @@ test("the reset removes every file the steps write on the host, and only resets 
   assert.match(script, /if \[ "\$here" != "\$node" \]; then/);
 });
 
-test("a master replaced at the same address (its machine changed): its steps run again, its old etcd member goes first, the rest stay", async () => {
+test("a master replaced at the same address (its machine changed): its steps run again, the control plane is checked again, the rest stay", async () => {
   const before = await renderInChild(STACK);
   const after = await renderWithHost("lab-master-0", (m) => (m.machine = "rebuilt-2026-12-01"));
   assert.deepEqual(rerun(before, after), [
+    "lab-control-plane-etcd-member-lab-master-0",
+    "lab-control-plane-kubeconfig",
+    "lab-control-plane-prune-members",
+    "lab-control-plane-validate",
     "lab-master-0-files",
     "lab-master-0-init",
-    "lab-master-0-kubeconfig",
     "lab-master-0-labels",
     "lab-master-0-prepare",
     "lab-master-0-secrets",
-    "lab-master-0-validate",
-    "lab-master-1-etcd-member-lab-master-0",
   ]);
-  // The old member is removed (from master-1's etcd) before the new machine's steps run.
-  const membership = byName(after).get("lab-master-1-etcd-member-lab-master-0")!;
-  assert.equal(membership.options.deleteBeforeReplace, true);
-  assert.match(String((membership.inputs as { delete: string }).delete), /kubeadm-ha-etcd-member remove lab-master-0 lab-master-1 https:\/\/10\.199\.96\.10:2380\n/);
+  // Nothing removes the old member on the way out: the new machine clears it as it joins,
+  // through whichever master answers then.
+  const membership = byName(after).get("lab-control-plane-etcd-member-lab-master-0")!;
+  assert.equal((membership.inputs as { delete?: string }).delete, undefined);
+  assert.match(String((membership.inputs as { create: string }).create), /kubeadm-ha-etcd-member show lab-master-0 https:\/\/10\.199\.96\.10:2380\n/);
 });
 
 test("a stack without machine keys keeps the address alone as each host's identity: nothing runs again", async () => {

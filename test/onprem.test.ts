@@ -7,7 +7,9 @@ import { spawnSync } from "child_process";
 import { readFileSync, readdirSync, writeFileSync } from "fs";
 import { join } from "path";
 import { file, named, problemsOf, renderOnce, ROOT, tempDir } from "./helpers";
-import { RenderResult } from "../render/render";
+import { createServer, AddressInfo } from "net";
+import { RenderedResource, RenderResult } from "../render/render";
+import { firstAnswering } from "../components/control-plane-host";
 import { validateClusterConfig } from "../components/config/validate";
 
 let r: RenderResult;
@@ -58,7 +60,7 @@ test("every machine is prepared over SSH from files the render shows, then joins
     assert.match(file(r, `${m}/commands/prepare.sh`), /kubeadm-ha-prepare\n/);
     assert.match(file(r, `${m}/usr/local/sbin/kubeadm-ha-prepare`), /kubeadm=/);
   }
-  for (const w of WORKERS) assert.ok(named(r, `${w}-join`).dependencies.some((u) => u.endsWith("::dc1-master-0-validate")), `${w} joins before validation`);
+  for (const w of WORKERS) assert.ok(named(r, `${w}-join`).dependencies.some((u) => u.endsWith("::dc1-control-plane-validate")), `${w} joins before validation`);
 });
 
 test("vip: haproxy and keepalived on the masters only; the endpoint is the VIP on 8443, in the certificate", () => {
@@ -80,7 +82,7 @@ test("local-proxy: haproxy on 127.0.0.1:16443 on every node, the endpoint name a
   const out = tempDir("onprem-lp-");
   const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", "onprem-local-proxy", "--out", out], { encoding: "utf8" });
   assert.equal(res.status, 0, res.stderr);
-  for (const m of readdirSync(join(out, "files"))) {
+  for (const m of readdirSync(join(out, "files")).filter((x) => !x.endsWith("-control-plane"))) {
     assert.match(readFileSync(join(out, "files", m, "etc/haproxy/haproxy.cfg"), "utf8"), /bind 127\.0\.0\.1:16443/);
     assert.match(readFileSync(join(out, "files", m, "commands/prepare.sh"), "utf8"), /kubeadm-ha-set-endpoint 127\.0\.0\.1\n/);
     assert.ok(!readdirSync(join(out, "files", m, "etc")).includes("keepalived"));
@@ -115,12 +117,43 @@ test("local-proxy works on GCP and AWS too: no cloud load balancer, haproxy on e
     assert.equal(res.status, 0, res.stderr);
     const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Array<{ type: string }>;
     assert.ok(!resources.some((x) => /regionBackendService|forwardingRule|aws:lb\/|route53/.test(x.type)), `${cloud}: a load balancer was created`);
-    for (const m of readdirSync(join(out, "files")).filter((x) => !x.endsWith("-bastion"))) {
+    for (const m of readdirSync(join(out, "files")).filter((x) => !x.endsWith("-bastion") && !x.endsWith("-control-plane"))) {
       const boot = readFileSync(join(out, "files", m, "cloud-init.yaml"), "utf8");
       assert.match(boot, /bind 127\.0\.0\.1:16443/, `${cloud} ${m}`);
       assert.match(boot, /- - \/usr\/local\/sbin\/kubeadm-ha-endpoint\n/, `${cloud} ${m}`);
       const check = spawnSync("cloud-init", ["schema", "--config-file", join(out, "files", m, "cloud-init.yaml")], { encoding: "utf8" });
       assert.equal(check.status, 0, check.stdout + check.stderr);
     }
+  }
+});
+
+test("vip: the steps that need any one healthy master connect to the VIP, which keepalived keeps on a master whose apiserver answers", () => {
+  const steps = r.resources.filter((x) => x.type === "command:remote:Command" && x.name.startsWith("dc1-control-plane-"));
+  assert.ok(steps.length >= 5);
+  for (const step of steps) assert.equal(step.sshTarget?.host, "10.103.97.2", step.name);
+  assert.match(file(r, "dc1-master-0/etc/keepalived/keepalived.conf"), /track_script/);
+});
+
+test("local-proxy: the steps that need any one healthy master connect to the first master that answers SSH when pulumi runs", async () => {
+  const out = tempDir("onprem-lp-host-");
+  const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", "onprem-local-proxy", "--out", out], { encoding: "utf8" });
+  assert.equal(res.status, 0, res.stderr);
+  const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as RenderedResource[];
+  const masters = JSON.parse(readFileSync(join(out, "outputs.json"), "utf8")).masters as Array<{ address: string }>;
+  // The offline render probes nothing: the first master, as a run with every master up picks;
+  // never the master a membership step is about (it may be the one lost).
+  for (const step of resources.filter((x) => x.name.startsWith("dc1-control-plane-") && x.type === "command:remote:Command")) {
+    assert.equal(step.sshTarget?.host, masters[step.name.endsWith("etcd-member-dc1-master-0") ? 1 : 0].address, step.name);
+  }
+
+  // When pulumi runs, a master that refuses or does not answer is passed over.
+  const server = createServer((s) => s.end());
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    assert.equal(await firstAnswering(["127.0.0.2", "192.0.2.1", "127.0.0.1"], port, 300), "127.0.0.1");
+    assert.equal(await firstAnswering(["127.0.0.1", "127.0.0.2"], port, 300), "127.0.0.1");
+  } finally {
+    server.close();
   }
 });

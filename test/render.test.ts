@@ -30,11 +30,13 @@ test("two renders of the same stack are byte-identical (reviewable diffs)", () =
   assert.ok(files.includes("resources.json") && files.includes("outputs.json"));
   for (const f of files) assert.equal(readFileSync(join(a, f), "utf8"), readFileSync(join(b, f), "utf8"), f);
   const resources = JSON.parse(readFileSync(join(a, "resources.json"), "utf8"));
-  // The contract's fields, in order; components add the outputs they registered.
+  // The contract's fields, in order; components add the outputs they registered, SSH steps where they connect.
   for (const x of resources) {
     const keys = ["urn", "type", "name", "parent", "dependencies", "inputs", "options"];
-    assert.deepEqual(Object.keys(x), x.outputs === undefined ? keys : [...keys, "outputs"]);
+    assert.deepEqual(Object.keys(x), [...keys, ...(x.outputs === undefined ? [] : ["outputs"]), ...(x.sshTarget === undefined ? [] : ["sshTarget"])]);
     if (x.outputs !== undefined) assert.match(x.type, /^kubeadm-ha:/, "only components carry outputs");
+    if (x.type.startsWith("command:remote:")) assert.deepEqual(Object.keys(x.sshTarget ?? {}).filter((k) => k !== "via"), ["host", "user"], `${x.name}: where it connects`);
+    else assert.equal(x.sshTarget, undefined);
   }
 });
 

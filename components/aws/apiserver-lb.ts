@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { APISERVER_TARGET_HEALTH_CHECK, apiserverLbName, endpointZone } from "../plan/aws-plan";
+import { APISERVER_TARGET_HEALTH_CHECK, apiserverLbName, controlPlaneSshTargetGroupName, endpointZone } from "../plan/aws-plan";
 import { tags } from "./vm";
 
 export interface AwsApiServerLoadBalancerArgs {
@@ -16,8 +16,15 @@ export interface AwsApiServerLoadBalancerArgs {
  * Internal NLB in front of every apiserver: TCP 6443, HTTPS /readyz health checks,
  * cross-zone on, client-IP preservation off (so a master can reach itself through
  * it), fixed addresses per zone, and a private Route 53 zone for the endpoint name.
+ * A second listener sends SSH (port 22, from the bastion) to a master whose apiserver
+ * is ready: the steps that need any one healthy master connect there.
  */
 export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
+  /**
+   * Host for SSH to a healthy master: the NLB's DNS name (the bastion resolves it to the
+   * zones with a healthy master), once the SSH listener and its targets exist.
+   */
+  public readonly sshHost: pulumi.Output<string>;
   constructor(name: string, args: AwsApiServerLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:aws:ApiServerLoadBalancer", name, {}, opts);
     const { plan } = args;
@@ -39,38 +46,45 @@ export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
       },
       parent,
     );
-    const targetGroup = new aws.lb.TargetGroup(
-      `${name}-targets`,
-      {
-        name: lbName,
-        port: plan.endpoint.port,
-        protocol: "TCP",
-        targetType: "instance",
-        vpcId: args.vpcId,
-        preserveClientIp: "false",
-        deregistrationDelay: 10,
-        connectionTermination: true,
-        healthCheck: {
-          protocol: hc.protocol,
-          port: String(plan.endpoint.port),
-          path: hc.path,
-          interval: hc.interval,
-          timeout: hc.timeout,
-          healthyThreshold: hc.healthyThreshold,
-          unhealthyThreshold: hc.unhealthyThreshold,
+    // Port 6443 (the apiservers) and port 22 (SSH to a master whose apiserver is ready): one
+    // target group and listener each, both health-checked on the apiserver's /readyz.
+    const forward = (suffix: string, port: number, groupName: string) => {
+      const targetGroup = new aws.lb.TargetGroup(
+        `${name}-${suffix === "" ? "targets" : suffix + "-targets"}`,
+        {
+          name: groupName,
+          port,
+          protocol: "TCP",
+          targetType: "instance",
+          vpcId: args.vpcId,
+          preserveClientIp: "false",
+          deregistrationDelay: 10,
+          connectionTermination: true,
+          healthCheck: {
+            protocol: hc.protocol,
+            port: String(plan.endpoint.port),
+            path: hc.path,
+            interval: hc.interval,
+            timeout: hc.timeout,
+            healthyThreshold: hc.healthyThreshold,
+            unhealthyThreshold: hc.unhealthyThreshold,
+          },
+          tags: tags(plan.name, groupName),
         },
-        tags: tags(plan.name, lbName),
-      },
-      parent,
-    );
-    args.masters.forEach((instance, i) => {
-      new aws.lb.TargetGroupAttachment(`${plan.masters[i].name}-target`, { targetGroupArn: targetGroup.arn, targetId: instance.id, port: plan.endpoint.port }, parent);
-    });
-    new aws.lb.Listener(
-      `${name}-listener`,
-      { loadBalancerArn: nlb.arn, port: plan.endpoint.port, protocol: "TCP", defaultActions: [{ type: "forward", targetGroupArn: targetGroup.arn }], tags: tags(plan.name, `${lbName}-listener`) },
-      parent,
-    );
+        parent,
+      );
+      const attachments = args.masters.map((instance, i) =>
+        new aws.lb.TargetGroupAttachment(`${plan.masters[i].name}-${suffix === "" ? "target" : suffix + "-target"}`, { targetGroupArn: targetGroup.arn, targetId: instance.id, port }, parent),
+      );
+      const listener = new aws.lb.Listener(
+        `${name}-${suffix === "" ? "listener" : suffix + "-listener"}`,
+        { loadBalancerArn: nlb.arn, port, protocol: "TCP", defaultActions: [{ type: "forward", targetGroupArn: targetGroup.arn }], tags: tags(plan.name, `${groupName}-listener`) },
+        parent,
+      );
+      return [listener, ...attachments];
+    };
+    forward("", plan.endpoint.port, lbName);
+    const ssh = forward("ssh", 22, controlPlaneSshTargetGroupName(plan));
 
     const { zone, record } = endpointZone(plan);
     const hostedZone = new aws.route53.Zone(`${name}-zone`, { name: zone, comment: `${plan.name}: apiserver endpoint`, vpcs: [{ vpcId: args.vpcId }], forceDestroy: true, tags: tags(plan.name, zone) }, parent);
@@ -79,6 +93,7 @@ export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
       { zoneId: hostedZone.zoneId, name: record, type: "A", aliases: [{ name: nlb.dnsName, zoneId: nlb.zoneId, evaluateTargetHealth: true }] },
       parent,
     );
+    this.sshHost = pulumi.all([nlb.dnsName, ...ssh.map((r) => r.urn)]).apply(([dns]) => dns);
     this.registerOutputs({ dnsName: nlb.dnsName });
   }
 }

@@ -60,11 +60,14 @@ export class AwsInfrastructure extends InfrastructureComponent {
       parent,
     );
     // local-proxy: every node balances itself; no load balancer, no DNS zone.
-    if (plan.config.endpoint.mode === "cloud-lb") new AwsApiServerLoadBalancer(
-      `${name}-apiserver`,
-      { plan, vpcId: this.network.vpc.id, subnetIds: this.network.subnetIds, securityGroupId: this.groups.ids["apiserver-lb"], masters: controlPlane.instances },
-      parent,
-    );
+    if (plan.config.endpoint.mode === "cloud-lb") {
+      const lb = new AwsApiServerLoadBalancer(
+        `${name}-apiserver`,
+        { plan, vpcId: this.network.vpc.id, subnetIds: this.network.subnetIds, securityGroupId: this.groups.ids["apiserver-lb"], masters: controlPlane.instances },
+        parent,
+      );
+      this.controlPlaneSsh = lb.sshHost;
+    }
     this.bastionPublicIp = bastion.publicIp;
     this.masterIds = controlPlane.instances.map((i) => i.id);
     this.sshReady = [...controlPlane.instances, bastion, ...this.network.egressReady, ...this.groups.rules];

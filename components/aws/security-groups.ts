@@ -13,6 +13,8 @@ export function awsIngressRules(plan: ClusterPlan): IngressRule[] {
     { ...fromNodes, suffix: "apiserver-from-nodes" },
     { suffix: "apiserver-from-lb", description: "kube-apiserver from the internal NLB (client IP preservation off) and its health checks", allow: [{ protocol: "tcp", ports: ["6443"] }], from: { roles: ["apiserver-lb"] }, to: ["master"] },
     { suffix: "lb-from-nodes", description: "the internal NLB's listener from nodes and the bastion", allow: [{ protocol: "tcp", ports: ["6443"] }], from: { roles: ["master", "worker", "bastion"] }, to: ["apiserver-lb"] },
+    { suffix: "ssh-from-lb", description: "SSH from the internal NLB's SSH listener (the control-plane steps)", allow: [{ protocol: "tcp", ports: ["22"] }], from: { roles: ["apiserver-lb"] }, to: ["master"] },
+    { suffix: "lb-ssh-from-bastion", description: "the internal NLB's SSH listener from the bastion", allow: [{ protocol: "tcp", ports: ["22"] }], from: { roles: ["bastion"] }, to: ["apiserver-lb"] },
     ...rest,
   ];
 }

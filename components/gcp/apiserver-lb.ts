@@ -14,9 +14,13 @@ export interface GcpApiServerLoadBalancerArgs {
 /**
  * Internal passthrough TCP load balancer in front of every apiserver: regional
  * backend service (INTERNAL, TCP, CONNECTION) with an HTTPS /readyz health check,
- * and a forwarding rule on 6443 at a reserved internal address.
+ * and a forwarding rule on 6443 at a reserved internal address. A second forwarding
+ * rule sends SSH (port 22, from the bastion) to a master whose apiserver is ready: the
+ * steps that need any one healthy master connect there.
  */
 export class GcpApiServerLoadBalancer extends pulumi.ComponentResource {
+  /** Internal address whose port 22 reaches a healthy master. */
+  public readonly sshAddress: pulumi.Output<string>;
   constructor(name: string, args: GcpApiServerLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:gcp:ApiServerLoadBalancer", name, {}, opts);
     const { plan } = args;
@@ -70,6 +74,22 @@ export class GcpApiServerLoadBalancer extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.registerOutputs({ address: address.address });
+    // Its own rule at an address GCP picks: changing the apiserver rule's ports would replace it.
+    const ssh = new gcp.compute.ForwardingRule(
+      `${name}-ssh-rule`,
+      {
+        name: `${name}-ssh-rule`,
+        region: plan.region,
+        loadBalancingScheme: "INTERNAL",
+        ipProtocol: "TCP",
+        ports: ["22"],
+        backendService: backendService.id,
+        network: args.network,
+        subnetwork: args.subnet,
+      },
+      parent,
+    );
+    this.sshAddress = ssh.ipAddress;
+    this.registerOutputs({ address: address.address, sshAddress: this.sshAddress });
   }
 }

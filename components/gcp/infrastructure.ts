@@ -48,7 +48,8 @@ export class GcpInfrastructure extends InfrastructureComponent {
     const controlPlane = new GcpControlPlane(`${name}-masters`, { plan, subnet, userData: args.masterUserData }, parent);
     // local-proxy: every node balances itself; no load balancer.
     if (plan.config.endpoint.mode === "cloud-lb") {
-      new GcpApiServerLoadBalancer(`${name}-apiserver`, { plan, network: this.network.network.id, subnet, groups: controlPlane.groups.map((g) => g.id) }, parent);
+      const lb = new GcpApiServerLoadBalancer(`${name}-apiserver`, { plan, network: this.network.network.id, subnet, groups: controlPlane.groups.map((g) => g.id) }, parent);
+      this.controlPlaneSsh = lb.sshAddress;
     }
     this.workerAccount = new gcp.serviceaccount.Account(`${name}-workers-sa`, { accountId: `${plan.name}-worker`, displayName: `${plan.name} worker nodes` }, parent);
 

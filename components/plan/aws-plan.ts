@@ -33,6 +33,11 @@ export function apiserverLbName(plan: ClusterPlan): string {
   return `${plan.name}-apiserver`;
 }
 
+/** Target group of the NLB's SSH listener, which reaches a master whose apiserver is ready. */
+export function controlPlaneSshTargetGroupName(plan: ClusterPlan): string {
+  return `${plan.name}-cp-ssh`;
+}
+
 /** SSM parameter that holds the bootstrap token for workers (SecureString). */
 export function tokenParameterName(plan: ClusterPlan): string {
   return `/kubeadm-ha/${plan.name}/bootstrap-token`;

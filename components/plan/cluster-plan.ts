@@ -86,6 +86,12 @@ export interface PoolPlan {
   zones: PoolZonePlan[];
 }
 
+/**
+ * `endpoint`: this address (undefined on AWS: the load balancer's DNS name, known once it
+ * exists). `first-answering`: the first of these addresses whose SSH port answers.
+ */
+export type ControlPlaneSsh = { kind: "endpoint"; address?: string } | { kind: "first-answering"; candidates: string[] };
+
 export interface ClusterPlan {
   config: ClusterConfig;
   name: string;
@@ -106,6 +112,14 @@ export interface ClusterPlan {
     hostPort: string;
   };
   masters: MasterPlan[];
+  /**
+   * Where the steps that need any one healthy master (validation, the admin kubeconfig,
+   * etcd membership, removing a worker you own) connect over SSH, so that losing one master
+   * or its zone never stops them: the endpoint, which sends the connection to a healthy
+   * master (the load balancer forwards SSH too, keepalived moves the VIP), or, with no shared
+   * address (local-proxy), the first master that answers SSH when `pulumi up` runs.
+   */
+  controlPlaneSsh: ControlPlaneSsh;
   /** The bastion; its address is fixed on GCP and assigned by AWS; static hosts use an existing one, if any. */
   bastion: { name: string; zone: string; ip?: string; subnet: string };
   /** static: the workers you own. */
@@ -171,6 +185,8 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
       hostPort: `${config.endpoint.name}:${port}`,
     },
     masters,
+    controlPlaneSsh:
+      mode === "local-proxy" ? { kind: "first-answering", candidates: masters.map((m) => m.ip) } : { kind: "endpoint", address: mode === "cloud-lb" ? undefined : lbAddresses[0] },
     staticWorkers: config.hosts?.workers.map((h) => ({ name: h.name, address: h.address, zone: h.zone, labels: { [ZONE_LABEL]: h.zone, ...h.labels }, machine: h.machine })) ?? [],
     bastion: aws
       ? { name: `${name}-bastion`, zone: zones[0], subnet: subnets.find((s) => s.public && s.zone === zones[0])!.name }

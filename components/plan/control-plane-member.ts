@@ -214,6 +214,7 @@ function memberCommand(plan: ClusterPlan, master: MasterPlan, what: string): str
 sudo ${paths.member} ${master.name}${joinAddress(plan, master)}
 ${master.index === 0 ? applyCni(plan) : ""}sudo ${paths.setEndpoint} ${master.endpointAfterJoin}
 sudo ${paths.waitMember} ${master.name}
+sudo ${paths.refreshEndpointPods} ${master.name}
 `;
 }
 

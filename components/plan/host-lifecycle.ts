@@ -143,12 +143,12 @@ fi
 `;
 }
 
-/** Drains a worker and deletes its Node, from a master, before the worker is reset; best effort, so a destroy never stops on it. */
-export function removeWorkerCommand(worker: string, from: string): string {
+/** Drains a worker and deletes its Node, from a healthy master, before the worker is reset; best effort, so a destroy never stops on it. */
+export function removeWorkerCommand(worker: string): string {
   const kubectl = "sudo kubectl --kubeconfig /etc/kubernetes/admin.conf";
-  return `${header(`Drains ${worker} and deletes its Node (runs on ${from}) before ${worker} is reset.`)}
+  return `${header(`Drains ${worker} and deletes its Node (runs on a healthy master) before ${worker} is reset.`)}
 if ! sudo test -f /etc/kubernetes/admin.conf; then
-  echo "kubeadm-ha: warning: ${from} has no admin kubeconfig; delete node ${worker} yourself" >&2
+  echo "kubeadm-ha: warning: $(hostname) has no admin kubeconfig; delete node ${worker} yourself" >&2
   exit 0
 fi
 ${kubectl} drain ${worker} --ignore-daemonsets --delete-emptydir-data --force --timeout=120s || echo "kubeadm-ha: warning: ${worker} did not drain in 120 s" >&2

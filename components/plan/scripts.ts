@@ -1,13 +1,12 @@
 // Shell scripts that run on the machines. Pure: each function returns the exact
 // text that lands on a machine; every one of them passes shellcheck (tested).
-import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
+import { APISERVER_PORT, ClusterPlan, MasterPlan, ZONE_LABEL } from "./cluster-plan";
 import { ClusterConfig } from "../config/validate";
 import { KUBEADM_HA_DIR, TOKEN_FILE, TOKEN_PLACEHOLDER, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER } from "./kubeadm";
 
 export const SBIN = "/usr/local/sbin";
 export const PREPARED_MARKER = "/var/lib/kubeadm-ha/prepared";
 /** Where a master's membership step records the machine each member runs on. */
-export const MEMBERS_DIR = "/var/lib/kubeadm-ha/members";
 /** How long a master waits for its node and etcd member to become healthy, seconds. */
 export const MEMBER_READY_TIMEOUT_S = 900;
 /** How many times a worker retries `kubeadm join` (10 s apart) while the control plane comes up. */
@@ -19,6 +18,7 @@ export const paths = {
   renderConfig: `${SBIN}/kubeadm-ha-render-config`,
   member: `${SBIN}/kubeadm-ha-member`,
   waitMember: `${SBIN}/kubeadm-ha-wait-member`,
+  refreshEndpointPods: `${SBIN}/kubeadm-ha-refresh-endpoint-pods`,
   validate: `${SBIN}/kubeadm-ha-validate`,
   etcdMember: `${SBIN}/kubeadm-ha-etcd-member`,
   spreadDns: `${SBIN}/kubeadm-ha-spread-dns`,
@@ -195,6 +195,58 @@ rm -f "$tmp"
 `;
 }
 
+/** How long a restarted host-network pod may take to be Ready again, seconds. */
+export const REFRESHED_POD_READY_TIMEOUT_S = 120;
+
+/**
+ * A host-network pod gets a copy of the node's /etc/hosts when it starts (the kubelet's
+ * etc-hosts file of the pod), and keeps it. kube-proxy, started while a joining master's
+ * endpoint name pointed at the master it joined through, would go on reaching the API
+ * through that one, and lose it with that master's zone. Restarts this node's DaemonSet
+ * pods whose copy names another endpoint address than /etc/hosts does now; a no-op when
+ * none does.
+ */
+export function refreshEndpointPodsScript(endpointName: string): string {
+  return `${header("Restarts this node's host-network DaemonSet pods that started with another endpoint address than /etc/hosts has now.")}
+node="\${1:?usage: kubeadm-ha-refresh-endpoint-pods NODE}"
+name="${endpointName}"
+pods_dir="\${KUBEADM_HA_KUBELET_PODS:-/var/lib/kubelet/pods}"
+export KUBECONFIG=/etc/kubernetes/admin.conf
+line() { grep " \${name} # kubeadm-ha endpoint$" "$1" 2>/dev/null || true; }
+want="$(line "\${KUBEADM_HA_HOSTS_FILE:-/etc/hosts}")"
+restarted=0
+deadline=$((SECONDS + ${REFRESHED_POD_READY_TIMEOUT_S}))
+# The endpoint may not answer yet (keepalived claims a VIP only once the apiserver does).
+until pods="$(kubectl -n kube-system get pods --field-selector "spec.nodeName=$node" \\
+  -o jsonpath='{range .items[?(@.spec.hostNetwork==true)]}{.metadata.uid} {.metadata.name} {.metadata.ownerReferences[0].kind} {.metadata.ownerReferences[0].name}{"\\n"}{end}')"; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "kubeadm-ha: the API does not answer through the endpoint \${SECONDS}s after it moved" >&2
+    exit 1
+  fi
+  sleep 2
+done
+while read -r uid pod kind owner; do
+  # Static pods (their mirror pods' owner is the Node) are the kubelet's own.
+  [ "$kind" = "DaemonSet" ] || continue
+  copy="$pods_dir/$uid/etc-hosts"
+  if [ ! -f "$copy" ] || [ "$(line "$copy")" = "$want" ]; then continue; fi
+  echo "$pod started with the endpoint at $(line "$copy" | cut -d' ' -f1), not $(printf '%s' "$want" | cut -d' ' -f1): restarting it"
+  kubectl -n kube-system delete pod "$pod" --wait=true
+  deadline=$((SECONDS + ${REFRESHED_POD_READY_TIMEOUT_S}))
+  until kubectl -n kube-system get pods --field-selector "spec.nodeName=$node" \\
+    -o jsonpath="{range .items[?(@.metadata.ownerReferences[0].name=='$owner')]}{.status.conditions[?(@.type=='Ready')].status}{end}" | grep -qx True; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "kubeadm-ha: $owner's pod on $node is not Ready \${SECONDS}s after its restart" >&2
+      exit 1
+    fi
+    sleep 2
+  done
+  restarted=$((restarted + 1))
+done <<< "$pods"
+echo "host-network pods on $node with a stale endpoint address: $restarted restarted"
+`;
+}
+
 /** Copies a kubeadm config with the bootstrap token filled in, readable by root only. */
 export function renderConfigScript(): string {
   return `${header("Writes a kubeadm config with the bootstrap token filled in (root-only, removed after use).")}
@@ -206,6 +258,19 @@ mkdir -p "$(dirname "$dst")"
 sed "s/${TOKEN_PLACEHOLDER}/\${token}/" "$src" > "$dst"
 `;
 }
+
+/**
+ * Sets local_node to this master's node name: the name kubeadm gave its etcd member.
+ * Steps that any healthy master may run (they reach one through the endpoint) ask it.
+ */
+const LOCAL_NODE = `# This master's node name: kubeadm names its etcd member after the node.
+etcd_manifest="\${KUBEADM_HA_ETCD_MANIFEST:-/etc/kubernetes/manifests/etcd.yaml}"
+local_node="\${KUBEADM_HA_LOCAL_NODE:-$(sed -n 's/^ *- --name=//p' "$etcd_manifest" 2>/dev/null || true)}"
+if [ -z "$local_node" ]; then
+  echo "kubeadm-ha: $(hostname) runs no etcd member (no name in $etcd_manifest): not a master of this cluster" >&2
+  exit 1
+fi
+`;
 
 /**
  * Shell function `etcdctl` that runs etcdctl inside the etcd static pod of the node
@@ -275,62 +340,74 @@ exit 1
 }
 
 /**
- * Shows or removes the etcd member (and Node) of a master, from a healthy peer's
- * local etcd. Hex member IDs come from etcdctl's simple output (JSON IDs overflow jq).
+ * Shows, removes or prunes the etcd members (and Nodes) of masters, from whichever healthy
+ * master runs it (through its etcd, or another member's when it is the master being
+ * removed). Hex member IDs come from etcdctl's simple output (JSON IDs overflow jq).
  */
 export function etcdMemberScript(): string {
-  return `${header("Shows or removes the etcd member and the Node of a master, through this master's local etcd.")}
-usage="usage: kubeadm-ha-etcd-member show|remove NODE LOCAL_NODE [NODE_PEER_URL]"
+  return `${header("Shows or removes the etcd member and Node of a master, or prunes those the stack no longer has; runs on any healthy master.")}
+usage="usage: kubeadm-ha-etcd-member show|remove NODE [NODE_PEER_URL] | prune MASTER..."
 action="\${1:?$usage}"
-node="\${2:?$usage}"
-local_node="\${3:?$usage}"
-# A member whose etcd never started (a learner left by an interrupted join) has no name yet: its peer URL says whose it is.
-peer_url="\${4:-}"
+shift
 export KUBECONFIG=/etc/kubernetes/admin.conf
-
-${etcdctlFunction("local_node")}member_id() {
-  etcdctl member list | awk -F', ' -v n="$node" -v u="$peer_url" '$3 == n || (u != "" && $4 == u) { print $1; exit }'
+${LOCAL_NODE}
+# etcdctl through this master's etcd; through another member's when the one removed is this master.
+via="$local_node"
+${etcdctlFunction("via")}
+# member_id NODE [PEER_URL]: a member whose etcd never started (a learner left by an
+# interrupted join) has no name yet: its peer URL says whose it is.
+member_id() {
+  etcdctl member list | awk -F', ' -v n="$1" -v u="\${2:-}" '$3 == n || (u != "" && $4 == u) { print $1; exit }'
 }
 
-# The machine NODE runs on, as its kubelet reports it (/etc/machine-id), and where this
-# step recorded it: a removal meant for one machine never removes the one that replaced it.
-machine_of() {
-  kubectl get node "$node" -o jsonpath='{.status.nodeInfo.machineID}' 2>/dev/null || true
+# remove NODE [PEER_URL]: its Node first (this master's apiserver still has its etcd), then its member.
+remove() {
+  if [ "$1" = "$local_node" ]; then
+    via="$(etcdctl member list 2>/dev/null | awk -F', ' -v n="$1" '$3 != "" && $3 != n { print $3; exit }' || true)"
+    via="\${via:-$local_node}"
+  fi
+  kubectl delete node "$1" --ignore-not-found || echo "kubeadm-ha: warning: could not delete node $1" >&2
+  local id
+  if ! id="$(member_id "$@")"; then
+    echo "kubeadm-ha: warning: etcd unreachable through $via; $1 may still be a member" >&2
+    return 0
+  fi
+  if [ -n "$id" ]; then
+    etcdctl member remove "$id" || echo "kubeadm-ha: warning: could not remove etcd member $id ($1)" >&2
+  fi
+  via="$local_node"
 }
-recorded="\${KUBEADM_HA_MEMBERS_DIR:-${MEMBERS_DIR}}/$node.machine-id"
 
 case "$action" in
   show)
-    id="$(member_id)"
+    node="\${1:?$usage}"
+    id="$(member_id "$@")"
     if [ -z "$id" ]; then
-      echo "kubeadm-ha: $node is not an etcd member" >&2
+      echo "kubeadm-ha: $node is not an etcd member (asked $local_node)" >&2
       exit 1
     fi
-    machine="$(machine_of)"
-    mkdir -p "$(dirname "$recorded")"
-    printf '%s\\n' "$machine" > "$recorded"
-    echo "$node is etcd member $id on machine \${machine:-unknown}"
+    echo "$node is etcd member $id (asked $local_node)"
     ;;
   remove)
-    # A machine that replaced NODE's has joined already (it cleared this member itself):
-    # the member and Node under this name are the new machine's.
-    was="$(cat "$recorded" 2>/dev/null || true)"
-    now="$(machine_of)"
-    if [ -n "$was" ] && [ -n "$now" ] && [ "$was" != "$now" ]; then
-      echo "$node runs on machine $now now, not $was: its member and Node are the new machine's; nothing to remove"
-      exit 0
-    fi
-    # Best effort: on \`pulumi destroy\` the peers go away too. A member left behind
-    # makes the validation step fail with its name, so it cannot pass unnoticed.
-    if ! id="$(member_id)"; then
-      echo "kubeadm-ha: warning: etcd unreachable through $local_node; $node may still be a member" >&2
-      exit 0
-    fi
-    if [ -n "$id" ]; then
-      etcdctl member remove "$id" || echo "kubeadm-ha: warning: could not remove etcd member $id ($node)" >&2
-    fi
-    kubectl delete node "$node" --ignore-not-found || echo "kubeadm-ha: warning: could not delete node $node" >&2
-    rm -f "$recorded"
+    remove "\${1:?$usage}" "\${2:-}"
+    ;;
+  prune)
+    # The stack owns the control plane: a member or control-plane Node it does not list
+    # is a master it no longer has (fewer masters, a renamed host). Nameless members
+    # (learners of interrupted joins) are their joiner's to clear.
+    [ "$#" -gt 0 ] || { echo "$usage" >&2; exit 2; }
+    keep=" $* "
+    members="$(etcdctl member list | awk -F', ' '$3 != "" { print $3 }')"
+    nodes="$(kubectl get nodes -l node-role.kubernetes.io/control-plane -o jsonpath='{.items[*].metadata.name}')"
+    gone=0
+    for name in $members $nodes; do
+      case "$keep" in *" $name "*) continue ;; esac
+      echo "$name is a master this stack no longer has: removing its Node and etcd member"
+      remove "$name"
+      keep="$keep$name "
+      gone=$((gone + 1))
+    done
+    echo "pruned $gone former masters; the stack's masters: $* (on $local_node)"
     ;;
   *)
     echo "$usage" >&2
@@ -342,22 +419,36 @@ esac
 
 /**
  * CoreDNS starts while master-0 is the only node, so both replicas land there and the
- * loss of that one host takes cluster DNS with it. Once every master has joined, a
- * rollout restart lets the scheduler spread them (kubeadm's CoreDNS prefers different
- * nodes); a no-op when they already run on more than one node.
+ * loss of that one zone takes cluster DNS with it. Once every master has joined, its
+ * Deployment gets a topology spread over zones (soft: a zone down never blocks a
+ * reschedule) and, when its replicas still share a zone, a rollout restart lets the
+ * scheduler spread them; a no-op when both are done already.
  */
 export function spreadDnsScript(): string {
-  return `${header("Spreads the CoreDNS replicas over the masters when they all run on one node.")}
+  return `${header("Spreads the CoreDNS replicas over the zones (one master per zone when this runs).")}
 export KUBECONFIG=/etc/kubernetes/admin.conf
+zone_key="${ZONE_LABEL}"
+spread='{"spec":{"template":{"spec":{"topologySpreadConstraints":[{"maxSkew":1,"topologyKey":"${ZONE_LABEL}","whenUnsatisfiable":"ScheduleAnyway","labelSelector":{"matchLabels":{"k8s-app":"kube-dns"}}}]}}}}'
+if [ "$(kubectl -n kube-system get deployment coredns -o jsonpath='{.spec.template.spec.topologySpreadConstraints[*].topologyKey}')" != "$zone_key" ]; then
+  echo "CoreDNS: spreading its replicas over $zone_key"
+  kubectl -n kube-system patch deployment coredns --type merge -p "$spread"
+  kubectl -n kube-system rollout status deployment coredns --timeout=300s
+fi
+zone_of() { kubectl get node "$1" -o jsonpath="{.metadata.labels['\${zone_key//./\\\\.}']}"; }
 replicas="$(kubectl -n kube-system get deployment coredns -o jsonpath='{.spec.replicas}')"
-nodes="$(kubectl -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{range .items[*]}{.spec.nodeName}{"\\n"}{end}' | sort -u | grep -c . || true)"
-if [ "\${replicas:-0}" -gt 1 ] && [ "$nodes" -le 1 ]; then
-  echo "CoreDNS: $replicas replicas on $nodes node; restarting them so they spread"
+zones_of_pods() {
+  for node in $(kubectl -n kube-system get pods -l k8s-app=kube-dns --field-selector=status.phase=Running -o jsonpath='{.items[*].spec.nodeName}'); do zone_of "$node"; echo; done | sort -u | grep -c . || true
+}
+zones="$(kubectl get nodes -o jsonpath="{.items[*].metadata.labels['\${zone_key//./\\\\.}']}" | tr ' ' '\\n' | sort -u | grep -c . || true)"
+want=$(( replicas < zones ? replicas : zones ))
+have="$(zones_of_pods)"
+if [ "\${have:-0}" -lt "$want" ]; then
+  echo "CoreDNS: $replicas replicas in $have zone(s) of $zones; restarting them so they spread"
   kubectl -n kube-system rollout restart deployment coredns
   kubectl -n kube-system rollout status deployment coredns --timeout=300s
-else
-  echo "CoreDNS: $replicas replicas on $nodes nodes"
+  have="$(zones_of_pods)"
 fi
+echo "CoreDNS: $replicas replicas in $have zone(s) of $zones"
 `;
 }
 
@@ -380,8 +471,7 @@ for url in $apiservers; do
   body="$(curl -sk --max-time 5 "\${url}/readyz" || true)"
   [ "$body" = "ok" ] || problems+=("apiserver $url does not answer /readyz with ok (got: \${body:-no answer})")
 done
-first="\${masters%% *}"
-${etcdctlFunction("first")}members="$(etcdctl member list -w json 2>/dev/null || echo '{}')"
+${LOCAL_NODE}${etcdctlFunction("local_node")}members="$(etcdctl member list -w json 2>/dev/null || echo '{}')"
 voters="$(printf '%s' "$members" | jq '[.members[]? | select(.isLearner != true)] | length')"
 [ "$voters" = "$want" ] || problems+=("etcd has \${voters} voting members, want $want")
 if ! etcdctl endpoint health --cluster >/dev/null 2>&1; then
@@ -503,13 +593,16 @@ export function applyCni(plan: ClusterPlan): string {
 export const ETCD_PEER_PORT = 2380;
 
 /** Records that MASTER is an etcd member (create) and removes it from a peer when MASTER goes (delete). */
-export function etcdMemberCommand(action: "show" | "remove", master: MasterPlan, peer: MasterPlan): string {
-  const what = action === "show" ? `Checks that ${master.name} is an etcd member` : `Removes ${master.name}'s etcd member and Node before its VM is replaced or destroyed`;
-  const run = `sudo ${paths.etcdMember} ${action} ${master.name} ${peer.name} https://${master.ip}:${ETCD_PEER_PORT}`;
-  // On a destroy the peer itself may have been reset already (its kubeadm reset removed its member).
-  const body = action === "show" ? run : `if sudo test -x ${paths.etcdMember}; then\n  ${run}\nelse\n  echo "${peer.name} was reset: no cluster left to remove ${master.name} from"\nfi`;
-  return `${header(`${what} (runs on ${peer.name}).`)}
-${body}
+export function etcdMemberCommand(master: MasterPlan): string {
+  return `${header(`Checks that ${master.name} is an etcd member (runs on a healthy master).`)}
+sudo ${paths.etcdMember} show ${master.name} https://${master.ip}:${ETCD_PEER_PORT}
+`;
+}
+
+/** Removes the etcd members and Nodes of masters the stack no longer lists, from a healthy master. */
+export function pruneMembersCommand(plan: ClusterPlan): string {
+  return `${header("Removes the etcd member and Node of every master the stack no longer has (runs on a healthy master).")}
+sudo ${paths.etcdMember} prune ${plan.masters.map((m) => m.name).join(" ")}
 `;
 }
 
