@@ -400,13 +400,21 @@ case "$action" in
     members="$(etcdctl member list | awk -F', ' '$3 != "" { print $3 }')"
     nodes="$(kubectl get nodes -l node-role.kubernetes.io/control-plane -o jsonpath='{.items[*].metadata.name}')"
     gone=0
+    last=""
     for name in $members $nodes; do
       case "$keep" in *" $name "*) continue ;; esac
+      keep="$keep$name "
+      # This master's own member goes last: its etcd answers for the others until then.
+      if [ "$name" = "$local_node" ]; then last="$name"; continue; fi
       echo "$name is a master this stack no longer has: removing its Node and etcd member"
       remove "$name"
-      keep="$keep$name "
       gone=$((gone + 1))
     done
+    if [ -n "$last" ]; then
+      echo "$last (this master) is a master this stack no longer has: removing its Node and etcd member"
+      remove "$last"
+      gone=$((gone + 1))
+    fi
     echo "pruned $gone former masters; the stack's masters: $* (on $local_node)"
     ;;
   *)
