@@ -9,6 +9,8 @@ export const PREPARED_MARKER = "/var/lib/kubeadm-ha/prepared";
 /** Where a master's membership step records the machine each member runs on. */
 /** How long a master waits for its node and etcd member to become healthy, seconds. */
 export const MEMBER_READY_TIMEOUT_S = 900;
+/** How long removing a former master's Node and etcd member may take, seconds. */
+export const MEMBER_REMOVE_TIMEOUT_S = 60;
 /** How many times a worker retries `kubeadm join` (10 s apart) while the control plane comes up. */
 export const WORKER_JOIN_ATTEMPTS = 90;
 
@@ -360,21 +362,33 @@ member_id() {
   etcdctl member list | awk -F', ' -v n="$1" -v u="\${2:-}" '$3 == n || (u != "" && $4 == u) { print $1; exit }'
 }
 
-# remove NODE [PEER_URL]: its Node first (this master's apiserver still has its etcd), then its member.
+# remove NODE [PEER_URL]: its Node first (this master's apiserver still has its etcd), then its
+# member. Retried (an election after an earlier removal, the endpoint moving) until the
+# member is gone; fails when it is not by then, so the step runs again on the next up.
 remove() {
   if [ "$1" = "$local_node" ]; then
     via="$(etcdctl member list 2>/dev/null | awk -F', ' -v n="$1" '$3 != "" && $3 != n { print $3; exit }' || true)"
     via="\${via:-$local_node}"
   fi
-  kubectl delete node "$1" --ignore-not-found || echo "kubeadm-ha: warning: could not delete node $1" >&2
-  local id
-  if ! id="$(member_id "$@")"; then
-    echo "kubeadm-ha: warning: etcd unreachable through $via; $1 may still be a member" >&2
-    return 0
-  fi
-  if [ -n "$id" ]; then
-    etcdctl member remove "$id" || echo "kubeadm-ha: warning: could not remove etcd member $id ($1)" >&2
-  fi
+  local id deadline=$((SECONDS + \${KUBEADM_HA_REMOVE_TIMEOUT_S:-${MEMBER_REMOVE_TIMEOUT_S}}))
+  until kubectl delete node "$1" --ignore-not-found; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "kubeadm-ha: could not delete node $1 through the endpoint in \${SECONDS}s" >&2
+      return 1
+    fi
+    sleep 2
+  done
+  while :; do
+    if id="$(member_id "$@")"; then
+      if [ -z "$id" ]; then break; fi
+      if etcdctl member remove "$id"; then break; fi
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "kubeadm-ha: could not remove the etcd member of $1 through $via in \${SECONDS}s" >&2
+      return 1
+    fi
+    sleep 2
+  done
   via="$local_node"
 }
 
