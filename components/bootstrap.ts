@@ -231,7 +231,6 @@ export class MachineSteps extends pulumi.ComponentResource {
     extra: {
       logging?: "stdout" | "stderr" | "stdoutAndStderr" | "none";
       secretStdout?: boolean;
-      deleteBeforeReplace?: boolean;
       /** An update runs the create command again (its stdout is an output), not the no-op. */
       updateRunsCreate?: boolean;
       /** Where the step was before (its old name and parent). */
@@ -260,7 +259,6 @@ export class MachineSteps extends pulumi.ComponentResource {
         parent: this,
         dependsOn: [...this.args.before, ...after],
         additionalSecretOutputs: extra.secretStdout ? ["stdout"] : undefined,
-        deleteBeforeReplace: extra.deleteBeforeReplace,
         aliases: extra.aliases,
       },
     );

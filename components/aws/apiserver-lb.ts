@@ -48,9 +48,10 @@ export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
     );
     // Port 6443 (the apiservers) and port 22 (SSH to a master whose apiserver is ready): one
     // target group and listener each, both health-checked on the apiserver's /readyz.
-    const forward = (suffix: string, port: number, groupName: string) => {
+    const forward = (prefix: string, port: number, groupName: string) => {
+      const named = (what: string) => prefix + what;
       const targetGroup = new aws.lb.TargetGroup(
-        `${name}-${suffix === "" ? "targets" : suffix + "-targets"}`,
+        `${name}-${named("targets")}`,
         {
           name: groupName,
           port,
@@ -74,17 +75,17 @@ export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
         parent,
       );
       const attachments = args.masters.map((instance, i) =>
-        new aws.lb.TargetGroupAttachment(`${plan.masters[i].name}-${suffix === "" ? "target" : suffix + "-target"}`, { targetGroupArn: targetGroup.arn, targetId: instance.id, port }, parent),
+        new aws.lb.TargetGroupAttachment(`${plan.masters[i].name}-${named("target")}`, { targetGroupArn: targetGroup.arn, targetId: instance.id, port }, parent),
       );
       const listener = new aws.lb.Listener(
-        `${name}-${suffix === "" ? "listener" : suffix + "-listener"}`,
+        `${name}-${named("listener")}`,
         { loadBalancerArn: nlb.arn, port, protocol: "TCP", defaultActions: [{ type: "forward", targetGroupArn: targetGroup.arn }], tags: tags(plan.name, `${groupName}-listener`) },
         parent,
       );
       return [listener, ...attachments];
     };
     forward("", plan.endpoint.port, lbName);
-    const ssh = forward("ssh", 22, controlPlaneSshTargetGroupName(plan));
+    const ssh = forward("ssh-", 22, controlPlaneSshTargetGroupName(plan));
 
     const { zone, record } = endpointZone(plan);
     const hostedZone = new aws.route53.Zone(`${name}-zone`, { name: zone, comment: `${plan.name}: apiserver endpoint`, vpcs: [{ vpcId: args.vpcId }], forceDestroy: true, tags: tags(plan.name, zone) }, parent);
