@@ -10,8 +10,9 @@ import * as scripts from "./plan/scripts";
 import { StaticMachine } from "./plan/static-files";
 import { registrationLabels, workerJoinConfig, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE } from "./plan/kubeadm";
 import { nodeLabelsCommand, removeWorkerCommand, resetCommand } from "./plan/host-lifecycle";
-import { initCommand, joinCommand, memberScript } from "./plan/control-plane-member";
+import { healthyCommand, initCommand, joinCommand, memberScript } from "./plan/control-plane-member";
 import { ControlPlaneHost } from "./control-plane-host";
+import { MasterTurns } from "./master-turns";
 
 /** How the bootstrap reaches the machines: SSH, through a bastion where there is one. */
 export interface SshAccess {
@@ -36,8 +37,19 @@ export interface KubeadmBootstrapArgs {
    * the endpoint's SSH address, or the master that answered first.
    */
   controlPlaneHost: ControlPlaneHost;
-  /** What must exist before the first SSH connection (VMs, firewall, NAT). */
+  /** What must exist before the first SSH connection to any machine (bastion, firewall, NAT). */
   dependsOn: pulumi.Input<pulumi.Resource>[];
+  /** Clouds: each master's VM, in plan order; its steps wait for it alone. */
+  masterMachines?: pulumi.Resource[];
+  /**
+   * Clouds: what, when it changes, restarts or replaces each master's VM (its machine type,
+   * image, boot config), in plan order: the master's `healthy` step runs again after it.
+   * Without it (hosts you own): each time the master's preparation runs again (it restarts
+   * containerd, the kubelet and the endpoint's services).
+   */
+  machineRevisions?: pulumi.Input<string>[];
+  /** One master at a time: where the bootstrap hands over each master's `healthy` step. */
+  turns: MasterTurns;
   /**
    * Machines without cloud-init (hosts you own): the files their first step writes
    * before it prepares them. Without it, the first step waits for cloud-init.
@@ -83,20 +95,24 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     super("kubeadm-ha:bootstrap:KubeadmBootstrap", name, {}, opts);
     const { plan, ssh } = args;
     const packages = plan.config.kubernetes.packages;
-    const firstStep = (machine: MachineSteps, m: StaticMachine, endpointAddress: string) => {
+    const firstStep = (machine: MachineSteps, m: StaticMachine, endpointAddress: string, memberEndpointAddress?: string) => {
       if (!args.prepareFiles) return machine.step("wait-boot", { create: scripts.waitBootCommand() });
       const files = args.prepareFiles(m);
       // An air-gapped bundle folder goes to the machine first (the prepare step installs from it).
       const copied = packages.source === "bundle" && packages.path !== undefined ? [machine.copy("bundle", new pulumi.asset.FileArchive(resolve(packages.path)), scripts.BUNDLE_STAGING)] : [];
-      return machine.step("prepare", { create: scripts.prepareCommand(endpointAddress, files.some((f) => f.path === "/usr/local/sbin/kubeadm-ha-endpoint")), stdin: encodeBundle(files) }, copied);
+      return machine.step("prepare", { create: scripts.prepareCommand(endpointAddress, files.some((f) => f.path === "/usr/local/sbin/kubeadm-ha-endpoint"), memberEndpointAddress), stdin: encodeBundle(files) }, copied);
     };
 
     let previous: command.remote.Command | undefined;
+    let lastHealthy: command.remote.Command | undefined;
     const machines: MachineSteps[] = [];
     this.memberSteps = plan.masters.map((master) => {
-      const machine = new MachineSteps(master.name, { ssh, host: master.ip, trigger: args.masterIds[master.index], before: args.dependsOn }, { parent: this });
+      // One master at a time: nothing happens on a master (or to its VM) before the previous
+      // one is healthy again.
+      const before = [...args.dependsOn, ...(args.masterMachines ? [args.masterMachines[master.index]] : []), ...args.turns.after(master.index)];
+      const machine = new MachineSteps(master.name, { ssh, host: master.ip, trigger: args.masterIds[master.index], before }, { parent: this });
       machines.push(machine);
-      const boot = firstStep(machine, { name: master.name, address: master.ip, masterIndex: master.index }, master.endpointWhileJoining);
+      const boot = firstStep(machine, { name: master.name, address: master.ip, masterIndex: master.index }, master.endpointWhileJoining, master.endpointAfterJoin);
       const files = machine.step(
         "files",
         { create: scripts.unpackCommand(), stdin: pulumi.output(args.caCertHash).apply((hash) => encodeBundle(masterPlainFiles(plan, master, hash))) },
@@ -108,6 +124,12 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
           ? machine.step("init", { create: initCommand(plan, master) }, [files, secrets])
           : machine.step("join", { create: joinCommand(plan, master) }, [files, secrets, previous!]);
       previous = member;
+      // Healthy again after anything that restarted or replaced this master: its kubelet, its
+      // etcd member, its apiserver; the next master's turn starts after this step.
+      // (A step's ID is new whenever it runs again, for whatever reason: a changed input, --replace.)
+      const revision = args.machineRevisions?.[master.index] ?? boot.id;
+      lastHealthy = machine.step("healthy", { create: healthyCommand(master), triggers: [revision] }, [member]);
+      args.turns.healthyAt(master.index, lastHealthy);
       return member;
     });
 
@@ -116,7 +138,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // could be replaced.
     const controlPlane = new MachineSteps(
       `${plan.name}-control-plane`,
-      { ssh, host: args.controlPlaneHost(), trigger: pulumi.all(args.masterIds).apply((ids) => ids.join(",")), before: args.dependsOn },
+      { ssh, host: args.controlPlaneHost(), trigger: pulumi.all(args.masterIds).apply((ids) => ids.join(",")), before: [...args.dependsOn, ...(args.masterMachines ?? [])] },
       { parent: this },
     );
     const wasOn = (machine: number, step: string): pulumi.Alias => ({ name: `${plan.masters[machine].name}-${step}`, parent: machines[machine] });
@@ -138,7 +160,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     });
     // Fewer masters, or a renamed host: the members and Nodes of masters the stack no longer
     // has go, once every master it has is a member.
-    const pruned = controlPlane.step("prune-members", { create: scripts.pruneMembersCommand(plan), triggers: [...args.masterIds] }, [previous!, ...memberships]);
+    const pruned = controlPlane.step("prune-members", { create: scripts.pruneMembersCommand(plan), triggers: [...args.masterIds] }, [lastHealthy!, ...memberships]);
 
     this.validated = controlPlane.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [pruned], { aliases: [wasOn(0, "validate")] });
     // Its update (a new connection) prints the kubeconfig again, so the output stays one.

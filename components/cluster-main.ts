@@ -1,6 +1,7 @@
 // `pulumi up` of a cluster stack: stack file -> validated config -> cluster -> outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { fromRawConfig, validateClusterConfig } from "./config/validate";
+import { ConfigError, fromRawConfig, validateClusterConfig } from "./config/validate";
+import { SETTLED_OUTPUT, settledChanges, settledOf } from "./config/settled";
 import { NAMESPACE } from "./config/schema";
 import { KubeadmCluster } from "./cluster";
 import { awsPreflight } from "./aws/preflight";
@@ -10,6 +11,13 @@ export async function clusterMain(all: Record<string, string>) {
   // Everything that can be wrong with the stack is found before any resource is registered.
   const config = await orConfigError(() => validateClusterConfig(fromRawConfig(all), pulumi.getStack(), all));
   const ami = config.platform === "aws" ? await orConfigError(() => awsPreflight(config)) : undefined;
+  // What the cluster settled when it was made (its name, networks, endpoint, CNI) stays. The
+  // stack's own last outputs are read (a read: nothing is created) after every other check.
+  const previous = await lastSettled(config.clusterName);
+  await orConfigError(() => {
+    const refused = settledChanges(previous, config);
+    if (refused.length) throw new ConfigError(refused);
+  });
 
   const cluster = new KubeadmCluster(config.clusterName, {
     config,
@@ -34,7 +42,18 @@ export async function clusterMain(all: Record<string, string>) {
     sshPrivateKey: cluster.generatedSshPrivateKey,
     /** What a federation stack reads through a StackReference: name, cloud, region, zones, where its ingress goes. */
     federation: cluster.federation,
+    /** What the cluster settled when it was made and keeps for its life: the next `pulumi up` refuses to change them. */
+    [SETTLED_OUTPUT]: settledOf(config),
     /** The AMI every AWS machine boots (pin it with kubeadm-ha:image). */
     ...(ami ? { ami } : {}),
   };
+}
+
+/**
+ * The `settled` output of this stack's last `pulumi up`, read through a StackReference to
+ * the stack itself (a read: nothing is created); undefined before the first up.
+ */
+async function lastSettled(clusterName: string): Promise<unknown> {
+  const self = new pulumi.StackReference(`${clusterName}-last-up`, { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
+  return (await self.getOutputDetails(SETTLED_OUTPUT)).value;
 }

@@ -2,12 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { ClusterConfig } from "./config/validate";
 import { DEFAULT_SSH_USER } from "./config/schema";
-import { ClusterPlan, hostIdentity, planCluster, PoolPlan } from "./plan/cluster-plan";
+import { ClusterPlan, hostIdentity, machineRevision, planCluster, PoolPlan } from "./plan/cluster-plan";
 import { bootConfig } from "./plan/cloud-init";
 import { workerJoinConfig } from "./plan/kubeadm";
 import { paths, workerJoinScript } from "./plan/scripts";
 import { KubeadmBootstrap } from "./bootstrap";
 import { controlPlaneHost } from "./control-plane-host";
+import { MasterTurns } from "./master-turns";
 import { ClusterPki } from "./pki";
 import { GcpInfrastructure } from "./gcp/infrastructure";
 import { AwsInfrastructure } from "./aws/infrastructure";
@@ -45,7 +46,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     const parent = { parent: this };
 
     const pki = new ClusterPki(`${name}-pki`, { clusterName: plan.name }, parent);
-    const bootstrapArgs = { plan, shared: pki.shared, caCertHash: pki.caCertHash };
+    // One master at a time: each master's VM and steps wait for the previous one healthy again.
+    const turns = new MasterTurns(plan.masters.length);
+    const bootstrapArgs = { plan, shared: pki.shared, caCertHash: pki.caCertHash, turns };
 
     if (plan.config.platform === "static") {
       // Hosts you own: nothing to create; the bootstrap prepares them over SSH.
@@ -106,11 +109,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     let infra: PlatformInfrastructure;
     switch (plan.config.platform) {
       case "gcp":
-        infra = new GcpInfrastructure(name, { plan, bastionUserData, masterUserData }, parent);
+        infra = new GcpInfrastructure(name, { plan, bastionUserData, masterUserData, masterAfter: turns.all() }, parent);
         break;
       case "aws":
         if (!args.ami) throw new Error("KubeadmCluster: args.ami is required on AWS (config.image or the AMI lookup)");
-        infra = new AwsInfrastructure(name, { plan, ami: args.ami, bastionUserData, masterUserData }, parent);
+        infra = new AwsInfrastructure(name, { plan, ami: args.ami, bastionUserData, masterUserData, masterAfter: turns.all() }, parent);
         break;
       default: {
         const never: never = plan.config.platform;
@@ -126,6 +129,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         masterIds: infra.masterIds,
         controlPlaneHost: controlPlaneHost(plan.controlPlaneSsh, { loadBalancerSsh: infra.controlPlaneSsh, direct: false }),
         dependsOn: infra.sshReady,
+        masterMachines: infra.masterInstances,
+        machineRevisions: masterUserData.map((userData) => userData.apply((u) => machineRevision(plan.config, u))),
       },
       parent,
     );

@@ -17,7 +17,9 @@ export interface PlatformInfrastructure {
   bastionPublicIp: pulumi.Output<string>;
   /** Cloud identity of each master VM, in plan order. */
   masterIds: pulumi.Output<string>[];
-  /** What must exist before the bootstrap can SSH to the masters. */
+  /** Each master's VM, in plan order: its steps wait for it (and for nothing of the other masters). */
+  masterInstances: pulumi.Resource[];
+  /** What must exist before the bootstrap can SSH to any machine (bastion, NAT, firewall), masters' VMs aside. */
   sshReady: pulumi.Resource[];
   /** The apiserver load balancer's SSH address (it forwards port 22 to a healthy master); none in local-proxy mode. */
   controlPlaneSsh?: pulumi.Output<string>;
@@ -35,6 +37,12 @@ export interface InfrastructureArgs {
   bastionUserData: pulumi.Input<string>;
   /** Boot config of each master, in plan order (no secrets: they come over SSH). */
   masterUserData: pulumi.Input<string>[];
+  /**
+   * What each master's VM waits for, in plan order: the previous master healthy again
+   * (its bootstrap's `healthy` step), so a change that restarts or replaces the masters'
+   * VMs reaches one master at a time.
+   */
+  masterAfter: pulumi.Input<pulumi.Resource>[][];
 }
 
 /** What every platform's node-pool component is given. */
@@ -51,6 +59,7 @@ export interface NodePoolArgs {
 export abstract class InfrastructureComponent extends pulumi.ComponentResource implements PlatformInfrastructure {
   public abstract readonly bastionPublicIp: pulumi.Output<string>;
   public abstract readonly masterIds: pulumi.Output<string>[];
+  public abstract readonly masterInstances: pulumi.Resource[];
   public abstract readonly sshReady: pulumi.Resource[];
   public controlPlaneSsh?: pulumi.Output<string>;
   public abstract readonly instanceIdentity: InstanceIdentity;

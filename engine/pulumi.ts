@@ -47,9 +47,10 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
  * certificate inside a secret bundle is not itself secret).
  */
 /** What a `pulumi preview --json` would change: `op name` for every step that is not "same", in the preview's order. */
+/** The steps of a `preview --json` that change something: neither "same" nor a read (a StackReference is read on every run). */
 export function changedSteps(preview: unknown): string[] {
   const steps = (preview as { steps?: Array<{ op: string; urn: string }> }).steps ?? [];
-  return steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").pop()}`);
+  return steps.filter((s) => s.op !== "same" && s.op !== "read").map((s) => `${s.op} ${s.urn.split("::").pop()}`);
 }
 
 /** The events of a `--event-log` file, one JSON object a line; none when the file is not there. */

@@ -21,6 +21,8 @@ import {
   loseMaster,
   MachineReplaced,
   memberStepsRerun,
+  MastersInTurn,
+  mastersInTurn,
   refreshedPods,
   dnsZones,
   replaceMachine,
@@ -42,8 +44,14 @@ export interface LabRun {
   dns: { replicas: number; zones: string[] };
   /** Every master's init/join step run again: the up passed, kubeadm did not run again, no etcd member was re-made. */
   memberRerun: boolean;
+  /** A change to what the cluster settled (its pod network) refused by preview and up, the state untouched. */
+  settled: SettledRefused;
+  /** Every master's preparation run again at once: the preview and the up take the masters in turn. */
+  inTurn: MastersInTurn;
   /** master-0's machine replaced at its address: joined the running cluster, data kept. */
   replaced: MachineReplaced;
+  /** master-1's machine replaced, its kubeadm join killed midway, then `pulumi up` again: joined, data kept. */
+  replaced1: MachineReplaced;
   /** With master-0's host down, the steps that need any one healthy master ran again on another. */
   withoutMaster0: StepsWithoutMaster;
   labelPreview: string[];
@@ -88,12 +96,28 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
     const secondUpNoChanges = again.code === 0;
     log(`second pulumi up: ${secondUpNoChanges ? "no changes" : `changes or failure (exit ${again.code}):\n${again.stdout.split("\n").slice(-30).join("\n")}`}`);
 
+    const settled = await settledChangeRefused(c);
+    log(
+      `network.podCidr changed on the running cluster: preview ${settled.previewRefused ? "refused" : "NOT refused"} (${settled.seconds[0].toFixed(0)} s), up ${settled.upRefused ? "refused" : "NOT refused"} (${settled.seconds[1].toFixed(0)} s), ` +
+        `state ${settled.stateKept ? "unchanged" : "CHANGED"}; the error: ${settled.message || "(none)"}`,
+    );
+
     const rerun = await memberStepsRerun(c, facts);
     const sameMembers = rerun.membersBefore.join() === rerun.membersAfter.join();
     log(
       `${rerun.rerun.join(", ")} run again (pulumi up --replace): ${rerun.upOk ? "up ok" : `up FAILED:\n${rerun.failure}`}; kubeadm ran again on ${rerun.kubeadmAgain.join(", ") || "none"}; etcd members ${sameMembers ? `unchanged (${rerun.membersAfter.join(", ")})` : `CHANGED: ${rerun.membersBefore.join(", ")} -> ${rerun.membersAfter.join(", ")}`}`,
     );
     await c.eventually("every node Ready and every master a healthy etcd voter after the re-run", () => checkHealthy(c, facts), 120_000);
+
+    const inTurn = await mastersInTurn(c, facts);
+    log(
+      `${inTurn.rerun.join(", ")} run again at once (pulumi up --replace) with ${inTurn.heldBack.master}'s kubelet down until ${inTurn.heldBack.kubeletBack.toFixed(0)} s: ` +
+        `preview lists ${inTurn.previewOrder.join(", ")} (${inTurn.previewInTurn ? "in turn" : "NOT in turn"}); up ${inTurn.upOk ? "ok" : `FAILED:\n${inTurn.failure}`}; ` +
+        `turns (s from the up's start, preparation started -> healthy again): ${inTurn.turns.map((t) => `${t.master} ${t.start.toFixed(0)}->${t.healthy.toFixed(0)}`).join(", ")} ` +
+        `(${inTurn.inTurn ? "one at a time" : "OVERLAPPING"}; the next turn ${inTurn.waitedForIt ? "waited for" : "did NOT wait for"} the kubelet); ` +
+        `endpoint names repointed: ${inTurn.hostsMoved.join("; ") || "none"}; endpoint services restarted: ${inTurn.restarted.join(", ") || "none"}; /readyz through the endpoint failed ${inTurn.endpointFailures} of ${inTurn.endpointRequests} probes`,
+    );
+    await c.eventually("every node Ready and every master a healthy etcd voter after the masters' turns", () => checkHealthy(c, facts), 120_000);
 
     const labelPreview = await withLabel(c, facts.workers[0], async () => changedSteps((await c.engine.preview(c.stack)).raw));
     log(`preview after labelling ${facts.workers[0]}: ${labelPreview.join("; ") || "no changes"}`);
@@ -105,6 +129,15 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       `${replaced.replaced} replaced by a new machine at its address, pulumi up ${replaced.upOk ? `in ${replaced.upSeconds.toFixed(0)} s` : `FAILED:\n${replaced.failure}`}: ` +
         `same cluster ${replaced.sameCluster}, data kept ${replaced.dataKept}, new machine ${replaced.newMachine}, new etcd member ${replaced.newMember}, other members kept ${replaced.othersKept}; ` +
         `the workload failed ${replaced.workloadFailures} of ${replaced.workloadRequests} requests meanwhile`,
+    );
+
+    const replaced1 = await replaceMachine(c, facts, facts.masters[1], (machine) => editHost(c, facts.masters[1], (m) => (m.machine = machine)), { killJoin: true });
+    const k = replaced1.joinKilled!;
+    log(
+      `${replaced1.replaced} replaced by a new machine, its kubeadm join killed ${k.killed ? `${k.afterSeconds.toFixed(0)} s into pulumi up, once etcd's manifest was written (learners then: ${k.learners.join(", ") || "none"})` : "NOT caught running"}; ` +
+        `that up ${k.firstUpFailed ? "failed" : "did NOT fail"}; pulumi up again ${replaced1.upOk ? `in ${replaced1.upSeconds.toFixed(0)} s` : `FAILED:\n${replaced1.failure}`}: ` +
+        `same cluster ${replaced1.sameCluster}, data kept ${replaced1.dataKept}, new machine ${replaced1.newMachine}, new etcd member ${replaced1.newMember}, other members kept ${replaced1.othersKept}; ` +
+        `the workload failed ${replaced1.workloadFailures} of ${replaced1.workloadRequests} requests meanwhile`,
     );
 
     const withoutMaster0 = await controlPlaneStepsWithout(c, facts, facts.masters[0]);
@@ -129,7 +162,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       leftOnHosts = await leftAfterReset(c, [...facts.masters, ...facts.workers]);
       log(`hosts after destroy: ${leftOnHosts.length ? leftOnHosts.join("; ") : "every host reset (no kubelet, containers, images, Kubernetes binaries or kubeadm-ha files)"}`);
     }
-    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, staleEndpoints, dns, memberRerun: rerun.upOk && rerun.kubeadmAgain.length === 0 && sameMembers, replaced, withoutMaster0, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
+    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, staleEndpoints, dns, memberRerun: rerun.upOk && rerun.kubeadmAgain.length === 0 && sameMembers, settled, inTurn, replaced, replaced1, withoutMaster0, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
   } finally {
     if (!opts.keep) await c.close();
     else log(`--keep: hosts and engine left running (npm run lab:hosts -- down removes the hosts; engine in ${c.engine.dir})`);
@@ -160,6 +193,54 @@ async function withLabel<T>(c: LabCluster, worker: string, f: () => Promise<T>):
     return await f();
   } finally {
     writeFileSync(c.engine.configFile(c.stack), original);
+  }
+}
+
+interface SettledRefused {
+  previewRefused: boolean;
+  upRefused: boolean;
+  /** The state after the refused up is the state before it. */
+  stateKept: boolean;
+  /** The error line naming the key. */
+  message: string;
+  /** How long the refused preview and the refused up took. */
+  seconds: number[];
+}
+
+/**
+ * The stack's pod network changed on the running cluster (a setting it settled when it was
+ * made): `pulumi preview` and `pulumi up` must both refuse it, naming the key, and leave the
+ * state as it was. The config is put back afterwards.
+ */
+async function settledChangeRefused(c: LabCluster): Promise<SettledRefused> {
+  const file = c.engine.configFile(c.stack);
+  const original = readFileSync(file, "utf8");
+  const doc = parse(original) as { config: Record<string, { podCidr?: string }> };
+  doc.config["kubeadm-ha:network"].podCidr = "10.250.0.0/16";
+  writeFileSync(file, stringify(doc));
+  // Every run reads the stack's own outputs (a StackReference and the provider that reads it): the rest must stay as it was.
+  const state = async () =>
+    JSON.stringify(
+      (((await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: Array<{ urn: string; type: string; outputs?: unknown }> } }).deployment?.resources ?? [])
+        .filter((r) => r.type !== "pulumi:pulumi:StackReference" && r.type !== "pulumi:providers:pulumi")
+        .map((r) => [r.urn, r.outputs]),
+    );
+  try {
+    const before = await state();
+    const refused = (r: { code: number; stdout: string; stderr: string }) => r.code !== 0 && (r.stdout + r.stderr).includes("kubeadm-ha:network.podCidr: is \"10.250.0.0/16\", but this cluster was made with");
+    const t0 = Date.now();
+    const preview = await c.engine.run(["preview", ...c.stackArgs()], { timeoutMs: 5 * 60_000 });
+    const t1 = Date.now();
+    const up = await c.engine.run(["up", "--yes", "--skip-preview", ...c.stackArgs()], { timeoutMs: 5 * 60_000 });
+    return {
+      seconds: [(t1 - t0) / 1000, (Date.now() - t1) / 1000],
+      previewRefused: refused(preview),
+      upRefused: refused(up),
+      stateKept: (await state()) === before,
+      message: (preview.stdout + preview.stderr).split("\n").find((l) => l.includes("kubeadm-ha:network.podCidr"))?.trim() ?? "",
+    };
+  } finally {
+    writeFileSync(file, original);
   }
 }
 
@@ -202,7 +283,7 @@ async function main() {
   }
   console.log("\nsummary");
   for (const r of runs) {
-    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; member steps re-run harmlessly: ${r.memberRerun}; ${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; control-plane steps with ${r.withoutMaster0.down} down: ran on ${r.withoutMaster0.ranOn}, kubeconfig works ${r.withoutMaster0.kubeconfigWorks}; label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
+    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; member steps re-run harmlessly: ${r.memberRerun}; pod network change refused: ${r.settled.previewRefused && r.settled.upRefused && r.settled.stateKept}; masters prepared again in turn: ${r.inTurn.upOk && r.inTurn.inTurn && r.inTurn.previewInTurn} (endpoint failures ${r.inTurn.endpointFailures}/${r.inTurn.endpointRequests}); ${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; ${r.replaced1.replaced} replaced with its join killed midway, then up again: joined ${r.replaced1.upOk && r.replaced1.sameCluster && r.replaced1.newMember && r.replaced1.othersKept}, workload failures ${r.replaced1.workloadFailures}/${r.replaced1.workloadRequests}; control-plane steps with ${r.withoutMaster0.down} down: ran on ${r.withoutMaster0.ranOn}, kubeconfig works ${r.withoutMaster0.kubeconfigWorks}; label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
     for (const l of r.losses) {
       console.log(`    lost ${l.lost} (${l.why}): API ${l.apiAnswers.toFixed(1)} s, DNS ${l.dnsAnswers.toFixed(1)} s, writes ${l.writesAnswer.toFixed(1)} s, ${Object.entries(l.leases).map(([k, x]) => `${k} ${x.seconds.toFixed(1)} s`).join(", ")}, writes ${l.writesAfter}/5, new pod ${l.newPodRunning.toFixed(1)} s, rejoined ${l.rejoined.toFixed(1)} s`);
     }
@@ -213,7 +294,10 @@ async function main() {
       r.staleEndpoints.length > 0 ||
       new Set(r.dns.zones).size < Math.min(r.dns.replicas, 3) ||
       !r.memberRerun ||
+      !(r.settled.previewRefused && r.settled.upRefused && r.settled.stateKept) ||
+      !(r.inTurn.upOk && r.inTurn.previewInTurn && r.inTurn.inTurn && r.inTurn.waitedForIt && r.inTurn.restarted.length === 0 && r.inTurn.hostsMoved.length === 0 && r.inTurn.endpointFailures === 0) ||
       !(r.replaced.upOk && r.replaced.sameCluster && r.replaced.dataKept && r.replaced.newMachine && r.replaced.newMember && r.replaced.othersKept) ||
+      !(r.replaced1.joinKilled?.killed && r.replaced1.joinKilled.firstUpFailed && r.replaced1.upOk && r.replaced1.sameCluster && r.replaced1.dataKept && r.replaced1.newMachine && r.replaced1.newMember && r.replaced1.othersKept) ||
       !(r.withoutMaster0.upOk && r.withoutMaster0.kubeconfigWorks && r.withoutMaster0.ranOn !== "" && r.withoutMaster0.ranOn !== r.withoutMaster0.down) ||
       r.labelPreview.length !== 1 ||
       !r.labelApplied.added ||

@@ -4,7 +4,7 @@
 // kubeconfig through the endpoint, curl and dig on a worker.
 import { ChildProcess, spawn } from "child_process";
 import { ECHO_IMAGE } from "../bundle/builds";
-import { LabCluster } from "./cluster";
+import { LabCluster, stepSpans } from "./cluster";
 import { holderNode } from "./cp-scenarios";
 import { LabError, Sample } from "./lab";
 
@@ -35,6 +35,14 @@ export async function leaseHolder(c: LabCluster, master: string, lease: string):
 /** etcd members seen from one master's etcd: voters, learners, and whether every one answers health. */
 /** kubectl arguments that run etcdctl in a master's etcd pod, against that member. */
 const etcdctlIn = (master: string) => ["-n", "kube-system", "exec", `etcd-${master}`, "--", "etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt", "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt", "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key"];
+
+/**
+ * A Node's Ready status as `from` sees it through the endpoint; "" while the endpoint does
+ * not answer (a VIP moving to another master after its holder went down takes seconds).
+ */
+async function readyStatus(c: LabCluster, from: string, node: string): Promise<string> {
+  return c.kubectl(from, ["get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`]).then((s) => s.trim(), () => "");
+}
 
 export async function etcdMembers(c: LabCluster, master: string): Promise<{ voters: string[]; learners: string[]; healthy: boolean }> {
   const etcdctl = etcdctlIn(master);
@@ -366,7 +374,7 @@ export async function controlPlaneStepsWithout(c: LabCluster, f: ClusterFacts, d
   if (urns.length !== wanted.length) throw new LabError(`the stack has ${urns.length} of the steps *${wanted.join(", *")}`);
   await c.hosts.crash(down);
   try {
-    await c.waitFor(`${down} to be NotReady`, async () => (await c.kubectl(masterOf(f, [down]), ["get", "node", down, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`])).trim() !== "True", 180_000);
+    await c.waitFor(`${down} to be NotReady`, async () => ["False", "Unknown"].includes(await readyStatus(c, masterOf(f, [down]), down)), 180_000);
     const up = await c.engine.run(["up", "--yes", "--skip-preview", ...urns.flatMap((u) => ["--target-replace", u]), ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
     const after = (await c.engine.exportStack(c.stack)).json as typeof deployment;
     const prune = (after.deployment?.resources ?? []).find((r) => r.urn.endsWith("-control-plane-prune-members"));
@@ -411,6 +419,13 @@ export interface MachineReplaced {
   /** Requests to the workload's Service from a worker during the replacement, and how many failed. */
   workloadRequests: number;
   workloadFailures: number;
+  /**
+   * With `killJoin`: the new machine's `kubeadm join` was killed once it had written etcd's
+   * manifest (its etcd member added), and `pulumi up` was run again. `killed`: it was caught
+   * running; `firstUpFailed`: the interrupted up failed; `learners`: etcd's learners right
+   * after the kill; the fields above describe the second up.
+   */
+  joinKilled?: { killed: boolean; afterSeconds: number; firstUpFailed: boolean; learners: string[] };
 }
 
 /**
@@ -419,7 +434,7 @@ export interface MachineReplaced {
  * `setMachine`): `pulumi up` must make the new machine join the running cluster, never
  * init another, with the workload answering and no data lost.
  */
-export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: string, setMachine: (machine: string) => void): Promise<MachineReplaced> {
+export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: string, setMachine: (machine: string) => void, opts: { killJoin?: boolean } = {}): Promise<MachineReplaced> {
   const other = masterOf(f, [name]);
   const t0 = Date.now();
   const uid = async () => (await c.kubectl(other, ["get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"])).trim();
@@ -433,8 +448,10 @@ export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: strin
   await c.hosts.rebuild(name);
   // kubeadm refuses to join under the name of a Node that is still Ready: the old machine
   // must be seen gone first (its kubelet's lease runs out after the node monitor's grace).
-  await c.waitFor(`the old ${name} to be NotReady`, async () => (await c.kubectl(other, ["get", "node", name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`])).trim() !== "True", 180_000);
+  await c.waitFor(`the old ${name} to be NotReady`, async () => ["False", "Unknown"].includes(await readyStatus(c, other, name)), 180_000);
   setMachine(`rebuilt-${t0}`);
+  let joinKilled: MachineReplaced["joinKilled"];
+  if (opts.killJoin) joinKilled = await upWithJoinKilled(c, name, other);
   const t1 = Date.now();
   const up = await c.engine.run(["up", "--yes", "--skip-preview", ...c.stackArgs()], { timeoutMs: 30 * 60_000 });
   const upSeconds = (Date.now() - t1) / 1000;
@@ -456,5 +473,127 @@ export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: strin
     othersKept: rest(membersAfter).join() === rest(membersBefore).join(),
     workloadRequests: samples.filter((s) => s.t > t0).length,
     workloadFailures: samples.filter((s) => s.t > t0 && !s.ok).length,
+    ...(joinKilled ? { joinKilled } : {}),
+  };
+}
+
+/**
+ * `pulumi up` while `kubeadm join` on `name` is killed midway: as soon as it has written
+ * etcd's static pod manifest (kubeadm has added the new etcd member, a learner until it is
+ * promoted), the process is killed, as a crash or a lost SSH session would end it. The up
+ * must fail; the next one (the caller's) must resume it.
+ */
+async function upWithJoinKilled(c: LabCluster, name: string, other: string): Promise<NonNullable<MachineReplaced["joinKilled"]>> {
+  const t0 = Date.now();
+  const up = c.engine.run(["up", "--yes", "--skip-preview", ...c.stackArgs()], { timeoutMs: 30 * 60_000 });
+  let finished = false;
+  void up.then(() => (finished = true));
+  let killed = false;
+  await c.waitFor(`kubeadm join on ${name} to add its etcd member`, async () => {
+    if (finished) return true;
+    const r = await c.exec(name, ["sh", "-c", "test -f /etc/kubernetes/manifests/etcd.yaml && pkill -KILL -f '^kubeadm join --config'"]);
+    killed = r.code === 0;
+    return killed;
+  }, 20 * 60_000);
+  const afterSeconds = (Date.now() - t0) / 1000;
+  const first = await up;
+  const learners = killed ? await etcdMembers(c, other).then((e) => e.learners, () => ["(etcd did not answer)"]) : [];
+  return { killed, afterSeconds, firstUpFailed: first.code !== 0, learners };
+}
+
+export interface MastersInTurn {
+  /** The steps run again: every master's preparation. */
+  rerun: string[];
+  /** The steps `pulumi preview` of the same change lists as changing, in its order. */
+  previewOrder: string[];
+  /** In that preview, each master's preparation comes after the previous master's healthy step. */
+  previewInTurn: boolean;
+  upOk: boolean;
+  failure: string;
+  /** Each master's turn in the up, seconds from its start: its preparation started, its healthy step ended. */
+  turns: Array<{ master: string; start: number; healthy: number }>;
+  /** Every turn started after the previous master's healthy step ended. */
+  inTurn: boolean;
+  /** The first master's kubelet was down when its turn came; seconds from the up's start until it was started again. */
+  heldBack: { master: string; kubeletBack: number };
+  /** The next master's turn started only after that kubelet was back. */
+  waitedForIt: boolean;
+  /** Each master's /etc/hosts line for the endpoint name after the up, where it differs from before (none, to pass). */
+  hostsMoved: string[];
+  /** Endpoint services (haproxy, keepalived) whose process changed on some master: none, since nothing in their configs changed. */
+  restarted: string[];
+  /** /readyz through the endpoint from a worker during the up: probes, and how many failed. */
+  endpointRequests: number;
+  endpointFailures: number;
+}
+
+/** How long the first master's kubelet stays down in mastersInTurn: a master slow to come back from its turn. */
+const HELD_BACK_MS = 30_000;
+
+/**
+ * Every master's preparation run again at once (`pulumi up --replace` of each, as a changed
+ * host file does), with the first master's kubelet down as its turn comes (a master slow to
+ * come back, for HELD_BACK_MS): the engine must take the masters in turn, the next one only
+ * after the first is healthy again, restart no endpoint service whose config is unchanged,
+ * and keep the endpoint answering; the preview of the same change lists them in that order.
+ */
+export async function mastersInTurn(c: LabCluster, f: ClusterFacts): Promise<MastersInTurn> {
+  const deployment = (await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: Array<{ urn: string }> } };
+  const steps = f.masters.map((m) => `${m}-prepare`);
+  const urns = (deployment.deployment?.resources ?? []).map((r) => r.urn).filter((u) => steps.includes(u.split("::").pop()!));
+  if (urns.length !== steps.length) throw new LabError(`the stack has ${urns.length} of the steps ${steps.join(", ")}`);
+  const replace = urns.flatMap((u) => ["--replace", u]);
+  const ofMasters = (name: string) => f.masters.some((m) => name === `${m}-prepare` || name === `${m}-healthy`);
+  const preview = ((await c.engine.preview(c.stack, replace)).raw as { steps?: Array<{ op: string; urn: string }> }).steps ?? [];
+  const previewOrder = preview.filter((s) => s.op !== "same").map((s) => s.urn.split("::").pop()!).filter(ofMasters);
+  const at = (name: string) => previewOrder.indexOf(name);
+  const previewInTurn = f.masters.every((m, i) => at(`${m}-prepare`) >= 0 && at(`${m}-healthy`) > at(`${m}-prepare`) && (i === 0 || at(`${m}-prepare`) > at(`${f.masters[i - 1]}-healthy`)));
+
+  const services = async () => {
+    const pids: string[] = [];
+    for (const m of f.masters) {
+      for (const unit of ["haproxy", "keepalived"]) pids.push(`${m}/${unit}=${(await c.exec(m, ["systemctl", "show", unit, "-p", "MainPID", "--value"])).stdout.trim()}`);
+    }
+    return pids;
+  };
+  const hostsLines = () => Promise.all(f.masters.map(async (m) => `${m}: ${(await c.exec(m, ["sh", "-c", "grep ' # kubeadm-ha endpoint$' /etc/hosts || true"])).stdout.trim()}`));
+  const hostsBefore = await hostsLines();
+  const pidsBefore = await services();
+  const held = f.masters[0];
+  const probe = sampler(c, f.workers[0], `[ "$(curl -sk --max-time 2 https://${f.endpoint}/readyz)" = ok ]`, 0.2);
+  await c.exec(held, ["systemctl", "stop", "kubelet"]);
+  const t0 = Date.now();
+  let kubeletBackAt = 0;
+  const back = new Promise<void>((resolve, reject) =>
+    setTimeout(() => {
+      kubeletBackAt = Date.now();
+      c.exec(held, ["systemctl", "start", "kubelet"]).then(() => resolve(), reject);
+    }, HELD_BACK_MS),
+  );
+  const up = await c.upLogged(replace);
+  await back;
+  const samples = await probe.stop();
+  const pidsAfter = await services();
+  const hostsMoved = (await hostsLines()).filter((l) => !hostsBefore.includes(l));
+  const spans = stepSpans(up.events);
+  const t0s = t0 / 1000;
+  const turns = f.masters.map((m) => ({ master: m, start: (spans[`${m}-prepare`]?.start ?? NaN) - t0s, healthy: (spans[`${m}-healthy`]?.end ?? NaN) - t0s }));
+  const inTurn = turns.every((t, i) => Number.isFinite(t.start) && Number.isFinite(t.healthy) && (i === 0 || t.start >= turns[i - 1].healthy));
+  // Engine timestamps are whole seconds.
+  const kubeletBack = (kubeletBackAt - t0) / 1000;
+  return {
+    rerun: steps,
+    previewOrder,
+    previewInTurn,
+    upOk: up.code === 0,
+    failure: up.code === 0 ? "" : up.output.split("\n").slice(-60).join("\n"),
+    turns,
+    inTurn,
+    heldBack: { master: held, kubeletBack },
+    waitedForIt: Number.isFinite(turns[1]?.start) && turns[1].start >= Math.floor(kubeletBack) - 1,
+    hostsMoved,
+    restarted: pidsAfter.filter((p) => !pidsBefore.includes(p)),
+    endpointRequests: samples.length,
+    endpointFailures: samples.filter((s) => !s.ok).length,
   };
 }

@@ -30,16 +30,30 @@ export interface BringUp {
   steps: Record<string, number>;
 }
 
-/** Seconds from each resource's pre-event to its outputs event in a `--event-log`, by resource name. */
-export function stepDurations(events: Array<{ timestamp: number; resourcePreEvent?: { metadata: { urn: string } }; resOutputsEvent?: { metadata: { urn: string } } }>): Record<string, number> {
+type EngineEvent = { timestamp: number; resourcePreEvent?: { metadata: { urn: string } }; resOutputsEvent?: { metadata: { urn: string } } };
+
+/**
+ * When each resource's step started (its first pre-event) and ended (its first outputs event
+ * after that) in a `--event-log`, epoch seconds, by resource name. A replaced resource has
+ * more steps (its replacement made, then the old one deleted at the end): the first is the one
+ * that did the work.
+ */
+export function stepSpans(events: EngineEvent[]): Record<string, { start: number; end: number }> {
   const start = new Map<string, number>();
-  const out: Record<string, number> = {};
+  const out: Record<string, { start: number; end: number }> = {};
   for (const e of events) {
-    if (e.resourcePreEvent) start.set(e.resourcePreEvent.metadata.urn, e.timestamp);
+    const pre = e.resourcePreEvent?.metadata.urn;
+    if (pre && !start.has(pre)) start.set(pre, e.timestamp);
     const done = e.resOutputsEvent?.metadata.urn;
-    if (done && start.has(done)) out[done.split("::").pop()!] = e.timestamp - start.get(done)!;
+    const name = done?.split("::").pop();
+    if (done && name && start.has(done) && !(name in out)) out[name] = { start: start.get(done)!, end: e.timestamp };
   }
   return out;
+}
+
+/** Seconds from each resource's pre-event to its outputs event in a `--event-log`, by resource name. */
+export function stepDurations(events: EngineEvent[]): Record<string, number> {
+  return Object.fromEntries(Object.entries(stepSpans(events)).map(([name, { start, end }]) => [name, end - start]));
 }
 
 /** Bring-up phases from step durations: the slowest host's prepare, init, each join, the slowest worker. */
@@ -109,11 +123,17 @@ export class LabCluster {
   /** `pulumi up --yes`; resolves with its duration and each resource's, from the engine's event log. */
   async up(): Promise<{ seconds: number; steps: Record<string, number> }> {
     const t0 = Date.now();
-    const events = join(this.engine.dir, `events-${t0}.jsonl`);
+    const r = await this.upLogged([]);
+    if (r.code !== 0) throw new LabError(`pulumi up failed (exit ${r.code}):\n${r.output.split("\n").slice(-80).join("\n")}`);
+    return { seconds: (Date.now() - t0) / 1000, steps: stepDurations(r.events) };
+  }
+
+  /** `pulumi up --yes --skip-preview` with more arguments, and the engine's events (from its `--event-log`). */
+  async upLogged(args: string[]): Promise<{ code: number; output: string; events: EngineEvent[] }> {
+    const events = join(this.engine.dir, `events-${Date.now()}.jsonl`);
     // The CLI writes --event-log only with its debug commands enabled.
-    const r = await this.engine.run(["up", "--yes", "--skip-preview", "--event-log", events, ...this.stackArgs()], { timeoutMs: 45 * 60_000, env: { PULUMI_DEBUG_COMMANDS: "true" } });
-    if (r.code !== 0) throw new LabError(`pulumi up failed (exit ${r.code}):\n${(r.stdout + r.stderr).split("\n").slice(-80).join("\n")}`);
-    return { seconds: (Date.now() - t0) / 1000, steps: stepDurations(readEventLog(events)) };
+    const r = await this.engine.run(["up", "--yes", "--skip-preview", "--event-log", events, ...args, ...this.stackArgs()], { timeoutMs: 45 * 60_000, env: { PULUMI_DEBUG_COMMANDS: "true" } });
+    return { code: r.code, output: r.stdout + r.stderr, events: readEventLog(events) as EngineEvent[] };
   }
 
   /** Runs a command on a host. */

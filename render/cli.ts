@@ -1,7 +1,8 @@
 // npm run render -- --stack <name> [--out <dir>]
 // Runs the program offline (mock runtime, no credentials) and writes
 // <dir>/resources.json, <dir>/outputs.json, <dir>/files/<machine>/<path> and the
-// stack's picture, <dir>/topology.dot and <dir>/topology.svg.
+// stack's picture, <dir>/topology.dot and <dir>/topology.svg, and the order `pulumi up`
+// works in, <dir>/order.txt.
 import { mkdirSync, rmSync, writeFileSync } from "fs";
 import { dirname, join, resolve } from "path";
 import { RenderError, renderStack } from "./render";
@@ -38,6 +39,7 @@ async function main() {
   }
   writeFileSync(join(dir, "topology.dot"), result.topology);
   writeFileSync(join(dir, "topology.svg"), drawSvg(result.topology));
+  writeFileSync(join(dir, "order.txt"), result.order);
   console.log(result.summary);
   console.log(`wrote ${result.resources.length} resources and ${result.files.length} machine files to ${dir}`);
 }

@@ -106,6 +106,8 @@ export function mockState(type: string, name: string, wrapped: Record<string, an
   const inputs = unwrapSecrets(wrapped) as Record<string, any>;
   if (type === "pulumi:pulumi:StackReference") {
     const stack = String(inputs.name);
+    // The stack's own last outputs (what a cluster settled): none, as for a stack not up yet.
+    if (stack === `${MOCK_ORGANIZATION}/${PROJECT}/${pulumi.getStack()}` && !stackOutputs[stack]) return { id: stack, state: { name: stack, outputs: {}, secretOutputNames: [] } };
     const outputs = stackOutputs[stack];
     if (!outputs) throw new Error(`unknown member stack ${JSON.stringify(stack)}: the offline render has no outputs for it`);
     return { id: stack, state: { name: stack, outputs, secretOutputNames: Object.keys(outputs).filter((k) => outputs[k] === "[secret]") } };
@@ -261,6 +263,9 @@ function optionsOf(req: any, urnOf: (parent: string | null, type: string, name: 
  * Installs the mocks for one program run and returns the list that fills up with
  * every registration. `config` is the stack's config map (`ns:key` -> value).
  */
+/** The organization of a DIY backend's stacks (file://, s3://, ...), which the render stands in for. */
+export const MOCK_ORGANIZATION = "organization";
+
 export function installMocks(stack: string, config: Record<string, string>, secretKeys: string[] = [], stackOutputs: Record<string, Record<string, unknown>> = {}): Registration[] {
   pulumi.runtime.setAllConfig(config, secretKeys);
   pulumi.runtime.setMocks(
@@ -271,6 +276,7 @@ export function installMocks(stack: string, config: Record<string, string>, secr
     PROJECT,
     stack,
     false,
+    MOCK_ORGANIZATION,
   );
   const registrations: Registration[] = [];
   const monitor = pulumi.runtime.getMonitor() as any;

@@ -11,6 +11,7 @@ import { installMocks, PROJECT, Registration, ResourceOptionsSeen } from "./mock
 import { decodeBundle } from "../components/plan/bundle";
 import { filesOfBootConfig } from "../components/plan/cloud-init";
 import { clusterDotOfConfig, federationDot, FederationView } from "./topology";
+import { orderText } from "./order";
 import { fromRawConfig } from "../components/config/validate";
 import { validateFederationConfig } from "../components/config/federation";
 
@@ -61,6 +62,8 @@ export interface RenderResult {
   summary: string;
   /** The stack's picture as Graphviz DOT (the CLI writes it and its SVG). */
   topology: string;
+  /** order.txt: the waves `pulumi up` works through the resources in. */
+  order: string;
 }
 
 export class RenderError extends Error {}
@@ -365,8 +368,9 @@ export async function renderStack(root: string, stack: string, configDir = join(
     config[`${PROJECT}:layout`] === "federation"
       ? federationDot(stack, outputs as unknown as FederationView)
       : clusterDotOfConfig(stack, config);
+  const order = orderText(stack, resources);
   // Last line of defence: no secret value may appear in anything the render writes.
-  const leaks = findLeaks(secrets, [["resources.json", JSON.stringify(resources)], ["outputs.json", JSON.stringify(outputs)], ["topology.dot", topology], ...files.map((f): [string, string] => [`files/${f.path}`, f.content])]);
+  const leaks = findLeaks(secrets, [["resources.json", JSON.stringify(resources)], ["outputs.json", JSON.stringify(outputs)], ["topology.dot", topology], ["order.txt", order], ...files.map((f): [string, string] => [`files/${f.path}`, f.content])]);
   if (leaks.length) throw new RenderError(`render of ${stack} would leak secrets:\n` + leaks.map((l) => `  - ${l}`).join("\n"));
-  return { stack, resources, files, outputs, summary: summarize(stack, regs, outputs), topology };
+  return { stack, resources, files, outputs, summary: summarize(stack, regs, outputs), topology, order };
 }

@@ -38,7 +38,7 @@ export function clusterFacts(stack: string) {
       assert.ok(deps(`${m(1)}-join`).includes(`${m(0)}-init`));
       assert.ok(deps(`${m(2)}-join`).includes(`${m(1)}-join`));
       assert.ok(!deps(`${m(1)}-join`).includes(`${m(2)}-join`));
-      assert.ok(deps(cp("prune-members")).includes(`${m(2)}-join`));
+      assert.ok(deps(cp("prune-members")).includes(`${m(2)}-healthy`));
       for (const [i, step] of [[0, "init"], [1, "join"], [2, "join"]] as const) {
         const cmd = file(r, `${m(i)}/commands/${step}.sh`);
         assert.match(cmd, new RegExp(`kubeadm-ha-member ${m(i)}\\b`));

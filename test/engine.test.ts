@@ -5,12 +5,15 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "crypto";
-import { existsSync, readFileSync, rmSync } from "fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 import { readManifest, toolchainDir } from "../toolchain/cache";
 import { toolchainVersions } from "../toolchain/recipes";
 import { ENGINE_TOOLS, EngineResource, isEngineOwn, PulumiEngine, secretValues } from "../engine/pulumi";
 import { renderInChild, toolchainSkip } from "./helpers";
+import { readStackFile } from "../render/render";
+import { fromRawConfig, validateClusterConfig } from "../components/config/validate";
+import { settledOf } from "../components/config/settled";
 
 const ROOT = join(__dirname, "..");
 const STACKS = ["onprem-vip", "onprem-local-proxy"];
@@ -142,6 +145,50 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
       assert.deepEqual(leaks, []);
       // The check is live: the shown export does carry them.
       assert.ok(shown.text.includes("PRIVATE KEY-----") && parts.every((p) => shown.text.includes(p)));
+    });
+  });
+
+  describe("a stack whose cluster settled its pod network", () => {
+    const stack = "onprem-local-proxy";
+    const made = "10.99.0.0/16";
+    let imported: unknown;
+    /**
+     * The stack's resources and outputs, leaving out what every run adds by reading: the
+     * StackReference to itself and the provider that reads it.
+     */
+    const resources = async () => {
+      const all = ((await engine.exportStack(stack)).json as { deployment: { resources?: Array<{ urn: string; type: string; outputs?: unknown }> } }).deployment.resources ?? [];
+      return all.filter((r) => r.type !== "pulumi:pulumi:StackReference" && r.type !== "pulumi:providers:pulumi").map((r) => ({ urn: r.urn, outputs: r.outputs }));
+    };
+
+    before(async () => {
+      await engine.initStack(stack);
+      // The state a `pulumi up` of this cluster left, made with another pod network: its
+      // Stack resource and its `settled` output (nothing else is needed to be refused).
+      const { config } = readStackFile(join(ROOT, "stacks"), stack);
+      const settled = { ...settledOf(validateClusterConfig(fromRawConfig(config), stack)), "network.podCidr": made };
+      const deployment = {
+        version: 3,
+        deployment: {
+          manifest: { time: new Date().toISOString(), magic: "", version: "" },
+          resources: [{ urn: `urn:pulumi:${stack}::kubeadm-ha::pulumi:pulumi:Stack::kubeadm-ha-${stack}`, custom: false, type: "pulumi:pulumi:Stack", outputs: { settled } }],
+        },
+      };
+      const file = join(engine.dir, `${stack}-settled.json`);
+      writeFileSync(file, JSON.stringify(deployment));
+      await engine.must(["stack", "import", "--file", file, "--stack", stack]);
+      imported = await resources();
+    });
+
+    test("pulumi preview and pulumi up refuse a config with another pod network, naming the key and the value it was made with, and leave the state as it was", async () => {
+      for (const args of [["preview"], ["up", "--yes", "--skip-preview"]]) {
+        const t0 = Date.now();
+        const r = await engine.run([...args, ...engine.stackArgs(stack)], { timeoutMs: 10 * 60_000 });
+        log(`${args[0]} refused in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        assert.notEqual(r.code, 0, `${args[0]} passed:\n${r.stdout}`);
+        assert.match(r.stdout + r.stderr, new RegExp(`kubeadm-ha:network\\.podCidr: is "10\\.244\\.0\\.0/16", but this cluster was made with "${made.replace(/\./g, "\\.")}"`));
+        assert.deepEqual(await resources(), imported, `${args[0]} left the state as it was`);
+      }
     });
   });
 });

@@ -119,6 +119,7 @@ test("a master replaced at the same address (its machine changed): its steps run
     "lab-control-plane-prune-members",
     "lab-control-plane-validate",
     "lab-master-0-files",
+    "lab-master-0-healthy",
     "lab-master-0-init",
     "lab-master-0-labels",
     "lab-master-0-prepare",

@@ -50,9 +50,10 @@ test("static hosts: an odd number of masters, unique names and addresses, inside
   assert.ok(problems({ ...base(), hosts: { ...hosts, workers: [{ name: "w0", address: "10.9.9.9" }] } }).some((x) => /outside network.nodeCidr/.test(x.message)));
 });
 
-test("the onprem stacks create no cloud resource: only keys, certificates, the token and SSH steps", () => {
+test("the onprem stacks create no cloud resource: only keys, certificates, the token and SSH steps (and read their own last outputs)", () => {
   const types = new Set(r.resources.map((x) => x.type.split(":")[0]));
-  assert.deepEqual([...types].sort(), ["command", "kubeadm-ha", "random", "tls"]);
+  assert.deepEqual([...types].sort(), ["command", "kubeadm-ha", "pulumi", "random", "tls"]);
+  assert.deepEqual(r.resources.filter((x) => x.type.startsWith("pulumi:")).map((x) => x.type), ["pulumi:pulumi:StackReference"]);
 });
 
 test("every machine is prepared over SSH from files the render shows, then joins", () => {

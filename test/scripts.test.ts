@@ -9,6 +9,7 @@ import { parseAllDocuments } from "yaml";
 import { file, inputs, named, renderOnce, tempDir } from "./helpers";
 import { RenderResult } from "../render/render";
 import { decodeBundle, encodeBundle } from "../components/plan/bundle";
+import { kubectlRetryFunction } from "../components/plan/scripts";
 
 let r: RenderResult;
 let dir: string;
@@ -60,4 +61,22 @@ test("render-config fills in the token, readable by root only, and leaves the te
   assert.equal(join0.discovery.bootstrapToken.token, "abcdef.0123456789abcdef");
   assert.equal(statSync(dst).mode & 0o777, 0o600);
   assert.equal(readFileSync(src, "utf8"), template);
+});
+
+test("a kubectl call the apiserver does not answer is retried until it answers, and given up on after its time", () => {
+  // A kubectl that fails its first two calls (the apiserver out of reach), then answers.
+  const bin = tempDir("kubectl-flaky-");
+  const count = join(bin, "calls");
+  writeFileSync(join(bin, "kubectl"), `#!/usr/bin/env bash\nn=$(( $(cat ${count} 2>/dev/null || echo 0) + 1 ))\necho $n > ${count}\nif [ $n -le 2 ]; then echo "connection refused" >&2; exit 1; fi\necho "answer to $*"\n`, { mode: 0o755 });
+  const script = `set -euo pipefail\n${kubectlRetryFunction()}\nkubectl_retry get node x\n`;
+  const env = { PATH: `${bin}:${process.env.PATH}` };
+  const ok = bash(script, [], { env });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(ok.stdout, "answer to get node x\n");
+  assert.equal(readFileSync(count, "utf8").trim(), "3");
+  // Never answering: it gives up after its time, failing with the call it gave up on.
+  writeFileSync(count, "-1000");
+  const gaveUp = bash(script, [], { env: { ...env, KUBEADM_HA_API_RETRY_S: "3" } });
+  assert.equal(gaveUp.status, 1);
+  assert.match(gaveUp.stderr, /kubeadm-ha: kubectl get node x kept failing for 3s/);
 });

@@ -11,6 +11,8 @@ export interface AwsControlPlaneArgs {
   securityGroupId: pulumi.Input<string>;
   /** Boot config of each master, in plan order (no secrets: they come over SSH). */
   userData: pulumi.Input<string>[];
+  /** What each master's VM waits for, in plan order (the previous master healthy again). */
+  after: pulumi.Input<pulumi.Resource>[][];
 }
 
 /**
@@ -48,8 +50,10 @@ export class AwsControlPlane extends pulumi.ComponentResource {
           userData: args.userData[m.index],
           tags: tags(plan.name, m.name, asAwsTags(masterLabels(plan))),
         },
-        // The interface fits one instance at a time; a newer AMI from the lookup must not replace a master.
-        { parent: this, deleteBeforeReplace: true, ignoreChanges: ["ami"] },
+        // The interface fits one instance at a time; a newer AMI from the lookup must not replace a
+        // master. One master at a time: a new instance type or user data stops and starts each
+        // instance only once the previous master is healthy again.
+        { parent: this, deleteBeforeReplace: true, ignoreChanges: ["ami"], dependsOn: args.after[m.index] },
       );
     });
     this.registerOutputs({});

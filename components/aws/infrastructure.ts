@@ -21,6 +21,7 @@ export interface AwsInfrastructureArgs extends InfrastructureArgs {
 export class AwsInfrastructure extends InfrastructureComponent {
   public readonly bastionPublicIp: pulumi.Output<string>;
   public readonly masterIds: pulumi.Output<string>[];
+  public readonly masterInstances: pulumi.Resource[];
   public readonly sshReady: pulumi.Resource[];
   public readonly instanceIdentity;
   private readonly plan: ClusterPlan;
@@ -56,7 +57,7 @@ export class AwsInfrastructure extends InfrastructureComponent {
     );
     const controlPlane = new AwsControlPlane(
       `${name}-masters`,
-      { plan, ami: args.ami, subnetIds: this.network.subnetIds, securityGroupId: this.groups.ids.master, userData: args.masterUserData },
+      { plan, ami: args.ami, subnetIds: this.network.subnetIds, securityGroupId: this.groups.ids.master, userData: args.masterUserData, after: args.masterAfter },
       parent,
     );
     // local-proxy: every node balances itself; no load balancer, no DNS zone.
@@ -70,7 +71,8 @@ export class AwsInfrastructure extends InfrastructureComponent {
     }
     this.bastionPublicIp = bastion.publicIp;
     this.masterIds = controlPlane.instances.map((i) => i.id);
-    this.sshReady = [...controlPlane.instances, bastion, ...this.network.egressReady, ...this.groups.rules];
+    this.masterInstances = controlPlane.instances;
+    this.sshReady = [bastion, ...this.network.egressReady, ...this.groups.rules];
     this.registerOutputs({ bastionPublicIp: this.bastionPublicIp });
   }
 

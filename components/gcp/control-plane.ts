@@ -10,6 +10,8 @@ export interface GcpControlPlaneArgs {
   subnet: pulumi.Input<string>;
   /** Boot config of each master, in plan order (no secrets: they come over SSH). */
   userData: pulumi.Input<string>[];
+  /** What each master's VM waits for, in plan order (the previous master healthy again). */
+  after: pulumi.Input<pulumi.Resource>[][];
 }
 
 /**
@@ -48,8 +50,10 @@ export class GcpControlPlane extends pulumi.ComponentResource {
           metadata: vmMetadata(args.userData[m.index]),
           allowStoppingForUpdate: true,
         },
-        // The reserved address can be held by one VM at a time.
-        { parent: this, deleteBeforeReplace: true },
+        // The reserved address can be held by one VM at a time. One master at a time: a new
+        // image replaces, a new machine type stops, each VM only once the previous master is
+        // healthy again.
+        { parent: this, deleteBeforeReplace: true, dependsOn: args.after[m.index] },
       );
     });
 

@@ -15,6 +15,7 @@ import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
 export class GcpInfrastructure extends InfrastructureComponent {
   public readonly bastionPublicIp: pulumi.Output<string>;
   public readonly masterIds: pulumi.Output<string>[];
+  public readonly masterInstances: pulumi.Resource[];
   public readonly sshReady: pulumi.Resource[];
   public readonly instanceIdentity = GCP_INSTANCE_IDENTITY;
   private readonly plan: ClusterPlan;
@@ -45,7 +46,7 @@ export class GcpInfrastructure extends InfrastructureComponent {
       },
       parent,
     );
-    const controlPlane = new GcpControlPlane(`${name}-masters`, { plan, subnet, userData: args.masterUserData }, parent);
+    const controlPlane = new GcpControlPlane(`${name}-masters`, { plan, subnet, userData: args.masterUserData, after: args.masterAfter }, parent);
     // local-proxy: every node balances itself; no load balancer.
     if (plan.config.endpoint.mode === "cloud-lb") {
       const lb = new GcpApiServerLoadBalancer(`${name}-apiserver`, { plan, network: this.network.network.id, subnet, groups: controlPlane.groups.map((g) => g.id) }, parent);
@@ -55,7 +56,8 @@ export class GcpInfrastructure extends InfrastructureComponent {
 
     this.bastionPublicIp = bastion.networkInterfaces.apply((n) => n[0]?.accessConfigs?.[0]?.natIp ?? "");
     this.masterIds = controlPlane.instances.map((i) => i.instanceId);
-    this.sshReady = [...controlPlane.instances, bastion, this.network.nat, ...this.network.firewalls];
+    this.masterInstances = controlPlane.instances;
+    this.sshReady = [bastion, this.network.nat, ...this.network.firewalls];
     this.registerOutputs({ bastionPublicIp: this.bastionPublicIp });
   }
 

@@ -1,5 +1,6 @@
 // The pure plan of one cluster: every name and address, decided before any
 // resource exists. Components only turn this into resources. No Pulumi imports.
+import { createHash } from "crypto";
 import { ClusterConfig, ResolvedNodePool } from "../config/validate";
 import { hostAt, prefixOf, subnetAt } from "./cidr";
 import { LOCAL_PROXY_PORT, VIP_PROXY_PORT } from "./onprem-endpoint";
@@ -65,6 +66,16 @@ export interface StaticWorkerPlan {
  */
 export function hostIdentity(h: { address: string; machine?: string }): string {
   return h.machine === undefined ? h.address : `${h.address}/${h.machine}`;
+}
+
+/**
+ * What, when it changes, restarts or replaces a master's VM: its machine type, the image
+ * the stack names, its disk size and its boot config (sha256, hex). The master's `healthy`
+ * step runs again when it changes, and the next master waits for it.
+ */
+export function machineRevision(config: ClusterConfig, userData: string): string {
+  const cp = config.controlPlane;
+  return createHash("sha256").update(JSON.stringify([cp.machineType, config.image ?? "", cp.diskSizeGb, userData])).digest("hex");
 }
 
 /** The well-known label of a node's failure domain; kubelets may set it on their own Node. */

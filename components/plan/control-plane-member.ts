@@ -5,10 +5,10 @@
 // machine (shellcheck runs on every one of them).
 import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
 import { SHARED_PKI_DIR, SHARED_PKI_NAMES } from "./pki";
-import { applyCni, ETCD_PEER_PORT, header, MEMBER_READY_TIMEOUT_S, paths } from "./scripts";
+import { applyCni, ETCD_PEER_PORT, header, MEMBER_DONE_MARKER, MEMBER_READY_TIMEOUT_S, paths, waitUntilDeadline } from "./scripts";
 
 /** Written once `kubeadm init` or `kubeadm join` returned 0 on this machine: the step is done. */
-export const MEMBER_DONE = "/var/lib/kubeadm-ha/member";
+export const MEMBER_DONE = MEMBER_DONE_MARKER;
 /** Written just before kubeadm runs, removed when it succeeded: its presence means a run was interrupted. */
 export const MEMBER_STARTED = "/var/lib/kubeadm-ha/member.started";
 /** etcd's ports: a master answering on neither (nor on the apiserver's) holds no cluster. */
@@ -224,4 +224,27 @@ export function initCommand(plan: ClusterPlan, master: MasterPlan): string {
 
 export function joinCommand(plan: ClusterPlan, master: MasterPlan): string {
   return memberCommand(plan, master, `kubeadm join --control-plane on ${master.name} through a master that answers`);
+}
+
+/** The kubelet's health endpoint on the node itself (KubeletConfiguration's defaults, which the program keeps). */
+export const KUBELET_HEALTHZ = "http://127.0.0.1:10248/healthz";
+
+/**
+ * A master's `healthy` step: after anything restarted or replaced the master (its VM's
+ * machine type, image or boot config; its preparation on a host you own), waits until it
+ * is healthy again: its kubelet answers, the node is Ready and a healthy etcd voter with
+ * no learner left (the wait-member script), and its own apiserver answers /readyz. The
+ * next master's VM and steps wait for this step: one master at a time.
+ */
+export function healthyCommand(master: MasterPlan): string {
+  return `${header(`Waits until ${master.name} is healthy again (kubelet, Ready, etcd voter, its apiserver) before the next master's turn.`)}
+deadline=$((SECONDS + ${MEMBER_READY_TIMEOUT_S}))
+${waitUntilDeadline(`[ "$(curl -s --max-time 3 ${KUBELET_HEALTHZ} 2>/dev/null || true)" = "ok" ]`, `the kubelet on ${master.name} does not answer ${KUBELET_HEALTHZ} after ${MEMBER_READY_TIMEOUT_S}s; see journalctl -u kubelet on it`)}
+sudo ${paths.waitMember} ${master.name} $((deadline - SECONDS))
+${waitUntilDeadline(
+  `[ "$(sudo kubectl --kubeconfig /etc/kubernetes/admin.conf --server https://${master.ip}:${APISERVER_PORT} get --raw=/readyz 2>/dev/null || true)" = "ok" ]`,
+  `the apiserver of ${master.name} (https://${master.ip}:${APISERVER_PORT}) is not ready after ${MEMBER_READY_TIMEOUT_S}s; see crictl ps -a and its logs on it`,
+)}
+echo "${master.name} is healthy: kubelet, Ready, a healthy etcd voter, its apiserver ready"
+`;
 }

@@ -3,7 +3,7 @@
 // when it leaves the stack or the stack is destroyed. Pure: the scripts and commands only.
 import { ClusterConfig } from "../config/validate";
 import { KUBEADM_HA_DIR } from "./kubeadm";
-import { BUNDLE_DIR, BUNDLE_STAGING, header, SBIN } from "./scripts";
+import { BUNDLE_DIR, BUNDLE_STAGING, header, kubectlRetryFunction, SBIN } from "./scripts";
 
 export const LIFECYCLE_PATHS = {
   nodeLabels: `${SBIN}/kubeadm-ha-node-labels`,
@@ -28,12 +28,12 @@ export function nodeLabelsScript(): string {
 node="\${1:?usage: kubeadm-ha-node-labels NODE KEY=VALUE...}"
 shift
 export KUBECONFIG=/etc/kubernetes/kubelet.conf
-
+${kubectlRetryFunction()}
 keys=()
 for kv in "$@"; do
   keys+=("\${kv%%=*}")
 done
-previous="$(kubectl get node "$node" -o jsonpath='{.metadata.annotations.${annotationPath}}')"
+previous="$(kubectl_retry get node "$node" -o jsonpath='{.metadata.annotations.${annotationPath}}')"
 changes=("$@")
 IFS=, read -r -a before <<< "$previous"
 for k in "\${before[@]}"; do
@@ -43,9 +43,9 @@ for k in "\${before[@]}"; do
   esac
 done
 if [ "\${#changes[@]}" -gt 0 ]; then
-  kubectl label node "$node" --overwrite "\${changes[@]}"
+  kubectl_retry label node "$node" --overwrite "\${changes[@]}"
 fi
-kubectl annotate node "$node" --overwrite "${MANAGED_LABELS_ANNOTATION}=$(IFS=,; echo "\${keys[*]}")"
+kubectl_retry annotate node "$node" --overwrite "${MANAGED_LABELS_ANNOTATION}=$(IFS=,; echo "\${keys[*]}")"
 `;
 }
 

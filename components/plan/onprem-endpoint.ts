@@ -136,17 +136,53 @@ curl -sfk --max-time 1 "https://127.0.0.1:${port}/readyz" >/dev/null
 `;
 }
 
-/** Installs and (re)starts the endpoint services on a machine; the configs were written before. */
+/** The files each endpoint service runs on: a change to any of them is applied to the running service. */
+const serviceFiles = (unit: string): string[] => ({ haproxy: [ENDPOINT_PATHS.haproxy], keepalived: [ENDPOINT_PATHS.keepalived, ENDPOINT_PATHS.check] })[unit] ?? [];
+
+/** Where the setup script keeps the digest of each service's files as it last applied them. */
+export const ENDPOINT_STATE_DIR = "/var/lib/kubeadm-ha/endpoint";
+
+/**
+ * Installs the endpoint services when they are missing and applies the configs written
+ * before: a stopped service is started; a running one is reloaded only when its files
+ * changed since they were last applied (haproxy's reload hands its listening sockets to the
+ * new process; keepalived's re-reads its config and keeps the VIP it holds). Run again with
+ * nothing changed, it changes nothing: no package download, no restart, no VIP moved.
+ */
 export function endpointSetupScript(packages: string[]): string {
   return `#!/usr/bin/env bash
-# Rendered by kubeadm-ha: installs ${packages.join(" and ")} as system services (they must answer before
-# kubeadm init has a kubelet, and keep answering while a kubelet is down) and starts them on the rendered configs.
+# Rendered by kubeadm-ha: installs ${packages.join(" and ")} as system services when missing (they must answer before
+# kubeadm init has a kubelet, and keep answering while a kubelet is down) and applies the rendered configs:
+# a start when stopped, a reload when a config changed, nothing otherwise.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-# --force-confold keeps the rendered configs written before the packages.
-apt-get install -y -q -o Dpkg::Options::=--force-confold ${packages.join(" ")}
-${packages.map((p) => `systemctl enable ${p}\nsystemctl restart ${p}`).join("\n")}
+packages=(${packages.join(" ")})
+missing=()
+for p in "\${packages[@]}"; do
+  command -v "$p" >/dev/null || missing+=("$p")
+done
+if [ "\${#missing[@]}" -gt 0 ]; then
+  apt-get update -q
+  # --force-confold keeps the rendered configs written before the packages.
+  apt-get install -y -q -o Dpkg::Options::=--force-confold "\${missing[@]}"
+fi
+state="${ENDPOINT_STATE_DIR}"
+mkdir -p "$state"
+apply() {
+  local unit="$1" sum
+  shift
+  sum="$(cat "$@" | sha256sum | cut -d' ' -f1)"
+  systemctl enable --quiet "$unit"
+  if ! systemctl is-active --quiet "$unit"; then
+    systemctl restart "$unit"
+    echo "$unit started"
+  elif [ "$(cat "$state/$unit.sha256" 2>/dev/null || true)" != "$sum" ]; then
+    systemctl reload "$unit"
+    echo "$unit reloaded: its configuration changed"
+  fi
+  echo "$sum" > "$state/$unit.sha256"
+}
+${packages.map((p) => `apply ${p} ${serviceFiles(p).join(" ")}`).join("\n")}
 `;
 }
 

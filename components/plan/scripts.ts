@@ -9,6 +9,33 @@ export const PREPARED_MARKER = "/var/lib/kubeadm-ha/prepared";
 /** Where a master's membership step records the machine each member runs on. */
 /** How long a master waits for its node and etcd member to become healthy, seconds. */
 export const MEMBER_READY_TIMEOUT_S = 900;
+/** How long a script retries a kubectl call the apiserver did not answer (a VIP moving, an apiserver busy), seconds. */
+export const API_RETRY_S = 60;
+
+/**
+ * A bash function, \`kubectl_retry ARGS...\`: kubectl, run again every 2 s while it fails, for up
+ * to API_RETRY_S (KUBEADM_HA_API_RETRY_S overrides); its output once it succeeded. For calls
+ * that are safe to repeat (gets, --overwrite labels and annotations).
+ */
+export function kubectlRetryFunction(): string {
+  return `kubectl_retry() {
+  local deadline=$((SECONDS + \${KUBEADM_HA_API_RETRY_S:-${API_RETRY_S}})) out
+  until out="$(kubectl "$@")"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "kubeadm-ha: kubectl $* kept failing for \${KUBEADM_HA_API_RETRY_S:-${API_RETRY_S}}s" >&2
+      return 1
+    fi
+    sleep 2
+  done
+  if [ -n "$out" ]; then
+    printf '%s\\n' "$out"
+  fi
+}
+`;
+}
+
+/** Written on a master once `kubeadm init` or `kubeadm join` returned 0 there (see control-plane-member.ts). */
+export const MEMBER_DONE_MARKER = "/var/lib/kubeadm-ha/member";
 /** How long removing a former master's Node and etcd member may take, seconds. */
 export const MEMBER_REMOVE_TIMEOUT_S = 60;
 /** How many times a worker retries `kubeadm join` (10 s apart) while the control plane comes up. */
@@ -629,13 +656,37 @@ sudo ${paths.etcdMember} prune ${plan.masters.map((m) => m.name).join(" ")}
 }
 
 /** A machine you own: write its files, point the endpoint name, install containerd and kubeadm, start the endpoint services. */
-export function prepareCommand(endpointAddress: string, hasEndpointServices: boolean): string {
+export function prepareCommand(endpointAddress: string, hasEndpointServices: boolean, memberEndpointAddress?: string): string {
+  // A master that is a member already (the step runs again) keeps the endpoint where its
+  // init or join step pointed it; only a master still to join points it at the master it joins.
+  const setEndpoint =
+    memberEndpointAddress === undefined
+      ? `sudo ${paths.setEndpoint} ${endpointAddress}`
+      : `if sudo test -f ${MEMBER_DONE_MARKER}; then
+  sudo ${paths.setEndpoint} ${memberEndpointAddress}
+else
+  sudo ${paths.setEndpoint} ${endpointAddress}
+fi`;
   return `${header("Prepares a machine you own (what cloud-init does on GCP and AWS) from the files on standard input.")}
 ${unpackCommand().split("\n").filter((l) => !l.startsWith("#") && !l.startsWith("set -euo")).join("\n").trim()}
-sudo ${paths.setEndpoint} ${endpointAddress}
+${setEndpoint}
 sudo ${paths.prepare}
 ${hasEndpointServices ? `sudo /usr/local/sbin/kubeadm-ha-endpoint
 ` : ""}`;
+}
+
+/**
+ * Bash that waits, every 2 s, until \`condition\` (a shell test) holds, and fails the step
+ * with \`failure\` once $deadline (seconds, set before) has passed.
+ */
+export function waitUntilDeadline(condition: string, failure: string): string {
+  return `until ${condition}; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "kubeadm-ha: ${failure}" >&2
+    exit 1
+  fi
+  sleep 2
+done`;
 }
 
 /** How long a worker you own may take to turn Ready after `kubeadm join`, seconds. */
@@ -651,13 +702,7 @@ if ! sudo test -f /etc/kubernetes/kubelet.conf; then
 fi
 # The kubelet's own credentials may read its own Node.
 deadline=$((SECONDS + ${WORKER_READY_TIMEOUT_S}))
-until [ "$(sudo kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node ${worker.name} -o jsonpath='${READY_STATUS}' 2>/dev/null)" = "True" ]; do
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "kubeadm-ha: ${worker.name} joined but is not Ready after ${WORKER_READY_TIMEOUT_S}s; see journalctl -u kubelet on it" >&2
-    exit 1
-  fi
-  sleep 2
-done
+${waitUntilDeadline(`[ "$(sudo kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node ${worker.name} -o jsonpath='${READY_STATUS}' 2>/dev/null)" = "True" ]`, `${worker.name} joined but is not Ready after ${WORKER_READY_TIMEOUT_S}s; see journalctl -u kubelet on it`)}
 echo "node ${worker.name} is Ready"
 `;
 }
