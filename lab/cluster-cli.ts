@@ -219,9 +219,10 @@ async function settledChangeRefused(c: LabCluster): Promise<SettledRefused> {
   doc.config["kubeadm-ha:network"].podCidr = "10.250.0.0/16";
   writeFileSync(file, stringify(doc));
   // Every run reads the stack's own outputs (a StackReference and the provider that reads it): the rest must stay as it was.
+  // Compared in plain text: each write of the state encrypts its secrets anew.
   const state = async () =>
     JSON.stringify(
-      (((await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: Array<{ urn: string; type: string; outputs?: unknown }> } }).deployment?.resources ?? [])
+      (((await c.engine.exportStack(c.stack, true)).json as { deployment?: { resources?: Array<{ urn: string; type: string; outputs?: unknown }> } }).deployment?.resources ?? [])
         .filter((r) => r.type !== "pulumi:pulumi:StackReference" && r.type !== "pulumi:providers:pulumi")
         .map((r) => [r.urn, r.outputs]),
     );
