@@ -313,6 +313,14 @@ export interface MemberRerun {
   membersAfter: string[];
 }
 
+/** The URNs of the stack's resources with these names (for `--replace`); fails unless each is there. */
+async function stepUrns(c: LabCluster, names: string[]): Promise<string[]> {
+  const deployment = (await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: Array<{ urn: string }> } };
+  const urns = (deployment.deployment?.resources ?? []).map((r) => r.urn).filter((u) => names.includes(u.split("::").pop()!));
+  if (urns.length !== names.length) throw new LabError(`the stack has ${urns.length} of the steps ${names.join(", ")}`);
+  return urns;
+}
+
 /** Each master's `name=id` etcd member, from one master's etcd (IDs in hex, as etcdctl's simple output). */
 async function memberIds(c: LabCluster, master: string): Promise<string[]> {
   return (await c.kubectl(master, [...etcdctlIn(master), "member", "list"]))
@@ -329,10 +337,8 @@ async function memberIds(c: LabCluster, master: string): Promise<string[]> {
  * must not run kubeadm again, must not re-make an etcd member, and must pass its wait.
  */
 export async function memberStepsRerun(c: LabCluster, f: ClusterFacts): Promise<MemberRerun> {
-  const deployment = (await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: Array<{ urn: string }> } };
   const steps = f.masters.map((m, i) => `${m}-${i === 0 ? "init" : "join"}`);
-  const urns = (deployment.deployment?.resources ?? []).map((r) => r.urn).filter((u) => steps.includes(u.split("::").pop()!));
-  if (urns.length !== steps.length) throw new LabError(`the stack has ${urns.length} of the steps ${steps.join(", ")}`);
+  const urns = await stepUrns(c, steps);
   const marker = async () => Promise.all(f.masters.map(async (m) => (await c.exec(m, ["stat", "-c", "%y", "/var/lib/kubeadm-ha/member"])).stdout.trim()));
   const markersBefore = await marker();
   const membersBefore = await memberIds(c, f.masters[0]);
@@ -538,10 +544,8 @@ const HELD_BACK_MS = 30_000;
  * and keep the endpoint answering; the preview of the same change lists them in that order.
  */
 export async function mastersInTurn(c: LabCluster, f: ClusterFacts): Promise<MastersInTurn> {
-  const deployment = (await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: Array<{ urn: string }> } };
   const steps = f.masters.map((m) => `${m}-prepare`);
-  const urns = (deployment.deployment?.resources ?? []).map((r) => r.urn).filter((u) => steps.includes(u.split("::").pop()!));
-  if (urns.length !== steps.length) throw new LabError(`the stack has ${urns.length} of the steps ${steps.join(", ")}`);
+  const urns = await stepUrns(c, steps);
   const replace = urns.flatMap((u) => ["--replace", u]);
   const ofMasters = (name: string) => f.masters.some((m) => name === `${m}-prepare` || name === `${m}-healthy`);
   const preview = ((await c.engine.preview(c.stack, replace)).raw as { steps?: Array<{ op: string; urn: string }> }).steps ?? [];

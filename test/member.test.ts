@@ -14,7 +14,8 @@ import { createServer as createTcpServer, Server as TcpServer } from "net";
 import { join } from "path";
 import { waitUntil } from "../lab/lab";
 import { makeCa, sharedCaSpecs } from "../lab/pki";
-import { MEMBER_DONE, MEMBER_STARTED } from "../components/plan/control-plane-member";
+import { MEMBER_STARTED } from "../components/plan/control-plane-member";
+import { MEMBER_DONE } from "../components/plan/scripts";
 import { SHARED_PKI_NAMES } from "../components/plan/pki";
 import { file, freePort, renderOnce, ROOT, tempDir } from "./helpers";
 

@@ -5,10 +5,8 @@
 // machine (shellcheck runs on every one of them).
 import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
 import { SHARED_PKI_DIR, SHARED_PKI_NAMES } from "./pki";
-import { applyCni, ETCD_PEER_PORT, header, MEMBER_DONE_MARKER, MEMBER_READY_TIMEOUT_S, paths, waitUntilDeadline } from "./scripts";
+import { applyCni, ETCD_PEER_PORT, header, MEMBER_DONE, MEMBER_READY_TIMEOUT_S, paths, waitUntilDeadline } from "./scripts";
 
-/** Written once `kubeadm init` or `kubeadm join` returned 0 on this machine: the step is done. */
-export const MEMBER_DONE = MEMBER_DONE_MARKER;
 /** Written just before kubeadm runs, removed when it succeeded: its presence means a run was interrupted. */
 export const MEMBER_STARTED = "/var/lib/kubeadm-ha/member.started";
 /** etcd's ports: a master answering on neither (nor on the apiserver's) holds no cluster. */

@@ -35,7 +35,7 @@ export function kubectlRetryFunction(): string {
 }
 
 /** Written on a master once `kubeadm init` or `kubeadm join` returned 0 there (see control-plane-member.ts). */
-export const MEMBER_DONE_MARKER = "/var/lib/kubeadm-ha/member";
+export const MEMBER_DONE = "/var/lib/kubeadm-ha/member";
 /** How long removing a former master's Node and etcd member may take, seconds. */
 export const MEMBER_REMOVE_TIMEOUT_S = 60;
 /** How many times a worker retries `kubeadm join` (10 s apart) while the control plane comes up. */
@@ -662,7 +662,7 @@ export function prepareCommand(endpointAddress: string, hasEndpointServices: boo
   const setEndpoint =
     memberEndpointAddress === undefined
       ? `sudo ${paths.setEndpoint} ${endpointAddress}`
-      : `if sudo test -f ${MEMBER_DONE_MARKER}; then
+      : `if sudo test -f ${MEMBER_DONE}; then
   sudo ${paths.setEndpoint} ${memberEndpointAddress}
 else
   sudo ${paths.setEndpoint} ${endpointAddress}
