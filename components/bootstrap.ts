@@ -66,7 +66,7 @@ export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHa
     { path: scripts.paths.joinConfig, mode: "0644", content: controlPlaneJoinConfig(plan, master, caCertHash) },
     { path: scripts.paths.renderConfig, mode: "0755", content: scripts.renderConfigScript() },
     { path: scripts.paths.member, mode: "0755", content: memberScript(plan) },
-    { path: scripts.paths.waitMember, mode: "0755", content: scripts.waitMemberScript() },
+    { path: scripts.paths.waitMember, mode: "0755", content: scripts.waitMemberScript(plan.masters.map((m) => m.name)) },
     { path: scripts.paths.refreshEndpointPods, mode: "0755", content: scripts.refreshEndpointPodsScript(plan.endpoint.name) },
     { path: scripts.paths.validate, mode: "0755", content: scripts.validateScript(plan) },
     { path: scripts.paths.etcdMember, mode: "0755", content: scripts.etcdMemberScript() },

@@ -1,4 +1,4 @@
-// npm run lab:cluster [-- --mode vip|local-proxy] [--lose NAME,..] [--keep]
+// npm run lab:cluster [-- --mode vip|local-proxy] [--lose NAME,..] [--scale] [--keep]
 // Builds a real HA cluster the way a user does on hosts they own: lab hosts, an
 // air-gapped bundle, and the real `pulumi up` of the lab stack; then checks it as a user
 // would, runs `pulumi up` again and a preview of a one-label change, loses masters one
@@ -17,15 +17,19 @@ import {
   ClusterFacts,
   controlPlaneStepsWithout,
   deployEcho,
+  leftAfterReset,
   LossResult,
   loseMaster,
   MachineReplaced,
+  MasterHost,
+  MastersScaled,
   memberStepsRerun,
   MastersInTurn,
   mastersInTurn,
   refreshedPods,
   dnsZones,
   replaceMachine,
+  scaleMasters,
   staleEndpointCopies,
   StepsWithoutMaster,
 } from "./cluster-scenarios";
@@ -54,6 +58,8 @@ export interface LabRun {
   replaced1: MachineReplaced;
   /** With master-0's host down, the steps that need any one healthy master ran again on another. */
   withoutMaster0: StepsWithoutMaster;
+  /** With --scale: two masters added one at a time, then removed again (3 -> 5 -> 3). */
+  scaled?: MastersScaled;
   labelPreview: string[];
   /** The label after `pulumi up` with it, and after `pulumi up` without it again. */
   labelApplied: { added: boolean; removed: boolean };
@@ -68,9 +74,15 @@ export function factsOf(mode: LabMode): Omit<ClusterFacts, "dnsIp"> {
   return { masters: plan.masters.map((m) => m.name), workers: plan.staticWorkers.map((w) => w.name), endpoint: plan.endpoint.hostPort };
 }
 
-export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boolean }): Promise<LabRun> {
+/** Two more masters for 3 -> 5 -> 3: lab hosts made with the stack's, in two of its zones. */
+export const SPARE_MASTERS: MasterHost[] = [
+  { name: "lab-master-3", address: "10.199.96.13", zone: "zone-a" },
+  { name: "lab-master-4", address: "10.199.96.14", zone: "zone-b" },
+];
+
+export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boolean; scale?: boolean }): Promise<LabRun> {
   // One run fetches the bundle from a URL, the other gets the folder copied over SSH.
-  const { cluster: c, timings } = await LabCluster.open(mode, log, mode === "vip" ? "url" : "folder");
+  const { cluster: c, timings } = await LabCluster.open(mode, log, mode === "vip" ? "url" : "folder", opts.scale ? SPARE_MASTERS : []);
   try {
     log(`${mode}: pulumi up (prepare every host from the bundle, kubeadm init, joins one at a time, workers)`);
     const base = factsOf(mode);
@@ -146,6 +158,21 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
         `ran on ${withoutMaster0.ranOn || "an unknown master"}; the stack's kubeconfig ${withoutMaster0.kubeconfigWorks ? "lists the nodes through the endpoint" : "does NOT work"}`,
     );
 
+    let scaled: MastersScaled | undefined;
+    if (opts.scale) {
+      const masters = hostsOf(c).masters as MasterHost[];
+      scaled = await scaleMasters(c, facts, masters, SPARE_MASTERS, (list) => editHosts(c, (h) => (h.masters = list)));
+      const scaleStep = (s: MastersScaled["grow"]) =>
+        `pulumi up ${s.upOk ? `in ${s.seconds.toFixed(0)} s` : `FAILED:\n${s.failure}`}: turns ${s.turns.map((t) => `${t.master} ${t.start.toFixed(0)}->${t.healthy.toFixed(0)}`).join(", ")} (${s.inTurn ? "one at a time" : "NOT one at a time"}); ` +
+        `etcd voters ${s.voters.join(", ")}${s.learners.length ? `, learners ${s.learners.join(", ")}` : ""} (${s.etcdHealthy ? "healthy" : "NOT healthy"}); control-plane Nodes ${s.nodes.join(", ")}; endpoint configs ${s.endpointWrong.length ? `WRONG: ${s.endpointWrong.join("; ")}` : "name exactly these masters"}`;
+      log(`masters 3 -> 5, ${scaled.added.join(" and ")} added: ${scaleStep(scaled.grow)}`);
+      log(`masters 5 -> 3, ${scaled.added.join(" and ")} removed: ${scaleStep(scaled.shrink)}; their hosts ${scaled.leftOnRemoved.length ? `still hold: ${scaled.leftOnRemoved.join("; ")}` : "given back"}`);
+      log(
+        `3 -> 5 -> 3: same cluster ${scaled.sameCluster}, data kept ${scaled.dataKept}; the workload failed ${scaled.workloadFailures} of ${scaled.workloadRequests} requests, ` +
+          `/readyz through the endpoint ${scaled.endpointFailures} of ${scaled.endpointRequests}`,
+      );
+    }
+
     const losses: LossResult[] = [];
     for (const which of opts.lose) {
       const r = await loseMaster(c, facts, which, log);
@@ -162,7 +189,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       leftOnHosts = await leftAfterReset(c, [...facts.masters, ...facts.workers]);
       log(`hosts after destroy: ${leftOnHosts.length ? leftOnHosts.join("; ") : "every host reset (no kubelet, containers, images, Kubernetes binaries or kubeadm-ha files)"}`);
     }
-    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, staleEndpoints, dns, memberRerun: rerun.upOk && rerun.kubeadmAgain.length === 0 && sameMembers, settled, inTurn, replaced, replaced1, withoutMaster0, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
+    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, staleEndpoints, dns, memberRerun: rerun.upOk && rerun.kubeadmAgain.length === 0 && sameMembers, settled, inTurn, replaced, replaced1, withoutMaster0, scaled, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
   } finally {
     if (!opts.keep) await c.close();
     else log(`--keep: hosts and engine left running (npm run lab:hosts -- down removes the hosts; engine in ${c.engine.dir})`);
@@ -171,19 +198,31 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
 
 const LAB_LABEL = "example.com/lab";
 
-type HostEntry = { name: string; labels?: Record<string, string>; machine?: string };
+type HostEntry = { name: string; address: string; zone?: string; labels?: Record<string, string>; machine?: string };
+type HostsEntry = { masters: HostEntry[]; workers: HostEntry[] };
+
+/** The stack's hosts, as its config copy lists them now. */
+function hostsOf(c: LabCluster): HostsEntry {
+  return (parse(readFileSync(c.engine.configFile(c.stack), "utf8")) as { config: Record<string, HostsEntry> }).config["kubeadm-ha:hosts"];
+}
+
+/** Edits the hosts in the stack's config copy; returns the config as it was. */
+function editHosts(c: LabCluster, edit: (hosts: HostsEntry) => void): string {
+  const file = c.engine.configFile(c.stack);
+  const original = readFileSync(file, "utf8");
+  const doc = parse(original) as { config: Record<string, HostsEntry> };
+  edit(doc.config["kubeadm-ha:hosts"]);
+  writeFileSync(file, stringify(doc));
+  return original;
+}
 
 /** Edits one host's entry in the stack's config copy; returns the config as it was. */
 function editHost(c: LabCluster, host: string, edit: (h: HostEntry) => void): string {
-  const file = c.engine.configFile(c.stack);
-  const original = readFileSync(file, "utf8");
-  const doc = parse(original) as { config: Record<string, { masters: HostEntry[]; workers: HostEntry[] }> };
-  const hosts = doc.config["kubeadm-ha:hosts"];
-  const h = [...hosts.masters, ...hosts.workers].find((x) => x.name === host);
-  if (!h) throw new LabError(`no host ${host} in ${file}`);
-  edit(h);
-  writeFileSync(file, stringify(doc));
-  return original;
+  return editHosts(c, (hosts) => {
+    const h = [...hosts.masters, ...hosts.workers].find((x) => x.name === host);
+    if (!h) throw new LabError(`no host ${host} in ${c.engine.configFile(c.stack)}`);
+    edit(h);
+  });
 }
 
 /** Runs `f` with LAB_LABEL added to one worker in the stack's config copy, then puts the config back. */
@@ -255,36 +294,29 @@ async function applyLabelAndBack(c: LabCluster, facts: ClusterFacts): Promise<{ 
   return { added, removed: (await label()) === "" };
 }
 
-/** What a host still holds of the cluster after its reset, as "host: what". */
-async function leftAfterReset(c: LabCluster, hosts: string[]): Promise<string[]> {
-  const checks: Array<[string, string]> = [
-    ["kubelet running", "systemctl is-active --quiet kubelet"],
-    ["/etc/kubernetes has files", "[ -n \"$(ls -A /etc/kubernetes 2>/dev/null)\" ]"],
-    ["kubeadm-ha files", "ls -d /etc/kubeadm-ha /var/lib/kubeadm-ha /usr/local/sbin/kubeadm-ha-* 2>/dev/null | grep -q ."],
-    ["Kubernetes binaries", "ls /usr/bin/kubeadm /usr/bin/kubelet /usr/bin/kubectl 2>/dev/null | grep -q ."],
-    ["containers", "ctr -n k8s.io containers ls -q | grep -q ."],
-    ["images", "ctr -n k8s.io images ls -q | grep -q ."],
-    ["KUBE- iptables rules", "iptables-save | grep -q KUBE-"],
-  ];
-  const left: string[] = [];
-  for (const h of hosts) {
-    for (const [what, sh] of checks) if ((await c.exec(h, ["sh", "-c", sh])).code === 0) left.push(`${h}: ${what}`);
-  }
-  return left;
+/**
+ * 3 -> 5 -> 3 held: each up passed, one master at a time; etcd's voters, the control-plane
+ * Nodes and every endpoint config were exactly the stack's masters after each; the removed
+ * hosts were given back; same cluster, data kept, the workload answered every request.
+ */
+function scaledHeld(s: MastersScaled): boolean {
+  const exact = (step: MastersScaled["grow"]) =>
+    step.upOk && step.inTurn && step.etcdHealthy && step.learners.length === 0 && step.voters.join() === [...step.masters].sort().join() && step.nodes.join() === [...step.masters].sort().join() && step.endpointWrong.length === 0;
+  return exact(s.grow) && exact(s.shrink) && s.leftOnRemoved.length === 0 && s.sameCluster && s.dataKept && s.workloadFailures === 0;
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { mode: { type: "string" }, lose: { type: "string" }, keep: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { mode: { type: "string" }, lose: { type: "string" }, keep: { type: "boolean" }, scale: { type: "boolean" } } });
   const modes = labModes(values.mode);
   const runs: LabRun[] = [];
   for (const mode of modes) {
     const masters = factsOf(mode).masters;
     const lose = values.lose ? values.lose.split(",") : [...masters, "lease-holder"];
-    runs.push(await runLab(mode, { lose, keep: values.keep }));
+    runs.push(await runLab(mode, { lose, keep: values.keep, scale: values.scale }));
   }
   console.log("\nsummary");
   for (const r of runs) {
-    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; member steps re-run harmlessly: ${r.memberRerun}; pod network change refused: ${r.settled.previewRefused && r.settled.upRefused && r.settled.stateKept}; masters prepared again in turn: ${r.inTurn.upOk && r.inTurn.inTurn && r.inTurn.previewInTurn} (endpoint failures ${r.inTurn.endpointFailures}/${r.inTurn.endpointRequests}); ${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; ${r.replaced1.replaced} replaced with its join killed midway, then up again: joined ${r.replaced1.upOk && r.replaced1.sameCluster && r.replaced1.newMember && r.replaced1.othersKept}, workload failures ${r.replaced1.workloadFailures}/${r.replaced1.workloadRequests}; control-plane steps with ${r.withoutMaster0.down} down: ran on ${r.withoutMaster0.ranOn}, kubeconfig works ${r.withoutMaster0.kubeconfigWorks}; label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
+    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; member steps re-run harmlessly: ${r.memberRerun}; pod network change refused: ${r.settled.previewRefused && r.settled.upRefused && r.settled.stateKept}; masters prepared again in turn: ${r.inTurn.upOk && r.inTurn.inTurn && r.inTurn.previewInTurn} (endpoint failures ${r.inTurn.endpointFailures}/${r.inTurn.endpointRequests}); ${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; ${r.replaced1.replaced} replaced with its join killed midway, then up again: joined ${r.replaced1.upOk && r.replaced1.sameCluster && r.replaced1.newMember && r.replaced1.othersKept}, workload failures ${r.replaced1.workloadFailures}/${r.replaced1.workloadRequests}; control-plane steps with ${r.withoutMaster0.down} down: ran on ${r.withoutMaster0.ranOn}, kubeconfig works ${r.withoutMaster0.kubeconfigWorks}; ${r.scaled ? `masters 3 -> 5 -> 3: ${scaledHeld(r.scaled)} (up ${r.scaled.grow.seconds.toFixed(0)} s + ${r.scaled.shrink.seconds.toFixed(0)} s, workload failures ${r.scaled.workloadFailures}/${r.scaled.workloadRequests}, endpoint failures ${r.scaled.endpointFailures}/${r.scaled.endpointRequests}); ` : ""}label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
     for (const l of r.losses) {
       console.log(`    lost ${l.lost} (${l.why}): API ${l.apiAnswers.toFixed(1)} s, DNS ${l.dnsAnswers.toFixed(1)} s, writes ${l.writesAnswer.toFixed(1)} s, ${Object.entries(l.leases).map(([k, x]) => `${k} ${x.seconds.toFixed(1)} s`).join(", ")}, writes ${l.writesAfter}/5, new pod ${l.newPodRunning.toFixed(1)} s, rejoined ${l.rejoined.toFixed(1)} s`);
     }
@@ -300,6 +332,7 @@ async function main() {
       !(r.replaced.upOk && r.replaced.sameCluster && r.replaced.dataKept && r.replaced.newMachine && r.replaced.newMember && r.replaced.othersKept) ||
       !(r.replaced1.joinKilled?.killed && r.replaced1.joinKilled.firstUpFailed && r.replaced1.upOk && r.replaced1.sameCluster && r.replaced1.dataKept && r.replaced1.newMachine && r.replaced1.newMember && r.replaced1.othersKept) ||
       !(r.withoutMaster0.upOk && r.withoutMaster0.kubeconfigWorks && r.withoutMaster0.ranOn !== "" && r.withoutMaster0.ranOn !== r.withoutMaster0.down) ||
+      (r.scaled !== undefined && !scaledHeld(r.scaled)) ||
       r.labelPreview.length !== 1 ||
       !r.labelApplied.added ||
       !r.labelApplied.removed ||

@@ -170,7 +170,7 @@ export async function deployEcho(c: LabCluster, f: ClusterFacts): Promise<{ answ
 
 type Samples = Sample[];
 
-/** A shell loop on a host printing `<ms> ok|fail` per probe (a sampling rate, not a wait); stop() ends it. */
+/** A shell loop on a host printing `<ms> ok|fail` per probe (a sampling rate, not a wait); stop() ends it (again: the same samples). */
 function sampler(c: LabCluster, host: string, probe: string, everyS = 0.2): { samples: () => Samples; stop: () => Promise<Samples> } {
   const script = `while :; do t=$(date +%s%3N); if ${probe} >/dev/null 2>&1; then echo "$t ok"; else echo "$t fail"; fi; sleep ${everyS}; done`;
   // Its own process group: nsenter forks into the host's PID namespace, and the loop must end with it.
@@ -178,13 +178,14 @@ function sampler(c: LabCluster, host: string, probe: string, everyS = 0.2): { sa
   let out = "";
   p.stdout!.on("data", (d) => (out += d));
   const samples = () => out.split("\n").filter((l) => / (ok|fail)$/.test(l)).map((l) => ({ t: Number(l.split(" ")[0]), ok: l.endsWith(" ok") }));
+  let stopped: Promise<Samples> | undefined;
   return {
     samples,
     stop: () =>
-      new Promise((resolve) => {
+      (stopped ??= new Promise((resolve) => {
         p.once("close", () => resolve(samples()));
         process.kill(-p.pid!, "SIGKILL");
-      }),
+      })),
   };
 }
 
@@ -440,16 +441,37 @@ export interface MachineReplaced {
  * `setMachine`): `pulumi up` must make the new machine join the running cluster, never
  * init another, with the workload answering and no data lost.
  */
+/**
+ * Marks the cluster before a change: kube-system's UID and a ConfigMap written now. `check`
+ * (asked through `master`) tells whether it is the same cluster afterwards and the data kept.
+ */
+async function markCluster(c: LabCluster, master: string, what: string): Promise<{ check: (master: string) => Promise<{ sameCluster: boolean; dataKept: boolean }> }> {
+  const t0 = Date.now();
+  const uid = async (m: string) => (await c.kubectl(m, ["get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"])).trim();
+  const marker = `before-${what}-${t0}`;
+  await c.kubectl(master, ["-n", "default", "create", "configmap", marker, `--from-literal=t=${t0}`]);
+  const before = await uid(master);
+  return {
+    check: async (m) => ({
+      sameCluster: (await uid(m)) === before,
+      dataKept: await c.kubectl(m, ["-n", "default", "get", "configmap", marker, "-o", "jsonpath={.data.t}"]).then((t) => t.trim() === String(t0), () => false),
+    }),
+  };
+}
+
+/** The echo workload's Service answering from a worker, sampled every half second until stop(). */
+async function workloadSampler(c: LabCluster, f: ClusterFacts, master: string): Promise<ReturnType<typeof sampler>> {
+  const ip = (await c.kubectl(master, ["get", "service", "echo", "-o", "jsonpath={.spec.clusterIP}"])).trim();
+  return sampler(c, f.workers[0], `curl -s --max-time 2 http://${ip}/ | grep -q pod=`, 0.5);
+}
+
 export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: string, setMachine: (machine: string) => void, opts: { killJoin?: boolean } = {}): Promise<MachineReplaced> {
   const other = masterOf(f, [name]);
   const t0 = Date.now();
-  const uid = async () => (await c.kubectl(other, ["get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"])).trim();
   const machineOf = async () => (await c.kubectl(other, ["get", "node", name, "-o", "jsonpath={.status.nodeInfo.machineID}"])).trim();
-  const marker = `before-replacing-${name}-${t0}`;
-  await c.kubectl(other, ["-n", "default", "create", "configmap", marker, `--from-literal=t=${t0}`]);
-  const [uidBefore, machineBefore, membersBefore] = [await uid(), await machineOf(), await memberIds(c, other)];
-  const ip = (await c.kubectl(other, ["get", "service", "echo", "-o", "jsonpath={.spec.clusterIP}"])).trim();
-  const workload = sampler(c, f.workers[0], `curl -s --max-time 2 http://${ip}/ | grep -q pod=`, 0.5);
+  const mark = await markCluster(c, other, `replacing-${name}`);
+  const [machineBefore, membersBefore] = [await machineOf(), await memberIds(c, other)];
+  const workload = await workloadSampler(c, f, other);
 
   await c.hosts.rebuild(name);
   // kubeadm refuses to join under the name of a Node that is still Ready: the old machine
@@ -466,14 +488,12 @@ export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: strin
   const membersAfter = await memberIds(c, other);
   const own = (list: string[]) => list.filter((x) => x.startsWith(`${name}=`));
   const rest = (list: string[]) => list.filter((x) => !x.startsWith(`${name}=`));
-  const kept = await c.kubectl(other, ["-n", "default", "get", "configmap", marker, "-o", "jsonpath={.data.t}"]).then((t) => t.trim() === String(t0), () => false);
   return {
     replaced: name,
     upSeconds,
     upOk: up.code === 0,
     failure: up.code === 0 ? "" : (up.stdout + up.stderr).split("\n").slice(-60).join("\n"),
-    sameCluster: (await uid()) === uidBefore,
-    dataKept: kept,
+    ...(await mark.check(other)),
     newMachine: (await machineOf()) !== machineBefore,
     newMember: own(membersAfter).length === 1 && own(membersAfter)[0] !== own(membersBefore)[0],
     othersKept: rest(membersAfter).join() === rest(membersBefore).join(),
@@ -517,7 +537,7 @@ export interface MastersInTurn {
   upOk: boolean;
   failure: string;
   /** Each master's turn in the up, seconds from its start: its preparation started, its healthy step ended. */
-  turns: Array<{ master: string; start: number; healthy: number }>;
+  turns: Turn[];
   /** Every turn started after the previous master's healthy step ended. */
   inTurn: boolean;
   /** The first master's kubelet was down when its turn came; seconds from the up's start until it was started again. */
@@ -531,6 +551,21 @@ export interface MastersInTurn {
   /** /readyz through the endpoint from a worker during the up: probes, and how many failed. */
   endpointRequests: number;
   endpointFailures: number;
+}
+
+type Turn = { master: string; start: number; healthy: number };
+
+/**
+ * Each master's turn in an up (from its `--event-log`), seconds from `t0` (ms): its
+ * preparation started, its healthy step ended; and whether each turn started after the
+ * previous one's healthy step ended. Masters without both steps in the up have no turn.
+ */
+function turnsOf(events: Parameters<typeof stepSpans>[0], masters: string[], t0: number): { turns: Turn[]; inTurn: boolean } {
+  const spans = stepSpans(events);
+  const t0s = t0 / 1000;
+  const turns = masters.map((m) => ({ master: m, start: (spans[`${m}-prepare`]?.start ?? NaN) - t0s, healthy: (spans[`${m}-healthy`]?.end ?? NaN) - t0s }));
+  const inTurn = turns.every((t, i) => Number.isFinite(t.start) && Number.isFinite(t.healthy) && (i === 0 || t.start >= turns[i - 1].healthy));
+  return { turns, inTurn };
 }
 
 /** How long the first master's kubelet stays down in mastersInTurn: a master slow to come back from its turn. */
@@ -579,10 +614,7 @@ export async function mastersInTurn(c: LabCluster, f: ClusterFacts): Promise<Mas
   const samples = await probe.stop();
   const pidsAfter = await services();
   const hostsMoved = (await hostsLines()).filter((l) => !hostsBefore.includes(l));
-  const spans = stepSpans(up.events);
-  const t0s = t0 / 1000;
-  const turns = f.masters.map((m) => ({ master: m, start: (spans[`${m}-prepare`]?.start ?? NaN) - t0s, healthy: (spans[`${m}-healthy`]?.end ?? NaN) - t0s }));
-  const inTurn = turns.every((t, i) => Number.isFinite(t.start) && Number.isFinite(t.healthy) && (i === 0 || t.start >= turns[i - 1].healthy));
+  const { turns, inTurn } = turnsOf(up.events, f.masters, t0);
   // Engine timestamps are whole seconds.
   const kubeletBack = (kubeletBackAt - t0) / 1000;
   return {
@@ -600,4 +632,146 @@ export async function mastersInTurn(c: LabCluster, f: ClusterFacts): Promise<Mas
     endpointRequests: samples.length,
     endpointFailures: samples.filter((s) => !s.ok).length,
   };
+}
+
+/** What a host still holds of the cluster after its reset, as "host: what". */
+export async function leftAfterReset(c: LabCluster, hosts: string[]): Promise<string[]> {
+  const checks: Array<[string, string]> = [
+    ["kubelet running", "systemctl is-active --quiet kubelet"],
+    ["/etc/kubernetes has files", "[ -n \"$(ls -A /etc/kubernetes 2>/dev/null)\" ]"],
+    ["kubeadm-ha files", "ls -d /etc/kubeadm-ha /var/lib/kubeadm-ha /usr/local/sbin/kubeadm-ha-* 2>/dev/null | grep -q ."],
+    ["Kubernetes binaries", "ls /usr/bin/kubeadm /usr/bin/kubelet /usr/bin/kubectl 2>/dev/null | grep -q ."],
+    ["containers", "ctr -n k8s.io containers ls -q | grep -q ."],
+    ["images", "ctr -n k8s.io images ls -q | grep -q ."],
+    ["KUBE- iptables rules", "iptables-save | grep -q KUBE-"],
+    ["endpoint services running", "systemctl is-active --quiet haproxy || systemctl is-active --quiet keepalived"],
+  ];
+  const left: string[] = [];
+  for (const h of hosts) {
+    for (const [what, sh] of checks) if ((await c.exec(h, ["sh", "-c", sh])).code === 0) left.push(`${h}: ${what}`);
+  }
+  return left;
+}
+
+/** A master as the stack lists it. */
+export type MasterHost = { name: string; address: string; zone: string };
+
+export interface ScaleStep {
+  /** The masters the stack listed for this up. */
+  masters: string[];
+  upOk: boolean;
+  failure: string;
+  seconds: number;
+  /** etcd after the up: its voters and learners, and whether every member answered health. */
+  voters: string[];
+  learners: string[];
+  etcdHealthy: boolean;
+  /** The control-plane Nodes after the up. */
+  nodes: string[];
+  /** Hosts whose endpoint config names other apiservers than the stack's masters, as "host: what" (none, to pass). */
+  endpointWrong: string[];
+  /** The masters' turns in the up (preparation started -> healthy), seconds from its start, for the masters that had one. */
+  turns: Turn[];
+  inTurn: boolean;
+}
+
+export interface MastersScaled {
+  /** The masters added, then removed again. */
+  added: string[];
+  grow: ScaleStep;
+  shrink: ScaleStep;
+  /** What the removed masters' hosts still hold of the cluster after the shrink (none, to pass). */
+  leftOnRemoved: string[];
+  sameCluster: boolean;
+  dataKept: boolean;
+  /** The workload's Service from a worker, and /readyz through the endpoint, during both ups: probes, and how many failed. */
+  workloadRequests: number;
+  workloadFailures: number;
+  endpointRequests: number;
+  endpointFailures: number;
+}
+
+/**
+ * What each host's endpoint config says the apiservers are, against the stack's masters:
+ * haproxy's backends on every host that runs it, keepalived's unicast peers (every other
+ * master) on every master that runs it. Returns the hosts that differ, as "host: what".
+ */
+export async function endpointMismatches(c: LabCluster, hosts: string[], masters: MasterHost[]): Promise<string[]> {
+  const want = masters.map((m) => m.address).sort();
+  const wrong: string[] = [];
+  for (const h of hosts) {
+    const haproxy = await c.exec(h, ["cat", "/etc/haproxy/haproxy.cfg"]);
+    if (haproxy.code === 0 && haproxy.stdout.startsWith("# Rendered by kubeadm-ha")) {
+      const backends = [...haproxy.stdout.matchAll(/^\s*server \S+ ([\d.]+):6443 /gm)].map((x) => x[1]).sort();
+      if (backends.join() !== want.join()) wrong.push(`${h}: haproxy backends ${backends.join(",")}`);
+    }
+    const keepalived = await c.exec(h, ["cat", "/etc/keepalived/keepalived.conf"]);
+    const self = masters.find((m) => m.name === h);
+    if (keepalived.code === 0 && self) {
+      const peers = (/unicast_peer \{([^}]*)\}/.exec(keepalived.stdout)?.[1] ?? "").split(/\s+/).filter(Boolean).sort();
+      const others = want.filter((a) => a !== self.address);
+      if (peers.join() !== others.join()) wrong.push(`${h}: keepalived peers ${peers.join(",")}`);
+    }
+  }
+  return wrong;
+}
+
+/**
+ * The masters 3 -> 5 -> 3, as the GCE HA design adds and removes replicas: `setMasters`
+ * lists `spares` after the stack's masters, `pulumi up` must add them one at a time (each
+ * a healthy etcd voter and Ready before the next begins) and every endpoint config must
+ * name all five; then the stack lists its own masters again, and `pulumi up` must remove
+ * the spares from etcd, the Node list and every endpoint config, and give their hosts
+ * back. The workload answers throughout; no data is lost.
+ */
+export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: MasterHost[], spares: MasterHost[], setMasters: (masters: MasterHost[]) => void): Promise<MastersScaled> {
+  const other = masterOf(f);
+  const mark = await markCluster(c, other, "scaling");
+  const workload = await workloadSampler(c, f, other);
+  const endpoint = sampler(c, f.workers[0], `[ "$(curl -sk --max-time 2 https://${f.endpoint}/readyz)" = ok ]`, 0.5);
+  const t0 = Date.now();
+  const step = async (list: MasterHost[]): Promise<ScaleStep> => {
+    setMasters(list);
+    const names = list.map((m) => m.name);
+    const t = Date.now();
+    const up = await c.upLogged([]);
+    const seconds = (Date.now() - t) / 1000;
+    const now: ClusterFacts = { ...f, masters: names };
+    if (up.code === 0) await c.eventually(`every node Ready and ${names.length} healthy etcd voters`, () => checkHealthy(c, now), 300_000);
+    const e = await etcdMembers(c, other);
+    const { turns, inTurn } = turnsOf(up.events, names, t);
+    return {
+      masters: names,
+      upOk: up.code === 0,
+      failure: up.code === 0 ? "" : up.output.split("\n").slice(-60).join("\n"),
+      seconds,
+      voters: e.voters.sort(),
+      learners: e.learners,
+      etcdHealthy: e.healthy,
+      nodes: (await c.kubectl(other, ["get", "nodes", "-l", "node-role.kubernetes.io/control-plane", "-o", "jsonpath={.items[*].metadata.name}"])).trim().split(/\s+/).filter(Boolean).sort(),
+      endpointWrong: await endpointMismatches(c, [...names, ...f.workers], list),
+      turns: turns.filter((x) => Number.isFinite(x.start)),
+      inTurn,
+    };
+  };
+  try {
+    const grow = await step([...masters, ...spares]);
+    const shrink = await step(masters);
+    const [workloadSamples, endpointSamples] = await Promise.all([workload.stop(), endpoint.stop()]);
+    const during = (x: Samples) => x.filter((s) => s.t > t0);
+    return {
+      added: spares.map((m) => m.name),
+      grow,
+      shrink,
+      leftOnRemoved: await leftAfterReset(c, spares.map((m) => m.name)),
+      ...(await mark.check(other)),
+      workloadRequests: during(workloadSamples).length,
+      workloadFailures: during(workloadSamples).filter((s) => !s.ok).length,
+      endpointRequests: during(endpointSamples).length,
+      endpointFailures: during(endpointSamples).filter((s) => !s.ok).length,
+    };
+  } finally {
+    setMasters(masters);
+    await Promise.all([workload.stop(), endpoint.stop()]);
+  }
 }

@@ -9,7 +9,7 @@ import { buildBundle } from "../bundle/build";
 import { PulumiEngine, readEventLog } from "../engine/pulumi";
 import { serveBundle, BundleServer } from "./bundle-server";
 import { hostSpecsOfStack } from "./hosts-cli";
-import { GATEWAY, LabHosts } from "./hosts";
+import { GATEWAY, HostSpec, LabHosts } from "./hosts";
 import { EndpointMode, ExecResult, LabError, waitUntil } from "./lab";
 import { labCacheDir } from "./rootfs";
 
@@ -83,11 +83,14 @@ export class LabCluster {
   }
 
   /** Hosts, bundle server and engine, ready for `up`; everything is removed again by `close`. */
-  /** `bundleFrom`: the hosts fetch the bundle from the lab's URL (the stack's setting), or get the folder copied over SSH. */
-  static async open(mode: LabMode, log: (s: string) => void, bundleFrom: "url" | "folder" = "url"): Promise<{ cluster: LabCluster; timings: Omit<BringUp, "up" | "steps"> }> {
+  /**
+   * `bundleFrom`: the hosts fetch the bundle from the lab's URL (the stack's setting), or get
+   * the folder copied over SSH. `spares`: more hosts, made with the stack's, that it does not list (yet).
+   */
+  static async open(mode: LabMode, log: (s: string) => void, bundleFrom: "url" | "folder" = "url", spares: HostSpec[] = []): Promise<{ cluster: LabCluster; timings: Omit<BringUp, "up" | "steps"> }> {
     const t0 = Date.now();
     if (LabHosts.exists()) throw new LabError("lab hosts exist already: remove them with npm run lab:hosts -- down (a lab run makes its own)");
-    const hosts = await LabHosts.up(hostSpecsOfStack(stackOf(mode)), log);
+    const hosts = await LabHosts.up([...hostSpecsOfStack(stackOf(mode)), ...spares], log);
     const t1 = Date.now();
     let server: BundleServer | undefined;
     let engine: PulumiEngine | undefined;

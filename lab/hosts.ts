@@ -70,6 +70,24 @@ export function requireHostTools(): void {
   }
 }
 
+/**
+ * The hosts share this machine's kernel, and with it its per-user inotify limits: every
+ * kubelet (cAdvisor), containerd and systemd takes inotify instances, and a kubelet that
+ * gets none exits ("inotify_init: too many open files"; seen with seven hosts and the
+ * default of 128). Raised, never lowered, to what kind's known issues advise, scaled by
+ * the number of hosts.
+ */
+function raiseInotifyLimits(hosts: number, log: (s: string) => void): void {
+  const want: Record<string, number> = { "fs.inotify.max_user_instances": Math.max(512, 128 * hosts), "fs.inotify.max_user_watches": 524288 };
+  for (const [key, value] of Object.entries(want)) {
+    const file = `/proc/sys/${key.replace(/\./g, "/")}`;
+    const now = Number(readFileSync(file, "utf8").trim());
+    if (now >= value) continue;
+    writeFileSync(file, String(value));
+    log(`lab hosts: ${key} raised from ${now} to ${value} (the hosts share this kernel's limit)`);
+  }
+}
+
 export class LabHosts {
   private constructor(
     private readonly state: State,
@@ -92,6 +110,7 @@ export class LabHosts {
     if (LabHosts.exists()) throw new LabError(`lab hosts exist already (${stateFile()}): remove them with npm run lab:hosts -- down`);
     const leftovers = strays();
     if (leftovers.length) throw new LabError(`a previous lab left ${leftovers.join(", ")}: remove them with npm run lab:hosts -- down`);
+    raiseInotifyLimits(specs.length, log);
     const rootfs = ensureRootfs(log);
     mkdirSync(LAB_HOSTS_DIR, { recursive: true, mode: 0o700 });
     const sshKey = join(LAB_HOSTS_DIR, "id_ed25519");

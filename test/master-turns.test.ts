@@ -119,3 +119,25 @@ test("the endpoint's services are started when stopped and reloaded only when th
   assert.match(setup, /command -v "\$p" >\/dev\/null \|\| missing\+=\("\$p"\)/);
   assert.match(setup, /\napply haproxy \/etc\/haproxy\/haproxy\.cfg\napply keepalived \/etc\/keepalived\/keepalived\.conf \/etc\/keepalived\/check-apiserver-proxy\.sh\n/);
 });
+
+test("five masters on hosts you own: the two added take their turns after the three, one at a time, and every endpoint config names all five", async () => {
+  const added = [
+    { name: "dc1-master-3", address: "10.103.97.203", zone: "rack-a" },
+    { name: "dc1-master-4", address: "10.103.97.204", zone: "rack-b" },
+  ];
+  const r = await renderEdited("onprem-vip", (config) => config["kubeadm-ha:hosts"].masters.push(...added));
+  assert.ok(waitsFor(r, "dc1-master-3-prepare").includes("dc1-master-2-healthy"));
+  assert.ok(waitsFor(r, "dc1-master-4-prepare").includes("dc1-master-3-healthy"));
+  assert.ok(waitsFor(r, "dc1-master-4-join").includes("dc1-master-3-join"));
+  const all = ["200", "201", "202", "203", "204"].map((x) => `10.103.97.${x}`);
+  for (const m of [0, 1, 2, 3, 4]) {
+    const haproxy = readFileSync(join(r.dir, `files/dc1-master-${m}/etc/haproxy/haproxy.cfg`), "utf8");
+    assert.deepEqual([...haproxy.matchAll(/^ {4}server \S+ ([\d.]+):6443 /gm)].map((x) => x[1]), all);
+    const keepalived = readFileSync(join(r.dir, `files/dc1-master-${m}/etc/keepalived/keepalived.conf`), "utf8");
+    const peers = /unicast_peer \{([^}]*)\}/.exec(keepalived)![1].split(/\s+/).filter(Boolean);
+    assert.deepEqual(peers, all.filter((_, i) => i !== m));
+  }
+  // Pruning waits for the last master's turn and keeps all five.
+  assert.ok(waitsFor(r, "dc1-control-plane-prune-members").includes("dc1-master-4-healthy"));
+  assert.match(readFileSync(join(r.dir, "files/dc1-control-plane/commands/prune-members.sh"), "utf8"), /prune dc1-master-0 dc1-master-1 dc1-master-2 dc1-master-3 dc1-master-4\n/);
+});

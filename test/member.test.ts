@@ -207,30 +207,52 @@ describe("kubeadm-ha-member decides on the machine", () => {
     assert.ok(existsSync(m.at(MEMBER_DONE)));
   });
 
-  test("a replaced master-0 removes the member its predecessor left from the real etcd before it joins, by name or address", async () => {
-    // Debian's etcd as master-1's member (plain HTTP: the script's TLS flags are for the real one).
-    const data = join(work, "etcd-1");
+  /** Runs `f` with Debian's etcd as master-1's member (plain HTTP: the script's TLS flags are for the real one). */
+  async function withEtcdOnMaster1(f: (etcdctl: (...args: string[]) => ReturnType<typeof spawnSync>) => Promise<void>) {
+    const data = join(work, `etcd-1-${Date.now()}`);
     const peerPort = await freePort();
     const etcd = spawn("etcd", ["--name", "prod-master-1", "--data-dir", data, "--listen-client-urls", `http://${ADDRESS(1)}:${etcdPorts[0]}`, "--advertise-client-urls", `http://${ADDRESS(1)}:${etcdPorts[0]}`,
       "--listen-peer-urls", `http://${ADDRESS(1)}:${peerPort}`, "--initial-advertise-peer-urls", `http://${ADDRESS(1)}:${peerPort}`, "--initial-cluster", `prod-master-1=http://${ADDRESS(1)}:${peerPort}`], { stdio: "ignore" });
     const etcdctl = (...args: string[]) => spawnSync("etcdctl", [`--endpoints=http://${ADDRESS(1)}:${etcdPorts[0]}`, ...args], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } });
     try {
       await waitUntil("etcd to be healthy", () => etcdctl("endpoint", "health").status === 0, 10_000, 100);
+      await f(etcdctl);
+    } finally {
+      etcd.kill("SIGKILL");
+    }
+  }
+
+  test("a replaced master-0 removes the member its predecessor left from the real etcd before it joins, by name or address", async () => {
+    await withEtcdOnMaster1(async (etcdctl) => {
       // What the lost master-0 left: a learner at its address whose etcd never started (no name yet).
       const add = etcdctl("member", "add", "prod-master-0", "--learner", `--peer-urls=https://${ADDRESS(0)}:2380`);
-      assert.equal(add.status, 0, add.stderr);
+      assert.equal(add.status, 0, String(add.stderr));
       await apiserver(1);
       const m = machine("prod-master-0");
       const r = await m.run([], { KUBEADM_HA_ETCD_SCHEME: "http" });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /prod-master-0: removing etcd member [0-9]+, left under this node's name or address by an earlier machine/);
-      const members = etcdctl("member", "list").stdout;
+      assert.doesNotMatch(r.stdout, /removing etcd learner/);
+      const members = String(etcdctl("member", "list").stdout);
       assert.doesNotMatch(members, new RegExp(`https://${ADDRESS(0).replace(/\./g, "\\.")}:2380`));
       assert.match(members, /prod-master-1/);
       assert.deepEqual(m.kubeadm(), joined(m));
-    } finally {
-      etcd.kill("SIGKILL");
-    }
+    });
+  });
+
+  test("a learner left by a master the stack no longer lists is removed before a join (etcd takes one learner at a time)", async () => {
+    await withEtcdOnMaster1(async (etcdctl) => {
+      // An interrupted join of a fourth master, since dropped from the stack.
+      const add = etcdctl("member", "add", "prod-master-3", "--learner", "--peer-urls=https://10.10.0.13:2380");
+      assert.equal(add.status, 0, String(add.stderr));
+      await apiserver(1);
+      const m = machine("prod-master-2");
+      const r = await m.run([], { KUBEADM_HA_ETCD_SCHEME: "http" });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /prod-master-2: removing etcd learner [0-9]+, left by an interrupted join of a master this stack does not list/);
+      assert.doesNotMatch(String(etcdctl("member", "list").stdout), /10\.10\.0\.13/);
+      assert.deepEqual(m.kubeadm(), joined(m));
+    });
   });
 
   test("a node that is not a master of the stack is refused", async () => {

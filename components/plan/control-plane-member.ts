@@ -115,15 +115,24 @@ etcd_api() {
 
 # A member under this node's name or peer URL is the machine this one replaces (or a learner
 # an interrupted join left): this machine has none of its data, so it joins as a new member
-# and the old one goes first, as etcd's own replacement procedure says.
+# and the old one goes first, as etcd's own replacement procedure says. A learner at no
+# address of the stack's masters (an interrupted join of a master the stack dropped) goes
+# too: it holds no data and no vote, and etcd takes one learner at a time.
 remove_stale_members() {
-  local members id
+  local members id listed=" " m
   if ! members="$(etcd_api "$1" list '{}')"; then
     echo "kubeadm-ha: warning: cannot list etcd members through $1; kubeadm join goes on without clearing a stale member" >&2
     return 0
   fi
   for id in $(printf '%s' "$members" | jq -r --arg n "$node" --arg u "https://$own_address:${ETCD_PEER_PORT}" '.members[]? | select(.name == $n or any(.peerURLs[]?; . == $u)) | .ID'); do
     echo "$node: removing etcd member $id, left under this node's name or address by an earlier machine"
+    etcd_api "$1" remove "$(jq -cn --arg id "$id" '{ID: $id}')" >/dev/null
+  done
+  for m in "\${masters[@]}"; do
+    listed="\${listed}https://\${m#*=}:${ETCD_PEER_PORT} "
+  done
+  for id in $(printf '%s' "$members" | jq -r --arg n "$node" --arg l "$listed" '.members[]? | select(.isLearner == true and .name != $n and (any(.peerURLs[]?; . as $p | $l | contains(" " + $p + " ")) | not)) | .ID'); do
+    echo "$node: removing etcd learner $id, left by an interrupted join of a master this stack does not list"
     etcd_api "$1" remove "$(jq -cn --arg id "$id" '{ID: $id}')" >/dev/null
   done
 }
@@ -230,8 +239,8 @@ export const KUBELET_HEALTHZ = "http://127.0.0.1:10248/healthz";
 /**
  * A master's `healthy` step: after anything restarted or replaced the master (its VM's
  * machine type, image or boot config; its preparation on a host you own), waits until it
- * is healthy again: its kubelet answers, the node is Ready and a healthy etcd voter with
- * no learner left (the wait-member script), and its own apiserver answers /readyz. The
+ * is healthy again: its kubelet answers, the node is Ready and a healthy etcd voter, every
+ * other master's member healthy (the wait-member script), and its own apiserver answers /readyz. The
  * next master's VM and steps wait for this step: one master at a time.
  */
 export function healthyCommand(master: MasterPlan): string {

@@ -322,14 +322,19 @@ const NODE_READY = `kubectl get node "$node" -o jsonpath='${READY_STATUS}' 2>/de
 
 /**
  * Waits until NODE is Ready and a healthy voting etcd member: its own etcd lists it as a
- * voter, no learner is left, every member is healthy. Asks about this node, never "are
- * there exactly N", so a re-run after a replacement or in a larger cluster passes as well.
+ * voter, and the voting member of every master of the stack (MASTERS) answers health. Asks
+ * about this node, never "are there exactly N", so a re-run after a replacement or in a
+ * larger cluster passes as well. Members the stack does not count never hold up a turn: a
+ * learner (an interrupted join, which its own join clears), or a member of a master the
+ * stack no longer has (pruned after the masters' turns, even when that master is down).
  */
-export function waitMemberScript(): string {
-  return `${header("Waits until NODE is Ready and a healthy voting etcd member, with no learner left.")}
+export function waitMemberScript(masters: string[]): string {
+  return `${header("Waits until NODE is Ready and a healthy voting etcd member, with every master of the stack's member healthy.")}
 node="\${1:?usage: kubeadm-ha-wait-member NODE [TIMEOUT_S]}"
 timeout="\${2:-${MEMBER_READY_TIMEOUT_S}}"
 export KUBECONFIG=/etc/kubernetes/admin.conf
+# The stack's masters: only their voting members count.
+masters=" ${masters.join(" ")} "
 
 ${etcdctlFunction("node")}
 deadline=$((SECONDS + timeout))
@@ -343,24 +348,22 @@ while [ "$SECONDS" -lt "$deadline" ]; do
   fi
   members="$(etcdctl member list -w json 2>/dev/null || echo '{}')"
   own="$(printf '%s' "$members" | jq -r --arg n "$node" '[.members[]? | select(.name == $n)] | if length == 0 then "absent" elif .[0].isLearner == true then "learner" else "voter" end')"
-  learners="$(printf '%s' "$members" | jq -r '[.members[]? | select(.isLearner == true) | (.name // "")] | map(if . == "" then "(not started)" else . end) | join(" ")')"
   if [ "$own" != "voter" ]; then
     reason="$node is not a voting etcd member (it is $own)"
     sleep 5
     continue
   fi
-  if [ -n "$learners" ]; then
-    reason="etcd still has a learner: $learners"
+  # shellcheck disable=SC2016 # a jq filter: $m and $n are jq's
+  counted='[.members[]? | select(.isLearner != true and ((.name // "") as $n | $n != "" and ($m | contains(" " + $n + " "))))]'
+  urls="$(printf '%s' "$members" | jq -r --arg m "$masters" "$counted"' | map(.clientURLs[0] // empty) | join(",")')"
+  if ! etcdctl endpoint health --endpoints="$urls" >/dev/null 2>&1; then
+    reason="etcd reports an unhealthy member among the stack's masters' ($urls)"
     sleep 5
     continue
   fi
-  if ! etcdctl endpoint health --cluster >/dev/null 2>&1; then
-    reason="etcd reports an unhealthy member"
-    sleep 5
-    continue
-  fi
-  voters="$(printf '%s' "$members" | jq '[.members[] | select(.isLearner != true)] | length')"
-  echo "node $node is Ready and a healthy etcd voter; etcd has $voters healthy voting members"
+  voters="$(printf '%s' "$members" | jq --arg m "$masters" "$counted | length")"
+  others="$(printf '%s' "$members" | jq -r --arg m "$masters" '[.members[]? | select(.isLearner == true or ((.name // "") as $n | $n == "" or ($m | contains(" " + $n + " ") | not))) | if (.name // "") == "" then (if .isLearner == true then "(a learner not started)" else "(a member not started)" end) elif .isLearner == true then "\\(.name) (learner)" else .name end] | join(", ")')"
+  echo "node $node is Ready and a healthy etcd voter; etcd has $voters healthy voting members of the stack's masters\${others:+ (not counted: $others)}"
   exit 0
 done
 echo "kubeadm-ha: gave up after \${timeout}s: $reason" >&2
@@ -419,6 +422,18 @@ remove() {
   via="$local_node"
 }
 
+# drain NODE: a master the stack no longer has, still Ready, hands its pods (a CoreDNS
+# replica, say) to the other nodes before its Node goes. Best effort: a master that is
+# down has nothing to hand over, and a pod that will not leave does not keep it.
+drain() {
+  local ready
+  ready="$(kubectl get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)"
+  if [ "$ready" = "True" ]; then
+    kubectl drain "$1" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s ||
+      echo "kubeadm-ha: warning: $1 did not drain in 120 s; removing it anyway" >&2
+  fi
+}
+
 case "$action" in
   show)
     node="\${1:?$usage}"
@@ -448,11 +463,13 @@ case "$action" in
       # This master's own member goes last: its etcd answers for the others until then.
       if [ "$name" = "$local_node" ]; then last="$name"; continue; fi
       echo "$name is a master this stack no longer has: removing its Node and etcd member"
+      drain "$name"
       remove "$name"
       gone=$((gone + 1))
     done
     if [ -n "$last" ]; then
       echo "$last (this master) is a master this stack no longer has: removing its Node and etcd member"
+      drain "$last"
       remove "$last"
       gone=$((gone + 1))
     fi
