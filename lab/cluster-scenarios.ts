@@ -442,21 +442,20 @@ export interface MachineReplaced {
  * init another, with the workload answering and no data lost.
  */
 /**
- * Marks the cluster before a change: kube-system's UID and a ConfigMap written now. `check`
- * (asked through `master`) tells whether it is the same cluster afterwards and the data kept.
+ * Marks the cluster before a change: kube-system's UID and a ConfigMap written now. The
+ * function it resolves with (asked through a master) tells whether it is the same cluster
+ * afterwards and the data kept.
  */
-async function markCluster(c: LabCluster, master: string, what: string): Promise<{ check: (master: string) => Promise<{ sameCluster: boolean; dataKept: boolean }> }> {
+async function markCluster(c: LabCluster, master: string, what: string): Promise<(master: string) => Promise<{ sameCluster: boolean; dataKept: boolean }>> {
   const t0 = Date.now();
   const uid = async (m: string) => (await c.kubectl(m, ["get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"])).trim();
   const marker = `before-${what}-${t0}`;
   await c.kubectl(master, ["-n", "default", "create", "configmap", marker, `--from-literal=t=${t0}`]);
   const before = await uid(master);
-  return {
-    check: async (m) => ({
-      sameCluster: (await uid(m)) === before,
-      dataKept: await c.kubectl(m, ["-n", "default", "get", "configmap", marker, "-o", "jsonpath={.data.t}"]).then((t) => t.trim() === String(t0), () => false),
-    }),
-  };
+  return async (m) => ({
+    sameCluster: (await uid(m)) === before,
+    dataKept: await c.kubectl(m, ["-n", "default", "get", "configmap", marker, "-o", "jsonpath={.data.t}"]).then((t) => t.trim() === String(t0), () => false),
+  });
 }
 
 /** The echo workload's Service answering from a worker, sampled every half second until stop(). */
@@ -469,7 +468,7 @@ export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: strin
   const other = masterOf(f, [name]);
   const t0 = Date.now();
   const machineOf = async () => (await c.kubectl(other, ["get", "node", name, "-o", "jsonpath={.status.nodeInfo.machineID}"])).trim();
-  const mark = await markCluster(c, other, `replacing-${name}`);
+  const sameClusterAfter = await markCluster(c, other, `replacing-${name}`);
   const [machineBefore, membersBefore] = [await machineOf(), await memberIds(c, other)];
   const workload = await workloadSampler(c, f, other);
 
@@ -493,7 +492,7 @@ export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: strin
     upSeconds,
     upOk: up.code === 0,
     failure: up.code === 0 ? "" : (up.stdout + up.stderr).split("\n").slice(-60).join("\n"),
-    ...(await mark.check(other)),
+    ...(await sameClusterAfter(other)),
     newMachine: (await machineOf()) !== machineBefore,
     newMember: own(membersAfter).length === 1 && own(membersAfter)[0] !== own(membersBefore)[0],
     othersKept: rest(membersAfter).join() === rest(membersBefore).join(),
@@ -726,7 +725,7 @@ export async function endpointMismatches(c: LabCluster, hosts: string[], masters
  */
 export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: MasterHost[], spares: MasterHost[], setMasters: (masters: MasterHost[]) => void): Promise<MastersScaled> {
   const other = masterOf(f);
-  const mark = await markCluster(c, other, "scaling");
+  const sameClusterAfter = await markCluster(c, other, "scaling");
   const workload = await workloadSampler(c, f, other);
   const endpoint = sampler(c, f.workers[0], `[ "$(curl -sk --max-time 2 https://${f.endpoint}/readyz)" = ok ]`, 0.5);
   const t0 = Date.now();
@@ -764,7 +763,7 @@ export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: Mast
       grow,
       shrink,
       leftOnRemoved: await leftAfterReset(c, spares.map((m) => m.name)),
-      ...(await mark.check(other)),
+      ...(await sameClusterAfter(other)),
       workloadRequests: during(workloadSamples).length,
       workloadFailures: during(workloadSamples).filter((s) => !s.ok).length,
       endpointRequests: during(endpointSamples).length,
