@@ -9,7 +9,7 @@ import { SharedPki, sharedPkiFiles } from "./plan/pki";
 import * as scripts from "./plan/scripts";
 import { StaticMachine } from "./plan/static-files";
 import { registrationLabels, workerJoinConfig, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE } from "./plan/kubeadm";
-import { nodeLabelsCommand, removeWorkerCommand, resetCommand } from "./plan/host-lifecycle";
+import { nodeLabelsCommand, removeMasterCommand, removeWorkerCommand, resetCommand } from "./plan/host-lifecycle";
 import { healthyCommand, initCommand, joinCommand, memberScript } from "./plan/control-plane-member";
 import { ControlPlaneHost } from "./control-plane-host";
 import { MasterTurns } from "./master-turns";
@@ -80,8 +80,9 @@ export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHa
  * previous one is Ready and a healthy voting etcd member; finally a validation
  * step that fails `pulumi up` with the reason, and the admin kubeconfig. The steps
  * that need any one healthy master (validation, kubeconfig, etcd membership, removing
- * a worker you own) run on `<cluster>-control-plane`, which connects to
- * args.controlPlaneHost: whichever master is healthy when they run, never a fixed one.
+ * a worker you own, taking out a master that leaves the stack) run on
+ * `<cluster>-control-plane`, which connects to args.controlPlaneHost: whichever master
+ * is healthy when they run, never a fixed one.
  */
 export class KubeadmBootstrap extends pulumi.ComponentResource {
   /** The step that proves the control plane healthy; node pools wait for it. */
@@ -103,6 +104,24 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       return machine.step("prepare", { create: scripts.prepareCommand(endpointAddress, files.some((f) => f.path === "/usr/local/sbin/kubeadm-ha-endpoint"), memberEndpointAddress), stdin: encodeBundle(files) }, copied);
     };
 
+    // Steps for any one healthy master, reached through args.controlPlaneHost. They were
+    // master-0's and master-1's (aliases keep their state): with that zone down, nothing
+    // could be replaced.
+    const controlPlane = new MachineSteps(
+      `${plan.name}-control-plane`,
+      { ssh, host: args.controlPlaneHost(), trigger: pulumi.all(args.masterIds).apply((ids) => ids.join(",")), before: [...args.dependsOn, ...(args.masterMachines ?? [])] },
+      { parent: this },
+    );
+
+    // A master leaving the stack is taken out of the cluster: drained, its Node and etcd
+    // member removed from another master (remove-<master>), then its host reset (hosts you
+    // own; on clouds, deleting the VM is the reset). Both steps are made before the master's
+    // join, so a master whose join failed or was interrupted (a grow, reverted) leaves no
+    // member behind either. Chained for a destroy: the workers go first, then the masters
+    // from the last to master-0, each removed while the rest keep quorum; the cluster's last
+    // member is left to its host's reset.
+    const owned = args.prepareFiles !== undefined;
+    let lastLeave: command.remote.Command | undefined;
     let previous: command.remote.Command | undefined;
     let lastHealthy: command.remote.Command | undefined;
     const machines: MachineSteps[] = [];
@@ -112,6 +131,9 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const before = [...args.dependsOn, ...(args.masterMachines ? [args.masterMachines[master.index]] : []), ...args.turns.after(master.index)];
       const machine = new MachineSteps(master.name, { ssh, host: master.ip, trigger: args.masterIds[master.index], before }, { parent: this });
       machines.push(machine);
+      const chain = lastLeave ? [lastLeave] : [];
+      const reset = owned ? [machine.step("reset", { delete: resetCommand(master.name), replaceOn: [] }, chain)] : chain;
+      lastLeave = controlPlane.step(`remove-${master.name}`, { delete: removeMasterCommand(master), replaceOn: [] }, reset, { host: args.controlPlaneHost(master.ip) });
       const boot = firstStep(machine, { name: master.name, address: master.ip, masterIndex: master.index }, master.endpointWhileJoining, master.endpointAfterJoin);
       const files = machine.step(
         "files",
@@ -133,14 +155,6 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       return member;
     });
 
-    // Steps for any one healthy master, reached through args.controlPlaneHost. They were
-    // master-0's and master-1's (aliases keep their state): with that zone down, nothing
-    // could be replaced.
-    const controlPlane = new MachineSteps(
-      `${plan.name}-control-plane`,
-      { ssh, host: args.controlPlaneHost(), trigger: pulumi.all(args.masterIds).apply((ids) => ids.join(",")), before: [...args.dependsOn, ...(args.masterMachines ?? [])] },
-      { parent: this },
-    );
     const wasOn = (machine: number, step: string): pulumi.Alias => ({ name: `${plan.masters[machine].name}-${step}`, parent: machines[machine] });
 
     // Each master a member, checked once it has joined. Nothing is removed when a master's
@@ -172,18 +186,9 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     });
     this.kubeconfig = pulumi.secret(kubeconfig.stdout);
 
-    // Hosts you own keep their stack's labels in step with the stack, and are reset when
-    // they leave it. Resets are ordered for a destroy: workers first (each drained and its
-    // Node deleted before), then the masters from the last one to master-0, so every
-    // master's kubeadm reset removes its etcd member while the rest keep quorum.
-    // (On clouds, deleting the VM is the reset.)
-    const owned = args.prepareFiles !== undefined;
-    let lastReset: command.remote.Command | undefined;
+    // Hosts you own keep their stack's labels in step with the stack.
     if (owned) {
-      plan.masters.forEach((master, i) => {
-        machines[i].step("labels", { create: nodeLabelsCommand(master.name, master.labels) }, [this.validated]);
-        lastReset = machines[i].step("reset", { delete: resetCommand(master.name), replaceOn: [] }, [this.validated, ...(lastReset ? [lastReset] : [])]);
-      });
+      plan.masters.forEach((master, i) => machines[i].step("labels", { create: nodeLabelsCommand(master.name, master.labels) }, [this.validated]));
     }
 
     // Workers you own join over SSH once the control plane is validated.
@@ -204,7 +209,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const token = machine.step("secrets", { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle([{ path: TOKEN_FILE, mode: "0600", content: s.bootstrapToken + "\n" }]))) }, [prepared]);
       const joined = machine.step("join", { create: scripts.staticWorkerJoinCommand(w) }, [files, token, this.validated]);
       machine.step("labels", { create: nodeLabelsCommand(w.name, w.labels) }, [joined]);
-      const reset = machine.step("reset", { delete: resetCommand(w.name), replaceOn: [] }, lastReset ? [lastReset] : []);
+      // Reset before any master leaves (a destroy), each drained and its Node deleted first.
+      const reset = machine.step("reset", { delete: resetCommand(w.name), replaceOn: [] }, [lastLeave!]);
       controlPlane.step(`remove-${w.name}`, { delete: removeWorkerCommand(w.name), replaceOn: [] }, [joined, reset], { aliases: [wasOn(0, `remove-${w.name}`)] });
     }
     this.registerOutputs({ kubeconfig: this.kubeconfig });

@@ -164,7 +164,9 @@ export function clusterFacts(stack: string) {
 
     test("the steps that need any one healthy master connect through the endpoint's SSH forwarding, never to a fixed master", () => {
       const steps = ofType(r, "command:remote:Command").filter((x) => x.name.startsWith(cp("")));
-      assert.deepEqual(steps.map((x) => x.name.slice(cp("").length)).sort(), ["etcd-member-" + m(0), "etcd-member-" + m(1), "etcd-member-" + m(2), "kubeconfig", "prune-members", "validate"]);
+      assert.deepEqual(steps.map((x) => x.name.slice(cp("").length)).sort(), [
+        ...[0, 1, 2].map((i) => "etcd-member-" + m(i)), "kubeconfig", "prune-members", ...[0, 1, 2].map((i) => "remove-" + m(i)), "validate",
+      ]);
       const sshForwarding = r.resources.filter((x) => /ssh-rule$|ssh-listener$/.test(x.name));
       assert.equal(sshForwarding.length, 1, "one SSH forwarding on the apiserver load balancer");
       for (const step of steps) {

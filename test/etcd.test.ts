@@ -153,6 +153,18 @@ test("a learner left by an interrupted join is removed by its peer URL, so the n
   assert.equal(run("kubeadm-ha-wait-member", ["prod-master-2", "20"]).status, 0);
 });
 
+test("a master that leaves the stack after a failed join (a grow reverted) is drained and its learner removed by peer URL; leaving again changes nothing", () => {
+  addLearner("prod-master-3", "http://127.0.0.1:3");
+  const res = run("kubeadm-ha-etcd-member", ["leave", "prod-master-3", "http://127.0.0.1:3"]);
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /prod-master-3 has left the stack: draining it, then removing its Node and etcd member \(through prod-master-0\)\n[^]*prod-master-3: no Node and no etcd member left\n/);
+  assert.ok(!etcdctl(["member", "list"]).stdout.includes("http://127.0.0.1:3,"), "the learner is still a member");
+  assert.match(readFileSync(log, "utf8"), /drain prod-master-3 --ignore-daemonsets[^\n]*\ndelete node prod-master-3 --ignore-not-found\n/);
+  const again = run("kubeadm-ha-etcd-member", ["leave", "prod-master-3", "http://127.0.0.1:3"]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(etcdctl(["member", "list"]).stdout.trim().split("\n").length, 3);
+});
+
 test("the membership step finds a master's member by name", () => {
   const res = run("kubeadm-ha-etcd-member", ["show", "prod-master-1"]);
   assert.equal(res.status, 0, res.stderr);
@@ -221,6 +233,13 @@ test("fewer masters: the members and control-plane Nodes the stack no longer has
   const v = validate(apiserverUrls(2));
   assert.equal(v.status, 1);
   assert.match(v.stderr, /etcd has 1 voting members, want 3/);
+});
+
+test("the cluster's last etcd member stays when its master leaves (a destroy's last removal): its host's reset ends it", () => {
+  const res = run("kubeadm-ha-etcd-member", ["leave", "prod-master-0", clientUrl(0).replace(/\d+$/, String(BASE_PORT + 10))]);
+  assert.equal(res.status, 0, res.stderr);
+  assert.match(res.stdout, /^prod-master-0 holds the cluster's last etcd member: it stays/m);
+  assert.deepEqual(etcdctl(["member", "list"]).stdout.trim().split("\n").map((l) => l.split(", ")[2]), ["prod-master-0"]);
 });
 
 test("a removal that cannot reach etcd fails the step, naming the member, so the next pulumi up runs it again", () => {

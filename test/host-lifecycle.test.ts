@@ -91,12 +91,33 @@ test("a host's reset runs only when it leaves the stack or the stack is destroye
   }
 });
 
-test("a destroy drains and resets the workers first, then the masters from the last to master-0", async () => {
+test("a destroy drains and resets the workers first, then takes the masters out from the last to master-0, each before its reset", async () => {
   const r = await renderInChild(STACK);
-  const names = ["lab-control-plane-remove-lab-worker-0", "lab-worker-0-reset", "lab-master-2-reset", "lab-master-1-reset", "lab-master-0-reset"];
+  const names = [
+    "lab-control-plane-remove-lab-worker-0", "lab-worker-0-reset",
+    "lab-control-plane-remove-lab-master-2", "lab-master-2-reset",
+    "lab-control-plane-remove-lab-master-1", "lab-master-1-reset",
+    "lab-control-plane-remove-lab-master-0", "lab-master-0-reset",
+  ];
   for (let i = 0; i + 1 < names.length; i++) {
     assert.ok(dependenciesOf(r.resources, names[i]).has(names[i + 1]), `${names[i]} is deleted before ${names[i + 1]}`);
   }
+});
+
+test("a master whose join failed is still taken out when it leaves the stack: its removal and reset are made before its join, and run on another master", async () => {
+  // A grow to five that failed at master-4 and was reverted: the steps of master-3 and
+  // master-4 that were made are deleted, and those deletes remove their members and Nodes.
+  const r = await renderInChild(STACK);
+  const remove = byName(r).get("lab-control-plane-remove-lab-master-1")!;
+  const deps = dependenciesOf(r.resources, remove.name);
+  for (const step of ["join", "files", "secrets", "healthy"]) assert.ok(!deps.has(`lab-master-1-${step}`), `the removal waits for nothing of lab-master-1's ${step} step`);
+  assert.ok(deps.has("lab-master-1-reset"), "the removal runs before lab-master-1's reset");
+  assert.ok(!dependenciesOf(r.resources, "lab-master-1-reset").has("lab-master-1-join"));
+  const i = remove.inputs as { create?: string; delete: string; triggers: unknown[]; connection: { host: string } };
+  assert.equal(i.create, undefined);
+  assert.deepEqual(i.triggers, [], "never replaced: a new machine for lab-master-1 clears its predecessor as it joins");
+  assert.match(i.delete, /sudo \/usr\/local\/sbin\/kubeadm-ha-etcd-member leave lab-master-1 https:\/\/10\.199\.96\.11:2380\n/);
+  assert.notEqual(i.connection.host, "10.199.96.11", "the removal never runs on the master it removes");
 });
 
 test("the reset removes every file the steps write on the host, and only resets the node it was made for", async () => {

@@ -142,9 +142,9 @@ test("local-proxy: the steps that need any one healthy master connect to the fir
   const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as RenderedResource[];
   const masters = JSON.parse(readFileSync(join(out, "outputs.json"), "utf8")).masters as Array<{ address: string }>;
   // The offline render probes nothing: the first master, as a run with every master up picks;
-  // never the master a membership step is about (it may be the one lost).
+  // never the master a membership or removal step is about (it may be the one lost).
   for (const step of resources.filter((x) => x.name.startsWith("dc1-control-plane-") && x.type === "command:remote:Command")) {
-    assert.equal(step.sshTarget?.host, masters[step.name.endsWith("etcd-member-dc1-master-0") ? 1 : 0].address, step.name);
+    assert.equal(step.sshTarget?.host, masters[/-(etcd-member|remove)-dc1-master-0$/.test(step.name) ? 1 : 0].address, step.name);
   }
 
   // When pulumi runs, a master that refuses or does not answer is passed over.

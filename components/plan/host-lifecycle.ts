@@ -2,8 +2,9 @@
 // in step with the stack on every `pulumi up`, and the reset that gives the machine back
 // when it leaves the stack or the stack is destroyed. Pure: the scripts and commands only.
 import { ClusterConfig } from "../config/validate";
+import { MasterPlan } from "./cluster-plan";
 import { KUBEADM_HA_DIR } from "./kubeadm";
-import { BUNDLE_DIR, BUNDLE_STAGING, header, kubectlRetryFunction, SBIN } from "./scripts";
+import { BUNDLE_DIR, BUNDLE_STAGING, ETCD_PEER_PORT, header, kubectlRetryFunction, paths, SBIN } from "./scripts";
 
 export const LIFECYCLE_PATHS = {
   nodeLabels: `${SBIN}/kubeadm-ha-node-labels`,
@@ -153,5 +154,21 @@ if ! sudo test -f /etc/kubernetes/admin.conf; then
 fi
 ${kubectl} drain ${worker} --ignore-daemonsets --delete-emptydir-data --force --timeout=120s || echo "kubeadm-ha: warning: ${worker} did not drain in 120 s" >&2
 ${kubectl} delete node ${worker} --ignore-not-found || echo "kubeadm-ha: warning: could not delete node ${worker}" >&2
+`;
+}
+
+/**
+ * A master leaving the stack (fewer masters, a grow that failed and was reverted, a
+ * destroy): from another master, its Node drained and deleted and its etcd member removed,
+ * learner or voter, before its host is reset. Fails while the cluster cannot remove it, so
+ * the next \`pulumi up\` tries again; says so and passes where no master is left to ask.
+ */
+export function removeMasterCommand(master: MasterPlan): string {
+  return `${header(`Drains ${master.name} and removes its Node and etcd member (runs on another master) when it leaves the stack.`)}
+if ! sudo test -x ${paths.etcdMember} || ! sudo test -f /etc/kubernetes/admin.conf; then
+  echo "kubeadm-ha: warning: $(hostname) is no master of this cluster now; if ${master.name} is still a Node or etcd member, run: sudo ${paths.etcdMember} leave ${master.name} https://${master.ip}:${ETCD_PEER_PORT} on a master" >&2
+  exit 0
+fi
+sudo ${paths.etcdMember} leave ${master.name} https://${master.ip}:${ETCD_PEER_PORT}
 `;
 }

@@ -377,8 +377,8 @@ exit 1
  * removed). Hex member IDs come from etcdctl's simple output (JSON IDs overflow jq).
  */
 export function etcdMemberScript(): string {
-  return `${header("Shows or removes the etcd member and Node of a master, or prunes those the stack no longer has; runs on any healthy master.")}
-usage="usage: kubeadm-ha-etcd-member show|remove NODE [NODE_PEER_URL] | prune MASTER..."
+  return `${header("Shows or removes the etcd member and Node of a master (leave: drained first), or prunes those the stack no longer has; runs on any healthy master.")}
+usage="usage: kubeadm-ha-etcd-member show|remove|leave NODE [NODE_PEER_URL] | prune MASTER..."
 action="\${1:?$usage}"
 shift
 export KUBECONFIG=/etc/kubernetes/admin.conf
@@ -446,6 +446,22 @@ case "$action" in
     ;;
   remove)
     remove "\${1:?$usage}" "\${2:-}"
+    ;;
+  leave)
+    # A master that left the stack (its steps deleted: fewer masters, a grow that failed and
+    # was reverted, a destroy): drained, then its Node and member removed; a no-op once gone.
+    # The cluster's last member stays: nothing else would answer for the cluster.
+    node="\${1:?$usage}"
+    members="$(etcdctl member list)"
+    others="$(awk -F', ' -v n="$node" -v u="\${2:-}" '$3 != n && !(u != "" && $4 == u)' <<< "$members" | grep -c . || true)"
+    if [ "$others" -eq 0 ]; then
+      echo "$node holds the cluster's last etcd member: it stays (its host's reset, or its deleted machine, ends it)"
+      exit 0
+    fi
+    echo "$node has left the stack: draining it, then removing its Node and etcd member (through $local_node)"
+    drain "$node"
+    remove "$node" "\${2:-}"
+    echo "$node: no Node and no etcd member left"
     ;;
   prune)
     # The stack owns the control plane: a member or control-plane Node it does not list
