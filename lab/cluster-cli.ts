@@ -1,4 +1,4 @@
-// npm run lab:cluster [-- --mode vip|local-proxy] [--lose NAME,..] [--scale] [--keep]
+// npm run lab:cluster [-- --mode vip|local-proxy] [--lose NAME,..] [--skip-scale] [--keep]
 // Builds a real HA cluster the way a user does on hosts they own: lab hosts, an
 // air-gapped bundle, and the real `pulumi up` of the lab stack; then checks it as a user
 // would, runs `pulumi up` again and a preview of a one-label change, loses masters one
@@ -58,7 +58,7 @@ export interface LabRun {
   replaced1: MachineReplaced;
   /** With master-0's host down, the steps that need any one healthy master ran again on another. */
   withoutMaster0: StepsWithoutMaster;
-  /** With --scale: two masters added one at a time, then removed again (3 -> 5 -> 3). */
+  /** Unless --skip-scale: a grow that fails, taken back; then two masters added one at a time and removed again (3 -> 5 -> 3). */
   scaled?: MastersScaled;
   labelPreview: string[];
   /** The label after `pulumi up` with it, and after `pulumi up` without it again. */
@@ -165,6 +165,12 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       const scaleStep = (s: MastersScaled["grow"]) =>
         `pulumi up ${s.upOk ? `in ${s.seconds.toFixed(0)} s` : `FAILED:\n${s.failure}`}: turns ${s.turns.map((t) => `${t.master} ${t.start.toFixed(0)}->${t.healthy.toFixed(0)}`).join(", ")} (${s.inTurn ? "one at a time" : "NOT one at a time"}); ` +
         `etcd voters ${s.voters.join(", ")}${s.learners.length ? `, learners ${s.learners.join(", ")}` : ""} (${s.etcdHealthy ? "healthy" : "NOT healthy"}); control-plane Nodes ${s.nodes.join(", ")}; endpoint configs ${s.endpointWrong.length ? `WRONG: ${s.endpointWrong.join("; ")}` : "name exactly these masters"}`;
+      const joinedFirst = scaled.added.slice(0, -1);
+      log(
+        `masters 3 -> 5 failing at ${scaled.added[scaled.added.length - 1]} (its etcd peer port held): pulumi up ${scaled.failedGrow.upOk ? "PASSED (it should have failed)" : `failed${failedAtPreflight(scaled.failedGrow) ? " at kubeadm's preflight" : `, but not at kubeadm's preflight:\n${scaled.failedGrow.failure}`}`}` +
+          ` after ${joinedFirst.join(", ")} joined (etcd voters then ${scaled.failedGrow.voters.join(", ")})`,
+      );
+      log(`the failed grow reverted in the stack: ${scaleStep(scaled.reverted)}; the spares' hosts ${scaled.leftAfterRevert.length ? `still hold: ${scaled.leftAfterRevert.join("; ")}` : "given back"}`);
       log(`masters 3 -> 5, ${scaled.added.join(" and ")} added: ${scaleStep(scaled.grow)}`);
       log(`masters 5 -> 3, ${scaled.added.join(" and ")} removed: ${scaleStep(scaled.shrink)}; their hosts ${scaled.leftOnRemoved.length ? `still hold: ${scaled.leftOnRemoved.join("; ")}` : "given back"}`);
       log(
@@ -295,28 +301,44 @@ async function applyLabelAndBack(c: LabCluster, facts: ClusterFacts): Promise<{ 
 }
 
 /**
- * 3 -> 5 -> 3 held: each up passed, one master at a time; etcd's voters, the control-plane
+ * 3 -> 5 -> 3 held: the grow made to fail failed at kubeadm's preflight after the other
+ * spare joined, and taking it back left exactly the stack's masters; then each up
+ * passed, one master at a time; etcd's voters, the control-plane
  * Nodes and every endpoint config were exactly the stack's masters after each; the removed
  * hosts were given back; same cluster, data kept, the workload answered every request.
  */
 function scaledHeld(s: MastersScaled): boolean {
   const exact = (step: MastersScaled["grow"]) =>
     step.upOk && step.inTurn && step.etcdHealthy && step.learners.length === 0 && step.voters.join() === [...step.masters].sort().join() && step.nodes.join() === [...step.masters].sort().join() && step.endpointWrong.length === 0;
-  return exact(s.grow) && exact(s.shrink) && s.leftOnRemoved.length === 0 && s.sameCluster && s.dataKept && s.workloadFailures === 0;
+  const failedAsMeant = !s.failedGrow.upOk && failedAtPreflight(s.failedGrow) && s.added.slice(0, -1).every((m) => s.failedGrow.voters.includes(m));
+  return failedAsMeant && exact(s.reverted) && s.leftAfterRevert.length === 0 && exact(s.grow) && exact(s.shrink) && s.leftOnRemoved.length === 0 && s.sameCluster && s.dataKept && s.workloadFailures === 0;
+}
+
+/** The failed grow failed where it was made to: kubeadm's preflight found the etcd peer port in use. */
+const failedAtPreflight = (step: MastersScaled["failedGrow"]) => /Port-2380/.test(step.failure);
+
+/**
+ * The hosts a run loses unless --lose says. vip: each master (master-0 holds the VIP
+ * first, then it moves) and the scheduler's Lease holder. local-proxy: every node's own
+ * haproxy passes over a lost master the same way whichever master it is, so master-0
+ * (which ran kubeadm init) and the Lease holder; each loss costs about three minutes.
+ */
+function defaultLosses(mode: LabMode, masters: string[]): string[] {
+  return mode === "vip" ? [...masters, "lease-holder"] : [masters[0], "lease-holder"];
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { mode: { type: "string" }, lose: { type: "string" }, keep: { type: "boolean" }, scale: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { mode: { type: "string" }, lose: { type: "string" }, keep: { type: "boolean" }, "skip-scale": { type: "boolean" } } });
   const modes = labModes(values.mode);
   const runs: LabRun[] = [];
   for (const mode of modes) {
     const masters = factsOf(mode).masters;
-    const lose = values.lose ? values.lose.split(",") : [...masters, "lease-holder"];
-    runs.push(await runLab(mode, { lose, keep: values.keep, scale: values.scale }));
+    const lose = values.lose ? values.lose.split(",") : defaultLosses(mode, masters);
+    runs.push(await runLab(mode, { lose, keep: values.keep, scale: !values["skip-scale"] }));
   }
   console.log("\nsummary");
   for (const r of runs) {
-    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; member steps re-run harmlessly: ${r.memberRerun}; pod network change refused: ${r.settled.previewRefused && r.settled.upRefused && r.settled.stateKept}; masters prepared again in turn: ${r.inTurn.upOk && r.inTurn.inTurn && r.inTurn.previewInTurn} (endpoint failures ${r.inTurn.endpointFailures}/${r.inTurn.endpointRequests}); ${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; ${r.replaced1.replaced} replaced with its join killed midway, then up again: joined ${r.replaced1.upOk && r.replaced1.sameCluster && r.replaced1.newMember && r.replaced1.othersKept}, workload failures ${r.replaced1.workloadFailures}/${r.replaced1.workloadRequests}; control-plane steps with ${r.withoutMaster0.down} down: ran on ${r.withoutMaster0.ranOn}, kubeconfig works ${r.withoutMaster0.kubeconfigWorks}; ${r.scaled ? `masters 3 -> 5 -> 3: ${scaledHeld(r.scaled)} (up ${r.scaled.grow.seconds.toFixed(0)} s + ${r.scaled.shrink.seconds.toFixed(0)} s, workload failures ${r.scaled.workloadFailures}/${r.scaled.workloadRequests}, endpoint failures ${r.scaled.endpointFailures}/${r.scaled.endpointRequests}); ` : ""}label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
+    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; member steps re-run harmlessly: ${r.memberRerun}; pod network change refused: ${r.settled.previewRefused && r.settled.upRefused && r.settled.stateKept}; masters prepared again in turn: ${r.inTurn.upOk && r.inTurn.inTurn && r.inTurn.previewInTurn} (endpoint failures ${r.inTurn.endpointFailures}/${r.inTurn.endpointRequests}); ${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; ${r.replaced1.replaced} replaced with its join killed midway, then up again: joined ${r.replaced1.upOk && r.replaced1.sameCluster && r.replaced1.newMember && r.replaced1.othersKept}, workload failures ${r.replaced1.workloadFailures}/${r.replaced1.workloadRequests}; control-plane steps with ${r.withoutMaster0.down} down: ran on ${r.withoutMaster0.ranOn}, kubeconfig works ${r.withoutMaster0.kubeconfigWorks}; ${r.scaled ? `masters 3 -> 5 -> 3: ${scaledHeld(r.scaled)} (a failed grow taken back in ${r.scaled.reverted.seconds.toFixed(0)} s; up ${r.scaled.grow.seconds.toFixed(0)} s + ${r.scaled.shrink.seconds.toFixed(0)} s, workload failures ${r.scaled.workloadFailures}/${r.scaled.workloadRequests}, endpoint failures ${r.scaled.endpointFailures}/${r.scaled.endpointRequests}); ` : ""}label preview: ${r.labelPreview.join("; ")}; label set and removed by pulumi up: ${r.labelApplied.added && r.labelApplied.removed}; destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
     for (const l of r.losses) {
       console.log(`    lost ${l.lost} (${l.why}): API ${l.apiAnswers.toFixed(1)} s, DNS ${l.dnsAnswers.toFixed(1)} s, writes ${l.writesAnswer.toFixed(1)} s, ${Object.entries(l.leases).map(([k, x]) => `${k} ${x.seconds.toFixed(1)} s`).join(", ")}, writes ${l.writesAfter}/5, new pod ${l.newPodRunning.toFixed(1)} s, rejoined ${l.rejoined.toFixed(1)} s`);
     }

@@ -6,6 +6,7 @@ import { ChildProcess, spawn } from "child_process";
 import { ECHO_IMAGE } from "../bundle/builds";
 import { LabCluster, stepSpans } from "./cluster";
 import { holderNode } from "./cp-scenarios";
+import { ETCD_PEER_PORT } from "../components/plan/scripts";
 import { LabError, Sample } from "./lab";
 
 /** The admin kubeconfig, copied onto a worker so clients there go through the endpoint as users' do. */
@@ -677,6 +678,12 @@ export interface ScaleStep {
 export interface MastersScaled {
   /** The masters added, then removed again. */
   added: string[];
+  /** First a grow that fails at the last spare (kubeadm's preflight refuses its join: its etcd peer port is held), after the others joined. */
+  failedGrow: ScaleStep;
+  /** The failed grow taken back in the stack: the spares that joined must be gone from etcd, the Node list and the endpoint. */
+  reverted: ScaleStep;
+  /** What the spares' hosts still hold of the cluster after the revert (none, to pass). */
+  leftAfterRevert: string[];
   grow: ScaleStep;
   shrink: ScaleStep;
   /** What the removed masters' hosts still hold of the cluster after the shrink (none, to pass). */
@@ -753,13 +760,27 @@ export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: Mast
       inTurn,
     };
   };
+  // Something on the last spare holds etcd's peer port, as a stray etcd or another
+  // program would: kubeadm's preflight refuses that master's join, after the other
+  // spares joined.
+  const held = spares[spares.length - 1].name;
+  const hold = (on: boolean) =>
+    c.exec(held, on ? ["systemd-run", `--unit=${PORT_HOLDER}`, "socat", `TCP-LISTEN:${ETCD_PEER_PORT},fork,reuseaddr`, "SYSTEM:true"] : ["systemctl", "stop", PORT_HOLDER]);
   try {
+    await hold(true);
+    const failedGrow = await step([...masters, ...spares]);
+    await hold(false);
+    const reverted = await step(masters);
+    const leftAfterRevert = await leftAfterReset(c, spares.map((m) => m.name));
     const grow = await step([...masters, ...spares]);
     const shrink = await step(masters);
     const [workloadSamples, endpointSamples] = await Promise.all([workload.stop(), endpoint.stop()]);
     const during = (x: Samples) => x.filter((s) => s.t > t0);
     return {
       added: spares.map((m) => m.name),
+      failedGrow,
+      reverted,
+      leftAfterRevert,
       grow,
       shrink,
       leftOnRemoved: await leftAfterReset(c, spares.map((m) => m.name)),
@@ -770,7 +791,11 @@ export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: Mast
       endpointFailures: during(endpointSamples).filter((s) => !s.ok).length,
     };
   } finally {
+    await hold(false);
     setMasters(masters);
     await Promise.all([workload.stop(), endpoint.stop()]);
   }
 }
+
+/** The unit that holds etcd's peer port on a spare during the failed grow. */
+const PORT_HOLDER = "lab-hold-etcd-peer-port";

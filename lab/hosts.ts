@@ -13,7 +13,8 @@ import { execFileSync, spawn, spawnSync } from "child_process";
 import { randomUUID } from "crypto";
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { connect } from "net";
-import { join } from "path";
+import { dirname, join } from "path";
+import { enterCgroups, labCgroupRoots, makeHostCgroups, removeCgroupTree } from "./cgroups";
 import { collect, ExecResult, killNamespace, LabError, makeSwitch, plugHost, waitUntil } from "./lab";
 import { ensureRootfs, LAB_SSH_USER } from "./rootfs";
 
@@ -39,6 +40,8 @@ export interface LabHostRecord extends HostSpec {
   dir: string;
   /** The systemd-nspawn process while the host runs. */
   pid?: number;
+  /** The host's own cgroups (lab/cgroups.ts), once booted. */
+  cgroups?: string[];
 }
 
 interface State {
@@ -153,6 +156,13 @@ export class LabHosts {
       removed.push(`netns ${ns}`);
     }
     if (tryRun(["ip", "link", "show", GW_LINK]).status === 0) tryRun(["ip", "link", "del", GW_LINK]);
+    // The hosts' cgroups, once their processes (killed above) have left them.
+    for (const root of new Set([...labCgroupRoots(), ...(state?.hosts ?? []).flatMap((h) => (h.cgroups ?? []).map(dirname))])) {
+      if (!existsSync(root)) continue;
+      let left = removeCgroupTree(root);
+      for (const until = Date.now() + 10_000; left.length && Date.now() < until; left = removeCgroupTree(root)) spawnSync("sleep", ["0.2"]);
+      removed.push(left.length ? `cgroups ${root} (not all: ${left.join(", ")} still in use)` : `cgroups ${root}`);
+    }
     if (existsSync(LAB_HOSTS_DIR)) {
       rmSync(LAB_HOSTS_DIR, { recursive: true, force: true });
       removed.push(LAB_HOSTS_DIR);
@@ -235,9 +245,12 @@ export class LabHosts {
     const h = this.host(name);
     if (alive(h.pid)) return;
     const out = openSync(join(h.dir, "console.log"), "a");
+    h.cgroups = makeHostCgroups(name);
+    this.save();
     const p = spawn(
-      "systemd-nspawn",
+      "sh",
       [
+        "-c", `${enterCgroups(h.cgroups)}${h.cgroups.length ? " && " : ""}exec systemd-nspawn "$@"`, "systemd-nspawn",
         "-D", join(h.dir, "root"), "--boot", "--register=no", "--keep-unit", `--machine=${name}`, `--hostname=${name}`,
         `--network-namespace-path=/run/netns/${h.ns}`, "--capability=all", "--bind=/dev/kmsg",
         `--bind=${join(h.dir, "containerd")}:/var/lib/containerd`, "--property=DeviceAllow=char-* rwm", "--rlimit=RLIMIT_NOFILE=1048576",
@@ -326,5 +339,10 @@ function labMounts(): string[] {
 
 /** What a crashed run may have left without a state file. */
 function strays(): string[] {
-  return [...labNamespaces().map((n) => `netns ${n}`), ...labMounts().map((m) => `mount ${m}`), ...(tryRun(["ip", "link", "show", GW_LINK]).status === 0 ? [`link ${GW_LINK}`] : [])];
+  return [
+    ...labNamespaces().map((n) => `netns ${n}`),
+    ...labMounts().map((m) => `mount ${m}`),
+    ...(tryRun(["ip", "link", "show", GW_LINK]).status === 0 ? [`link ${GW_LINK}`] : []),
+    ...labCgroupRoots().filter((d) => existsSync(d)).map((d) => `cgroups ${d}`),
+  ];
 }

@@ -5,6 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "child_process";
 import { existsSync, readFileSync } from "fs";
+import { join } from "path";
+import { labCgroupRoots } from "../lab/cgroups";
 import { HostSpec, LAB_HOSTS_DIR, LabHosts } from "../lab/hosts";
 import { LAB_SSH_USER } from "../lab/rootfs";
 
@@ -31,6 +33,7 @@ const leftovers = () => ({
   mounts: readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(LAB_HOSTS_DIR)),
   dir: existsSync(LAB_HOSTS_DIR),
   nspawn: spawnSync("pgrep", ["-f", `systemd-nspawn -D ${LAB_HOSTS_DIR}`], { encoding: "utf8" }).stdout.trim(),
+  cgroups: labCgroupRoots().filter((d) => existsSync(d)),
 });
 
 test("lab hosts boot like hosts a user owns, survive a crash and leave nothing behind", { skip: skipReason() }, async () => {
@@ -53,8 +56,14 @@ test("lab hosts boot like hosts a user owns, survive a crash and leave nothing b
     // Each host has its own SSH host key.
     const keys = SPECS.map((h) => readFileSync(`${LAB_HOSTS_DIR}/${h.name}/root/etc/ssh/ssh_host_ed25519_key.pub`, "utf8").split(" ")[1]);
     assert.equal(new Set(keys).size, SPECS.length);
-    // The kubelet's cgroup v1 controllers are writable inside (nspawn mounts them read-only).
-    assert.equal(ssh(hosts.sshKey, SPECS[0].address, "sudo mkdir /sys/fs/cgroup/cpuset/lab-test && sudo rmdir /sys/fs/cgroup/cpuset/lab-test && echo ok").trim(), "ok");
+    // The kubelet's cgroup v1 controllers are writable inside (nspawn mounts them read-only),
+    // and each host's are its own: what one host makes there (its kubelet's kubepods.slice)
+    // is in its cgroup on this machine, out of every other host's sight.
+    const cpuset = labCgroupRoots().find((d) => d.includes("/cpuset/"))!;
+    ssh(hosts.sshKey, SPECS[0].address, "sudo mkdir /sys/fs/cgroup/cpuset/lab-test");
+    assert.ok(existsSync(join(cpuset, SPECS[0].name, "lab-test")), "a cgroup a host makes is under its own");
+    assert.equal(ssh(hosts.sshKey, SPECS[1].address, "test -e /sys/fs/cgroup/cpuset/lab-test && echo seen || echo unseen").trim(), "unseen");
+    assert.equal(ssh(hosts.sshKey, SPECS[0].address, "sudo rmdir /sys/fs/cgroup/cpuset/lab-test && echo ok").trim(), "ok");
     // A crash: the host stops answering; booted again, it is back with what it wrote to disk.
     ssh(hosts.sshKey, SPECS[1].address, "echo kept | sudo tee /var/lib/lab-test >/dev/null");
     await hosts.crash(SPECS[1].name);
@@ -64,7 +73,7 @@ test("lab hosts boot like hosts a user owns, survive a crash and leave nothing b
   } finally {
     LabHosts.down(log);
   }
-  assert.deepEqual(leftovers(), { netns: [], mounts: [], dir: false, nspawn: "" });
+  assert.deepEqual(leftovers(), { netns: [], mounts: [], dir: false, nspawn: "", cgroups: [] });
 });
 
 test("a second lab is refused while one exists, and down is safe to run twice", { skip: skipReason() }, async () => {
@@ -76,5 +85,5 @@ test("a second lab is refused while one exists, and down is safe to run twice", 
     LabHosts.down(log);
   }
   assert.deepEqual(LabHosts.down(log), []);
-  assert.deepEqual(leftovers(), { netns: [], mounts: [], dir: false, nspawn: "" });
+  assert.deepEqual(leftovers(), { netns: [], mounts: [], dir: false, nspawn: "", cgroups: [] });
 });

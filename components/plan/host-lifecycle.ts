@@ -94,9 +94,13 @@ done
 if command -v ctr >/dev/null; then
   ctr -n k8s.io images ls -q | xargs -r ctr -n k8s.io images rm >/dev/null
 fi
+# (A host whose join failed before kube-proxy ran has no rules at all: nothing to do.)
 for tool in iptables ip6tables; do
   if command -v "$tool-save" >/dev/null; then
-    "$tool-save" | grep -v -e 'KUBE-' -e 'CNI-' | "$tool-restore"
+    rules="$("$tool-save")"
+    if [ -n "$rules" ]; then
+      { grep -v -e 'KUBE-' -e 'CNI-' <<< "$rules" || true; } | "$tool-restore"
+    fi
   fi
 done
 ip link delete cni0 2>/dev/null || true
