@@ -4,7 +4,7 @@
 // kubeconfig through the endpoint, curl and dig on a worker.
 import { ChildProcess, spawn } from "child_process";
 import { ECHO_IMAGE } from "../bundle/builds";
-import { LabCluster, stepSpans } from "./cluster";
+import { collapseRepeats, LabCluster, stepSpans } from "./cluster";
 import { holderNode } from "./cp-scenarios";
 import { ETCD_PEER_PORT } from "../components/plan/scripts";
 import { LabError, Sample } from "./lab";
@@ -749,7 +749,7 @@ export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: Mast
     return {
       masters: names,
       upOk: up.code === 0,
-      failure: up.code === 0 ? "" : up.output.split("\n").slice(-60).join("\n"),
+      failure: up.code === 0 ? "" : collapseRepeats(up.output.split("\n")).slice(-60).join("\n"),
       seconds,
       voters: e.voters.sort(),
       learners: e.learners,

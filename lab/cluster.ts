@@ -127,8 +127,28 @@ export class LabCluster {
   async up(): Promise<{ seconds: number; steps: Record<string, number> }> {
     const t0 = Date.now();
     const r = await this.upLogged([]);
-    if (r.code !== 0) throw new LabError(`pulumi up failed (exit ${r.code}):\n${r.output.split("\n").slice(-80).join("\n")}`);
+    if (r.code !== 0) throw new LabError(`pulumi up failed (exit ${r.code}):\n${collapseRepeats(r.output.split("\n")).slice(-80).join("\n")}\n${await this.diagnose()}`);
     return { seconds: (Date.now() - t0) / 1000, steps: stepDurations(r.events) };
+  }
+
+  /**
+   * What each running host's kubelet ran and said last, for a failed up: taken before the
+   * hosts are removed, so a failure that does not come back can still be read.
+   */
+  async diagnose(): Promise<string> {
+    const out: string[] = [];
+    for (const h of this.hosts.hosts) {
+      const run = async (cmd: string) => (await this.exec(h.name, ["sh", "-c", cmd])).stdout.trim();
+      const containers = await run("crictl --runtime-endpoint unix:///run/containerd/containerd.sock ps -a 2>/dev/null");
+      if (!containers) continue;
+      const etcd = await run("crictl --runtime-endpoint unix:///run/containerd/containerd.sock ps -a --name '^etcd$' -q 2>/dev/null | head -1");
+      out.push(
+        `--- ${h.name}: containers\n${containers}`,
+        ...(etcd ? [`--- ${h.name}: etcd's last lines\n${await run(`crictl --runtime-endpoint unix:///run/containerd/containerd.sock logs --tail 15 ${etcd} 2>&1 | cut -c1-400`)}`] : []),
+        `--- ${h.name}: kubelet's last lines\n${await run("journalctl -u kubelet --no-pager -n 15 -o cat | cut -c1-400")}`,
+      );
+    }
+    return out.join("\n");
   }
 
   /** `pulumi up --yes --skip-preview` with more arguments, and the engine's events (from its `--event-log`). */
@@ -180,4 +200,22 @@ export class LabCluster {
     await this.server.close();
     LabHosts.down(this.log);
   }
+}
+
+/** Runs of lines that differ only in their timestamp (a client's retry warnings) as the first and a count. */
+export function collapseRepeats(lines: string[]): string[] {
+  const key = (l: string) => l.replace(/"ts":"[^"]*"/, "").replace(/^[IWE]\d{4} [\d:.]+ /, "");
+  const out: string[] = [];
+  let run = 0;
+  lines.forEach((l, i) => {
+    if (i > 0 && key(l) === key(lines[i - 1])) {
+      run++;
+      return;
+    }
+    if (run) out.push(`    (${run} more like the line above)`);
+    run = 0;
+    out.push(l);
+  });
+  if (run) out.push(`    (${run} more like the line above)`);
+  return out;
 }
