@@ -200,7 +200,7 @@ export class PulumiEngine {
   /** Runs the CLI; rejects with its output when it fails. */
   async must(args: string[], opts: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<string> {
     const r = await this.run(args, opts);
-    if (r.code !== 0) throw new EngineError(`pulumi ${args.join(" ")} failed (exit ${r.code}):\n${(r.stdout + r.stderr).split("\n").slice(-60).join("\n")}`);
+    if (r.code !== 0) throw new EngineError(`pulumi ${args.join(" ")} failed (exit ${r.code}):\n${outputTail(r.stdout + r.stderr, 60)}`);
     return r.stdout;
   }
 
@@ -264,4 +264,27 @@ export class PulumiEngine {
   dispose() {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The last lines of a command's output, runs of lines that differ only in their timestamp (a client's retry warnings) folded into a count. */
+export function outputTail(output: string, lines: number): string {
+  return collapseRepeats(output.split("\n")).slice(-lines).join("\n");
+}
+
+/** Runs of lines that differ only in their timestamp (a client's retry warnings) as the first and a count. */
+export function collapseRepeats(lines: string[]): string[] {
+  const key = (l: string) => l.replace(/"ts":"[^"]*"/, "").replace(/^[IWE]\d{4} [\d:.]+ /, "");
+  const out: string[] = [];
+  let run = 0;
+  lines.forEach((l, i) => {
+    if (i > 0 && key(l) === key(lines[i - 1])) {
+      run++;
+      return;
+    }
+    if (run) out.push(`    (${run} more like the line above)`);
+    run = 0;
+    out.push(l);
+  });
+  if (run) out.push(`    (${run} more like the line above)`);
+  return out;
 }

@@ -14,7 +14,7 @@ import { dirname, join } from "path";
 
 const CGROUP_FS = "/sys/fs/cgroup";
 /** The folder, in each controller, that holds the hosts' cgroups. */
-export const LAB_CGROUP = "kubeadm-ha-lab";
+const LAB_CGROUP = "kubeadm-ha-lab";
 
 /** This process's cgroup in each mounted v1 controller hierarchy (from /proc/self/cgroup): the controller's folder and the path in it. */
 function v1Cgroups(): { hierarchy: string; path: string }[] {
@@ -49,9 +49,9 @@ export function makeHostCgroups(host: string): string[] {
   });
 }
 
-/** A shell prefix that moves the shell into these cgroups before it execs the rest. */
+/** A shell prefix that moves the shell into these cgroups before what follows it. */
 export function enterCgroups(dirs: string[]): string {
-  return dirs.map((d) => `echo $$ > '${d}/cgroup.procs'`).join(" && ");
+  return dirs.map((d) => `echo $$ > '${d}/cgroup.procs' && `).join("");
 }
 
 /** Removes cgroup folders, deepest first (a cgroup goes only when it has no processes and no children); returns those it could not remove. */

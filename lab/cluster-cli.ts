@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from "fs";
 import { parse, stringify } from "yaml";
 import { parseArgs } from "util";
-import { changedSteps } from "../engine/pulumi";
+import { changedSteps, outputTail } from "../engine/pulumi";
 import { readStackFile } from "../render/render";
 import { planOfConfig } from "../render/topology";
 import { BringUp, LabCluster, LabMode, phasesOf, stackOf } from "./cluster";
@@ -106,7 +106,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
     // From "another shell": another SSH agent socket must change nothing.
     const again = await c.engine.run(["up", "--yes", "--expect-no-changes", ...c.stackArgs()], { timeoutMs: 20 * 60_000, env: { SSH_AUTH_SOCK: join(c.engine.dir, "another-shell-agent.sock") } });
     const secondUpNoChanges = again.code === 0;
-    log(`second pulumi up: ${secondUpNoChanges ? "no changes" : `changes or failure (exit ${again.code}):\n${again.stdout.split("\n").slice(-30).join("\n")}`}`);
+    log(`second pulumi up: ${secondUpNoChanges ? "no changes" : `changes or failure (exit ${again.code}):\n${outputTail(again.stdout, 30)}`}`);
 
     const settled = await settledChangeRefused(c);
     log(
@@ -191,7 +191,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       const d = await c.engine.run(["destroy", "--yes", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
       const left = d.code === 0 ? (((await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: unknown[] } }).deployment?.resources ?? []).length : -1;
       destroyed = d.code === 0 && left === 0;
-      log(`pulumi destroy: ${destroyed ? "state empty" : `exit ${d.code}, ${left} resources left:\n${(d.stdout + d.stderr).split("\n").slice(-30).join("\n")}`}`);
+      log(`pulumi destroy: ${destroyed ? "state empty" : `exit ${d.code}, ${left} resources left:\n${outputTail(d.stdout + d.stderr, 30)}`}`);
       leftOnHosts = await leftAfterReset(c, [...facts.masters, ...facts.workers]);
       log(`hosts after destroy: ${leftOnHosts.length ? leftOnHosts.join("; ") : "every host reset (no kubelet, containers, images, Kubernetes binaries or kubeadm-ha files)"}`);
     }

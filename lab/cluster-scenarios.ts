@@ -4,9 +4,10 @@
 // kubeconfig through the endpoint, curl and dig on a worker.
 import { ChildProcess, spawn } from "child_process";
 import { ECHO_IMAGE } from "../bundle/builds";
-import { collapseRepeats, LabCluster, stepSpans } from "./cluster";
-import { holderNode } from "./cp-scenarios";
 import { ETCD_PEER_PORT } from "../components/plan/scripts";
+import { outputTail } from "../engine/pulumi";
+import { LabCluster, stepSpans } from "./cluster";
+import { holderNode } from "./cp-scenarios";
 import { LabError, Sample } from "./lab";
 
 /** The admin kubeconfig, copied onto a worker so clients there go through the endpoint as users' do. */
@@ -349,7 +350,7 @@ export async function memberStepsRerun(c: LabCluster, f: ClusterFacts): Promise<
   return {
     rerun: steps,
     upOk: up.code === 0,
-    failure: up.code === 0 ? "" : (up.stdout + up.stderr).split("\n").slice(-40).join("\n"),
+    failure: up.code === 0 ? "" : outputTail(up.stdout + up.stderr, 40),
     kubeadmAgain: f.masters.filter((_, i) => markersBefore[i] === "" || markersBefore[i] !== markersAfter[i]),
     membersBefore,
     membersAfter: await memberIds(c, f.masters[0]),
@@ -401,7 +402,7 @@ export async function controlPlaneStepsWithout(c: LabCluster, f: ClusterFacts, d
       down,
       rerun: urns.map((u) => u.split("::").pop()!),
       upOk: up.code === 0,
-      failure: up.code === 0 ? "" : (up.stdout + up.stderr).split("\n").slice(-40).join("\n"),
+      failure: up.code === 0 ? "" : outputTail(up.stdout + up.stderr, 40),
       ranOn,
       kubeconfigWorks,
     };
@@ -492,7 +493,7 @@ export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: strin
     replaced: name,
     upSeconds,
     upOk: up.code === 0,
-    failure: up.code === 0 ? "" : (up.stdout + up.stderr).split("\n").slice(-60).join("\n"),
+    failure: up.code === 0 ? "" : outputTail(up.stdout + up.stderr, 60),
     ...(await sameClusterAfter(other)),
     newMachine: (await machineOf()) !== machineBefore,
     newMember: own(membersAfter).length === 1 && own(membersAfter)[0] !== own(membersBefore)[0],
@@ -622,7 +623,7 @@ export async function mastersInTurn(c: LabCluster, f: ClusterFacts): Promise<Mas
     previewOrder,
     previewInTurn,
     upOk: up.code === 0,
-    failure: up.code === 0 ? "" : up.output.split("\n").slice(-60).join("\n"),
+    failure: up.code === 0 ? "" : outputTail(up.output, 60),
     turns,
     inTurn,
     heldBack: { master: held, kubeletBack },
@@ -749,7 +750,7 @@ export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: Mast
     return {
       masters: names,
       upOk: up.code === 0,
-      failure: up.code === 0 ? "" : collapseRepeats(up.output.split("\n")).slice(-60).join("\n"),
+      failure: up.code === 0 ? "" : outputTail(up.output, 60),
       seconds,
       voters: e.voters.sort(),
       learners: e.learners,
@@ -764,6 +765,7 @@ export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: Mast
   // program would: kubeadm's preflight refuses that master's join, after the other
   // spares joined.
   const held = spares[spares.length - 1].name;
+  const spareNames = spares.map((m) => m.name);
   const hold = (on: boolean) =>
     c.exec(held, on ? ["systemd-run", `--unit=${PORT_HOLDER}`, "socat", `TCP-LISTEN:${ETCD_PEER_PORT},fork,reuseaddr`, "SYSTEM:true"] : ["systemctl", "stop", PORT_HOLDER]);
   try {
@@ -771,19 +773,19 @@ export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: Mast
     const failedGrow = await step([...masters, ...spares]);
     await hold(false);
     const reverted = await step(masters);
-    const leftAfterRevert = await leftAfterReset(c, spares.map((m) => m.name));
+    const leftAfterRevert = await leftAfterReset(c, spareNames);
     const grow = await step([...masters, ...spares]);
     const shrink = await step(masters);
     const [workloadSamples, endpointSamples] = await Promise.all([workload.stop(), endpoint.stop()]);
     const during = (x: Samples) => x.filter((s) => s.t > t0);
     return {
-      added: spares.map((m) => m.name),
+      added: spareNames,
       failedGrow,
       reverted,
       leftAfterRevert,
       grow,
       shrink,
-      leftOnRemoved: await leftAfterReset(c, spares.map((m) => m.name)),
+      leftOnRemoved: await leftAfterReset(c, spareNames),
       ...(await sameClusterAfter(other)),
       workloadRequests: during(workloadSamples).length,
       workloadFailures: during(workloadSamples).filter((s) => !s.ok).length,

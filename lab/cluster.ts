@@ -6,7 +6,7 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import { buildBundle } from "../bundle/build";
-import { PulumiEngine, readEventLog } from "../engine/pulumi";
+import { outputTail, PulumiEngine, readEventLog } from "../engine/pulumi";
 import { serveBundle, BundleServer } from "./bundle-server";
 import { hostSpecsOfStack } from "./hosts-cli";
 import { GATEWAY, HostSpec, LabHosts } from "./hosts";
@@ -127,7 +127,7 @@ export class LabCluster {
   async up(): Promise<{ seconds: number; steps: Record<string, number> }> {
     const t0 = Date.now();
     const r = await this.upLogged([]);
-    if (r.code !== 0) throw new LabError(`pulumi up failed (exit ${r.code}):\n${collapseRepeats(r.output.split("\n")).slice(-80).join("\n")}\n${await this.diagnose()}`);
+    if (r.code !== 0) throw new LabError(`pulumi up failed (exit ${r.code}):\n${outputTail(r.output, 80)}\n${await this.diagnose()}`);
     return { seconds: (Date.now() - t0) / 1000, steps: stepDurations(r.events) };
   }
 
@@ -139,12 +139,12 @@ export class LabCluster {
     const out: string[] = [];
     for (const h of this.hosts.hosts) {
       const run = async (cmd: string) => (await this.exec(h.name, ["sh", "-c", cmd])).stdout.trim();
-      const containers = await run("crictl --runtime-endpoint unix:///run/containerd/containerd.sock ps -a 2>/dev/null");
+      const containers = await run(`${CRICTL} ps -a 2>/dev/null`);
       if (!containers) continue;
-      const etcd = await run("crictl --runtime-endpoint unix:///run/containerd/containerd.sock ps -a --name '^etcd$' -q 2>/dev/null | head -1");
+      const etcd = await run(`${CRICTL} ps -a --name '^etcd$' -q 2>/dev/null | head -1`);
       out.push(
         `--- ${h.name}: containers\n${containers}`,
-        ...(etcd ? [`--- ${h.name}: etcd's last lines\n${await run(`crictl --runtime-endpoint unix:///run/containerd/containerd.sock logs --tail 15 ${etcd} 2>&1 | cut -c1-400`)}`] : []),
+        ...(etcd ? [`--- ${h.name}: etcd's last lines\n${await run(`${CRICTL} logs --tail 15 ${etcd} 2>&1 | cut -c1-400`)}`] : []),
         `--- ${h.name}: kubelet's last lines\n${await run("journalctl -u kubelet --no-pager -n 15 -o cat | cut -c1-400")}`,
       );
     }
@@ -202,20 +202,5 @@ export class LabCluster {
   }
 }
 
-/** Runs of lines that differ only in their timestamp (a client's retry warnings) as the first and a count. */
-export function collapseRepeats(lines: string[]): string[] {
-  const key = (l: string) => l.replace(/"ts":"[^"]*"/, "").replace(/^[IWE]\d{4} [\d:.]+ /, "");
-  const out: string[] = [];
-  let run = 0;
-  lines.forEach((l, i) => {
-    if (i > 0 && key(l) === key(lines[i - 1])) {
-      run++;
-      return;
-    }
-    if (run) out.push(`    (${run} more like the line above)`);
-    run = 0;
-    out.push(l);
-  });
-  if (run) out.push(`    (${run} more like the line above)`);
-  return out;
-}
+/** crictl on a host, pointed at its containerd (the kubelet's runtime). */
+const CRICTL = "crictl --runtime-endpoint unix:///run/containerd/containerd.sock";

@@ -10,6 +10,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "fs";
 import { dirname, join } from "path";
 import { parse, stringify } from "yaml";
+import { outputTail } from "../engine/pulumi";
 import { tool } from "../toolchain/cache";
 import { ENDPOINT_PATHS, LOCAL_PROXY_PORT, VIP_PROXY_PORT } from "../components/plan/onprem-endpoint";
 import { discoveryHash, sharedPkiFiles } from "../components/plan/pki";
@@ -78,7 +79,7 @@ export class ControlPlane {
   /** Runs `argv` as the host (its files, its namespace); fails with its output unless it exits 0. */
   async run(h: CpHost, argv: string[], what = argv.join(" "), timeoutMs = 180_000): Promise<string> {
     const r = await this.lab.exec(h.host, asHost(h.root, argv, undefined, h.name), { timeoutMs });
-    if (r.code !== 0) throw new LabError(`${what} on ${h.name} failed (${r.code}):\n${(r.stdout + r.stderr).split("\n").slice(-30).join("\n")}`);
+    if (r.code !== 0) throw new LabError(`${what} on ${h.name} failed (${r.code}):\n${outputTail(r.stdout + r.stderr, 30)}`);
     return r.stdout;
   }
 

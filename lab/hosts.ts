@@ -250,7 +250,7 @@ export class LabHosts {
     const p = spawn(
       "sh",
       [
-        "-c", `${enterCgroups(h.cgroups)}${h.cgroups.length ? " && " : ""}exec systemd-nspawn "$@"`, "systemd-nspawn",
+        "-c", `${enterCgroups(h.cgroups)}exec systemd-nspawn "$@"`, "systemd-nspawn",
         "-D", join(h.dir, "root"), "--boot", "--register=no", "--keep-unit", `--machine=${name}`, `--hostname=${name}`,
         `--network-namespace-path=/run/netns/${h.ns}`, "--capability=all", "--bind=/dev/kmsg",
         `--bind=${join(h.dir, "containerd")}:/var/lib/containerd`, "--property=DeviceAllow=char-* rwm", "--rlimit=RLIMIT_NOFILE=1048576",

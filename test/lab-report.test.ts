@@ -2,7 +2,7 @@
 // the report by a client's retry warnings.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { collapseRepeats } from "../lab/cluster";
+import { collapseRepeats } from "../engine/pulumi";
 
 test("a failed up's report keeps kubeadm's error: retry warnings that differ only in their timestamp are folded into a count", () => {
   const retry = (ts: string) => `    {"level":"warn","ts":"${ts}","logger":"etcd-client","msg":"retrying of unary invoker failed","error":"can only promote a learner member which is in sync with leader"}`;
