@@ -1,4 +1,4 @@
-// Each lab host in a cgroup of its own, in every cgroup v1 controller.
+// Each lab host in a cgroup of its own, in every cgroup hierarchy.
 //
 // This machine has cgroup v1 controllers and no systemd as PID 1, so systemd-nspawn
 // (--keep-unit, --register=no) leaves a host in its caller's cgroup of every v1
@@ -8,27 +8,53 @@
 // load average reached 54-79 and a grow to five masters took 654 s. Docker gives each
 // kind node a cgroup of its own for the same reason (kind runs its nodes with a private
 // cgroup namespace); here each host gets `<caller's cgroup>/kubeadm-ha-lab/<host>` in
-// every controller, and systemd-nspawn is started in them.
+// every hierarchy, and systemd-nspawn is started in them. That includes the named
+// `name=systemd` hierarchy and the v2 one, where each host's systemd keeps its units:
+// shared, every host's systemd made its kubelet.service and its pods' slices in the same
+// cgroups as every other host's, and every kubelet took every other host's pods for
+// orphans it tried to remove, every two seconds.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "fs";
 import { dirname, join } from "path";
 
-const CGROUP_FS = "/sys/fs/cgroup";
 /** The folder, in each controller, that holds the hosts' cgroups. */
 const LAB_CGROUP = "kubeadm-ha-lab";
 
-/** This process's cgroup in each mounted v1 controller hierarchy (from /proc/self/cgroup): the controller's folder and the path in it. */
-function v1Cgroups(): { hierarchy: string; path: string }[] {
-  return readFileSync("/proc/self/cgroup", "utf8")
+/** Where each cgroup hierarchy is mounted (its whole tree), from /proc/self/mountinfo: v1 ones with their options, the v2 one as cgroup2. */
+function mounts(): { point: string; type: string; options: string[] }[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
     .split("\n")
-    .map((line) => line.split(":"))
-    .filter(([, controllers, path]) => controllers && path !== undefined && !controllers.startsWith("name="))
-    .map(([, controllers, path]) => ({ hierarchy: join(CGROUP_FS, controllers), path }))
-    .filter(({ hierarchy }) => existsSync(join(hierarchy, "cgroup.procs")));
+    .map((line) => {
+      const [before, after = ""] = line.split(" - ");
+      const [type, , options = ""] = after.split(" ");
+      const fields = before.split(" ");
+      return { root: fields[3], point: fields[4], type, options: options.split(",") };
+    })
+    .filter((m) => m.root === "/" && (m.type === "cgroup" || m.type === "cgroup2"));
 }
 
-/** The folders (one per controller) that hold the lab's hosts, under this process's own cgroups. */
+/**
+ * This process's cgroup in every mounted hierarchy (from /proc/self/cgroup): each v1
+ * controller, the named `name=systemd` one and the v2 (unified) one. systemd in a host
+ * keeps its units in the last two: left shared, every host's systemd would put its
+ * kubelet.service and kubepods.slice in the same cgroups as every other host's.
+ */
+function hostHierarchies(): { hierarchy: string; path: string }[] {
+  const all = mounts();
+  return readFileSync("/proc/self/cgroup", "utf8")
+    .split("\n")
+    .map((line) => /^\d+:([^:]*):(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map(([, controllers, path]) => {
+      const wanted = controllers.split(",");
+      const mount = controllers === "" ? all.find((m) => m.type === "cgroup2") : all.find((m) => m.type === "cgroup" && wanted.every((c) => m.options.includes(c)));
+      return mount && { hierarchy: mount.point, path };
+    })
+    .filter((h): h is { hierarchy: string; path: string } => h !== undefined && existsSync(join(h.hierarchy, "cgroup.procs")));
+}
+
+/** The folders (one per hierarchy) that hold the lab's hosts, under this process's own cgroups. */
 export function labCgroupRoots(): string[] {
-  return v1Cgroups().map(({ hierarchy, path }) => join(hierarchy, path, LAB_CGROUP));
+  return hostHierarchies().map(({ hierarchy, path }) => join(hierarchy, path, LAB_CGROUP));
 }
 
 /**

@@ -10,7 +10,7 @@ import { parseArgs } from "util";
 import { changedSteps, outputTail } from "../engine/pulumi";
 import { readStackFile } from "../render/render";
 import { planOfConfig } from "../render/topology";
-import { BringUp, LabCluster, LabMode, phasesOf, stackOf } from "./cluster";
+import { BringUp, HostReport, LabCluster, LabMode, phasesOf, stackOf } from "./cluster";
 import {
   adminOnWorkers,
   checkHealthy,
@@ -44,6 +44,8 @@ export interface LabRun {
   secondUpNoChanges: boolean;
   /** Host-network pods that kept an endpoint address their node no longer has, after the bring-up (none, to pass). */
   staleEndpoints: string[];
+  /** Masters whose report for a failed up (taken here on the healthy cluster) lacks their containers, etcd's or the kubelet's lines (none, to pass). */
+  undiagnosable: string[];
   /** The zones of CoreDNS's replicas after the bring-up: as many different zones as replicas, to pass. */
   dns: { replicas: number; zones: string[] };
   /** Every master's init/join step run again: the up passed, kubeadm did not run again, no etcd member was re-made. */
@@ -97,6 +99,8 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       `host-network pods with a stale endpoint address: ${staleEndpoints.length ? staleEndpoints.join("; ") : "none"} ` +
         `(restarted by the init/join steps: ${Object.entries(refreshed).map(([m, n]) => `${m} ${n < 0 ? "no report" : n}`).join(", ")})`,
     );
+    const undiagnosable = unreported(await c.hostReports(), facts.masters);
+    log(`the report a failed up would carry: ${undiagnosable.length ? `LACKS containers, etcd's or the kubelet's lines of ${undiagnosable.join(", ")}` : "each master's containers, etcd's and the kubelet's last lines"}`);
     const dns = await dnsZones(c, facts);
     log(`CoreDNS: ${dns.replicas} replicas, running in ${dns.zones.join(", ") || "no zone"}`);
     await adminOnWorkers(c, facts);
@@ -195,7 +199,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       leftOnHosts = await leftAfterReset(c, [...facts.masters, ...facts.workers]);
       log(`hosts after destroy: ${leftOnHosts.length ? leftOnHosts.join("; ") : "every host reset (no kubelet, containers, images, Kubernetes binaries or kubeadm-ha files)"}`);
     }
-    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, staleEndpoints, dns, memberRerun: rerun.upOk && rerun.kubeadmAgain.length === 0 && sameMembers, settled, inTurn, replaced, replaced1, withoutMaster0, scaled, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
+    return { mode, bringUp: { ...timings, up, steps }, secondUpNoChanges, staleEndpoints, undiagnosable, dns, memberRerun: rerun.upOk && rerun.kubeadmAgain.length === 0 && sameMembers, settled, inTurn, replaced, replaced1, withoutMaster0, scaled, labelPreview, labelApplied, losses, destroyed, leftOnHosts };
   } finally {
     if (!opts.keep) await c.close();
     else log(`--keep: hosts and engine left running (npm run lab:hosts -- down removes the hosts; engine in ${c.engine.dir})`);
@@ -229,6 +233,11 @@ function editHost(c: LabCluster, host: string, edit: (h: HostEntry) => void): st
     if (!h) throw new LabError(`no host ${host} in ${c.engine.configFile(c.stack)}`);
     edit(h);
   });
+}
+
+/** The masters whose part of a failed up's report lacks their containers, etcd's or the kubelet's lines. */
+export function unreported(reports: HostReport[], masters: string[]): string[] {
+  return masters.filter((m) => !reports.some((r) => r.host === m && r.containers && r.etcd && r.kubelet));
 }
 
 /** Runs `f` with LAB_LABEL added to one worker in the stack's config copy, then puts the config back. */
@@ -347,6 +356,7 @@ async function main() {
     (r) =>
       !r.secondUpNoChanges ||
       r.staleEndpoints.length > 0 ||
+      r.undiagnosable.length > 0 ||
       new Set(r.dns.zones).size < Math.min(r.dns.replicas, 3) ||
       !r.memberRerun ||
       !(r.settled.previewRefused && r.settled.upRefused && r.settled.stateKept) ||

@@ -5,7 +5,6 @@
 import { ChildProcess, spawn } from "child_process";
 import { ECHO_IMAGE } from "../bundle/builds";
 import { ETCD_PEER_PORT } from "../components/plan/scripts";
-import { outputTail } from "../engine/pulumi";
 import { LabCluster, stepSpans } from "./cluster";
 import { holderNode } from "./cp-scenarios";
 import { LabError, Sample } from "./lab";
@@ -350,7 +349,7 @@ export async function memberStepsRerun(c: LabCluster, f: ClusterFacts): Promise<
   return {
     rerun: steps,
     upOk: up.code === 0,
-    failure: up.code === 0 ? "" : outputTail(up.stdout + up.stderr, 40),
+    failure: up.code === 0 ? "" : await c.failureOf(up.stdout + up.stderr, 40),
     kubeadmAgain: f.masters.filter((_, i) => markersBefore[i] === "" || markersBefore[i] !== markersAfter[i]),
     membersBefore,
     membersAfter: await memberIds(c, f.masters[0]),
@@ -402,7 +401,7 @@ export async function controlPlaneStepsWithout(c: LabCluster, f: ClusterFacts, d
       down,
       rerun: urns.map((u) => u.split("::").pop()!),
       upOk: up.code === 0,
-      failure: up.code === 0 ? "" : outputTail(up.stdout + up.stderr, 40),
+      failure: up.code === 0 ? "" : await c.failureOf(up.stdout + up.stderr, 40),
       ranOn,
       kubeconfigWorks,
     };
@@ -493,7 +492,7 @@ export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: strin
     replaced: name,
     upSeconds,
     upOk: up.code === 0,
-    failure: up.code === 0 ? "" : outputTail(up.stdout + up.stderr, 60),
+    failure: up.code === 0 ? "" : await c.failureOf(up.stdout + up.stderr, 60),
     ...(await sameClusterAfter(other)),
     newMachine: (await machineOf()) !== machineBefore,
     newMember: own(membersAfter).length === 1 && own(membersAfter)[0] !== own(membersBefore)[0],
@@ -623,7 +622,7 @@ export async function mastersInTurn(c: LabCluster, f: ClusterFacts): Promise<Mas
     previewOrder,
     previewInTurn,
     upOk: up.code === 0,
-    failure: up.code === 0 ? "" : outputTail(up.output, 60),
+    failure: up.code === 0 ? "" : await c.failureOf(up.output, 60),
     turns,
     inTurn,
     heldBack: { master: held, kubeletBack },
@@ -750,7 +749,7 @@ export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: Mast
     return {
       masters: names,
       upOk: up.code === 0,
-      failure: up.code === 0 ? "" : outputTail(up.output, 60),
+      failure: up.code === 0 ? "" : await c.failureOf(up.output, 60),
       seconds,
       voters: e.voters.sort(),
       learners: e.learners,

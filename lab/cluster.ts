@@ -127,7 +127,7 @@ export class LabCluster {
   async up(): Promise<{ seconds: number; steps: Record<string, number> }> {
     const t0 = Date.now();
     const r = await this.upLogged([]);
-    if (r.code !== 0) throw new LabError(`pulumi up failed (exit ${r.code}):\n${outputTail(r.output, 80)}\n${await this.diagnose()}`);
+    if (r.code !== 0) throw new LabError(`pulumi up failed (exit ${r.code}):\n${await this.failureOf(r.output, 80)}`);
     return { seconds: (Date.now() - t0) / 1000, steps: stepDurations(r.events) };
   }
 
@@ -135,20 +135,34 @@ export class LabCluster {
    * What each running host's kubelet ran and said last, for a failed up: taken before the
    * hosts are removed, so a failure that does not come back can still be read.
    */
-  async diagnose(): Promise<string> {
-    const out: string[] = [];
+  async hostReports(): Promise<HostReport[]> {
+    const out: HostReport[] = [];
     for (const h of this.hosts.hosts) {
       const run = async (cmd: string) => (await this.exec(h.name, ["sh", "-c", cmd])).stdout.trim();
-      const containers = await run(`${CRICTL} ps -a 2>/dev/null`);
-      if (!containers) continue;
-      const etcd = await run(`${CRICTL} ps -a --name '^etcd$' -q 2>/dev/null | head -1`);
-      out.push(
-        `--- ${h.name}: containers\n${containers}`,
-        ...(etcd ? [`--- ${h.name}: etcd's last lines\n${await run(`${CRICTL} logs --tail 15 ${etcd} 2>&1 | cut -c1-400`)}`] : []),
-        `--- ${h.name}: kubelet's last lines\n${await run("journalctl -u kubelet --no-pager -n 15 -o cat | cut -c1-400")}`,
-      );
+      const report = {
+        host: h.name,
+        containers: await run(CONTAINERS),
+        etcd: await run(`f="$(ls -t /var/log/pods/kube-system_etcd-*/etcd/*.log 2>/dev/null | head -1)"; [ -z "$f" ] || tail -n 15 "$f" | cut -c1-400`),
+        kubelet: await run("journalctl -u kubelet --no-pager -n 15 -o cat 2>/dev/null | cut -c1-400"),
+      };
+      if (report.containers || report.kubelet) out.push(report);
     }
-    return out.join("\n");
+    return out;
+  }
+
+  async diagnose(): Promise<string> {
+    return (await this.hostReports())
+      .flatMap((r) => [
+        `--- ${r.host}: containers (pod/container: times started, last written)\n${r.containers || "(none)"}`,
+        ...(r.etcd ? [`--- ${r.host}: etcd's last lines\n${r.etcd}`] : []),
+        `--- ${r.host}: kubelet's last lines\n${r.kubelet || "(none)"}`,
+      ])
+      .join("\n");
+  }
+
+  /** What a failed `pulumi up` said last, and what each host ran and said: for a scenario's report. */
+  async failureOf(output: string, lines: number): Promise<string> {
+    return `${outputTail(output, lines)}\n${await this.diagnose()}`;
   }
 
   /** `pulumi up --yes --skip-preview` with more arguments, and the engine's events (from its `--event-log`). */
@@ -202,5 +216,20 @@ export class LabCluster {
   }
 }
 
-/** crictl on a host, pointed at its containerd (the kubelet's runtime). */
-const CRICTL = "crictl --runtime-endpoint unix:///run/containerd/containerd.sock";
+/** One host's part of a failed up's report. */
+export interface HostReport {
+  host: string;
+  containers: string;
+  etcd: string;
+  kubelet: string;
+}
+
+/**
+ * Each container the kubelet started on a host, from the logs it keeps under /var/log/pods
+ * (one file per start; hosts have containerd's ctr, not crictl): what ran, and how often.
+ */
+const CONTAINERS = `cd /var/log/pods 2>/dev/null || exit 0
+for d in */*/; do
+  [ -d "$d" ] || continue
+  echo "\${d%/}: \$(ls "$d" | grep -c '\\.log$') start(s), last written \$(date -r "$d\$(ls -t "$d" | head -1)" +%T)"
+done`;

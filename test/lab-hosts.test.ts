@@ -59,6 +59,14 @@ test("lab hosts boot like hosts a user owns, survive a crash and leave nothing b
     // The kubelet's cgroup v1 controllers are writable inside (nspawn mounts them read-only),
     // and each host's are its own: what one host makes there (its kubelet's kubepods.slice)
     // is in its cgroup on this machine, out of every other host's sight.
+    // Every hierarchy, the named systemd one and the v2 one too (where each host's systemd
+    // keeps its units, kubelet.service and the pods' slices): each host's PID 1 in its own.
+    for (const h of SPECS) {
+      const pid1 = hosts.nsenterArgs(h.name)[1];
+      const lines = readFileSync(`/proc/${pid1}/cgroup`, "utf8").trim().split("\n");
+      assert.ok(lines.some((l) => l.includes(":name=systemd:")) && lines.some((l) => l.startsWith("0::")), lines.join("; "));
+      for (const l of lines) assert.match(l, new RegExp(`/kubeadm-ha-lab/${h.name}(/|$)`), `${h.name}'s systemd is not in a cgroup of its own: ${l}`);
+    }
     const cpuset = labCgroupRoots().find((d) => d.includes("/cpuset/"))!;
     ssh(hosts.sshKey, SPECS[0].address, "sudo mkdir /sys/fs/cgroup/cpuset/lab-test");
     assert.ok(existsSync(join(cpuset, SPECS[0].name, "lab-test")), "a cgroup a host makes is under its own");

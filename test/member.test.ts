@@ -8,13 +8,13 @@
 import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "fs";
 import { createServer, Server } from "https";
 import { createServer as createTcpServer, Server as TcpServer } from "net";
 import { join } from "path";
 import { waitUntil } from "../lab/lab";
 import { makeCa, sharedCaSpecs } from "../lab/pki";
-import { MEMBER_STARTED } from "../components/plan/control-plane-member";
+import { MEMBER_STARTED, POD_LOGS } from "../components/plan/control-plane-member";
 import { MEMBER_DONE } from "../components/plan/scripts";
 import { SHARED_PKI_NAMES } from "../components/plan/pki";
 import { file, freePort, renderOnce, ROOT, tempDir } from "./helpers";
@@ -22,7 +22,7 @@ import { file, freePort, renderOnce, ROOT, tempDir } from "./helpers";
 const MASTERS = ["prod-master-0", "prod-master-1", "prod-master-2"];
 // Each master on its own loopback address: the script probes the same ports on each.
 const ADDRESS = (i: number) => `127.0.0.${i + 2}`;
-const MOVED = ["/usr/local/sbin", "/etc/kubernetes", "/etc/kubeadm-ha", "/var/lib/kubeadm-ha", "/var/lib/etcd", "/run/kubeadm-ha"];
+const MOVED = ["/usr/local/sbin", "/etc/kubernetes", "/etc/kubeadm-ha", "/var/lib/kubeadm-ha", "/var/lib/etcd", "/run/kubeadm-ha", POD_LOGS];
 
 let work: string;
 let apiserverPort: number;
@@ -196,6 +196,26 @@ describe("kubeadm-ha-member decides on the machine", () => {
     assert.deepEqual(calls, ["join phase control-plane-prepare certs", "join", "reset --force --cleanup-tmp-dir", "join phase control-plane-prepare certs", "join"]);
     for (const n of SHARED_PKI_NAMES) assert.equal(readFileSync(join(m.at("/etc/kubernetes/pki"), n), "utf8"), `shared ${n}\n`, `${n} was lost by the reset`);
     assert.ok(existsSync(m.at(MEMBER_DONE)) && !existsSync(m.at(MEMBER_STARTED)));
+  });
+
+  test("a failed join says whether the kubelet ever started etcd, and what etcd said last", async () => {
+    await apiserver(0);
+    const m = machine("prod-master-2");
+    const never = await m.run([], { STANDIN_KUBEADM_FAIL: "join" });
+    assert.notEqual(never.status, 0);
+    assert.match(never.stderr, /kubeadm join failed on prod-master-2; what its kubelet and etcd did:\n  the kubelet does not answer http:\/\/127\.0\.0\.1:10248\/healthz; its last lines \(journalctl -u kubelet\):\n {4}\S/);
+    assert.match(never.stderr, /etcd never started here: the kubelet did not run \S*\/etc\/kubernetes\/manifests\/etcd\.yaml/);
+    // The kubelet started etcd twice; the newer log is the one quoted.
+    const pod = m.at(`${POD_LOGS}/kube-system_etcd-prod-master-2_0123/etcd`);
+    mkdirSync(pod, { recursive: true });
+    writeFileSync(join(pod, "0.log"), "first start\n");
+    writeFileSync(join(pod, "1.log"), `${"x".repeat(400)}\nrejected connection from 10.0.0.1 (remote certificate is not valid for 10.0.0.3)\n`);
+    utimesSync(join(pod, "0.log"), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const started = await m.run([], { STANDIN_KUBEADM_FAIL: "join" });
+    assert.notEqual(started.status, 0);
+    assert.match(started.stderr, /etcd started 2 time\(s\) here; its last lines:\n {4}x{300}\n {4}rejected connection from 10\.0\.0\.1/);
+    assert.doesNotMatch(started.stderr, /first start/);
+    assert.match(started.stderr, /the next pulumi up resets prod-master-2 and joins it again/);
   });
 
   test("a control plane set up before the markers existed is recorded as done, never reset", async () => {

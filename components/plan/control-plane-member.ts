@@ -9,6 +9,10 @@ import { applyCni, ETCD_PEER_PORT, header, MEMBER_DONE, MEMBER_READY_TIMEOUT_S, 
 
 /** Written just before kubeadm runs, removed when it succeeded: its presence means a run was interrupted. */
 export const MEMBER_STARTED = "/var/lib/kubeadm-ha/member.started";
+/** The kubelet's health endpoint on the node itself (KubeletConfiguration's defaults, which the program keeps). */
+export const KUBELET_HEALTHZ = "http://127.0.0.1:10248/healthz";
+/** Where the kubelet keeps each container's log, a file per start. */
+export const POD_LOGS = "/var/log/pods";
 /** etcd's ports: a master answering on neither (nor on the apiserver's) holds no cluster. */
 export const ETCD_PORTS = [2379, ETCD_PEER_PORT];
 
@@ -153,6 +157,27 @@ reset_keeping_shared_pki() {
   rm -rf "$keep"
 }
 
+# After a failed join: what this node's kubelet and etcd did. kubeadm says only that its
+# learner never caught up ("can only promote a learner member which is in sync with leader",
+# for kubeadm's 2 minutes), which is what it says too when the kubelet never started etcd.
+explain_failed_join() {
+  local logs journal
+  echo "kubeadm-ha: kubeadm join failed on $node; what its kubelet and etcd did:" >&2
+  if [ "$(curl -s --max-time 3 ${KUBELET_HEALTHZ} 2>/dev/null || true)" != "ok" ]; then
+    journal="$(journalctl -u kubelet --no-pager -n 10 -o cat 2>/dev/null | cut -c1-300 | sed 's/^/    /' || true)"
+    echo "  the kubelet does not answer ${KUBELET_HEALTHZ}; its last lines (journalctl -u kubelet):" >&2
+    echo "\${journal:-    (none)}" >&2
+  fi
+  logs="$(ls -t ${POD_LOGS}/kube-system_etcd-*/etcd/*.log 2>/dev/null || true)"
+  if [ -z "$logs" ]; then
+    echo "  etcd never started here: the kubelet did not run /etc/kubernetes/manifests/etcd.yaml" >&2
+  else
+    echo "  etcd started $(printf '%s\n' "$logs" | wc -l) time(s) here; its last lines:" >&2
+    tail -n 10 "$(printf '%s\n' "$logs" | head -1)" | cut -c1-300 | sed 's/^/    /' >&2
+  fi
+  echo "  the next pulumi up resets $node and joins it again (removing a learner this join left)" >&2
+}
+
 # Marks a kubeadm run as started, so that one cut short is found on the next run.
 begin() {
   mkdir -p "$(dirname "$started_marker")"
@@ -177,7 +202,10 @@ while :; do
     # client certificate lets it clear a member left under its name before it joins.
     kubeadm join phase control-plane-prepare certs --config ${paths.renderedConfig}
     remove_stale_members "$peer"
-    kubeadm join --config ${paths.renderedConfig}
+    if ! kubeadm join --config ${paths.renderedConfig}; then
+      explain_failed_join
+      exit 1
+    fi
     break
   fi
   if [ "$node" = "$first" ] && no_cluster_anywhere; then
@@ -233,8 +261,6 @@ export function joinCommand(plan: ClusterPlan, master: MasterPlan): string {
   return memberCommand(plan, master, `kubeadm join --control-plane on ${master.name} through a master that answers`);
 }
 
-/** The kubelet's health endpoint on the node itself (KubeletConfiguration's defaults, which the program keeps). */
-export const KUBELET_HEALTHZ = "http://127.0.0.1:10248/healthz";
 
 /**
  * A master's `healthy` step: after anything restarted or replaced the master (its VM's
