@@ -324,7 +324,7 @@ function scaledHeld(s: MastersScaled): boolean {
 }
 
 /** The failed grow failed where it was made to: kubeadm's preflight found the etcd peer port in use. */
-const failedAtPreflight = (step: MastersScaled["failedGrow"]) => /Port-2380/.test(step.failure);
+const failedAtPreflight = (step: MastersScaled["failedGrow"]) => step.preflightErrors.includes("[ERROR Port-2380]");
 
 /**
  * The hosts a run loses unless --lose says. vip: each master (master-0 holds the VIP

@@ -661,6 +661,8 @@ export interface ScaleStep {
   masters: string[];
   upOk: boolean;
   failure: string;
+  /** The checks kubeadm's preflight refused (`[ERROR Port-2380]`), from the up's whole output, not the failure's tail. */
+  preflightErrors: string[];
   seconds: number;
   /** etcd after the up: its voters and learners, and whether every member answered health. */
   voters: string[];
@@ -750,6 +752,7 @@ export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: Mast
       masters: names,
       upOk: up.code === 0,
       failure: up.code === 0 ? "" : await c.failureOf(up.output, 60),
+      preflightErrors: [...new Set(up.output.match(/\[ERROR [^\]]+\]/g) ?? [])],
       seconds,
       voters: e.voters.sort(),
       learners: e.learners,
