@@ -6,6 +6,7 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import { buildBundle } from "../bundle/build";
+import { ETCD_POD_LOGS, POD_LOGS } from "../components/plan/control-plane-member";
 import { outputTail, PulumiEngine, readEventLog } from "../engine/pulumi";
 import { serveBundle, BundleServer } from "./bundle-server";
 import { hostSpecsOfStack } from "./hosts-cli";
@@ -142,7 +143,7 @@ export class LabCluster {
       const report = {
         host: h.name,
         containers: await run(CONTAINERS),
-        etcd: await run(`f="$(ls -t /var/log/pods/kube-system_etcd-*/etcd/*.log 2>/dev/null | head -1)"; [ -z "$f" ] || tail -n 15 "$f" | cut -c1-400`),
+        etcd: await run(`f="$(ls -t ${ETCD_POD_LOGS} 2>/dev/null | head -1)"; [ -z "$f" ] || tail -n 15 "$f" | cut -c1-400`),
         kubelet: await run("journalctl -u kubelet --no-pager -n 15 -o cat 2>/dev/null | cut -c1-400"),
       };
       if (report.containers || report.kubelet) out.push(report);
@@ -228,7 +229,7 @@ export interface HostReport {
  * Each container the kubelet started on a host, from the logs it keeps under /var/log/pods
  * (one file per start; hosts have containerd's ctr, not crictl): what ran, and how often.
  */
-const CONTAINERS = `cd /var/log/pods 2>/dev/null || exit 0
+const CONTAINERS = `cd ${POD_LOGS} 2>/dev/null || exit 0
 for d in */*/; do
   [ -d "$d" ] || continue
   echo "\${d%/}: \$(ls "$d" | grep -c '\\.log$') start(s), last written \$(date -r "$d\$(ls -t "$d" | head -1)" +%T)"

@@ -13,6 +13,8 @@ export const MEMBER_STARTED = "/var/lib/kubeadm-ha/member.started";
 export const KUBELET_HEALTHZ = "http://127.0.0.1:10248/healthz";
 /** Where the kubelet keeps each container's log, a file per start. */
 export const POD_LOGS = "/var/log/pods";
+/** etcd's static pod's logs on a master, one per start (`ls -t` puts the newest first). */
+export const ETCD_POD_LOGS = `${POD_LOGS}/kube-system_etcd-*/etcd/*.log`;
 /** etcd's ports: a master answering on neither (nor on the apiserver's) holds no cluster. */
 export const ETCD_PORTS = [2379, ETCD_PEER_PORT];
 
@@ -168,7 +170,7 @@ explain_failed_join() {
     echo "  the kubelet does not answer ${KUBELET_HEALTHZ}; its last lines (journalctl -u kubelet):" >&2
     echo "\${journal:-    (none)}" >&2
   fi
-  logs="$(ls -t ${POD_LOGS}/kube-system_etcd-*/etcd/*.log 2>/dev/null || true)"
+  logs="$(ls -t ${ETCD_POD_LOGS} 2>/dev/null || true)"
   if [ -z "$logs" ]; then
     echo "  etcd never started here: the kubelet did not run /etc/kubernetes/manifests/etcd.yaml" >&2
   else
@@ -260,7 +262,6 @@ export function initCommand(plan: ClusterPlan, master: MasterPlan): string {
 export function joinCommand(plan: ClusterPlan, master: MasterPlan): string {
   return memberCommand(plan, master, `kubeadm join --control-plane on ${master.name} through a master that answers`);
 }
-
 
 /**
  * A master's `healthy` step: after anything restarted or replaced the master (its VM's
