@@ -11,7 +11,7 @@ import { DEFAULT_KUBERNETES_VERSION } from "../components/config/schema";
 import { readManifest, toolchainDir } from "../toolchain/cache";
 import { Toolchain } from "../toolchain/build";
 import { cniBuildId, cniPluginNames, CNI_PLUGINS_VERSION } from "../toolchain/cni";
-import { KUBERNETES_COMMANDS } from "../toolchain/kubernetes";
+import { KUBERNETES_COMMANDS, versionedSuffix } from "../toolchain/kubernetes";
 import { ECHO_IMAGE, echoBuild, echoSource, goRunnerBuild } from "./builds";
 import { baseLayer, imageKind, ImageKind, imageSpec, iptablesLayer, SharedLayers } from "./images";
 import { BundleImage, BundleManifest, BUNDLE_FORMAT, BUNDLE_MANIFEST, readBundleManifest, sha256File } from "./manifest";
@@ -68,21 +68,24 @@ export function kubeadmImages(kubeadm: string, kubernetesVersion: string): strin
 
 /**
  * Checks that the toolchain holds every tool, at the versions this bundle needs; one
- * error names everything missing or stale, and the command that builds it.
+ * error names everything missing or stale, and the command that builds it. A release
+ * built beside the default one (the lab's upgrade target) is found by its versioned
+ * names (`kubeadm@v1.35.4`), the default release by the plain ones.
  */
 export function checkToolchain(dir: string, kubernetesVersion: string): { tool: (name: string) => string; buildOf: (name: string) => string } {
   const manifest = readManifest(dir);
-  const missing = BUNDLE_TOOLS.filter((n) => !manifest?.tools[n] || !existsSync(manifest.tools[n].path));
+  const entry = (n: string) => manifest?.tools[n + versionedSuffix(kubernetesVersion)] ?? manifest?.tools[n];
+  const missing = BUNDLE_TOOLS.filter((n) => !entry(n) || !existsSync(entry(n)!.path));
   if (missing.length) {
     const onlyCni = missing.every((n) => cniPluginNames().includes(n));
     throw new BundleError(`the toolchain in ${dir} lacks ${missing.join(", ")}: run npm run toolchain${onlyCni ? " (or npm run toolchain -- --only cni-plugins)" : ""}`);
   }
-  const buildOf = (n: string) => manifest!.tools[n].build;
+  const buildOf = (n: string) => entry(n)!.build;
   const k = `kubernetes-v${kubernetesVersion.replace(/^v/, "")}`;
   const stale = KUBERNETES_COMMANDS.filter((n) => buildOf(n) !== k);
   if (stale.length) throw new BundleError(`the toolchain's ${stale.join(", ")} come from ${buildOf(stale[0])}, not ${k}: run npm run toolchain`);
   if (buildOf("bridge") !== cniBuildId()) throw new BundleError(`the toolchain's CNI plugins come from ${buildOf("bridge")}, not ${cniBuildId()}: run npm run toolchain -- --only cni-plugins`);
-  return { tool: (n) => manifest!.tools[n].path, buildOf };
+  return { tool: (n) => entry(n)!.path, buildOf };
 }
 
 /** The toolchain build an image's programs must come from, for the tag kubeadm asks for. */

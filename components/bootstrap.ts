@@ -13,6 +13,7 @@ import { nodeLabelsCommand, removeMasterCommand, removeWorkerCommand, resetComma
 import { healthyCommand, initCommand, joinCommand, memberScript } from "./plan/control-plane-member";
 import { ControlPlaneHost } from "./control-plane-host";
 import { MasterTurns } from "./master-turns";
+import { upgradeCommand, upgradeScript, UPGRADE_SCRIPT } from "./plan/upgrade";
 
 /** How the bootstrap reaches the machines: SSH, through a bastion where there is one. */
 export interface SshAccess {
@@ -71,6 +72,7 @@ export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHa
     { path: scripts.paths.validate, mode: "0755", content: scripts.validateScript(plan) },
     { path: scripts.paths.etcdMember, mode: "0755", content: scripts.etcdMemberScript() },
     { path: scripts.paths.spreadDns, mode: "0755", content: scripts.spreadDnsScript() },
+    { path: UPGRADE_SCRIPT, mode: "0755", content: upgradeScript(plan) },
   ];
 }
 
@@ -91,6 +93,11 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   public readonly kubeconfig: pulumi.Output<string>;
   /** The init/join step of each master, in order. */
   public readonly memberSteps: command.remote.Command[];
+  /**
+   * The stack's Kubernetes release, known once every master and every worker you own runs
+   * it (their upgrade steps passed): the `kubernetesVersion` output.
+   */
+  public readonly kubernetesVersion: pulumi.Output<string>;
 
   constructor(name: string, args: KubeadmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:bootstrap:KubeadmBootstrap", name, {}, opts);
@@ -125,6 +132,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     let previous: command.remote.Command | undefined;
     let lastHealthy: command.remote.Command | undefined;
     const machines: MachineSteps[] = [];
+    // Every node's `fetch-release` step: a new release's packages and images onto it, before any master moves.
+    const fetches: command.remote.Command[] = [];
     this.memberSteps = plan.masters.map((master) => {
       // One master at a time: nothing happens on a master (or to its VM) before the previous
       // one is healthy again.
@@ -140,6 +149,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
         { create: scripts.unpackCommand(), stdin: pulumi.output(args.caCertHash).apply((hash) => encodeBundle(masterPlainFiles(plan, master, hash))) },
         [boot],
       );
+      fetches.push(machine.step("fetch-release", { create: upgradeCommand(plan, "fetch", master.name) }, [files]));
       const secrets = machine.step("secrets", { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle(sharedPkiFiles(s)))) }, [boot]);
       const member =
         master.index === 0
@@ -176,7 +186,43 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // has go, once every master it has is a member.
     const pruned = controlPlane.step("prune-members", { create: scripts.pruneMembersCommand(plan), triggers: [...args.masterIds] }, [lastHealthy!, ...memberships]);
 
-    this.validated = controlPlane.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [pruned], { aliases: [wasOn(0, "validate")] });
+    // Workers you own: prepared, given their files and the new release's packages beside the
+    // masters (their joins wait for the control plane's validation below).
+    const workerSteps = new Map(
+      plan.staticWorkers.map((w) => {
+        const machine = new MachineSteps(w.name, { ssh, host: w.address, trigger: hostIdentity(w), before: args.dependsOn }, { parent: this });
+        const prepared = firstStep(machine, { name: w.name, address: w.address }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
+        const join = pulumi.output(args.caCertHash).apply((hash) =>
+          workerJoinConfig(plan, { name: "static", labels: registrationLabels(w.zone), taints: [] }, hash).replace(NODE_NAME_PLACEHOLDER, w.name).replace(NODE_IP_PLACEHOLDER, w.address),
+        );
+        const files = machine.step(
+          "files",
+          {
+            create: scripts.unpackCommand(),
+            stdin: join.apply((content) =>
+              encodeBundle([
+                { path: scripts.paths.joinConfig, mode: "0644", content },
+                { path: scripts.paths.renderConfig, mode: "0755", content: scripts.renderConfigScript() },
+                { path: UPGRADE_SCRIPT, mode: "0755", content: upgradeScript(plan) },
+              ]),
+            ),
+          },
+          [prepared],
+        );
+        fetches.push(machine.step("fetch-release", { create: upgradeCommand(plan, "fetch", w.name) }, [files]));
+        return [w.name, { machine, prepared, files }] as const;
+      }),
+    );
+
+    // A new release: each master upgraded in turn (plan/upgrade.ts), after every master is a
+    // member and every node has fetched the release; a step whose master runs the release
+    // already does nothing.
+    const upgradedMasters = plan.masters.reduce<command.remote.Command>(
+      (before, master, i) => machines[i].step("upgrade", { create: upgradeCommand(plan, "master", master.name) }, i === 0 ? [before, ...fetches] : [before]),
+      pruned,
+    );
+
+    this.validated = controlPlane.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [upgradedMasters], { aliases: [wasOn(0, "validate")] });
     // Its update (a new connection) prints the kubeconfig again, so the output stays one.
     const kubeconfig = controlPlane.step("kubeconfig", { create: scripts.kubeconfigCommand() }, [this.validated], {
       logging: "stderr",
@@ -191,29 +237,30 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       plan.masters.forEach((master, i) => machines[i].step("labels", { create: nodeLabelsCommand(master.name, master.labels) }, [this.validated]));
     }
 
-    // Workers you own join over SSH once the control plane is validated.
+    // Workers you own join over SSH once the control plane is validated; a new release
+    // reaches them after every master, one worker at a time: drained from a master,
+    // upgraded on the worker, uncordoned once Ready on it.
+    let upgradedWorkers: command.remote.Command = this.validated;
     for (const w of plan.staticWorkers) {
-      const machine = new MachineSteps(w.name, { ssh, host: w.address, trigger: hostIdentity(w), before: args.dependsOn }, { parent: this });
-      const prepared = firstStep(machine, { name: w.name, address: w.address }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
-      const join = pulumi.output(args.caCertHash).apply((hash) =>
-        workerJoinConfig(plan, { name: "static", labels: registrationLabels(w.zone), taints: [] }, hash).replace(NODE_NAME_PLACEHOLDER, w.name).replace(NODE_IP_PLACEHOLDER, w.address),
-      );
-      const files = machine.step(
-        "files",
-        {
-          create: scripts.unpackCommand(),
-          stdin: join.apply((content) => encodeBundle([{ path: scripts.paths.joinConfig, mode: "0644", content }, { path: scripts.paths.renderConfig, mode: "0755", content: scripts.renderConfigScript() }])),
-        },
-        [prepared],
-      );
+      const { machine, prepared, files } = workerSteps.get(w.name)!;
       const token = machine.step("secrets", { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle([{ path: TOKEN_FILE, mode: "0600", content: s.bootstrapToken + "\n" }]))) }, [prepared]);
       const joined = machine.step("join", { create: scripts.staticWorkerJoinCommand(w) }, [files, token, this.validated]);
       machine.step("labels", { create: nodeLabelsCommand(w.name, w.labels) }, [joined]);
+      // Run again for a new release or a new machine, not when a master is replaced: a worker
+      // that is down then must not hold up the masters.
+      const onWorker = (action: "drain" | "uncordon") => {
+        const create = upgradeCommand(plan, action, w.name);
+        return { create, replaceOn: [hostIdentity(w), create] };
+      };
+      const drained = controlPlane.step(`drain-${w.name}`, onWorker("drain"), [joined, upgradedWorkers]);
+      const upgraded = machine.step("upgrade", { create: upgradeCommand(plan, "node", w.name) }, [drained]);
+      upgradedWorkers = controlPlane.step(`uncordon-${w.name}`, onWorker("uncordon"), [upgraded]);
       // Reset before any master leaves (a destroy), each drained and its Node deleted first.
       const reset = machine.step("reset", { delete: resetCommand(w.name), replaceOn: [] }, [lastLeave!]);
       controlPlane.step(`remove-${w.name}`, { delete: removeWorkerCommand(w.name), replaceOn: [] }, [joined, reset], { aliases: [wasOn(0, `remove-${w.name}`)] });
     }
-    this.registerOutputs({ kubeconfig: this.kubeconfig });
+    this.kubernetesVersion = upgradedWorkers.id.apply(() => plan.config.kubernetes.version);
+    this.registerOutputs({ kubeconfig: this.kubeconfig, kubernetesVersion: this.kubernetesVersion });
   }
 }
 

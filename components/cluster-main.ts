@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, fromRawConfig, validateClusterConfig } from "./config/validate";
 import { SETTLED_OUTPUT, settledChanges, settledOf } from "./config/settled";
+import { VERSION_OUTPUT, versionChangeProblems } from "./config/versions";
 import { NAMESPACE } from "./config/schema";
 import { KubeadmCluster } from "./cluster";
 import { awsPreflight } from "./aws/preflight";
@@ -11,11 +12,12 @@ export async function clusterMain(all: Record<string, string>) {
   // Everything that can be wrong with the stack is found before any resource is registered.
   const config = await orConfigError(() => validateClusterConfig(fromRawConfig(all), pulumi.getStack(), all));
   const ami = config.platform === "aws" ? await orConfigError(() => awsPreflight(config)) : undefined;
-  // What the cluster settled when it was made (its name, networks, endpoint, CNI) stays. The
-  // stack's own last outputs are read (a read: nothing is created) after every other check.
-  const previous = await lastSettled(config.clusterName);
+  // What the cluster settled when it was made (its name, networks, endpoint, CNI) stays, and
+  // its release moves forward one minor at a time. The stack's own last outputs are read (a
+  // read: nothing is created) after every other check.
+  const last = await lastOutputs(config.clusterName, [SETTLED_OUTPUT, VERSION_OUTPUT]);
   await orConfigError(() => {
-    const refused = settledChanges(previous, config);
+    const refused = [...settledChanges(last[SETTLED_OUTPUT], config), ...versionChangeProblems(last[VERSION_OUTPUT], config.kubernetes.version)];
     if (refused.length) throw new ConfigError(refused);
   });
 
@@ -44,16 +46,18 @@ export async function clusterMain(all: Record<string, string>) {
     federation: cluster.federation,
     /** What the cluster settled when it was made and keeps for its life: the next `pulumi up` refuses to change them. */
     [SETTLED_OUTPUT]: settledOf(config),
+    /** The Kubernetes release every master and worker you own runs: written once their upgrades passed. */
+    [VERSION_OUTPUT]: cluster.kubernetesVersion,
     /** The AMI every AWS machine boots (pin it with kubeadm-ha:image). */
     ...(ami ? { ami } : {}),
   };
 }
 
 /**
- * The `settled` output of this stack's last `pulumi up`, read through a StackReference to
- * the stack itself (a read: nothing is created); undefined before the first up.
+ * Outputs of this stack's last `pulumi up`, read through a StackReference to the stack
+ * itself (a read: nothing is created); undefined before the first up.
  */
-async function lastSettled(clusterName: string): Promise<unknown> {
+async function lastOutputs(clusterName: string, names: string[]): Promise<Record<string, unknown>> {
   const self = new pulumi.StackReference(`${clusterName}-last-up`, { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
-  return (await self.getOutputDetails(SETTLED_OUTPUT)).value;
+  return Object.fromEntries(await Promise.all(names.map(async (n) => [n, (await self.getOutputDetails(n)).value] as const)));
 }

@@ -37,6 +37,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly bastionAddress: pulumi.Output<string>;
   /** What a federation needs from this cluster (the `federation` stack output); GCP and AWS only. */
   public readonly federation?: pulumi.Output<MemberExport>;
+  /** The release every master and worker you own runs, once their upgrades passed (see KubeadmBootstrap). */
+  public readonly kubernetesVersion: pulumi.Output<string>;
   /** The generated SSH private key (secret), when the stack gave none. */
   public readonly generatedSshPrivateKey?: pulumi.Output<string>;
 
@@ -76,6 +78,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       );
       this.endpoint = plan.endpoint.hostPort;
       this.kubeconfig = bootstrap.kubeconfig;
+      this.kubernetesVersion = bootstrap.kubernetesVersion;
       this.bastionAddress = pulumi.output(bastionHost ?? "");
       this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig, controlPlane: controlPlaneFacts(plan) });
       return;
@@ -156,6 +159,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
     this.endpoint = plan.endpoint.hostPort;
     this.kubeconfig = bootstrap.kubeconfig;
+    this.kubernetesVersion = bootstrap.kubernetesVersion;
     this.bastionAddress = infra.bastionPublicIp;
     this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig, bastionAddress: this.bastionAddress, controlPlane: controlPlaneFacts(plan) });
   }

@@ -146,6 +146,9 @@ export async function deployEcho(c: LabCluster, f: ClusterFacts): Promise<{ answ
               ports: [{ containerPort: 8080 }],
               env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
               readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 1 },
+              // As a user's server does when it stops: it keeps serving until every node has
+              // taken it out of the Service (a drain evicts it), then exits.
+              lifecycle: { preStop: { sleep: { seconds: 5 } } },
             },
           ],
         },
@@ -153,7 +156,9 @@ export async function deployEcho(c: LabCluster, f: ClusterFacts): Promise<{ answ
     },
   };
   const service = { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "default" }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } };
-  await c.kubectl(master, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [manifest, service] }));
+  // As a user's service has: a drain (an upgrade's) evicts a replica only while another serves.
+  const budget = { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name, namespace: "default" }, spec: { minAvailable: 1, selector: { matchLabels: { app: name } } } };
+  await c.kubectl(master, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [manifest, service, budget] }));
   await c.kubectl(master, ["rollout", "status", `deployment/${name}`, "--timeout=180s"]);
   const ip = await c.kubectl(master, ["get", "service", name, "-o", "jsonpath={.spec.clusterIP}"]);
   const pods = (await c.kubectl(master, ["get", "pods", "-l", `app=${name}`, "-o", "jsonpath={.items[*].metadata.name}"])).split(" ").filter(Boolean);
@@ -172,7 +177,7 @@ export async function deployEcho(c: LabCluster, f: ClusterFacts): Promise<{ answ
 type Samples = Sample[];
 
 /** A shell loop on a host printing `<ms> ok|fail` per probe (a sampling rate, not a wait); stop() ends it (again: the same samples). */
-function sampler(c: LabCluster, host: string, probe: string, everyS = 0.2): { samples: () => Samples; stop: () => Promise<Samples> } {
+export function sampler(c: LabCluster, host: string, probe: string, everyS = 0.2): { samples: () => Samples; stop: () => Promise<Samples> } {
   const script = `while :; do t=$(date +%s%3N); if ${probe} >/dev/null 2>&1; then echo "$t ok"; else echo "$t fail"; fi; sleep ${everyS}; done`;
   // Its own process group: nsenter forks into the host's PID namespace, and the loop must end with it.
   const p: ChildProcess = spawn("nsenter", [...c.hosts.nsenterArgs(host), "bash", "-c", script], { stdio: ["ignore", "pipe", "ignore"], detached: true });
@@ -316,7 +321,7 @@ export interface MemberRerun {
 }
 
 /** The URNs of the stack's resources with these names (for `--replace`); fails unless each is there. */
-async function stepUrns(c: LabCluster, names: string[]): Promise<string[]> {
+export async function stepUrns(c: LabCluster, names: string[]): Promise<string[]> {
   const deployment = (await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: Array<{ urn: string }> } };
   const urns = (deployment.deployment?.resources ?? []).map((r) => r.urn).filter((u) => names.includes(u.split("::").pop()!));
   if (urns.length !== names.length) throw new LabError(`the stack has ${urns.length} of the steps ${names.join(", ")}`);
@@ -447,7 +452,7 @@ export interface MachineReplaced {
  * function it resolves with (asked through a master) tells whether it is the same cluster
  * afterwards and the data kept.
  */
-async function markCluster(c: LabCluster, master: string, what: string): Promise<(master: string) => Promise<{ sameCluster: boolean; dataKept: boolean }>> {
+export async function markCluster(c: LabCluster, master: string, what: string): Promise<(master: string) => Promise<{ sameCluster: boolean; dataKept: boolean }>> {
   const t0 = Date.now();
   const uid = async (m: string) => (await c.kubectl(m, ["get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"])).trim();
   const marker = `before-${what}-${t0}`;
@@ -460,7 +465,7 @@ async function markCluster(c: LabCluster, master: string, what: string): Promise
 }
 
 /** The echo workload's Service answering from a worker, sampled every half second until stop(). */
-async function workloadSampler(c: LabCluster, f: ClusterFacts, master: string): Promise<ReturnType<typeof sampler>> {
+export async function workloadSampler(c: LabCluster, f: ClusterFacts, master: string): Promise<ReturnType<typeof sampler>> {
   const ip = (await c.kubectl(master, ["get", "service", "echo", "-o", "jsonpath={.spec.clusterIP}"])).trim();
   return sampler(c, f.workers[0], `curl -s --max-time 2 http://${ip}/ | grep -q pod=`, 0.5);
 }

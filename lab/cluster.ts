@@ -71,6 +71,9 @@ export function phasesOf(steps: Record<string, number>, masters: string[], worke
 }
 
 export class LabCluster {
+  /** Bundles of other releases served beside the stack's (an upgrade's). */
+  private readonly servers: BundleServer[] = [];
+
   private constructor(
     readonly mode: LabMode,
     readonly hosts: LabHosts,
@@ -78,6 +81,19 @@ export class LabCluster {
     private readonly server: BundleServer,
     private readonly log: (s: string) => void,
   ) {}
+
+  /**
+   * A bundle of another Kubernetes release (an upgrade's), built from the toolchain and
+   * served on the next free lab port: its folder and its URL.
+   */
+  async bundleOf(version: string): Promise<{ dir: string; url: string; seconds: number }> {
+    const t0 = Date.now();
+    const bundle = await buildBundle({ out: join(labCacheDir(), `bundle-v${version}`), kubernetesVersion: version, withLabImages: true, root: ROOT, log: (l) => this.log(`bundle ${version}: ${l}`) });
+    const server = await serveBundle(bundle.dir, GATEWAY, BUNDLE_PORT + 1 + this.servers.length);
+    this.servers.push(server);
+    this.log(`bundle ${bundle.dir} (${(bundle.bytes / 2 ** 20).toFixed(0)} MiB) served at ${server.url}`);
+    return { dir: bundle.dir, url: server.url, seconds: (Date.now() - t0) / 1000 };
+  }
 
   get stack() {
     return stackOf(this.mode);
@@ -213,6 +229,7 @@ export class LabCluster {
   async close(): Promise<void> {
     this.engine.dispose();
     await this.server.close();
+    for (const s of this.servers) await s.close();
     LabHosts.down(this.log);
   }
 }

@@ -7,7 +7,7 @@
 // (components/plan/labels.ts); on hosts you own, where no cloud resource exists,
 // the Cluster component's registered outputs say the same.
 import { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { awsTagKey, ControlPlaneFacts, LABEL } from "../components/plan/labels";
+import { awsTagKey, ControlPlaneFacts, LABEL, versionOfLabel } from "../components/plan/labels";
 import { APISERVER_PORT } from "../components/plan/cluster-plan";
 
 /** Zones (failure domains) an HA control plane must span. */
@@ -49,6 +49,8 @@ export interface MasterSeen {
   etcdMember: boolean;
   /** What the stack declared (controlPlane.highAvailability); true unless it says otherwise. */
   highAvailability: boolean;
+  /** The Kubernetes release it is configured for, when it says. */
+  kubernetesVersion?: string;
   urn: string;
 }
 
@@ -73,6 +75,7 @@ export function mastersOf(resources: PolicyResource[]): MasterSeen[] {
       zone: r.type === T.gcpInstance ? r.props.zone : r.props.availabilityZone,
       etcdMember: l[LABEL.etcd] === "member",
       highAvailability: l[LABEL.controlPlane] !== "not-ha",
+      kubernetesVersion: versionOfLabel(l[LABEL.kubernetes]),
       urn: r.urn,
     };
   });
@@ -81,7 +84,7 @@ export function mastersOf(resources: PolicyResource[]): MasterSeen[] {
     .filter((r) => r.type === T.cluster && !clustersWithMachines.has(r.urn) && r.props.controlPlane)
     .flatMap((r) => {
       const facts = r.props.controlPlane as ControlPlaneFacts;
-      return facts.masters.map((m): MasterSeen => ({ cluster: r.name, name: m.name, zone: m.zone, etcdMember: m.etcdMember, highAvailability: facts.highAvailability, urn: r.urn }));
+      return facts.masters.map((m): MasterSeen => ({ cluster: r.name, name: m.name, zone: m.zone, etcdMember: m.etcdMember, highAvailability: facts.highAvailability, kubernetesVersion: facts.kubernetesVersion, urn: r.urn }));
     });
   return [...cloud, ...declared];
 }
@@ -276,6 +279,52 @@ export const encryptedDisks: ResourceValidationPolicy = {
   },
 };
 
+/** A worker configuration as the skew rule sees it: a cloud group's template, or a worker you own. */
+export interface WorkerSeen {
+  cluster: string;
+  name: string;
+  kubernetesVersion: string;
+  urn: string;
+}
+
+/** Worker templates (GCP instance templates, AWS launch templates) labelled with a release; workers you own from the Cluster component's facts. */
+export function workersOf(resources: PolicyResource[]): WorkerSeen[] {
+  const templates = resources
+    .filter((r) => r.type === T.gcpTemplate || r.type === T.awsLaunchTemplate)
+    .flatMap((r): WorkerSeen[] => {
+      const l: Record<string, string> = r.type === T.gcpTemplate ? (r.props.labels ?? {}) : Object.fromEntries(Object.values(LABEL).map((k) => [k, (r.props.tags ?? {})[awsTagKey(k)]]));
+      const version = versionOfLabel(l[LABEL.kubernetes]);
+      return l[LABEL.role] === "worker" && version ? [{ cluster: l[LABEL.cluster] ?? "", name: r.name, kubernetesVersion: version, urn: r.urn }] : [];
+    });
+  const owned = resources
+    .filter((r) => r.type === T.cluster && r.props.controlPlane)
+    .flatMap((r) => ((r.props.controlPlane as ControlPlaneFacts).workers ?? []).map((w): WorkerSeen => ({ cluster: r.name, name: w.name, kubernetesVersion: w.kubernetesVersion, urn: r.urn })));
+  return [...templates, ...owned];
+}
+
+/** Negative when release a is older than b. */
+function compareRelease(a: string, b: string): number {
+  const [x, y] = [a, b].map((v) => v.split(".").map(Number));
+  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+}
+
+export const workersNotNewerThanControlPlane: StackValidationPolicy = {
+  name: "workers-not-newer-than-control-plane",
+  description: "No worker configuration (a worker group's template, a worker you own) is for a newer Kubernetes release than the control plane's oldest master: the version-skew policy never lets a kubelet be newer than the apiserver.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    const masters = byCluster(mastersOf(args.resources));
+    for (const w of workersOf(args.resources)) {
+      const versions = (masters.get(w.cluster) ?? []).map((m) => m.kubernetesVersion).filter((v): v is string => v !== undefined);
+      if (!versions.length) continue;
+      const controlPlane = versions.sort(compareRelease)[0];
+      if (compareRelease(w.kubernetesVersion, controlPlane) > 0) {
+        report(`cluster ${w.cluster}: ${w.name} is configured for Kubernetes ${w.kubernetesVersion}, newer than its control plane's ${controlPlane}; upgrade the masters first (kubernetes.version moves them before the workers), never the workers ahead of them.`, w.urn);
+      }
+    }
+  },
+};
+
 /** Every mandatory rule of the pack, in the order the README lists them. */
 export const POLICIES: Array<ResourceValidationPolicy | StackValidationPolicy> = [
   controlPlaneSpansThreeZones,
@@ -286,4 +335,5 @@ export const POLICIES: Array<ResourceValidationPolicy | StackValidationPolicy> =
   gcpShieldedVm,
   noSecretsInMasterBootData,
   encryptedDisks,
+  workersNotNewerThanControlPlane,
 ];

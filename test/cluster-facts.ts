@@ -149,11 +149,13 @@ export function clusterFacts(stack: string) {
       }
     });
 
-    test("after the joins, the members and Nodes of masters the stack no longer has are pruned, then the control plane is validated", () => {
+    test("after the joins, the members and Nodes of masters the stack no longer has are pruned, then the masters upgraded in turn, then the control plane is validated", () => {
       const prune = named(r, cp("prune-members"));
       assert.match(inputs(prune).create, new RegExp(`kubeadm-ha-etcd-member prune ${m(0)} ${m(1)} ${m(2)}\\n`));
       for (let i = 0; i < 3; i++) assert.ok(deps(cp("prune-members")).includes(cp(`etcd-member-${m(i)}`)));
-      assert.ok(deps(cp("validate")).includes(cp("prune-members")));
+      // Validated after the masters' upgrade steps, which wait for the pruning (a new release reaches them one at a time).
+      assert.ok(deps(`${m(0)}-upgrade`).includes(cp("prune-members")));
+      assert.ok(deps(cp("validate")).includes(`${m(2)}-upgrade`));
     });
 
     test("the kubeconfig step keeps its output secret and out of the logs", () => {

@@ -139,12 +139,15 @@ test("a master replaced at the same address (its machine changed): its steps run
     "lab-control-plane-kubeconfig",
     "lab-control-plane-prune-members",
     "lab-control-plane-validate",
+    "lab-master-0-fetch-release",
     "lab-master-0-files",
     "lab-master-0-healthy",
     "lab-master-0-init",
     "lab-master-0-labels",
     "lab-master-0-prepare",
     "lab-master-0-secrets",
+    // A no-op on a new machine prepared at the stack's release.
+    "lab-master-0-upgrade",
   ]);
   // Nothing removes the old member on the way out: the new machine clears it as it joins,
   // through whichever master answers then.
@@ -158,5 +161,16 @@ test("a stack without machine keys keeps the address alone as each host's identi
   const same = await renderWithHost("lab-worker-1", (w) => (w.machine = undefined));
   assert.deepEqual(rerun(before, same), []);
   const rebuilt = await renderWithHost("lab-worker-1", (w) => (w.machine = "asset-4711"));
-  assert.deepEqual(rerun(before, rebuilt), ["lab-worker-1-files", "lab-worker-1-join", "lab-worker-1-labels", "lab-worker-1-prepare", "lab-worker-1-secrets"]);
+  // Its upgrade steps too: no-ops on a new machine prepared at the stack's release.
+  assert.deepEqual(rerun(before, rebuilt), [
+    "lab-control-plane-drain-lab-worker-1",
+    "lab-control-plane-uncordon-lab-worker-1",
+    "lab-worker-1-fetch-release",
+    "lab-worker-1-files",
+    "lab-worker-1-join",
+    "lab-worker-1-labels",
+    "lab-worker-1-prepare",
+    "lab-worker-1-secrets",
+    "lab-worker-1-upgrade",
+  ]);
 });

@@ -59,7 +59,8 @@ test("the onprem stacks create no cloud resource: only keys, certificates, the t
 test("every machine is prepared over SSH from files the render shows, then joins", () => {
   for (const m of [...MASTERS, ...WORKERS]) {
     assert.match(file(r, `${m}/commands/prepare.sh`), /kubeadm-ha-prepare\n/);
-    assert.match(file(r, `${m}/usr/local/sbin/kubeadm-ha-prepare`), /kubeadm=/);
+    // kubeadm, kubelet and kubectl of the stack's release, pinned and held.
+    assert.match(file(r, `${m}/usr/local/sbin/kubeadm-ha-prepare`), /pinned\+=\("\$p=1\.34\.2-1\.1"\)[^]*apt-mark hold "\$@"[^]*install_kubernetes kubeadm kubelet kubectl/);
   }
   for (const w of WORKERS) assert.ok(named(r, `${w}-join`).dependencies.some((u) => u.endsWith("::dc1-control-plane-validate")), `${w} joins before validation`);
 });

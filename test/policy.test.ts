@@ -195,6 +195,27 @@ describe("the pack over every shipped stack's render", () => {
     { rule: "gcp-shielded-vm", stack: "gcp-three-zone", what: "Secure Boot off on a master", mutate: (rs) => void (inputs(master(rs, 0)).shieldedInstanceConfig.enableSecureBoot = false) },
     { rule: "no-secrets-in-master-boot-data", stack: "gcp-three-zone", what: "the bootstrap token in a master's metadata", mutate: (rs) => void (inputs(master(rs, 1)).metadata["kubeadm-token"] = "[secret]") },
     { rule: "no-secrets-in-master-boot-data", stack: "aws-three-az", what: "a CA key in a master's user data", mutate: (rs) => void (inputs(master(rs, 0)).userData += "\n-----BEGIN EC PRIVATE KEY-----\n") },
+    {
+      rule: "workers-not-newer-than-control-plane",
+      stack: "gcp-three-zone",
+      what: "a worker template a minor ahead of the masters",
+      mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.gcpTemplate, "instance template")).labels["kubeadm-ha-kubernetes"] = "v1-35-0"),
+    },
+    {
+      rule: "workers-not-newer-than-control-plane",
+      stack: "aws-three-az",
+      what: "one master left a patch behind its workers' launch template",
+      mutate: (rs) => void (inputs(master(rs, 2)).tags["kubeadm-ha/kubernetes"] = "v1-34-1"),
+    },
+    {
+      rule: "workers-not-newer-than-control-plane",
+      stack: "onprem-vip",
+      what: "a worker you own configured for a newer release",
+      mutate: (rs) => {
+        const c = find(rs, (r) => r.type === rules.T.cluster, "Cluster component");
+        (c.outputs as any).controlPlane.workers[0].kubernetesVersion = "1.35.0";
+      },
+    },
     { rule: "encrypted-disks", stack: "aws-three-az", what: "a plain worker volume", mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.awsLaunchTemplate, "launch template")).blockDeviceMappings[0].ebs.encrypted = "false") },
   ];
 

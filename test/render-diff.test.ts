@@ -78,7 +78,9 @@ describe("npm run render:diff", () => {
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /### gcp-three-zone/);
       assert.match(r.stdout, /~ `gcp:compute\/instanceGroupManager:InstanceGroupManager` \*\*prod-general-b\*\*: `targetSize`/);
-      assert.match(r.stdout, /~ `gcp:compute\/instance:Instance` \*\*prod-master-0\*\*: `metadata\.user-data`/);
+      assert.match(r.stdout, /~ `gcp:compute\/instance:Instance` \*\*prod-master-0\*\*: `labels\.kubeadm-ha-kubernetes`, `metadata\.user-data`/);
+      // The upgrade, as the steps that will run, in their order: every master, one at a time.
+      assert.match(r.stdout, /prod-master-0-upgrade\*\*: `create`[^]*prod-master-1-upgrade\*\*: `create`[^]*prod-master-2-upgrade\*\*: `create`/);
       assert.match(r.stdout, /^-.*1\.34\.2/m);
       assert.match(r.stdout, /^\+.*1\.34\.3/m);
       assert.match(r.stdout, /<summary>changed: <code>prod-master-0\/cloud-init\.yaml<\/code><\/summary>/);

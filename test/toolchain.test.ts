@@ -13,6 +13,7 @@ import { goEnv, toolchainDir, TOOLCHAIN_DIR_ENV } from "../toolchain/cache";
 import { etcdBuild, kubeadmPins, KUBEADM_CONSTANTS, kubernetesBuild, kubernetesLdflags, stagingReplaces } from "../toolchain/kubernetes";
 import { isLocalReplace, parseGoMod, wrapperGoMod } from "../toolchain/recipe";
 import { proxyHint } from "../toolchain/build";
+import { allRecipes, LAB_UPGRADE_VERSION, toolchainVersions } from "../toolchain/recipes";
 import { ROOT, toolchainSkip } from "./helpers";
 
 const V = `v${DEFAULT_KUBERNETES_VERSION}`;
@@ -74,6 +75,30 @@ test("etcd, CoreDNS and pause are the versions kubeadm pins for the Kubernetes m
   assert.throws(() => kubeadmPins(readFileSync(constants, "utf8"), "1.99.0"), /does not list etcd for minor 99/);
   const etcd = etcdBuild(pins.etcd);
   assert.deepEqual(etcd.kind === "go" && etcd.renames, { server: "etcd" });
+});
+
+test("from 1.35 kubeadm keys its etcd table by skew from its own release: that row is the release's etcd", () => {
+  const constants135 = `
+	DefaultEtcdVersion = "3.6.6-0"
+	CoreDNSVersion = "v1.13.1"
+	PauseVersion = "3.10.1"
+	SupportedEtcdVersion = map[uint8]string{
+		uint8(getSkewedKubernetesVersion(-2).Minor()): "3.5.24-0",
+		uint8(getSkewedKubernetesVersion(-1).Minor()): "3.6.5-0",
+		uint8(getSkewedKubernetesVersion(0).Minor()):  "3.6.6-0",
+	}
+`;
+  assert.deepEqual(kubeadmPins(constants135, "1.35.4"), { etcd: "3.6.6", etcdImageTag: "3.6.6-0", coredns: "v1.13.1", pause: "3.10.1" });
+});
+
+test("the lab's upgrade release is built beside the default one, under versioned names", { skip: toolchainSkip([`kubeadm@v${LAB_UPGRADE_VERSION}`, `kubelet@v${LAB_UPGRADE_VERSION}`]) }, () => {
+  const manifest = JSON.parse(readFileSync(join(toolchainDir(), "toolchain.json"), "utf8"));
+  const out = (t: string, args: string[]) => spawnSync(manifest.tools[t].path, args, { encoding: "utf8" }).stdout.trim();
+  assert.equal(out(`kubeadm@v${LAB_UPGRADE_VERSION}`, ["version", "-o", "short"]), `v${LAB_UPGRADE_VERSION}`);
+  assert.equal(out(`kubelet@v${LAB_UPGRADE_VERSION}`, ["--version"]), `Kubernetes v${LAB_UPGRADE_VERSION}`);
+  assert.equal(out("kubeadm", ["version", "-o", "short"]), V, "the plain names stay the default release's");
+  const names = allRecipes(toolchainVersions(ROOT)).map((r) => r.name);
+  assert.deepEqual(names.filter((n) => n.endsWith("-upgrade")), ["kubernetes-upgrade", "etcd-upgrade", "coredns-upgrade", "pause-upgrade"]);
 });
 
 test("the built programs print the versions they were built for", { skip: toolchainSkip(["kubeadm", "kubelet", "etcd"]) }, () => {

@@ -170,7 +170,7 @@ export class Toolchain {
       this.log(`${r.name}:`);
       for (const b of await r.resolve(this.source)) {
         const tools: Manifest["tools"] = {};
-        for (const [name, path] of Object.entries(await this.build(b))) tools[name] = { path, build: b.id };
+        for (const [name, path] of Object.entries(await this.build(b))) tools[name + (r.toolSuffix ?? "")] = { path, build: b.id };
         // Recorded at once: a later failure (or a concurrent run) does not lose it.
         merged = this.record(tools, versions);
       }

@@ -55,11 +55,15 @@ export interface KubeadmPins {
   pause: string;
 }
 
-/** Reads etcd (SupportedEtcdVersion[minor]), CoreDNS and pause versions from kubeadm's constants.go. */
+/**
+ * Reads etcd (SupportedEtcdVersion's row of the release's own minor), CoreDNS and pause
+ * versions from kubeadm's constants.go.
+ */
 export function kubeadmPins(constantsGo: string, version: string): KubeadmPins {
   const { minor } = parseRelease(version);
   const table = /SupportedEtcdVersion\s*=\s*map\[uint8\]string\{([^}]*)\}/.exec(constantsGo);
-  const etcdRow = table && new RegExp(`\\b${minor}:\\s*"([^"]+)"`).exec(table[1]);
+  // Up to 1.34 the rows are keyed by the minor's number; from 1.35 by its skew from the release itself.
+  const etcdRow = table && (new RegExp(`\\b${minor}:\\s*"([^"]+)"`).exec(table[1]) ?? /getSkewedKubernetesVersion\(0\)\.Minor\(\)\):\s*"([^"]+)"/.exec(table[1]));
   const coredns = /CoreDNSVersion\s*=\s*"([^"]+)"/.exec(constantsGo);
   const pause = /PauseVersion\s*=\s*"([^"]+)"/.exec(constantsGo);
   if (!etcdRow || !coredns || !pause) {
@@ -139,11 +143,15 @@ export function pauseBuild(kubernetesVersion: string, pause: string): Build {
   };
 }
 
-/** Kubernetes at `version`, and etcd, CoreDNS and pause at the versions its kubeadm pins. */
-export function kubernetesRecipes(version: string): Recipe[] {
+/**
+ * Kubernetes at `version`, and etcd, CoreDNS and pause at the versions its kubeadm pins.
+ * `as: "upgrade"`: the release the lab upgrades to, built beside the default one: its
+ * recipes are named `kubernetes-upgrade`, ... and its tools `kubeadm@v1.35.4`, ...
+ */
+export function kubernetesRecipes(version: string, as: "default" | "upgrade" = "default"): Recipe[] {
   const v = `v${version.replace(/^v/, "")}`;
   const pins = async (src: ModuleSource) => kubeadmPins(await src.file(KUBERNETES_MODULE, v, KUBEADM_CONSTANTS), v);
-  return [
+  const recipes: Recipe[] = [
     {
       name: "kubernetes",
       resolve: async (src) => [kubernetesBuild({ version: v, goMod: await src.goMod(KUBERNETES_MODULE, v), commit: await src.commit(KUBERNETES_MODULE, v), time: await src.time(KUBERNETES_MODULE, v) })],
@@ -152,4 +160,8 @@ export function kubernetesRecipes(version: string): Recipe[] {
     { name: "coredns", resolve: async (src) => [corednsBuild((await pins(src)).coredns)] },
     { name: "pause", resolve: async (src) => [pauseBuild(v, (await pins(src)).pause)] },
   ];
+  return as === "default" ? recipes : recipes.map((r) => ({ ...r, name: `${r.name}-upgrade`, toolSuffix: versionedSuffix(v) }));
 }
+
+/** The suffix of the tools of a release built beside the default one: `@v1.35.4`. */
+export const versionedSuffix = (version: string) => `@v${version.replace(/^v/, "")}`;

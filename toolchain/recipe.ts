@@ -82,6 +82,11 @@ export interface Recipe {
   /** Short name for `--only`, e.g. `kubernetes`. */
   name: string;
   resolve(src: ModuleSource): Promise<Build[]>;
+  /**
+   * Appended to the name of every tool it records (e.g. `@v1.35.4`): a second release of
+   * the same programs beside the default one, found by that name.
+   */
+  toolSuffix?: string;
 }
 
 /** The `require`/`replace` lines and the `godebug` line of a go.mod, read without Go. */

@@ -1,5 +1,6 @@
 // Every recipe the toolchain knows, and the versions it builds: Kubernetes at the
-// program's default kubernetes.version, the Pulumi pieces at what the lockfile's SDKs ask for.
+// program's default kubernetes.version and at the next minor the lab upgrades to, the
+// Pulumi pieces at what the lockfile's SDKs ask for.
 import { readFileSync } from "fs";
 import { join } from "path";
 import { DEFAULT_KUBERNETES_VERSION } from "../components/config/schema";
@@ -8,7 +9,13 @@ import { kubernetesRecipes } from "./kubernetes";
 import { pulumiRecipes } from "./pulumi";
 import { Recipe } from "./recipe";
 
-/** Versions to build: `kubernetes`, and the npm packages' versions by package name. */
+/**
+ * The release the lab upgrades its clusters to (lab:cluster): the next minor after the
+ * default kubernetes.version, built beside it.
+ */
+export const LAB_UPGRADE_VERSION = "1.35.4";
+
+/** Versions to build: `kubernetes`, `kubernetesUpgrade`, and the npm packages' versions by package name. */
 export type ToolchainVersions = Record<string, string>;
 
 /** The npm packages whose engine and plugins the hosts-you-own stacks need. */
@@ -27,9 +34,9 @@ export function lockedVersions(lockJson: string): Record<string, string> {
 }
 
 export function toolchainVersions(root: string): ToolchainVersions {
-  return { kubernetes: DEFAULT_KUBERNETES_VERSION, ...lockedVersions(readFileSync(join(root, "package-lock.json"), "utf8")) };
+  return { kubernetes: DEFAULT_KUBERNETES_VERSION, kubernetesUpgrade: LAB_UPGRADE_VERSION, ...lockedVersions(readFileSync(join(root, "package-lock.json"), "utf8")) };
 }
 
 export function allRecipes(v: ToolchainVersions): Recipe[] {
-  return [...kubernetesRecipes(v.kubernetes), ...pulumiRecipes(v), ...cniRecipes()];
+  return [...kubernetesRecipes(v.kubernetes), ...pulumiRecipes(v), ...cniRecipes(), ...kubernetesRecipes(v.kubernetesUpgrade, "upgrade")];
 }

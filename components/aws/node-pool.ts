@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import { ROOT_DEVICE } from "../plan/aws-plan";
 import { METADATA_OPTIONS, tags } from "./vm";
 import { NodePoolArgs } from "../platform";
+import { asAwsTags, workerLabels } from "../plan/labels";
 
 export interface AwsNodePoolArgs extends NodePoolArgs {
   ami: pulumi.Input<string>;
@@ -21,7 +22,7 @@ export class AwsNodePool extends pulumi.ComponentResource {
     super("kubeadm-ha:aws:NodePool", name, {}, opts);
     const { plan, pool } = args;
     const parent = { parent: this, dependsOn: args.dependsOn };
-    const t = (n: string, extra: Record<string, string> = {}) => tags(plan.name, n, { "kubeadm-ha/role": "worker", "kubeadm-ha/pool": pool.pool.name, ...extra });
+    const t = (n: string, extra: Record<string, string> = {}) => tags(plan.name, n, { ...asAwsTags(workerLabels(plan, pool.pool.name)), ...extra });
 
     this.template = new aws.ec2.LaunchTemplate(
       `${name}-template`,

@@ -4,7 +4,7 @@ import { NodePoolArgs } from "../platform";
 import { NODE_SCOPES, networkTag } from "../plan/gcp-plan";
 import { InstanceIdentity } from "../plan/scripts";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
-import { LABEL } from "../plan/labels";
+import { workerLabels } from "../plan/labels";
 
 /** Metadata key holding the bootstrap token on worker templates (a Pulumi secret). */
 export const TOKEN_METADATA_KEY = "kubeadm-ha-bootstrap-token";
@@ -48,7 +48,7 @@ export class GcpNodePool extends pulumi.ComponentResource {
         namePrefix: `${pool.name}-`,
         machineType: pool.pool.machineType,
         tags: [networkTag(plan, "worker")],
-        labels: { [LABEL.cluster]: plan.name, [LABEL.role]: "worker", "kubeadm-ha-pool": pool.pool.name },
+        labels: workerLabels(plan, pool.pool.name),
         disks: [{ boot: true, autoDelete: true, sourceImage: plan.config.image, diskSizeGb: pool.pool.diskSizeGb, diskType: BOOT_DISK_TYPE }],
         networkInterfaces: [{ subnetwork: args.subnet }],
         shieldedInstanceConfig: SHIELDED,

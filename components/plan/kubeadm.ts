@@ -4,7 +4,7 @@
 // the configs stay reviewable in `pulumi preview` and in the render.
 import { stringify } from "yaml";
 import { APISERVER_PORT, ClusterPlan, MasterPlan, ZONE_LABEL } from "./cluster-plan";
-import { ResolvedNodePool } from "../config/validate";
+import { ClusterConfig, ResolvedNodePool } from "../config/validate";
 
 export const TOKEN_PLACEHOLDER = "@@KUBEADM_HA_BOOTSTRAP_TOKEN@@";
 export const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
@@ -72,7 +72,22 @@ export function registrationLabels(zone: string): Record<string, string> {
   return { [ZONE_LABEL]: zone };
 }
 
-function nodeRegistration(name: string, ip: string, extra: { labels?: Record<string, string>; taints?: ResolvedNodePool["taints"] } = {}) {
+/** The first minor whose kubelet refuses cgroup v1 unless told (KEP-5573), and whose kubeadm's preflight fails on it. */
+export const CGROUP_V1_REFUSED_MINOR = 35;
+
+/**
+ * kubeadm preflight checks a stack skips, by name: on hosts that have cgroup v1 only
+ * (kubelet.allowCgroupV1, so the kubelet runs with failCgroupV1: false), SystemVerification
+ * from 1.35 on, whose cgroup check fails there and which kubeadm says to skip explicitly.
+ * kubeadm upgrade checks the kubelet of the release it goes to, so the same holds for the
+ * upgrade to such a release.
+ */
+export function skippedPreflightChecks(c: ClusterConfig): string[] {
+  const minor = Number(c.kubernetes.version.split(".")[1]);
+  return c.kubernetes.kubelet.allowCgroupV1 && minor >= CGROUP_V1_REFUSED_MINOR ? ["SystemVerification"] : [];
+}
+
+function nodeRegistration(c: ClusterConfig, name: string, ip: string, extra: { labels?: Record<string, string>; taints?: ResolvedNodePool["taints"] } = {}) {
   const kubeletArgs: Record<string, string> = { "node-ip": ip };
   const labels = Object.entries(extra.labels ?? {});
   if (labels.length) kubeletArgs["node-labels"] = labels.map(([k, v]) => `${k}=${v}`).join(",");
@@ -80,6 +95,7 @@ function nodeRegistration(name: string, ip: string, extra: { labels?: Record<str
     name,
     criSocket: CRI_SOCKET,
     kubeletExtraArgs: args(kubeletArgs),
+    ...(skippedPreflightChecks(c).length ? { ignorePreflightErrors: skippedPreflightChecks(c) } : {}),
     ...(extra.taints ? { taints: extra.taints.map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: t.effect })) } : {}),
   };
 }
@@ -131,7 +147,7 @@ export function initConfig(plan: ClusterPlan, master: MasterPlan): string {
         },
       ],
       localAPIEndpoint: { advertiseAddress: master.ip, bindPort: APISERVER_PORT },
-      nodeRegistration: nodeRegistration(master.name, master.ip, { labels: registrationLabels(master.zone) }),
+      nodeRegistration: nodeRegistration(plan.config, master.name, master.ip, { labels: registrationLabels(master.zone) }),
     },
     clusterConfiguration(plan),
     kubeletConfiguration(plan),
@@ -146,7 +162,7 @@ export function controlPlaneJoinConfig(plan: ClusterPlan, master: MasterPlan, ca
       apiVersion: KUBEADM_API,
       kind: "JoinConfiguration",
       discovery: { bootstrapToken: { apiServerEndpoint: plan.endpoint.hostPort, token: TOKEN_PLACEHOLDER, caCertHashes: [caCertHash] } },
-      nodeRegistration: nodeRegistration(master.name, master.ip, { labels: registrationLabels(master.zone) }),
+      nodeRegistration: nodeRegistration(plan.config, master.name, master.ip, { labels: registrationLabels(master.zone) }),
       controlPlane: { localAPIEndpoint: { advertiseAddress: master.ip, bindPort: APISERVER_PORT } },
     },
   ]);
@@ -163,7 +179,7 @@ export function workerJoinConfig(plan: ClusterPlan, pool: Pick<ResolvedNodePool,
       apiVersion: KUBEADM_API,
       kind: "JoinConfiguration",
       discovery: { bootstrapToken: { apiServerEndpoint: plan.endpoint.hostPort, token: TOKEN_PLACEHOLDER, caCertHashes: [caCertHash] } },
-      nodeRegistration: nodeRegistration(NODE_NAME_PLACEHOLDER, NODE_IP_PLACEHOLDER, { labels: { "kubeadm-ha/pool": pool.name, ...pool.labels }, taints: pool.taints }),
+      nodeRegistration: nodeRegistration(plan.config, NODE_NAME_PLACEHOLDER, NODE_IP_PLACEHOLDER, { labels: { "kubeadm-ha/pool": pool.name, ...pool.labels }, taints: pool.taints }),
     },
   ]);
 }

@@ -11,7 +11,18 @@ export const LABEL = {
   etcd: "kubeadm-ha-etcd",
   /** "ha" or "not-ha": what the stack declared in controlPlane.highAvailability. */
   controlPlane: "kubeadm-ha-control-plane",
+  /** The Kubernetes release a machine (or a worker group's template) is configured for: `v1-34-2`. */
+  kubernetes: "kubeadm-ha-kubernetes",
 } as const;
+
+/** A release as a label value (GCP label values allow no dots): `1.34.2` -> `v1-34-2`. */
+export const versionLabel = (version: string) => `v${version.replace(/^v/, "").replace(/\./g, "-")}`;
+
+/** The release a label value names: `v1-34-2` -> `1.34.2`; undefined for anything else. */
+export function versionOfLabel(label: string | undefined): string | undefined {
+  const m = label === undefined ? null : /^v(\d+)-(\d+)-(\d+)$/.exec(label);
+  return m ? `${m[1]}.${m[2]}.${m[3]}` : undefined;
+}
 
 /** The AWS tag key for a label key: `kubeadm-ha-role` -> `kubeadm-ha/role`. */
 export const awsTagKey = (label: string) => label.replace(/^kubeadm-ha-/, "kubeadm-ha/");
@@ -23,7 +34,13 @@ export function masterLabels(plan: ClusterPlan): Record<string, string> {
     [LABEL.role]: "master",
     [LABEL.etcd]: "member",
     [LABEL.controlPlane]: plan.config.controlPlane.highAvailability ? "ha" : "not-ha",
+    [LABEL.kubernetes]: versionLabel(plan.config.kubernetes.version),
   };
+}
+
+/** Labels of a worker group's template (GCP) or tags of its launch template (AWS, through `asAwsTags`). */
+export function workerLabels(plan: ClusterPlan, pool: string): Record<string, string> {
+  return { [LABEL.cluster]: plan.name, [LABEL.role]: "worker", "kubeadm-ha-pool": pool, [LABEL.kubernetes]: versionLabel(plan.config.kubernetes.version) };
 }
 
 /** The same labels as AWS tags (`kubeadm-ha/...` keys). */
@@ -38,13 +55,19 @@ export function asAwsTags(labels: Record<string, string>): Record<string, string
 export interface ControlPlaneFacts {
   highAvailability: boolean;
   etcd: "stacked";
+  /** The release the masters are configured for. */
+  kubernetesVersion: string;
   masters: Array<{ name: string; zone: string; address: string; etcdMember: boolean }>;
+  /** Workers you own and the release each is configured for. */
+  workers: Array<{ name: string; kubernetesVersion: string }>;
 }
 
 export function controlPlaneFacts(plan: ClusterPlan): ControlPlaneFacts {
   return {
     highAvailability: plan.config.controlPlane.highAvailability,
     etcd: "stacked",
+    kubernetesVersion: plan.config.kubernetes.version,
     masters: plan.masters.map((m) => ({ name: m.name, zone: m.zone, address: m.ip, etcdMember: true })),
+    workers: plan.staticWorkers.map((w) => ({ name: w.name, kubernetesVersion: plan.config.kubernetes.version })),
   };
 }

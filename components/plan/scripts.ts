@@ -52,6 +52,8 @@ export const paths = {
   etcdMember: `${SBIN}/kubeadm-ha-etcd-member`,
   spreadDns: `${SBIN}/kubeadm-ha-spread-dns`,
   workerJoin: `${SBIN}/kubeadm-ha-worker-join`,
+  /** On every node: the upgrade to the stack's release (upgrade.ts). */
+  upgrade: `${SBIN}/kubeadm-ha-upgrade`,
   initConfig: `${KUBEADM_HA_DIR}/kubeadm-init.yaml`,
   joinConfig: `${KUBEADM_HA_DIR}/kubeadm-join.yaml`,
   workerJoinTemplate: `${KUBEADM_HA_DIR}/kubeadm-join.yaml.tmpl`,
@@ -84,33 +86,119 @@ export const POD_ROUTES_RBAC = `${KUBEADM_HA_DIR}/pod-routes-rbac.yaml`;
 /** Distribution packages a node needs besides Kubernetes' own (from the host's package mirror). */
 const OS_PACKAGES = ["containerd", "runc", "conntrack", "iptables", "socat", "curl", "jq", "ca-certificates"];
 
-/** Installs pinned kubeadm/kubelet/kubectl from pkgs.k8s.io. */
-function repositoryInstall(version: string): string {
+/** Kubernetes' own programs a node runs, as their packages are named. */
+export const KUBERNETES_PACKAGES = ["kubeadm", "kubelet", "kubectl"] as const;
+
+/**
+ * Bash functions for one Kubernetes release from the stack's package source, shared by the
+ * preparation of a new machine and the upgrade of a running one:
+ *
+ * - `fetch_kubernetes`: the release's packages within reach (pkgs.k8s.io's repository of
+ *   its minor; or the air-gapped bundle fetched and every file checked against its sha256,
+ *   the release checked against the stack's);
+ * - `install_kubernetes NAME...`: kubeadm, kubelet and/or kubectl of that release in place
+ *   (pinned and held; or from the bundle, the kubelet with its systemd units);
+ * - `import_images`: the bundle's images into containerd, each once (nothing for
+ *   `repository`: kubeadm pulls from the registry).
+ *
+ * Each is a no-op for what is in place already, so an interrupted run resumes.
+ */
+export function kubernetesPackageFunctions(version: string, packages: { source: "repository" | "bundle"; url?: string; path?: string }): string {
+  return packages.source === "bundle" ? bundleFunctions(version, packages) : repositoryFunctions(version);
+}
+
+/** pkgs.k8s.io: the repository of the release's minor, its packages pinned and held. */
+function repositoryFunctions(version: string): string {
   const minor = version.split(".").slice(0, 2).join(".");
-  return `K8S_REPO="https://pkgs.k8s.io/core:/stable:/v${minor}/deb/"
-apt-get update -q
-apt-get install -y -q apt-transport-https gpg ${OS_PACKAGES.join(" ")}
-install -d -m 0755 /etc/apt/keyrings
-curl -fsSL "\${K8S_REPO}Release.key" | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
-echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] \${K8S_REPO} /" > /etc/apt/sources.list.d/kubernetes.list
-apt-get update -q
-apt-get install -y -q "kubelet=${k8sPackageVersion(version)}" "kubeadm=${k8sPackageVersion(version)}" "kubectl=${k8sPackageVersion(version)}"
-apt-mark hold kubelet kubeadm kubectl
+  return `fetch_kubernetes() {
+  local repo="https://pkgs.k8s.io/core:/stable:/v${minor}/deb/"
+  install -d -m 0755 /etc/apt/keyrings
+  curl -fsSL "\${repo}Release.key" | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
+  echo "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] \${repo} /" > /etc/apt/sources.list.d/kubernetes.list
+  apt-get update -q
+}
+install_kubernetes() {
+  local p pinned=()
+  for p in "$@"; do
+    pinned+=("$p=${k8sPackageVersion(version)}")
+  done
+  apt-mark unhold "$@" >/dev/null 2>&1 || true
+  apt-get install -y -q --allow-change-held-packages "\${pinned[@]}"
+  apt-mark hold "$@"
+}
+import_images() {
+  :
+}
 `;
 }
 
 /**
- * Installs from an air-gapped bundle (layout: bundle/manifest.ts): fetched from a URL, or
- * copied to BUNDLE_STAGING beforehand; every file checked against bundle.json's sha256,
- * the Kubernetes release checked against the stack's. A file already in place with the
- * right digest is not fetched again, so an interrupted run resumes.
+ * The air-gapped bundle (layout: bundle/manifest.ts): fetched from a URL, or copied to
+ * BUNDLE_STAGING beforehand; every file checked against bundle.json's sha256, the
+ * Kubernetes release checked against the stack's. A file already in place with the right
+ * digest is not fetched again.
  */
-function bundleInstall(version: string, packages: { url?: string; path?: string }): string {
+function bundleFunctions(version: string, packages: { url?: string; path?: string }): string {
   const fetch = packages.url
     ? `src="${packages.url.replace(/\/+$/, "")}"
 get() { curl -fsS --retry 3 --connect-timeout 10 -o "$2" "$src/$1"; }`
     : `src="${stagedBundle(packages.path ?? "bundle")}"
 get() { install -m 0644 "$src/$1" "$2"; }`;
+  return `${fetch}
+fetch_kubernetes() {
+  local held sum file dst
+  mkdir -p "${BUNDLE_DIR}"
+  get bundle.json "${BUNDLE_DIR}/bundle.json.new" || { echo "kubeadm-ha: no bundle.json at $src: build one with npm run bundle" >&2; return 1; }
+  held="$(jq -r .kubernetesVersion "${BUNDLE_DIR}/bundle.json.new")"
+  if [ "$held" != "${version}" ]; then
+    echo "kubeadm-ha: the bundle at $src holds Kubernetes $held, the stack wants ${version}" >&2
+    return 1
+  fi
+  while read -r sum file; do
+    dst="${BUNDLE_DIR}/$file"
+    if [ -f "$dst" ] && echo "$sum  $dst" | sha256sum -c --status; then
+      continue
+    fi
+    mkdir -p "$(dirname "$dst")"
+    get "$file" "$dst.part"
+    if ! echo "$sum  $dst.part" | sha256sum -c --status; then
+      echo "kubeadm-ha: $file from $src does not match its sha256 in bundle.json" >&2
+      return 1
+    fi
+    mv "$dst.part" "$dst"
+  done < <(jq -r '.files | to_entries[] | "\\(.value) \\(.key)"' "${BUNDLE_DIR}/bundle.json.new")
+  mv "${BUNDLE_DIR}/bundle.json.new" "${BUNDLE_DIR}/bundle.json"
+}
+install_kubernetes() {
+  local p
+  for p in "$@"; do
+    install -m 0755 "${BUNDLE_DIR}/bin/$p" /usr/bin/
+    if [ "$p" = kubelet ]; then
+      install -D -m 0644 "${BUNDLE_DIR}/systemd/kubelet.service" /etc/systemd/system/kubelet.service
+      install -D -m 0644 "${BUNDLE_DIR}/systemd/kubelet.service.d/10-kubeadm.conf" /etc/systemd/system/kubelet.service.d/10-kubeadm.conf
+    fi
+  done
+}
+import_images() {
+  local ref file
+  while read -r ref file; do
+    if ctr -n k8s.io images ls -q "name==$ref" | grep -q .; then
+      continue
+    fi
+    ctr -n k8s.io images import "${BUNDLE_DIR}/$file" >/dev/null
+    echo "imported $ref"
+  done < <(jq -r '(.images + (.extraImages // []))[] | "\\(.ref) \\(.file)"' "${BUNDLE_DIR}/bundle.json")
+}
+`;
+}
+
+/** The distribution packages a node needs besides Kubernetes' own: from pkgs.k8s.io's side, or this host's mirror (bundle). */
+function osPackages(bundle: boolean): string {
+  if (!bundle) {
+    return `apt-get update -q
+apt-get install -y -q apt-transport-https gpg ${OS_PACKAGES.join(" ")}
+`;
+  }
   return `missing=()
 for p in ${OS_PACKAGES.join(" ")}; do
   dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -119,46 +207,6 @@ if [ "\${#missing[@]}" -gt 0 ]; then
   echo "kubeadm-ha: installing \${missing[*]} from this host's package mirror"
   apt-get install -y -q "\${missing[@]}" || { echo "kubeadm-ha: cannot install \${missing[*]}: add them to this host's image or its package mirror" >&2; exit 1; }
 fi
-
-${fetch}
-mkdir -p "${BUNDLE_DIR}"
-get bundle.json "${BUNDLE_DIR}/bundle.json.new" || { echo "kubeadm-ha: no bundle.json at $src: build one with npm run bundle" >&2; exit 1; }
-held="$(jq -r .kubernetesVersion "${BUNDLE_DIR}/bundle.json.new")"
-if [ "$held" != "${version}" ]; then
-  echo "kubeadm-ha: the bundle at $src holds Kubernetes $held, the stack wants ${version}" >&2
-  exit 1
-fi
-jq -r '.files | to_entries[] | "\\(.value) \\(.key)"' "${BUNDLE_DIR}/bundle.json.new" | while read -r sum file; do
-  dst="${BUNDLE_DIR}/$file"
-  if [ -f "$dst" ] && echo "$sum  $dst" | sha256sum -c --status; then
-    continue
-  fi
-  mkdir -p "$(dirname "$dst")"
-  get "$file" "$dst.part"
-  if ! echo "$sum  $dst.part" | sha256sum -c --status; then
-    echo "kubeadm-ha: $file from $src does not match its sha256 in bundle.json" >&2
-    exit 1
-  fi
-  mv "$dst.part" "$dst"
-done
-mv "${BUNDLE_DIR}/bundle.json.new" "${BUNDLE_DIR}/bundle.json"
-install -m 0755 "${BUNDLE_DIR}/bin/kubeadm" "${BUNDLE_DIR}/bin/kubelet" "${BUNDLE_DIR}/bin/kubectl" /usr/bin/
-install -D -m 0644 "${BUNDLE_DIR}/systemd/kubelet.service" /etc/systemd/system/kubelet.service
-install -D -m 0644 "${BUNDLE_DIR}/systemd/kubelet.service.d/10-kubeadm.conf" /etc/systemd/system/kubelet.service.d/10-kubeadm.conf
-install -d -m 0755 /opt/cni/bin
-install -m 0755 "${BUNDLE_DIR}"/cni/bin/* /opt/cni/bin/
-`;
-}
-
-/** Images of the bundle (kubeadm's and any extra ones) into containerd's k8s.io namespace, each once. */
-function bundleImages(): string {
-  return `jq -r '(.images + (.extraImages // []))[] | "\\(.ref) \\(.file)"' "${BUNDLE_DIR}/bundle.json" | while read -r ref file; do
-  if ctr -n k8s.io images ls -q "name==$ref" | grep -q .; then
-    continue
-  fi
-  ctr -n k8s.io images import "${BUNDLE_DIR}/$file" >/dev/null
-  echo "imported $ref"
-done
 `;
 }
 
@@ -200,8 +248,15 @@ modprobe overlay 2>/dev/null || grep -qw overlay /proc/filesystems || { echo "ku
 modprobe br_netfilter 2>/dev/null || [ -d /proc/sys/net/bridge ] || { echo "kubeadm-ha: kernel module br_netfilter is neither loadable nor built in" >&2; exit 1; }
 sysctl --system >/dev/null
 
-${bundle ? bundleInstall(version, packages) : repositoryInstall(version)}
-${containerdConfig(c)}${bundle ? bundleImages() : ""}systemctl daemon-reload
+${osPackages(bundle)}
+${kubernetesPackageFunctions(version, packages)}
+fetch_kubernetes
+install_kubernetes ${KUBERNETES_PACKAGES.join(" ")}
+${bundle ? `install -d -m 0755 /opt/cni/bin
+install -m 0755 "${BUNDLE_DIR}"/cni/bin/* /opt/cni/bin/
+` : ""}
+${containerdConfig(c)}import_images
+systemctl daemon-reload
 ${c.kubernetes.cni.name === "bridge" ? `systemctl enable --now ${POD_ROUTES_SERVICE}
 ` : ""}systemctl enable kubelet
 
