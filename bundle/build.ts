@@ -11,7 +11,7 @@ import { DEFAULT_KUBERNETES_VERSION } from "../components/config/schema";
 import { readManifest, toolchainDir } from "../toolchain/cache";
 import { Toolchain } from "../toolchain/build";
 import { cniBuildId, cniPluginNames, CNI_PLUGINS_VERSION } from "../toolchain/cni";
-import { KUBERNETES_COMMANDS, versionedSuffix } from "../toolchain/kubernetes";
+import { KUBERNETES_COMMANDS, pauseBuildId, versionedSuffix } from "../toolchain/kubernetes";
 import { ECHO_IMAGE, echoBuild, echoSource, goRunnerBuild } from "./builds";
 import { baseLayer, imageKind, ImageKind, imageSpec, iptablesLayer, SharedLayers } from "./images";
 import { BundleImage, BundleManifest, BUNDLE_FORMAT, BUNDLE_MANIFEST, readBundleManifest, sha256File } from "./manifest";
@@ -100,7 +100,7 @@ export function expectedBuild(kind: ImageKind, tag: string, kubernetesVersion: s
     case "coredns":
       return { tool: "coredns", build: `coredns-${tag}` };
     case "pause":
-      return { tool: "pause", build: `pause-${tag}` };
+      return { tool: "pause", build: pauseBuildId(tag, kubernetesVersion) };
   }
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { DEFAULT_KUBERNETES_VERSION } from "../components/config/schema";
 import { goEnv, toolchainDir, TOOLCHAIN_DIR_ENV } from "../toolchain/cache";
-import { etcdBuild, kubeadmPins, KUBEADM_CONSTANTS, kubernetesBuild, kubernetesLdflags, stagingReplaces } from "../toolchain/kubernetes";
+import { etcdBuild, kubeadmPins, KUBEADM_CONSTANTS, kubernetesBuild, kubernetesLdflags, pauseBuild, stagingReplaces } from "../toolchain/kubernetes";
 import { isLocalReplace, parseGoMod, wrapperGoMod } from "../toolchain/recipe";
 import { proxyHint } from "../toolchain/build";
 import { allRecipes, LAB_UPGRADE_VERSION, toolchainVersions } from "../toolchain/recipes";
@@ -89,6 +89,13 @@ test("from 1.35 kubeadm keys its etcd table by skew from its own release: that r
 	}
 `;
   assert.deepEqual(kubeadmPins(constants135, "1.35.4"), { etcd: "3.6.6", etcdImageTag: "3.6.6-0", coredns: "v1.13.1", pause: "3.10.1" });
+});
+
+test("two releases that pin the same pause compile it as two builds: a warm run rebuilds neither", () => {
+  const a = pauseBuild("1.34.2", "3.10.1");
+  const b = pauseBuild("1.35.4", "3.10.1");
+  assert.notEqual(a.id, b.id);
+  assert.equal(a.id, "pause-3.10.1-from-kubernetes-v1.34.2");
 });
 
 test("the lab's upgrade release is built beside the default one, under versioned names", { skip: toolchainSkip([`kubeadm@v${LAB_UPGRADE_VERSION}`, `kubelet@v${LAB_UPGRADE_VERSION}`]) }, () => {

@@ -129,11 +129,16 @@ export function corednsBuild(version: string): Build {
   };
 }
 
+/** The toolchain build of pause `pause` compiled from Kubernetes `kubernetesVersion`'s source. */
+export const pauseBuildId = (pause: string, kubernetesVersion: string) => `pause-${pause}-from-kubernetes-v${kubernetesVersion.replace(/^v/, "")}`;
+
 /** The pause program: Kubernetes' build/pause/linux/pause.c, static, with its version compiled in. */
 export function pauseBuild(kubernetesVersion: string, pause: string): Build {
   return {
     kind: "c",
-    id: `pause-${pause}`,
+    // Its source is the release's own build/pause/linux/pause.c: two releases pinning the same
+    // pause are two builds (one folder rebuilt in turn by each would never be "built already").
+    id: pauseBuildId(pause, kubernetesVersion),
     title: `pause ${pause}`,
     module: KUBERNETES_MODULE,
     version: `v${kubernetesVersion.replace(/^v/, "")}`,
