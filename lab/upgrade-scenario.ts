@@ -100,9 +100,10 @@ export async function upgradeCluster(c: LabCluster, f: ClusterFacts, to: string)
   if (up.code === 0) await c.eventually("every node Ready and every master a healthy etcd voter after the upgrade", () => checkHealthy(c, f), 300_000);
   const samples = await workload.stop();
   const probes = await endpoint.stop();
-  const spans = Object.entries(stepSpans(up.events)).filter(([name]) => isUpgradeStep(name));
+  const allSpans = Object.entries(stepSpans(up.events));
+  const spans = allSpans.filter(([name]) => isUpgradeStep(name));
   const upOrder = spans.sort((a, b) => a[1].start - b[1].start).map(([name]) => name);
-  const fetches = Object.entries(stepSpans(up.events)).filter(([name]) => isFetchStep(name));
+  const fetches = allSpans.filter(([name]) => isFetchStep(name));
   const firstMaster = spans.find(([name]) => name === `${f.masters[0]}-upgrade`)?.[1].start ?? 0;
   const fetchedFirst = fetches.length === f.masters.length + f.workers.length && fetches.every(([, s]) => s.end <= firstMaster);
 

@@ -9,6 +9,7 @@
 import { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { awsTagKey, ControlPlaneFacts, LABEL, versionOfLabel } from "../components/plan/labels";
 import { APISERVER_PORT } from "../components/plan/cluster-plan";
+import { compareReleases } from "../components/config/versions";
 
 /** Zones (failure domains) an HA control plane must span. */
 export const MIN_ZONES = 3;
@@ -56,7 +57,7 @@ export interface MasterSeen {
 
 /** Labels of a GCP machine, or the tags of an AWS one under the label keys. */
 function labelsOf(r: { type: string; props: Props }): Record<string, string> {
-  if (r.type === T.gcpInstance) return r.props.labels ?? {};
+  if (r.type === T.gcpInstance || r.type === T.gcpTemplate) return r.props.labels ?? {};
   const tags: Record<string, string> = r.props.tags ?? {};
   return Object.fromEntries(Object.values(LABEL).map((k) => [k, tags[awsTagKey(k)]]).filter(([, v]) => v !== undefined));
 }
@@ -292,7 +293,7 @@ export function workersOf(resources: PolicyResource[]): WorkerSeen[] {
   const templates = resources
     .filter((r) => r.type === T.gcpTemplate || r.type === T.awsLaunchTemplate)
     .flatMap((r): WorkerSeen[] => {
-      const l: Record<string, string> = r.type === T.gcpTemplate ? (r.props.labels ?? {}) : Object.fromEntries(Object.values(LABEL).map((k) => [k, (r.props.tags ?? {})[awsTagKey(k)]]));
+      const l = labelsOf(r);
       const version = versionOfLabel(l[LABEL.kubernetes]);
       return l[LABEL.role] === "worker" && version ? [{ cluster: l[LABEL.cluster] ?? "", name: r.name, kubernetesVersion: version, urn: r.urn }] : [];
     });
@@ -300,12 +301,6 @@ export function workersOf(resources: PolicyResource[]): WorkerSeen[] {
     .filter((r) => r.type === T.cluster && r.props.controlPlane)
     .flatMap((r) => ((r.props.controlPlane as ControlPlaneFacts).workers ?? []).map((w): WorkerSeen => ({ cluster: r.name, name: w.name, kubernetesVersion: w.kubernetesVersion, urn: r.urn })));
   return [...templates, ...owned];
-}
-
-/** Negative when release a is older than b. */
-function compareRelease(a: string, b: string): number {
-  const [x, y] = [a, b].map((v) => v.split(".").map(Number));
-  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
 }
 
 export const workersNotNewerThanControlPlane: StackValidationPolicy = {
@@ -317,8 +312,8 @@ export const workersNotNewerThanControlPlane: StackValidationPolicy = {
     for (const w of workersOf(args.resources)) {
       const versions = (masters.get(w.cluster) ?? []).map((m) => m.kubernetesVersion).filter((v): v is string => v !== undefined);
       if (!versions.length) continue;
-      const controlPlane = versions.sort(compareRelease)[0];
-      if (compareRelease(w.kubernetesVersion, controlPlane) > 0) {
+      const controlPlane = versions.sort(compareReleases)[0];
+      if (compareReleases(w.kubernetesVersion, controlPlane) > 0) {
         report(`cluster ${w.cluster}: ${w.name} is configured for Kubernetes ${w.kubernetesVersion}, newer than its control plane's ${controlPlane}; upgrade the masters first (kubernetes.version moves them before the workers), never the workers ahead of them.`, w.urn);
       }
     }
