@@ -14,6 +14,8 @@ import { healthyCommand, initCommand, joinCommand, memberScript } from "./plan/c
 import { ControlPlaneHost } from "./control-plane-host";
 import { MasterTurns } from "./master-turns";
 import { upgradeCommand, upgradeScript, UPGRADE_SCRIPT } from "./plan/upgrade";
+import { bootstrapTokenCommand, bootstrapTokenFiles, BootstrapTokenOutput, tokenExpiry } from "./plan/bootstrap-token";
+import { certificatesCommand, certificatesFiles, certificatesUnits, CertificatesOutput, earliestExpiry } from "./plan/certificates";
 
 /** How the bootstrap reaches the machines: SSH, through a bastion where there is one. */
 export interface SshAccess {
@@ -52,6 +54,14 @@ export interface KubeadmBootstrapArgs {
   /** One master at a time: where the bootstrap hands over each master's `healthy` step. */
   turns: MasterTurns;
   /**
+   * The certificate renewal round of this up (plan/certificates.ts renewalRound): when it
+   * changes, every master's `certificates` step runs again, in turn, and the admin
+   * kubeconfig is exported again.
+   */
+  certificatesRound: string;
+  /** The bootstrap token's rotation round (plan/bootstrap-token.ts tokenRound), for the `bootstrapToken` output. */
+  tokenRound: number;
+  /**
    * Machines without cloud-init (hosts you own): the files their first step writes
    * before it prepares them. Without it, the first step waits for cloud-init.
    */
@@ -73,6 +83,8 @@ export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHa
     { path: scripts.paths.etcdMember, mode: "0755", content: scripts.etcdMemberScript() },
     { path: scripts.paths.spreadDns, mode: "0755", content: scripts.spreadDnsScript() },
     { path: UPGRADE_SCRIPT, mode: "0755", content: upgradeScript(plan) },
+    ...certificatesFiles(plan, master),
+    ...bootstrapTokenFiles(plan),
   ];
 }
 
@@ -98,6 +110,18 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
    * it (their upgrade steps passed): the `kubernetesVersion` output.
    */
   public readonly kubernetesVersion: pulumi.Output<string>;
+  /** The earliest expiry of the masters' certificates and the renewal round: the `certificates` output. */
+  public readonly certificates: pulumi.Output<CertificatesOutput>;
+  /**
+   * The stack's bootstrap token exists in the cluster: what hands it out to new workers (their
+   * secret store, the joins of workers you own) waits for this step.
+   */
+  public readonly tokenReady: command.remote.Command;
+  /** The token's rotation round and expiry: the `bootstrapToken` output. */
+  public readonly bootstrapToken: pulumi.Output<BootstrapTokenOutput>;
+  private readonly controlPlane: MachineSteps;
+  private readonly tokenTrigger: pulumi.Output<string>;
+  private readonly workerJoins: command.remote.Command[] = [];
 
   constructor(name: string, args: KubeadmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:bootstrap:KubeadmBootstrap", name, {}, opts);
@@ -114,11 +138,11 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // Steps for any one healthy master, reached through args.controlPlaneHost. They were
     // master-0's and master-1's (aliases keep their state): with that zone down, nothing
     // could be replaced.
-    const controlPlane = new MachineSteps(
+    const controlPlane = (this.controlPlane = new MachineSteps(
       `${plan.name}-control-plane`,
       { ssh, host: args.controlPlaneHost(), trigger: pulumi.all(args.masterIds).apply((ids) => ids.join(",")), before: [...args.dependsOn, ...(args.masterMachines ?? [])] },
       { parent: this },
-    );
+    ));
 
     // A master leaving the stack is taken out of the cluster: drained, its Node and etcd
     // member removed from another master (remove-<master>), then its host reset (hosts you
@@ -222,15 +246,41 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       pruned,
     );
 
-    this.validated = controlPlane.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [upgradedMasters], { aliases: [wasOn(0, "validate")] });
-    // Its update (a new connection) prints the kubeconfig again, so the output stays one.
-    const kubeconfig = controlPlane.step("kubeconfig", { create: scripts.kubeconfigCommand() }, [this.validated], {
+    // Certificates: each master's timer on, and a renewal when due, one master after the other
+    // (an upgrade renews them too); run again in a new renewal round.
+    const units = digest(JSON.stringify(certificatesUnits(plan)));
+    const certificateSteps: command.remote.Command[] = [];
+    for (const master of plan.masters) {
+      const before = certificateSteps[certificateSteps.length - 1] ?? upgradedMasters;
+      certificateSteps.push(machines[master.index].step("certificates", { create: certificatesCommand(master), triggers: [args.certificatesRound, units] }, [before]));
+    }
+    this.certificates = pulumi
+      .all(certificateSteps.map((s) => s.stdout))
+      .apply((outs): CertificatesOutput => {
+        const expires = earliestExpiry(outs);
+        return { ...(expires ? { expires } : {}), round: args.certificatesRound };
+      });
+
+    this.validated = controlPlane.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [certificateSteps[certificateSteps.length - 1]], { aliases: [wasOn(0, "validate")] });
+    // Its update (a new connection) prints the kubeconfig again, so the output stays one; a new
+    // renewal round exports the renewed one.
+    const kubeconfig = controlPlane.step("kubeconfig", { create: scripts.kubeconfigCommand(), triggers: [args.certificatesRound] }, [this.validated], {
       logging: "stderr",
       secretStdout: true,
       updateRunsCreate: true,
       aliases: [wasOn(0, "kubeconfig")],
     });
     this.kubeconfig = pulumi.secret(kubeconfig.stdout);
+
+    // The bootstrap token: in the cluster (a new cluster's init made it; a rotation makes it
+    // here) before any worker is handed it; the older ones go at the end (pruneTokens).
+    // The step reads the token every master's secrets step wrote; a new token runs it again.
+    this.tokenTrigger = pulumi.secret(args.shared.apply((s) => digest(s.bootstrapToken)));
+    this.tokenReady = controlPlane.step("bootstrap-token", { create: bootstrapTokenCommand("ensure"), triggers: [this.tokenTrigger] }, [this.validated]);
+    this.bootstrapToken = this.tokenReady.stdout.apply((out): BootstrapTokenOutput => {
+      const expires = tokenExpiry(out);
+      return { round: args.tokenRound, ...(expires ? { expires } : {}) };
+    });
 
     // Hosts you own keep their stack's labels in step with the stack.
     if (owned) {
@@ -244,7 +294,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     for (const w of plan.staticWorkers) {
       const { machine, prepared, files } = workerSteps.get(w.name)!;
       const token = machine.step("secrets", { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle([{ path: TOKEN_FILE, mode: "0600", content: s.bootstrapToken + "\n" }]))) }, [prepared]);
-      const joined = machine.step("join", { create: scripts.staticWorkerJoinCommand(w) }, [files, token, this.validated]);
+      const joined = machine.step("join", { create: scripts.staticWorkerJoinCommand(w) }, [files, token, this.tokenReady]);
+      this.workerJoins.push(joined);
       machine.step("labels", { create: nodeLabelsCommand(w.name, w.labels) }, [joined]);
       // Run again for a new release or a new machine, not when a master is replaced: a worker
       // that is down then must not hold up the masters.
@@ -260,7 +311,16 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       controlPlane.step(`remove-${w.name}`, { delete: removeWorkerCommand(w.name), replaceOn: [] }, [joined, reset], { aliases: [wasOn(0, `remove-${w.name}`)] });
     }
     this.kubernetesVersion = upgradedWorkers.id.apply(() => plan.config.kubernetes.version);
-    this.registerOutputs({ kubeconfig: this.kubeconfig, kubernetesVersion: this.kubernetesVersion });
+    this.registerOutputs({ kubeconfig: this.kubeconfig, kubernetesVersion: this.kubernetesVersion, certificates: this.certificates, bootstrapToken: this.bootstrapToken });
+  }
+
+  /**
+   * After a rotation: this program's older tokens are deleted from the cluster, once every
+   * place new workers read the token from (`after`: the worker groups' secret store) holds
+   * the new one and every worker you own has joined. Running workers never use it again.
+   */
+  pruneTokens(after: pulumi.Resource[]): command.remote.Command {
+    return this.controlPlane.step("bootstrap-token-prune", { create: bootstrapTokenCommand("prune"), triggers: [this.tokenTrigger] }, [this.tokenReady, ...this.workerJoins, ...after]);
   }
 }
 

@@ -2,11 +2,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, fromRawConfig, validateClusterConfig } from "./config/validate";
 import { SETTLED_OUTPUT, settledChanges, settledOf } from "./config/settled";
-import { VERSION_OUTPUT, versionChangeProblems } from "./config/versions";
+import { newMastersDuringUpgrade, VERSION_OUTPUT, versionChangeProblems } from "./config/versions";
+import { planCluster } from "./plan/cluster-plan";
 import { NAMESPACE } from "./config/schema";
 import { KubeadmCluster } from "./cluster";
 import { awsPreflight } from "./aws/preflight";
 import { orConfigError } from "./run-error";
+import { CERTIFICATES_OUTPUT, renewalRound } from "./plan/certificates";
+import { durationSeconds } from "./config/durations";
+import { BOOTSTRAP_TOKEN_OUTPUT, tokenRound } from "./plan/bootstrap-token";
 
 export async function clusterMain(all: Record<string, string>) {
   // Everything that can be wrong with the stack is found before any resource is registered.
@@ -15,16 +19,27 @@ export async function clusterMain(all: Record<string, string>) {
   // What the cluster settled when it was made (its name, networks, endpoint, CNI) stays, and
   // its release moves forward one minor at a time. The stack's own last outputs are read (a
   // read: nothing is created) after every other check.
-  const last = await lastOutputs(config.clusterName, [SETTLED_OUTPUT, VERSION_OUTPUT]);
+  const last = await lastOutputs(config.clusterName, [SETTLED_OUTPUT, VERSION_OUTPUT, CERTIFICATES_OUTPUT, BOOTSTRAP_TOKEN_OUTPUT, "masters"]);
   await orConfigError(() => {
-    const refused = [...settledChanges(last[SETTLED_OUTPUT], config), ...versionChangeProblems(last[VERSION_OUTPUT], config.kubernetes.version)];
+    const masters = planCluster(config).masters.map((m) => m.name);
+    const mastersKey = config.platform === "static" ? "hosts.masters" : "controlPlane.count";
+    const refused = [
+      ...settledChanges(last[SETTLED_OUTPUT], config),
+      ...versionChangeProblems(last[VERSION_OUTPUT], config.kubernetes.version),
+      ...newMastersDuringUpgrade(last[VERSION_OUTPUT], config.kubernetes.version, last.masters, masters, mastersKey),
+    ];
     if (refused.length) throw new ConfigError(refused);
   });
 
+  const now = new Date();
   const cluster = new KubeadmCluster(config.clusterName, {
     config,
     ami,
     sshPrivateKey: new pulumi.Config(NAMESPACE).getSecret("sshPrivateKey"),
+    // Certificates due for renewal (by the expiry the last up saw) are renewed by this one.
+    certificatesRound: renewalRound(last[CERTIFICATES_OUTPUT], now, durationSeconds(config.kubernetes.certificates.renewBefore)!),
+    // A token past half of its lifetime (by the expiry the last up saw) is rotated by this one.
+    tokenRound: tokenRound(last[BOOTSTRAP_TOKEN_OUTPUT], now, durationSeconds(config.kubernetes.bootstrapToken.ttl)!),
   });
   const plan = cluster.plan;
   return {
@@ -48,6 +63,10 @@ export async function clusterMain(all: Record<string, string>) {
     [SETTLED_OUTPUT]: settledOf(config),
     /** The Kubernetes release every master and worker you own runs: written once their upgrades passed. */
     [VERSION_OUTPUT]: cluster.kubernetesVersion,
+    /** The earliest expiry of the masters' control-plane certificates, and the renewal round this up is in. */
+    [CERTIFICATES_OUTPUT]: cluster.certificates,
+    /** The bootstrap token's rotation round and when the current token expires (the token itself stays secret, in state). */
+    [BOOTSTRAP_TOKEN_OUTPUT]: cluster.bootstrapToken,
     /** The AMI every AWS machine boots (pin it with kubeadm-ha:image). */
     ...(ami ? { ami } : {}),
   };

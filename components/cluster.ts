@@ -17,6 +17,8 @@ import { endpointFiles, StaticMachine, staticPrepareFiles } from "./plan/static-
 import { ENDPOINT_PATHS } from "./plan/onprem-endpoint";
 import { MemberExport } from "./plan/member";
 import { controlPlaneFacts } from "./plan/labels";
+import { CertificatesOutput } from "./plan/certificates";
+import { BootstrapTokenOutput } from "./plan/bootstrap-token";
 
 export interface KubeadmClusterArgs {
   config: ClusterConfig;
@@ -24,6 +26,10 @@ export interface KubeadmClusterArgs {
   sshPrivateKey?: pulumi.Input<string>;
   /** AWS: the AMI of every machine (config.image, or the looked-up one). */
   ami?: string;
+  /** The certificate renewal round of this up (plan/certificates.ts renewalRound). @default "issued" */
+  certificatesRound?: string;
+  /** The bootstrap token's rotation round of this up (plan/bootstrap-token.ts tokenRound). @default 0 */
+  tokenRound?: number;
 }
 
 /**
@@ -39,6 +45,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly federation?: pulumi.Output<MemberExport>;
   /** The release every master and worker you own runs, once their upgrades passed (see KubeadmBootstrap). */
   public readonly kubernetesVersion: pulumi.Output<string>;
+  /** The earliest expiry of the masters' certificates, and the renewal round (see KubeadmBootstrap). */
+  public readonly certificates: pulumi.Output<CertificatesOutput>;
+  /** The bootstrap token's rotation round and expiry (see KubeadmBootstrap). */
+  public readonly bootstrapToken: pulumi.Output<BootstrapTokenOutput>;
   /** The generated SSH private key (secret), when the stack gave none. */
   public readonly generatedSshPrivateKey?: pulumi.Output<string>;
 
@@ -47,10 +57,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     const plan = (this.plan = planCluster(args.config));
     const parent = { parent: this };
 
-    const pki = new ClusterPki(`${name}-pki`, { clusterName: plan.name }, parent);
+    const tokenRound = args.tokenRound ?? 0;
+    const pki = new ClusterPki(`${name}-pki`, { clusterName: plan.name, tokenRound }, parent);
     // One master at a time: each master's VM and steps wait for the previous one healthy again.
     const turns = new MasterTurns(plan.masters.length);
-    const bootstrapArgs = { plan, shared: pki.shared, caCertHash: pki.caCertHash, turns };
+    const bootstrapArgs = { plan, shared: pki.shared, caCertHash: pki.caCertHash, turns, certificatesRound: args.certificatesRound ?? "issued", tokenRound };
 
     if (plan.config.platform === "static") {
       // Hosts you own: nothing to create; the bootstrap prepares them over SSH.
@@ -79,6 +90,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       this.endpoint = plan.endpoint.hostPort;
       this.kubeconfig = bootstrap.kubeconfig;
       this.kubernetesVersion = bootstrap.kubernetesVersion;
+      this.certificates = bootstrap.certificates;
+      this.bootstrapToken = bootstrap.bootstrapToken;
+      bootstrap.pruneTokens([]);
       this.bastionAddress = pulumi.output(bastionHost ?? "");
       this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig, controlPlane: controlPlaneFacts(plan) });
       return;
@@ -153,13 +167,17 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           runcmd: [...proxy({ name: pool.name, address: "" }).runcmd, [paths.workerJoin]],
         }),
       );
-    infra.addPools({ userData: workerUserData, bootstrapToken: pki.bootstrapToken, dependsOn: [bootstrap.validated] });
+    // The worker groups get the token (their secret store) once it is in the cluster.
+    const pools = infra.addPools({ userData: workerUserData, bootstrapToken: pki.bootstrapToken, dependsOn: [bootstrap.tokenReady] });
+    bootstrap.pruneTokens(pools);
     const cloud = plan.config.platform;
     this.federation = infra.ingress().apply((ingress) => ({ cluster: plan.name, cloud, region: plan.region, zones: plan.zones, ingress }));
 
     this.endpoint = plan.endpoint.hostPort;
     this.kubeconfig = bootstrap.kubeconfig;
     this.kubernetesVersion = bootstrap.kubernetesVersion;
+    this.certificates = bootstrap.certificates;
+    this.bootstrapToken = bootstrap.bootstrapToken;
     this.bastionAddress = infra.bastionPublicIp;
     this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig, bastionAddress: this.bastionAddress, controlPlane: controlPlaneFacts(plan) });
   }

@@ -6,6 +6,8 @@ import { CaSpec, discoveryHash, KEY_SPEC, SharedPki, sharedCaSpecs } from "./pla
 export interface ClusterPkiArgs {
   /** Cluster name, the CAs' common-name prefix. */
   clusterName: string;
+  /** The bootstrap token's rotation round (plan/bootstrap-token.ts tokenRound): a new round, a new token. */
+  tokenRound: number;
 }
 
 /**
@@ -45,7 +47,7 @@ export class ClusterPki extends pulumi.ComponentResource {
     const [cluster, frontProxy, etcd] = sharedCaSpecs(args.clusterName).map(ca);
     const sa = new tls.PrivateKey(`${name}-sa-key`, { ...KEY_SPEC }, parent);
 
-    const tokenOpts = { length: 0, upper: false, lower: true, numeric: true, special: false };
+    const tokenOpts = { length: 0, upper: false, lower: true, numeric: true, special: false, keepers: { round: String(args.tokenRound) } };
     const tokenId = new random.RandomPassword(`${name}-token-id`, { ...tokenOpts, length: 6 }, parent);
     const tokenSecret = new random.RandomPassword(`${name}-token-secret`, { ...tokenOpts, length: 16 }, parent);
 

@@ -1,4 +1,4 @@
-// npm run lab:cluster [-- --mode vip|local-proxy] [--lose NAME,..] [--skip-scale] [--skip-upgrade] [--brief] [--keep]
+// npm run lab:cluster [-- --mode vip|local-proxy] [--lose NAME,..] [--skip-scale] [--skip-upgrade] [--skip-lifetime] [--brief] [--keep]
 // Builds a real HA cluster the way a user does on hosts they own: lab hosts, an
 // air-gapped bundle, and the real `pulumi up` of the lab stack; then checks it as a user
 // would, upgrades it to the next Kubernetes minor under a running workload, runs `pulumi
@@ -36,6 +36,7 @@ import {
 } from "./cluster-scenarios";
 import { LabError, labLog, labModes, runLabCommand } from "./lab";
 import { upgradeCluster, Upgraded, upgradeHeld } from "./upgrade-scenario";
+import { certificatesHeld, CertificatesRenewed, renewCertificates, Renewal, rotateToken, tokenHeld, TokenRotated } from "./lifetime-scenario";
 import { LAB_UPGRADE_VERSION } from "../toolchain/recipes";
 import { join } from "path";
 
@@ -46,6 +47,10 @@ export interface LabRun {
   bringUp: BringUp;
   /** Unless --skip-upgrade: the cluster upgraded to the next minor (LAB_UPGRADE_VERSION) under a running workload. */
   upgraded?: Upgraded;
+  /** Unless --skip-lifetime: the control plane's certificates renewed by pulumi up and by the timers, one master at a time. */
+  certificates?: CertificatesRenewed;
+  /** Unless --skip-lifetime: the bootstrap token rotated while a worker joins again on it. */
+  token?: TokenRotated;
   secondUpNoChanges: boolean;
   /** Host-network pods that kept an endpoint address their node no longer has, after the bring-up (none, to pass). */
   staleEndpoints: string[];
@@ -93,7 +98,7 @@ export const SPARE_MASTERS: MasterHost[] = [
   { name: "lab-master-4", address: "10.199.96.14", zone: "zone-b" },
 ];
 
-export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boolean; scale?: boolean; upgrade?: boolean; brief?: boolean }): Promise<LabRun> {
+export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boolean; scale?: boolean; upgrade?: boolean; lifetime?: boolean; brief?: boolean }): Promise<LabRun> {
   // One run fetches the bundle from a URL, the other gets the folder copied over SSH.
   const { cluster: c, timings } = await LabCluster.open(mode, log, mode === "vip" ? "url" : "folder", opts.scale ? SPARE_MASTERS : []);
   try {
@@ -132,6 +137,27 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
         `after the upgrade: kubelets ${u.kubelets.join(", ")}; control plane ${u.controlPlane.join("; ")}; kubeadm-config ${u.clusterVersion}; stack output kubernetesVersion ${u.recorded || "(none)"}; ` +
           `cordoned ${u.cordoned.join(", ") || "none"}; same cluster ${u.sameCluster}, data kept ${u.dataKept}; the workload failed ${u.workloadFailures} of ${u.workloadRequests} requests, ` +
           `/readyz through the endpoint ${u.endpointFailures} of ${u.endpointRequests}${u.workloadFailedAt.length + u.endpointFailedAt.length ? ` (workload failures at ${u.workloadFailedAt.join(", ") || "none"}; endpoint failures at ${u.endpointFailedAt.join(", ") || "none"})` : ""}; back to ${u.from}: ${u.downgradeRefused ? "refused" : "NOT refused"} (${u.downgradeMessage || "no message"})`,
+      );
+    }
+
+    let certificates: CertificatesRenewed | undefined;
+    let token: TokenRotated | undefined;
+    if (opts.lifetime) {
+      log(`${mode}: renewing the control plane's certificates: by pulumi up (the stack's window widened), then by every master's timer at once`);
+      const x = (certificates = await renewCertificates(c, facts));
+      const renewal = (r: Renewal) =>
+        `${r.ok ? `in ${r.seconds.toFixed(0)} s` : `FAILED:\n${r.failure}`}: turns ${r.turns.map((t) => `${t.master} ${t.start}->${t.end}`).join(", ")}; expiries ${Object.entries(r.expiries).map(([m, e]) => `${m} +${((e.after - e.before) / 60).toFixed(0)} min`).join(", ")}; ` +
+        `the workload failed ${r.workloadFailures} of ${r.workloadRequests} requests, /readyz through the endpoint ${r.endpointFailures} of ${r.endpointRequests}`;
+      log(
+        `certificates: issued within the stack's ${x.validity} s ${x.issuedWithin}; timers on ${x.timersOn.join(", ")}; preview listed ${x.previewListed.join(", ")}; ` +
+          `by pulumi up ${renewal(x.byUp)}; output expiry ${x.outputBefore} -> ${x.outputAfter}; exported kubeconfig +${((x.kubeconfigAfter - x.kubeconfigBefore) / 60).toFixed(0)} min; ` +
+          `by the timers ${renewal(x.byTimer)}; same cluster ${x.sameCluster}, data kept ${x.dataKept}`,
+      );
+      log(`${mode}: rotating the bootstrap token while ${facts.workers[facts.workers.length - 1]} joins again`);
+      const t = (token = await rotateToken(c, facts, (names) => editHosts(c, (h) => (h.workers = h.workers.filter((w) => names.includes(w.name))))));
+      log(
+        `bootstrap token: ours before ${t.before.join(", ")}, after ${t.after.join(", ")}; output ${JSON.stringify(t.outputBefore)} -> ${JSON.stringify(t.outputAfter)}; ` +
+          `${t.worker} taken out ${t.removedOk}, rotated and joined again: pulumi up ${t.upOk ? `in ${t.upSeconds.toFixed(0)} s` : `FAILED:\n${t.failure}`}, joined as ${t.joinedWith || "nobody"}, Ready ${t.workerReady}`,
       );
     }
 
@@ -231,7 +257,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       leftOnHosts = await leftAfterReset(c, [...facts.masters, ...facts.workers]);
       log(`hosts after destroy: ${leftOnHosts.length ? leftOnHosts.join("; ") : "every host reset (no kubelet, containers, images, Kubernetes binaries or kubeadm-ha files)"}`);
     }
-    return { mode, bringUp: { ...timings, up, steps }, upgraded, secondUpNoChanges, staleEndpoints, undiagnosable, dns, reruns, replaced, scaled, losses, destroyed, leftOnHosts };
+    return { mode, bringUp: { ...timings, up, steps }, upgraded, certificates, token, secondUpNoChanges, staleEndpoints, undiagnosable, dns, reruns, replaced, scaled, losses, destroyed, leftOnHosts };
   } finally {
     if (!opts.keep) await c.close();
     else log(`--keep: hosts and engine left running (npm run lab:hosts -- down removes the hosts; engine in ${c.engine.dir})`);
@@ -405,18 +431,18 @@ function defaultLosses(mode: LabMode, masters: string[]): string[] {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { mode: { type: "string" }, lose: { type: "string" }, keep: { type: "boolean" }, "skip-scale": { type: "boolean" }, "skip-upgrade": { type: "boolean" }, brief: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { mode: { type: "string" }, lose: { type: "string" }, keep: { type: "boolean" }, "skip-scale": { type: "boolean" }, "skip-upgrade": { type: "boolean" }, "skip-lifetime": { type: "boolean" }, brief: { type: "boolean" } } });
   const modes = labModes(values.mode);
   const runs: LabRun[] = [];
   for (const mode of modes) {
     const masters = factsOf(mode).masters;
     // --lose= (empty) loses no master.
     const lose = values.lose !== undefined ? values.lose.split(",").filter(Boolean) : defaultLosses(mode, masters);
-    runs.push(await runLab(mode, { lose, keep: values.keep, scale: !values["skip-scale"], upgrade: !values["skip-upgrade"], brief: values.brief }));
+    runs.push(await runLab(mode, { lose, keep: values.keep, scale: !values["skip-scale"], upgrade: !values["skip-upgrade"], lifetime: !values["skip-lifetime"], brief: values.brief }));
   }
   console.log("\nsummary");
   for (const r of runs) {
-    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; ${r.upgraded ? `upgrade ${r.upgraded.from} -> ${r.upgraded.to}: ${upgradeHeld(r.upgraded, factsOf(r.mode).masters, factsOf(r.mode).workers)} (up ${r.upgraded.upSeconds.toFixed(0)} s, workload failures ${r.upgraded.workloadFailures}/${r.upgraded.workloadRequests}, endpoint failures ${r.upgraded.endpointFailures}/${r.upgraded.endpointRequests}); ` : ""}second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; ${r.reruns ? rerunsSummary(r.reruns) : ""}${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; ${r.scaled ? `masters 3 -> 5 -> 3: ${scaledHeld(r.scaled)} (a failed grow taken back in ${r.scaled.reverted.seconds.toFixed(0)} s; up ${r.scaled.grow.seconds.toFixed(0)} s + ${r.scaled.shrink.seconds.toFixed(0)} s, workload failures ${r.scaled.workloadFailures}/${r.scaled.workloadRequests}, endpoint failures ${r.scaled.endpointFailures}/${r.scaled.endpointRequests}); ` : ""}destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
+    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; ${r.upgraded ? `upgrade ${r.upgraded.from} -> ${r.upgraded.to}: ${upgradeHeld(r.upgraded, factsOf(r.mode).masters, factsOf(r.mode).workers)} (up ${r.upgraded.upSeconds.toFixed(0)} s, workload failures ${r.upgraded.workloadFailures}/${r.upgraded.workloadRequests}, endpoint failures ${r.upgraded.endpointFailures}/${r.upgraded.endpointRequests}); ` : ""}${r.certificates ? `certificates renewed: ${certificatesHeld(r.certificates, factsOf(r.mode).masters)} (by up ${r.certificates.byUp.seconds.toFixed(0)} s, by timers ${r.certificates.byTimer.seconds.toFixed(0)} s; workload failures ${r.certificates.byUp.workloadFailures + r.certificates.byTimer.workloadFailures}/${r.certificates.byUp.workloadRequests + r.certificates.byTimer.workloadRequests}, endpoint failures ${r.certificates.byUp.endpointFailures + r.certificates.byTimer.endpointFailures}/${r.certificates.byUp.endpointRequests + r.certificates.byTimer.endpointRequests}); ` : ""}${r.token ? `token rotated, a worker joined on it: ${tokenHeld(r.token)} (up ${r.token.upSeconds.toFixed(0)} s); ` : ""}second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; ${r.reruns ? rerunsSummary(r.reruns) : ""}${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; ${r.scaled ? `masters 3 -> 5 -> 3: ${scaledHeld(r.scaled)} (a failed grow taken back in ${r.scaled.reverted.seconds.toFixed(0)} s; up ${r.scaled.grow.seconds.toFixed(0)} s + ${r.scaled.shrink.seconds.toFixed(0)} s, workload failures ${r.scaled.workloadFailures}/${r.scaled.workloadRequests}, endpoint failures ${r.scaled.endpointFailures}/${r.scaled.endpointRequests}); ` : ""}destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
     for (const l of r.losses) {
       console.log(`    lost ${l.lost} (${l.why}): API ${l.apiAnswers.toFixed(1)} s, DNS ${l.dnsAnswers.toFixed(1)} s, writes ${l.writesAnswer.toFixed(1)} s, ${Object.entries(l.leases).map(([k, x]) => `${k} ${x.seconds.toFixed(1)} s`).join(", ")}, writes ${l.writesAfter}/5, new pod ${l.newPodRunning.toFixed(1)} s, rejoined ${l.rejoined.toFixed(1)} s`);
     }
@@ -424,6 +450,8 @@ async function main() {
   const bad = runs.filter(
     (r) =>
       (r.upgraded !== undefined && !upgradeHeld(r.upgraded, factsOf(r.mode).masters, factsOf(r.mode).workers)) ||
+      (r.certificates !== undefined && !certificatesHeld(r.certificates, factsOf(r.mode).masters)) ||
+      (r.token !== undefined && !tokenHeld(r.token)) ||
       !r.secondUpNoChanges ||
       r.staleEndpoints.length > 0 ||
       r.undiagnosable.length > 0 ||

@@ -17,6 +17,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { renderInChildProcess } from "../render/child";
 import { SharedPki, sharedPkiFiles } from "../components/plan/pki";
 import { NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE, TOKEN_PLACEHOLDER } from "../components/plan/kubeadm";
+import { CERTIFICATES_CONFIG } from "../components/plan/certificates";
 import { tool } from "../toolchain/cache";
 import { asHost } from "./hostfs";
 import { makeSharedPki, newBootstrapToken } from "./pki";
@@ -148,6 +149,8 @@ export async function renderedKubeadmConfigs(stack: string, configDir?: string):
     const m = /^([^/]+)(\/etc\/kubeadm-ha\/[^/]+)$/.exec(p);
     if (!m || !/^apiVersion: kubeadm\.k8s\.io\//m.test(content)) continue;
     const [, machine, path] = m;
+    // The renewal's config is kubeadm's too, but no init or join reads it (lifetime.test.ts checks it).
+    if (path === CERTIFICATES_CONFIG) continue;
     const docs = yamlDocs(content);
     const kinds = docs.map((d) => String(d?.kind));
     const joinDoc = docs.find((d) => d?.kind === "JoinConfiguration");
@@ -208,6 +211,9 @@ case "$url" in
   "$gcp/name" | "$imds/meta-data/instance-id") printf '%s' "$STANDIN_NODE_NAME" ;;
   "$gcp/network-interfaces/0/ip" | "$imds/meta-data/local-ipv4") printf '%s' "$STANDIN_NODE_IP" ;;
   "$gcp/attributes/"*) printf '%s' "$STANDIN_TOKEN" ;;
+  http://metadata.google.internal/computeMetadata/v1/project/project-id) printf 'lab-project' ;;
+  "$gcp/service-accounts/default/token") printf '{"access_token":"lab-access-token","expires_in":3599}' ;;
+  https://secretmanager.googleapis.com/v1/projects/lab-project/secrets/*/versions/latest:access) printf '{"payload":{"data":"%s"}}' "$(printf '%s' "$STANDIN_TOKEN" | base64)" ;;
   "$imds/api/token") printf 'imds-session-token' ;;
   "$imds/meta-data/placement/region") printf '%s' "$STANDIN_REGION" ;;
   "$imds/meta-data/iam/security-credentials/") printf 'worker-role' ;;
@@ -271,6 +277,10 @@ function fill(cfg: RenderedKubeadmConfig, opts: { tokenFile: string; dst: string
   writeExecutable(join(sbin, "kubeadm-ha-prepare"), "#!/bin/sh\n# lab: the machine is prepared already\nexit 0\n");
   writeExecutable(join(bin, "curl"), CURL_STANDIN);
   writeExecutable(join(bin, "kubeadm"), KUBEADM_STANDIN);
+  // GCP workers install a unit that keeps pods from the metadata server: written here, not on this machine.
+  writeExecutable(join(bin, "systemctl"), "#!/bin/sh\n# systemctl stand-in (kubeadm-ha lab): the boot script's units are not started here\nexit 0\n");
+  const units = join(work, "systemd");
+  mkdirSync(units, { recursive: true });
   const log = join(work, "metadata-requests.log");
   const capture = join(work, "kubeadm-join-config.yaml");
   writeFileSync(log, "");
@@ -283,7 +293,7 @@ function fill(cfg: RenderedKubeadmConfig, opts: { tokenFile: string; dst: string
     env: {
       ...process.env,
       PATH: `${bin}:${process.env.PATH}`,
-      STANDIN_LOG: log, STANDIN_CAPTURE: capture, STANDIN_TOKEN: token,
+      STANDIN_LOG: log, STANDIN_CAPTURE: capture, STANDIN_TOKEN: token, KUBEADM_HA_SYSTEMD_DIR: units,
       STANDIN_NODE_NAME: opts.node.name, STANDIN_NODE_IP: opts.node.ip, STANDIN_REGION: opts.node.region ?? "us-east-1",
     },
   });

@@ -246,17 +246,34 @@ function strings(v: unknown, out: string[] = []): string[] {
   return out;
 }
 
+/** The secrets (SECRET_PATTERNS' names) in a machine's or template's metadata or user data. */
+function secretsInBootData(args: ResourceValidationArgs): string[] {
+  const p = args.props;
+  const gcp = args.type === T.gcpInstance || args.type === T.gcpTemplate;
+  const decoded = [p.userDataBase64, args.type === T.awsLaunchTemplate ? p.userData : undefined].flatMap((b) => (typeof b === "string" ? [Buffer.from(b, "base64").toString("utf8")] : []));
+  const texts = [...strings(gcp ? [p.metadata, p.metadataStartupScript] : [p.userData]), ...decoded];
+  return SECRET_PATTERNS.filter((x) => texts.some((t) => x.re.test(t))).map((x) => x.what);
+}
+
 export const noSecretsInMasterBootData: ResourceValidationPolicy = {
   name: "no-secrets-in-master-boot-data",
   description: "A master's instance metadata and user data hold no private key, bootstrap token or certificate key: anything on the node (and, without IMDS limits, any pod) can read them. Secrets reach masters over SSH.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
     if (!isMaster(args)) return;
-    const p = args.props;
-    const decoded = typeof p.userDataBase64 === "string" ? [Buffer.from(p.userDataBase64, "base64").toString("utf8")] : [];
-    const texts = [...strings(args.type === T.gcpInstance ? [p.metadata, p.metadataStartupScript] : [p.userData]), ...decoded];
-    const found = SECRET_PATTERNS.filter((p) => texts.some((t) => p.re.test(t))).map((p) => p.what);
+    const found = secretsInBootData(args);
     if (found.length) report(`${args.name}: its ${args.type === T.gcpInstance ? "instance metadata" : "user data"} contains ${found.join(", ")}; send secrets over SSH (the bootstrap does), never in boot data.`);
+  },
+};
+
+export const noSecretsInWorkerBootData: ResourceValidationPolicy = {
+  name: "no-secrets-in-worker-boot-data",
+  description: "A worker template's metadata and user data hold no bootstrap token or key: a rotation would change the template and replace every worker, and whatever reads the metadata could join nodes. Workers read the token at boot with their own identity (GCP Secret Manager, AWS SSM).",
+  enforcementLevel: "mandatory",
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+    if (args.type !== T.gcpTemplate && args.type !== T.awsLaunchTemplate) return;
+    const found = secretsInBootData(args);
+    if (found.length) report(`${args.name}: its ${args.type === T.gcpTemplate ? "metadata" : "user data"} contains ${found.join(", ")}; keep the token in the secret store the workers read at boot (Secret Manager, SSM), never in a template.`);
   },
 };
 
@@ -329,6 +346,7 @@ export const POLICIES: Array<ResourceValidationPolicy | StackValidationPolicy> =
   awsImdsv2Required,
   gcpShieldedVm,
   noSecretsInMasterBootData,
+  noSecretsInWorkerBootData,
   encryptedDisks,
   workersNotNewerThanControlPlane,
 ];

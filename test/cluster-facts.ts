@@ -65,10 +65,15 @@ export function clusterFacts(stack: string) {
       assert.match(wait, /endpoint health --endpoints="\$urls"/);
     });
 
-    test("worker pools start only after the control plane is validated", () => {
+    test("worker pools start only after the control plane is validated and the bootstrap token they join with is in the cluster", () => {
       const pools = r.resources.filter((x) => x.type === "gcp:compute/instanceGroupManager:InstanceGroupManager" || x.type === "aws:autoscaling/group:Group");
       assert.ok(pools.length >= 3);
-      for (const g of pools) assert.ok(g.dependencies.some((u) => u.endsWith(`::${cp("validate")}`)), `${g.name} does not wait for validation`);
+      for (const g of pools) assert.ok(g.dependencies.some((u) => u.endsWith(`::${cp("bootstrap-token")}`)), `${g.name} does not wait for the token`);
+      assert.ok(deps(cp("bootstrap-token")).includes(cp("validate")));
+      // The token's secret store is written once the token is in the cluster; old tokens go after the pools.
+      const store = r.resources.find((x) => x.type === "gcp:secretmanager/secretVersion:SecretVersion" || x.type === "aws:ssm/parameter:Parameter")!;
+      assert.ok(store.dependencies.some((u) => u.endsWith(`::${cp("bootstrap-token")}`)), `${store.name} is written before the token is in the cluster`);
+      assert.ok(deps(cp("bootstrap-token-prune")).includes(cp("bootstrap-token")));
     });
 
     test("the endpoint name, every LB address and every master address are in the apiserver certificate", () => {
@@ -155,7 +160,10 @@ export function clusterFacts(stack: string) {
       for (let i = 0; i < 3; i++) assert.ok(deps(cp("prune-members")).includes(cp(`etcd-member-${m(i)}`)));
       // Validated after the masters' upgrade steps, which wait for the pruning (a new release reaches them one at a time).
       assert.ok(deps(`${m(0)}-upgrade`).includes(cp("prune-members")));
-      assert.ok(deps(cp("validate")).includes(`${m(2)}-upgrade`));
+      assert.ok(deps(`${m(0)}-certificates`).includes(`${m(2)}-upgrade`));
+      // Certificates renewed when due, one master after the other, before the validation.
+      for (let i = 1; i < 3; i++) assert.ok(deps(`${m(i)}-certificates`).includes(`${m(i - 1)}-certificates`));
+      assert.ok(deps(cp("validate")).includes(`${m(2)}-certificates`));
     });
 
     test("the kubeconfig step keeps its output secret and out of the logs", () => {
@@ -167,7 +175,7 @@ export function clusterFacts(stack: string) {
     test("the steps that need any one healthy master connect through the endpoint's SSH forwarding, never to a fixed master", () => {
       const steps = ofType(r, "command:remote:Command").filter((x) => x.name.startsWith(cp("")));
       assert.deepEqual(steps.map((x) => x.name.slice(cp("").length)).sort(), [
-        ...[0, 1, 2].map((i) => "etcd-member-" + m(i)), "kubeconfig", "prune-members", ...[0, 1, 2].map((i) => "remove-" + m(i)), "validate",
+        "bootstrap-token", "bootstrap-token-prune", ...[0, 1, 2].map((i) => "etcd-member-" + m(i)), "kubeconfig", "prune-members", ...[0, 1, 2].map((i) => "remove-" + m(i)), "validate",
       ]);
       const sshForwarding = r.resources.filter((x) => /ssh-rule$|ssh-listener$/.test(x.name));
       assert.equal(sshForwarding.length, 1, "one SSH forwarding on the apiserver load balancer");

@@ -116,11 +116,22 @@ test("workers resolve the endpoint name to the internal LB", () => {
   assert.match(file(r, "prod-general/cloud-init.yaml"), /kubeadm-ha-set-endpoint\n\s+- 10\.10\.0\.5/);
 });
 
-test("masters' metadata holds no secret; the worker template's token is a secret item of its own", () => {
-  for (const m of masters()) {
+test("no metadata holds a secret: workers read the token from Secret Manager with their own service account, and pods never reach the metadata server", () => {
+  for (const m of [...masters(), ...ofType(r, "gcp:compute/instanceTemplate:InstanceTemplate")]) {
     const md = JSON.stringify(inputs(m).metadata);
     assert.ok(!md.includes(SECRET) && !/PRIVATE KEY/.test(md), `${m.name} metadata carries a secret`);
+    assert.deepEqual(Object.keys(inputs(m).metadata).sort(), ["block-project-ssh-keys", "enable-oslogin", "user-data"], `${m.name}: metadata beyond the boot config and SSH settings`);
   }
-  for (const t of ofType(r, "gcp:compute/instanceTemplate:InstanceTemplate")) assert.equal(inputs(t).metadata["kubeadm-ha-bootstrap-token"], SECRET);
-  assert.notEqual(inputs(ofType(r, "gcp:compute/instanceTemplate:InstanceTemplate")[0]).metadata["user-data"], SECRET);
+  const secret = ofType(r, "gcp:secretmanager/secret:Secret")[0];
+  const version = ofType(r, "gcp:secretmanager/secretVersion:SecretVersion")[0];
+  const reader = ofType(r, "gcp:secretmanager/secretIamMember:SecretIamMember")[0];
+  assert.equal(inputs(secret).secretId, "prod-bootstrap-token");
+  assert.equal(inputs(version).secretData, SECRET);
+  assert.equal(inputs(reader).role, "roles/secretmanager.secretAccessor");
+  assert.match(String(inputs(reader).member), /^serviceAccount:/);
+  const join = file(r, "prod-general/usr/local/sbin/kubeadm-ha-worker-join");
+  assert.match(join, /secretmanager\.googleapis\.com\/v1\/projects\/\$\{project\}\/secrets\/prod-bootstrap-token\/versions\/latest:access/);
+  // The pod network's traffic to the metadata server is dropped before the token is read.
+  assert.match(join, /iptables -t raw -I PREROUTING -s 10\.244\.0\.0\/16 -d 169\.254\.169\.254\/32 -j DROP/);
+  assert.ok(join.indexOf("conceal_metadata\n  project=") > 0);
 });

@@ -135,10 +135,14 @@ test("a master replaced at the same address (its machine changed): its steps run
   const before = await renderInChild(STACK);
   const after = await renderWithHost("lab-master-0", (m) => (m.machine = "rebuilt-2026-12-01"));
   assert.deepEqual(rerun(before, after), [
+    // The control plane's steps run again with any master's machine: no-ops where done.
+    "lab-control-plane-bootstrap-token",
+    "lab-control-plane-bootstrap-token-prune",
     "lab-control-plane-etcd-member-lab-master-0",
     "lab-control-plane-kubeconfig",
     "lab-control-plane-prune-members",
     "lab-control-plane-validate",
+    "lab-master-0-certificates",
     "lab-master-0-fetch-release",
     "lab-master-0-files",
     "lab-master-0-healthy",

@@ -82,6 +82,9 @@ const CASES: Case[] = [
   { file: "kubernetes-version-with-v", what: "kubernetes.version v1.34.2", key: "kubeadm-ha:kubernetes.version", value: '"v1.34.2"', fix: 'e.g. "1.34.2"' },
   { file: "kubernetes-version-unquoted", what: "kubernetes.version 1.34 (a YAML number)", key: "kubeadm-ha:kubernetes.version", value: "received number (got 1.34)", fix: "as a quoted string" },
   { file: "kubernetes-version-too-old", what: "an unsupported old Kubernetes version", key: "kubeadm-ha:kubernetes.version", value: '"1.29.0"', fix: "use 1.31 or newer" },
+  { file: "renew-window-not-shorter", what: "a certificate renewal window as long as their validity", key: "kubeadm-ha:kubernetes.certificates.renewBefore", value: '"720h" is not shorter than certificates.validity "720h"', fix: 'use from 10m to less than 720h, e.g. "60h"' },
+  { file: "validity-in-days", what: "a certificate validity written in days", key: "kubeadm-ha:kubernetes.certificates.validity", value: '(got "365d")', fix: 'use hours and minutes from 1h to 87600h' },
+  { file: "token-ttl-too-long", what: "a bootstrap token that lives two years", key: "kubeadm-ha:kubernetes.bootstrapToken.ttl", value: '"17520h" is outside 1h to 8760h', fix: "use hours and minutes from 1h to 8760h" },
   // Hosts you own.
   { file: "static-duplicate-address", what: "a static stack with two hosts at one address", key: "kubeadm-ha:hosts.workers[1].address", value: '"10.103.97.210" is used twice', fix: "give every host its own address" },
   { file: "static-duplicate-name", what: "a static stack with two hosts of one name", key: "kubeadm-ha:hosts.workers[1].name", value: '"dc1-worker-0" is used twice', fix: "give every host its own name" },

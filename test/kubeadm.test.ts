@@ -143,12 +143,13 @@ test("cloud workers fill their join config from where the program put the token 
       const join = yamlDocs(f.text).find((d) => d.kind === "JoinConfiguration");
       assert.equal(join.nodeRegistration.name, id.name);
       assert.ok(join.nodeRegistration.kubeletExtraArgs.some((a: { name: string; value: string }) => a.name === "node-ip" && a.value === id.ip));
-      const gcpKey = f.requests.map((r) => /\/instance\/attributes\/([^ ]+) /.exec(r)?.[1]).find(Boolean);
+      const gcpSecret = f.requests.map((r) => /^https:\/\/secretmanager\.googleapis\.com\/v1\/projects\/[^/]+\/secrets\/([^/]+)\/versions\/latest:access /.exec(r)?.[1]).find(Boolean);
       const ssmName = f.requests.map((r) => /"Name":"([^"]+)"/.exec(r)?.[1]).find(Boolean);
-      if (gcpKey) {
-        const templates = p.render.resources.filter((r) => r.type === "gcp:compute/instanceTemplate:InstanceTemplate" && String(r.inputs.namePrefix).replace(/-$/, "") === f.cfg.machine);
-        assert.equal(templates.length, 1, `${stack}: one instance template for ${f.cfg.machine}`);
-        assert.ok(gcpKey in templates[0].inputs.metadata, `${stack}: ${f.cfg.machine} reads metadata key ${gcpKey}, which its template does not set`);
+      if (gcpSecret) {
+        const secrets = p.render.resources.filter((r) => r.type === "gcp:secretmanager/secret:Secret").map((r) => r.inputs.secretId);
+        assert.ok(secrets.includes(gcpSecret), `${stack}: ${f.cfg.machine} reads secret ${gcpSecret}; the program stores ${secrets.join(", ")}`);
+        // With the worker's own service account, asked of the metadata server first.
+        assert.ok(f.requests.some((r) => r.includes("/instance/service-accounts/default/token")), `${stack}: no service-account token asked`);
       } else {
         assert.ok(ssmName, `${stack}: ${f.cfg.machine} asked neither GCP metadata nor SSM for the token: ${f.requests.join("; ")}`);
         const params = p.render.resources.filter((r) => r.type === "aws:ssm/parameter:Parameter").map((r) => r.inputs.name);

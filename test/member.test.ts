@@ -92,7 +92,11 @@ function machine(name: string) {
       p.stderr.on("data", (d) => (stderr += d));
       p.on("close", (status) => done({ status, stdout, stderr }));
     });
+  // kubectl finds no bootstrap token in the cluster: a joining master creates its own.
+  writeFileSync(join(bin, "kubectl"), '#!/bin/sh\necho "Error from server (NotFound): secrets not found" >&2\nexit 1\n');
+  chmodSync(join(bin, "kubectl"), 0o755);
   return {
+    name,
     at,
     run,
     kubeadm: () => readFileSync(log, "utf8").trim().split("\n").filter(Boolean),
@@ -118,7 +122,12 @@ async function listening(i: number, port: number): Promise<TcpServer> {
 }
 
 /** What kubeadm is asked on a join: the node's certificates, then the join. */
-const joined = (m: { at: (p: string) => string }) => [`join phase control-plane-prepare certs --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`, `join --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`];
+const joined = (m: { name: string; at: (p: string) => string }) => [
+  // The token it joins with exists in the cluster first, made with a credential minted from the shared CA.
+  `kubeconfig user --config ${m.at("/etc/kubeadm-ha/certificates.yaml")} --client-name kubeadm-ha:token:${m.name} --org kubeadm:cluster-admins --validity-period 1h`,
+  `token create abcdef.0123456789abcdef --kubeconfig ${m.at("/run/kubeadm-ha/token-admin.conf")} --ttl 720h --description kubeadm-ha: nodes join with this token; pulumi up rotates it --groups system:bootstrappers:kubeadm:default-node-token --usages signing,authentication`,
+  `join phase control-plane-prepare certs --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`, `join --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`,
+];
 
 const closeAll = async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((ok) => s.close(ok))));
@@ -192,8 +201,9 @@ describe("kubeadm-ha-member decides on the machine", () => {
     const retry = await m.run([]);
     assert.equal(retry.status, 0, retry.stderr);
     assert.match(retry.stdout, /an earlier kubeadm run here did not finish; kubeadm reset, then again/);
-    const calls = m.kubeadm().map((c) => c.split(" --config")[0]);
-    assert.deepEqual(calls, ["join phase control-plane-prepare certs", "join", "reset --force --cleanup-tmp-dir", "join phase control-plane-prepare certs", "join"]);
+    const calls = m.kubeadm().map((c) => c.split(" --")[0]);
+    const joinCalls = ["kubeconfig user", "token create abcdef.0123456789abcdef", "join phase control-plane-prepare certs", "join"];
+    assert.deepEqual(calls, [...joinCalls, "reset", ...joinCalls]);
     for (const n of SHARED_PKI_NAMES) assert.equal(readFileSync(join(m.at("/etc/kubernetes/pki"), n), "utf8"), `shared ${n}\n`, `${n} was lost by the reset`);
     assert.ok(existsSync(m.at(MEMBER_DONE)) && !existsSync(m.at(MEMBER_STARTED)));
   });

@@ -62,7 +62,9 @@ test("every machine is prepared over SSH from files the render shows, then joins
     // kubeadm, kubelet and kubectl of the stack's release, pinned and held.
     assert.match(file(r, `${m}/usr/local/sbin/kubeadm-ha-prepare`), /pinned\+=\("\$p=1\.34\.2-1\.1"\)[^]*apt-mark hold "\$@"[^]*install_kubernetes kubeadm kubelet kubectl/);
   }
-  for (const w of WORKERS) assert.ok(named(r, `${w}-join`).dependencies.some((u) => u.endsWith("::dc1-control-plane-validate")), `${w} joins before validation`);
+  // After the validation, once the bootstrap token it joins with is in the cluster.
+  assert.ok(named(r, "dc1-control-plane-bootstrap-token").dependencies.some((u) => u.endsWith("::dc1-control-plane-validate")));
+  for (const w of WORKERS) assert.ok(named(r, `${w}-join`).dependencies.some((u) => u.endsWith("::dc1-control-plane-bootstrap-token")), `${w} joins before its token is in the cluster`);
 });
 
 test("vip: haproxy and keepalived on the masters only; the endpoint is the VIP on 8443, in the certificate", () => {

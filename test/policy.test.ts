@@ -109,7 +109,14 @@ describe("each rule on its own", () => {
     assert.equal((await only(p, aws("certificateKey: " + "ab".repeat(32)))).length, 1);
   });
 
-  test("no-secrets-in-master-boot-data leaves worker templates alone (they carry the join token by design)", async () => {
+  test("no-secrets-in-worker-boot-data refuses a token in a worker template: workers read it from their secret store", async () => {
+    const p = rules.noSecretsInWorkerBootData;
+    assert.match((await only(p, [fake(rules.T.gcpTemplate, "workers", { metadata: { "kubeadm-ha-bootstrap-token": "[secret]" } })]))[0], /a Pulumi secret/);
+    const lt = (text: string) => [fake(rules.T.awsLaunchTemplate, "lt", { userData: Buffer.from(text).toString("base64") })];
+    assert.match((await only(p, lt("TOKEN=abcdef.0123456789abcdef")))[0], /bootstrap token/);
+    assert.deepEqual(await only(p, lt("#cloud-config\n")), []);
+    assert.deepEqual(await only(p, [fake(rules.T.gcpTemplate, "workers", { metadata: { "user-data": "#cloud-config\n" } })]), []);
+    // Masters are the other rule's.
     assert.deepEqual(await only(rules.noSecretsInMasterBootData, [fake(rules.T.gcpTemplate, "workers", { metadata: { "kubeadm-token": "[secret]" } })]), []);
   });
 
@@ -195,6 +202,7 @@ describe("the pack over every shipped stack's render", () => {
     { rule: "gcp-shielded-vm", stack: "gcp-three-zone", what: "Secure Boot off on a master", mutate: (rs) => void (inputs(master(rs, 0)).shieldedInstanceConfig.enableSecureBoot = false) },
     { rule: "no-secrets-in-master-boot-data", stack: "gcp-three-zone", what: "the bootstrap token in a master's metadata", mutate: (rs) => void (inputs(master(rs, 1)).metadata["kubeadm-token"] = "[secret]") },
     { rule: "no-secrets-in-master-boot-data", stack: "aws-three-az", what: "a CA key in a master's user data", mutate: (rs) => void (inputs(master(rs, 0)).userData += "\n-----BEGIN EC PRIVATE KEY-----\n") },
+    { rule: "no-secrets-in-worker-boot-data", stack: "gcp-three-zone", what: "the bootstrap token in a worker template's metadata", mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.gcpTemplate, "template")).metadata["kubeadm-ha-bootstrap-token"] = "[secret]") },
     {
       rule: "workers-not-newer-than-control-plane",
       stack: "gcp-three-zone",

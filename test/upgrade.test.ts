@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "fs";
 import { join } from "path";
 import { fromRawConfig, validateClusterConfig } from "../components/config/validate";
-import { minorsToGoThrough, versionChangeProblems } from "../components/config/versions";
+import { minorsToGoThrough, newMastersDuringUpgrade, versionChangeProblems } from "../components/config/versions";
 import { planCluster } from "../components/plan/cluster-plan";
 import { upgradeOrder } from "../components/plan/upgrade";
 import { waves } from "../render/order";
@@ -37,6 +37,20 @@ test("the same release, a patch, or the next minor pass; so does a stack that re
   for (const wanted of ["1.34.2", "1.34.7", "1.35.0", "1.35.4"]) assert.deepEqual(versionChangeProblems("1.34.2", wanted), [], wanted);
   assert.deepEqual(versionChangeProblems(undefined, "1.36.0"), []);
   assert.deepEqual(versionChangeProblems({}, "1.36.0"), []);
+});
+
+test("a master added in the same up as an upgrade is refused: it would join on the new release before the others move", () => {
+  const before = [{ name: "prod-master-0" }, { name: "prod-master-1" }, { name: "prod-master-2" }];
+  const five = [...before.map((m) => m.name), "prod-master-3", "prod-master-4"];
+  const [p, ...rest] = newMastersDuringUpgrade("1.34.2", "1.35.4", before, five, "controlPlane.count");
+  assert.equal(rest.length, 0);
+  assert.equal(p.key, "kubeadm-ha:controlPlane.count");
+  assert.match(p.message, /adds prod-master-3, prod-master-4 in the same up as the upgrade from "1\.34\.2" to "1\.35\.4"/);
+  assert.match(p.fix, /add the masters after the upgrade/);
+  // Either change alone passes; so does a stack with no recorded release or masters.
+  assert.deepEqual(newMastersDuringUpgrade("1.34.2", "1.34.2", before, five, "controlPlane.count"), []);
+  assert.deepEqual(newMastersDuringUpgrade("1.34.2", "1.35.4", before, before.map((m) => m.name), "controlPlane.count"), []);
+  assert.deepEqual(newMastersDuringUpgrade(undefined, "1.35.4", undefined, five, "hosts.masters"), []);
 });
 
 test("an upgrade fetches the release onto every node first, then takes every master one at a time in plan order, then each worker you own: drained, upgraded, uncordoned, before the next", () => {

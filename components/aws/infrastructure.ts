@@ -90,7 +90,8 @@ export class AwsInfrastructure extends InfrastructureComponent {
     const parameter = new aws.ssm.Parameter(
       `${plan.name}-bootstrap-token`,
       { name: tokenParameterName(plan), type: "SecureString", value: pulumi.secret(args.bootstrapToken), description: `${plan.name}: kubeadm bootstrap token for workers`, tags: tags(plan.name, `${plan.name}-bootstrap-token`) },
-      parent,
+      // A rotated token is written once it is in the cluster.
+      { ...parent, dependsOn: args.dependsOn },
     );
     const policy = parameter.arn.apply((arn) =>
       JSON.stringify({
@@ -119,6 +120,6 @@ export class AwsInfrastructure extends InfrastructureComponent {
           parent,
         ),
     );
-    return this.pools;
+    return [parameter, ...this.pools];
   }
 }

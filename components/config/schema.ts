@@ -2,6 +2,7 @@
 // need only one field. Cross-field checks (zones in the region, CIDR overlap)
 // live in validate.ts. Pure: no Pulumi imports.
 import { z } from "zod";
+import { DURATION_RE } from "./durations";
 
 /** Config namespace: every key in a stack file is `kubeadm-ha:<key>`. */
 export const NAMESPACE = "kubeadm-ha";
@@ -12,6 +13,14 @@ export const DEFAULT_KUBERNETES_VERSION = "1.34.2";
 export const DEFAULT_CALICO_VERSION = "3.29.1";
 /** Flannel release applied after `kubeadm init` when `cni.name` is flannel and no version is given. */
 export const DEFAULT_FLANNEL_VERSION = "0.26.1";
+/** Validity of the generated CAs: ten years, as kubeadm's own. */
+export const CA_VALIDITY_HOURS = 10 * 365 * 24;
+/** Validity of the control-plane leaf certificates: one year, kubeadm's own. */
+export const DEFAULT_CERTIFICATE_VALIDITY = "8760h";
+/** Renew the control-plane certificates 30 days before the earliest expires. */
+export const DEFAULT_RENEW_BEFORE = "720h";
+/** Lifetime of the bootstrap token workers join with: 30 days, rotated by `pulumi up` after 15. */
+export const DEFAULT_TOKEN_TTL = "720h";
 /** CNIs the program installs (or none). */
 export const CNI_NAMES = ["calico", "flannel", "bridge", "none"] as const;
 /** The kubelet's eviction signals (kubelet config evictionHard keys). */
@@ -252,9 +261,37 @@ export const clusterConfigSchema = z
           })
           .strict()
           .default({}),
+        certificates: z
+          .object({
+            /**
+             * Validity of the leaf certificates kubeadm issues to the control plane (apiserver,
+             * etcd, front-proxy client, the admin, controller-manager and scheduler kubeconfigs):
+             * kubeadm's certificateValidityPeriod, e.g. "8760h" or "2h30m". @default "8760h"
+             */
+            validity: z.string().regex(DURATION_RE, 'must be hours and minutes such as "8760h" or "2h30m"').default(DEFAULT_CERTIFICATE_VALIDITY),
+            /**
+             * Renew them once the earliest expires within this: a timer on each master checks
+             * (one master at a time, its static pods restarted), and so does every `pulumi up`.
+             * Less than validity. @default "720h" (30 days)
+             */
+            renewBefore: z.string().regex(DURATION_RE, 'must be hours and minutes such as "720h" or "30m"').default(DEFAULT_RENEW_BEFORE),
+          })
+          .strict()
+          .default({ validity: DEFAULT_CERTIFICATE_VALIDITY, renewBefore: DEFAULT_RENEW_BEFORE }),
+        bootstrapToken: z
+          .object({
+            /**
+             * Lifetime of the bootstrap token new workers join with, e.g. "720h". `pulumi up`
+             * rotates it once half of it has passed: run an up at least that often (a
+             * scheduled job) for worker groups to keep joining. @default "720h" (30 days)
+             */
+            ttl: z.string().regex(DURATION_RE, 'must be hours and minutes such as "720h" or "2h"').default(DEFAULT_TOKEN_TTL),
+          })
+          .strict()
+          .default({ ttl: DEFAULT_TOKEN_TTL }),
       })
       .strict()
-      .default({ version: DEFAULT_KUBERNETES_VERSION, cni: { name: "calico" }, packages: { source: "repository" }, kubelet: { allowCgroupV1: false }, containerd: { restrictOomScoreAdj: false }, controllerManager: {}, kubeProxy: {} }),
+      .default({ version: DEFAULT_KUBERNETES_VERSION, cni: { name: "calico" }, packages: { source: "repository" }, kubelet: { allowCgroupV1: false }, containerd: { restrictOomScoreAdj: false }, controllerManager: {}, kubeProxy: {}, certificates: { validity: DEFAULT_CERTIFICATE_VALIDITY, renewBefore: DEFAULT_RENEW_BEFORE }, bootstrapToken: { ttl: DEFAULT_TOKEN_TTL } }),
     endpoint: z
       .object({
         /** How clients reach kube-apiserver: `cloud-lb` (GCP/AWS internal LB), `vip` (keepalived + haproxy, hosts you own), `local-proxy` (haproxy on every node). @default cloud-lb on GCP/AWS, vip on static */
@@ -318,6 +355,11 @@ export const FIX_HINTS: Record<string, string> = {
   "kubernetes.controllerManager": "use nodeMonitorGracePeriodSeconds, a whole number of seconds from 20 to 600",
   "kubernetes.controllerManager.nodeMonitorGracePeriodSeconds": "use a whole number of seconds from 20 (two missed Lease renewals) to 600, e.g. 30; leave it out for Kubernetes' 50",
   "kubernetes.kubeProxy": "use conntrackMaxPerCore, a whole number from 0 (0 leaves nf_conntrack_max alone)",
+  "kubernetes.certificates": 'use validity and renewBefore, durations such as "8760h" and "720h"',
+  "kubernetes.certificates.validity": 'use hours and minutes from 1h to 87600h (the CAs\' ten years), e.g. "8760h" (one year, kubeadm\'s own)',
+  "kubernetes.certificates.renewBefore": 'use hours and minutes from 10m, less than certificates.validity, e.g. "720h" (30 days)',
+  "kubernetes.bootstrapToken": 'use ttl, a duration such as "720h"',
+  "kubernetes.bootstrapToken.ttl": 'use hours and minutes from 1h to 8760h, e.g. "720h" (30 days); pulumi up rotates the token once half of it has passed',
   "kubernetes.kubeProxy.conntrackMaxPerCore": "use a whole number from 0, e.g. 32768, or 0 to leave nf_conntrack_max alone",
   endpoint: 'use endpoint.mode "cloud-lb" on GCP/AWS, "vip" (with endpoint.vip) or "local-proxy" on your own hosts',
   hosts: "list your machines: hosts.masters (3 or 5) and hosts.workers, each {name, address}",

@@ -2,7 +2,8 @@
 // as one ConfigError naming the key, the bad value and the fix, before the
 // program registers any resource. Pure: no Pulumi imports.
 import { checkBundleFolder } from "./bundle-check";
-import { clusterConfigSchema, CNI_NAMES, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION, DEFAULT_GCP_IMAGE, PLATFORMS } from "./schema";
+import { durationSeconds, durationText } from "./durations";
+import { CA_VALIDITY_HOURS, clusterConfigSchema, CNI_NAMES, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION, DEFAULT_GCP_IMAGE, PLATFORMS } from "./schema";
 import { hasHostBits, networkOf, overlaps, parseCidr, prefixOf, sizeOf } from "../plan/cidr";
 
 /** A fully defaulted, cross-checked cluster configuration. */
@@ -250,6 +251,22 @@ function checkPackagesAndCni(c: ParsedClusterConfig, add: Add) {
   }
 }
 
+/** Certificate validity and renewal window, the bootstrap token's lifetime: in range, and a window shorter than the validity. */
+function checkLifetimes(c: ParsedClusterConfig, add: Add) {
+  const { certificates, bootstrapToken } = c.kubernetes;
+  const validity = durationSeconds(certificates.validity)!;
+  const renewBefore = durationSeconds(certificates.renewBefore)!;
+  const ttl = durationSeconds(bootstrapToken.ttl)!;
+  const hours = (s: number) => s / 3600;
+  if (hours(validity) < 1 || hours(validity) > CA_VALIDITY_HOURS) {
+    add(["kubernetes", "certificates", "validity"], `${show(certificates.validity)} is outside 1h to ${CA_VALIDITY_HOURS}h (the CAs' own validity)`);
+  } else if (renewBefore < 600 || renewBefore >= validity) {
+    const why = renewBefore < 600 ? "leaves too little time to renew every master in turn (10m at least)" : `is not shorter than certificates.validity ${show(certificates.validity)}: every renewal would be due again at once`;
+    add(["kubernetes", "certificates", "renewBefore"], `${show(certificates.renewBefore)} ${why}`, `use from 10m to less than ${certificates.validity}, e.g. ${show(durationText(Math.max(600, Math.floor(validity / 12 / 60) * 60)))}`);
+  }
+  if (hours(ttl) < 1 || hours(ttl) > 8760) add(["kubernetes", "bootstrapToken", "ttl"], `${show(bootstrapToken.ttl)} is outside 1h to 8760h`);
+}
+
 /** Validates a cluster's stack config; throws ConfigError listing every problem. */
 export function validateClusterConfig(raw: Record<string, unknown>, stackName: string, providerConfig: Record<string, string> = {}): ClusterConfig {
   const problems: ConfigProblem[] = [];
@@ -299,6 +316,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   if (minor < MIN_KUBERNETES_MINOR) add(["kubernetes", "version"], `${show(c.kubernetes.version)} is older than 1.${MIN_KUBERNETES_MINOR}, the first release whose kubeadm reads v1beta4 configs`, "use 1.31 or newer, e.g. 1.34.2");
 
   checkPackagesAndCni(c, add);
+  checkLifetimes(c, add);
 
   // Networks: valid, aligned, sized, disjoint.
   const nets: Array<[string, string]> = [["nodeCidr", c.network.nodeCidr], ["podCidr", c.network.podCidr], ["serviceCidr", c.network.serviceCidr]];

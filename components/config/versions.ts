@@ -62,3 +62,23 @@ export function versionChangeProblems(running: unknown, wanted: string): ConfigP
   }
   return [];
 }
+
+/**
+ * A master new to the stack (`names` not among `before`, the last up's masters) in the same
+ * up as a change of release (`running` → `wanted`): it would install the new release and join
+ * the control plane before the other masters are upgraded, an apiserver and kubelet newer than
+ * the cluster's. `key` is where the stack lists its masters (`hosts.masters` or `controlPlane.count`).
+ */
+export function newMastersDuringUpgrade(running: unknown, wanted: string, before: unknown, names: string[], key: string): ConfigProblem[] {
+  if (typeof running !== "string" || running === wanted || !Array.isArray(before)) return [];
+  const had = new Set(before.map((m) => (m && typeof m === "object" ? String((m as { name?: unknown }).name) : "")));
+  const added = names.filter((n) => !had.has(n));
+  if (!added.length) return [];
+  return [
+    {
+      key: `${NAMESPACE}:${key}`,
+      message: `adds ${added.join(", ")} in the same up as the upgrade from ${JSON.stringify(running)} to ${JSON.stringify(wanted)}: a new master would join on the new release before the others are upgraded`,
+      fix: `add the masters after the upgrade: set kubernetes.version back to ${JSON.stringify(running)} for this up (or leave ${key} as it was), pulumi up, then the other change`,
+    },
+  ];
+}

@@ -5,9 +5,9 @@ import { MemberIngress } from "../plan/member";
 import { GcpApiServerLoadBalancer } from "./apiserver-lb";
 import { GcpControlPlane } from "./control-plane";
 import { GcpNetwork } from "./network";
-import { GCP_INSTANCE_IDENTITY, GcpNodePool } from "./node-pool";
+import { GcpNodePool } from "./node-pool";
 import * as gcp from "@pulumi/gcp";
-import { networkTag } from "../plan/gcp-plan";
+import { gcpInstanceIdentity, networkTag, tokenSecretId } from "../plan/gcp-plan";
 import { BASTION_DISK_GB } from "../plan/cluster-plan";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
 
@@ -17,7 +17,7 @@ export class GcpInfrastructure extends InfrastructureComponent {
   public readonly masterIds: pulumi.Output<string>[];
   public readonly masterInstances: pulumi.Resource[];
   public readonly sshReady: pulumi.Resource[];
-  public readonly instanceIdentity = GCP_INSTANCE_IDENTITY;
+  public readonly instanceIdentity: ReturnType<typeof gcpInstanceIdentity>;
   private readonly plan: ClusterPlan;
   private readonly network: GcpNetwork;
   private readonly workerAccount: gcp.serviceaccount.Account;
@@ -27,6 +27,7 @@ export class GcpInfrastructure extends InfrastructureComponent {
     super("kubeadm-ha:gcp:Infrastructure", name, {}, opts);
     const { plan } = args;
     this.plan = plan;
+    this.instanceIdentity = gcpInstanceIdentity(plan);
     const parent = { parent: this };
     this.network = new GcpNetwork(name, { plan }, parent);
     const subnet = this.network.subnet.id;
@@ -71,6 +72,26 @@ export class GcpInfrastructure extends InfrastructureComponent {
   }
 
   addPools(args: PoolsArgs): pulumi.Resource[] {
+    const plan = this.plan;
+    const parent = { parent: this };
+    // The token reaches workers through Secret Manager, readable by the workers' service
+    // account only; a rotation adds a version (written once the token is in the cluster)
+    // and destroys the old one.
+    const secret = new gcp.secretmanager.Secret(
+      `${plan.name}-bootstrap-token`,
+      { secretId: tokenSecretId(plan), replication: { auto: {} }, labels: { "kubeadm-ha-cluster": plan.name } },
+      parent,
+    );
+    const version = new gcp.secretmanager.SecretVersion(
+      `${plan.name}-bootstrap-token-version`,
+      { secret: secret.id, secretData: pulumi.secret(args.bootstrapToken) },
+      { ...parent, dependsOn: args.dependsOn },
+    );
+    const reader = new gcp.secretmanager.SecretIamMember(
+      `${plan.name}-bootstrap-token-reader`,
+      { secretId: secret.id, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${this.workerAccount.email}` },
+      parent,
+    );
     this.pools = this.plan.pools.map(
       (pool) =>
         new GcpNodePool(
@@ -81,12 +102,11 @@ export class GcpInfrastructure extends InfrastructureComponent {
             subnet: this.network.subnet.id,
             serviceAccountEmail: this.workerAccount.email,
             userData: args.userData(pool),
-            bootstrapToken: args.bootstrapToken,
-            dependsOn: args.dependsOn,
+            dependsOn: [...args.dependsOn, version, reader],
           },
           { parent: this },
         ),
     );
-    return this.pools;
+    return [version, ...this.pools];
   }
 }

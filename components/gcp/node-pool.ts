@@ -1,33 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { NodePoolArgs } from "../platform";
-import { NODE_SCOPES, networkTag } from "../plan/gcp-plan";
-import { InstanceIdentity } from "../plan/scripts";
+import { networkTag, WORKER_SCOPES } from "../plan/gcp-plan";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
 import { workerLabels } from "../plan/labels";
 
-/** Metadata key holding the bootstrap token on worker templates (a Pulumi secret). */
-export const TOKEN_METADATA_KEY = "kubeadm-ha-bootstrap-token";
 /** Target CPU utilisation of the GCE autoscaler. */
 export const AUTOSCALER_CPU_TARGET = 0.6;
 /** Seconds a new VM needs before its CPU counts (boot + kubeadm join). */
 export const AUTOSCALER_COOLDOWN_S = 180;
 
-const METADATA = "http://metadata.google.internal/computeMetadata/v1/instance";
-
-/** How a GCP worker learns its name, address and the token: the metadata server. */
-export const GCP_INSTANCE_IDENTITY: InstanceIdentity = {
-  prelude: "",
-  name: `curl -fsS -H 'Metadata-Flavor: Google' ${METADATA}/name`,
-  ip: `curl -fsS -H 'Metadata-Flavor: Google' ${METADATA}/network-interfaces/0/ip`,
-  token: `curl -fsS -H 'Metadata-Flavor: Google' ${METADATA}/attributes/${TOKEN_METADATA_KEY}`,
-};
-
 export interface GcpNodePoolArgs extends NodePoolArgs {
   subnet: pulumi.Input<string>;
   serviceAccountEmail: pulumi.Input<string>;
-  /** Kept as a secret metadata item of the template, apart from the boot config. */
-  bootstrapToken: pulumi.Input<string>;
 }
 
 /** Per pool: one instance template; per zone: a managed instance group and its autoscaler. */
@@ -52,8 +37,10 @@ export class GcpNodePool extends pulumi.ComponentResource {
         disks: [{ boot: true, autoDelete: true, sourceImage: plan.config.image, diskSizeGb: pool.pool.diskSizeGb, diskType: BOOT_DISK_TYPE }],
         networkInterfaces: [{ subnetwork: args.subnet }],
         shieldedInstanceConfig: SHIELDED,
-        serviceAccount: { email: args.serviceAccountEmail, scopes: NODE_SCOPES },
-        metadata: vmMetadata(args.userData, { [TOKEN_METADATA_KEY]: pulumi.secret(args.bootstrapToken) }),
+        serviceAccount: { email: args.serviceAccountEmail, scopes: WORKER_SCOPES },
+        // The token is not here: workers read it from Secret Manager (gcpInstanceIdentity), so a
+        // rotation changes no template and replaces no worker.
+        metadata: vmMetadata(args.userData),
       },
       parent,
     );

@@ -6,6 +6,8 @@
 import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
 import { SHARED_PKI_DIR, SHARED_PKI_NAMES } from "./pki";
 import { applyCni, ETCD_PEER_PORT, header, MEMBER_DONE, MEMBER_READY_TIMEOUT_S, paths, waitUntilDeadline } from "./scripts";
+import { CERTIFICATES_CONFIG } from "./certificates";
+import { joinTokenFunctions } from "./bootstrap-token";
 
 /** Written just before kubeadm runs, removed when it succeeded: its presence means a run was interrupted. */
 export const MEMBER_STARTED = "/var/lib/kubeadm-ha/member.started";
@@ -180,6 +182,8 @@ explain_failed_join() {
   echo "  the next pulumi up resets $node and joins it again (removing a learner this join left)" >&2
 }
 
+${joinTokenFunctions(plan)}
+
 # Marks a kubeadm run as started, so that one cut short is found on the next run.
 begin() {
   mkdir -p "$(dirname "$started_marker")"
@@ -202,6 +206,8 @@ while :; do
     ${paths.renderConfig} ${paths.joinConfig} ${paths.renderedConfig}
     # This node's certificates first (kubeadm's own phase; the join reuses them): its etcd
     # client certificate lets it clear a member left under its name before it joins.
+    # The token it joins with exists in the cluster (a rotation may make it in this same up).
+    ensure_join_token ${CERTIFICATES_CONFIG}
     kubeadm join phase control-plane-prepare certs --config ${paths.renderedConfig}
     remove_stale_members "$peer"
     if ! kubeadm join --config ${paths.renderedConfig}; then

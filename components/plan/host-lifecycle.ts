@@ -4,6 +4,7 @@
 import { ClusterConfig } from "../config/validate";
 import { MasterPlan } from "./cluster-plan";
 import { KUBEADM_HA_DIR } from "./kubeadm";
+import { CERTIFICATES_UNIT } from "./certificates";
 import { BUNDLE_DIR, BUNDLE_STAGING, ETCD_PEER_PORT, header, kubectlRetryFunction, paths, SBIN } from "./scripts";
 
 export const LIFECYCLE_PATHS = {
@@ -84,9 +85,9 @@ if command -v kubeadm >/dev/null; then
   echo "kubeadm reset on $node"
   kubeadm reset --force --cleanup-tmp-dir
 fi
-for unit in kubelet kubeadm-ha-pod-routes keepalived haproxy; do
-  if systemctl cat "$unit.service" >/dev/null 2>&1; then
-    systemctl disable --now "$unit.service" >/dev/null 2>&1 || true
+for unit in ${CERTIFICATES_UNIT}.timer kubelet.service kubeadm-ha-pod-routes.service keepalived.service haproxy.service; do
+  if systemctl cat "$unit" >/dev/null 2>&1; then
+    systemctl disable --now "$unit" >/dev/null 2>&1 || true
   fi
 done
 
@@ -125,7 +126,7 @@ apt-mark unhold kubelet kubeadm kubectl >/dev/null 2>&1 || true
 apt-get purge -y -q kubelet kubeadm kubectl || true
 rm -f /etc/apt/sources.list.d/kubernetes.list /etc/apt/keyrings/kubernetes-apt-keyring.gpg`
 }
-rm -rf /var/lib/kubelet /etc/kubernetes /var/lib/kubeadm-ha /run/kubeadm-ha
+rm -rf /var/lib/kubelet /etc/kubernetes /var/lib/kubeadm-ha /run/kubeadm-ha /run/systemd/system/${CERTIFICATES_UNIT}.service.d
 ${removeFiles.map((f) => `rm -f ${f}`).join("\n")}
 rm -rf ${KUBEADM_HA_DIR}
 systemctl daemon-reload

@@ -16,6 +16,10 @@ export const ETCD_TIMING = { heartbeatIntervalMs: 100, electionTimeoutMs: 1000 }
 /** Where the machine keeps the files the bootstrap writes. */
 export const KUBEADM_HA_DIR = "/etc/kubeadm-ha";
 export const TOKEN_FILE = `${KUBEADM_HA_DIR}/secrets/bootstrap-token`;
+/** Every bootstrap token this program makes carries this description; only such tokens are ever deleted (bootstrap-token.ts). */
+export const TOKEN_DESCRIPTION = "kubeadm-ha: nodes join with this token; pulumi up rotates it";
+export const TOKEN_GROUPS = ["system:bootstrappers:kubeadm:default-node-token"];
+export const TOKEN_USAGES = ["signing", "authentication"];
 
 type Arg = { name: string; value: string };
 const args = (o: Record<string, string>): Arg[] => Object.entries(o).map(([name, value]) => ({ name, value }));
@@ -108,6 +112,8 @@ export function clusterConfiguration(plan: ClusterPlan) {
     kind: "ClusterConfiguration",
     clusterName: plan.name,
     kubernetesVersion: `v${c.kubernetes.version}`,
+    // Leaf certificates kubeadm issues (init, joins, renewals, upgrades); the CAs are the program's.
+    certificateValidityPeriod: c.kubernetes.certificates.validity,
     controlPlaneEndpoint: plan.endpoint.hostPort,
     certificatesDir: "/etc/kubernetes/pki",
     encryptionAlgorithm: "ECDSA-P256",
@@ -139,11 +145,11 @@ export function initConfig(plan: ClusterPlan, master: MasterPlan): string {
       bootstrapTokens: [
         {
           token: TOKEN_PLACEHOLDER,
-          description: "kubeadm-ha: workers join from their templates with this token; rotate with `pulumi up` after replacing it",
-          // Never expires: autoscaled workers join from the template months later.
-          ttl: "0s",
-          usages: ["signing", "authentication"],
-          groups: ["system:bootstrappers:kubeadm:default-node-token"],
+          description: TOKEN_DESCRIPTION,
+          // Finite: `pulumi up` rotates it once half of its lifetime has passed (bootstrap-token.ts).
+          ttl: plan.config.kubernetes.bootstrapToken.ttl,
+          usages: TOKEN_USAGES,
+          groups: TOKEN_GROUPS,
         },
       ],
       localAPIEndpoint: { advertiseAddress: master.ip, bindPort: APISERVER_PORT },
@@ -165,6 +171,23 @@ export function controlPlaneJoinConfig(plan: ClusterPlan, master: MasterPlan, ca
       nodeRegistration: nodeRegistration(plan.config, master.name, master.ip, { labels: registrationLabels(master.zone) }),
       controlPlane: { localAPIEndpoint: { advertiseAddress: master.ip, bindPort: APISERVER_PORT } },
     },
+  ]);
+}
+
+/**
+ * The config `kubeadm certs renew` and `check-expiration` read on a master (certificates.ts):
+ * the cluster's own, so renewals issue certificates of the stack's validity, and readable
+ * without the apiserver, so certificates that already expired can still be renewed.
+ */
+export function certificatesConfig(plan: ClusterPlan, master: MasterPlan): string {
+  return yamlDocs([
+    {
+      apiVersion: KUBEADM_API,
+      kind: "InitConfiguration",
+      localAPIEndpoint: { advertiseAddress: master.ip, bindPort: APISERVER_PORT },
+      nodeRegistration: { name: master.name, criSocket: CRI_SOCKET },
+    },
+    clusterConfiguration(plan),
   ]);
 }
 

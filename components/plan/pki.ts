@@ -2,6 +2,9 @@
 import { createHash, createPublicKey, X509Certificate } from "crypto";
 import { MachineFile } from "./bundle";
 import { TOKEN_FILE } from "./kubeadm";
+import { CA_VALIDITY_HOURS } from "../config/schema";
+
+export { CA_VALIDITY_HOURS };
 
 /**
  * kubeadm's discovery CA hash: `sha256:` + hex SHA-256 of the DER SubjectPublicKeyInfo
@@ -63,8 +66,6 @@ export interface CaSpec {
   allowedUses: string[];
 }
 
-/** Validity of the generated CAs: ten years, as kubeadm's own. */
-export const CA_VALIDITY_HOURS = 10 * 365 * 24;
 export const CA_USES = ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"];
 /** The key algorithm of every key (tls.PrivateKey inputs). */
 export const KEY_SPEC = { algorithm: "ECDSA", ecdsaCurve: "P256" } as const;

@@ -1,0 +1,300 @@
+// Renewal of the control plane's leaf certificates (apiserver, etcd, front-proxy client, the
+// admin, controller-manager and scheduler kubeconfigs), before they expire, without anyone
+// remembering to. The users' most filed complaint about kubeadm clusters is a control plane
+// that dies one year after `kubeadm init`.
+//
+// One script on every master, `kubeadm-ha-certificates`, does the renewal; two things run it:
+// a systemd timer on each master (between `pulumi up`s), and each master's `certificates`
+// step of every `pulumi up` (in turn, one master after the other). It renews only when the
+// earliest certificate expires within `kubernetes.certificates.renewBefore`, and then one
+// master at a time across the cluster (a Lease in kube-system), after the cluster is
+// healthy: `kubeadm certs renew all`, each static pod restarted and healthy again before the
+// next, the master healthy again before the Lease goes. An interrupted run is resumed by the
+// next: a manifest it had moved aside goes back first. Certificates that already expired are
+// renewed without the Lease (the API cannot answer then). Pure.
+import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
+import { MachineFile } from "./bundle";
+import { certificatesConfig, KUBEADM_HA_DIR } from "./kubeadm";
+import { header, MEMBER_READY_TIMEOUT_S, paths, SBIN } from "./scripts";
+import { durationSeconds, durationText } from "../config/durations";
+
+export const CERTIFICATES_SCRIPT = `${SBIN}/kubeadm-ha-certificates`;
+/** The kubeadm config the script's kubeadm reads (the cluster's, with the stack's validity). */
+export const CERTIFICATES_CONFIG = `${KUBEADM_HA_DIR}/certificates.yaml`;
+/** The systemd service and timer on each master. */
+export const CERTIFICATES_UNIT = "kubeadm-ha-certificates";
+/** Every file the renewal puts on a master (the reset removes them). */
+export const CERTIFICATES_PATHS = [CERTIFICATES_SCRIPT, CERTIFICATES_CONFIG, `/etc/systemd/system/${CERTIFICATES_UNIT}.service`, `/etc/systemd/system/${CERTIFICATES_UNIT}.timer`];
+/** The Lease in kube-system that lets one master at a time renew. */
+export const CERTIFICATES_LEASE = "kubeadm-ha-certificates";
+/** How long a Lease holds without its holder finishing, seconds: longer than one master's renewal. */
+export const LEASE_SECONDS = 1800;
+/** The line the script prints last: the earliest expiry of the master's certificates. */
+export const EXPIRY_PREFIX = "earliest-expiry=";
+/** The stack output: the earliest expiry, and the renewal round `pulumi up` is in. */
+export const CERTIFICATES_OUTPUT = "certificates";
+/** Where the script parks a static pod's manifest while the kubelet stops the pod. */
+export const PARKED_MANIFESTS = `${KUBEADM_HA_DIR}/restarting`;
+const MANIFESTS = "/etc/kubernetes/manifests";
+
+/**
+ * The static pods restarted after a renewal, in order, each with the local address that
+ * answers while it runs (`healthy`) and stops answering once the kubelet stopped it.
+ */
+export function staticPods(master: MasterPlan): Array<{ name: string; healthy: string }> {
+  return [
+    // kubeadm's etcd serves /health without TLS on the metrics address.
+    { name: "etcd", healthy: "http://127.0.0.1:2381/health" },
+    { name: "kube-apiserver", healthy: `https://${master.ip}:${APISERVER_PORT}/livez` },
+    { name: "kube-controller-manager", healthy: "https://127.0.0.1:10257/healthz" },
+    { name: "kube-scheduler", healthy: "https://127.0.0.1:10259/healthz" },
+  ];
+}
+
+/** How often the timer checks: a quarter of the renewal window, between 5 minutes and a day, seconds. */
+export function checkEverySeconds(renewBeforeS: number): number {
+  return Math.min(86400, Math.max(300, Math.floor(renewBeforeS / 4 / 60) * 60));
+}
+
+/** What the stack output `certificates` holds. */
+export interface CertificatesOutput {
+  /** The earliest expiry of any master's leaf certificates when its step last ran (RFC 3339). */
+  expires?: string;
+  /** The renewal round: the masters' `certificates` steps run again when it changes. */
+  round: string;
+}
+
+/**
+ * The renewal round of this `pulumi up`, from the last up's output (`last`): a new round,
+ * named after the expiry it renews, once `now` is within `renewBeforeS` of the earliest expiry
+ * the last up saw; else the last round (nothing runs again), "issued" on a new stack.
+ */
+export function renewalRound(last: unknown, now: Date, renewBeforeS: number): string {
+  const prev = (last && typeof last === "object" ? last : {}) as Partial<CertificatesOutput>;
+  const expires = typeof prev.expires === "string" ? Date.parse(prev.expires) : NaN;
+  if (!Number.isNaN(expires) && now.getTime() >= expires - renewBeforeS * 1000) return `renew-before-${prev.expires}`;
+  return typeof prev.round === "string" ? prev.round : "issued";
+}
+
+/** The earliest of the expiries the masters' steps printed (their stdout); undefined when none did. */
+export function earliestExpiry(stdouts: Array<string | undefined>): string | undefined {
+  const found = stdouts.flatMap((out) => (out ?? "").split("\n").flatMap((l) => (l.startsWith(EXPIRY_PREFIX) ? [l.slice(EXPIRY_PREFIX.length).trim()] : [])));
+  return found.filter((e) => !Number.isNaN(Date.parse(e))).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+}
+
+/** `kubeadm-ha-certificates expiry|renew-if-due` on one master, its window and pods written in. */
+export function certificatesScript(plan: ClusterPlan, master: MasterPlan): string {
+  const within = durationSeconds(plan.config.kubernetes.certificates.renewBefore)!;
+  const pods = staticPods(master);
+  return `${header(`Renews this master's control-plane certificates when the earliest expires within ${plan.config.kubernetes.certificates.renewBefore}, one master at a time.`)}
+usage="usage: kubeadm-ha-certificates expiry|renew-if-due"
+action="\${1:?$usage}"
+node="${master.name}"
+# The renewal window, seconds (a systemd drop-in may set KUBEADM_HA_RENEW_BEFORE_S).
+within="\${KUBEADM_HA_RENEW_BEFORE_S:-${within}}"
+timeout="\${KUBEADM_HA_CERTIFICATES_TIMEOUT_S:-${MEMBER_READY_TIMEOUT_S}}"
+config="${CERTIFICATES_CONFIG}"
+parked="${PARKED_MANIFESTS}"
+lease="${CERTIFICATES_LEASE}"
+export KUBECONFIG=/etc/kubernetes/admin.conf
+
+# read_earliest: sets expires, residual (seconds) and name of this master's leaf certificate
+# that expires first, as kubeadm reads them.
+read_earliest() {
+  local found
+  found="$(kubeadm certs check-expiration --config "$config" -o json |
+    jq -r '[.certificates[] | select(.missing != true and .externallyManaged != true)] | min_by(.residualTime) | "\\(.expirationDate) \\(.residualTime) \\(.name)"')"
+  read -r expires residual name <<<"$found"
+  if ! [[ "$residual" =~ ^-?[0-9]+$ ]]; then
+    echo "kubeadm-ha: $node: kubeadm certs check-expiration listed no certificate ($found)" >&2
+    exit 1
+  fi
+}
+
+# wait_for WHAT CONDITION...: runs CONDITION every 2 s until it holds; fails after $timeout.
+wait_for() {
+  local what="$1" deadline=$((SECONDS + timeout))
+  shift
+  until "$@"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "kubeadm-ha: $node: $what not reached after \${timeout}s" >&2
+      exit 1
+    fi
+    sleep 2
+  done
+}
+
+answers() {
+  curl -sk --max-time 3 -o /dev/null "$1"
+}
+
+healthy() {
+  [ "$(curl -sk --max-time 3 "$1" 2>/dev/null || true)" = "ok" ] || curl -s --max-time 3 "$1" 2>/dev/null | jq -e '.health == "true"' >/dev/null 2>&1
+}
+
+stopped() {
+  ! answers "$1"
+}
+
+# restore_parked: a manifest an interrupted run moved aside goes back first.
+restore_parked() {
+  local f
+  for f in "$parked"/*.yaml; do
+    [ -e "$f" ] || continue
+    echo "$node: putting back $(basename "$f"), moved aside by an interrupted renewal"
+    mv "$f" "${MANIFESTS}/"
+  done
+}
+
+# restart NAME URL: the kubelet stops the static pod once its manifest is gone, and starts it
+# again on the renewed certificates once it is back; healthy again before the next.
+restart() {
+  local name="$1" url="$2"
+  mkdir -p "$parked"
+  mv "${MANIFESTS}/$name.yaml" "$parked/"
+  wait_for "$name stopped" stopped "$url"
+  mv "$parked/$name.yaml" "${MANIFESTS}/"
+  wait_for "$name healthy on the renewed certificates" healthy "$url"
+  echo "$node: $name restarted on the renewed certificates, healthy"
+}
+
+holder_of() {
+  kubectl -n kube-system get lease "$lease" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null
+}
+
+# acquire: the cluster's renewal Lease, held by this master; waits while another master renews.
+acquire() {
+  local wait="\${KUBEADM_HA_LEASE_WAIT_S:-$((2 * ${LEASE_SECONDS}))}" now current holder renewed said=""
+  local deadline=$((SECONDS + wait))
+  while :; do
+    now="$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"
+    if kubectl -n kube-system create -f - >/dev/null 2>&1 <<EOF
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: $lease, namespace: kube-system}
+spec: {holderIdentity: $node, leaseDurationSeconds: ${LEASE_SECONDS}, acquireTime: "$now", renewTime: "$now"}
+EOF
+    then
+      return 0
+    fi
+    if current="$(kubectl -n kube-system get lease "$lease" -o json 2>/dev/null)"; then
+      holder="$(jq -r '.spec.holderIdentity // ""' <<<"$current")"
+      renewed="$(date -d "$(jq -r '.spec.renewTime // .metadata.creationTimestamp' <<<"$current")" +%s)"
+      # Ours (an interrupted run of this master) or left by a master that stopped: taken over,
+      # through its resourceVersion so that only one master can.
+      if [ "$holder" = "$node" ] || [ "$(date +%s)" -ge $((renewed + ${LEASE_SECONDS})) ]; then
+        if jq --arg n "$node" --arg t "$now" '.spec.holderIdentity = $n | .spec.acquireTime = $t | .spec.renewTime = $t' <<<"$current" |
+          kubectl replace -f - >/dev/null 2>&1; then
+          return 0
+        fi
+      elif [ "$said" != "$holder" ]; then
+        echo "$node: waiting while $holder renews its certificates (one master at a time)"
+        said="$holder"
+      fi
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "kubeadm-ha: $node: the renewal Lease kube-system/$lease stayed with \${holder:-another master} for \${wait}s" >&2
+      exit 1
+    fi
+    sleep 5
+  done
+}
+
+release() {
+  if [ "$(holder_of)" = "$node" ]; then
+    kubectl -n kube-system delete lease "$lease" >/dev/null
+  fi
+}
+
+print_expiry() {
+  read_earliest
+  echo "$node: earliest certificate expiry $expires ($name, in $((residual / 86400))d $((residual % 86400 / 3600))h)"
+  echo "${EXPIRY_PREFIX}$expires"
+}
+
+case "$action" in
+expiry)
+  print_expiry
+  ;;
+renew-if-due)
+  restore_parked
+  read_earliest
+  if [ "$residual" -gt "$within" ]; then
+    echo "$node: not due: $name expires first, $expires, outside the renewal window of $((within / 3600))h$((within % 3600 / 60))m"
+    print_expiry
+    exit 0
+  fi
+  locked=false
+  if [ "$residual" -gt 0 ]; then
+    echo "$node: $name expires $expires, within the renewal window: renewing, one master at a time"
+    acquire
+    locked=true
+    trap release EXIT
+    echo "$node: holds the renewal Lease; waiting until the cluster is healthy"
+    ${paths.waitMember} "$node" "$timeout"
+  else
+    echo "$node: $name expired at $expires: renewing without the cluster's Lease (the API cannot answer on expired certificates)" >&2
+  fi
+  echo "$node: renewing started at $(date +%s)"
+  kubeadm certs renew all --config "$config"
+${pods.map((p) => `  restart ${p.name} ${p.healthy}`).join("\n")}
+  if $locked; then
+    ${paths.waitMember} "$node" "$timeout"
+  fi
+  echo "$node: renewing finished at $(date +%s)"
+  print_expiry
+  ;;
+*)
+  echo "$usage" >&2
+  exit 2
+  ;;
+esac
+`;
+}
+
+/** The service and timer that run the renewal between `pulumi up`s. */
+export function certificatesUnits(plan: ClusterPlan): MachineFile[] {
+  const { renewBefore } = plan.config.kubernetes.certificates;
+  const every = durationText(checkEverySeconds(durationSeconds(renewBefore)!));
+  const service = `[Unit]
+Description=kubeadm-ha: renew the control-plane certificates when the earliest expires within ${renewBefore}
+After=kubelet.service
+
+[Service]
+Type=oneshot
+ExecStart=${CERTIFICATES_SCRIPT} renew-if-due
+`;
+  const timer = `[Unit]
+Description=kubeadm-ha: check the control-plane certificates every ${every}
+
+[Timer]
+OnActiveSec=${every}
+OnUnitActiveSec=${every}
+RandomizedDelaySec=${durationText(Math.max(60, checkEverySeconds(durationSeconds(renewBefore)!) / 10))}
+
+[Install]
+WantedBy=timers.target
+`;
+  return [
+    { path: CERTIFICATES_PATHS[2], mode: "0644", content: service },
+    { path: CERTIFICATES_PATHS[3], mode: "0644", content: timer },
+  ];
+}
+
+/** A master's certificate files: the script, kubeadm's config for it, the service and timer. */
+export function certificatesFiles(plan: ClusterPlan, master: MasterPlan): MachineFile[] {
+  return [
+    { path: CERTIFICATES_SCRIPT, mode: "0755", content: certificatesScript(plan, master) },
+    { path: CERTIFICATES_CONFIG, mode: "0644", content: certificatesConfig(plan, master) },
+    ...certificatesUnits(plan),
+  ];
+}
+
+/** A master's `certificates` step of `pulumi up`: the timer on, and a renewal when due. */
+export function certificatesCommand(master: MasterPlan): string {
+  return `${header(`Keeps ${master.name}'s control-plane certificates renewed: its timer on, and a renewal now when due (see ${CERTIFICATES_SCRIPT}).`)}
+sudo systemctl daemon-reload
+sudo systemctl enable --now ${CERTIFICATES_UNIT}.timer
+sudo ${CERTIFICATES_SCRIPT} renew-if-due
+`;
+}
