@@ -79,7 +79,7 @@ export function joinTokenFunctions(plan: ClusterPlan): string {
 
 ensure_join_token() {
   mkdir -p "$(dirname ${MINTED_KUBECONFIG})"
-  kubeadm kubeconfig user --config "$1" --client-name "kubeadm-ha:token:$node" --org kubeadm:cluster-admins --validity-period 1h > ${MINTED_KUBECONFIG} 2>/dev/null
+  kubeadm kubeconfig user --config "$1" --client-name "kubeadm-ha:token:$node" --org kubeadm:cluster-admins --validity-period 1h > ${MINTED_KUBECONFIG}
   ensure_token ${MINTED_KUBECONFIG} "$(cat "\${KUBEADM_HA_TOKEN_FILE:-${TOKEN_FILE}}")"
   rm -f ${MINTED_KUBECONFIG}
 }`;
