@@ -7,8 +7,7 @@
 import { MachineFile } from "./bundle";
 import { ClusterPlan } from "./cluster-plan";
 import { TOKEN_DESCRIPTION, TOKEN_FILE, TOKEN_GROUPS, TOKEN_USAGES } from "./kubeadm";
-import { header, SBIN } from "./scripts";
-import { durationSeconds } from "../config/durations";
+import { header, printedDates, SBIN } from "./scripts";
 
 export const BOOTSTRAP_TOKEN_SCRIPT = `${SBIN}/kubeadm-ha-bootstrap-token`;
 /** The stack output: the rotation round and the current token's expiry. */
@@ -40,14 +39,7 @@ export function tokenRound(last: unknown, now: Date, ttlS: number): number {
 
 /** The expiry the token step printed (its stdout); undefined when it printed none. */
 export function tokenExpiry(stdout: string | undefined): string | undefined {
-  const line = (stdout ?? "").split("\n").find((l) => l.startsWith(TOKEN_EXPIRY_PREFIX));
-  const value = line?.slice(TOKEN_EXPIRY_PREFIX.length).trim();
-  return value && !Number.isNaN(Date.parse(value)) ? value : undefined;
-}
-
-/** The token's lifetime as kubeadm writes it ("720h"). */
-export function tokenTtl(plan: ClusterPlan): string {
-  return plan.config.kubernetes.bootstrapToken.ttl;
+  return printedDates(TOKEN_EXPIRY_PREFIX, [stdout])[0];
 }
 
 /**
@@ -56,14 +48,15 @@ export function tokenTtl(plan: ClusterPlan): string {
  * token, so its output is dropped.
  */
 export function ensureTokenFunction(plan: ClusterPlan): string {
+  const ttl = plan.config.kubernetes.bootstrapToken.ttl;
   return `ensure_token() {
   local kc="$1" token="$2" id
   id="\${token%%.*}"
   if kubectl --kubeconfig "$kc" -n kube-system get secret "bootstrap-token-$id" >/dev/null 2>&1; then
     return 0
   fi
-  echo "bootstrap token $id: creating it in the cluster (ttl ${tokenTtl(plan)})"
-  kubeadm token create "$token" --kubeconfig "$kc" --ttl ${tokenTtl(plan)} \\
+  echo "bootstrap token $id: creating it in the cluster (ttl ${ttl})"
+  kubeadm token create "$token" --kubeconfig "$kc" --ttl ${ttl} \\
     --description "${TOKEN_DESCRIPTION}" --groups ${TOKEN_GROUPS.join(",")} --usages ${TOKEN_USAGES.join(",")} >/dev/null
 }`;
 }
@@ -142,9 +135,4 @@ export function bootstrapTokenCommand(action: "ensure" | "prune"): string {
   return `${header(`${what} (see ${BOOTSTRAP_TOKEN_SCRIPT}).`)}
 sudo ${BOOTSTRAP_TOKEN_SCRIPT} ${action}
 `;
-}
-
-/** The token's lifetime in seconds. */
-export function tokenTtlSeconds(plan: { config: { kubernetes: { bootstrapToken: { ttl: string } } } }): number {
-  return durationSeconds(plan.config.kubernetes.bootstrapToken.ttl)!;
 }

@@ -15,7 +15,7 @@
 import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
 import { MachineFile } from "./bundle";
 import { certificatesConfig, KUBEADM_HA_DIR } from "./kubeadm";
-import { header, MEMBER_READY_TIMEOUT_S, paths, SBIN } from "./scripts";
+import { header, MEMBER_READY_TIMEOUT_S, paths, printedDates, SBIN } from "./scripts";
 import { durationSeconds, durationText } from "../config/durations";
 
 export const CERTIFICATES_SCRIPT = `${SBIN}/kubeadm-ha-certificates`;
@@ -78,8 +78,7 @@ export function renewalRound(last: unknown, now: Date, renewBeforeS: number): st
 
 /** The earliest of the expiries the masters' steps printed (their stdout); undefined when none did. */
 export function earliestExpiry(stdouts: Array<string | undefined>): string | undefined {
-  const found = stdouts.flatMap((out) => (out ?? "").split("\n").flatMap((l) => (l.startsWith(EXPIRY_PREFIX) ? [l.slice(EXPIRY_PREFIX.length).trim()] : [])));
-  return found.filter((e) => !Number.isNaN(Date.parse(e))).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+  return printedDates(EXPIRY_PREFIX, stdouts).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
 }
 
 /** `kubeadm-ha-certificates expiry|renew-if-due` on one master, its window and pods written in. */
@@ -255,7 +254,8 @@ esac
 /** The service and timer that run the renewal between `pulumi up`s. */
 export function certificatesUnits(plan: ClusterPlan): MachineFile[] {
   const { renewBefore } = plan.config.kubernetes.certificates;
-  const every = durationText(checkEverySeconds(durationSeconds(renewBefore)!));
+  const everyS = checkEverySeconds(durationSeconds(renewBefore)!);
+  const every = durationText(everyS);
   const service = `[Unit]
 Description=kubeadm-ha: renew the control-plane certificates when the earliest expires within ${renewBefore}
 After=kubelet.service
@@ -270,7 +270,7 @@ Description=kubeadm-ha: check the control-plane certificates every ${every}
 [Timer]
 OnActiveSec=${every}
 OnUnitActiveSec=${every}
-RandomizedDelaySec=${durationText(Math.max(60, checkEverySeconds(durationSeconds(renewBefore)!) / 10))}
+RandomizedDelaySec=${durationText(Math.max(60, everyS / 10))}
 
 [Install]
 WantedBy=timers.target

@@ -34,6 +34,14 @@ export function kubectlRetryFunction(): string {
 `;
 }
 
+/** The dates a step printed on lines `PREFIX<RFC 3339 date>` (its stdout, or several steps'), in the order printed. */
+export function printedDates(prefix: string, stdouts: Array<string | undefined>): string[] {
+  return stdouts
+    .flatMap((out) => (out ?? "").split("\n"))
+    .flatMap((l) => (l.startsWith(prefix) ? [l.slice(prefix.length).trim()] : []))
+    .filter((d) => d !== "" && !Number.isNaN(Date.parse(d)));
+}
+
 /** Written on a master once `kubeadm init` or `kubeadm join` returned 0 there (see control-plane-member.ts). */
 export const MEMBER_DONE = "/var/lib/kubeadm-ha/member";
 /** How long removing a former master's Node and etcd member may take, seconds. */
