@@ -15,6 +15,7 @@ import { ControlPlaneHost } from "./control-plane-host";
 import { MasterTurns } from "./master-turns";
 import { upgradeCommand, upgradeScript, UPGRADE_SCRIPT } from "./plan/upgrade";
 import { bootstrapTokenCommand, bootstrapTokenFiles, BootstrapTokenOutput, tokenExpiry } from "./plan/bootstrap-token";
+import { drainGenerationCommand, generationGroupName, generationReadyCommand } from "./plan/worker-roll";
 import { certificatesCommand, certificatesFiles, certificatesUnits, CertificatesOutput, earliestExpiry } from "./plan/certificates";
 
 /** How the bootstrap reaches the machines: SSH, through a bastion where there is one. */
@@ -312,6 +313,28 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     }
     this.kubernetesVersion = upgradedWorkers.id.apply(() => plan.config.kubernetes.version);
     this.registerOutputs({ kubeconfig: this.kubeconfig, kubernetesVersion: this.kubernetesVersion, certificates: this.certificates, bootstrapToken: this.bootstrapToken });
+  }
+
+  /**
+   * GCP and AWS worker groups, blue-green per generation (plan/worker-roll.ts): per pool, a
+   * step that waits until its generation's nodes are Ready (as many as the older
+   * generations'), and per group a hook, named after the group, that only acts when it is
+   * deleted: when a new generation's groups take over, the old group and its hook are no
+   * longer in the program, and Pulumi deletes them at the end of an up that went through,
+   * the hook first (it depends on the group): its delete cordons and drains that
+   * generation's nodes, one at a time. `replaceOn` the generation: nothing else replaces it.
+   */
+  rollWorkers(groups: Array<{ pool: string; zoneGroup: string; generation: string; group: pulumi.Resource }>): void {
+    const pools = [...new Set(groups.map((g) => g.pool))];
+    for (const pool of pools) {
+      const ofPool = groups.filter((g) => g.pool === pool);
+      const generation = ofPool[0].generation;
+      const create = generationReadyCommand(pool, generation);
+      const ready = this.controlPlane.step(`ready-${pool}`, { create, replaceOn: [generation, digest(create)] }, ofPool.map((g) => g.group));
+      for (const g of ofPool) {
+        this.controlPlane.step(`drain-${generationGroupName(g.zoneGroup, g.generation)}`, { delete: drainGenerationCommand(pool, g.generation), replaceOn: [g.generation] }, [g.group, ready]);
+      }
+    }
   }
 
   /**

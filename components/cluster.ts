@@ -19,6 +19,7 @@ import { MemberExport } from "./plan/member";
 import { controlPlaneFacts } from "./plan/labels";
 import { CertificatesOutput } from "./plan/certificates";
 import { BootstrapTokenOutput } from "./plan/bootstrap-token";
+import { GENERATION_LABEL, workerGeneration } from "./plan/worker-roll";
 
 export interface KubeadmClusterArgs {
   config: ClusterConfig;
@@ -152,23 +153,29 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       parent,
     );
 
-    const workerUserData = (pool: PoolPlan) =>
-      pulumi.all([publicKey, pki.caCertHash]).apply(([sshPublicKey, hash]) =>
-        bootConfig({
-          ...common,
-          sshPublicKey,
-          kubernetesNode: true,
-          endpointAddress: plan.endpoint.workerAddress,
-          files: [
-            { path: paths.workerJoinTemplate, mode: "0600", content: workerJoinConfig(plan, pool.pool, hash) },
-            { path: paths.workerJoin, mode: "0755", content: workerJoinScript(infra.instanceIdentity) },
-            ...proxy({ name: pool.name, address: "" }).files,
-          ],
-          runcmd: [...proxy({ name: pool.name, address: "" }).runcmd, [paths.workerJoin]],
-        }),
-      );
+    // A pool's boot config; `generation` labels its nodes (none: what the generation is made of).
+    const workerBoot = (pool: PoolPlan, sshPublicKey: string, hash: string, generation?: string) =>
+      bootConfig({
+        ...common,
+        sshPublicKey,
+        kubernetesNode: true,
+        endpointAddress: plan.endpoint.workerAddress,
+        files: [
+          { path: paths.workerJoinTemplate, mode: "0600", content: workerJoinConfig(plan, { ...pool.pool, labels: { ...pool.pool.labels, ...(generation ? { [GENERATION_LABEL]: generation } : {}) } }, hash) },
+          { path: paths.workerJoin, mode: "0755", content: workerJoinScript(infra.instanceIdentity) },
+          ...proxy({ name: pool.name, address: "" }).files,
+        ],
+        runcmd: [...proxy({ name: pool.name, address: "" }).runcmd, [paths.workerJoin]],
+      });
+    // What makes a pool's workers, known when the program runs (the SSH key and the CA, which
+    // a cluster keeps for its life, stand in as placeholders): a change makes a new generation.
+    const generation = (pool: PoolPlan) =>
+      workerGeneration([workerBoot(pool, "ssh-key", "sha256:ca"), pool.pool.machineType, String(pool.pool.diskSizeGb), plan.config.image ?? "", args.ami ?? ""]);
+    const workerUserData = (pool: PoolPlan) => pulumi.all([publicKey, pki.caCertHash]).apply(([sshPublicKey, hash]) => workerBoot(pool, sshPublicKey, hash, generation(pool)));
     // The worker groups get the token (their secret store) once it is in the cluster.
-    const pools = infra.addPools({ userData: workerUserData, bootstrapToken: pki.bootstrapToken, dependsOn: [bootstrap.tokenReady] });
+    const pools = infra.addPools({ userData: workerUserData, bootstrapToken: pki.bootstrapToken, generation, dependsOn: [bootstrap.tokenReady] });
+    // A new generation: its nodes Ready, then the old generation drained before its groups go.
+    bootstrap.rollWorkers(infra.workerGroups().map((g) => ({ ...g, pool: g.pool.pool.name, generation: generation(g.pool) })));
     bootstrap.pruneTokens(pools);
     const cloud = plan.config.platform;
     this.federation = infra.ingress().apply((ingress) => ({ cluster: plan.name, cloud, region: plan.region, zones: plan.zones, ingress }));

@@ -8,6 +8,8 @@ export interface PoolsArgs {
   /** Boot config of the workers of one pool. */
   userData: (pool: PoolPlan) => pulumi.Input<string>;
   bootstrapToken: pulumi.Input<string>;
+  /** The generation of a pool's workers (plan/worker-roll.ts): its groups are named after it. */
+  generation: (pool: PoolPlan) => string;
   /** Pools are created only after the control plane is proven healthy. */
   dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -26,8 +28,18 @@ export interface PlatformInfrastructure {
   /** How a worker finds its name, address and the token at boot. */
   instanceIdentity: InstanceIdentity;
   addPools(args: PoolsArgs): pulumi.Resource[];
+  /** After addPools: each zone's worker group, by pool. */
+  workerGroups(): WorkerGroup[];
   /** Where a federation puts load balancers for its services (after addPools). */
   ingress(): pulumi.Output<MemberIngress>;
+}
+
+/** One zone's group of a pool, as the drain hooks need it. */
+export interface WorkerGroup {
+  pool: PoolPlan;
+  /** The zone's part of the group's name (the name is this and the generation: generationGroupName). */
+  zoneGroup: string;
+  group: pulumi.Resource;
 }
 
 /** What every platform's infrastructure component is given. */
@@ -51,6 +63,8 @@ export interface NodePoolArgs {
   pool: PoolPlan;
   /** The worker boot config of this pool (public: the token is fetched at boot). */
   userData: pulumi.Input<string>;
+  /** The pool's generation: each group's physical name ends with it. */
+  generation: string;
   /** Workers start only after the control plane is proven healthy. A component's dependsOn does not reach its children. */
   dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -64,5 +78,6 @@ export abstract class InfrastructureComponent extends pulumi.ComponentResource i
   public controlPlaneSsh?: pulumi.Output<string>;
   public abstract readonly instanceIdentity: InstanceIdentity;
   abstract addPools(args: PoolsArgs): pulumi.Resource[];
+  abstract workerGroups(): WorkerGroup[];
   abstract ingress(): pulumi.Output<MemberIngress>;
 }

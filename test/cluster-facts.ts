@@ -174,9 +174,11 @@ export function clusterFacts(stack: string) {
 
     test("the steps that need any one healthy master connect through the endpoint's SSH forwarding, never to a fixed master", () => {
       const steps = ofType(r, "command:remote:Command").filter((x) => x.name.startsWith(cp("")));
+      // The blue-green roll's steps: one Ready wait per pool, one drain hook per zone's group.
+      const workerGroups = r.resources.filter((x) => /(instanceGroupManager:InstanceGroupManager|autoscaling\/group:Group)$/.test(x.type)).map((x) => x.name);
       assert.deepEqual(steps.map((x) => x.name.slice(cp("").length)).sort(), [
-        "bootstrap-token", "bootstrap-token-prune", ...[0, 1, 2].map((i) => "etcd-member-" + m(i)), "kubeconfig", "prune-members", ...[0, 1, 2].map((i) => "remove-" + m(i)), "validate",
-      ]);
+        "bootstrap-token", "bootstrap-token-prune", ...workerGroups.map((g) => "drain-" + g).sort(), ...[0, 1, 2].map((i) => "etcd-member-" + m(i)), "kubeconfig", "prune-members", "ready-general", ...[0, 1, 2].map((i) => "remove-" + m(i)), "validate",
+      ].sort());
       const sshForwarding = r.resources.filter((x) => /ssh-rule$|ssh-listener$/.test(x.name));
       assert.equal(sshForwarding.length, 1, "one SSH forwarding on the apiserver load balancer");
       for (const step of steps) {

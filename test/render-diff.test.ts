@@ -77,7 +77,10 @@ describe("npm run render:diff", () => {
       const r = renderDiff("--stack", "gcp-three-zone", "--format", "markdown");
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /### gcp-three-zone/);
-      assert.match(r.stdout, /~ `gcp:compute\/instanceGroupManager:InstanceGroupManager` \*\*prod-general-b\*\*: `targetSize`/);
+      // A new release is a new generation of workers: new groups, and the old ones leave with their drain hooks.
+      assert.match(r.stdout, /\+ `gcp:compute\/instanceGroupManager:InstanceGroupManager` \*\*prod-general-b-[0-9a-f]{8}\*\*/);
+      assert.match(r.stdout, /- `gcp:compute\/instanceGroupManager:InstanceGroupManager` \*\*prod-general-b-[0-9a-f]{8}\*\*/);
+      assert.match(r.stdout, /- `command:remote:Command` \*\*prod-control-plane-drain-prod-general-b-[0-9a-f]{8}\*\*/);
       assert.match(r.stdout, /~ `gcp:compute\/instance:Instance` \*\*prod-master-0\*\*: `labels\.kubeadm-ha-kubernetes`, `metadata\.user-data`/);
       // The upgrade, as the steps that will run, in their order: every master, one at a time.
       assert.match(r.stdout, /prod-master-0-upgrade\*\*: `create`[^]*prod-master-1-upgrade\*\*: `create`[^]*prod-master-2-upgrade\*\*: `create`/);

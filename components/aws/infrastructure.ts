@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan } from "../plan/cluster-plan";
 import { awsInstanceIdentity, tokenParameterName } from "../plan/aws-plan";
-import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platform";
+import { InfrastructureArgs, InfrastructureComponent, PoolsArgs, WorkerGroup } from "../platform";
 import { MemberIngress } from "../plan/member";
 import { AwsApiServerLoadBalancer } from "./apiserver-lb";
 import { AwsControlPlane } from "./control-plane";
@@ -83,6 +83,10 @@ export class AwsInfrastructure extends InfrastructureComponent {
       .apply(([vpcId, workerSecurityGroupId, publicSubnetIds, workerGroups]) => ({ cloud: "aws" as const, vpcId, publicSubnetIds, workerSecurityGroupId, workerGroups }));
   }
 
+  workerGroups(): WorkerGroup[] {
+    return this.pools.flatMap((p, i) => this.plan.pools[i].zones.map((z, j) => ({ pool: this.plan.pools[i], zoneGroup: z.name, group: p.groups[j] })));
+  }
+
   addPools(args: PoolsArgs): pulumi.Resource[] {
     const plan = this.plan;
     const parent = { parent: this };
@@ -115,6 +119,7 @@ export class AwsInfrastructure extends InfrastructureComponent {
             securityGroupId: this.groups.ids.worker,
             instanceProfileArn: profile.arn,
             userData: args.userData(pool),
+            generation: args.generation(pool),
             dependsOn: args.dependsOn,
           },
           parent,

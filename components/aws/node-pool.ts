@@ -4,6 +4,7 @@ import { ROOT_DEVICE } from "../plan/aws-plan";
 import { METADATA_OPTIONS, tags } from "./vm";
 import { NodePoolArgs } from "../platform";
 import { asAwsTags, workerLabels } from "../plan/labels";
+import { generationGroupName } from "../plan/worker-roll";
 
 export interface AwsNodePoolArgs extends NodePoolArgs {
   ami: pulumi.Input<string>;
@@ -24,8 +25,9 @@ export class AwsNodePool extends pulumi.ComponentResource {
     const parent = { parent: this, dependsOn: args.dependsOn };
     const t = (n: string, extra: Record<string, string> = {}) => tags(plan.name, n, { ...asAwsTags(workerLabels(plan, pool.pool.name)), ...extra });
 
+    // Of its generation, as its groups are: the old one goes after the old groups.
     this.template = new aws.ec2.LaunchTemplate(
-      `${name}-template`,
+      `${generationGroupName(name, args.generation)}-template`,
       {
         namePrefix: `${pool.name}-`,
         imageId: args.ami,
@@ -43,11 +45,16 @@ export class AwsNodePool extends pulumi.ComponentResource {
     );
     for (const z of pool.zones) {
       const subnet = plan.subnets.find((s) => !s.public && s.zone === z.zone)!;
+      // Named after the generation: a new generation is a new group beside the old one
+      // (blue-green), whose nodes are drained before it goes (plan/worker-roll.ts). A new
+      // name, not a replacement: Pulumi deletes the old group only after an up that went
+      // through, never first thing in the next up after a failed one (pulumi/pulumi#9979).
+      const groupName = generationGroupName(z.name, args.generation);
       this.groups.push(
         new aws.autoscaling.Group(
-          z.name,
+          groupName,
           {
-            name: z.name,
+            name: groupName,
             vpcZoneIdentifiers: [args.subnetIds[subnet.name]],
             minSize: z.minPerZone,
             maxSize: z.maxPerZone,

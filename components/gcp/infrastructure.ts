@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platform";
+import { InfrastructureArgs, InfrastructureComponent, PoolsArgs, WorkerGroup } from "../platform";
 import { MemberIngress } from "../plan/member";
 import { GcpApiServerLoadBalancer } from "./apiserver-lb";
 import { GcpControlPlane } from "./control-plane";
@@ -71,6 +71,10 @@ export class GcpInfrastructure extends InfrastructureComponent {
     }));
   }
 
+  workerGroups(): WorkerGroup[] {
+    return this.pools.flatMap((p, i) => this.plan.pools[i].zones.map((z, j) => ({ pool: this.plan.pools[i], zoneGroup: z.name, group: p.groups[j] })));
+  }
+
   addPools(args: PoolsArgs): pulumi.Resource[] {
     const plan = this.plan;
     const parent = { parent: this };
@@ -102,6 +106,7 @@ export class GcpInfrastructure extends InfrastructureComponent {
             subnet: this.network.subnet.id,
             serviceAccountEmail: this.workerAccount.email,
             userData: args.userData(pool),
+            generation: args.generation(pool),
             dependsOn: [...args.dependsOn, version, reader],
           },
           { parent: this },

@@ -4,6 +4,7 @@ import { NodePoolArgs } from "../platform";
 import { networkTag, WORKER_SCOPES } from "../plan/gcp-plan";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
 import { workerLabels } from "../plan/labels";
+import { generationGroupName } from "../plan/worker-roll";
 
 /** Target CPU utilisation of the GCE autoscaler. */
 export const AUTOSCALER_CPU_TARGET = 0.6;
@@ -26,8 +27,11 @@ export class GcpNodePool extends pulumi.ComponentResource {
     const { plan, pool } = args;
     const parent = { parent: this, dependsOn: args.dependsOn };
 
+    // Of its generation, as its groups are: the old template goes after the old groups, at the
+    // end of an up that went through (a replacement's old template would be deleted first thing
+    // in the up after a failed one, while its groups still use it).
     this.template = new gcp.compute.InstanceTemplate(
-      `${name}-template`,
+      `${generationGroupName(name, args.generation)}-template`,
       {
         // Templates are immutable: a prefix lets a changed one be created before the old one goes.
         namePrefix: `${pool.name}-`,
@@ -48,25 +52,31 @@ export class GcpNodePool extends pulumi.ComponentResource {
     this.groups = [];
     this.autoscalers = [];
     for (const z of pool.zones) {
+      // Named after the generation: a new generation is a new group beside the old one
+      // (blue-green), whose nodes are drained before it goes (plan/worker-roll.ts). A new
+      // name, not a replacement: Pulumi deletes the old group only after an up that went
+      // through, never first thing in the next up after a failed one (pulumi/pulumi#9979).
+      const groupName = generationGroupName(z.name, args.generation);
       const group = new gcp.compute.InstanceGroupManager(
-        z.name,
+        groupName,
         {
-          name: z.name,
+          name: groupName,
           zone: z.zone,
-          baseInstanceName: z.name,
+          baseInstanceName: groupName,
           versions: [{ name: "primary", instanceTemplate: this.template.selfLinkUnique }],
           // Initial size only: the autoscaler owns it afterwards.
           targetSize: z.nodesPerZone,
-          updatePolicy: { type: "PROACTIVE", minimalAction: "REPLACE", maxSurgeFixed: 1, maxUnavailableFixed: 0 },
+          // Never replaces a running worker itself: a new template comes with a new group.
+          updatePolicy: { type: "OPPORTUNISTIC", minimalAction: "REPLACE", maxSurgeFixed: 1, maxUnavailableFixed: 0 },
         },
         { ...parent, ignoreChanges: ["targetSize"] },
       );
       this.groups.push(group);
       this.autoscalers.push(
         new gcp.compute.Autoscaler(
-          `${z.name}-autoscaler`,
+          `${groupName}-autoscaler`,
           {
-            name: `${z.name}-autoscaler`,
+            name: `${groupName}-autoscaler`,
             zone: z.zone,
             target: group.id,
             autoscalingPolicy: {
