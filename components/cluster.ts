@@ -169,8 +169,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       });
     // What makes a pool's workers, known when the program runs (the SSH key and the CA, which
     // a cluster keeps for its life, stand in as placeholders): a change makes a new generation.
-    const generation = (pool: PoolPlan) =>
-      workerGeneration([workerBoot(pool, "ssh-key", "sha256:ca"), pool.pool.machineType, String(pool.pool.diskSizeGb), plan.config.image ?? "", args.ami ?? ""]);
+    const generations = new Map(
+      plan.pools.map((pool) => [pool.name, workerGeneration([workerBoot(pool, "ssh-key", "sha256:ca"), pool.pool.machineType, String(pool.pool.diskSizeGb), plan.config.image ?? "", args.ami ?? ""])]),
+    );
+    const generation = (pool: PoolPlan) => generations.get(pool.name)!;
     const workerUserData = (pool: PoolPlan) => pulumi.all([publicKey, pki.caCertHash]).apply(([sshPublicKey, hash]) => workerBoot(pool, sshPublicKey, hash, generation(pool)));
     // The worker groups get the token (their secret store) once it is in the cluster.
     const pools = infra.addPools({ userData: workerUserData, bootstrapToken: pki.bootstrapToken, generation, dependsOn: [bootstrap.tokenReady] });

@@ -78,6 +78,12 @@ export abstract class InfrastructureComponent extends pulumi.ComponentResource i
   public controlPlaneSsh?: pulumi.Output<string>;
   public abstract readonly instanceIdentity: InstanceIdentity;
   abstract addPools(args: PoolsArgs): pulumi.Resource[];
-  abstract workerGroups(): WorkerGroup[];
+  protected abstract readonly plan: ClusterPlan;
+  /** Each pool's component, in plan order, with its zones' groups in the pool's zone order. */
+  protected abstract pools: Array<{ groups: pulumi.Resource[] }>;
+
+  workerGroups(): WorkerGroup[] {
+    return this.pools.flatMap((p, i) => this.plan.pools[i].zones.map((z, j) => ({ pool: this.plan.pools[i], zoneGroup: z.name, group: p.groups[j] })));
+  }
   abstract ingress(): pulumi.Output<MemberIngress>;
 }

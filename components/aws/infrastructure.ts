@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan } from "../plan/cluster-plan";
 import { awsInstanceIdentity, tokenParameterName } from "../plan/aws-plan";
-import { InfrastructureArgs, InfrastructureComponent, PoolsArgs, WorkerGroup } from "../platform";
+import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platform";
 import { MemberIngress } from "../plan/member";
 import { AwsApiServerLoadBalancer } from "./apiserver-lb";
 import { AwsControlPlane } from "./control-plane";
@@ -24,11 +24,11 @@ export class AwsInfrastructure extends InfrastructureComponent {
   public readonly masterInstances: pulumi.Resource[];
   public readonly sshReady: pulumi.Resource[];
   public readonly instanceIdentity;
-  private readonly plan: ClusterPlan;
+  protected readonly plan: ClusterPlan;
   private readonly ami: string;
   private readonly network: AwsNetwork;
   private readonly groups: AwsSecurityGroups;
-  private pools: AwsNodePool[] = [];
+  protected pools: AwsNodePool[] = [];
 
   constructor(name: string, args: AwsInfrastructureArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:aws:Infrastructure", name, {}, opts);
@@ -83,9 +83,6 @@ export class AwsInfrastructure extends InfrastructureComponent {
       .apply(([vpcId, workerSecurityGroupId, publicSubnetIds, workerGroups]) => ({ cloud: "aws" as const, vpcId, publicSubnetIds, workerSecurityGroupId, workerGroups }));
   }
 
-  workerGroups(): WorkerGroup[] {
-    return this.pools.flatMap((p, i) => this.plan.pools[i].zones.map((z, j) => ({ pool: this.plan.pools[i], zoneGroup: z.name, group: p.groups[j] })));
-  }
 
   addPools(args: PoolsArgs): pulumi.Resource[] {
     const plan = this.plan;

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { InfrastructureArgs, InfrastructureComponent, PoolsArgs, WorkerGroup } from "../platform";
+import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platform";
 import { MemberIngress } from "../plan/member";
 import { GcpApiServerLoadBalancer } from "./apiserver-lb";
 import { GcpControlPlane } from "./control-plane";
@@ -18,10 +18,10 @@ export class GcpInfrastructure extends InfrastructureComponent {
   public readonly masterInstances: pulumi.Resource[];
   public readonly sshReady: pulumi.Resource[];
   public readonly instanceIdentity: ReturnType<typeof gcpInstanceIdentity>;
-  private readonly plan: ClusterPlan;
+  protected readonly plan: ClusterPlan;
   private readonly network: GcpNetwork;
   private readonly workerAccount: gcp.serviceaccount.Account;
-  private pools: GcpNodePool[] = [];
+  protected pools: GcpNodePool[] = [];
 
   constructor(name: string, args: InfrastructureArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:gcp:Infrastructure", name, {}, opts);
@@ -71,9 +71,6 @@ export class GcpInfrastructure extends InfrastructureComponent {
     }));
   }
 
-  workerGroups(): WorkerGroup[] {
-    return this.pools.flatMap((p, i) => this.plan.pools[i].zones.map((z, j) => ({ pool: this.plan.pools[i], zoneGroup: z.name, group: p.groups[j] })));
-  }
 
   addPools(args: PoolsArgs): pulumi.Resource[] {
     const plan = this.plan;

@@ -24,7 +24,27 @@ export function generationGroupName(zoneGroup: string, generation: string): stri
   return `${zoneGroup}-${generation}`;
 }
 
-const KUBECTL = "export KUBECONFIG=/etc/kubernetes/admin.conf";
+/** A script run as root on a master, with the admin kubeconfig, kubectl_retry and drain_all. */
+function onMaster(what: string, body: string): string {
+  return `${header(what)}
+sudo bash -s <<'SCRIPT'
+set -euo pipefail
+export KUBECONFIG=/etc/kubernetes/admin.conf
+${kubectlRetryFunction()}
+# drain_all WHY NODE...: every node cordoned first (no evicted pod lands on another node going
+# away), then each drained in turn, PodDisruptionBudgets honoured.
+drain_all() {
+  local why="$1" n
+  shift
+  for n in "$@"; do kubectl_retry cordon "$n" >/dev/null; done
+  for n in "$@"; do
+    echo "draining $n ($why)"
+    kubectl drain "$n" --ignore-daemonsets --delete-emptydir-data --timeout=${DRAIN_TIMEOUT_S}s
+  done
+}
+${body}SCRIPT
+`;
+}
 
 /**
  * The create of a pool's `ready` step: waits until the pool has as many Ready nodes of
@@ -34,12 +54,9 @@ const KUBECTL = "export KUBECONFIG=/etc/kubernetes/admin.conf";
  * same up replaces without a hook of theirs).
  */
 export function generationReadyCommand(pool: string, generation: string): string {
-  return `${header(`Waits until pool ${pool}'s generation ${generation} has as many Ready nodes as its older generations.`)}
-sudo bash -s <<'SCRIPT'
-set -euo pipefail
-${KUBECTL}
-${kubectlRetryFunction()}
-deadline=$((SECONDS + ${UPGRADED_READY_TIMEOUT_S}))
+  return onMaster(
+    `Waits until pool ${pool}'s generation ${generation} has as many Ready nodes as its older generations.`,
+    `deadline=$((SECONDS + ${UPGRADED_READY_TIMEOUT_S}))
 while :; do
   ready="$(kubectl_retry get nodes -l '${POOL_LABEL}=${pool},${GENERATION_LABEL}=${generation}' -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}' | grep -c '^True$' || true)"
   old="$(kubectl_retry get nodes -l '${POOL_LABEL}=${pool},${GENERATION_LABEL}!=${generation}' -o name | grep -c . || true)"
@@ -56,13 +73,10 @@ done
 # Nodes without a generation are from groups made before generations existed: this up
 # replaces those groups and no hook of theirs exists to drain them, so they are drained here.
 legacy="$(kubectl_retry get nodes -l '${POOL_LABEL}=${pool},!${GENERATION_LABEL}' -o jsonpath='{.items[*].metadata.name}')"
-for n in $legacy; do kubectl_retry cordon "$n" >/dev/null; done
-for n in $legacy; do
-  echo "pool ${pool}: draining $n (from before generations; its group goes in this up)"
-  kubectl drain "$n" --ignore-daemonsets --delete-emptydir-data --timeout=${DRAIN_TIMEOUT_S}s
-done
-SCRIPT
-`;
+# shellcheck disable=SC2086 # one word per node
+drain_all "pool ${pool}, from before generations; its group goes in this up" $legacy
+`,
+  );
 }
 
 /**
@@ -71,23 +85,16 @@ SCRIPT
  * a node that will not drain in DRAIN_TIMEOUT_S fails the step (the old group stays).
  */
 export function drainGenerationCommand(pool: string, generation: string): string {
-  return `${header(`Cordons and drains pool ${pool}'s nodes of generation ${generation} before their group is deleted.`)}
-sudo bash -s <<'SCRIPT'
-set -euo pipefail
-${KUBECTL}
-${kubectlRetryFunction()}
-nodes="$(kubectl_retry get nodes -l '${POOL_LABEL}=${pool},${GENERATION_LABEL}=${generation}' -o jsonpath='{.items[*].metadata.name}')"
+  return onMaster(
+    `Cordons and drains pool ${pool}'s nodes of generation ${generation} before their group is deleted.`,
+    `nodes="$(kubectl_retry get nodes -l '${POOL_LABEL}=${pool},${GENERATION_LABEL}=${generation}' -o jsonpath='{.items[*].metadata.name}')"
 if [ -z "$nodes" ]; then
   echo "pool ${pool}: no node of generation ${generation} left to drain"
   exit 0
 fi
-# All cordoned first: no evicted pod lands on another node of the generation going away.
-for n in $nodes; do kubectl_retry cordon "$n" >/dev/null; done
-for n in $nodes; do
-  echo "pool ${pool}: draining $n (generation ${generation})"
-  kubectl drain "$n" --ignore-daemonsets --delete-emptydir-data --timeout=${DRAIN_TIMEOUT_S}s
-done
+# shellcheck disable=SC2086 # one word per node
+drain_all "pool ${pool}, generation ${generation}" $nodes
 echo "pool ${pool}: generation ${generation} drained ($(wc -w <<<"$nodes") node(s))"
-SCRIPT
-`;
+`,
+  );
 }
