@@ -17,6 +17,7 @@ import { upgradeCommand, upgradeScript, UPGRADE_SCRIPT } from "./plan/upgrade";
 import { bootstrapTokenCommand, bootstrapTokenFiles, BootstrapTokenOutput, tokenExpiry } from "./plan/bootstrap-token";
 import { drainGenerationCommand, generationGroupName, generationReadyCommand } from "./plan/worker-roll";
 import { certificatesCommand, certificatesFiles, certificatesUnits, CertificatesOutput, earliestExpiry } from "./plan/certificates";
+import { BACKUP_CREDENTIALS, backupCommand, BackupDestination, backupFiles, BackupsOutput, destinationUrl, RESTORE_PHASES, RESTORE_UPLOAD, restoreCommand, restoreToken, snapshotTaken } from "./plan/backups";
 
 /** How the bootstrap reaches the machines: SSH, through a bastion where there is one. */
 export interface SshAccess {
@@ -63,6 +64,11 @@ export interface KubeadmBootstrapArgs {
   /** The bootstrap token's rotation round (plan/bootstrap-token.ts tokenRound), for the `bootstrapToken` output. */
   tokenRound: number;
   /**
+   * Where the etcd snapshots go (plan/backups.ts), and an S3-compatible endpoint's
+   * credentials file (secret); none when backups are off.
+   */
+  backups?: { destination: pulumi.Input<BackupDestination>; credentials?: pulumi.Input<string> };
+  /**
    * Machines without cloud-init (hosts you own): the files their first step writes
    * before it prepares them. Without it, the first step waits for cloud-init.
    */
@@ -70,7 +76,7 @@ export interface KubeadmBootstrapArgs {
 }
 
 /** The files a master gets over SSH that are not secret: kubeadm configs and helper scripts. */
-export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHash: string): MachineFile[] {
+export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHash: string, backups?: BackupDestination): MachineFile[] {
   // The first master inits a new cluster; replaced, it joins the existing one like the others.
   const init: MachineFile[] = master.index === 0 ? [{ path: scripts.paths.initConfig, mode: "0644", content: initConfig(plan, master) }] : [];
   return [
@@ -86,6 +92,7 @@ export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHa
     { path: UPGRADE_SCRIPT, mode: "0755", content: upgradeScript(plan) },
     ...certificatesFiles(plan, master),
     ...bootstrapTokenFiles(plan),
+    ...(backups ? backupFiles(plan, master, backups) : []),
   ];
 }
 
@@ -118,15 +125,19 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
    * secret store, the joins of workers you own) waits for this step.
    */
   public readonly tokenReady: command.remote.Command;
+  /** Where the etcd snapshots go, how often, and the one this up took: the `backups` output. */
+  public readonly backups: pulumi.Output<BackupsOutput>;
   /** The token's rotation round and expiry: the `bootstrapToken` output. */
   public readonly bootstrapToken: pulumi.Output<BootstrapTokenOutput>;
   private readonly controlPlane: MachineSteps;
+  private readonly plan: ClusterPlan;
   private readonly tokenTrigger: pulumi.Output<string>;
   private readonly workerJoins: command.remote.Command[] = [];
 
   constructor(name: string, args: KubeadmBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:bootstrap:KubeadmBootstrap", name, {}, opts);
     const { plan, ssh } = args;
+    this.plan = plan;
     const packages = plan.config.kubernetes.packages;
     const firstStep = (machine: MachineSteps, m: StaticMachine, endpointAddress: string, memberEndpointAddress?: string) => {
       if (!args.prepareFiles) return machine.step("wait-boot", { create: scripts.waitBootCommand() });
@@ -159,7 +170,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     const machines: MachineSteps[] = [];
     // Every node's `fetch-release` step: a new release's packages and images onto it, before any master moves.
     const fetches: command.remote.Command[] = [];
-    this.memberSteps = plan.masters.map((master) => {
+    const given = plan.masters.map((master) => {
       // One master at a time: nothing happens on a master (or to its VM) before the previous
       // one is healthy again.
       const before = [...args.dependsOn, ...(args.masterMachines ? [args.masterMachines[master.index]] : []), ...args.turns.after(master.index)];
@@ -171,11 +182,32 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const boot = firstStep(machine, { name: master.name, address: master.ip, masterIndex: master.index }, master.endpointWhileJoining, master.endpointAfterJoin);
       const files = machine.step(
         "files",
-        { create: scripts.unpackCommand(), stdin: pulumi.output(args.caCertHash).apply((hash) => encodeBundle(masterPlainFiles(plan, master, hash))) },
+        { create: scripts.unpackCommand(), stdin: pulumi.all([args.caCertHash, args.backups?.destination]).apply(([hash, backups]) => encodeBundle(masterPlainFiles(plan, master, hash, backups))) },
         [boot],
       );
       fetches.push(machine.step("fetch-release", { create: upgradeCommand(plan, "fetch", master.name) }, [files]));
-      const secrets = machine.step("secrets", { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle(sharedPkiFiles(s)))) }, [boot]);
+      const secrets = machine.step(
+        "secrets",
+        {
+          create: scripts.unpackCommand(),
+          stdin: pulumi.secret(
+            pulumi.all([args.shared, args.backups?.credentials]).apply(([s, credentials]) =>
+              encodeBundle([...sharedPkiFiles(s), ...(credentials ? [{ path: BACKUP_CREDENTIALS, mode: "0600", content: credentials }] : [])]),
+            ),
+          ),
+        },
+        [boot],
+      );
+      return { machine, boot, files, secrets };
+    });
+    // A restore (restore.snapshot or restore.file): every etcd member from one snapshot, in
+    // phases across the masters; the validation waits for it. Nothing of a master's own
+    // chain (join, healthy: the next master's turn) may wait for it: the restore waits for
+    // every master's files, so that would be a cycle, and a cycle of dependencies ends the
+    // program with resources unregistered, which Pulumi deletes.
+    const restored = plan.config.restore ? this.restoreEtcd(given) : [];
+    this.memberSteps = plan.masters.map((master) => {
+      const { machine, boot, files, secrets } = given[master.index];
       const member =
         master.index === 0
           ? machine.step("init", { create: initCommand(plan, master) }, [files, secrets])
@@ -262,7 +294,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
         return { ...(expires ? { expires } : {}), round: args.certificatesRound };
       });
 
-    this.validated = controlPlane.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [certificateSteps[certificateSteps.length - 1]], { aliases: [wasOn(0, "validate")] });
+    this.validated = controlPlane.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [certificateSteps[certificateSteps.length - 1], ...restored], { aliases: [wasOn(0, "validate")] });
     // Its update (a new connection) prints the kubeconfig again, so the output stays one; a new
     // renewal round exports the renewed one.
     const kubeconfig = controlPlane.step("kubeconfig", { create: scripts.kubeconfigCommand(), triggers: [args.certificatesRound] }, [this.validated], {
@@ -272,6 +304,22 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       aliases: [wasOn(0, "kubeconfig")],
     });
     this.kubeconfig = pulumi.secret(kubeconfig.stdout);
+
+    // etcd backups: each master's timer on (or off), and a snapshot when one is due, one master
+    // after the other once the cluster is validated; run again when what they are given changes.
+    const backupSteps: command.remote.Command[] = [];
+    for (const master of plan.masters) {
+      const create = backupCommand(master, args.backups !== undefined);
+      const given = pulumi.output(args.backups?.destination).apply((d) => digest(JSON.stringify(d ? backupFiles(plan, master, d) : [])));
+      backupSteps.push(machines[master.index].step("backups", { create, triggers: [given] }, [backupSteps[backupSteps.length - 1] ?? this.validated]));
+    }
+    const b = plan.config.backups;
+    const destination = pulumi.output(args.backups?.destination) as pulumi.Output<BackupDestination | undefined>;
+    this.backups = pulumi.all([destination, pulumi.all(backupSteps.map((s) => s.stdout))]).apply(([d, outs]): BackupsOutput => {
+      if (!d) return { enabled: false };
+      const taken = snapshotTaken(outs);
+      return { enabled: true, every: b.every, keepDays: b.keepDays, destination: destinationUrl(d, plan.name), ...(taken ? { taken } : {}) };
+    });
 
     // The bootstrap token: in the cluster (a new cluster's init made it; a rotation makes it
     // here) before any worker is handed it; the older ones go at the end (pruneTokens).
@@ -312,7 +360,30 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       controlPlane.step(`remove-${w.name}`, { delete: removeWorkerCommand(w.name), replaceOn: [] }, [joined, reset], { aliases: [wasOn(0, `remove-${w.name}`)] });
     }
     this.kubernetesVersion = upgradedWorkers.id.apply(() => plan.config.kubernetes.version);
-    this.registerOutputs({ kubeconfig: this.kubeconfig, kubernetesVersion: this.kubernetesVersion, certificates: this.certificates, bootstrapToken: this.bootstrapToken });
+    this.registerOutputs({ kubeconfig: this.kubeconfig, kubernetesVersion: this.kubernetesVersion, certificates: this.certificates, bootstrapToken: this.bootstrapToken, backups: this.backups });
+  }
+
+  /**
+   * Every etcd member restored from one snapshot (plan/backups.ts), in four phases, each on
+   * every master before the next: apiservers and etcd stopped; each member restored from the
+   * same file with the same initial cluster and cluster token (its data moved aside); etcd
+   * started everywhere (a quorum needs the others); the apiservers started and ready. Run
+   * once per restore.round and snapshot: a master's new machine does not run them again.
+   */
+  private restoreEtcd(masters: Array<{ machine: MachineSteps; files: pulumi.Resource; secrets: pulumi.Resource }>): pulumi.Resource[] {
+    const plan = this.plan;
+    const restore = plan.config.restore!;
+    const token = restoreToken(plan.config);
+    const copies = restore.file !== undefined ? masters.map((m) => m.machine.copy("restore-file", new pulumi.asset.FileAsset(resolve(restore.file!)), RESTORE_UPLOAD, [m.files], [token])) : [];
+    // Each master's first phase after its own files; each later phase after every master's previous one.
+    let previous: pulumi.Resource[] = [];
+    for (const phase of RESTORE_PHASES) {
+      previous = plan.masters.map((master, i) => {
+        const after = phase === RESTORE_PHASES[0] ? [masters[i].files, masters[i].secrets, ...(copies[i] ? [copies[i]] : [])] : previous;
+        return masters[i].machine.step(`restore-${phase}`, { create: restoreCommand(master, phase, plan.config), replaceOn: [token] }, after);
+      });
+    }
+    return previous;
   }
 
   /**
@@ -423,10 +494,11 @@ export class MachineSteps extends pulumi.ComponentResource {
   }
 
   /** Copies a file or folder to the machine over SSH (SFTP), into `remotePath` (a folder lands under its own name). */
-  copy(step: string, source: pulumi.asset.Asset | pulumi.asset.Archive, remotePath: string, after: pulumi.Resource[] = []): command.remote.CopyToRemote {
+  /** Copies `source` to the machine; again when the machine is new, or when `replaceOn` (instead) changes. */
+  copy(step: string, source: pulumi.asset.Asset | pulumi.asset.Archive, remotePath: string, after: pulumi.Resource[] = [], replaceOn?: pulumi.Input<unknown>[]): command.remote.CopyToRemote {
     return new command.remote.CopyToRemote(
       `${this.machine}-${step}`,
-      { connection: this.connection(), source, remotePath, triggers: [this.args.trigger] },
+      { connection: this.connection(), source, remotePath, triggers: replaceOn ?? [this.args.trigger] },
       { parent: this, dependsOn: [...this.args.before, ...after] },
     );
   }

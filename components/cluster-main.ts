@@ -1,7 +1,7 @@
 // `pulumi up` of a cluster stack: stack file -> validated config -> cluster -> outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, fromRawConfig, validateClusterConfig } from "./config/validate";
-import { SETTLED_OUTPUT, settledChanges, settledOf } from "./config/settled";
+import { restoreWithoutCluster, SETTLED_OUTPUT, settledChanges, settledOf } from "./config/settled";
 import { newMastersDuringUpgrade, VERSION_OUTPUT, versionChangeProblems } from "./config/versions";
 import { planCluster } from "./plan/cluster-plan";
 import { NAMESPACE } from "./config/schema";
@@ -11,6 +11,7 @@ import { orConfigError } from "./run-error";
 import { CERTIFICATES_OUTPUT, renewalRound } from "./plan/certificates";
 import { durationSeconds } from "./config/durations";
 import { BOOTSTRAP_TOKEN_OUTPUT, tokenRound } from "./plan/bootstrap-token";
+import { backupCredentials } from "./plan/backups";
 
 export async function clusterMain(all: Record<string, string>) {
   // Everything that can be wrong with the stack is found before any resource is registered.
@@ -25,6 +26,7 @@ export async function clusterMain(all: Record<string, string>) {
     const mastersKey = config.platform === "static" ? "hosts.masters" : "controlPlane.count";
     const refused = [
       ...settledChanges(last[SETTLED_OUTPUT], config),
+      ...restoreWithoutCluster(last[SETTLED_OUTPUT], config),
       ...versionChangeProblems(last[VERSION_OUTPUT], config.kubernetes.version),
       ...newMastersDuringUpgrade(last[VERSION_OUTPUT], config.kubernetes.version, last.masters, masters, mastersKey),
     ];
@@ -36,6 +38,10 @@ export async function clusterMain(all: Record<string, string>) {
     config,
     ami,
     sshPrivateKey: new pulumi.Config(NAMESPACE).getSecret("sshPrivateKey"),
+    // An S3-compatible endpoint's keys reach the masters as a secret file, read as a secret here.
+    backupCredentials: config.backups.s3
+      ? new pulumi.Config(NAMESPACE).requireSecretObject<{ s3: { accessKeyId: string; secretAccessKey: string } }>("backups").apply((b) => backupCredentials(b.s3.accessKeyId, b.s3.secretAccessKey))
+      : undefined,
     // Certificates due for renewal (by the expiry the last up saw) are renewed by this one.
     certificatesRound: renewalRound(last[CERTIFICATES_OUTPUT], now, durationSeconds(config.kubernetes.certificates.renewBefore)!),
     // A token past half of its lifetime (by the expiry the last up saw) is rotated by this one.
@@ -67,6 +73,8 @@ export async function clusterMain(all: Record<string, string>) {
     [CERTIFICATES_OUTPUT]: cluster.certificates,
     /** The bootstrap token's rotation round and when the current token expires (the token itself stays secret, in state). */
     [BOOTSTRAP_TOKEN_OUTPUT]: cluster.bootstrapToken,
+    /** Where the etcd snapshots go, how often, how long they are kept, and the one this up took. */
+    backups: cluster.backups,
     /** The AMI every AWS machine boots (pin it with kubeadm-ha:image). */
     ...(ami ? { ami } : {}),
   };

@@ -20,11 +20,14 @@ import { controlPlaneFacts } from "./plan/labels";
 import { CertificatesOutput } from "./plan/certificates";
 import { BootstrapTokenOutput } from "./plan/bootstrap-token";
 import { GENERATION_LABEL, workerGeneration } from "./plan/worker-roll";
+import { BackupDestination, BackupsOutput, configuredDestination } from "./plan/backups";
 
 export interface KubeadmClusterArgs {
   config: ClusterConfig;
   /** OpenSSH private key matching config.sshPublicKey; when both are absent a key pair is generated. */
   sshPrivateKey?: pulumi.Input<string>;
+  /** An S3-compatible backup endpoint's credentials file (plan/backups.ts backupCredentials), secret. */
+  backupCredentials?: pulumi.Input<string>;
   /** AWS: the AMI of every machine (config.image, or the looked-up one). */
   ami?: string;
   /** The certificate renewal round of this up (plan/certificates.ts renewalRound). @default "issued" */
@@ -50,6 +53,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly certificates: pulumi.Output<CertificatesOutput>;
   /** The bootstrap token's rotation round and expiry (see KubeadmBootstrap). */
   public readonly bootstrapToken: pulumi.Output<BootstrapTokenOutput>;
+  /** Where the etcd snapshots go, how often, and the one the up took (see KubeadmBootstrap). */
+  public readonly backups: pulumi.Output<BackupsOutput>;
   /** The generated SSH private key (secret), when the stack gave none. */
   public readonly generatedSshPrivateKey?: pulumi.Output<string>;
 
@@ -63,6 +68,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     // One master at a time: each master's VM and steps wait for the previous one healthy again.
     const turns = new MasterTurns(plan.masters.length);
     const bootstrapArgs = { plan, shared: pki.shared, caCertHash: pki.caCertHash, turns, certificatesRound: args.certificatesRound ?? "issued", tokenRound };
+    // etcd backups: where the stack says (a directory, an endpoint of yours), or the platform's bucket below.
+    const configured = configuredDestination(plan.config);
+    const backups = (bucket?: pulumi.Output<BackupDestination>) => {
+      const destination = configured ?? bucket;
+      return destination ? { destination, credentials: configured?.kind === "s3" ? args.backupCredentials : undefined } : undefined;
+    };
 
     if (plan.config.platform === "static") {
       // Hosts you own: nothing to create; the bootstrap prepares them over SSH.
@@ -85,6 +96,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           controlPlaneHost: controlPlaneHost(plan.controlPlaneSsh, { direct: bastionHost === undefined }),
           dependsOn: [],
           prepareFiles: (m) => staticPrepareFiles(plan, m),
+          backups: backups(),
         },
         parent,
       );
@@ -93,6 +105,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       this.kubernetesVersion = bootstrap.kubernetesVersion;
       this.certificates = bootstrap.certificates;
       this.bootstrapToken = bootstrap.bootstrapToken;
+      this.backups = bootstrap.backups;
       bootstrap.pruneTokens([]);
       this.bastionAddress = pulumi.output(bastionHost ?? "");
       this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig, controlPlane: controlPlaneFacts(plan) });
@@ -149,9 +162,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         dependsOn: infra.sshReady,
         masterMachines: infra.masterInstances,
         machineRevisions: masterUserData.map((userData) => userData.apply((u) => machineRevision(plan.config, u))),
+        backups: backups(infra.backupBucket),
       },
       parent,
     );
+    this.backups = bootstrap.backups;
 
     // A pool's boot config; `generation` labels its nodes (none: what the generation is made of).
     const workerBoot = (pool: PoolPlan, sshPublicKey: string, hash: string, generation?: string) =>

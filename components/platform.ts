@@ -1,5 +1,6 @@
 // What the platform-independent cluster needs from a platform (GCP today).
 import * as pulumi from "@pulumi/pulumi";
+import { BackupDestination } from "./plan/backups";
 import { ClusterPlan, PoolPlan } from "./plan/cluster-plan";
 import { InstanceIdentity } from "./plan/scripts";
 import { MemberIngress } from "./plan/member";
@@ -32,6 +33,8 @@ export interface PlatformInfrastructure {
   workerGroups(): WorkerGroup[];
   /** Where a federation puts load balancers for its services (after addPools). */
   ingress(): pulumi.Output<MemberIngress>;
+  /** The bucket the platform made for etcd snapshots (backups.destination "bucket"), once the masters may write to it. */
+  readonly backupBucket?: pulumi.Output<BackupDestination>;
 }
 
 /** One zone's group of a pool, as the drain hooks need it. */
@@ -86,4 +89,5 @@ export abstract class InfrastructureComponent extends pulumi.ComponentResource i
     return this.pools.flatMap((p, i) => this.plan.pools[i].zones.map((z, j) => ({ pool: this.plan.pools[i], zoneGroup: z.name, group: p.groups[j] })));
   }
   abstract ingress(): pulumi.Output<MemberIngress>;
+  public backupBucket?: pulumi.Output<BackupDestination>;
 }

@@ -25,6 +25,9 @@ export const HOSTS_PREFIX = 24;
 export const GATEWAY = `${HOSTS_NET}.1`;
 /** Where hosts keep their overlays and containerd data, and the lab its state. */
 export const LAB_HOSTS_DIR = process.env.KUBEADM_HA_LAB_HOSTS_DIR || "/var/lib/kubeadm-ha-lab";
+/** A folder of this machine every host mounts at LAB_SHARE_MOUNT, as hosts mount a file share (NFS): the lab stacks' backup directory is on it. */
+export const LAB_SHARE = join(LAB_HOSTS_DIR, "share");
+export const LAB_SHARE_MOUNT = "/mnt/lab-share";
 /** Prefix of every namespace and link the lab makes. */
 const PREFIX = "khl-";
 const SWITCH_NS = `${PREFIX}switch`;
@@ -245,6 +248,7 @@ export class LabHosts {
     const h = this.host(name);
     if (alive(h.pid)) return;
     const out = openSync(join(h.dir, "console.log"), "a");
+    mkdirSync(LAB_SHARE, { recursive: true, mode: 0o700 });
     h.cgroups = makeHostCgroups(name);
     this.save();
     const p = spawn(
@@ -253,7 +257,7 @@ export class LabHosts {
         "-c", `${enterCgroups(h.cgroups)}exec systemd-nspawn "$@"`, "systemd-nspawn",
         "-D", join(h.dir, "root"), "--boot", "--register=no", "--keep-unit", `--machine=${name}`, `--hostname=${name}`,
         `--network-namespace-path=/run/netns/${h.ns}`, "--capability=all", "--bind=/dev/kmsg",
-        `--bind=${join(h.dir, "containerd")}:/var/lib/containerd`, "--property=DeviceAllow=char-* rwm", "--rlimit=RLIMIT_NOFILE=1048576",
+        `--bind=${join(h.dir, "containerd")}:/var/lib/containerd`, `--bind=${LAB_SHARE}:${LAB_SHARE_MOUNT}`, "--property=DeviceAllow=char-* rwm", "--rlimit=RLIMIT_NOFILE=1048576",
       ],
       // A writable /proc/sys and no seccomp filter: the kubelet and containerd set sysctls and use every syscall.
       { detached: true, stdio: ["ignore", out, out], env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: "1", SYSTEMD_SECCOMP: "0" } },

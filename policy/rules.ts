@@ -337,6 +337,20 @@ export const workersNotNewerThanControlPlane: StackValidationPolicy = {
   },
 };
 
+export const etcdBackupsOn: StackValidationPolicy = {
+  name: "etcd-backups-on",
+  description: "An HA cluster takes scheduled etcd snapshots (backups.enabled), unless its stack says why not (backups.offReason). A cluster declared non-HA (controlPlane.highAvailability: false) is exempt.",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    for (const r of args.resources.filter((x) => x.type === T.cluster && x.props.controlPlane)) {
+      const facts = r.props.controlPlane as ControlPlaneFacts;
+      const b = facts.backups;
+      if (!facts.highAvailability || !b || b.enabled || b.offReason) continue;
+      report(`cluster ${r.name}: an HA control plane without etcd backups: losing a majority of its masters, or one bad change, loses the cluster. Set kubeadm-ha:backups.enabled: true (the default), or say why not with kubeadm-ha:backups.offReason.`, r.urn);
+    }
+  },
+};
+
 /** Every mandatory rule of the pack, in the order the README lists them. */
 export const POLICIES: Array<ResourceValidationPolicy | StackValidationPolicy> = [
   controlPlaneSpansThreeZones,
@@ -349,4 +363,5 @@ export const POLICIES: Array<ResourceValidationPolicy | StackValidationPolicy> =
   noSecretsInWorkerBootData,
   encryptedDisks,
   workersNotNewerThanControlPlane,
+  etcdBackupsOn,
 ];

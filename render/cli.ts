@@ -1,15 +1,15 @@
-// npm run render -- --stack <name> [--out <dir>]
+// npm run render -- --stack <name> [--out <dir>] [--config-dir <dir>] [--last-outputs <file>]
 // Runs the program offline (mock runtime, no credentials) and writes
 // <dir>/resources.json, <dir>/outputs.json, <dir>/files/<machine>/<path> and the
 // stack's picture, <dir>/topology.dot and <dir>/topology.svg, and the order `pulumi up`
 // works in, <dir>/order.txt.
-import { mkdirSync, rmSync, writeFileSync } from "fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { dirname, join, resolve } from "path";
 import { RenderError, renderStack } from "./render";
 import { DrawError, drawSvg } from "./topology";
 
 function usage(msg: string): never {
-  console.error(`render: ${msg}\nusage: npm run render -- --stack <name> [--out <dir>] [--config-dir <dir>]   (reads <config-dir>/Pulumi.<name>.yaml; default stacks/)`);
+  console.error(`render: ${msg}\nusage: npm run render -- --stack <name> [--out <dir>] [--config-dir <dir>] [--last-outputs <file>]   (reads <config-dir>/Pulumi.<name>.yaml; default stacks/; --last-outputs: the stack's outputs of a last up, JSON, as the program reads them back)`);
   process.exit(2);
 }
 
@@ -18,16 +18,18 @@ async function main() {
   let stack: string | undefined;
   let out: string | undefined;
   let configDir: string | undefined;
+  let lastOutputs: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--stack") stack = argv[++i];
     else if (argv[i] === "--out") out = argv[++i];
     else if (argv[i] === "--config-dir") configDir = argv[++i];
+    else if (argv[i] === "--last-outputs") lastOutputs = argv[++i];
     else usage(`unknown argument ${JSON.stringify(argv[i])}`);
   }
   if (!stack) usage("--stack is required");
   const root = resolve(__dirname, "..");
   const dir = resolve(out ?? join(root, "out", stack));
-  const result = await renderStack(root, stack, configDir ? resolve(configDir) : undefined);
+  const result = await renderStack(root, stack, configDir ? resolve(configDir) : undefined, lastOutputs ? JSON.parse(readFileSync(resolve(lastOutputs), "utf8")) : undefined);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "files"), { recursive: true });
   writeFileSync(join(dir, "resources.json"), JSON.stringify(result.resources, null, 2) + "\n");

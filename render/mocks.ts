@@ -144,6 +144,10 @@ export function mockState(type: string, name: string, wrapped: Record<string, an
       const chars = (inputs.lower === false ? "" : "abcdefghijklmnopqrstuvwxyz") + (inputs.upper === false ? "" : "ABCDEFGHIJKLMNOPQRSTUVWXYZ") + (inputs.numeric === false ? "" : "0123456789");
       return { id, state: { ...inputs, result: randomFromSeed(name, inputs.length, chars) } };
     }
+    case "random:index/randomId:RandomId": {
+      const h = hex(name, 2 * inputs.byteLength);
+      return { id: Buffer.from(h, "hex").toString("base64url"), state: { ...inputs, hex: h, b64Url: Buffer.from(h, "hex").toString("base64url"), dec: BigInt(`0x${h}`).toString() } };
+    }
     case "command:remote:Command":
       return { id, state: { ...inputs, stdout: `(offline render: ${name} did not run)`, stderr: "" } };
     default:
@@ -165,6 +169,8 @@ function mockAwsState(type: string, name: string, inputs: Record<string, any>): 
     "aws:ec2/networkInterface:NetworkInterface": "eni-", "aws:ec2/natGateway:NatGateway": "nat-", "aws:ec2/internetGateway:InternetGateway": "igw-",
     "aws:ec2/routeTable:RouteTable": "rtb-", "aws:ec2/launchTemplate:LaunchTemplate": "lt-", "aws:ec2/eip:Eip": "eipalloc-",
   };
+  // A bucket's id is its name; its ARN has no region or account.
+  if (type === "aws:s3/bucket:Bucket") return { id: inputs.bucket, state: { ...inputs, arn: `arn:aws:s3:::${inputs.bucket}` } };
   const id = prefixes[type] ? prefixes[type] + hex(name, 17) : `${n}-id`;
   const state: Record<string, unknown> = { ...inputs, arn };
   switch (type) {

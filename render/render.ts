@@ -7,7 +7,7 @@ import { join, posix } from "path";
 import { parse } from "yaml";
 import { inParallel } from "./parallel";
 import { renderInChildProcess } from "./child";
-import { installMocks, PROJECT, Registration, ResourceOptionsSeen } from "./mocks";
+import { installMocks, MOCK_ORGANIZATION, PROJECT, Registration, ResourceOptionsSeen } from "./mocks";
 import { decodeBundle } from "../components/plan/bundle";
 import { filesOfBootConfig } from "../components/plan/cloud-init";
 import { clusterDotOfConfig, federationDot, FederationView } from "./topology";
@@ -330,9 +330,11 @@ function rawList(json: string | undefined): Array<{ stack?: unknown }> {
   }
 }
 
-export async function renderStack(root: string, stack: string, configDir = join(root, "stacks")): Promise<RenderResult> {
+/** Renders a stack; `lastOutputs`: its outputs of a last `pulumi up`, as the program reads them back (none: never up). */
+export async function renderStack(root: string, stack: string, configDir = join(root, "stacks"), lastOutputs?: Record<string, unknown>): Promise<RenderResult> {
   const { config, secretKeys } = readStackFile(configDir, stack);
   const stackOutputs = config[`${PROJECT}:layout`] === "federation" ? await renderMembers(root, stack, configDir, config) : {};
+  if (lastOutputs) stackOutputs[`${MOCK_ORGANIZATION}/${PROJECT}/${stack}`] = lastOutputs;
   const regs = installMocks(stack, config, secretKeys, stackOutputs);
   let mod: Record<string, unknown>;
   try {

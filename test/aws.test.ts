@@ -159,8 +159,12 @@ test("the token reaches workers through an SSM SecureString only the workers' ro
   assert.equal(inputs(param).type, "SecureString");
   assert.equal(inputs(param).value, SECRET);
   const roles = ofType(r, "aws:iam/rolePolicy:RolePolicy");
-  assert.equal(roles.length, 1, "masters have no policy at all");
-  assert.match(roles[0].name, /worker/);
+  const workers = roles.filter((x) => /worker/.test(x.name));
+  assert.equal(workers.length, 1);
+  const actions = (x: (typeof roles)[number]) => JSON.parse(inputs(x).policy).Statement.flatMap((s: { Action: string | string[] }) => [s.Action].flat());
+  assert.ok(actions(workers[0]).includes("ssm:GetParameter"));
+  // The masters' one policy adds etcd snapshots to the backup bucket: nothing that reads the token.
+  assert.deepEqual(roles.filter((x) => !/worker/.test(x.name)).map(actions), [["s3:PutObject"]]);
   assert.match(file(r, "prod-aws-general/usr/local/sbin/kubeadm-ha-worker-join"), /ssm_parameter \/kubeadm-ha\/prod-aws\/bootstrap-token/);
   assert.doesNotMatch(file(r, "prod-aws-general/cloud-init.yaml"), /[a-z0-9]{6}\.[a-z0-9]{16}/);
 });
@@ -179,4 +183,19 @@ test("a zone the region does not have is refused before anything is registered",
   assert.equal(v.status, 1);
   assert.match(v.stderr, /kubeadm-ha:zones\[2\]: zone "us-east-1z" is not an available zone of us-east-1/);
   assert.doesNotMatch(v.stderr, /resources were registered/);
+});
+
+test("etcd snapshots go to a bucket that is versioned, encrypted, private and pruned, which the masters may only add to", () => {
+  const [bucket] = ofType(r, "aws:s3/bucket:Bucket");
+  assert.match(inputs(bucket).bucket, /^prod-aws-etcd-backups-[0-9a-f]{8}$/);
+  assert.equal(bucket.options.retainOnDelete, true, "pulumi destroy leaves the snapshots");
+  const on = (type: string) => ofType(r, type).map(inputs);
+  assert.deepEqual(on("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").map((b) => [b.blockPublicAcls, b.blockPublicPolicy, b.ignorePublicAcls, b.restrictPublicBuckets]), [[true, true, true, true]]);
+  assert.equal(on("aws:s3/bucketVersioning:BucketVersioning")[0].versioningConfiguration.status, "Enabled");
+  assert.equal(on("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")[0].rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
+  const [rule] = on("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].rules;
+  assert.deepEqual([rule.filter.prefix, rule.expiration.days, rule.noncurrentVersionExpiration.noncurrentDays], ["prod-aws/", 7, 1]);
+  const policy = JSON.parse(inputs(ofType(r, "aws:iam/rolePolicy:RolePolicy").find((x) => !/worker/.test(x.name))!).policy);
+  assert.deepEqual(policy.Statement, [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::${inputs(bucket).bucket}/prod-aws/*`] }]);
+  assert.equal((r.outputs.backups as { destination: string }).destination, `s3://${inputs(bucket).bucket}/prod-aws/`);
 });

@@ -19,7 +19,8 @@ test("masters are shielded VMs with minimal scopes and no public address", () =>
   for (const m of masters()) {
     const i = inputs(m);
     assert.deepEqual(i.shieldedInstanceConfig, { enableIntegrityMonitoring: true, enableSecureBoot: true, enableVtpm: true });
-    assert.deepEqual(i.serviceAccount.scopes, ["https://www.googleapis.com/auth/logging.write", "https://www.googleapis.com/auth/monitoring.write"]);
+    // Logs, metrics, and Cloud Storage for the etcd snapshots (IAM: object creation on the backup bucket only).
+    assert.deepEqual(i.serviceAccount.scopes, ["https://www.googleapis.com/auth/logging.write", "https://www.googleapis.com/auth/monitoring.write", "https://www.googleapis.com/auth/devstorage.read_write"]);
     assert.equal(i.networkInterfaces[0].accessConfigs, undefined, `${m.name} must not get a public IP`);
   }
 });
@@ -134,4 +135,16 @@ test("no metadata holds a secret: workers read the token from Secret Manager wit
   // The pod network's traffic to the metadata server is dropped before the token is read.
   assert.match(join, /iptables -t raw -I PREROUTING -s 10\.244\.0\.0\/16 -d 169\.254\.169\.254\/32 -j DROP/);
   assert.ok(join.indexOf("conceal_metadata\n  project=") > 0);
+});
+
+test("etcd snapshots go to a bucket in the region, versioned, private and pruned, which the masters may only add to", () => {
+  const [bucket] = r.resources.filter((x) => x.type === "gcp:storage/bucket:Bucket");
+  const b = inputs(bucket);
+  assert.match(b.name, /^prod-etcd-backups-[0-9a-f]{8}$/);
+  assert.deepEqual([b.location, b.uniformBucketLevelAccess, b.publicAccessPrevention, b.versioning.enabled], ["europe-west1", true, "enforced", true]);
+  assert.deepEqual(b.lifecycleRules.map((l: { condition: Record<string, unknown> }) => l.condition), [{ age: 7, withState: "LIVE" }, { daysSinceNoncurrentTime: 1, withState: "ARCHIVED" }]);
+  assert.equal(bucket.options.retainOnDelete, true, "pulumi destroy leaves the snapshots");
+  const members = r.resources.filter((x) => x.type === "gcp:storage/bucketIAMMember:BucketIAMMember").map(inputs);
+  assert.deepEqual(members.map((m) => [m.role, m.member]), [["roles/storage.objectCreator", "serviceAccount:prod-master@mock-project.iam.gserviceaccount.com"]]);
+  assert.equal((r.outputs.backups as { destination: string }).destination, `gs://${b.name}/prod/`);
 });

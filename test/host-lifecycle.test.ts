@@ -142,6 +142,7 @@ test("a master replaced at the same address (its machine changed): its steps run
     "lab-control-plane-kubeconfig",
     "lab-control-plane-prune-members",
     "lab-control-plane-validate",
+    "lab-master-0-backups",
     "lab-master-0-certificates",
     "lab-master-0-fetch-release",
     "lab-master-0-files",

@@ -224,6 +224,12 @@ describe("the pack over every shipped stack's render", () => {
         (c.outputs as any).controlPlane.workers[0].kubernetesVersion = "1.35.0";
       },
     },
+    {
+      rule: "etcd-backups-on",
+      stack: "onprem-vip",
+      what: "an HA cluster whose backups are off without a reason",
+      mutate: (rs) => void ((find(rs, (r) => r.type === rules.T.cluster, "Cluster component").outputs as any).controlPlane.backups = { enabled: false }),
+    },
     { rule: "encrypted-disks", stack: "aws-three-az", what: "a plain worker volume", mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.awsLaunchTemplate, "launch template")).blockDeviceMappings[0].ebs.encrypted = "false") },
   ];
 

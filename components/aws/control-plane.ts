@@ -22,13 +22,17 @@ export interface AwsControlPlaneArgs {
  */
 export class AwsControlPlane extends pulumi.ComponentResource {
   public readonly instances: aws.ec2.Instance[];
+  /** The masters' IAM role (no permissions of its own; the backup bucket's policy is attached to it). */
+  public readonly role: aws.iam.Role;
 
   constructor(name: string, args: AwsControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:aws:ControlPlane", name, {}, opts);
     const { plan } = args;
     const parent = { parent: this };
-    // Masters need no AWS permissions: there is no cloud controller.
-    const { profile } = instanceRole(`${plan.name}-master`, plan.name, undefined, parent);
+    // Masters need no AWS permissions (there is no cloud controller) but adding etcd snapshots
+    // to the backup bucket, which the bucket's component grants.
+    const { role, profile } = instanceRole(`${plan.name}-master`, plan.name, undefined, parent);
+    this.role = role;
 
     this.instances = plan.masters.map((m) => {
       const eni = new aws.ec2.NetworkInterface(

@@ -6,6 +6,7 @@ import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platf
 import { MemberIngress } from "../plan/member";
 import { AwsApiServerLoadBalancer } from "./apiserver-lb";
 import { AwsControlPlane } from "./control-plane";
+import { AwsBackupBucket } from "./backup-bucket";
 import { AwsNetwork } from "./network";
 import { AwsNodePool } from "./node-pool";
 import { AwsSecurityGroups } from "./security-groups";
@@ -68,6 +69,9 @@ export class AwsInfrastructure extends InfrastructureComponent {
         parent,
       );
       this.controlPlaneSsh = lb.sshHost;
+    }
+    if (plan.config.backups.enabled && plan.config.backups.destination === "bucket") {
+      this.backupBucket = new AwsBackupBucket(`${plan.name}-etcd-backups`, { plan, writerRole: controlPlane.role.id }, parent).destination;
     }
     this.bastionPublicIp = bastion.publicIp;
     this.masterIds = controlPlane.instances.map((i) => i.id);

@@ -1,7 +1,7 @@
-// The one check of stack config that reads the deploying machine's disk: an air-gapped
-// bundle folder (`kubernetes.packages.path`) must be a bundle of the configured
-// Kubernetes release. No Pulumi imports.
-import { existsSync } from "fs";
+// The checks of stack config that read the deploying machine's disk: an air-gapped bundle
+// folder (`kubernetes.packages.path`) must be a bundle of the configured Kubernetes release;
+// a snapshot to restore from (`restore.file`) must be a file. No Pulumi imports.
+import { existsSync, statSync } from "fs";
 import { resolve } from "path";
 import { BundleManifestError, readBundleManifest } from "../../bundle/manifest";
 
@@ -26,4 +26,11 @@ export function checkBundleFolder(path: string, version: string): BundleProblem 
     return { message: `the bundle at ${JSON.stringify(path)} holds Kubernetes ${held}, the stack wants ${version}`, fix: `build a ${version} bundle (\`${make}\` with the toolchain at ${version}), or set kubernetes.version to ${held}` };
   }
   return undefined;
+}
+
+/** undefined when `path` is a file; else what it is instead. */
+export function missingFile(path: string): string | undefined {
+  const at = resolve(path);
+  if (!existsSync(at)) return `does not exist (looked at ${at})`;
+  return statSync(at).isFile() ? undefined : `is not a file (${at})`;
 }

@@ -21,6 +21,12 @@ export const DEFAULT_CERTIFICATE_VALIDITY = "8760h";
 export const DEFAULT_RENEW_BEFORE = "720h";
 /** Lifetime of the bootstrap token workers join with: 30 days, rotated by `pulumi up` after 15. */
 export const DEFAULT_TOKEN_TTL = "720h";
+/** etcd snapshots every 15 minutes (kops' interval). */
+export const DEFAULT_BACKUP_EVERY = "15m";
+/** Snapshots are kept 7 days. */
+export const DEFAULT_BACKUP_KEEP_DAYS = 7;
+/** Where a directory destination puts snapshots. */
+export const DEFAULT_BACKUP_DIRECTORY = "/var/backups/kubeadm-ha";
 /** CNIs the program installs (or none). */
 export const CNI_NAMES = ["calico", "flannel", "bridge", "none"] as const;
 /** The kubelet's eviction signals (kubelet config evictionHard keys). */
@@ -292,6 +298,64 @@ export const clusterConfigSchema = z
       })
       .strict()
       .default({ version: DEFAULT_KUBERNETES_VERSION, cni: { name: "calico" }, packages: { source: "repository" }, kubelet: { allowCgroupV1: false }, containerd: { restrictOomScoreAdj: false }, controllerManager: {}, kubeProxy: {}, certificates: { validity: DEFAULT_CERTIFICATE_VALIDITY, renewBefore: DEFAULT_RENEW_BEFORE }, bootstrapToken: { ttl: DEFAULT_TOKEN_TTL } }),
+    backups: z
+      .object({
+        /**
+         * Scheduled etcd snapshots, taken by one healthy master at a time. Turn them off only
+         * explicitly (the policy pack asks a production stack to say so). @default true
+         */
+        enabled: z.boolean().default(true),
+        /**
+         * With enabled: false on an HA cluster, why it has no backups (a sentence): the policy
+         * pack accepts an HA cluster without backups only when the stack says why.
+         */
+        offReason: z.string().min(10, "must say why in a sentence (10 characters or more)").optional(),
+        /** How often, from 5m to 24h, e.g. "15m". @default "15m" */
+        every: z.string().regex(DURATION_RE, 'must be hours and minutes such as "15m" or "1h"').default(DEFAULT_BACKUP_EVERY),
+        /** Days a snapshot is kept, 1 to 3650. @default 7 */
+        keepDays: z.number().int().min(1).max(3650).default(DEFAULT_BACKUP_KEEP_DAYS),
+        /**
+         * Where snapshots go: `bucket` (GCP/AWS: a bucket the program makes, versioned,
+         * encrypted, with a lifecycle rule), `directory` (hosts you own: a folder on every
+         * master, e.g. a mounted share), `s3` (an S3-compatible endpoint of yours).
+         * @default bucket on GCP/AWS, directory on static
+         */
+        destination: z.enum(["bucket", "directory", "s3"]).optional(),
+        /** directory: the folder, absolute. @default "/var/backups/kubeadm-ha" */
+        path: z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, "must be an absolute path of letters, digits, '.', '_', '-' and '/'").optional(),
+        /** s3: the endpoint and bucket, and keys that may add, list and delete objects there. */
+        s3: z
+          .object({
+            /** The endpoint's URL, e.g. https://minio.example.com:9000 (path-style requests). */
+            endpoint: z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "must be an http(s) URL of a host and an optional port, such as https://minio.example.com:9000"),
+            /** The bucket, which must exist. */
+            bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-'"),
+            /** The region the endpoint signs for. @default "us-east-1" */
+            region: z.string().regex(/^[a-z0-9-]+$/, "must be a region name such as us-east-1").default("us-east-1"),
+            accessKeyId: z.string().min(1),
+            /** Set it with `pulumi config set --secret --path kubeadm-ha:backups.s3.secretAccessKey`. */
+            secretAccessKey: z.string().min(1),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({ enabled: true, every: DEFAULT_BACKUP_EVERY, keepDays: DEFAULT_BACKUP_KEEP_DAYS }),
+    restore: z
+      .object({
+        /**
+         * A snapshot at the backup destination to restore every etcd member from, e.g.
+         * prod/20261203T101500Z-prod-master-1.db (the `backups` output's `taken`, or the
+         * destination's listing). The masters fetch it: a directory or an endpoint of yours.
+         */
+        snapshot: z.string().regex(/^[a-z0-9-]+\/\d{8}T\d{6}Z-[a-z0-9.-]+\.db$/, "must be a snapshot name such as prod/20261203T101500Z-prod-master-1.db").optional(),
+        /** Or a snapshot file on the machine that runs `pulumi up`, copied to every master. */
+        file: z.string().min(1).optional(),
+        /** Raise it to restore from the same snapshot again. @default 1 */
+        round: z.number().int().min(1).default(1),
+      })
+      .strict()
+      .optional(),
     endpoint: z
       .object({
         /** How clients reach kube-apiserver: `cloud-lb` (GCP/AWS internal LB), `vip` (keepalived + haproxy, hosts you own), `local-proxy` (haproxy on every node). @default cloud-lb on GCP/AWS, vip on static */
@@ -328,7 +392,7 @@ export type ParsedClusterConfig = z.output<typeof clusterConfigSchema>;
 export type NodePoolConfig = z.output<typeof nodePoolSchema>;
 
 /** Keys whose values never appear in error messages. */
-export const SECRET_KEYS = ["sshPrivateKey"];
+export const SECRET_KEYS = ["sshPrivateKey", "backups.s3.secretAccessKey"];
 
 /**
  * What to do about a bad key: shown after the error, keyed by the most specific
@@ -378,5 +442,19 @@ export const FIX_HINTS: Record<string, string> = {
   "nodePools.taints.effect": 'use "NoSchedule", "PreferNoSchedule" or "NoExecute"',
   "kubernetes.version": 'write the full release as a quoted string, e.g. "1.34.2" (1.31 or newer, no leading v)',
   "kubernetes.cni.version": "use the CNI's release such as 3.29.1 (calico) or 0.26.1 (flannel), no leading v, or leave it out",
+  backups: 'use enabled, every (e.g. "15m"), keepDays (e.g. 7) and destination ("bucket", "directory" or "s3")',
+  "backups.offReason": 'write why this cluster needs no etcd backups, e.g. "a test cluster, rebuilt from git every night"',
+  restore: "give restore.snapshot (a name at the backup destination) or restore.file (a local snapshot file), and remove restore once the cluster is back",
+  "restore.snapshot": "use a name the backups output or the destination lists, e.g. prod/20261203T101500Z-prod-master-1.db",
+  "restore.file": "write the path of an etcd snapshot file on this machine, e.g. ./prod-snapshot.db",
+  "restore.round": "use a whole number from 1; raise it by one to restore from the same snapshot again",
+  "backups.every": 'use hours and minutes from 5m to 24h, e.g. "15m"',
+  "backups.keepDays": "use a whole number of days from 1 to 3650, e.g. 7",
+  "backups.destination": 'use "bucket" on GCP/AWS, "directory" (with backups.path) or "s3" (with backups.s3) on hosts you own',
+  "backups.path": "write an absolute folder on the masters, e.g. /var/backups/kubeadm-ha (a mounted share survives a lost master)",
+  "backups.s3": "give endpoint, bucket, region, accessKeyId and secretAccessKey (set with `pulumi config set --secret --path`)",
+  "backups.s3.endpoint": "write the endpoint's URL, e.g. https://minio.example.com:9000",
+  "backups.s3.bucket": "write the name of an existing bucket, e.g. etcd-backups",
+  "backups.s3.secretAccessKey": "set it with `pulumi config set --secret --path kubeadm-ha:backups.s3.secretAccessKey`",
   "endpoint.name": "use a DNS name such as api.prod.internal, or leave it out for api.<clusterName>.internal",
 };

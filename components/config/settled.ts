@@ -57,3 +57,18 @@ export function settledChanges(previous: unknown, config: ClusterConfig): Config
     };
   });
 }
+
+/**
+ * A restore puts every member of a running cluster's etcd back from a snapshot: a stack that
+ * was never up (no `settled` output) has no members to restore.
+ */
+export function restoreWithoutCluster(previous: unknown, config: ClusterConfig): ConfigProblem[] {
+  if (!config.restore || (previous && typeof previous === "object")) return [];
+  return [
+    {
+      key: `${NAMESPACE}:restore`,
+      message: "restores the etcd members of this stack's masters, but the stack has no cluster yet (it was never up)",
+      fix: "remove restore and run pulumi up to make the cluster first; restore into its masters afterwards",
+    },
+  ];
+}

@@ -1,13 +1,13 @@
 // Stack config -> validated ClusterConfig. Every problem is collected and thrown
 // as one ConfigError naming the key, the bad value and the fix, before the
 // program registers any resource. Pure: no Pulumi imports.
-import { checkBundleFolder } from "./bundle-check";
+import { checkBundleFolder, missingFile } from "./bundle-check";
 import { durationSeconds, durationText } from "./durations";
-import { CA_VALIDITY_HOURS, clusterConfigSchema, CNI_NAMES, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION, DEFAULT_GCP_IMAGE, PLATFORMS } from "./schema";
+import { CA_VALIDITY_HOURS, clusterConfigSchema, CNI_NAMES, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION, DEFAULT_GCP_IMAGE, PLATFORMS, DEFAULT_BACKUP_DIRECTORY } from "./schema";
 import { hasHostBits, networkOf, overlaps, parseCidr, prefixOf, sizeOf } from "../plan/cidr";
 
 /** A fully defaulted, cross-checked cluster configuration. */
-export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" | "nodePools" | "endpoint" | "kubernetes" | "controlPlane" | "bastion" | "network" | "image" | "region" | "zones" | "adminCidrs"> {
+export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" | "nodePools" | "endpoint" | "kubernetes" | "controlPlane" | "bastion" | "network" | "image" | "region" | "zones" | "adminCidrs" | "backups"> {
   clusterName: string;
   /** Cloud region; "site" for static hosts. */
   region: string;
@@ -22,11 +22,14 @@ export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" |
   image?: string;
   nodePools: ResolvedNodePool[];
   endpoint: { mode: "cloud-lb" | "vip" | "local-proxy"; name: string; vip?: string; interface: string };
+  /** As parsed, with the destination resolved (and its folder, for a directory). */
+  backups: Omit<ParsedClusterConfig["backups"], "destination" | "path"> & { destination: BackupDestinationKind; path?: string };
   /** As parsed, with the CNI's version resolved. */
   kubernetes: Omit<ParsedClusterConfig["kubernetes"], "cni"> & { cni: { name: CniName; version: string } };
 }
 
 export type CniName = (typeof CNI_NAMES)[number];
+export type BackupDestinationKind = "bucket" | "directory" | "s3";
 
 export interface ResolvedNodePool extends Omit<NodePoolConfig, "zones" | "minPerZone" | "maxPerZone" | "machineType"> {
   zones: string[];
@@ -91,8 +94,35 @@ function valueAt(obj: unknown, path: ReadonlyArray<PropertyKey>): unknown {
 }
 
 function show(v: unknown, path: ReadonlyArray<PropertyKey> = []): string {
-  if (v !== undefined && SECRET_KEYS.includes(String(path[0]))) return "[secret]";
+  const key = path.filter((p) => typeof p !== "number").map(String).join(".");
+  if (v !== undefined && SECRET_KEYS.some((k) => key === k || key.startsWith(`${k}.`) || k.startsWith(`${key}.`))) return "[secret]";
   return v === undefined ? "(missing)" : JSON.stringify(v);
+}
+
+/**
+ * An unknown key's value that may be a secret under a misspelt name: key material, or the
+ * value of a key that is a few letters away from a secret key beside it.
+ */
+function mayBeSecret(path: ReadonlyArray<PropertyKey>, value: unknown): boolean {
+  if (typeof value === "string" && /PRIVATE KEY/.test(value)) return true;
+  const names = path.filter((p) => typeof p !== "number").map(String);
+  const parent = names.slice(0, -1).join(".");
+  const name = names[names.length - 1] ?? "";
+  return SECRET_KEYS.some((k) => {
+    const at = k.lastIndexOf(".");
+    return (at < 0 ? "" : k.slice(0, at)) === parent && editDistance(k.slice(at + 1).toLowerCase(), name.toLowerCase()) <= 3;
+  });
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
 }
 
 /** The fix for a bad key: the most specific of `hints` for its path without list indices (`a.b.c`, then `a.b`, then `a`). */
@@ -267,6 +297,41 @@ function checkLifetimes(c: ParsedClusterConfig, add: Add) {
   if (hours(ttl) < 1 || hours(ttl) > 8760) add(["kubernetes", "bootstrapToken", "ttl"], `${show(bootstrapToken.ttl)} is outside 1h to 8760h`);
 }
 
+/** The backups' interval and destination: each key only where it applies. Returns the destination. */
+function checkBackups(c: ParsedClusterConfig, add: Add): BackupDestinationKind {
+  const b = c.backups;
+  const cloud = c.platform !== "static";
+  const destination = b.destination ?? (cloud ? "bucket" : "directory");
+  const every = durationSeconds(b.every)!;
+  if (b.offReason !== undefined && b.enabled) add(["backups", "offReason"], `says why there are no backups, but backups.enabled is true`, "remove backups.offReason, or set backups.enabled: false beside it");
+  if (every < 300 || every > 86400) add(["backups", "every"], `${show(b.every)} is outside 5m to 24h`);
+  if (destination === "bucket" && !cloud) add(["backups", "destination"], `"bucket" is a bucket the program makes on GCP or AWS; hosts you own have none`, 'use "directory" (a folder on the masters, e.g. a mounted share) or "s3" with backups.s3 (an endpoint of yours)');
+  if (destination === "directory" && cloud) add(["backups", "destination"], `"directory" keeps snapshots on the masters' own disks, which go with the masters on ${c.platform}`, 'use "bucket" (made by the program) or "s3" with backups.s3');
+  if (b.path !== undefined && destination !== "directory") add(["backups", "path"], `${show(b.path)} applies only to destination "directory" (the destination is ${show(destination)})`, 'remove backups.path, or set backups.destination: "directory"');
+  if (b.s3 !== undefined && destination !== "s3") add(["backups", "s3"], `applies only to destination "s3" (the destination is ${show(destination)})`, 'remove backups.s3, or set backups.destination: "s3"');
+  if (destination === "s3" && b.s3 === undefined) add(["backups", "s3"], 'is missing: destination "s3" needs the endpoint, bucket and keys', hint(["backups", "s3"]));
+  return destination;
+}
+
+/** A restore names one snapshot the masters can get. */
+function checkRestore(c: ParsedClusterConfig, clusterName: string, destination: BackupDestinationKind, add: Add) {
+  const r = c.restore;
+  if (!r) return;
+  if ((r.snapshot === undefined) === (r.file === undefined)) {
+    add(["restore"], r.snapshot === undefined ? "names no snapshot" : "names both a snapshot and a file", "give exactly one of restore.snapshot (a name at the backup destination) and restore.file (a file on this machine)");
+    return;
+  }
+  if (r.snapshot !== undefined && !r.snapshot.startsWith(`${clusterName}/`)) {
+    add(["restore", "snapshot"], `${show(r.snapshot)} is a snapshot of another cluster (this one is ${show(clusterName)})`, `use a snapshot under ${clusterName}/, or restore.file with a file you copied`);
+  }
+  if (r.snapshot !== undefined && destination === "bucket") {
+    add(["restore", "snapshot"], `${show(r.snapshot)} is in the bucket, where the masters may only add snapshots`, "download it with your own credentials (gcloud storage cp / aws s3 cp) and give its path as restore.file");
+  }
+  if (r.snapshot !== undefined && !c.backups.enabled) add(["restore", "snapshot"], `${show(r.snapshot)} names a snapshot at the backup destination, but backups are off`, "give the snapshot's path as restore.file");
+  const missing = r.file !== undefined ? missingFile(r.file) : undefined;
+  if (missing) add(["restore", "file"], `${show(r.file)} ${missing}`, "write the path of an etcd snapshot file on this machine");
+}
+
 /** Validates a cluster's stack config; throws ConfigError listing every problem. */
 export function validateClusterConfig(raw: Record<string, unknown>, stackName: string, providerConfig: Record<string, string> = {}): ClusterConfig {
   const problems: ConfigProblem[] = [];
@@ -278,7 +343,8 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
       if (issue.code === "unrecognized_keys") {
         for (const k of issue.keys) {
           const path = [...issue.path, k];
-          problems.push({ key: keyOf(path), message: `unknown key (value ${show(valueAt(raw, path), path)})`, fix: `remove it or check its spelling; known keys are listed in README.md` });
+          const value = valueAt(raw, path);
+          problems.push({ key: keyOf(path), message: `unknown key (value ${mayBeSecret(path, value) ? "[secret]" : show(value, path)})`, fix: `remove it or check its spelling; known keys are listed in README.md` });
         }
         continue;
       }
@@ -317,6 +383,8 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
 
   checkPackagesAndCni(c, add);
   checkLifetimes(c, add);
+  const backupDestination = checkBackups(c, add);
+  checkRestore(c, clusterName, backupDestination, add);
 
   // Networks: valid, aligned, sized, disjoint.
   const nets: Array<[string, string]> = [["nodeCidr", c.network.nodeCidr], ["podCidr", c.network.podCidr], ["serviceCidr", c.network.serviceCidr]];
@@ -388,5 +456,6 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     nodePools: pools,
     endpoint: { mode: endpointMode, name: c.endpoint.name ?? `api.${clusterName}.internal`, vip: c.endpoint.vip, interface: c.endpoint.interface },
     kubernetes: { ...c.kubernetes, cni: { name: c.kubernetes.cni.name, version: cniVersion } },
+    backups: { ...c.backups, destination: backupDestination, path: backupDestination === "directory" ? (c.backups.path ?? DEFAULT_BACKUP_DIRECTORY) : undefined },
   };
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { APISERVER_PORT, ClusterPlan, zoneSuffix } from "../plan/cluster-plan";
-import { NODE_SCOPES, networkTag } from "../plan/gcp-plan";
+import { masterScopes, networkTag } from "../plan/gcp-plan";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
 import { masterLabels } from "../plan/labels";
 
@@ -46,7 +46,7 @@ export class GcpControlPlane extends pulumi.ComponentResource {
           bootDisk: { initializeParams: { image: plan.config.image, size: plan.config.controlPlane.diskSizeGb, type: BOOT_DISK_TYPE } },
           networkInterfaces: [{ subnetwork: args.subnet, networkIp: address.address }],
           shieldedInstanceConfig: SHIELDED,
-          serviceAccount: { email: this.serviceAccount.email, scopes: NODE_SCOPES },
+          serviceAccount: { email: this.serviceAccount.email, scopes: masterScopes(plan.config) },
           metadata: vmMetadata(args.userData[m.index]),
           allowStoppingForUpdate: true,
         },

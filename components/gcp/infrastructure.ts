@@ -6,6 +6,7 @@ import { GcpApiServerLoadBalancer } from "./apiserver-lb";
 import { GcpControlPlane } from "./control-plane";
 import { GcpNetwork } from "./network";
 import { GcpNodePool } from "./node-pool";
+import { GcpBackupBucket } from "./backup-bucket";
 import * as gcp from "@pulumi/gcp";
 import { gcpInstanceIdentity, networkTag, tokenSecretId } from "../plan/gcp-plan";
 import { BASTION_DISK_GB } from "../plan/cluster-plan";
@@ -52,6 +53,9 @@ export class GcpInfrastructure extends InfrastructureComponent {
     if (plan.config.endpoint.mode === "cloud-lb") {
       const lb = new GcpApiServerLoadBalancer(`${name}-apiserver`, { plan, network: this.network.network.id, subnet, groups: controlPlane.groups.map((g) => g.id) }, parent);
       this.controlPlaneSsh = lb.sshAddress;
+    }
+    if (plan.config.backups.enabled && plan.config.backups.destination === "bucket") {
+      this.backupBucket = new GcpBackupBucket(`${plan.name}-etcd-backups`, { plan, writerEmail: controlPlane.serviceAccount.email }, parent).destination;
     }
     this.workerAccount = new gcp.serviceaccount.Account(`${name}-workers-sa`, { accountId: `${plan.name}-worker`, displayName: `${plan.name} worker nodes` }, parent);
 

@@ -15,7 +15,7 @@
 import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
 import { MachineFile } from "./bundle";
 import { certificatesConfig, KUBEADM_HA_DIR } from "./kubeadm";
-import { header, MEMBER_READY_TIMEOUT_S, paths, printedDates, SBIN } from "./scripts";
+import { header, leaseTakeFunction, MEMBER_READY_TIMEOUT_S, waitForFunctions, paths, printedDates, SBIN } from "./scripts";
 import { durationSeconds, durationText } from "../config/durations";
 
 export const CERTIFICATES_SCRIPT = `${SBIN}/kubeadm-ha-certificates`;
@@ -110,29 +110,9 @@ read_earliest() {
   fi
 }
 
-# wait_for WHAT CONDITION...: runs CONDITION every 2 s until it holds; fails after $timeout.
-wait_for() {
-  local what="$1" deadline=$((SECONDS + timeout))
-  shift
-  until "$@"; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "kubeadm-ha: $node: $what not reached after \${timeout}s" >&2
-      exit 1
-    fi
-    sleep 2
-  done
-}
-
-answers() {
-  curl -sk --max-time 3 -o /dev/null "$1"
-}
-
+${waitForFunctions()}
 healthy() {
   [ "$(curl -sk --max-time 3 "$1" 2>/dev/null || true)" = "ok" ] || curl -s --max-time 3 "$1" 2>/dev/null | jq -e '.health == "true"' >/dev/null 2>&1
-}
-
-stopped() {
-  ! answers "$1"
 }
 
 # restore_parked: a manifest an interrupted run moved aside goes back first.
@@ -162,34 +142,14 @@ holder_of() {
 }
 
 # acquire: the cluster's renewal Lease, held by this master; waits while another master renews.
+${leaseTakeFunction()}
 acquire() {
-  local wait="\${KUBEADM_HA_LEASE_WAIT_S:-$((2 * ${LEASE_SECONDS}))}" now current holder renewed said=""
+  local wait="\${KUBEADM_HA_LEASE_WAIT_S:-$((2 * ${LEASE_SECONDS}))}" said=""
   local deadline=$((SECONDS + wait))
-  while :; do
-    now="$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"
-    if kubectl -n kube-system create -f - >/dev/null 2>&1 <<EOF
-apiVersion: coordination.k8s.io/v1
-kind: Lease
-metadata: {name: $lease, namespace: kube-system}
-spec: {holderIdentity: $node, leaseDurationSeconds: ${LEASE_SECONDS}, acquireTime: "$now", renewTime: "$now"}
-EOF
-    then
-      return 0
-    fi
-    if current="$(kubectl -n kube-system get lease "$lease" -o json 2>/dev/null)"; then
-      holder="$(jq -r '.spec.holderIdentity // ""' <<<"$current")"
-      renewed="$(date -d "$(jq -r '.spec.renewTime // .metadata.creationTimestamp' <<<"$current")" +%s)"
-      # Ours (an interrupted run of this master) or left by a master that stopped: taken over,
-      # through its resourceVersion so that only one master can.
-      if [ "$holder" = "$node" ] || [ "$(date +%s)" -ge $((renewed + ${LEASE_SECONDS})) ]; then
-        if jq --arg n "$node" --arg t "$now" '.spec.holderIdentity = $n | .spec.acquireTime = $t | .spec.renewTime = $t' <<<"$current" |
-          kubectl replace -f - >/dev/null 2>&1; then
-          return 0
-        fi
-      elif [ "$said" != "$holder" ]; then
-        echo "$node: waiting while $holder renews its certificates (one master at a time)"
-        said="$holder"
-      fi
+  until lease_take "$lease" ${LEASE_SECONDS}; do
+    if [ -n "$holder" ] && [ "$said" != "$holder" ]; then
+      echo "$node: waiting while $holder renews its certificates (one master at a time)"
+      said="$holder"
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
       echo "kubeadm-ha: $node: the renewal Lease kube-system/$lease stayed with \${holder:-another master} for \${wait}s" >&2

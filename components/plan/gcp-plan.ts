@@ -1,4 +1,5 @@
 // GCP-specific pure plan: tags, firewall rules and health-check tuning. No Pulumi imports.
+import { ClusterConfig } from "../config/validate";
 import { ClusterPlan } from "./cluster-plan";
 import { IngressRule, ingressRules, Role } from "./network-policy";
 
@@ -16,6 +17,10 @@ export const APISERVER_MARK_DOWN_SECONDS = APISERVER_HEALTH_CHECK.checkIntervalS
 /** Scopes of the VMs' service accounts: write logs and metrics, nothing else. */
 export const NODE_SCOPES = ["https://www.googleapis.com/auth/logging.write", "https://www.googleapis.com/auth/monitoring.write"];
 /** Scopes of the workers' service account: also Secret Manager (IAM grants it one secret only: the bootstrap token). */
+/** Scopes of the masters' service account: also Cloud Storage, when they write etcd snapshots to the bucket (IAM grants object creation on it alone). */
+export function masterScopes(c: ClusterConfig): string[] {
+  return c.backups.enabled && c.backups.destination === "bucket" ? [...NODE_SCOPES, "https://www.googleapis.com/auth/devstorage.read_write"] : NODE_SCOPES;
+}
 export const WORKER_SCOPES = [...NODE_SCOPES, "https://www.googleapis.com/auth/cloud-platform"];
 
 /** The Secret Manager secret holding the bootstrap token; the workers' service account may read it, nothing else may. */

@@ -5,6 +5,7 @@ import { ClusterConfig } from "../config/validate";
 import { MasterPlan } from "./cluster-plan";
 import { KUBEADM_HA_DIR } from "./kubeadm";
 import { CERTIFICATES_UNIT } from "./certificates";
+import { BACKUP_UNIT } from "./backups";
 import { BUNDLE_DIR, BUNDLE_STAGING, ETCD_PEER_PORT, header, kubectlRetryFunction, paths, SBIN } from "./scripts";
 
 export const LIFECYCLE_PATHS = {
@@ -67,7 +68,8 @@ sudo ${LIFECYCLE_PATHS.nodeLabels} ${node} ${args}
  * member while the others still form a quorum), the services the program enabled
  * stopped, Kubernetes' binaries, the bundle, the images and the CNI's iptables rules and
  * bridge removed, and every file the program wrote (\`files\`) deleted. Distribution
- * packages (containerd, haproxy, keepalived, ...) stay installed. Only when the host is
+ * packages (containerd, haproxy, keepalived, ...) stay installed, and so do etcd snapshots in
+ * a backups directory (they are the way back). Only when the host is
  * still the node NAME: a host renamed in the stack is not reset by its old name.
  */
 export function resetScript(c: ClusterConfig, files: string[]): string {
@@ -85,7 +87,7 @@ if command -v kubeadm >/dev/null; then
   echo "kubeadm reset on $node"
   kubeadm reset --force --cleanup-tmp-dir
 fi
-for unit in ${CERTIFICATES_UNIT}.timer kubelet.service kubeadm-ha-pod-routes.service keepalived.service haproxy.service; do
+for unit in ${CERTIFICATES_UNIT}.timer ${BACKUP_UNIT}.timer kubelet.service kubeadm-ha-pod-routes.service keepalived.service haproxy.service; do
   if systemctl cat "$unit" >/dev/null 2>&1; then
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
   fi

@@ -60,14 +60,18 @@ export interface ControlPlaneFacts {
   masters: Array<{ name: string; zone: string; address: string; etcdMember: boolean }>;
   /** Workers you own and the release each is configured for. */
   workers: Array<{ name: string; kubernetesVersion: string }>;
+  /** etcd snapshots: on (how often, kept how long, to which kind of destination), or off and why. */
+  backups: { enabled: true; every: string; keepDays: number; destination: string } | { enabled: false; offReason?: string };
 }
 
 export function controlPlaneFacts(plan: ClusterPlan): ControlPlaneFacts {
+  const b = plan.config.backups;
   return {
     highAvailability: plan.config.controlPlane.highAvailability,
     etcd: "stacked",
     kubernetesVersion: plan.config.kubernetes.version,
     masters: plan.masters.map((m) => ({ name: m.name, zone: m.zone, address: m.ip, etcdMember: true })),
     workers: plan.staticWorkers.map((w) => ({ name: w.name, kubernetesVersion: plan.config.kubernetes.version })),
+    backups: b.enabled ? { enabled: true, every: b.every, keepDays: b.keepDays, destination: b.destination } : { enabled: false, ...(b.offReason ? { offReason: b.offReason } : {}) },
   };
 }

@@ -13,6 +13,66 @@ export const MEMBER_READY_TIMEOUT_S = 900;
 export const API_RETRY_S = 60;
 
 /**
+ * Bash functions for a script that restarts a master's static pods: \`wait_for WHAT CONDITION...\`
+ * (CONDITION every 2 s until it holds; the script fails after \$timeout seconds, naming WHAT),
+ * \`answers URL\` (anything answers there) and \`stopped URL\` (nothing does).
+ */
+export function waitForFunctions(): string {
+  return `wait_for() {
+  local what="$1" deadline=$((SECONDS + timeout))
+  shift
+  until "$@"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "kubeadm-ha: $node: $what not reached after \${timeout}s" >&2
+      exit 1
+    fi
+    sleep 2
+  done
+}
+
+answers() {
+  curl -sk --max-time 3 -o /dev/null "$1"
+}
+
+stopped() {
+  ! answers "$1"
+}
+`;
+}
+
+/**
+ * A bash function, \`lease_take NAME SECONDS\`: the Lease kube-system/NAME held by \$node, made,
+ * or taken over when it is free, already ours (an interrupted run) or not renewed for
+ * SECONDS (its holder stopped), through its resourceVersion so that only one master can.
+ * False, with \$holder set to the other master, while another master holds it.
+ */
+export function leaseTakeFunction(): string {
+  return `lease_take() {
+  local lease="$1" seconds="$2" now current renewed
+  now="$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)"
+  holder=""
+  if kubectl -n kube-system create -f - >/dev/null 2>&1 <<EOF
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata: {name: $lease, namespace: kube-system}
+spec: {holderIdentity: $node, leaseDurationSeconds: $seconds, acquireTime: "$now", renewTime: "$now"}
+EOF
+  then
+    return 0
+  fi
+  current="$(kubectl -n kube-system get lease "$lease" -o json 2>/dev/null)" || return 1
+  holder="$(jq -r '.spec.holderIdentity // ""' <<<"$current")"
+  renewed="$(date -d "$(jq -r '.spec.renewTime // .metadata.creationTimestamp' <<<"$current")" +%s)"
+  if [ -n "$holder" ] && [ "$holder" != "$node" ] && [ "$(date +%s)" -lt $((renewed + seconds)) ]; then
+    return 1
+  fi
+  jq --arg n "$node" --arg t "$now" '.spec.holderIdentity = $n | .spec.acquireTime = $t | .spec.renewTime = $t' <<<"$current" |
+    kubectl replace -f - >/dev/null 2>&1
+}
+`;
+}
+
+/**
  * A bash function, \`kubectl_retry ARGS...\`: kubectl, run again every 2 s while it fails, for up
  * to API_RETRY_S (KUBEADM_HA_API_RETRY_S overrides); its output once it succeeded. For calls
  * that are safe to repeat (gets, --overwrite labels and annotations).

@@ -7,6 +7,7 @@
 // the cluster run, never from the stack's history: a step whose node runs the release
 // already does nothing, so the steps of a new cluster, a re-run and an interrupted upgrade
 // resumed are all safe. Pure: each function returns the exact text that lands on a machine.
+import { BACKUP_SCRIPT, BACKUP_UNIT } from "./backups";
 import { APISERVER_PORT, ClusterPlan } from "./cluster-plan";
 import { KUBELET_HEALTHZ } from "./control-plane-member";
 import { skippedPreflightChecks } from "./kubeadm";
@@ -193,6 +194,10 @@ master)
   import_images
   install_kubernetes kubeadm
   if [ "$cluster" != "$want" ]; then
+    # The way back if the upgrade goes wrong: a snapshot first, when the cluster has backups.
+    if systemctl is-enabled --quiet ${BACKUP_UNIT}.timer 2>/dev/null; then
+      ${BACKUP_SCRIPT} snapshot "before the upgrade from $cluster to $want"
+    fi
     echo "$node: kubeadm upgrade apply $want"
     kubeadm upgrade apply "$want" --yes${skip}
   elif [ "$apiserver" != "$want" ]; then

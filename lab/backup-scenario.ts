@@ -1,0 +1,152 @@
+// etcd backups and a restore on the lab's running cluster (plan/backups.ts).
+//
+// The lab stacks send snapshots every 5 minutes to a folder on a share every host mounts
+// (lab/hosts.ts LAB_SHARE). A lab run is shorter than a few intervals, so the scheduled
+// snapshot is made due by a runtime systemd drop-in (the slack the script allows, widened
+// to the interval, removed afterwards), and every master's service is started at once: one
+// master takes it. Everything else is what a production cluster runs.
+//
+// The restore: objects written, a snapshot taken on demand, more objects written, then the
+// etcd data of every master destroyed (each member's data folder removed, etcd restarted on
+// it: master-0 starts a new, empty cluster, the others cannot start at all; the API serves
+// nothing that was there). `pulumi up` with restore.snapshot set puts every member back from
+// the snapshot; the objects written before it are back, those written after are not, and
+// the cluster serves.
+import { readFileSync, readdirSync, writeFileSync } from "fs";
+import { join } from "path";
+import { parse, stringify } from "yaml";
+import { LabCluster, stepSpans } from "./cluster";
+import { ClusterFacts, masterOf } from "./cluster-scenarios";
+import { LAB_SHARE } from "./hosts";
+import { BACKUP_SCRIPT, BACKUP_UNIT, RESTORE_PHASES, SNAPSHOT_PREFIX } from "../components/plan/backups";
+
+export interface BackupsRun {
+  /** The first `pulumi up` took a snapshot (the `backups` output's `taken`), and it is on the share. */
+  firstTaken: string;
+  firstOnShare: boolean;
+  /** Every master's timer active. */
+  timersOn: string[];
+  /** The three services started at once when one was due: the snapshots they took (one, to pass) and who took it. */
+  scheduledTaken: string[];
+  /** The restore. */
+  restore: Restored;
+}
+
+export interface Restored {
+  snapshot: string;
+  /** The cluster after the data was destroyed: the marker written before the snapshot was gone. */
+  lostBefore: boolean;
+  upOk: boolean;
+  failure: string;
+  upSeconds: number;
+  /** The restore steps the up ran: when each started and ended. */
+  steps: Record<string, { start: number; end: number }>;
+  /** The marker written before the snapshot is back; the one written after is not. */
+  beforeBack: boolean;
+  afterGone: boolean;
+  /** Every master a healthy etcd voter and every node Ready afterwards. */
+  healthy: boolean;
+  /** `pulumi up` without restore afterwards: passed. */
+  cleanedUp: boolean;
+}
+
+const onShare = () => {
+  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)).map((p) => `${e.name}/${p}`) : [e.name]));
+  try {
+    return walk(join(LAB_SHARE, "etcd-backups"));
+  } catch {
+    return [];
+  }
+};
+
+const marker = async (c: LabCluster, master: string, name: string) => c.kubectl(master, ["-n", "default", "create", "configmap", name, `--from-literal=t=${Date.now()}`]);
+const exists = async (c: LabCluster, master: string, name: string) => (await c.exec(master, ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "-n", "default", "get", "configmap", name, "-o", "name"])).code === 0;
+
+export async function backupsAndRestore(c: LabCluster, f: ClusterFacts, log: (s: string) => void): Promise<BackupsRun> {
+  const master = masterOf(f);
+  const output = JSON.parse((await c.engine.must(["stack", "output", "backups", "--json", "--stack", c.stack, "--non-interactive"])).trim() || "{}") as { taken?: string };
+  const firstTaken = output.taken ?? "";
+  const firstOnShare = firstTaken !== "" && onShare().includes(firstTaken);
+  const timersOn = (await Promise.all(f.masters.map(async (m) => ((await c.exec(m, ["systemctl", "is-active", `${BACKUP_UNIT}.timer`])).stdout.trim() === "active" ? [m] : [])))).flat();
+  log(`backups: the first up took ${firstTaken || "NOTHING"} (${firstOnShare ? "on the share" : "NOT on the share"}); timers on ${timersOn.join(", ")}`);
+
+  // Scheduled: due now (a drop-in widens the slack to the interval), every master's service at once.
+  const dropIn = `/run/systemd/system/${BACKUP_UNIT}.service.d`;
+  const before = new Set(onShare());
+  await Promise.all(f.masters.map((m) => c.exec(m, ["sh", "-c", `mkdir -p ${dropIn} && printf '[Service]\\nEnvironment=KUBEADM_HA_BACKUP_SLACK_S=100000\\n' > ${dropIn}/lab.conf && systemctl daemon-reload`])));
+  const started = await Promise.all(f.masters.map((m) => c.exec(m, ["systemctl", "start", `${BACKUP_UNIT}.service`])));
+  await Promise.all(f.masters.map((m) => c.exec(m, ["sh", "-c", `rm -rf ${dropIn} && systemctl daemon-reload`])));
+  const scheduledTaken = onShare().filter((n) => !before.has(n));
+  const failed = started.filter((r) => r.code !== 0).map((r) => r.stderr.trim());
+  log(`backups: three services started at once took ${scheduledTaken.join(", ") || "nothing"}${failed.length ? `; FAILED: ${failed.join("; ")}` : ""}`);
+
+  const restore = await restoreCluster(c, f, master, log);
+  return { firstTaken, firstOnShare, timersOn, scheduledTaken, restore };
+}
+
+async function restoreCluster(c: LabCluster, f: ClusterFacts, master: string, log: (s: string) => void): Promise<Restored> {
+  const t = Date.now();
+  const [beforeMarker, afterMarker] = [`restore-before-${t}`, `restore-after-${t}`];
+  await marker(c, master, beforeMarker);
+  const took = await c.exec(master, [BACKUP_SCRIPT, "snapshot", "lab: before the data is destroyed"]);
+  const snapshot = took.stdout.split("\n").find((l) => l.startsWith(SNAPSHOT_PREFIX))?.slice(SNAPSHOT_PREFIX.length).trim() ?? "";
+  if (!snapshot) throw new Error(`no snapshot taken on ${master}: ${took.stdout}${took.stderr}`);
+  await marker(c, master, afterMarker);
+  log(`restore: ${beforeMarker} written, ${snapshot} taken, ${afterMarker} written; destroying every master's etcd data`);
+
+  // Every member's data gone: etcd stopped (manifest aside), its data folder removed, started again.
+  await Promise.all(
+    f.masters.map((m) =>
+      c.exec(m, ["sh", "-c", `set -e; mv /etc/kubernetes/manifests/etcd.yaml /root/etcd.yaml; while curl -s --max-time 2 -o /dev/null http://127.0.0.1:2381/health; do sleep 1; done; rm -rf /var/lib/etcd/member; mv /root/etcd.yaml /etc/kubernetes/manifests/etcd.yaml`]),
+    ),
+  );
+  let lostBefore = false;
+  await c.waitFor("the destroyed cluster to lose what it held", async () => (lostBefore = !(await exists(c, master, beforeMarker))), 180_000).catch(() => undefined);
+  log(`restore: after the data was destroyed, ${beforeMarker} ${lostBefore ? "is gone" : "is STILL THERE"}`);
+
+  // `pulumi up` with restore.snapshot.
+  const file = c.engine.configFile(c.stack);
+  const original = readFileSync(file, "utf8");
+  const doc = parse(original);
+  doc.config["kubeadm-ha:restore"] = { snapshot };
+  writeFileSync(file, stringify(doc));
+  const t0 = Date.now();
+  const up = await c.upLogged([]);
+  const upSeconds = (Date.now() - t0) / 1000;
+  const steps = Object.fromEntries(Object.entries(stepSpans(up.events)).filter(([n]) => /-restore-/.test(n)));
+  const failure = up.code === 0 ? "" : await c.failureOf(up.output, 60);
+  log(`restore: pulumi up ${up.code === 0 ? `in ${upSeconds.toFixed(0)} s` : `FAILED:\n${failure}`}; steps ${Object.entries(steps).map(([n, s]) => `${n} ${s.start}->${s.end}`).join(", ")}`);
+  const beforeBack = await exists(c, master, beforeMarker);
+  const afterGone = !(await exists(c, master, afterMarker));
+  let healthy = false;
+  await c.waitFor("every node Ready and every master a healthy etcd voter after the restore", async () => {
+    const nodes = JSON.parse((await c.exec(master, ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes", "-o", "json"])).stdout || '{"items":[]}') as { items: Array<{ status: { conditions: Array<{ type: string; status: string }> } }> };
+    return (healthy = nodes.items.length === f.masters.length + f.workers.length && nodes.items.every((n) => n.status.conditions.some((x) => x.type === "Ready" && x.status === "True")));
+  }, 300_000).catch(() => undefined);
+
+  // The restore taken out of the stack again.
+  writeFileSync(file, original);
+  const cleanup = await c.engine.run(["up", "--yes", "--skip-preview", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
+  return { snapshot, lostBefore, upOk: up.code === 0, failure, upSeconds, steps, beforeBack, afterGone, healthy, cleanedUp: cleanup.code === 0 };
+}
+
+/** What must hold of the backups and the restore: [what, held]. */
+export function backupChecks(b: BackupsRun, masters: string[]): Array<[string, boolean]> {
+  const r = b.restore;
+  const phases = RESTORE_PHASES.map((p) => Object.entries(r.steps).filter(([n]) => n.endsWith(`-restore-${p}`)).map(([, s]) => s));
+  // Each phase on every master, and none started before every master finished the one before.
+  const inPhases = phases.every((p) => p.length === masters.length) && phases.every((p, i) => i === 0 || Math.min(...p.map((s) => s.start)) >= Math.max(...phases[i - 1].map((s) => s.end)));
+  return [
+    [`the first pulumi up took a snapshot to the share (${b.firstTaken || "none"})`, b.firstOnShare],
+    [`every master's snapshot timer on (${b.timersOn.join(", ")})`, b.timersOn.length === masters.length],
+    [`three masters' services at once took one snapshot (${b.scheduledTaken.join(", ") || "none"})`, b.scheduledTaken.length === 1],
+    [`destroying every master's etcd data lost the cluster's objects`, r.lostBefore],
+    [`pulumi up with restore.snapshot ${r.snapshot} passed in ${r.upSeconds.toFixed(0)} s${r.failure ? `: ${r.failure}` : ""}`, r.upOk],
+    [`the restore ran phase by phase on every master (${Object.keys(r.steps).join(", ")})`, inPhases],
+    ["what was written before the snapshot is back, what was written after is not", r.beforeBack && r.afterGone],
+    ["every node Ready after the restore", r.healthy],
+    ["pulumi up without restore afterwards passed", r.cleanedUp],
+  ];
+}
+
+export const backupsHeld = (b: BackupsRun, masters: string[]) => backupChecks(b, masters).every(([, held]) => held);

@@ -1,0 +1,140 @@
+// The rendered kubeadm-ha-etcd-backup script decides on a master whether the cluster's
+// snapshot is due, lets one master at a time take it, and keeps the destination pruned.
+// These tests run it for real (bash, the rendered text) with the master's paths under a
+// temporary root and named stand-ins: kubectl keeps the one Lease as the API would
+// (test/fixtures/certificates-standins), ctr runs etcd's tools as the etcd image would
+// (test/fixtures/backup-standins). The lab runs the same script with the real programs.
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "child_process";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
+import { join } from "path";
+import { ROOT, tempDir } from "./helpers";
+import { validateClusterConfig } from "../components/config/validate";
+import { planCluster } from "../components/plan/cluster-plan";
+import { BACKUP_CONFIG, BACKUP_STAGING, backupConfig, backupScript, LAST_SNAPSHOT_ANNOTATION, snapshotName } from "../components/plan/backups";
+
+let script: string;
+let config: string;
+const EVERY_S = 900;
+before(() => {
+  const plan = planCluster(
+    validateClusterConfig(
+      {
+        platform: "static",
+        clusterName: "lab",
+        hosts: { masters: [0, 1, 2].map((i) => ({ name: `lab-master-${i}`, address: `10.0.0.1${i}`, zone: `z${i}` })) },
+        network: { nodeCidr: "10.0.0.0/24" },
+        endpoint: { mode: "local-proxy" },
+        backups: { every: "15m", keepDays: 7, path: "/mnt/share/etcd-backups" },
+      },
+      "lab",
+    ),
+  );
+  script = backupScript(plan, plan.masters[1]);
+  config = backupConfig(plan, { kind: "directory", path: "/mnt/share/etcd-backups" });
+});
+
+/** lab-master-1, with the cluster's Lease as `lease` says, and snapshots already at the destination. */
+function master(s: { lease?: { holder: string; renewedSecondsAgo: number; lastSnapshotSecondsAgo?: number }; unhealthy?: boolean; existing?: string[]; destination?: string } = {}) {
+  const root = tempDir("kubeadm-ha-backup-");
+  const state = join(root, "state");
+  const share = join(root, "mnt/share/etcd-backups");
+  for (const d of [state, share, join(root, "etc/kubernetes/manifests"), join(root, "etc/kubeadm-ha")]) mkdirSync(d, { recursive: true });
+  writeFileSync(join(root, "etc/kubernetes/manifests/etcd.yaml"), "spec:\n  containers:\n  - image: registry.k8s.io/etcd:3.6.5-0\n");
+  writeFileSync(join(state, "calls"), "");
+  if (s.unhealthy) writeFileSync(join(state, "etcd-unhealthy"), "");
+  if (s.lease) {
+    const at = (ago: number) => new Date(Date.now() - ago * 1000).toISOString().replace("Z", "000Z");
+    const last = s.lease.lastSnapshotSecondsAgo;
+    const annotations = last === undefined ? {} : { [LAST_SNAPSHOT_ANNOTATION]: `${Math.floor(Date.now() / 1000) - last} lab/earlier.db` };
+    writeFileSync(join(state, "lease"), JSON.stringify({ metadata: { name: "kubeadm-ha-etcd-backup", resourceVersion: "7", annotations }, spec: { holderIdentity: s.lease.holder, renewTime: at(s.lease.renewedSecondsAgo) } }));
+  }
+  for (const name of s.existing ?? []) {
+    mkdirSync(join(share, name, ".."), { recursive: true });
+    writeFileSync(join(share, name), "older snapshot");
+  }
+  const under = (text: string) => text.split("/etc/kubernetes").join(join(root, "etc/kubernetes")).split("/etc/kubeadm-ha").join(join(root, "etc/kubeadm-ha")).split("/var/lib/kubeadm-ha").join(join(root, "var/lib/kubeadm-ha")).split("/mnt/share").join(join(root, "mnt/share"));
+  writeFileSync(join(root, BACKUP_CONFIG), under(s.destination ?? config));
+  const path = join(root, "kubeadm-ha-etcd-backup");
+  writeFileSync(path, under(script));
+  chmodSync(path, 0o755);
+  return {
+    run: (...args: string[]) =>
+      spawnSync("bash", [path, ...args], {
+        encoding: "utf8",
+        env: { ...process.env, PATH: `${join(ROOT, "test/fixtures/backup-standins")}:${join(ROOT, "test/fixtures/certificates-standins")}:${process.env.PATH}`, STANDIN_STATE: state, KUBEADM_HA_BACKUP_TIMEOUT_S: "3" },
+      }),
+    lease: () => (existsSync(join(state, "lease")) ? JSON.parse(readFileSync(join(state, "lease"), "utf8")) : undefined),
+    snapshots: () => (existsSync(join(share, "lab")) ? readdirSync(join(share, "lab")).sort() : []),
+    staged: () => (existsSync(join(root, BACKUP_STAGING)) ? readdirSync(join(root, BACKUP_STAGING)) : []),
+    calls: () => readFileSync(join(state, "calls"), "utf8").split("\n").filter(Boolean),
+  };
+}
+
+test("a cluster without a snapshot yet: the master that gets the Lease takes one, checked, sent, recorded, and lets the Lease go", () => {
+  const m = master();
+  const r = m.run("snapshot-if-due");
+  assert.equal(r.status, 0, r.stderr);
+  const [taken] = m.snapshots();
+  assert.match(taken, /^\d{8}T\d{6}Z-lab-master-1\.db$/);
+  assert.match(r.stdout, new RegExp(`^snapshot=lab/${taken}$`, "m"));
+  assert.match(r.stdout, /revision 42, 7 keys/);
+  const lease = m.lease();
+  assert.equal(lease.spec.holderIdentity, "");
+  assert.match(lease.metadata.annotations[LAST_SNAPSHOT_ANNOTATION], new RegExp(`^\\d+ lab/${taken}$`));
+  assert.deepEqual(m.staged(), [], "nothing left in the staging folder");
+});
+
+test("a snapshot younger than the interval: nothing is taken and the Lease is not touched", () => {
+  const m = master({ lease: { holder: "", renewedSecondsAgo: 100, lastSnapshotSecondsAgo: EVERY_S / 3 } });
+  const r = m.run("snapshot-if-due");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /not due/);
+  assert.deepEqual(m.snapshots(), []);
+  assert.ok(!m.calls().some((c) => /create|replace/.test(c)));
+});
+
+test("another master taking one (its Lease renewed lately): this master leaves it to it", () => {
+  const m = master({ lease: { holder: "lab-master-0", renewedSecondsAgo: 30, lastSnapshotSecondsAgo: 2 * EVERY_S } });
+  const r = m.run("snapshot-if-due");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /lab-master-0 is taking a snapshot/);
+  assert.deepEqual(m.snapshots(), []);
+  assert.equal(m.lease().spec.holderIdentity, "lab-master-0");
+});
+
+test("a Lease its holder left (not renewed for longer than it lasts): taken over, and the snapshot taken", () => {
+  const m = master({ lease: { holder: "lab-master-0", renewedSecondsAgo: 3600, lastSnapshotSecondsAgo: 2 * EVERY_S } });
+  const r = m.run("snapshot-if-due");
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(m.snapshots().length, 1);
+});
+
+test("a member that is not healthy takes no snapshot, fails saying so, and lets the Lease go for another master", () => {
+  const m = master({ unhealthy: true });
+  const r = m.run("snapshot-if-due");
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /etcd member is not healthy: no snapshot from it/);
+  assert.deepEqual(m.snapshots(), []);
+  assert.equal(m.lease().spec.holderIdentity, "");
+});
+
+test("snapshots older than keepDays are pruned after a new one, the others kept", () => {
+  const old = snapshotName("lab", new Date(Date.now() - 8 * 86400_000), "lab-master-0");
+  const recent = snapshotName("lab", new Date(Date.now() - 6 * 86400_000), "lab-master-2");
+  const m = master({ existing: [old, recent] });
+  const r = m.run("snapshot", "on demand, before a change");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /on demand, before a change/);
+  const left = m.snapshots();
+  assert.equal(left.length, 2);
+  assert.ok(left.includes(recent.split("/")[1]) && !left.includes(old.split("/")[1]));
+});
+
+test("the masters cannot list or fetch the bucket they may only add to: the script says how to get a snapshot", () => {
+  const m = master({ destination: "CLUSTER='lab'\nEVERY_S='900'\nKEEP_DAYS='7'\nDESTINATION='gcs'\nBUCKET='lab-etcd-backups-1a2b3c4d'\n" });
+  const r = m.run("list");
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /may only add snapshots to the gcs bucket lab-etcd-backups-1a2b3c4d; read it with your own credentials/);
+});
