@@ -6,7 +6,7 @@
 // (test/fixtures/backup-standins). The lab runs the same script with the real programs.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { ROOT, tempDir } from "./helpers";
@@ -59,11 +59,18 @@ function master(s: { lease?: { holder: string; renewedSecondsAgo: number; lastSn
   const path = join(root, "kubeadm-ha-etcd-backup");
   writeFileSync(path, under(script));
   chmodSync(path, 0o755);
+  const env = { ...process.env, PATH: `${join(ROOT, "test/fixtures/backup-standins")}:${join(ROOT, "test/fixtures/certificates-standins")}:${process.env.PATH}`, STANDIN_STATE: state, KUBEADM_HA_BACKUP_TIMEOUT_S: "10" };
   return {
-    run: (...args: string[]) =>
-      spawnSync("bash", [path, ...args], {
-        encoding: "utf8",
-        env: { ...process.env, PATH: `${join(ROOT, "test/fixtures/backup-standins")}:${join(ROOT, "test/fixtures/certificates-standins")}:${process.env.PATH}`, STANDIN_STATE: state, KUBEADM_HA_BACKUP_TIMEOUT_S: "3" },
+    run: (...args: string[]) => spawnSync("bash", [path, ...args], { encoding: "utf8", env }),
+    /** The script started now, in the background (a save taking `saveS` seconds); its status and output once it ends. */
+    start: (saveS: number, ...args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn("bash", [path, ...args], { env: { ...env, STANDIN_SAVE_S: String(saveS) } });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("close", (status) => resolve({ status, stdout, stderr }));
       }),
     lease: () => (existsSync(join(state, "lease")) ? JSON.parse(readFileSync(join(state, "lease"), "utf8")) : undefined),
     snapshots: () => (existsSync(join(share, "lab")) ? readdirSync(join(share, "lab")).sort() : []),
@@ -83,6 +90,19 @@ test("a cluster without a snapshot yet: the master that gets the Lease takes one
   const lease = m.lease();
   assert.equal(lease.spec.holderIdentity, "");
   assert.match(lease.metadata.annotations[LAST_SNAPSHOT_ANNOTATION], new RegExp(`^\\d+ lab/${taken}$`));
+  assert.deepEqual(m.staged(), [], "nothing left in the staging folder");
+});
+
+test("its timer and a pulumi up step starting together on one master: one snapshot, checked, and both report it", async () => {
+  const m = master();
+  const [timer, step] = await Promise.all([m.start(1, "snapshot-if-due"), m.start(1, "snapshot-if-due")]);
+  assert.equal(timer.status, 0, timer.stderr);
+  assert.equal(step.status, 0, step.stderr);
+  const [taken, ...more] = m.snapshots();
+  assert.deepEqual(more, [], "one snapshot, not one each");
+  for (const r of [timer, step]) assert.match(r.stdout, new RegExp(`^snapshot=lab/${taken}$`, "m"));
+  assert.match(timer.stdout + step.stdout, /was just taken on this master/);
+  assert.equal(m.lease().spec.holderIdentity, "");
   assert.deepEqual(m.staged(), [], "nothing left in the staging folder");
 });
 

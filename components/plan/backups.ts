@@ -10,9 +10,11 @@
 //   its own etcd member, checks it, sends it to the destination and prunes the ones past their
 //   days. Any master can: losing one does not stop the backups.
 // - `snapshot [REASON]`: one now (on demand; before an upgrade), one at a time as well.
+//   Both hold a lock on the master as well (its timer and a step of pulumi up may start
+//   together), and a step that finds the snapshot its timer just took reports it as its own.
 // - `list`, `fetch NAME FILE`: what the destination holds; one snapshot to a local file.
 // - `restore-stop`, `restore FILE TOKEN`, `restore-start-etcd`, `restore-start-apiserver`: the
-//   restore's phases on one master, which `npm run restore` runs on every master in turn
+//   restore's phases on one master, which `pulumi up` with `restore` set runs on every master in turn
 //   (every apiserver and etcd stopped; every member restored from the same file with the same
 //   initial cluster and a fresh cluster token; the etcd members started together, then the
 //   apiservers). The data a restore replaces is moved aside, never deleted.
@@ -234,7 +236,7 @@ readable() {
 }
 
 must_read() {
-  readable || fail "the masters may only add snapshots to the $DESTINATION bucket $BUCKET; read it with your own credentials (gcloud storage ls / aws s3 ls), and give npm run restore the file"
+  readable || fail "the masters may only add snapshots to the $DESTINATION bucket $BUCKET; read it with your own credentials (gcloud storage ls / aws s3 ls), and give restore.file the snapshot you downloaded"
 }
 
 # list: the cluster's snapshot names, oldest first.
@@ -275,10 +277,28 @@ prune() {
 }
 
 # --- one master at a time: the Lease ------------------------------------------------------------
-# last_snapshot: epoch seconds of the cluster's last snapshot (0: none yet).
+# last_snapshot: sets $last (epoch seconds of the cluster's last snapshot; 0: none yet) and
+# $last_name (its name; none).
 last_snapshot() {
-  kubectl -n kube-system get lease "$lease" -o json 2>/dev/null |
-    jq -r --arg a "${LAST_SNAPSHOT_ANNOTATION}" '.metadata.annotations[$a] // "0 none" | split(" ")[0]' || echo 0
+  local v
+  v="$(kubectl -n kube-system get lease "$lease" -o json 2>/dev/null |
+    jq -r --arg a "${LAST_SNAPSHOT_ANNOTATION}" '.metadata.annotations[$a] // "0 none"')" || v="0 none"
+  last="\${v%% *}"
+  last_name="\${v#* }"
+}
+
+# not_due: the cluster's last snapshot is younger than the interval (less the timer's slack).
+not_due() {
+  [ $(($(date +%s) - last)) -lt $((EVERY_S - \${KUBEADM_HA_BACKUP_SLACK_S:-60})) ]
+}
+
+# here_one_at_a_time: one snapshot at a time on this master. Its timer and a pulumi up's step
+# can start in the same second (the first up enables the timer, whose boot delay is long past),
+# and the cluster's Lease is this master's for both: without the lock they write one file.
+here_one_at_a_time() {
+  mkdir -p "$(dirname "$staging")"
+  exec 9>"$staging.lock"
+  flock -w "$timeout" 9 || fail "another snapshot on this master held $staging.lock for \${timeout}s"
 }
 
 # acquire: the Lease, held by this master; false when another master holds it.
@@ -337,15 +357,23 @@ unpark() {
 
 case "$action" in
 snapshot-if-due)
-  last="$(last_snapshot)"
-  if [ $(($(date +%s) - last)) -lt $((EVERY_S - \${KUBEADM_HA_BACKUP_SLACK_S:-60})) ]; then
+  started="$(date +%s)"
+  here_one_at_a_time
+  last_snapshot
+  if not_due; then
+    if [ "$last" -ge "$started" ]; then
+      # Taken on this master while this run waited for the lock (its timer): this run's too.
+      say "snapshot $last_name was just taken on this master"
+      echo "${SNAPSHOT_PREFIX}$last_name"
+      exit 0
+    fi
     say "not due: the last snapshot is $(($(date +%s) - last)) s old, the interval $EVERY_S s"
     exit 0
   fi
   acquire || exit 0
   # Another master may have taken one while this one waited for the Lease.
-  last="$(last_snapshot)"
-  if [ $(($(date +%s) - last)) -lt $((EVERY_S - \${KUBEADM_HA_BACKUP_SLACK_S:-60})) ]; then
+  last_snapshot
+  if not_due; then
     release
     say "not due any more: another master took one"
     exit 0
@@ -353,6 +381,7 @@ snapshot-if-due)
   take scheduled
   ;;
 snapshot)
+  here_one_at_a_time
   deadline=$((SECONDS + timeout))
   until acquire; do
     [ "$SECONDS" -lt "$deadline" ] || fail "the backup Lease kube-system/$lease stayed with another master for \${timeout}s"
