@@ -4,7 +4,7 @@ import { createHash } from "crypto";
 import { resolve } from "path";
 import { ClusterPlan, hostIdentity, MasterPlan } from "./plan/cluster-plan";
 import { encodeBundle, MachineFile } from "./plan/bundle";
-import { controlPlaneJoinConfig, initConfig } from "./plan/kubeadm";
+import { clusterConfiguration, controlPlaneJoinConfig, initConfig } from "./plan/kubeadm";
 import { SharedPki, sharedPkiFiles } from "./plan/pki";
 import * as scripts from "./plan/scripts";
 import { StaticMachine } from "./plan/static-files";
@@ -16,7 +16,9 @@ import { MasterTurns } from "./master-turns";
 import { upgradeCommand, upgradeScript, UPGRADE_SCRIPT } from "./plan/upgrade";
 import { bootstrapTokenCommand, bootstrapTokenFiles, BootstrapTokenOutput, tokenExpiry } from "./plan/bootstrap-token";
 import { drainGenerationCommand, generationGroupName, generationReadyCommand } from "./plan/worker-roll";
-import { certificatesCommand, certificatesFiles, certificatesUnits, CertificatesOutput, earliestExpiry } from "./plan/certificates";
+import { certificatesCommand, controlPlaneConfigCommand, certificatesFiles, certificatesUnits, CertificatesOutput, earliestExpiry } from "./plan/certificates";
+import { encryptionCommand, encryptionFiles, encryptionOutput, EncryptionOutput, EncryptionPlan, encryptionScript, ENCRYPTION_SCRIPT, phaseTrigger, rewriteCommand } from "./plan/encryption";
+import { auditFiles } from "./plan/audit";
 import { BACKUP_CREDENTIALS, backupCommand, BackupDestination, backupFiles, BackupsOutput, destinationUrl, RESTORE_PHASES, RESTORE_UPLOAD, restoreCommand, restoreToken, snapshotTaken } from "./plan/backups";
 
 /** How the bootstrap reaches the machines: SSH, through a bastion where there is one. */
@@ -68,6 +70,8 @@ export interface KubeadmBootstrapArgs {
    * credentials file (secret); none when backups are off.
    */
   backups?: { destination: pulumi.Input<BackupDestination>; credentials?: pulumi.Input<string> };
+  /** Secrets' encryption at rest: this up's plan (plan/encryption.ts) and its keys' bytes by round (secret). */
+  encryption: { plan: EncryptionPlan; keys: pulumi.Output<Record<number, string>> };
   /**
    * Machines without cloud-init (hosts you own): the files their first step writes
    * before it prepares them. Without it, the first step waits for cloud-init.
@@ -90,6 +94,8 @@ export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHa
     { path: scripts.paths.etcdMember, mode: "0755", content: scripts.etcdMemberScript() },
     { path: scripts.paths.spreadDns, mode: "0755", content: scripts.spreadDnsScript() },
     { path: UPGRADE_SCRIPT, mode: "0755", content: upgradeScript(plan) },
+    { path: ENCRYPTION_SCRIPT, mode: "0755", content: encryptionScript(master) },
+    ...auditFiles(plan.config),
     ...certificatesFiles(plan, master),
     ...bootstrapTokenFiles(plan),
     ...(backups ? backupFiles(plan, master, backups) : []),
@@ -129,6 +135,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   public readonly backups: pulumi.Output<BackupsOutput>;
   /** The token's rotation round and expiry: the `bootstrapToken` output. */
   public readonly bootstrapToken: pulumi.Output<BootstrapTokenOutput>;
+  /** What the apiservers write Secrets with, known once every Secret is: the `encryption` output. */
+  public readonly encryption: pulumi.Output<EncryptionOutput>;
   private readonly controlPlane: MachineSteps;
   private readonly plan: ClusterPlan;
   private readonly tokenTrigger: pulumi.Output<string>;
@@ -191,14 +199,21 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
         {
           create: scripts.unpackCommand(),
           stdin: pulumi.secret(
-            pulumi.all([args.shared, args.backups?.credentials]).apply(([s, credentials]) =>
-              encodeBundle([...sharedPkiFiles(s), ...(credentials ? [{ path: BACKUP_CREDENTIALS, mode: "0600", content: credentials }] : [])]),
+            pulumi.all([args.shared, args.backups?.credentials, args.encryption.keys]).apply(([s, credentials, keys]) =>
+              encodeBundle([
+                ...sharedPkiFiles(s),
+                ...(credentials ? [{ path: BACKUP_CREDENTIALS, mode: "0600", content: credentials }] : []),
+                ...encryptionFiles(args.encryption.plan, keys),
+              ]),
             ),
           ),
         },
         [boot],
       );
-      return { machine, boot, files, secrets };
+      // The cluster's encryption config in place before the apiserver starts on it (init, join),
+      // and, in a rotation, every apiserver reading the new key before any writes with it.
+      const encryptionRead = machine.step("encryption-read", { create: encryptionCommand(master, "read", args.encryption.plan) }, [files, secrets]);
+      return { machine, boot, files, secrets: encryptionRead };
     });
     // A restore (restore.snapshot or restore.file): every etcd member from one snapshot, in
     // phases across the masters; the validation waits for it. Nothing of a master's own
@@ -279,12 +294,26 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       pruned,
     );
 
+    // The stack's ClusterConfiguration (the apiservers' flags and mounts, ...) onto each master
+    // in turn: a component whose manifest it changes is restarted, one master at a time.
+    const configured = plan.masters.reduce<command.remote.Command>(
+      (before, master, i) => machines[i].step("control-plane-config", { create: controlPlaneConfigCommand(master), triggers: [digest(JSON.stringify(clusterConfiguration(plan)))] }, [before]),
+      upgradedMasters,
+    );
+    // Encryption: every master writes with the cluster's key (each has read it since its
+    // encryption-read step), all at once (nothing restarts); then every Secret is written
+    // again with it, from any master: once per key, and again when a master's machine is new
+    // (until its encryption step, it wrote with the key before).
+    const encryptionUse = plan.masters.map((master, i) => machines[i].step("encryption", { create: encryptionCommand(master, "use", args.encryption.plan) }, [configured]));
+    const rewritten = controlPlane.step("encryption-rewrite", { create: rewriteCommand(), triggers: [phaseTrigger(args.encryption.plan, "use")] }, encryptionUse);
+    this.encryption = rewritten.id.apply(() => encryptionOutput(plan.config, args.encryption.plan));
+
     // Certificates: each master's timer on, and a renewal when due, one master after the other
     // (an upgrade renews them too); run again in a new renewal round.
     const units = digest(JSON.stringify(certificatesUnits(plan)));
     const certificateSteps: command.remote.Command[] = [];
     for (const master of plan.masters) {
-      const before = certificateSteps[certificateSteps.length - 1] ?? upgradedMasters;
+      const before = certificateSteps[certificateSteps.length - 1] ?? rewritten;
       certificateSteps.push(machines[master.index].step("certificates", { create: certificatesCommand(master), triggers: [args.certificatesRound, units] }, [before]));
     }
     this.certificates = pulumi
@@ -360,7 +389,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       controlPlane.step(`remove-${w.name}`, { delete: removeWorkerCommand(w.name), replaceOn: [] }, [joined, reset], { aliases: [wasOn(0, `remove-${w.name}`)] });
     }
     this.kubernetesVersion = upgradedWorkers.id.apply(() => plan.config.kubernetes.version);
-    this.registerOutputs({ kubeconfig: this.kubeconfig, kubernetesVersion: this.kubernetesVersion, certificates: this.certificates, bootstrapToken: this.bootstrapToken, backups: this.backups });
+    this.registerOutputs({ kubeconfig: this.kubeconfig, kubernetesVersion: this.kubernetesVersion, certificates: this.certificates, bootstrapToken: this.bootstrapToken, backups: this.backups, encryption: this.encryption });
   }
 
   /**

@@ -12,6 +12,8 @@ import { CERTIFICATES_OUTPUT, renewalRound } from "./plan/certificates";
 import { durationSeconds } from "./config/durations";
 import { BOOTSTRAP_TOKEN_OUTPUT, tokenRound } from "./plan/bootstrap-token";
 import { backupCredentials } from "./plan/backups";
+import { ENCRYPTION_OUTPUT, encryptionChangeProblems, encryptionPlan } from "./plan/encryption";
+import { auditOutput } from "./plan/audit";
 
 export async function clusterMain(all: Record<string, string>) {
   // Everything that can be wrong with the stack is found before any resource is registered.
@@ -20,7 +22,7 @@ export async function clusterMain(all: Record<string, string>) {
   // What the cluster settled when it was made (its name, networks, endpoint, CNI) stays, and
   // its release moves forward one minor at a time. The stack's own last outputs are read (a
   // read: nothing is created) after every other check.
-  const last = await lastOutputs(config.clusterName, [SETTLED_OUTPUT, VERSION_OUTPUT, CERTIFICATES_OUTPUT, BOOTSTRAP_TOKEN_OUTPUT, "masters"]);
+  const last = await lastOutputs(config.clusterName, [SETTLED_OUTPUT, VERSION_OUTPUT, CERTIFICATES_OUTPUT, BOOTSTRAP_TOKEN_OUTPUT, ENCRYPTION_OUTPUT, "masters"]);
   await orConfigError(() => {
     const masters = planCluster(config).masters.map((m) => m.name);
     const mastersKey = config.platform === "static" ? "hosts.masters" : "controlPlane.count";
@@ -29,6 +31,7 @@ export async function clusterMain(all: Record<string, string>) {
       ...restoreWithoutCluster(last[SETTLED_OUTPUT], config),
       ...versionChangeProblems(last[VERSION_OUTPUT], config.kubernetes.version),
       ...newMastersDuringUpgrade(last[VERSION_OUTPUT], config.kubernetes.version, last.masters, masters, mastersKey),
+      ...encryptionChangeProblems(last[ENCRYPTION_OUTPUT], config),
     ];
     if (refused.length) throw new ConfigError(refused);
   });
@@ -46,6 +49,9 @@ export async function clusterMain(all: Record<string, string>) {
     certificatesRound: renewalRound(last[CERTIFICATES_OUTPUT], now, durationSeconds(config.kubernetes.certificates.renewBefore)!),
     // A token past half of its lifetime (by the expiry the last up saw) is rotated by this one.
     tokenRound: tokenRound(last[BOOTSTRAP_TOKEN_OUTPUT], now, durationSeconds(config.kubernetes.bootstrapToken.ttl)!),
+    // The key the apiservers wrote with last stays readable while every Secret moves to this
+    // up's; a cluster made before encryption existed (no output, but settled) had plain bytes.
+    encryption: encryptionPlan(config, last[ENCRYPTION_OUTPUT], last[SETTLED_OUTPUT] === undefined),
   });
   const plan = cluster.plan;
   return {
@@ -75,6 +81,10 @@ export async function clusterMain(all: Record<string, string>) {
     [BOOTSTRAP_TOKEN_OUTPUT]: cluster.bootstrapToken,
     /** Where the etcd snapshots go, how often, how long they are kept, and the one this up took. */
     backups: cluster.backups,
+    /** What the apiservers write Secrets with (provider, key round) and still read: written once every Secret is. */
+    [ENCRYPTION_OUTPUT]: cluster.encryption,
+    /** The apiservers' audit log: on or off, where, how it is rotated. */
+    audit: auditOutput(config),
     /** The AMI every AWS machine boots (pin it with kubeadm-ha:image). */
     ...(ami ? { ami } : {}),
   };

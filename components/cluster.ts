@@ -21,6 +21,7 @@ import { CertificatesOutput } from "./plan/certificates";
 import { BootstrapTokenOutput } from "./plan/bootstrap-token";
 import { GENERATION_LABEL, workerGeneration } from "./plan/worker-roll";
 import { BackupDestination, BackupsOutput, configuredDestination } from "./plan/backups";
+import { EncryptionOutput, EncryptionPlan, encryptionPlan } from "./plan/encryption";
 
 export interface KubeadmClusterArgs {
   config: ClusterConfig;
@@ -34,6 +35,8 @@ export interface KubeadmClusterArgs {
   certificatesRound?: string;
   /** The bootstrap token's rotation round of this up (plan/bootstrap-token.ts tokenRound). @default 0 */
   tokenRound?: number;
+  /** Secrets' encryption in this up (plan/encryption.ts encryptionPlan). @default a new cluster's */
+  encryption?: EncryptionPlan;
 }
 
 /**
@@ -55,6 +58,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly bootstrapToken: pulumi.Output<BootstrapTokenOutput>;
   /** Where the etcd snapshots go, how often, and the one the up took (see KubeadmBootstrap). */
   public readonly backups: pulumi.Output<BackupsOutput>;
+  /** What the apiservers write Secrets with, once every Secret is (see KubeadmBootstrap). */
+  public readonly encryption: pulumi.Output<EncryptionOutput>;
   /** The generated SSH private key (secret), when the stack gave none. */
   public readonly generatedSshPrivateKey?: pulumi.Output<string>;
 
@@ -64,10 +69,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     const parent = { parent: this };
 
     const tokenRound = args.tokenRound ?? 0;
-    const pki = new ClusterPki(`${name}-pki`, { clusterName: plan.name, tokenRound }, parent);
+    const encryption = args.encryption ?? encryptionPlan(plan.config, undefined, true);
+    const pki = new ClusterPki(`${name}-pki`, { clusterName: plan.name, tokenRound, encryptionKeys: encryption.keys }, parent);
     // One master at a time: each master's VM and steps wait for the previous one healthy again.
     const turns = new MasterTurns(plan.masters.length);
-    const bootstrapArgs = { plan, shared: pki.shared, caCertHash: pki.caCertHash, turns, certificatesRound: args.certificatesRound ?? "issued", tokenRound };
+    const bootstrapArgs = { plan, shared: pki.shared, caCertHash: pki.caCertHash, turns, certificatesRound: args.certificatesRound ?? "issued", tokenRound, encryption: { plan: encryption, keys: pki.encryptionKeys } };
     // etcd backups: where the stack says (a directory, an endpoint of yours), or the platform's bucket below.
     const configured = configuredDestination(plan.config);
     const backups = (bucket?: pulumi.Output<BackupDestination>) => {
@@ -106,6 +112,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       this.certificates = bootstrap.certificates;
       this.bootstrapToken = bootstrap.bootstrapToken;
       this.backups = bootstrap.backups;
+      this.encryption = bootstrap.encryption;
       bootstrap.pruneTokens([]);
       this.bastionAddress = pulumi.output(bastionHost ?? "");
       this.registerOutputs({ endpoint: this.endpoint, kubeconfig: this.kubeconfig, controlPlane: controlPlaneFacts(plan) });
@@ -167,6 +174,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       parent,
     );
     this.backups = bootstrap.backups;
+    this.encryption = bootstrap.encryption;
 
     // A pool's boot config; `generation` labels its nodes (none: what the generation is made of).
     const workerBoot = (pool: PoolPlan, sshPublicKey: string, hash: string, generation?: string) =>

@@ -2,12 +2,15 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { CaSpec, discoveryHash, KEY_SPEC, SharedPki, sharedCaSpecs } from "./plan/pki";
+import { KEY_BYTES, KeyRef } from "./plan/encryption";
 
 export interface ClusterPkiArgs {
   /** Cluster name, the CAs' common-name prefix. */
   clusterName: string;
   /** The bootstrap token's rotation round (plan/bootstrap-token.ts tokenRound): a new round, a new token. */
   tokenRound: number;
+  /** The encryption keys the apiservers' config names (plan/encryption.ts): one per round, kept while named. */
+  encryptionKeys: KeyRef[];
 }
 
 /**
@@ -24,6 +27,8 @@ export class ClusterPki extends pulumi.ComponentResource {
   public readonly caCertHash: pulumi.Output<string>;
   /** `abcdef.0123456789abcdef`, secret. */
   public readonly bootstrapToken: pulumi.Output<string>;
+  /** Each encryption key's bytes, base64, by round: secret. */
+  public readonly encryptionKeys: pulumi.Output<Record<number, string>>;
 
   constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:pki:ClusterPki", name, {}, opts);
@@ -50,6 +55,11 @@ export class ClusterPki extends pulumi.ComponentResource {
     const tokenOpts = { length: 0, upper: false, lower: true, numeric: true, special: false, keepers: { round: String(args.tokenRound) } };
     const tokenId = new random.RandomPassword(`${name}-token-id`, { ...tokenOpts, length: 6 }, parent);
     const tokenSecret = new random.RandomPassword(`${name}-token-secret`, { ...tokenOpts, length: 16 }, parent);
+
+    // One key per round, named by it: a new round is a new key, and the round before stays in
+    // state while the apiservers still read it.
+    const keys = args.encryptionKeys.map((k) => new random.RandomBytes(`${name}-encryption-key-${k.round}`, { length: KEY_BYTES }, parent));
+    this.encryptionKeys = pulumi.secret(pulumi.all(keys.map((k) => k.base64)).apply((b64) => Object.fromEntries(args.encryptionKeys.map((k, i) => [k.round, b64[i]]))));
 
     this.bootstrapToken = pulumi.secret(pulumi.interpolate`${tokenId.result}.${tokenSecret.result}`);
     this.caCertPem = cluster.cert.certPem;

@@ -1,4 +1,4 @@
-// npm run lab:cluster [-- --mode vip|local-proxy] [--lose NAME,..] [--skip-scale] [--skip-upgrade] [--skip-lifetime] [--skip-roll] [--skip-backups] [--brief] [--keep]
+// npm run lab:cluster [-- --mode vip|local-proxy] [--lose NAME,..] [--skip-scale] [--skip-upgrade] [--skip-lifetime] [--skip-roll] [--skip-encryption] [--skip-backups] [--brief] [--keep]
 // Builds a real HA cluster the way a user does on hosts they own: lab hosts, an
 // air-gapped bundle, and the real `pulumi up` of the lab stack; then checks it as a user
 // would, upgrades it to the next Kubernetes minor under a running workload, runs `pulumi
@@ -39,6 +39,7 @@ import { upgradeCluster, Upgraded, upgradeHeld } from "./upgrade-scenario";
 import { certificatesHeld, CertificatesRenewed, renewCertificates, Renewal, rotateToken, tokenHeld, TokenRotated } from "./lifetime-scenario";
 import { rollChecks, rollHeld, rollWorkers, WorkersRolled } from "./worker-roll-scenario";
 import { backupChecks, backupsAndRestore, backupsHeld, BackupsRun } from "./backup-scenario";
+import { encryptionAndAudit, encryptionChecks, encryptionHeld, EncryptionRun } from "./encryption-scenario";
 import { LAB_UPGRADE_VERSION } from "../toolchain/recipes";
 import { join } from "path";
 
@@ -57,6 +58,8 @@ export interface LabRun {
   rolled?: WorkersRolled;
   /** Unless --skip-backups: snapshots by the first up and by the timers, then every member's data destroyed and restored by pulumi up. */
   backups?: BackupsRun;
+  /** Unless --skip-encryption: a Secret's bytes in etcd, the audit log, and a key rotation by pulumi up under cross-master reads. */
+  encryption?: EncryptionRun;
   secondUpNoChanges: boolean;
   /** Host-network pods that kept an endpoint address their node no longer has, after the bring-up (none, to pass). */
   staleEndpoints: string[];
@@ -104,7 +107,7 @@ export const SPARE_MASTERS: MasterHost[] = [
   { name: "lab-master-4", address: "10.199.96.14", zone: "zone-b" },
 ];
 
-export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boolean; scale?: boolean; upgrade?: boolean; lifetime?: boolean; roll?: boolean; backups?: boolean; brief?: boolean }): Promise<LabRun> {
+export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boolean; scale?: boolean; upgrade?: boolean; lifetime?: boolean; roll?: boolean; encryption?: boolean; backups?: boolean; brief?: boolean }): Promise<LabRun> {
   // One run fetches the bundle from a URL, the other gets the folder copied over SSH.
   const { cluster: c, timings } = await LabCluster.open(mode, log, mode === "vip" ? "url" : "folder", opts.scale ? SPARE_MASTERS : []);
   try {
@@ -172,6 +175,13 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       log(`${mode}: a worker group's roll: ${facts.workers[1]} the new generation, ${facts.workers[0]} the old one, drained while ${facts.workers[0]} asks the echo Service`);
       rolled = await rollWorkers(c, facts);
       for (const [what, held] of rollChecks(rolled)) log(`roll: ${held ? "" : "NOT HELD: "}${what}`);
+    }
+
+    let encryption: EncryptionRun | undefined;
+    if (opts.encryption) {
+      log(`${mode}: Secrets encrypted at rest and the audit log: a Secret's bytes in etcd, its read in the audit log, then the key rotated by pulumi up`);
+      encryption = await encryptionAndAudit(c, facts, log);
+      for (const [what, held] of encryptionChecks(encryption, facts.masters)) log(`encryption: ${held ? "" : "NOT HELD: "}${what}`);
     }
 
     let backups: BackupsRun | undefined;
@@ -277,7 +287,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       leftOnHosts = await leftAfterReset(c, [...facts.masters, ...facts.workers]);
       log(`hosts after destroy: ${leftOnHosts.length ? leftOnHosts.join("; ") : "every host reset (no kubelet, containers, images, Kubernetes binaries or kubeadm-ha files)"}`);
     }
-    return { mode, bringUp: { ...timings, up, steps }, upgraded, certificates, token, rolled, backups, secondUpNoChanges, staleEndpoints, undiagnosable, dns, reruns, replaced, scaled, losses, destroyed, leftOnHosts };
+    return { mode, bringUp: { ...timings, up, steps }, upgraded, certificates, token, rolled, backups, encryption, secondUpNoChanges, staleEndpoints, undiagnosable, dns, reruns, replaced, scaled, losses, destroyed, leftOnHosts };
   } finally {
     if (!opts.keep) await c.close();
     else log(`--keep: hosts and engine left running (npm run lab:hosts -- down removes the hosts; engine in ${c.engine.dir})`);
@@ -451,18 +461,18 @@ function defaultLosses(mode: LabMode, masters: string[]): string[] {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { mode: { type: "string" }, lose: { type: "string" }, keep: { type: "boolean" }, "skip-scale": { type: "boolean" }, "skip-upgrade": { type: "boolean" }, "skip-lifetime": { type: "boolean" }, "skip-roll": { type: "boolean" }, "skip-backups": { type: "boolean" }, brief: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { mode: { type: "string" }, lose: { type: "string" }, keep: { type: "boolean" }, "skip-scale": { type: "boolean" }, "skip-upgrade": { type: "boolean" }, "skip-lifetime": { type: "boolean" }, "skip-roll": { type: "boolean" }, "skip-encryption": { type: "boolean" }, "skip-backups": { type: "boolean" }, brief: { type: "boolean" } } });
   const modes = labModes(values.mode);
   const runs: LabRun[] = [];
   for (const mode of modes) {
     const masters = factsOf(mode).masters;
     // --lose= (empty) loses no master.
     const lose = values.lose !== undefined ? values.lose.split(",").filter(Boolean) : defaultLosses(mode, masters);
-    runs.push(await runLab(mode, { lose, keep: values.keep, scale: !values["skip-scale"], upgrade: !values["skip-upgrade"], lifetime: !values["skip-lifetime"], roll: !values["skip-roll"], backups: !values["skip-backups"], brief: values.brief }));
+    runs.push(await runLab(mode, { lose, keep: values.keep, scale: !values["skip-scale"], upgrade: !values["skip-upgrade"], lifetime: !values["skip-lifetime"], roll: !values["skip-roll"], encryption: !values["skip-encryption"], backups: !values["skip-backups"], brief: values.brief }));
   }
   console.log("\nsummary");
   for (const r of runs) {
-    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; ${r.upgraded ? `upgrade ${r.upgraded.from} -> ${r.upgraded.to}: ${upgradeHeld(r.upgraded, factsOf(r.mode).masters, factsOf(r.mode).workers)} (up ${r.upgraded.upSeconds.toFixed(0)} s, workload failures ${r.upgraded.workloadFailures}/${r.upgraded.workloadRequests}, endpoint failures ${r.upgraded.endpointFailures}/${r.upgraded.endpointRequests}); ` : ""}${r.certificates ? `certificates renewed: ${certificatesHeld(r.certificates, factsOf(r.mode).masters)} (by up ${r.certificates.byUp.seconds.toFixed(0)} s, by timers ${r.certificates.byTimer.seconds.toFixed(0)} s; workload failures ${r.certificates.byUp.workloadFailures + r.certificates.byTimer.workloadFailures}/${r.certificates.byUp.workloadRequests + r.certificates.byTimer.workloadRequests}, endpoint failures ${r.certificates.byUp.endpointFailures + r.certificates.byTimer.endpointFailures}/${r.certificates.byUp.endpointRequests + r.certificates.byTimer.endpointRequests}); ` : ""}${r.backups ? `backups and restore: ${backupsHeld(r.backups, factsOf(r.mode).masters)} (restore up ${r.backups.restore.upSeconds.toFixed(0)} s); ` : ""}${r.rolled ? `worker roll drained under a workload: ${rollHeld(r.rolled)} (workload failures ${r.rolled.workloadFailures + r.rolled.legacyFailures}/${r.rolled.workloadRequests + r.rolled.legacyRequests}); ` : ""}${r.token ? `token rotated, a worker joined on it: ${tokenHeld(r.token)} (up ${r.token.upSeconds.toFixed(0)} s); ` : ""}second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; ${r.reruns ? rerunsSummary(r.reruns) : ""}${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; ${r.scaled ? `masters 3 -> 5 -> 3: ${scaledHeld(r.scaled)} (a failed grow taken back in ${r.scaled.reverted.seconds.toFixed(0)} s; up ${r.scaled.grow.seconds.toFixed(0)} s + ${r.scaled.shrink.seconds.toFixed(0)} s, workload failures ${r.scaled.workloadFailures}/${r.scaled.workloadRequests}, endpoint failures ${r.scaled.endpointFailures}/${r.scaled.endpointRequests}); ` : ""}destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
+    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; ${r.upgraded ? `upgrade ${r.upgraded.from} -> ${r.upgraded.to}: ${upgradeHeld(r.upgraded, factsOf(r.mode).masters, factsOf(r.mode).workers)} (up ${r.upgraded.upSeconds.toFixed(0)} s, workload failures ${r.upgraded.workloadFailures}/${r.upgraded.workloadRequests}, endpoint failures ${r.upgraded.endpointFailures}/${r.upgraded.endpointRequests}); ` : ""}${r.certificates ? `certificates renewed: ${certificatesHeld(r.certificates, factsOf(r.mode).masters)} (by up ${r.certificates.byUp.seconds.toFixed(0)} s, by timers ${r.certificates.byTimer.seconds.toFixed(0)} s; workload failures ${r.certificates.byUp.workloadFailures + r.certificates.byTimer.workloadFailures}/${r.certificates.byUp.workloadRequests + r.certificates.byTimer.workloadRequests}, endpoint failures ${r.certificates.byUp.endpointFailures + r.certificates.byTimer.endpointFailures}/${r.certificates.byUp.endpointRequests + r.certificates.byTimer.endpointRequests}); ` : ""}${r.encryption ? `Secrets encrypted and audited, key rotated: ${encryptionHeld(r.encryption, factsOf(r.mode).masters)} (rotation up ${r.encryption.rotation.upSeconds.toFixed(0)} s, cross-master failures ${r.encryption.rotation.crossFailures}/${r.encryption.rotation.crossRequests}); ` : ""}${r.backups ? `backups and restore: ${backupsHeld(r.backups, factsOf(r.mode).masters)} (restore up ${r.backups.restore.upSeconds.toFixed(0)} s); ` : ""}${r.rolled ? `worker roll drained under a workload: ${rollHeld(r.rolled)} (workload failures ${r.rolled.workloadFailures + r.rolled.legacyFailures}/${r.rolled.workloadRequests + r.rolled.legacyRequests}); ` : ""}${r.token ? `token rotated, a worker joined on it: ${tokenHeld(r.token)} (up ${r.token.upSeconds.toFixed(0)} s); ` : ""}second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; ${r.reruns ? rerunsSummary(r.reruns) : ""}${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; ${r.scaled ? `masters 3 -> 5 -> 3: ${scaledHeld(r.scaled)} (a failed grow taken back in ${r.scaled.reverted.seconds.toFixed(0)} s; up ${r.scaled.grow.seconds.toFixed(0)} s + ${r.scaled.shrink.seconds.toFixed(0)} s, workload failures ${r.scaled.workloadFailures}/${r.scaled.workloadRequests}, endpoint failures ${r.scaled.endpointFailures}/${r.scaled.endpointRequests}); ` : ""}destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
     for (const l of r.losses) {
       console.log(`    lost ${l.lost} (${l.why}): API ${l.apiAnswers.toFixed(1)} s, DNS ${l.dnsAnswers.toFixed(1)} s, writes ${l.writesAnswer.toFixed(1)} s, ${Object.entries(l.leases).map(([k, x]) => `${k} ${x.seconds.toFixed(1)} s`).join(", ")}, writes ${l.writesAfter}/5, new pod ${l.newPodRunning.toFixed(1)} s, rejoined ${l.rejoined.toFixed(1)} s`);
     }
@@ -473,6 +483,7 @@ async function main() {
       (r.certificates !== undefined && !certificatesHeld(r.certificates, factsOf(r.mode).masters)) ||
       (r.token !== undefined && !tokenHeld(r.token)) ||
       (r.rolled !== undefined && !rollHeld(r.rolled)) ||
+      (r.encryption !== undefined && !encryptionHeld(r.encryption, factsOf(r.mode).masters)) ||
       (r.backups !== undefined && !backupsHeld(r.backups, factsOf(r.mode).masters)) ||
       !r.secondUpNoChanges ||
       r.staleEndpoints.length > 0 ||

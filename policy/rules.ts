@@ -351,6 +351,23 @@ export const etcdBackupsOn: StackValidationPolicy = {
   },
 };
 
+export const secretsEncryptedAndAudited: StackValidationPolicy = {
+  name: "secrets-encrypted-and-audited",
+  description: "Every cluster stores its Secrets encrypted in etcd (kubernetes.encryption.enabled) and keeps an audit log of its API (kubernetes.audit.enabled).",
+  enforcementLevel: "mandatory",
+  validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+    for (const r of args.resources.filter((x) => x.type === T.cluster && x.props.controlPlane)) {
+      const facts = r.props.controlPlane as ControlPlaneFacts;
+      if (facts.encryption && !facts.encryption.enabled) {
+        report(`cluster ${r.name}: Secrets stored in etcd as plain bytes: anyone with an etcd snapshot or a master's disk reads every token and password. Set kubeadm-ha:kubernetes.encryption.enabled: true (the default).`, r.urn);
+      }
+      if (facts.audit && !facts.audit.enabled) {
+        report(`cluster ${r.name}: no audit log: who read a Secret or changed a workload cannot be told afterwards. Set kubeadm-ha:kubernetes.audit.enabled: true (the default).`, r.urn);
+      }
+    }
+  },
+};
+
 /** Every mandatory rule of the pack, in the order the README lists them. */
 export const POLICIES: Array<ResourceValidationPolicy | StackValidationPolicy> = [
   controlPlaneSpansThreeZones,
@@ -364,4 +381,5 @@ export const POLICIES: Array<ResourceValidationPolicy | StackValidationPolicy> =
   encryptedDisks,
   workersNotNewerThanControlPlane,
   etcdBackupsOn,
+  secretsEncryptedAndAudited,
 ];

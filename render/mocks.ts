@@ -144,6 +144,10 @@ export function mockState(type: string, name: string, wrapped: Record<string, an
       const chars = (inputs.lower === false ? "" : "abcdefghijklmnopqrstuvwxyz") + (inputs.upper === false ? "" : "ABCDEFGHIJKLMNOPQRSTUVWXYZ") + (inputs.numeric === false ? "" : "0123456789");
       return { id, state: { ...inputs, result: randomFromSeed(name, inputs.length, chars) } };
     }
+    case "random:index/randomBytes:RandomBytes": {
+      const h = hex(name, 2 * inputs.length);
+      return { id, state: { ...inputs, hex: h, base64: Buffer.from(h, "hex").toString("base64") } };
+    }
     case "random:index/randomId:RandomId": {
       const h = hex(name, 2 * inputs.byteLength);
       return { id: Buffer.from(h, "hex").toString("base64url"), state: { ...inputs, hex: h, b64Url: Buffer.from(h, "hex").toString("base64url"), dec: BigInt(`0x${h}`).toString() } };

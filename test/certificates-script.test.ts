@@ -26,7 +26,7 @@ const DUE = 600;
 const PODS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 
 /** A master whose certificates have `residual` seconds left; renewed, they get `validity`. */
-function master(s: { residual: number; validity?: number; lease?: { holder: string; renewedSecondsAgo: number }; parked?: string[] }) {
+function master(s: { residual: number; validity?: number; lease?: { holder: string; renewedSecondsAgo: number }; parked?: string[]; newManifests?: Record<string, string> }) {
   const root = tempDir("kubeadm-ha-certificates-");
   const state = join(root, "state");
   const manifests = join(root, "etc/kubernetes/manifests");
@@ -38,6 +38,7 @@ function master(s: { residual: number; validity?: number; lease?: { holder: stri
   writeFileSync(join(state, "residual"), String(s.residual));
   writeFileSync(join(state, "validity"), String(s.validity ?? 365 * DAY));
   writeFileSync(join(state, "calls"), "");
+  for (const [pod, content] of Object.entries(s.newManifests ?? {})) writeFileSync(join(state, `new-${pod}`), content);
   if (s.lease) {
     const renewed = new Date(Date.now() - s.lease.renewedSecondsAgo * 1000).toISOString().replace("Z", "000Z");
     writeFileSync(join(state, "lease"), JSON.stringify({ metadata: { name: "kubeadm-ha-certificates", resourceVersion: "7" }, spec: { holderIdentity: s.lease.holder, renewTime: renewed } }));
@@ -66,7 +67,8 @@ function master(s: { residual: number; validity?: number; lease?: { holder: stri
       }),
     calls: () => readFileSync(join(state, "calls"), "utf8").split("\n").filter(Boolean),
     /** What changed the cluster or the master: renewals, Lease writes, pods stopped and started. */
-    writes: () => readFileSync(join(state, "calls"), "utf8").split("\n").filter((l) => /^kubeadm certs renew|kubectl .*(create|replace|delete)|^(stopped|started) /.test(l)),
+    writes: () => readFileSync(join(state, "calls"), "utf8").split("\n").filter((l) => /^kubeadm (certs renew|init phase upload-config)|kubectl .*(create|replace|delete)|^(stopped|started) /.test(l)),
+    manifest: (pod: string) => readFileSync(join(manifests, `${pod}.yaml`), "utf8"),
     lease: () => (existsSync(join(state, "lease")) ? JSON.parse(readFileSync(join(state, "lease"), "utf8")) : undefined),
     manifests: () => readdirSync(manifests).sort(),
     parked: () => readdirSync(parked),
@@ -147,4 +149,39 @@ test("expiry prints the earliest expiry for the stack output, and changes nothin
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /lab-master-0: earliest certificate expiry \S+ \(apiserver, in 0d 0h\)\nearliest-expiry=\S+\n$/);
   assert.deepEqual(m.writes(), []);
+});
+
+test("a configuration that changes no manifest restarts nothing, and the cluster's kubeadm-config gets it", () => {
+  const m = master({ residual: 200 * DAY });
+  const r = m.run("reconfigure");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /lab-master-0: the control plane runs on the cluster's configuration already/);
+  assert.deepEqual(m.writes().map((w) => w.split(" --config")[0]), ["kubeadm init phase upload-config kubeadm"]);
+});
+
+test("a new apiserver flag restarts the apiserver alone, on kubeadm's new manifest, under the cluster's Lease, the master healthy before and after", () => {
+  const apiserver = "# kube-apiserver\n# --audit-log-path=/var/log/kubernetes/audit/audit.log\n";
+  const m = master({ residual: 200 * DAY, newManifests: { "kube-apiserver": apiserver } });
+  const r = m.run("reconfigure");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /kube-apiserver: a new configuration; restarting one master at a time/);
+  const writes = m.writes();
+  assert.match(writes[0], /^kubectl -n kube-system create -f -$/);
+  assert.deepEqual(writes.slice(1, 3), ["stopped kube-apiserver", "started kube-apiserver"]);
+  assert.match(writes[3], /^kubeadm init phase upload-config kubeadm/);
+  assert.match(writes[4], /kubectl -n kube-system delete lease kubeadm-ha-certificates/);
+  assert.equal(m.manifest("kube-apiserver"), apiserver);
+  assert.equal(m.manifest("kube-scheduler"), "# kube-scheduler\n", "the others untouched");
+  const calls = m.calls();
+  const waits = calls.flatMap((c, i) => (c.startsWith("wait-member lab-master-0") ? [i] : []));
+  assert.ok(waits.length === 2 && waits[0] < calls.indexOf("stopped kube-apiserver") && waits[1] > calls.indexOf("started kube-apiserver"));
+  assert.deepEqual(m.parked(), []);
+});
+
+test("while another master restarts, reconfigure waits its turn and changes nothing", () => {
+  const m = master({ residual: 200 * DAY, newManifests: { "kube-scheduler": "# new\n" }, lease: { holder: "lab-master-2", renewedSecondsAgo: 30 } });
+  const r = m.run("reconfigure");
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /waiting while lab-master-2 renews its certificates/);
+  assert.equal(m.manifest("kube-scheduler"), "# kube-scheduler\n");
 });

@@ -154,16 +154,29 @@ export function clusterFacts(stack: string) {
       }
     });
 
-    test("after the joins, the members and Nodes of masters the stack no longer has are pruned, then the masters upgraded in turn, then the control plane is validated", () => {
+    test("after the joins, the members and Nodes of masters the stack no longer has are pruned, then the masters upgraded, reconfigured and writing with the cluster's key, then the control plane is validated", () => {
       const prune = named(r, cp("prune-members"));
       assert.match(inputs(prune).create, new RegExp(`kubeadm-ha-etcd-member prune ${m(0)} ${m(1)} ${m(2)}\\n`));
       for (let i = 0; i < 3; i++) assert.ok(deps(cp("prune-members")).includes(cp(`etcd-member-${m(i)}`)));
       // Validated after the masters' upgrade steps, which wait for the pruning (a new release reaches them one at a time).
       assert.ok(deps(`${m(0)}-upgrade`).includes(cp("prune-members")));
-      assert.ok(deps(`${m(0)}-certificates`).includes(`${m(2)}-upgrade`));
+      // The stack's ClusterConfiguration onto each master in turn, after the upgrades.
+      assert.ok(deps(`${m(0)}-control-plane-config`).includes(`${m(2)}-upgrade`));
+      for (let i = 1; i < 3; i++) assert.ok(deps(`${m(i)}-control-plane-config`).includes(`${m(i - 1)}-control-plane-config`));
+      // Every master writes with the cluster's key once all read it; then every Secret is written again.
+      for (let i = 0; i < 3; i++) assert.ok(deps(`${m(i)}-encryption`).includes(`${m(2)}-control-plane-config`));
+      for (let i = 0; i < 3; i++) assert.ok(deps(cp("encryption-rewrite")).includes(`${m(i)}-encryption`));
+      assert.ok(deps(`${m(0)}-certificates`).includes(cp("encryption-rewrite")));
       // Certificates renewed when due, one master after the other, before the validation.
       for (let i = 1; i < 3; i++) assert.ok(deps(`${m(i)}-certificates`).includes(`${m(i - 1)}-certificates`));
       assert.ok(deps(cp("validate")).includes(`${m(2)}-certificates`));
+    });
+
+    test("every master has the cluster's encryption config in place before its apiserver first starts (init, join)", () => {
+      for (let i = 0; i < 3; i++) {
+        assert.ok(deps(`${m(i)}-${i === 0 ? "init" : "join"}`).includes(`${m(i)}-encryption-read`));
+        assert.ok(deps(`${m(i)}-encryption-read`).includes(`${m(i)}-secrets`), "the secrets step stages the configs first");
+      }
     });
 
     test("the kubeconfig step keeps its output secret and out of the logs", () => {
@@ -177,7 +190,7 @@ export function clusterFacts(stack: string) {
       // The blue-green roll's steps: one Ready wait per pool, one drain hook per zone's group.
       const workerGroups = r.resources.filter((x) => /(instanceGroupManager:InstanceGroupManager|autoscaling\/group:Group)$/.test(x.type)).map((x) => x.name);
       assert.deepEqual(steps.map((x) => x.name.slice(cp("").length)).sort(), [
-        "bootstrap-token", "bootstrap-token-prune", ...workerGroups.map((g) => "drain-" + g).sort(), ...[0, 1, 2].map((i) => "etcd-member-" + m(i)), "kubeconfig", "prune-members", "ready-general", ...[0, 1, 2].map((i) => "remove-" + m(i)), "validate",
+        "bootstrap-token", "bootstrap-token-prune", ...workerGroups.map((g) => "drain-" + g).sort(), "encryption-rewrite", ...[0, 1, 2].map((i) => "etcd-member-" + m(i)), "kubeconfig", "prune-members", "ready-general", ...[0, 1, 2].map((i) => "remove-" + m(i)), "validate",
       ].sort());
       const sshForwarding = r.resources.filter((x) => /ssh-rule$|ssh-listener$/.test(x.name));
       assert.equal(sshForwarding.length, 1, "one SSH forwarding on the apiserver load balancer");

@@ -138,12 +138,17 @@ test("a master replaced at the same address (its machine changed): its steps run
     // The control plane's steps run again with any master's machine: no-ops where done.
     "lab-control-plane-bootstrap-token",
     "lab-control-plane-bootstrap-token-prune",
+    // Until its encryption step, the new machine's apiserver wrote with the key before: every Secret written again.
+    "lab-control-plane-encryption-rewrite",
     "lab-control-plane-etcd-member-lab-master-0",
     "lab-control-plane-kubeconfig",
     "lab-control-plane-prune-members",
     "lab-control-plane-validate",
     "lab-master-0-backups",
     "lab-master-0-certificates",
+    "lab-master-0-control-plane-config",
+    "lab-master-0-encryption",
+    "lab-master-0-encryption-read",
     "lab-master-0-fetch-release",
     "lab-master-0-files",
     "lab-master-0-healthy",

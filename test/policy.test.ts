@@ -230,6 +230,18 @@ describe("the pack over every shipped stack's render", () => {
       what: "an HA cluster whose backups are off without a reason",
       mutate: (rs) => void ((find(rs, (r) => r.type === rules.T.cluster, "Cluster component").outputs as any).controlPlane.backups = { enabled: false }),
     },
+    {
+      rule: "secrets-encrypted-and-audited",
+      stack: "gcp-three-zone",
+      what: "a cluster storing its Secrets as plain bytes",
+      mutate: (rs) => void ((find(rs, (r) => r.type === rules.T.cluster, "Cluster component").outputs as any).controlPlane.encryption.enabled = false),
+    },
+    {
+      rule: "secrets-encrypted-and-audited",
+      stack: "onprem-vip",
+      what: "a cluster without an audit log",
+      mutate: (rs) => void ((find(rs, (r) => r.type === rules.T.cluster, "Cluster component").outputs as any).controlPlane.audit.enabled = false),
+    },
     { rule: "encrypted-disks", stack: "aws-three-az", what: "a plain worker volume", mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.awsLaunchTemplate, "launch template")).blockDeviceMappings[0].ebs.encrypted = "false") },
   ];
 

@@ -27,6 +27,12 @@ export const DEFAULT_BACKUP_EVERY = "15m";
 export const DEFAULT_BACKUP_KEEP_DAYS = 7;
 /** Where a directory destination puts snapshots. */
 export const DEFAULT_BACKUP_DIRECTORY = "/var/backups/kubeadm-ha";
+/** The apiserver's encryption providers a stack may choose (both take a 32-byte key). */
+export const ENCRYPTION_PROVIDERS = ["secretbox", "aescbc"] as const;
+/** Secrets encrypted at rest by default, with secretbox (RKE2 encrypts them by default too). */
+export const DEFAULT_ENCRYPTION = { enabled: true, provider: "secretbox" as const, keyRound: 1 };
+/** The audit log on by default; rotated at 100 MB, 10 files kept for 30 days at most. */
+export const DEFAULT_AUDIT = { enabled: true, maxAgeDays: 30, maxBackups: 10, maxSizeMB: 100 };
 /** CNIs the program installs (or none). */
 export const CNI_NAMES = ["calico", "flannel", "bridge", "none"] as const;
 /** The kubelet's eviction signals (kubelet config evictionHard keys). */
@@ -295,9 +301,39 @@ export const clusterConfigSchema = z
           })
           .strict()
           .default({ ttl: DEFAULT_TOKEN_TTL }),
+        encryption: z
+          .object({
+            /**
+             * Secrets encrypted at rest in etcd: an EncryptionConfiguration identical on every
+             * master, its key a Pulumi secret. Off stores them as etcd's plain bytes. @default true
+             */
+            enabled: z.boolean().default(true),
+            /** The apiserver's provider: "secretbox" (XSalsa20-Poly1305) or "aescbc". @default "secretbox" */
+            provider: z.enum(ENCRYPTION_PROVIDERS).default("secretbox"),
+            /**
+             * The key's round: raise it by one to rotate the key (a new key, read everywhere,
+             * then written everywhere, then every Secret rewritten with it). @default 1
+             */
+            keyRound: z.number().int().min(1).default(1),
+          })
+          .strict()
+          .default(DEFAULT_ENCRYPTION),
+        audit: z
+          .object({
+            /** The apiservers' audit log (metadata of every request; no Secret bodies). @default true */
+            enabled: z.boolean().default(true),
+            /** Days a rotated audit log file is kept. @default 30 */
+            maxAgeDays: z.number().int().min(1).max(3650).default(DEFAULT_AUDIT.maxAgeDays),
+            /** Rotated audit log files kept. @default 10 */
+            maxBackups: z.number().int().min(1).max(1000).default(DEFAULT_AUDIT.maxBackups),
+            /** Size at which the audit log is rotated, MB. @default 100 */
+            maxSizeMB: z.number().int().min(1).max(10000).default(DEFAULT_AUDIT.maxSizeMB),
+          })
+          .strict()
+          .default(DEFAULT_AUDIT),
       })
       .strict()
-      .default({ version: DEFAULT_KUBERNETES_VERSION, cni: { name: "calico" }, packages: { source: "repository" }, kubelet: { allowCgroupV1: false }, containerd: { restrictOomScoreAdj: false }, controllerManager: {}, kubeProxy: {}, certificates: { validity: DEFAULT_CERTIFICATE_VALIDITY, renewBefore: DEFAULT_RENEW_BEFORE }, bootstrapToken: { ttl: DEFAULT_TOKEN_TTL } }),
+      .default({ version: DEFAULT_KUBERNETES_VERSION, cni: { name: "calico" }, packages: { source: "repository" }, kubelet: { allowCgroupV1: false }, containerd: { restrictOomScoreAdj: false }, controllerManager: {}, kubeProxy: {}, certificates: { validity: DEFAULT_CERTIFICATE_VALIDITY, renewBefore: DEFAULT_RENEW_BEFORE }, bootstrapToken: { ttl: DEFAULT_TOKEN_TTL }, encryption: DEFAULT_ENCRYPTION, audit: DEFAULT_AUDIT }),
     backups: z
       .object({
         /**
@@ -424,6 +460,15 @@ export const FIX_HINTS: Record<string, string> = {
   "kubernetes.certificates.renewBefore": 'use hours and minutes from 10m, less than certificates.validity, e.g. "720h" (30 days)',
   "kubernetes.bootstrapToken": 'use ttl, a duration such as "720h"',
   "kubernetes.bootstrapToken.ttl": 'use hours and minutes from 1h to 8760h, e.g. "720h" (30 days); pulumi up rotates the token once half of it has passed',
+  "kubernetes.encryption": 'use enabled (true/false), provider ("secretbox" or "aescbc") and keyRound (1, raised by one to rotate)',
+  "kubernetes.encryption.enabled": "use true (Secrets encrypted at rest) or false",
+  "kubernetes.encryption.provider": 'use "secretbox" or "aescbc"; changing it on a running cluster rewrites every Secret, like a new keyRound',
+  "kubernetes.encryption.keyRound": "use a whole number from 1, raised by one to rotate the key (never lowered, never by more than one at a time)",
+  "kubernetes.audit": "use enabled (true/false), maxAgeDays, maxBackups and maxSizeMB (whole numbers)",
+  "kubernetes.audit.enabled": "use true (the apiservers' audit log) or false",
+  "kubernetes.audit.maxAgeDays": "use a whole number of days from 1 to 3650, e.g. 30",
+  "kubernetes.audit.maxBackups": "use a whole number of files from 1 to 1000, e.g. 10",
+  "kubernetes.audit.maxSizeMB": "use a whole number of MB from 1 to 10000, e.g. 100",
   "kubernetes.kubeProxy.conntrackMaxPerCore": "use a whole number from 0, e.g. 32768, or 0 to leave nf_conntrack_max alone",
   endpoint: 'use endpoint.mode "cloud-lb" on GCP/AWS, "vip" (with endpoint.vip) or "local-proxy" on your own hosts',
   hosts: "list your machines: hosts.masters (3 or 5) and hosts.workers, each {name, address}",

@@ -86,7 +86,7 @@ export function certificatesScript(plan: ClusterPlan, master: MasterPlan): strin
   const within = durationSeconds(plan.config.kubernetes.certificates.renewBefore)!;
   const pods = staticPods(master);
   return `${header(`Renews this master's control-plane certificates when the earliest expires within ${plan.config.kubernetes.certificates.renewBefore}, one master at a time.`)}
-usage="usage: kubeadm-ha-certificates expiry|renew-if-due"
+usage="usage: kubeadm-ha-certificates expiry|renew-if-due|reconfigure"
 action="\${1:?$usage}"
 node="${master.name}"
 # The renewal window, seconds (a systemd drop-in may set KUBEADM_HA_RENEW_BEFORE_S).
@@ -111,10 +111,6 @@ read_earliest() {
 }
 
 ${waitForFunctions()}
-healthy() {
-  [ "$(curl -sk --max-time 3 "$1" 2>/dev/null || true)" = "ok" ] || curl -s --max-time 3 "$1" 2>/dev/null | jq -e '.health == "true"' >/dev/null 2>&1
-}
-
 # restore_parked: a manifest an interrupted run moved aside goes back first.
 restore_parked() {
   local f
@@ -135,6 +131,13 @@ restart() {
   mv "$parked/$name.yaml" "${MANIFESTS}/"
   wait_for "$name healthy on the renewed certificates" healthy "$url"
   echo "$node: $name restarted on the renewed certificates, healthy"
+}
+
+# health_of NAME: where the static pod NAME answers while it runs.
+health_of() {
+  case "$1" in
+${pods.map((p) => `  ${p.name}) echo ${p.healthy} ;;`).join("\n")}
+  esac
 }
 
 holder_of() {
@@ -203,12 +206,58 @@ ${pods.map((p) => `  restart ${p.name} ${p.healthy}`).join("\n")}
   echo "$node: renewing finished at $(date +%s)"
   print_expiry
   ;;
+reconfigure)
+  # The cluster's configuration (the stack's ClusterConfiguration: flags, mounts) onto this
+  # master's control plane: kubeadm writes each component's manifest for it (a dry run, into a
+  # folder of its own); a component whose manifest differs is restarted on the new one, one
+  # master at a time across the cluster (the Lease), healthy again before the next. Then the
+  # cluster's kubeadm-config has it, for the joins and upgrades to come.
+  restore_parked
+  dry="$(mktemp -d)"
+  KUBEADM_INIT_DRYRUN_DIR="$dry" kubeadm init phase control-plane all --config "$config" --dry-run >/dev/null
+  changed=()
+${RECONFIGURED.map((name) => `  [ -s "$dry/${name}.yaml" ] || { echo "kubeadm-ha: $node: kubeadm wrote no ${name} manifest" >&2; exit 1; }
+  cmp -s "$dry/${name}.yaml" "${MANIFESTS}/${name}.yaml" || changed+=(${name})`).join("\n")}
+  if [ "\${#changed[@]}" -eq 0 ]; then
+    echo "$node: the control plane runs on the cluster's configuration already"
+  else
+    echo "$node: \${changed[*]}: a new configuration; restarting one master at a time"
+    acquire
+    trap release EXIT
+    ${paths.waitMember} "$node" "$timeout"
+    for name in "\${changed[@]}"; do
+      url="$(health_of "$name")"
+      mkdir -p "$parked"
+      mv "${MANIFESTS}/$name.yaml" "$parked/"
+      wait_for "$name stopped" stopped "$url"
+      install -m 0600 "$dry/$name.yaml" "${MANIFESTS}/$name.yaml"
+      rm -f "$parked/$name.yaml"
+      wait_for "$name healthy on the new configuration" healthy "$url"
+      echo "$node: $name restarted on the cluster's configuration, healthy"
+    done
+    ${paths.waitMember} "$node" "$timeout"
+  fi
+  rm -rf "$dry"
+  kubeadm init phase upload-config kubeadm --config "$config" >/dev/null
+  echo "$node: the cluster's kubeadm-config holds the configuration"
+  ;;
 *)
   echo "$usage" >&2
   exit 2
   ;;
 esac
 `;
+}
+
+/** The static pods a new ClusterConfiguration can change (reconfigure): kubeadm's control-plane phase writes them. */
+export const RECONFIGURED = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
+
+/**
+ * A master's \`control-plane-config\` step: its control plane on the stack's ClusterConfiguration
+ * (restarted where it changed, one master at a time; see the script's reconfigure).
+ */
+export function controlPlaneConfigCommand(master: MasterPlan): string {
+  return `${header(`${master.name}'s control plane on the cluster's configuration (a component restarted where it changed, one master at a time).`)}sudo ${CERTIFICATES_SCRIPT} reconfigure\n`;
 }
 
 /** The service and timer that run the renewal between `pulumi up`s. */

@@ -1,6 +1,7 @@
 // The life of a host you own after its join: the node labels its stack declares, kept
 // in step with the stack on every `pulumi up`, and the reset that gives the machine back
 // when it leaves the stack or the stack is destroyed. Pure: the scripts and commands only.
+import { AUDIT_LOG_DIR } from "./audit";
 import { ClusterConfig } from "../config/validate";
 import { MasterPlan } from "./cluster-plan";
 import { KUBEADM_HA_DIR } from "./kubeadm";
@@ -128,7 +129,7 @@ apt-mark unhold kubelet kubeadm kubectl >/dev/null 2>&1 || true
 apt-get purge -y -q kubelet kubeadm kubectl || true
 rm -f /etc/apt/sources.list.d/kubernetes.list /etc/apt/keyrings/kubernetes-apt-keyring.gpg`
 }
-rm -rf /var/lib/kubelet /etc/kubernetes /var/lib/kubeadm-ha /run/kubeadm-ha /run/systemd/system/${CERTIFICATES_UNIT}.service.d
+rm -rf /var/lib/kubelet /etc/kubernetes /var/lib/kubeadm-ha /run/kubeadm-ha ${AUDIT_LOG_DIR} /run/systemd/system/${CERTIFICATES_UNIT}.service.d
 ${removeFiles.map((f) => `rm -f ${f}`).join("\n")}
 rm -rf ${KUBEADM_HA_DIR}
 systemctl daemon-reload

@@ -5,6 +5,7 @@
 import { stringify } from "yaml";
 import { APISERVER_PORT, ClusterPlan, MasterPlan, ZONE_LABEL } from "./cluster-plan";
 import { ClusterConfig, ResolvedNodePool } from "../config/validate";
+import { apiserverArgs, apiserverMounts } from "./apiserver-flags";
 
 export const TOKEN_PLACEHOLDER = "@@KUBEADM_HA_BOOTSTRAP_TOKEN@@";
 export const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
@@ -120,7 +121,8 @@ export function clusterConfiguration(plan: ClusterPlan) {
     networking: { podSubnet: c.network.podCidr, serviceSubnet: c.network.serviceCidr, dnsDomain: "cluster.local" },
     apiServer: {
       certSANs: plan.apiServerSans,
-      extraArgs: args({ "anonymous-auth": "true", "profiling": "false" }),
+      extraArgs: args(apiserverArgs(c)),
+      extraVolumes: apiserverMounts(c),
     },
     controllerManager: { extraArgs: [...leaderElectionArgs(), ...args({ "profiling": "false", ...nodeMonitorArgs(plan) })] },
     scheduler: { extraArgs: [...leaderElectionArgs(), ...args({ "profiling": "false" })] },

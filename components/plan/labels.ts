@@ -62,6 +62,9 @@ export interface ControlPlaneFacts {
   workers: Array<{ name: string; kubernetesVersion: string }>;
   /** etcd snapshots: on (how often, kept how long, to which kind of destination), or off and why. */
   backups: { enabled: true; every: string; keepDays: number; destination: string } | { enabled: false; offReason?: string };
+  /** Secrets encrypted at rest (the provider the apiservers write with), and the audit log. */
+  encryption: { enabled: boolean; provider: string };
+  audit: { enabled: boolean };
 }
 
 export function controlPlaneFacts(plan: ClusterPlan): ControlPlaneFacts {
@@ -73,5 +76,7 @@ export function controlPlaneFacts(plan: ClusterPlan): ControlPlaneFacts {
     masters: plan.masters.map((m) => ({ name: m.name, zone: m.zone, address: m.ip, etcdMember: true })),
     workers: plan.staticWorkers.map((w) => ({ name: w.name, kubernetesVersion: plan.config.kubernetes.version })),
     backups: b.enabled ? { enabled: true, every: b.every, keepDays: b.keepDays, destination: b.destination } : { enabled: false, ...(b.offReason ? { offReason: b.offReason } : {}) },
+    encryption: { enabled: plan.config.kubernetes.encryption.enabled, provider: plan.config.kubernetes.encryption.provider },
+    audit: { enabled: plan.config.kubernetes.audit.enabled },
   };
 }

@@ -37,6 +37,11 @@ answers() {
 stopped() {
   ! answers "$1"
 }
+
+# healthy URL: a control-plane component's health address says ok (etcd's: {"health":"true"}).
+healthy() {
+  [ "$(curl -sk --max-time 3 "$1" 2>/dev/null || true)" = "ok" ] || curl -s --max-time 3 "$1" 2>/dev/null | jq -e '.health == "true"' >/dev/null 2>&1
+}
 `;
 }
 

@@ -8,6 +8,7 @@ import { LIFECYCLE_PATHS, nodeLabelsScript, resetScript } from "./host-lifecycle
 import { TOKEN_FILE } from "./kubeadm";
 import { CERTIFICATES_PATHS } from "./certificates";
 import { BACKUP_PATHS } from "./backups";
+import { ENCRYPTION_PATHS } from "./encryption";
 import { BOOTSTRAP_TOKEN_SCRIPT } from "./bootstrap-token";
 import { paths } from "./scripts";
 import { ENDPOINT_PATHS, endpointSetupScript, haproxyConfig, keepalivedConfig, LOCAL_PROXY_PORT, VIP_PROXY_PORT, vipCheckScript } from "./onprem-endpoint";
@@ -61,6 +62,6 @@ export function staticPrepareFiles(plan: ClusterPlan, m: StaticMachine): Machine
     { path: LIFECYCLE_PATHS.nodeName, mode: "0644", content: m.name + "\n" },
     { path: LIFECYCLE_PATHS.nodeLabels, mode: "0755", content: nodeLabelsScript() },
   ];
-  const written = [...files.map((f) => f.path), ...Object.values(paths), TOKEN_FILE, LIFECYCLE_PATHS.reset, ...CERTIFICATES_PATHS, BOOTSTRAP_TOKEN_SCRIPT, ...BACKUP_PATHS];
+  const written = [...files.map((f) => f.path), ...Object.values(paths), TOKEN_FILE, LIFECYCLE_PATHS.reset, ...CERTIFICATES_PATHS, BOOTSTRAP_TOKEN_SCRIPT, ...BACKUP_PATHS, ...ENCRYPTION_PATHS];
   return [...files, { path: LIFECYCLE_PATHS.reset, mode: "0755", content: resetScript(plan.config, written) }];
 }
