@@ -4,7 +4,9 @@
 // (lab/hosts.ts LAB_SHARE). A lab run is shorter than a few intervals, so the scheduled
 // snapshot is made due by a runtime systemd drop-in (the slack the script allows, widened
 // to the interval, removed afterwards), and every master's service is started at once: one
-// master takes it. Everything else is what a production cluster runs.
+// master takes it. Then the host of the master that took it crashes, and the other two,
+// due again, take the next one between them (losing any one master does not stop the
+// backups); the host boots again. Everything else is what a production cluster runs.
 //
 // The restore: objects written, a snapshot taken on demand, more objects written, then the
 // etcd data of every master destroyed (each member's data folder removed, etcd restarted on
@@ -16,7 +18,7 @@ import { readFileSync, readdirSync, writeFileSync } from "fs";
 import { join } from "path";
 import { parse, stringify } from "yaml";
 import { LabCluster, stepSpans } from "./cluster";
-import { ClusterFacts, masterOf } from "./cluster-scenarios";
+import { checkHealthy, ClusterFacts, masterOf } from "./cluster-scenarios";
 import { LAB_SHARE } from "./hosts";
 import { BACKUP_SCRIPT, BACKUP_UNIT, RESTORE_PHASES, SNAPSHOT_PREFIX } from "../components/plan/backups";
 
@@ -28,6 +30,8 @@ export interface BackupsRun {
   timersOn: string[];
   /** The three services started at once when one was due: the snapshots they took (one, to pass) and who took it. */
   scheduledTaken: string[];
+  /** The host of the master that took it crashed: the other masters' services took the next (one, by another master), and the host came back. */
+  withoutTaker: { lost: string; taken: string[]; failed: string[]; back: boolean };
   /** The restore. */
   restore: Restored;
 }
@@ -63,7 +67,6 @@ const marker = async (c: LabCluster, master: string, name: string) => c.kubectl(
 const exists = async (c: LabCluster, master: string, name: string) => (await c.exec(master, ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "-n", "default", "get", "configmap", name, "-o", "name"])).code === 0;
 
 export async function backupsAndRestore(c: LabCluster, f: ClusterFacts, log: (s: string) => void): Promise<BackupsRun> {
-  const master = masterOf(f);
   const output = JSON.parse((await c.engine.must(["stack", "output", "backups", "--json", "--stack", c.stack, "--non-interactive"])).trim() || "{}") as { taken?: string };
   const firstTaken = output.taken ?? "";
   const firstOnShare = firstTaken !== "" && onShare().includes(firstTaken);
@@ -71,17 +74,48 @@ export async function backupsAndRestore(c: LabCluster, f: ClusterFacts, log: (s:
   log(`backups: the first up took ${firstTaken || "NOTHING"} (${firstOnShare ? "on the share" : "NOT on the share"}); timers on ${timersOn.join(", ")}`);
 
   // Scheduled: due now (a drop-in widens the slack to the interval), every master's service at once.
-  const dropIn = `/run/systemd/system/${BACKUP_UNIT}.service.d`;
-  const before = new Set(onShare());
-  await Promise.all(f.masters.map((m) => c.exec(m, ["sh", "-c", `mkdir -p ${dropIn} && printf '[Service]\\nEnvironment=KUBEADM_HA_BACKUP_SLACK_S=100000\\n' > ${dropIn}/lab.conf && systemctl daemon-reload`])));
-  const started = await Promise.all(f.masters.map((m) => c.exec(m, ["systemctl", "start", `${BACKUP_UNIT}.service`])));
-  await Promise.all(f.masters.map((m) => c.exec(m, ["sh", "-c", `rm -rf ${dropIn} && systemctl daemon-reload`])));
-  const scheduledTaken = onShare().filter((n) => !before.has(n));
-  const failed = started.filter((r) => r.code !== 0).map((r) => r.stderr.trim());
+  const { taken: scheduledTaken, failed } = await dueOn(c, f.masters);
   log(`backups: three services started at once took ${scheduledTaken.join(", ") || "nothing"}${failed.length ? `; FAILED: ${failed.join("; ")}` : ""}`);
 
-  const restore = await restoreCluster(c, f, master, log);
-  return { firstTaken, firstOnShare, timersOn, scheduledTaken, restore };
+  const withoutTaker = await takerLost(c, f, scheduledTaken[0] ?? firstTaken, log);
+  const restore = await restoreCluster(c, f, masterOf(f), log);
+  return { firstTaken, firstOnShare, timersOn, scheduledTaken, withoutTaker, restore };
+}
+
+/** Starts every given master's backup service at once, with the snapshot due; the snapshots they sent. */
+async function dueOn(c: LabCluster, masters: string[]): Promise<{ taken: string[]; failed: string[] }> {
+  const dropIn = `/run/systemd/system/${BACKUP_UNIT}.service.d`;
+  const before = new Set(onShare());
+  await Promise.all(masters.map((m) => c.exec(m, ["sh", "-c", `mkdir -p ${dropIn} && printf '[Service]\\nEnvironment=KUBEADM_HA_BACKUP_SLACK_S=100000\\n' > ${dropIn}/lab.conf && systemctl daemon-reload`])));
+  const started = await Promise.all(masters.map((m) => c.exec(m, ["systemctl", "start", `${BACKUP_UNIT}.service`])));
+  await Promise.all(masters.map((m) => c.exec(m, ["sh", "-c", `rm -rf ${dropIn} && systemctl daemon-reload`])));
+  return { taken: onShare().filter((n) => !before.has(n)), failed: started.filter((r) => r.code !== 0).map((r) => r.stderr.trim()) };
+}
+
+/**
+ * Losing any one master does not stop the backups: the host of the master that took the last
+ * snapshot crashes (power lost), the others' services, due, take the next one between them;
+ * the host boots again and is a Ready node and a healthy etcd voter.
+ */
+async function takerLost(c: LabCluster, f: ClusterFacts, last: string, log: (s: string) => void): Promise<BackupsRun["withoutTaker"]> {
+  const lost = f.masters.find((m) => last.endsWith(`-${m}.db`)) ?? f.masters[0];
+  const others = f.masters.filter((m) => m !== lost);
+  await c.hosts.crash(lost);
+  log(`backups: ${lost}, which took ${last || "the last snapshot"}, lost; the other masters' services started with a snapshot due`);
+  // As a timer a few minutes later would: once each survivor's way to the API (its endpoint,
+  // which still tried the lost apiserver for a moment) answers five times in a row.
+  for (const m of others) {
+    let inRow = 0;
+    await c.waitFor(`the API to answer ${m} five times in a row`, async () => {
+      inRow = (await c.exec(m, ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "--request-timeout=3s", "-n", "kube-system", "get", "lease"])).code === 0 ? inRow + 1 : 0;
+      return inRow >= 5;
+    }, 120_000);
+  }
+  const r = await dueOn(c, others);
+  await c.hosts.boot(lost);
+  const back = await c.eventually(`${lost} to be a Ready node and a healthy etcd voter again`, () => checkHealthy(c, f), 300_000).then(() => true, () => false);
+  log(`backups: without ${lost}, ${r.taken.join(", ") || "NOTHING"} taken${r.failed.length ? `; FAILED: ${r.failed.join("; ")}` : ""}; ${lost} back ${back}`);
+  return { lost, taken: r.taken, failed: r.failed, back };
 }
 
 async function restoreCluster(c: LabCluster, f: ClusterFacts, master: string, log: (s: string) => void): Promise<Restored> {
@@ -140,6 +174,11 @@ export function backupChecks(b: BackupsRun, masters: string[]): Array<[string, b
     [`the first pulumi up took a snapshot to the share (${b.firstTaken || "none"})`, b.firstOnShare],
     [`every master's snapshot timer on (${b.timersOn.join(", ")})`, b.timersOn.length === masters.length],
     [`three masters' services at once took one snapshot (${b.scheduledTaken.join(", ") || "none"})`, b.scheduledTaken.length === 1],
+    [
+      `with ${b.withoutTaker.lost} (which took it) lost, the other masters took the next (${b.withoutTaker.taken.join(", ") || "none"})${b.withoutTaker.failed.length ? `: ${b.withoutTaker.failed.join("; ")}` : ""}`,
+      b.withoutTaker.taken.length === 1 && !b.withoutTaker.taken[0].endsWith(`-${b.withoutTaker.lost}.db`) && b.withoutTaker.failed.length === 0,
+    ],
+    [`${b.withoutTaker.lost} back: a Ready node and a healthy etcd voter`, b.withoutTaker.back],
     [`destroying every master's etcd data lost the cluster's objects`, r.lostBefore],
     [`pulumi up with restore.snapshot ${r.snapshot} passed in ${r.upSeconds.toFixed(0)} s${r.failure ? `: ${r.failure}` : ""}`, r.upOk],
     [`the restore ran phase by phase on every master (${Object.keys(r.steps).join(", ")})`, inPhases],
