@@ -3,16 +3,18 @@
 // These tests run it for real (bash, the rendered text) with the master's paths under a
 // temporary root and named stand-ins: kubectl keeps the one Lease as the API would
 // (test/fixtures/certificates-standins), ctr runs etcd's tools as the etcd image would
-// (test/fixtures/backup-standins). The lab runs the same script with the real programs.
-import { before, test } from "node:test";
+// (test/fixtures/backup-standins); the s3 destination's requests go to a real
+// S3-compatible server. The lab runs the same script with the real programs.
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "fs";
 import { join } from "path";
-import { ROOT, tempDir } from "./helpers";
+import { freePort, ROOT, tempDir, toolchainSkip } from "./helpers";
+import { tool } from "../toolchain/cache";
 import { validateClusterConfig } from "../components/config/validate";
 import { planCluster } from "../components/plan/cluster-plan";
-import { BACKUP_CONFIG, BACKUP_STAGING, backupConfig, backupScript, LAST_SNAPSHOT_ANNOTATION, snapshotName } from "../components/plan/backups";
+import { BACKUP_CONFIG, BACKUP_CREDENTIALS, BACKUP_STAGING, backupConfig, backupCredentials, backupScript, LAST_SNAPSHOT_ANNOTATION, snapshotName } from "../components/plan/backups";
 
 let script: string;
 let config: string;
@@ -36,7 +38,7 @@ before(() => {
 });
 
 /** lab-master-1, with the cluster's Lease as `lease` says, and snapshots already at the destination. */
-function master(s: { lease?: { holder: string; renewedSecondsAgo: number; lastSnapshotSecondsAgo?: number }; unhealthy?: boolean; existing?: string[]; destination?: string } = {}) {
+function master(s: { lease?: { holder: string; renewedSecondsAgo: number; lastSnapshotSecondsAgo?: number }; unhealthy?: boolean; existing?: string[]; destination?: string; credentials?: string } = {}) {
   const root = tempDir("kubeadm-ha-backup-");
   const state = join(root, "state");
   const share = join(root, "mnt/share/etcd-backups");
@@ -56,10 +58,15 @@ function master(s: { lease?: { holder: string; renewedSecondsAgo: number; lastSn
   }
   const under = (text: string) => text.split("/etc/kubernetes").join(join(root, "etc/kubernetes")).split("/etc/kubeadm-ha").join(join(root, "etc/kubeadm-ha")).split("/var/lib/kubeadm-ha").join(join(root, "var/lib/kubeadm-ha")).split("/mnt/share").join(join(root, "mnt/share"));
   writeFileSync(join(root, BACKUP_CONFIG), under(s.destination ?? config));
+  if (s.credentials) writeFileSync(join(root, BACKUP_CREDENTIALS), s.credentials, { mode: 0o600 });
   const path = join(root, "kubeadm-ha-etcd-backup");
   writeFileSync(path, under(script));
   chmodSync(path, 0o755);
-  const env = { ...process.env, PATH: `${join(ROOT, "test/fixtures/backup-standins")}:${join(ROOT, "test/fixtures/certificates-standins")}:${process.env.PATH}`, STANDIN_STATE: state, KUBEADM_HA_BACKUP_TIMEOUT_S: "10" };
+  // The Lease's kubectl of the certificates' stand-ins, but none of their others (curl is the real one: the s3 destination's).
+  const bin = join(root, "bin");
+  mkdirSync(bin);
+  symlinkSync(join(ROOT, "test/fixtures/certificates-standins/kubectl"), join(bin, "kubectl"));
+  const env = { ...process.env, PATH: `${join(ROOT, "test/fixtures/backup-standins")}:${bin}:${process.env.PATH}`, STANDIN_STATE: state, KUBEADM_HA_BACKUP_TIMEOUT_S: "10" };
   return {
     run: (...args: string[]) => spawnSync("bash", [path, ...args], { encoding: "utf8", env }),
     /** The script started now, in the background (a save taking `saveS` seconds); its status and output once it ends. */
@@ -157,4 +164,74 @@ test("the masters cannot list or fetch the bucket they may only add to: the scri
   const r = m.run("list");
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /may only add snapshots to the gcs bucket lab-etcd-backups-1a2b3c4d; read it with your own credentials/);
+});
+
+// The s3 destination against a real S3-compatible server (the Versity S3 Gateway, built by
+// npm run toolchain), which checks each request's SigV4 signature as AWS S3, MinIO or Ceph do.
+const S3 = { bucket: "etcd-backups", region: "lab-1", accessKeyId: "labbackups", secretAccessKey: "lab-secret-key-0123456789" };
+let gateway: { url: string; folder: string; stop: () => void } | undefined;
+const S3_SKIP = toolchainSkip(["versitygw"]);
+before(async () => {
+  if (S3_SKIP) return;
+  const folder = tempDir("kubeadm-ha-s3-");
+  mkdirSync(join(folder, S3.bucket));
+  const port = await freePort();
+  const child = spawn(tool("versitygw"), ["--port", `127.0.0.1:${port}`, "--access", S3.accessKeyId, "--secret", S3.secretAccessKey, "--region", S3.region, "posix", folder], { stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}`;
+  // Up once it answers (any HTTP status: an unsigned request is refused).
+  const deadline = Date.now() + 30_000;
+  while (spawnSync("curl", ["-s", "-o", "/dev/null", url]).status !== 0) {
+    if (Date.now() > deadline) throw new Error(`versitygw did not answer at ${url}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  gateway = { url, folder, stop: () => child.kill() };
+});
+after(() => gateway?.stop());
+
+const s3Destination = () => backupConfig(planForS3(), { kind: "s3", bucket: S3.bucket, region: S3.region, endpoint: gateway!.url, credentials: "keys" });
+function planForS3() {
+  return planCluster(
+    validateClusterConfig(
+      {
+        platform: "static",
+        clusterName: "lab",
+        hosts: { masters: [0, 1, 2].map((i) => ({ name: `lab-master-${i}`, address: `10.0.0.1${i}`, zone: `z${i}` })) },
+        network: { nodeCidr: "10.0.0.0/24" },
+        endpoint: { mode: "local-proxy" },
+        backups: { every: "15m", keepDays: 7, destination: "s3", s3: { endpoint: "http://127.0.0.1:9000", bucket: S3.bucket, region: S3.region, accessKeyId: S3.accessKeyId, secretAccessKey: S3.secretAccessKey } },
+      },
+      "lab",
+    ),
+  );
+}
+const onGateway = () => (existsSync(join(gateway!.folder, S3.bucket, "lab")) ? readdirSync(join(gateway!.folder, S3.bucket, "lab")).sort() : []);
+
+test("an S3-compatible endpoint with the stack's keys: the snapshot is signed, sent, listed, fetched back and old ones pruned", { skip: S3_SKIP }, () => {
+  const old = snapshotName("lab", new Date(Date.now() - 8 * 86400_000), "lab-master-0");
+  mkdirSync(join(gateway!.folder, S3.bucket, "lab"), { recursive: true });
+  writeFileSync(join(gateway!.folder, S3.bucket, old), "an old snapshot");
+  const m = master({ destination: s3Destination(), credentials: backupCredentials(S3.accessKeyId, S3.secretAccessKey) });
+  const r = m.run("snapshot", "on demand");
+  assert.equal(r.status, 0, r.stderr);
+  const taken = r.stdout.match(/^snapshot=(\S+)$/m)![1];
+  assert.match(r.stdout, /sent to the s3 destination: revision 42/);
+  assert.match(r.stdout, new RegExp(`pruned ${old}`));
+  assert.deepEqual(onGateway(), [taken.split("/")[1]], "the new snapshot there, the old one gone");
+  const listed = m.run("list");
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.equal(listed.stdout.trim(), taken);
+  const file = join(tempDir("kubeadm-ha-fetch-"), "restore.db");
+  const fetched = m.run("fetch", taken, file);
+  assert.equal(fetched.status, 0, fetched.stderr);
+  assert.equal(readFileSync(file, "utf8"), "etcd snapshot\n");
+});
+
+test("keys the endpoint does not know: it refuses the signature, and the snapshot fails saying where it could not go", { skip: S3_SKIP }, () => {
+  const before = onGateway();
+  const m = master({ destination: s3Destination(), credentials: backupCredentials(S3.accessKeyId, "not-the-secret-key") });
+  const r = m.run("snapshot", "on demand");
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /could not send lab\/\S+ to the s3 destination/);
+  assert.deepEqual(onGateway(), before);
+  assert.equal(m.lease().spec.holderIdentity, "", "the Lease let go for another master");
 });

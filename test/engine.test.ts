@@ -99,8 +99,8 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
       shown = await engine.exportStack(stack, true);
     });
 
-    test("creates the keys, CA certificates and token parts with the real tls and random plugins, and nothing else", () => {
-      assert.equal(pkiUrns.length, 9, `expected 4 keys, 3 CA certificates and 2 token parts, got ${pkiUrns.join(", ")}`);
+    test("creates the keys, CA certificates, token parts and the Secrets' encryption key with the real tls and random plugins, and nothing else", () => {
+      assert.equal(pkiUrns.length, 10, `expected 4 keys, 3 CA certificates, 2 token parts and 1 encryption key, got ${pkiUrns.join(", ")}`);
       const state = shown.json.deployment.resources as Array<{ urn: string; type: string; id?: string; outputs?: Record<string, any>; custom?: boolean }>;
       for (const urn of pkiUrns) {
         const r = state.find((s) => s.urn === urn);
@@ -120,6 +120,10 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
       const parts = state.filter((s) => s.type === "random:index/randomPassword:RandomPassword").map((s) => secretText(s.outputs!.result) as string);
       assert.deepEqual(parts.map((p) => p.length).sort((a, b) => a - b), [6, 16]);
       for (const p of parts) assert.match(p, /^[a-z0-9]+$/);
+      const [encryptionKey, ...more] = state.filter((s) => s.type === "random:index/randomBytes:RandomBytes");
+      assert.deepEqual(more, []);
+      assert.match(encryptionKey.urn, /::dc1-pki-encryption-key-1$/, "named by its round");
+      assert.equal(Buffer.from(secretText(encryptionKey.outputs!.base64) as string, "base64").length, 32, "32 bytes, as secretbox and aescbc take");
     });
 
     test("the state holds no private key, bootstrap token or kubeconfig in plain text", () => {
@@ -131,6 +135,9 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
       const token = [parts.find((p) => p.length === 6), parts.find((p) => p.length === 16)].join(".");
       assert.match(token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
       for (const p of parts) assert.ok(secrets.includes(p), "each token part is a secret");
+      const encryptionKey = state.find((s) => s.type === "random:index/randomBytes:RandomBytes")!;
+      const keyBytes = JSON.parse(encryptionKey.outputs!.base64.plaintext) as string;
+      assert.ok(secrets.includes(keyBytes), "the encryption key is a secret");
 
       const files = engine.backendFiles();
       assert.ok(files.some((f) => f.path.endsWith(`${stack}.json`)), `the backend keeps the stack's state: ${files.map((f) => f.path).join(", ")}`);

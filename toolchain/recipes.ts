@@ -5,6 +5,7 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { DEFAULT_KUBERNETES_VERSION } from "../components/config/schema";
 import { cniRecipes } from "./cni";
+import { s3EndpointRecipes } from "./s3-endpoint";
 import { kubernetesRecipes } from "./kubernetes";
 import { pulumiRecipes } from "./pulumi";
 import { Recipe } from "./recipe";
@@ -38,5 +39,5 @@ export function toolchainVersions(root: string): ToolchainVersions {
 }
 
 export function allRecipes(v: ToolchainVersions): Recipe[] {
-  return [...kubernetesRecipes(v.kubernetes), ...pulumiRecipes(v), ...cniRecipes(), ...kubernetesRecipes(v.kubernetesUpgrade, "upgrade")];
+  return [...kubernetesRecipes(v.kubernetes), ...pulumiRecipes(v), ...cniRecipes(), ...kubernetesRecipes(v.kubernetesUpgrade, "upgrade"), ...s3EndpointRecipes()];
 }

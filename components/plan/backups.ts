@@ -53,6 +53,8 @@ export const BACKUP_PATHS = [BACKUP_SCRIPT, BACKUP_CONFIG, BACKUP_CREDENTIALS, `
 export { DEFAULT_BACKUP_DIRECTORY } from "../config/schema";
 
 const MANIFESTS = "/etc/kubernetes/manifests";
+/** sha256 of an empty payload, as S3's SigV4 signs a request without a body. */
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const ETCD_PKI = "/etc/kubernetes/pki/etcd";
 const ETCD_DATA = "/var/lib/etcd";
 
@@ -199,9 +201,10 @@ gcs_token() {
 
 # s3 METHOD KEY [CURL ARGS...]: a signed request for KEY in the bucket (an endpoint of yours:
 # path-style; AWS: the bucket's own host), with the stack's keys or the instance role's
-# credentials (IMDSv2).
+# credentials (IMDSv2). S3 wants the payload's sha256 signed (x-amz-content-sha256): $body's,
+# the file a PUT sends, else the empty payload's.
 s3() {
-  local method="$1" key="$2" url id secret session=() imds creds role
+  local method="$1" key="$2" url id secret session=() imds creds role payload=${EMPTY_SHA256}
   url="\${ENDPOINT:-https://$BUCKET.s3.$REGION.amazonaws.com}"
   if [ -n "\${ENDPOINT:-}" ]; then url="$url/$BUCKET"; fi
   shift 2
@@ -216,7 +219,11 @@ s3() {
     secret="$(jq -r .SecretAccessKey <<<"$creds")"
     session=(-H "x-amz-security-token: $(jq -r .Token <<<"$creds")")
   fi
-  curl -sf -X "$method" --aws-sigv4 "aws:amz:$REGION:s3" --user "$id:$secret" "\${session[@]}" "$@" "$url/$key"
+  if [ -n "\${body:-}" ]; then
+    payload="$(sha256sum "$body" | cut -d' ' -f1)"
+    set -- "$@" -T "$body"
+  fi
+  curl -sf -X "$method" --aws-sigv4 "aws:amz:$REGION:s3" --user "$id:$secret" -H "x-amz-content-sha256: $payload" "\${session[@]}" "$@" "$url/$key"
 }
 
 put() {
@@ -225,7 +232,7 @@ put() {
   directory) install -D -m 0600 "$file" "$DIRECTORY/$name" ;;
   gcs) curl -sf -X POST --data-binary "@$file" -H "Authorization: Bearer $(gcs_token)" -H 'Content-Type: application/octet-stream' \\
     "https://storage.googleapis.com/upload/storage/v1/b/$BUCKET/o?uploadType=media&name=$(jq -rn --arg n "$name" '$n|@uri')" >/dev/null ;;
-  s3) s3 PUT "$name" -T "$file" >/dev/null ;;
+  s3) body="$file" s3 PUT "$name" >/dev/null ;;
   esac
 }
 
@@ -244,7 +251,7 @@ list() {
   case "$DESTINATION" in
   directory) (cd "$DIRECTORY" 2>/dev/null && find "$CLUSTER" -name '*.db' -type f 2>/dev/null | sort) || true ;;
   gcs) curl -sf -H "Authorization: Bearer $(gcs_token)" "https://storage.googleapis.com/storage/v1/b/$BUCKET/o?prefix=$CLUSTER/&fields=items(name)" | jq -r '.items[]?.name' | sort ;;
-  s3) s3 GET "?list-type=2&prefix=$CLUSTER/" | grep -o '<Key>[^<]*</Key>' | sed 's/<Key>\\(.*\\)<\\/Key>/\\1/' | sort ;;
+  s3) s3 GET "?list-type=2&prefix=$CLUSTER%2F" | grep -o '<Key>[^<]*</Key>' | sed 's/<Key>\\(.*\\)<\\/Key>/\\1/' | sort ;;
   esac
 }
 
