@@ -8,6 +8,9 @@
 // kube-scheduler built by the toolchain (no kubelet yet: it would need a container
 // runtime and images, which the lab hosts of the next issue bring).
 import { mkdirSync, readFileSync, writeFileSync } from "fs";
+import { randomBytes } from "crypto";
+import { ENCRYPTION_CONFIG, encryptionConfiguration, KEY_BYTES } from "../components/plan/encryption";
+import { auditPolicyPath } from "../components/plan/audit";
 import { dirname, join } from "path";
 import { parse, stringify } from "yaml";
 import { outputTail } from "../engine/pulumi";
@@ -114,8 +117,13 @@ export class ControlPlane {
     for (const h of [...this.masters, this.client]) {
       for (const s of ["kubeadm-ha-render-config", "kubeadm-ha-set-endpoint"]) this.put(h, join(SBIN, s), this.file(h.name, join(SBIN, s)), 0o755);
     }
+    // The apiservers' encryption config: the render's is a secret ([secret]), so the lab makes
+    // its own with a key of its own, as the program's secrets step would put it in place.
+    const encryption = encryptionConfiguration([{ provider: "secretbox", round: 1 }, "identity"], { 1: randomBytes(KEY_BYTES).toString("base64") });
     for (const m of this.masters) {
       for (const f of sharedPkiFiles(pki)) this.put(m, f.path, f.content, parseInt(f.mode, 8));
+      this.put(m, ENCRYPTION_CONFIG, encryption, 0o600);
+      this.put(m, auditPolicyPath(), this.file(m.name, auditPolicyPath()));
       const config = m.index === 0 ? "/etc/kubeadm-ha/kubeadm-init.yaml" : "/etc/kubeadm-ha/kubeadm-join.yaml";
       this.put(m, config, this.file(m.name, config));
       await this.run(m, [join(m.root, SBIN, "kubeadm-ha-render-config"), config, FILLED_CONFIG], "kubeadm-ha-render-config");

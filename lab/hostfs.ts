@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "fs";
 
 /** Paths a lab host keeps to itself, by absolute path → folder under the host's root. */
-export const HOST_PATHS = ["/etc/kubernetes", "/var/lib/etcd", "/var/lib/kubelet", "/etc/kubeadm-ha"] as const;
+export const HOST_PATHS = ["/etc/kubernetes", "/var/lib/etcd", "/var/lib/kubelet", "/etc/kubeadm-ha", "/var/log/kubernetes"] as const;
 
 /** Where `ip netns exec` looks for a namespace's own /etc files (the lab writes hosts files there). */
 export const NETNS_ETC = "/etc/netns";
