@@ -10,9 +10,8 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "fs";
 import { join } from "path";
-import { freePort, ROOT, tempDir, toolchainSkip } from "./helpers";
+import { freePort, labHostsConfig, ROOT, tempDir, toolchainSkip } from "./helpers";
 import { tool } from "../toolchain/cache";
-import { validateClusterConfig } from "../components/config/validate";
 import { planCluster } from "../components/plan/cluster-plan";
 import { BACKUP_CONFIG, BACKUP_CREDENTIALS, BACKUP_STAGING, backupConfig, backupCredentials, backupScript, LAST_SNAPSHOT_ANNOTATION, snapshotName } from "../components/plan/backups";
 
@@ -20,19 +19,7 @@ let script: string;
 let config: string;
 const EVERY_S = 900;
 before(() => {
-  const plan = planCluster(
-    validateClusterConfig(
-      {
-        platform: "static",
-        clusterName: "lab",
-        hosts: { masters: [0, 1, 2].map((i) => ({ name: `lab-master-${i}`, address: `10.0.0.1${i}`, zone: `z${i}` })) },
-        network: { nodeCidr: "10.0.0.0/24" },
-        endpoint: { mode: "local-proxy" },
-        backups: { every: "15m", keepDays: 7, path: "/mnt/share/etcd-backups" },
-      },
-      "lab",
-    ),
-  );
+  const plan = planCluster(labHostsConfig({ backups: { every: "15m", keepDays: 7, path: "/mnt/share/etcd-backups" } }));
   script = backupScript(plan, plan.masters[1]);
   config = backupConfig(plan, { kind: "directory", path: "/mnt/share/etcd-backups" });
 });
@@ -191,17 +178,7 @@ after(() => gateway?.stop());
 const s3Destination = () => backupConfig(planForS3(), { kind: "s3", bucket: S3.bucket, region: S3.region, endpoint: gateway!.url, credentials: "keys" });
 function planForS3() {
   return planCluster(
-    validateClusterConfig(
-      {
-        platform: "static",
-        clusterName: "lab",
-        hosts: { masters: [0, 1, 2].map((i) => ({ name: `lab-master-${i}`, address: `10.0.0.1${i}`, zone: `z${i}` })) },
-        network: { nodeCidr: "10.0.0.0/24" },
-        endpoint: { mode: "local-proxy" },
-        backups: { every: "15m", keepDays: 7, destination: "s3", s3: { endpoint: "http://127.0.0.1:9000", bucket: S3.bucket, region: S3.region, accessKeyId: S3.accessKeyId, secretAccessKey: S3.secretAccessKey } },
-      },
-      "lab",
-    ),
+    labHostsConfig({ backups: { every: "15m", keepDays: 7, destination: "s3", s3: { endpoint: "http://127.0.0.1:9000", bucket: S3.bucket, region: S3.region, accessKeyId: S3.accessKeyId, secretAccessKey: S3.secretAccessKey } } }),
   );
 }
 const onGateway = () => (existsSync(join(gateway!.folder, S3.bucket, "lab")) ? readdirSync(join(gateway!.folder, S3.bucket, "lab")).sort() : []);

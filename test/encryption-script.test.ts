@@ -11,24 +11,11 @@ import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "fs";
 import { join } from "path";
-import { ROOT, tempDir } from "./helpers";
-import { validateClusterConfig } from "../components/config/validate";
+import { labHostsConfig, ROOT, tempDir } from "./helpers";
 import { planCluster } from "../components/plan/cluster-plan";
 import { ENCRYPTION_CONFIG, ENCRYPTION_STAGED, encryptionFiles, encryptionPlan, encryptionScript } from "../components/plan/encryption";
 
-const plan = planCluster(
-  validateClusterConfig(
-    {
-      platform: "static",
-      clusterName: "lab",
-      hosts: { masters: [0, 1, 2].map((i) => ({ name: `lab-master-${i}`, address: `10.0.0.1${i}`, zone: `z${i}` })) },
-      network: { nodeCidr: "10.0.0.0/24" },
-      endpoint: { mode: "local-proxy" },
-      kubernetes: { encryption: { keyRound: 2 } },
-    },
-    "lab",
-  ),
-);
+const plan = planCluster(labHostsConfig({ kubernetes: { encryption: { keyRound: 2 } } }));
 // A rotation from key-1 to key-2: the read config lists both, key-1 first; the use config key-2 first.
 const rotation = encryptionPlan(plan.config, { enabled: true, provider: "secretbox", keyRound: 1 }, false);
 const KEYS = { 1: Buffer.alloc(32, 1).toString("base64"), 2: Buffer.alloc(32, 2).toString("base64") };

@@ -9,27 +9,14 @@ import { spawnSync } from "child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { parse, parseAllDocuments } from "yaml";
-import { tempDir, toolchainSkip } from "./helpers";
-import { validateClusterConfig } from "../components/config/validate";
+import { labHostsConfig, tempDir, toolchainSkip } from "./helpers";
 import { planCluster } from "../components/plan/cluster-plan";
 import { certificatesConfig } from "../components/plan/kubeadm";
 import { describeProviders, encryptionChangeProblems, encryptionConfiguration, encryptionOutput, encryptionPlan, storedPrefix } from "../components/plan/encryption";
 import { auditPolicy, auditPolicyPath } from "../components/plan/audit";
 import { tool } from "../toolchain/cache";
 
-function config(k: Record<string, unknown> = {}) {
-  return validateClusterConfig(
-    {
-      platform: "static",
-      clusterName: "lab",
-      hosts: { masters: [0, 1, 2].map((i) => ({ name: `lab-master-${i}`, address: `10.0.0.1${i}`, zone: `z${i}` })) },
-      network: { nodeCidr: "10.0.0.0/24" },
-      endpoint: { mode: "local-proxy" },
-      kubernetes: k,
-    },
-    "lab",
-  );
-}
+const config = (kubernetes: Record<string, unknown> = {}) => labHostsConfig({ kubernetes });
 const KEYS = { 1: Buffer.alloc(32, 1).toString("base64"), 2: Buffer.alloc(32, 2).toString("base64"), 3: Buffer.alloc(32, 3).toString("base64") };
 
 test("a cluster made now is encrypted from its first Secret: every apiserver reads and writes with key-1, plain bytes read last", () => {

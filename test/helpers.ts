@@ -6,7 +6,7 @@ import { tmpdir } from "os";
 import assert from "node:assert/strict";
 import { renderStack, RenderResult, RenderedResource } from "../render/render";
 import { renderInChildProcess } from "../render/child";
-import { ConfigError, ConfigProblem } from "../components/config/validate";
+import { ClusterConfig, ConfigError, ConfigProblem, validateClusterConfig } from "../components/config/validate";
 import { hasTools, toolchainDir } from "../toolchain/cache";
 
 export const ROOT = join(__dirname, "..");
@@ -105,4 +105,23 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The validated config of a small cluster on hosts you own (`lab`: three masters
+ * lab-master-0..2 at 10.0.0.10..12 in zones z0..z2, local-proxy), with `extra` keys on top:
+ * what the tests of the masters' scripts render them for.
+ */
+export function labHostsConfig(extra: Record<string, unknown> = {}): ClusterConfig {
+  return validateClusterConfig(
+    {
+      platform: "static",
+      clusterName: "lab",
+      hosts: { masters: [0, 1, 2].map((i) => ({ name: `lab-master-${i}`, address: `10.0.0.1${i}`, zone: `z${i}` })) },
+      network: { nodeCidr: "10.0.0.0/24" },
+      endpoint: { mode: "local-proxy" },
+      ...extra,
+    },
+    "lab",
+  );
 }
