@@ -12,8 +12,8 @@ import { decodeBundle } from "../components/plan/bundle";
 import { filesOfBootConfig } from "../components/plan/cloud-init";
 import { clusterDotOfConfig, federationDot, FederationView } from "./topology";
 import { orderText } from "./order";
-import { fromRawConfig } from "../components/config/validate";
-import { validateFederationConfig } from "../components/config/federation";
+import { ConfigError, fromRawConfig } from "../components/config/validate";
+import { MemberKind, memberKindProblems, validateFederationConfig } from "../components/config/federation";
 
 export const SECRET = "[secret]";
 export const UNKNOWN = "[unknown]";
@@ -86,7 +86,10 @@ export function readStackFile(configDir: string, stack: string): StackFile {
   try {
     doc = parse(text);
   } catch (e) {
-    throw new RenderError(`${path} is not valid YAML: ${(e as Error).message}`);
+    // The yaml library's message names the line and column and shows the code frame.
+    throw new RenderError(
+      `${path} is not valid YAML: ${(e as Error).message}\nFix: correct the line shown (YAML indents with spaces, never tabs; a value with ': ', '#' or a leading '{', '[', '*' or '&' needs quotes), then check it with \`npm run render -- --stack ${stack}\``,
+    );
   }
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
@@ -308,6 +311,13 @@ async function renderMembers(root: string, stack: string, configDir: string, con
     .filter((s) => !existsSync(fileOf(s)))
     .map((s) => `${PROJECT}:members: unknown member stack ${JSON.stringify(s)}: there is no ${fileOf(s)}. Fix: name a cluster stack of stacks/, or add its stack file`);
   if (invalid || unknown.length) throw new RenderError([...(invalid ? [invalid] : []), ...unknown].join("\n"));
+  // Members that cannot be members (another federation, hosts you own), from their stack files, before any is rendered.
+  const kinds = memberKindProblems(stacks, (s): MemberKind => {
+    const c = readStackFile(configDir, s.split("/").pop()!).config;
+    if (c[`${PROJECT}:layout`] === "federation") return { layout: "federation" };
+    return { layout: "cluster", platform: c[`${PROJECT}:platform`] ?? "gcp" };
+  });
+  if (kinds.length) throw new RenderError(new ConfigError(kinds).message);
   const outputs: Record<string, Record<string, unknown>> = {};
   await inParallel(stacks, async (s) => {
     const local = s.split("/").pop()!;
@@ -344,7 +354,9 @@ export async function renderStack(root: string, stack: string, configDir = join(
     mod = typeof program === "function" ? ((await program()) ?? {}) : program;
   } catch (e) {
     const err = e as Error;
-    if (regs.length) throw new RenderError(`${err.message}\n(${regs.length} resources were registered before the error)`);
+    // Reads (a federation's StackReferences to its members) create nothing; anything else registered before a config error is a defect.
+    const made = regs.filter((r) => r.type !== "pulumi:pulumi:StackReference");
+    if (made.length) throw new RenderError(`${err.message}\n(${made.length} resources were registered before the error)`);
     throw new RenderError(err.message);
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports

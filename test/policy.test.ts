@@ -9,6 +9,8 @@ import * as rules from "../policy/rules";
 import { POLICIES } from "../policy/rules";
 import type { RenderedResource } from "../render/render";
 import { renderInChild, ROOT, SHIPPED_STACKS } from "./helpers";
+import { readStackFile } from "../render/render";
+import { DERIVED_NAMES, fromRawConfig, validateClusterConfig } from "../components/config/validate";
 import { inParallel } from "../render/parallel";
 
 let seq = 0;
@@ -143,6 +145,22 @@ describe("the pack over every shipped stack's render", () => {
   test("every shipped stack passes every rule", async () => {
     assert.ok(SHIPPED_STACKS.length >= 9, `expected the shipped stacks, got ${SHIPPED_STACKS}`);
     for (const stack of SHIPPED_STACKS) assert.deepEqual(await runPolicies(renders.get(stack)!, POLICIES), [], `${stack} should pass the policy pack`);
+  });
+
+  test("the program names its own resources only as DERIVED_NAMES says, so the pool names validation refuses are exactly the ones that would run into them", () => {
+    for (const stack of SHIPPED_STACKS) {
+      const { config } = readStackFile(join(ROOT, "stacks"), stack);
+      if (config["kubeadm-ha:layout"] === "federation") continue;
+      const c = validateClusterConfig(fromRawConfig(config), stack, config);
+      // Hosts you own are named by the stack; pools' resources are theirs.
+      const own = [...c.nodePools.map((p) => p.name), ...(c.hosts ? [...c.hosts.masters, ...c.hosts.workers].map((h) => h.name.slice(c.clusterName.length + 1)) : [])];
+      for (const r of renders.get(stack)!) {
+        if (!r.name.startsWith(`${c.clusterName}-`)) continue;
+        const rest = r.name.slice(c.clusterName.length + 1);
+        if (own.some((n) => rest === n || rest.startsWith(`${n}-`))) continue;
+        assert.ok(DERIVED_NAMES.some((d) => rest === d || rest.startsWith(`${d}-`)), `${stack}: ${r.name} (${r.type}) is named <cluster>-${rest}, which DERIVED_NAMES does not cover`);
+      }
+    }
   });
 
   test("the rules see what they guard in the shipped stacks (no rule passes for want of resources)", () => {

@@ -53,6 +53,15 @@ test("an invalid stack file fails with the key and the fix, and registers nothin
   assert.ok(!existsSync(out), "no output may be written for an invalid stack");
 });
 
+test("a stack file that is not YAML is named with the line, and a fix", () => {
+  const dir = tempDir("stacks-");
+  writeFileSync(join(dir, "Pulumi.tabs.yaml"), "config:\n  kubeadm-ha:region: europe-west1\n\tkubeadm-ha:zones: [europe-west1-b]\n");
+  const res = render(["--stack", "tabs", "--config-dir", dir, "--out", join(dir, "out")]);
+  assert.equal(res.status, 1);
+  assert.match(res.stderr, /Pulumi\.tabs\.yaml is not valid YAML: .*line 3/s);
+  assert.match(res.stderr, /Fix: correct the line shown \(YAML indents with spaces, never tabs/);
+});
+
 test("a missing stack file is named", () => {
   const res = render(["--stack", "does-not-exist"]);
   assert.equal(res.status, 1);

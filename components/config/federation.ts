@@ -117,6 +117,9 @@ export function validateFederationConfig(raw: Record<string, unknown>, stackName
   c.members.forEach((m, i) => {
     if (seen.has(m.stack)) add(["members", i, "stack"], `member ${JSON.stringify(m.stack)} is listed twice`, "list each member stack once");
     seen.add(m.stack);
+    if (m.stack === stackName || m.stack.endsWith(`/${stackName}`) && m.stack.split("/").length === 2) {
+      add(["members", i, "stack"], `${JSON.stringify(m.stack)} is this federation itself: a federation's members are cluster stacks`, "name the cluster stacks it spreads over, e.g. fed-europe-west1");
+    }
   });
 
   if (c.dns.provider === "clouddns") {
@@ -146,4 +149,24 @@ export function validateFederationConfig(raw: Record<string, unknown>, stackName
   });
   if (problems.length) throw new ConfigError(problems);
   return { ...c, federationName, dns: { ...c.dns, domain: c.dns.domain.endsWith(".") ? c.dns.domain : c.dns.domain + "." } };
+}
+
+/** What a member stack is, as far as a federation can tell before using it. */
+export type MemberKind = { layout: "federation" } | { layout: "cluster"; platform: string } | { layout: "unknown" };
+
+/**
+ * Members that cannot be members: another federation, or a cluster on hosts you own (no
+ * cloud load balancer for the federation's global DNS to send traffic to). Checked before
+ * any member is read for its outputs or rendered.
+ */
+export function memberKindProblems(members: string[], kindOf: (stack: string) => MemberKind): ConfigProblem[] {
+  return members.flatMap((stack, i): ConfigProblem[] => {
+    const kind = kindOf(stack);
+    const key = `${NAMESPACE}:members[${i}].stack`;
+    if (kind.layout === "federation") return [{ key, message: `${JSON.stringify(stack)} is a federation, not a cluster: federations do not nest`, fix: "list the cluster stacks of that federation here instead" }];
+    if (kind.layout === "cluster" && kind.platform === "static") {
+      return [{ key, message: `${JSON.stringify(stack)} is a cluster on hosts you own: it has no cloud load balancer for the federation's health-checked DNS`, fix: "name GCP or AWS cluster stacks (platform gcp or aws)" }];
+    }
+    return [];
+  });
 }

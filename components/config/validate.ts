@@ -4,7 +4,8 @@
 import { checkBundleFolder, missingFile } from "./bundle-check";
 import { durationSeconds, durationText } from "./durations";
 import { CA_VALIDITY_HOURS, clusterConfigSchema, CNI_NAMES, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION, DEFAULT_GCP_IMAGE, PLATFORMS, DEFAULT_BACKUP_DIRECTORY } from "./schema";
-import { hasHostBits, networkOf, overlaps, parseCidr, prefixOf, sizeOf } from "../plan/cidr";
+import { hasHostBits, hostAt, networkOf, overlaps, parseCidr, prefixOf, sizeOf } from "../plan/cidr";
+import { LABEL_VALUE_MAX, labelValueProblem, qualifiedNameProblem } from "./kubernetes-names";
 
 /** A fully defaulted, cross-checked cluster configuration. */
 export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" | "nodePools" | "endpoint" | "kubernetes" | "controlPlane" | "bastion" | "network" | "image" | "region" | "zones" | "adminCidrs" | "backups"> {
@@ -66,6 +67,19 @@ export const CONTROL_PLANE_COUNTS = [3, 5];
 export const NON_HA_CONTROL_PLANE_COUNTS = [1, 3, 5];
 /** Zones (failure domains) an HA control plane spreads over at least. */
 export const HA_MIN_ZONES = 3;
+/**
+ * How the program names its own resources after the cluster's name (`<cluster>-<name>...`).
+ * A pool's resources are `<cluster>-<pool>...`: a pool name that is one of these, begins
+ * one, or that one of these begins, would run into them. test/policy.test.ts checks the list
+ * against every shipped stack's render, so a new kind of resource cannot slip past it.
+ */
+export const DERIVED_NAMES = [
+  "apiserver", "bastion", "bootstrap", "cni", "control-plane", "etcd", "etcd-backups", "igw", "kubelet", "last-up", "lb",
+  "master", "masters", "nat", "nodes", "pki", "private", "public", "router", "ssh", "vpc", "worker", "workers",
+] as const;
+
+/** kubeadm's cluster DNS Service takes the service range's 10th address (the apiserver's Service the 1st). */
+export const SERVICE_DNS_INDEX = 10;
 /** Each node gets a /24 of the pod network (kube-controller-manager's default node-cidr-mask-size). */
 export const POD_CIDR_PER_NODE_PREFIX = 24;
 /** AWS: nodeCidr is cut into a private and a public subnet per zone; this is the smallest that leaves /28 public subnets. */
@@ -231,12 +245,17 @@ function checkStaticHosts(c: ParsedClusterConfig, endpointMode: string, add: Add
     names.add(h.name);
     addresses.add(h.address);
     if (cidrOk && !overlaps(`${h.address}/32`, c.network.nodeCidr)) add([...path, "address"], `${show(h.address)} is outside network.nodeCidr ${show(c.network.nodeCidr)}`, "set network.nodeCidr to the hosts' subnet, e.g. 10.103.97.0/24");
+    else if (cidrOk) {
+      const edge = edgeAddress(h.address, c.network.nodeCidr);
+      if (edge) add([...path, "address"], `${show(h.address)} is the ${edge} address of network.nodeCidr ${show(c.network.nodeCidr)}, which no host can have`, `use the host's own address, between ${hostAt(c.network.nodeCidr, 1)} and ${hostAt(c.network.nodeCidr, sizeOf(c.network.nodeCidr) - 2)}`);
+    }
   }
   if (endpointMode === "vip") {
     const vip = c.endpoint.vip;
     if (vip === undefined) add(["endpoint", "vip"], "mode vip needs the virtual address (missing)", "set endpoint.vip to a free address of the hosts' subnet, e.g. 10.103.97.2");
     else if (addresses.has(vip)) add(["endpoint", "vip"], `${show(vip)} is a host's own address`, "use a free address of the hosts' subnet");
     else if (cidrOk && !overlaps(`${vip}/32`, c.network.nodeCidr)) add(["endpoint", "vip"], `${show(vip)} is outside network.nodeCidr ${show(c.network.nodeCidr)}`, "use an address of the hosts' subnet (one L2 segment)");
+    else if (cidrOk && edgeAddress(vip, c.network.nodeCidr)) add(["endpoint", "vip"], `${show(vip)} is the ${edgeAddress(vip, c.network.nodeCidr)} address of network.nodeCidr ${show(c.network.nodeCidr)}, which keepalived cannot hold for the hosts`, "use a free address between the subnet's first and last, e.g. the second one");
   } else if (c.endpoint.vip !== undefined) add(["endpoint", "vip"], `a VIP is only used by mode vip (mode is ${show(endpointMode)})`, "remove endpoint.vip");
   if (c.nodePools.length) add(["nodePools"], "static workers are listed in hosts.workers, not in pools", "move them to kubeadm-ha:hosts.workers");
   const zones = [...new Set(c.hosts.masters.map((h) => h.zone))];
@@ -246,13 +265,69 @@ function checkStaticHosts(c: ParsedClusterConfig, endpointMode: string, add: Add
   return { region: "site", zones, count: c.hosts.masters.length };
 }
 
-/** Labels a kubelet may set on its own Node (NodeRestriction admission). */
+/** "network" or "broadcast" when `address` is that address of `cidr` (a /31 or /32 has neither); else undefined. */
+function edgeAddress(address: string, cidr: string): "network" | "broadcast" | undefined {
+  const size = sizeOf(cidr);
+  if (size <= 2) return undefined;
+  if (address === hostAt(cidr, 0)) return "network";
+  if (address === hostAt(cidr, size - 1)) return "broadcast";
+  return undefined;
+}
+
+/** Labels the API accepts (qualified keys, label values) and a kubelet may set on its own Node (NodeRestriction admission). */
 function checkKubeletLabels(labels: Record<string, string>, at: PropertyKey[], add: Add) {
-  for (const key of Object.keys(labels)) {
+  for (const [key, value] of Object.entries(labels)) {
+    const keyProblem = qualifiedNameProblem(key);
+    if (keyProblem) {
+      add([...at, key], `label key ${show(key)} ${keyProblem}: Kubernetes refuses it`, "write a key such as example.com/role or tier (an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.')");
+      continue;
+    }
+    const valueProblem = labelValueProblem(value);
+    if (valueProblem) add([...at, key], `label value ${show(value)} ${valueProblem}: Kubernetes refuses it`, `write a value such as ${show(value.replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "").slice(0, LABEL_VALUE_MAX) || "web")}`);
     const prefix = key.includes("/") ? key.split("/")[0] : "";
     const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(prefix) && !/(^|\.)(kubelet|node)\.kubernetes\.io$/.test(prefix);
     if (restricted) add([...at, key], `the kubelet may not set label ${show(key)} on its own node (NodeRestriction admission)`, "use your own prefix, e.g. example.com/role, or node.kubernetes.io/...");
   }
+}
+
+/** Taints the API accepts: qualified keys, label-style values, and each key and effect once (Kubernetes refuses a Node otherwise). */
+function checkTaints(taints: Array<{ key: string; value?: string; effect: string }>, at: PropertyKey[], add: Add) {
+  const seen = new Set<string>();
+  taints.forEach((t, j) => {
+    const keyProblem = qualifiedNameProblem(t.key);
+    if (keyProblem) add([...at, j, "key"], `taint key ${show(t.key)} ${keyProblem}: Kubernetes refuses it`, "write a key such as example.com/dedicated or dedicated");
+    const valueProblem = t.value === undefined ? undefined : labelValueProblem(t.value);
+    if (valueProblem) add([...at, j, "value"], `taint value ${show(t.value)} ${valueProblem}: Kubernetes refuses it`, "write a value such as gpu or batch-jobs (letters, digits, '-', '_', '.')");
+    const pair = `${t.key}:${t.effect}`;
+    if (seen.has(pair)) add([...at, j], `taint ${show(t.key)} with effect ${t.effect} is listed twice: Kubernetes allows each key and effect once`, "keep one entry for each key and effect");
+    seen.add(pair);
+  });
+}
+
+/** Whether the stack file gives a key itself (not a default). */
+function given(raw: Record<string, unknown>, path: string[]): boolean {
+  return valueAt(raw, path) !== undefined;
+}
+
+/** Keys that mean nothing for the chosen platform: refused with the reason, never ignored. */
+function checkKeysThatDoNotApply(raw: Record<string, unknown>, c: ParsedClusterConfig, endpointMode: string, add: Add) {
+  const refuse = (path: string[], why: string, fix: string) => {
+    if (given(raw, path)) add(path, `${show(valueAt(raw, path), path)}: ${why}`, fix);
+  };
+  if (c.platform === "static") {
+    const masters = c.hosts?.masters.length;
+    refuse(["controlPlane", "count"], `on hosts you own the masters are hosts.masters${masters === undefined ? "" : ` (${masters} listed)`}`, "remove controlPlane.count; list the masters in hosts.masters");
+    refuse(["controlPlane", "machineType"], "hosts you own have the machines they have", "remove controlPlane.machineType");
+    refuse(["controlPlane", "diskSizeGb"], "hosts you own have the disks they have", "remove controlPlane.diskSizeGb");
+    refuse(["bastion"], "hosts you own are reached directly or through hosts.bastion; the program makes no bastion", "remove kubeadm-ha:bastion (use hosts.bastion for a jump host of yours)");
+    refuse(["network", "natGateways"], "the program makes NAT gateways on AWS only; hosts you own use your network's way out", "remove network.natGateways");
+    refuse(["sshPublicKey"], "hosts you own already have their users and keys; the program logs in with sshPrivateKey (or your SSH agent)", "remove sshPublicKey");
+  } else if (endpointMode !== "vip") {
+    // (mode vip itself is refused on a cloud, with the reason: one mistake, one problem)
+    refuse(["endpoint", "vip"], `a VIP is for hosts you own (mode vip); on ${c.platform} the endpoint is the internal load balancer's address`, "remove endpoint.vip");
+    refuse(["endpoint", "interface"], `the VIP's interface is for hosts you own (mode vip); on ${c.platform} the endpoint is the internal load balancer's address`, "remove endpoint.interface");
+  }
+  if (c.platform === "static" && endpointMode === "local-proxy") refuse(["endpoint", "interface"], `the VIP's interface is used by mode vip only (mode is ${show(endpointMode)})`, "remove endpoint.interface");
 }
 
 /** Where the Kubernetes packages come from, and a CNI that can come from there. */
@@ -365,6 +440,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   }
 
   const endpointMode = c.endpoint.mode ?? (c.platform === "static" ? "vip" : "cloud-lb");
+  checkKeysThatDoNotApply(raw, c, endpointMode, add);
   // Machine types mean nothing for hosts you own.
   const defaults = c.platform === "static" ? { masterMachineType: "", workerMachineType: "", bastionMachineType: "" } : PLATFORMS[c.platform];
   let placement: { region: string; zones: string[]; count: number };
@@ -405,6 +481,9 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     if (prefixOf(c.network.nodeCidr) > 26) add(["network", "nodeCidr"], `${show(c.network.nodeCidr)} is too small for masters, load balancer and workers`, "use /26 or larger, e.g. 10.10.0.0/20");
     else if (c.platform === "aws" && prefixOf(c.network.nodeCidr) > AWS_MAX_NODE_CIDR_PREFIX) add(["network", "nodeCidr"], `${show(c.network.nodeCidr)} is too small to cut into a private and a public subnet per zone on AWS`, `use /${AWS_MAX_NODE_CIDR_PREFIX} or larger, e.g. 10.10.0.0/20`);
     if (prefixOf(c.network.serviceCidr) < 12) add(["network", "serviceCidr"], `${show(c.network.serviceCidr)} is larger than kube-apiserver accepts (/12 at most)`, "use /12 to /24, e.g. 10.96.0.0/12");
+    else if (sizeOf(c.network.serviceCidr) - 2 < SERVICE_DNS_INDEX + 1) {
+      add(["network", "serviceCidr"], `${show(c.network.serviceCidr)} has ${sizeOf(c.network.serviceCidr)} addresses: kubeadm gives the cluster's DNS Service its ${SERVICE_DNS_INDEX}th (the apiserver's Service the 1st), which it does not have`, "use /12 to /24, e.g. 10.96.0.0/12");
+    }
     if (prefixOf(c.network.podCidr) > 22) add(["network", "podCidr"], `${show(c.network.podCidr)} leaves room for fewer than 4 nodes (each node takes a /24)`, "use /22 or larger, e.g. 10.244.0.0/16");
   }
   for (const [i, a] of (c.adminCidrs ?? []).entries()) {
@@ -416,7 +495,10 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   const poolNames = new Set<string>();
   const pools: ResolvedNodePool[] = c.nodePools.map((p, i) => {
     if (poolNames.has(p.name)) add(["nodePools", i, "name"], `pool name ${show(p.name)} is used twice`, "give each pool its own name");
-    if (p.name === "master" || p.name === "bastion") add(["nodePools", i, "name"], `pool name ${show(p.name)} is reserved`, "pick another name, e.g. general");
+    const taken = DERIVED_NAMES.find((d) => d === p.name || d.startsWith(`${p.name}-`) || p.name.startsWith(`${d}-`));
+    if (taken !== undefined) {
+      add(["nodePools", i, "name"], `pool name ${show(p.name)} is taken: the program names its own resources ${show(`${clusterName}-${taken}`)}...${taken === p.name ? "" : `, which ${show(`${clusterName}-${p.name}`)}... would run into`}`, "pick another name, e.g. general, gpu or batch");
+    }
     poolNames.add(p.name);
     // GCP: the pool's instance template is named `<cluster>-<pool>-` + a generated suffix (components/gcp/node-pool.ts).
     const prefix = `${clusterName}-${p.name}-`;
@@ -432,6 +514,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     if (minPerZone > maxPerZone) add(["nodePools", i, "minPerZone"], `minPerZone ${minPerZone} is above maxPerZone ${maxPerZone}`, "make minPerZone <= nodesPerZone <= maxPerZone");
     else if (p.nodesPerZone < minPerZone || p.nodesPerZone > maxPerZone) add(["nodePools", i, "nodesPerZone"], `nodesPerZone ${p.nodesPerZone} is outside ${minPerZone}..${maxPerZone}`, "make minPerZone <= nodesPerZone <= maxPerZone");
     checkKubeletLabels(p.labels, ["nodePools", i, "labels"], add);
+    checkTaints(p.taints, ["nodePools", i, "taints"], add);
     return { ...p, zones, minPerZone, maxPerZone, machineType: p.machineType ?? defaults.workerMachineType };
   });
   if (netsOk) {
