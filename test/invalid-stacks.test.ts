@@ -37,7 +37,7 @@ const CASES: Case[] = [
   // The control plane and its zones.
   { cli: true, file: "even-masters", what: "a stack with four masters", key: "kubeadm-ha:controlPlane.count", value: "4 masters", fix: "use 3 (survives one failure) or 5" },
   { file: "zero-masters", what: "a stack with no master", key: "kubeadm-ha:controlPlane.count", value: "0 masters", fix: "use 3" },
-  { file: "count-not-a-number", what: 'a master count written "three"', key: "kubeadm-ha:controlPlane.count", value: '"three"', fix: "use controlPlane.count 3 or 5" },
+  { file: "count-not-a-number", what: 'a master count written "three"', key: "kubeadm-ha:controlPlane.count", value: '"three"', fix: "use 3 (survives one failure) or 5" },
   { file: "two-zones", what: "a stack with two zones", key: "kubeadm-ha:zones", value: '"europe-west1-c"]', fix: "list three zones of europe-west1" },
   { file: "zone-of-another-region", what: "a GCP zone of another region", key: "kubeadm-ha:zones[2]", value: '"us-east1-b"', fix: "use zones of europe-west1" },
   { file: "zone-listed-twice", what: "a zone listed twice", key: "kubeadm-ha:zones[2]", value: '"europe-west1-c" is listed twice', fix: "list each zone once", also: ["kubeadm-ha:zones"] },
@@ -54,7 +54,7 @@ const CASES: Case[] = [
   { file: "service-cidr-too-large", what: "a /8 service CIDR", key: "kubeadm-ha:network.serviceCidr", value: '"172.0.0.0/8"', fix: "use /12 to /24" },
   { file: "service-cidr-too-small", what: "a /29 service range", key: "kubeadm-ha:network.serviceCidr", value: '"10.96.0.0/29" has 8 addresses: kubeadm gives the cluster\'s DNS Service its 10th', fix: "use /12 to /24" },
   // The endpoint.
-  { file: "unknown-endpoint-mode", what: "an unknown endpoint.mode", key: "kubeadm-ha:endpoint.mode", value: '"nlb"', fix: 'use endpoint.mode "cloud-lb" on GCP/AWS' },
+  { file: "unknown-endpoint-mode", what: "an unknown endpoint.mode", key: "kubeadm-ha:endpoint.mode", value: '"nlb"', fix: 'use "cloud-lb" on GCP/AWS' },
   { file: "vip-on-gcp", what: "a VIP on GCP", key: "kubeadm-ha:endpoint.mode", value: '"vip" needs hosts on one L2 segment: GCP', fix: 'use "cloud-lb"' },
   { file: "vip-on-aws", what: "a VIP on AWS", key: "kubeadm-ha:endpoint.mode", value: '"vip" needs hosts on one L2 segment: AWS', fix: 'use "cloud-lb"' },
   { file: "cloud-lb-on-static", what: "a cloud load balancer for hosts you own", key: "kubeadm-ha:endpoint.mode", value: "your own hosts have no cloud load balancer", fix: 'use "vip"' },

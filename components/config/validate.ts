@@ -414,7 +414,11 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   if (raw.layout !== undefined && raw.layout !== "cluster") throw new ConfigError([{ key: keyOf(["layout"]), message: `unknown layout ${show(raw.layout)}`, fix: hint(["layout"]) }]);
   const parsed = clusterConfigSchema.safeParse(raw);
   if (!parsed.success) {
+    // hosts on a cloud stack: that it does not apply is the problem, not what its list lacks.
+    const cloudHosts = raw.platform !== "static" && raw.hosts !== undefined && ["gcp", "aws", undefined].includes(raw.platform as string | undefined);
+    if (cloudHosts) problems.push({ key: keyOf(["hosts"]), message: `hosts are for platform static; ${String(raw.platform ?? "gcp")} creates its own machines`, fix: "remove kubeadm-ha:hosts, or set kubeadm-ha:platform: static" });
     for (const issue of parsed.error.issues) {
+      if (cloudHosts && issue.path[0] === "hosts") continue;
       if (issue.code === "unrecognized_keys") {
         for (const k of issue.keys) {
           const path = [...issue.path, k];
