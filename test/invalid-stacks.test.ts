@@ -88,8 +88,11 @@ const CASES: Case[] = [
   { cli: true, file: "pool-taint-twice", what: "a taint listed twice with one effect", key: "kubeadm-ha:nodePools[0].taints[1]", value: 'taint "dedicated" with effect NoSchedule is listed twice', fix: "keep one entry for each key and effect" },
   { file: "pool-taint-value-invalid", what: "a taint value with a slash", key: "kubeadm-ha:nodePools[0].taints[0].value", value: 'taint value "batch/jobs"', fix: "write a value such as gpu" },
   { file: "pool-name-derived", what: "a pool named as the program's own subnets", key: "kubeadm-ha:nodePools[0].name", value: '"public" is taken: the program names its own resources "prod-public"', fix: "pick another name" },
+  { file: "pool-zone-twice", what: "a pool that lists one zone twice", key: "kubeadm-ha:nodePools[0].zones[2]", value: 'zone "europe-west1-b" is listed twice for pool "general"', fix: "list each zone once" },
+  { file: "gcp-image-ami", what: "an AMI id as a GCP stack's image", key: "kubeadm-ha:image", value: '"ami-0123456789abcdef0" is not a GCP image (an AMI id is AWS\'s)', fix: "use project/family" },
   // Access, versions, provider.
   { file: "admin-cidr-whole-internet", what: "adminCidrs 0.0.0.0/0", key: "kubeadm-ha:adminCidrs[0]", value: '"0.0.0.0/0" opens the bastion', fix: "list only your office or VPN ranges" },
+  { file: "admin-cidr-host-bits", what: "an admin CIDR with host bits set", key: "kubeadm-ha:adminCidrs[0]", value: '"198.51.100.7/24" has host bits set', fix: "write 198.51.100.0/24" },
   { file: "admin-cidrs-missing", what: "a cloud stack without adminCidrs", key: "kubeadm-ha:adminCidrs", value: "(missing)", fix: "list the CIDRs of your office or VPN" },
   { file: "ssh-private-key-alone", what: "sshPrivateKey without sshPublicKey", key: "kubeadm-ha:sshPublicKey", value: "sshPublicKey and sshPrivateKey go together", fix: "set both, or neither" },
   { file: "kubernetes-version-with-v", what: "kubernetes.version v1.34.2", key: "kubeadm-ha:kubernetes.version", value: '"v1.34.2"', fix: 'e.g. "1.34.2"' },
@@ -114,6 +117,7 @@ const CASES: Case[] = [
   { file: "fed-member-itself", what: "a federation that lists itself", key: "kubeadm-ha:members[4].stack", value: '"fed-member-itself" is this federation itself', fix: "name the cluster stacks it spreads over" },
   { file: "fed-member-federation", what: "a federation that lists another federation", key: "kubeadm-ha:members[4].stack", value: '"fed-global" is a federation, not a cluster', fix: "list the cluster stacks of that federation" },
   { file: "fed-member-static", what: "a federation that lists a cluster on hosts you own", key: "kubeadm-ha:members[4].stack", value: '"onprem-vip" is a cluster on hosts you own', fix: "name GCP or AWS cluster stacks" },
+  { file: "fed-alias-outside-domain", what: "an alias outside the federation's DNS domain", key: "kubeadm-ha:aliases[0].name", value: '"eu.nginx.example.org." is outside dns.domain "acme.com."', fix: "use a name under acme.com." },
   { file: "fed-check-interval", what: "a DNS health-check interval Route 53 does not offer", key: "kubeadm-ha:dns.healthCheck.intervalSeconds", value: "got 15", fix: "intervalSeconds 10 or 30" },
 ];
 

@@ -146,6 +146,9 @@ export function validateFederationConfig(raw: Record<string, unknown>, stackName
   c.aliases.forEach((a, i) => {
     if (!names.has(`${a.namespace}/${a.service}`)) add(["aliases", i, "service"], `${JSON.stringify(`${a.namespace}/${a.service}`)} is not a federated service`, "name a service from kubeadm-ha:services");
     if (c.dns.provider === "clouddns" && !a.name.endsWith(".")) add(["aliases", i, "name"], `${JSON.stringify(a.name)} has no trailing dot; Cloud DNS names are fully qualified`, `write ${JSON.stringify(a.name + ".")}`);
+    const fqdn = (n: string) => (n.endsWith(".") ? n : `${n}.`).toLowerCase();
+    const domain = fqdn(c.dns.domain);
+    if (!fqdn(a.name).endsWith(`.${domain}`)) add(["aliases", i, "name"], `${JSON.stringify(a.name)} is outside dns.domain ${JSON.stringify(c.dns.domain)}: the federation's zone cannot hold it`, `use a name under ${domain}, e.g. ${JSON.stringify(`${a.service}.${domain}`)}`);
   });
   if (problems.length) throw new ConfigError(problems);
   return { ...c, federationName, dns: { ...c.dns, domain: c.dns.domain.endsWith(".") ? c.dns.domain : c.dns.domain + "." } };

@@ -199,6 +199,11 @@ function checkCloudPlacement(c: ParsedClusterConfig, endpointMode: string, provi
   for (const [path, mt] of machineTypes) {
     if (mt !== undefined && !pf.machineType.test(mt)) add(path, `${show(mt)} is not a ${c.platform} machine type`, `use one such as ${pf.example.machineType}`);
   }
+  // GCP takes project/family, project/image, a family or image of the project, or its self-link; an AMI id is AWS's.
+  const gcpImage = /^((https:\/\/www\.googleapis\.com\/compute\/v1\/)?projects\/[a-z][-a-z0-9.:]*\/global\/images\/(family\/)?[a-z][-a-z0-9]*|([a-z][-a-z0-9.:]*[a-z0-9]\/)?[a-z]([-a-z0-9]*[a-z0-9])?)$/;
+  if (c.platform === "gcp" && c.image !== undefined && (/^ami-[0-9a-f]{8,17}$/.test(c.image) || !gcpImage.test(c.image))) {
+    add(["image"], `${show(c.image)} is not a GCP image${/^ami-/.test(c.image) ? " (an AMI id is AWS's)" : ""}`, "use project/family, e.g. ubuntu-os-cloud/ubuntu-2404-lts-amd64, or leave image out");
+  }
   if (c.platform === "aws" && c.image !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(c.image)) add(["image"], `${show(c.image)} is not an AMI id`, "use an AMI id such as ami-0123456789abcdef0, or leave image out to use the newest Ubuntu 24.04 AMI");
   // The provider must deploy where the cluster is planned.
   const providerRegion = providerConfig[`${c.platform}:region`];
@@ -492,6 +497,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   }
   for (const [i, a] of (c.adminCidrs ?? []).entries()) {
     if (!parseCidr(a)) add(["adminCidrs", i], `${show(a)} is not a valid IPv4 CIDR`, "write a.b.c.d/n");
+    else if (hasHostBits(a)) add(["adminCidrs", i], `${show(a)} has host bits set (as in network.*, a CIDR is written by its network address)`, `write ${networkOf(a)}`);
     else if (prefixOf(a) === 0) add(["adminCidrs", i], `${show(a)} opens the bastion's SSH to the whole internet`, "list only your office or VPN ranges");
   }
 
@@ -512,6 +518,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     const zones = p.zones ?? [...new Set(placement.zones)];
     zones.forEach((z, j) => {
       if (!placement.zones.includes(z)) add(["nodePools", i, "zones", j], `zone ${show(z)} is not one of the cluster's zones ${show(placement.zones)}`, "use zones listed in kubeadm-ha:zones");
+      else if (zones.indexOf(z) !== j) add(["nodePools", i, "zones", j], `zone ${show(z)} is listed twice for pool ${show(p.name)}`, "list each zone once (nodesPerZone sets how many nodes each gets)");
     });
     const minPerZone = p.minPerZone ?? p.nodesPerZone;
     const maxPerZone = p.maxPerZone ?? Math.max(p.nodesPerZone, 1);
