@@ -118,6 +118,7 @@ for (const { path, schema } of KEYS) {
       const mine = found.find((p) => p.key === keyName(path));
       assert.ok(mine, `${JSON.stringify(value)} at ${keyName(path)} should be refused naming it; got ${JSON.stringify(found)}`);
       assert.ok(mine.message.includes(JSON.stringify(value)) || /\[secret\]/.test(mine.message), `the message should quote ${JSON.stringify(value)}: ${mine.message}`);
+      if (typeof value === "string" && value.length > 2) assert.ok(!mine.fix.includes(value), `the fix should not suggest the value refused: ${mine.fix}`);
       assert.ok(FIX_HINTS[dotted(path)] !== undefined || !found.some((p) => p.key === keyName(path) && p.fix === FIX_HINTS[dotted(path.slice(0, -1))]), `the fix is a parent key's: ${mine.fix}`);
     }
   });

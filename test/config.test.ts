@@ -224,3 +224,13 @@ test("hosts you own: HA masters must sit in three failure domains", () => {
   assert.doesNotThrow(() => validateClusterConfig(hosts(["rack-a", "rack-b", "rack-c"]), "dc"));
   assertRejected(hosts(["site", "site", "site"]), "kubeadm-ha:hosts.masters", "site");
 });
+
+test("a host you own named as the program's own steps (<cluster>-control-plane) is refused: their steps would run into each other", () => {
+  const { config } = readStackFile(join(__dirname, "..", "stacks"), "onprem-vip");
+  const raw = fromRawConfig(config);
+  (raw.hosts as { workers: Array<{ name: string }> }).workers[1].name = "dc1-control-plane";
+  const problems = problemsOf(raw, "onprem-vip");
+  assert.deepEqual(problems.map((p) => p.key), ["kubeadm-ha:hosts.workers[1].name"]);
+  assert.match(problems[0].message, /"dc1-control-plane" is taken: the program names its own steps dc1-control-plane and dc1-control-plane-\*/);
+  assert.match(problems[0].fix, /e\.g\. dc1-worker-1/);
+});

@@ -74,7 +74,7 @@ const CASES: Case[] = [
   { file: "cluster-name-upper-case", what: "an upper-case cluster name", key: "kubeadm-ha:clusterName", value: '"Prod"', fix: "use up to 20 lower-case letters" },
   { file: "pool-name-too-long", what: "a 28-character pool name", key: "kubeadm-ha:nodePools[0].name", value: '"general-purpose-workers-pool"', fix: "use up to 20 lower-case letters" },
   { file: "gcp-template-prefix-too-long", what: "a cluster and pool name that together break GCP's template prefix limit", key: "kubeadm-ha:nodePools[0].name", value: '"production-europe-w1-general-purpose-pool-", 42 characters', fix: "shorten the pool name to 15 characters or fewer" },
-  { file: "pool-name-reserved", what: "a pool named master", key: "kubeadm-ha:nodePools[0].name", value: '"master" is taken: the program names its own resources "prod-master"', fix: "pick another name" },
+  { file: "pool-name-reserved", what: "a pool named master", key: "kubeadm-ha:nodePools[0].name", value: '"master" is taken: the program names its own resources prod-master and prod-master-*', fix: "pick another name" },
   { file: "duplicate-pool-names", what: "a stack with two pools of one name", key: "kubeadm-ha:nodePools[1].name", value: '"general" is used twice', fix: "give each pool its own name" },
   // Pools.
   { file: "negative-nodes", what: "nodesPerZone -1", key: "kubeadm-ha:nodePools[0].nodesPerZone", value: "got -1", fix: "use a whole number from 0" },
@@ -87,7 +87,7 @@ const CASES: Case[] = [
   { file: "pool-label-value-invalid", what: "a pool label value with a space", key: "kubeadm-ha:nodePools[0].labels.example.com/team", value: 'label value "data science" is not empty or letters', fix: 'write a value such as "data-science"' },
   { cli: true, file: "pool-taint-twice", what: "a taint listed twice with one effect", key: "kubeadm-ha:nodePools[0].taints[1]", value: 'taint "dedicated" with effect NoSchedule is listed twice', fix: "keep one entry for each key and effect" },
   { file: "pool-taint-value-invalid", what: "a taint value with a slash", key: "kubeadm-ha:nodePools[0].taints[0].value", value: 'taint value "batch/jobs"', fix: "write a value such as gpu" },
-  { file: "pool-name-derived", what: "a pool named as the program's own subnets", key: "kubeadm-ha:nodePools[0].name", value: '"public" is taken: the program names its own resources "prod-public"', fix: "pick another name" },
+  { file: "pool-name-derived", what: "a pool named as the program's own subnets", key: "kubeadm-ha:nodePools[0].name", value: '"public" is taken: the program names its own resources prod-public and prod-public-*', fix: "pick another name" },
   { file: "pool-zone-twice", what: "a pool that lists one zone twice", key: "kubeadm-ha:nodePools[0].zones[2]", value: 'zone "europe-west1-b" is listed twice for pool "general"', fix: "list each zone once" },
   { file: "gcp-image-ami", what: "an AMI id as a GCP stack's image", key: "kubeadm-ha:image", value: '"ami-0123456789abcdef0" is not a GCP image (an AMI id is AWS\'s)', fix: "use project/family" },
   // Access, versions, provider.

@@ -78,6 +78,9 @@ export const DERIVED_NAMES = [
   "master", "masters", "nat", "nodes", "pki", "private", "public", "router", "ssh", "vpc", "worker", "workers",
 ] as const;
 
+/** Of DERIVED_NAMES, those the program also gives on hosts you own (whose machines the stack names). */
+export const STATIC_DERIVED_NAMES = ["control-plane", "bootstrap", "pki", "last-up"] as const;
+
 /** kubeadm's cluster DNS Service takes the service range's 10th address (the apiserver's Service the 1st). */
 export const SERVICE_DNS_INDEX = 10;
 /** Each node gets a /24 of the pod network (kube-controller-manager's default node-cidr-mask-size). */
@@ -456,6 +459,17 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   if (c.platform === "static") placement = checkStaticHosts(c, endpointMode, add);
   else placement = checkCloudPlacement(c, endpointMode, providerConfig, add);
 
+  // Hosts you own name their own steps; a name the program gives its own would run into them.
+  if (c.hosts) {
+    const roles = [["masters", c.hosts.masters], ["workers", c.hosts.workers]] as const;
+    for (const [role, list] of roles) {
+      list.forEach((h, i) => {
+        const taken = STATIC_DERIVED_NAMES.find((d) => h.name === `${clusterName}-${d}` || h.name.startsWith(`${clusterName}-${d}-`));
+        if (taken) add(["hosts", role, i, "name"], `host name ${show(h.name)} is taken: the program names its own steps ${clusterName}-${taken} and ${clusterName}-${taken}-*`, `name the host after the machine, e.g. ${clusterName}-${role === "masters" ? "master" : "worker"}-${i}`);
+      });
+    }
+  }
+
   const counts = c.controlPlane.highAvailability ? CONTROL_PLANE_COUNTS : NON_HA_CONTROL_PLANE_COUNTS;
   if (!counts.includes(placement.count)) {
     const single = c.controlPlane.highAvailability && placement.count === 1 ? ", or set controlPlane.highAvailability: false for a single-master dev cluster" : "";
@@ -507,7 +521,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     if (poolNames.has(p.name)) add(["nodePools", i, "name"], `pool name ${show(p.name)} is used twice`, "give each pool its own name");
     const taken = DERIVED_NAMES.find((d) => d === p.name || d.startsWith(`${p.name}-`) || p.name.startsWith(`${d}-`));
     if (taken !== undefined) {
-      add(["nodePools", i, "name"], `pool name ${show(p.name)} is taken: the program names its own resources ${show(`${clusterName}-${taken}`)}...${taken === p.name ? "" : `, which ${show(`${clusterName}-${p.name}`)}... would run into`}`, "pick another name, e.g. general, gpu or batch");
+      add(["nodePools", i, "name"], `pool name ${show(p.name)} is taken: the program names its own resources ${clusterName}-${taken} and ${clusterName}-${taken}-*${taken === p.name ? "" : `, which the pool's ${clusterName}-${p.name}-* would run into`}`, "pick another name, e.g. general, gpu or batch");
     }
     poolNames.add(p.name);
     // GCP: the pool's instance template is named `<cluster>-<pool>-` + a generated suffix (components/gcp/node-pool.ts).
