@@ -138,8 +138,14 @@ const NOT_APPLYING: Record<string, { stack: string; keys: Record<string, unknown
     },
   },
   "hosts you own (local-proxy)": { stack: "onprem-local-proxy", keys: { "endpoint.vip": "10.103.97.2", "endpoint.interface": "eth1" } },
-  gcp: { stack: "gcp-three-zone", keys: { "hosts.sshUser": "ubuntu", "endpoint.vip": "10.10.0.5", "endpoint.interface": "eth0", "network.natGateways": "single", "backups.path": "/var/backups/kubeadm-ha" } },
-  aws: { stack: "aws-three-az", keys: { "hosts.sshUser": "ubuntu", "endpoint.vip": "10.20.0.5", "endpoint.interface": "eth0", "kubernetes.packages.source": "bundle" } },
+  gcp: {
+    stack: "gcp-three-zone",
+    keys: { "hosts.sshUser": "ubuntu", "endpoint.vip": "10.10.0.5", "endpoint.interface": "eth0", "network.natGateways": "single", "backups.path": "/var/backups/kubeadm-ha", "kubernetes.packages.source": "bundle", "kubernetes.cni.name": "bridge" },
+  },
+  aws: {
+    stack: "aws-three-az",
+    keys: { "hosts.sshUser": "ubuntu", "endpoint.vip": "10.20.0.5", "endpoint.interface": "eth0", "backups.path": "/var/backups/kubeadm-ha", "kubernetes.packages.source": "bundle", "kubernetes.cni.name": "bridge" },
+  },
 };
 
 for (const [where, { stack, keys }] of Object.entries(NOT_APPLYING)) {
