@@ -234,3 +234,15 @@ test("a host you own named as the program's own steps (<cluster>-control-plane) 
   assert.match(problems[0].message, /"dc1-control-plane" is taken: the program names its own steps dc1-control-plane and dc1-control-plane-\*/);
   assert.match(problems[0].fix, /e\.g\. dc1-worker-1/);
 });
+
+test("a host address or VIP with an octet above 255 is named as not an address, not as outside the node CIDR", () => {
+  const { config } = readStackFile(join(__dirname, "..", "stacks"), "onprem-vip");
+  const raw = fromRawConfig(config);
+  (raw.hosts as { workers: Array<{ address: string }> }).workers[0].address = "10.103.97.300";
+  (raw.endpoint as { vip: string }).vip = "10.103.97.256";
+  const problems = problemsOf(raw, "onprem-vip");
+  assert.deepEqual(problems.map((p) => [p.key, p.message]), [
+    ["kubeadm-ha:hosts.workers[0].address", '"10.103.97.300" is not an IPv4 address (four octets 0-255)'],
+    ["kubeadm-ha:endpoint.vip", '"10.103.97.256" is not an IPv4 address (four octets 0-255)'],
+  ]);
+});

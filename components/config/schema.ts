@@ -87,7 +87,7 @@ const hostSchema = z
     name: z.string().regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, "must be lower-case letters, digits and '-', starting with a letter").max(63),
     address: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "must be an IPv4 address"),
     /** Failure domain label (rack, room); topology.kubernetes.io/zone. @default "site" */
-    zone: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).default("site"),
+    zone: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be lower-case letters, digits and '-' (it becomes the node's topology.kubernetes.io/zone label)").max(63).default("site"),
     /** Node labels set by the kubelet when the host joins (besides topology.kubernetes.io/zone). @default {} */
     labels: z.record(z.string(), z.string()).default({}),
     /**

@@ -252,7 +252,8 @@ function checkStaticHosts(c: ParsedClusterConfig, endpointMode: string, add: Add
     if (addresses.has(h.address)) add([...path, "address"], `address ${show(h.address)} is used twice`, "give every host its own address");
     names.add(h.name);
     addresses.add(h.address);
-    if (cidrOk && !overlaps(`${h.address}/32`, c.network.nodeCidr)) add([...path, "address"], `${show(h.address)} is outside network.nodeCidr ${show(c.network.nodeCidr)}`, "set network.nodeCidr to the hosts' subnet, e.g. 10.103.97.0/24");
+    if (!parseCidr(`${h.address}/32`)) add([...path, "address"], `${show(h.address)} is not an IPv4 address (four octets 0-255)`, "write the host's address, e.g. 10.103.97.200");
+    else if (cidrOk && !overlaps(`${h.address}/32`, c.network.nodeCidr)) add([...path, "address"], `${show(h.address)} is outside network.nodeCidr ${show(c.network.nodeCidr)}`, "set network.nodeCidr to the hosts' subnet, e.g. 10.103.97.0/24");
     else if (cidrOk) {
       const edge = edgeAddress(h.address, c.network.nodeCidr);
       if (edge) add([...path, "address"], `${show(h.address)} is the ${edge} address of network.nodeCidr ${show(c.network.nodeCidr)}, which no host can have`, `use the host's own address, between ${hostAt(c.network.nodeCidr, 1)} and ${hostAt(c.network.nodeCidr, sizeOf(c.network.nodeCidr) - 2)}`);
@@ -261,6 +262,7 @@ function checkStaticHosts(c: ParsedClusterConfig, endpointMode: string, add: Add
   if (endpointMode === "vip") {
     const vip = c.endpoint.vip;
     if (vip === undefined) add(["endpoint", "vip"], "mode vip needs the virtual address (missing)", "set endpoint.vip to a free address of the hosts' subnet, e.g. 10.103.97.2");
+    else if (!parseCidr(`${vip}/32`)) add(["endpoint", "vip"], `${show(vip)} is not an IPv4 address (four octets 0-255)`, "write a free address of the hosts' subnet, e.g. 10.103.97.2");
     else if (addresses.has(vip)) add(["endpoint", "vip"], `${show(vip)} is a host's own address`, "use a free address of the hosts' subnet");
     else if (cidrOk && !overlaps(`${vip}/32`, c.network.nodeCidr)) add(["endpoint", "vip"], `${show(vip)} is outside network.nodeCidr ${show(c.network.nodeCidr)}`, "use an address of the hosts' subnet (one L2 segment)");
     else if (cidrOk && edgeAddress(vip, c.network.nodeCidr)) add(["endpoint", "vip"], `${show(vip)} is the ${edgeAddress(vip, c.network.nodeCidr)} address of network.nodeCidr ${show(c.network.nodeCidr)}, which keepalived cannot hold for the hosts`, "use a free address between the subnet's first and last, e.g. the second one");
