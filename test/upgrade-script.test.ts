@@ -20,7 +20,7 @@ before(async () => {
 const RELEASE = "v1.34.2"; // the lab stack's
 
 /** A cluster as the stand-ins see it: the release in kubeadm-config, each node's kubelet, this node's kubelet and apiserver. */
-function cluster(s: { cluster: string; nodes: Record<string, { kubelet: string; master?: boolean; cordoned?: boolean; annotated?: boolean }>; local?: { kubelet: string; apiserver: string } }) {
+function cluster(s: { cluster: string; nodes: Record<string, { kubelet: string; master?: boolean; cordoned?: boolean; annotated?: boolean }>; local?: { kubelet: string; apiserver: string }; leaderless?: boolean }) {
   const root = tempDir("kubeadm-ha-upgrade-");
   const state = join(root, "state");
   mkdirSync(join(root, "etc/kubernetes/manifests"), { recursive: true });
@@ -36,6 +36,7 @@ function cluster(s: { cluster: string; nodes: Record<string, { kubelet: string; 
     if (n.annotated) writeFileSync(join(dir, "annotation"), RELEASE);
   }
   writeFileSync(join(state, "local-kubelet"), s.local?.kubelet ?? "v0.0.0");
+  if (s.leaderless) writeFileSync(join(state, "leaderless"), "");
   writeFileSync(join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"), `spec:\n  containers:\n  - image: registry.k8s.io/kube-apiserver:${s.local?.apiserver ?? "v0.0.0"}\n`);
   const path = join(root, "kubeadm-ha-upgrade");
   writeFileSync(path, script.split("/etc/kubernetes").join(join(root, "etc/kubernetes")));
@@ -44,7 +45,7 @@ function cluster(s: { cluster: string; nodes: Record<string, { kubelet: string; 
     run: (action: string, node: string) =>
       spawnSync("bash", [path, action, node], {
         encoding: "utf8",
-        env: { ...process.env, PATH: `${join(ROOT, "test/fixtures/upgrade-standins")}:${process.env.PATH}`, STANDIN_STATE: state, KUBEADM_HA_API_RETRY_S: "2", KUBEADM_HA_UPGRADE_TIMEOUT_S: "3" },
+        env: { ...process.env, PATH: `${join(ROOT, "test/fixtures/upgrade-standins")}:${process.env.PATH}`, STANDIN_STATE: state, KUBEADM_HA_API_RETRY_S: "2", KUBEADM_HA_UPGRADE_TIMEOUT_S: "3", KUBEADM_HA_CONTROLLERS_WAIT_S: "3" },
       }),
     /** The node's kubelet now runs `version` (what its own upgrade step does). */
     upgraded: (node: string, version: string) => writeFileSync(join(state, "nodes", node, "kubelet"), version),
@@ -108,6 +109,14 @@ test("an operator's cordon stays: the uncordon leaves a node it did not cordon u
   assert.equal(r.status, 0, r.stderr);
   assert.ok(c.cordoned("lab-worker-1"));
   assert.deepEqual(c.writes(), []);
+});
+
+test("no worker is drained while the controller-manager has no leader renewing its Lease (its evicted pods would keep their Service endpoints)", () => {
+  const c = cluster({ cluster: RELEASE, nodes: { ...MASTERS, "lab-worker-0": { kubelet: "v1.33.7" } }, leaderless: true });
+  const r = c.run("drain", "lab-worker-0");
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /kube-controller-manager has no leader renewing its Lease after 3s \(last: gone-leader\/2026-12-04T10:00:00\.000000Z\): no drain/);
+  assert.deepEqual(c.writes(), [], "nothing cordoned or drained");
 });
 
 test("a worker whose kubelet runs the release already fetches nothing, and is neither drained nor upgraded", () => {

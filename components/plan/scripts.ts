@@ -78,6 +78,38 @@ EOF
 }
 
 /**
+ * A bash function, \`controllers_live [SECONDS]\`: waits until kube-controller-manager and
+ * kube-scheduler each have a leader that renews its Lease (its renewTime moves on while this
+ * watches; a live leader renews every LEADER_ELECTION.retryPeriod), for up to SECONDS
+ * (default API_RETRY_S; KUBEADM_HA_CONTROLLERS_WAIT_S overrides); fails naming which has none. A drain needs both: the endpoints of
+ * an evicted pod leave its Services, and its replacement is scheduled, only while they run.
+ * Right after a master's upgrade or restart, the old leader's Lease may still have to run out.
+ */
+export function controllersLiveFunction(): string {
+  return `controllers_live() {
+  local wait="\${1:-\${KUBEADM_HA_CONTROLLERS_WAIT_S:-${API_RETRY_S}}}" l now deadline
+  local -A first=()
+  deadline=$((SECONDS + wait))
+  for l in kube-controller-manager kube-scheduler; do
+    while :; do
+      now="$(kubectl -n kube-system get lease "$l" -o jsonpath='{.spec.holderIdentity}/{.spec.renewTime}' 2>/dev/null || true)"
+      if [ -z "\${first[$l]:-}" ]; then
+        first[$l]="$now"
+      elif [ -n "$now" ] && [ "$now" != "\${first[$l]}" ] && [ "\${now%%/*}" != "" ]; then
+        break
+      fi
+      if [ "$SECONDS" -ge "$deadline" ]; then
+        echo "kubeadm-ha: $l has no leader renewing its Lease after \${wait}s (last: \${now:-none}): no drain while it cannot move the pods" >&2
+        return 1
+      fi
+      sleep 1
+    done
+  done
+}
+`;
+}
+
+/**
  * A bash function, \`kubectl_retry ARGS...\`: kubectl, run again every 2 s while it fails, for up
  * to API_RETRY_S (KUBEADM_HA_API_RETRY_S overrides); its output once it succeeded. For calls
  * that are safe to repeat (gets, --overwrite labels and annotations).

@@ -11,7 +11,7 @@ import { BACKUP_SCRIPT, BACKUP_UNIT } from "./backups";
 import { APISERVER_PORT, ClusterPlan } from "./cluster-plan";
 import { KUBELET_HEALTHZ } from "./control-plane-member";
 import { skippedPreflightChecks } from "./kubeadm";
-import { header, kubectlRetryFunction, kubernetesPackageFunctions, MEMBER_READY_TIMEOUT_S, paths } from "./scripts";
+import { controllersLiveFunction, header, kubectlRetryFunction, kubernetesPackageFunctions, MEMBER_READY_TIMEOUT_S, paths } from "./scripts";
 
 /** The upgrade script on every node (its release and package source written in). */
 export const UPGRADE_SCRIPT = paths.upgrade;
@@ -116,8 +116,11 @@ node_field() {
   kubectl_retry get node "$node" -o jsonpath="$1"
 }
 
-# cordon_and_drain: cordons and drains $node, marked as this script's (an operator's cordon stays theirs).
+${controllersLiveFunction()}
+# cordon_and_drain: cordons and drains $node, marked as this script's (an operator's cordon
+# stays theirs), once the controllers that move its pods run.
 cordon_and_drain() {
+  controllers_live
   if [ "$(node_field '{.spec.unschedulable}')" != "true" ]; then
     kubectl_retry annotate node "$node" --overwrite "${UPGRADE_ANNOTATION}=$want" >/dev/null
   fi

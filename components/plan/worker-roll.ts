@@ -6,7 +6,7 @@
 // delete of its hook (a control-plane step that depends on it) cordons every node of the old
 // generation and drains them one at a time, PodDisruptionBudgets honoured. Pure.
 import { createHash } from "crypto";
-import { header, kubectlRetryFunction } from "./scripts";
+import { controllersLiveFunction, header, kubectlRetryFunction } from "./scripts";
 import { UPGRADED_READY_TIMEOUT_S, DRAIN_TIMEOUT_S } from "./upgrade";
 
 /** The node label naming a worker's generation (set by its join config). */
@@ -31,11 +31,13 @@ sudo bash -s <<'SCRIPT'
 set -euo pipefail
 export KUBECONFIG=/etc/kubernetes/admin.conf
 ${kubectlRetryFunction()}
+${controllersLiveFunction()}
 # drain_all WHY NODE...: every node cordoned first (no evicted pod lands on another node going
-# away), then each drained in turn, PodDisruptionBudgets honoured.
+# away), then each drained in turn, PodDisruptionBudgets honoured, while the controllers run.
 drain_all() {
   local why="$1" n
   shift
+  controllers_live
   for n in "$@"; do kubectl_retry cordon "$n" >/dev/null; done
   for n in "$@"; do
     echo "draining $n ($why)"
