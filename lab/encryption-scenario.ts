@@ -67,11 +67,20 @@ export async function encryptionAndAudit(c: LabCluster, f: ClusterFacts, log: (s
 
   // The audit log: the reads of the Secret (the create above and the get), never its data.
   const logs = await Promise.all(f.masters.map(async (m) => ({ m, text: (await c.exec(m, ["cat", AUDIT_LOG])).stdout })));
+  type AuditEvent = { verb: string; objectRef?: { resource?: string; name?: string }; requestObject?: unknown; responseObject?: unknown };
+  // (The apiserver may be writing the last line as it is read: a line that does not parse is left out.)
+  const parsed = (l: string): AuditEvent[] => {
+    try {
+      return [JSON.parse(l) as AuditEvent];
+    } catch {
+      return [];
+    }
+  };
   const events = logs.flatMap(({ m, text }) =>
     text
       .split("\n")
       .filter((l) => l.includes(SECRET))
-      .map((l) => ({ m, e: JSON.parse(l) as { verb: string; objectRef?: { resource?: string; name?: string }; requestObject?: unknown; responseObject?: unknown } })),
+      .flatMap((l) => parsed(l).map((e) => ({ m, e }))),
   );
   const reads = events.filter(({ e }) => e.verb === "get" && e.objectRef?.resource === "secrets" && e.objectRef?.name === SECRET);
   const auditedOn = [...new Set(reads.map(({ m }) => m))];
@@ -125,7 +134,7 @@ async function rotate(c: LabCluster, f: ClusterFacts, log: (s: string) => void):
   const steps = Object.fromEntries(Object.entries(stepSpans(up.events)).filter(([n]) => /-encryption(-read|-rewrite)?$/.test(n)));
   const storedAfter = await storedBytes(c, master, SECRET);
   const readBackAfter = await readsBack(c, master, SECRET);
-  const output = JSON.parse((await c.engine.must(["stack", "output", ENCRYPTION_OUTPUT, "--json", ...c.stackArgs()])).trim() || "null") as EncryptionOutput | undefined;
+  const output = JSON.parse((await c.engine.must(["stack", "output", ENCRYPTION_OUTPUT, "--json", "--stack", c.stack, "--non-interactive"])).trim() || "null") as EncryptionOutput | undefined;
   log(
     `encryption: rotation up ${up.code === 0 ? `in ${upSeconds.toFixed(0)} s` : `FAILED:\n${failure}`}; cross-master failures ${crossFailures}/${crossRequests}${firstCrossFailure ? ` (first: ${firstCrossFailure})` : ""}; ${SECRET} now stored as ${JSON.stringify(storedAfter)}, read back ${readBackAfter}; output ${JSON.stringify(output)}`,
   );
