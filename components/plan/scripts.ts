@@ -78,16 +78,16 @@ EOF
 }
 
 /**
- * A bash function, \`controllers_live [SECONDS]\`: waits until kube-controller-manager and
+ * A bash function, \`controllers_live\`: waits until kube-controller-manager and
  * kube-scheduler each have a leader that renews its Lease (its renewTime moves on while this
- * watches; a live leader renews every LEADER_ELECTION.retryPeriod), for up to SECONDS
- * (default API_RETRY_S; KUBEADM_HA_CONTROLLERS_WAIT_S overrides); fails naming which has none. A drain needs both: the endpoints of
+ * watches; a live leader renews every LEADER_ELECTION.retryPeriod), for up to API_RETRY_S
+ * seconds (KUBEADM_HA_CONTROLLERS_WAIT_S overrides); fails naming which has none. A drain needs both: the endpoints of
  * an evicted pod leave its Services, and its replacement is scheduled, only while they run.
  * Right after a master's upgrade or restart, the old leader's Lease may still have to run out.
  */
 export function controllersLiveFunction(): string {
   return `controllers_live() {
-  local wait="\${1:-\${KUBEADM_HA_CONTROLLERS_WAIT_S:-${API_RETRY_S}}}" l now deadline
+  local wait="\${KUBEADM_HA_CONTROLLERS_WAIT_S:-${API_RETRY_S}}" l now deadline
   local -A first=()
   deadline=$((SECONDS + wait))
   for l in kube-controller-manager kube-scheduler; do
