@@ -213,7 +213,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       // The cluster's encryption config in place before the apiserver starts on it (init, join),
       // and, in a rotation, every apiserver reading the new key before any writes with it.
       const encryptionRead = machine.step("encryption-read", { create: encryptionCommand(master, "read", args.encryption.plan) }, [files, secrets]);
-      return { machine, boot, files, secrets: encryptionRead };
+      // What the member's init or join waits for: the secrets, and the encryption config they staged, in place.
+      return { machine, boot, files, staged: encryptionRead };
     });
     // A restore (restore.snapshot or restore.file): every etcd member from one snapshot, in
     // phases across the masters; the validation waits for it. Nothing of a master's own
@@ -222,11 +223,11 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // program with resources unregistered, which Pulumi deletes.
     const restored = plan.config.restore ? this.restoreEtcd(given) : [];
     this.memberSteps = plan.masters.map((master) => {
-      const { machine, boot, files, secrets } = given[master.index];
+      const { machine, boot, files, staged } = given[master.index];
       const member =
         master.index === 0
-          ? machine.step("init", { create: initCommand(plan, master) }, [files, secrets])
-          : machine.step("join", { create: joinCommand(plan, master) }, [files, secrets, previous!]);
+          ? machine.step("init", { create: initCommand(plan, master) }, [files, staged])
+          : machine.step("join", { create: joinCommand(plan, master) }, [files, staged, previous!]);
       previous = member;
       // Healthy again after anything that restarted or replaced this master: its kubelet, its
       // etcd member, its apiserver; the next master's turn starts after this step.
@@ -399,7 +400,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
    * started everywhere (a quorum needs the others); the apiservers started and ready. Run
    * once per restore.round and snapshot: a master's new machine does not run them again.
    */
-  private restoreEtcd(masters: Array<{ machine: MachineSteps; files: pulumi.Resource; secrets: pulumi.Resource }>): pulumi.Resource[] {
+  private restoreEtcd(masters: Array<{ machine: MachineSteps; files: pulumi.Resource; staged: pulumi.Resource }>): pulumi.Resource[] {
     const plan = this.plan;
     const restore = plan.config.restore!;
     const token = restoreToken(plan.config);
@@ -408,7 +409,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     let previous: pulumi.Resource[] = [];
     for (const phase of RESTORE_PHASES) {
       previous = plan.masters.map((master, i) => {
-        const after = phase === RESTORE_PHASES[0] ? [masters[i].files, masters[i].secrets, ...(copies[i] ? [copies[i]] : [])] : previous;
+        const after = phase === RESTORE_PHASES[0] ? [masters[i].files, masters[i].staged, ...(copies[i] ? [copies[i]] : [])] : previous;
         return masters[i].machine.step(`restore-${phase}`, { create: restoreCommand(master, phase, plan.config), replaceOn: [token] }, after);
       });
     }

@@ -180,13 +180,18 @@ export function fromRawConfig(all: Record<string, string>): Record<string, unkno
 
 type Add = (path: PropertyKey[], message: string, fix?: string) => void;
 
+/** `hosts` on a GCP or AWS stack: one problem, whatever its list lacks. */
+function problemsOfHostsOnCloud(platform: string): ConfigProblem[] {
+  return [{ key: keyOf(["hosts"]), message: `hosts are for platform static; ${platform} creates its own machines`, fix: "remove kubeadm-ha:hosts, or set kubeadm-ha:platform: static" }];
+}
+
 /** GCP/AWS: region and zones in the platform's formats, the provider's region, the endpoint mode. */
 function checkCloudPlacement(c: ParsedClusterConfig, endpointMode: string, providerConfig: Record<string, string>, add: Add): { region: string; zones: string[]; count: number } {
   if (c.platform === "static") throw new Error("checkCloudPlacement: static");
   if (c.region === undefined) add(["region"], "a cloud cluster needs a region (missing)", `set kubeadm-ha:region, e.g. ${PLATFORMS[c.platform].example.region}`);
   if (c.zones === undefined) add(["zones"], "a cloud cluster needs its zones (missing)", `list three zones, e.g. [${PLATFORMS[c.platform].example.zone}, ...]`);
   if (c.adminCidrs === undefined) add(["adminCidrs"], "the bastion needs the CIDRs allowed to reach it (missing)", FIX_HINTS.adminCidrs);
-  if (c.hosts !== undefined) add(["hosts"], `hosts are for platform static; ${c.platform} creates its own machines`, "remove kubeadm-ha:hosts, or set kubeadm-ha:platform: static");
+  if (c.hosts !== undefined) problemsOfHostsOnCloud(c.platform).forEach((p) => add(["hosts"], p.message, p.fix));
   if (endpointMode === "vip") add(["endpoint", "mode"], `"vip" needs hosts on one L2 segment: ${c.platform === "gcp" ? "GCP" : "AWS"} networks drop gratuitous ARP and VRRP, so the address would never move`, 'use "cloud-lb" (the internal load balancer) or "local-proxy"');
   const region = c.region ?? "";
   const zones = c.zones ?? [];
@@ -426,7 +431,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   if (!parsed.success) {
     // hosts on a cloud stack: that it does not apply is the problem, not what its list lacks.
     const cloudHosts = raw.platform !== "static" && raw.hosts !== undefined && ["gcp", "aws", undefined].includes(raw.platform as string | undefined);
-    if (cloudHosts) problems.push({ key: keyOf(["hosts"]), message: `hosts are for platform static; ${String(raw.platform ?? "gcp")} creates its own machines`, fix: "remove kubeadm-ha:hosts, or set kubeadm-ha:platform: static" });
+    if (cloudHosts) problems.push(...problemsOfHostsOnCloud(String(raw.platform ?? "gcp")));
     for (const issue of parsed.error.issues) {
       if (cloudHosts && issue.path[0] === "hosts") continue;
       if (issue.code === "unrecognized_keys") {

@@ -4,6 +4,7 @@
 // Pure.
 import { createHash } from "crypto";
 import { stringify } from "yaml";
+import { MachineFile } from "./bundle";
 import { ClusterConfig } from "../config/validate";
 
 /** The folder of the policy (mounted read-only into the apiserver). */
@@ -63,7 +64,7 @@ export function auditArgs(c: ClusterConfig): Record<string, string> {
 }
 
 /** The policy file a master gets, with the audit log on. */
-export function auditFiles(c: ClusterConfig): Array<{ path: string; mode: string; content: string }> {
+export function auditFiles(c: ClusterConfig): MachineFile[] {
   return c.kubernetes.audit.enabled ? [{ path: auditPolicyPath(), mode: "0644", content: auditPolicy() }] : [];
 }
 

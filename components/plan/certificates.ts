@@ -121,16 +121,23 @@ restore_parked() {
   done
 }
 
-# restart NAME URL: the kubelet stops the static pod once its manifest is gone, and starts it
-# again on the renewed certificates once it is back; healthy again before the next.
+# restart NAME URL [MANIFEST]: the kubelet stops the static pod once its manifest is gone, and
+# starts it again once it is back (the same one: on the renewed certificates; or MANIFEST, a
+# new configuration's); healthy again before the next.
 restart() {
-  local name="$1" url="$2"
+  local name="$1" url="$2" new="\${3:-}" on="the renewed certificates"
   mkdir -p "$parked"
   mv "${MANIFESTS}/$name.yaml" "$parked/"
   wait_for "$name stopped" stopped "$url"
-  mv "$parked/$name.yaml" "${MANIFESTS}/"
-  wait_for "$name healthy on the renewed certificates" healthy "$url"
-  echo "$node: $name restarted on the renewed certificates, healthy"
+  if [ -n "$new" ]; then
+    on="the cluster's configuration"
+    install -m 0600 "$new" "${MANIFESTS}/$name.yaml"
+    rm -f "$parked/$name.yaml"
+  else
+    mv "$parked/$name.yaml" "${MANIFESTS}/"
+  fi
+  wait_for "$name healthy on $on" healthy "$url"
+  echo "$node: $name restarted on $on, healthy"
 }
 
 # health_of NAME: where the static pod NAME answers while it runs.
@@ -226,14 +233,7 @@ ${RECONFIGURED.map((name) => `  [ -s "$dry/${name}.yaml" ] || { echo "kubeadm-ha
     trap release EXIT
     ${paths.waitMember} "$node" "$timeout"
     for name in "\${changed[@]}"; do
-      url="$(health_of "$name")"
-      mkdir -p "$parked"
-      mv "${MANIFESTS}/$name.yaml" "$parked/"
-      wait_for "$name stopped" stopped "$url"
-      install -m 0600 "$dry/$name.yaml" "${MANIFESTS}/$name.yaml"
-      rm -f "$parked/$name.yaml"
-      wait_for "$name healthy on the new configuration" healthy "$url"
-      echo "$node: $name restarted on the cluster's configuration, healthy"
+      restart "$name" "$(health_of "$name")" "$dry/$name.yaml"
     done
     ${paths.waitMember} "$node" "$timeout"
   fi

@@ -13,6 +13,7 @@
 // is the one before. Pure.
 import { createHash } from "crypto";
 import { stringify } from "yaml";
+import { MachineFile } from "./bundle";
 import { ClusterConfig, ConfigProblem } from "../config/validate";
 import { ENCRYPTION_PROVIDERS, NAMESPACE } from "../config/schema";
 import { KUBEADM_HA_DIR } from "./kubeadm";
@@ -161,7 +162,7 @@ function sha256(text: string): string {
 }
 
 /** The two staged configs of a master (the secrets step writes them, 0600). */
-export function encryptionFiles(p: EncryptionPlan, keys: Record<number, string>): Array<{ path: string; mode: string; content: string }> {
+export function encryptionFiles(p: EncryptionPlan, keys: Record<number, string>): MachineFile[] {
   return [
     { path: ENCRYPTION_STAGED.read, mode: "0600", content: encryptionConfiguration(p.read, keys) },
     { path: ENCRYPTION_STAGED.use, mode: "0600", content: encryptionConfiguration(p.use, keys) },
