@@ -1,6 +1,6 @@
 // `pulumi up` of a cluster stack: stack file -> validated config -> cluster -> outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, fromRawConfig, validateClusterConfig } from "./config/validate";
+import { ClusterConfig, ConfigError, fromRawConfig, validateClusterConfig } from "./config/validate";
 import { restoreWithoutCluster, SETTLED_OUTPUT, settledChanges, settledOf } from "./config/settled";
 import { newMastersDuringUpgrade, VERSION_OUTPUT, versionChangeProblems } from "./config/versions";
 import { planCluster } from "./plan/cluster-plan";
@@ -18,6 +18,15 @@ import { auditOutput } from "./plan/audit";
 export async function clusterMain(all: Record<string, string>) {
   // Everything that can be wrong with the stack is found before any resource is registered.
   const config = await orConfigError(() => validateClusterConfig(fromRawConfig(all), pulumi.getStack(), all));
+  return clusterOf(config);
+}
+
+/**
+ * The cluster of a validated config, and the stack's outputs: what a running cluster refuses
+ * to change is checked first (against its last outputs), then the resources are registered.
+ * Every key a stack gives is read here or refused by validation (test/config-applies.test.ts).
+ */
+export async function clusterOf(config: ClusterConfig) {
   const ami = config.platform === "aws" ? await orConfigError(() => awsPreflight(config)) : undefined;
   // What the cluster settled when it was made (its name, networks, endpoint, CNI) stays, and
   // its release moves forward one minor at a time. The stack's own last outputs are read (a

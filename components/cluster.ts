@@ -184,7 +184,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         kubernetesNode: true,
         endpointAddress: plan.endpoint.workerAddress,
         files: [
-          { path: paths.workerJoinTemplate, mode: "0600", content: workerJoinConfig(plan, { ...pool.pool, labels: { ...pool.pool.labels, ...(generation ? { [GENERATION_LABEL]: generation } : {}) } }, hash) },
+          { path: paths.workerJoinTemplate, mode: "0600", content: workerJoinConfig(plan, { name: pool.pool.name, taints: pool.pool.taints, labels: { ...pool.pool.labels, ...(generation ? { [GENERATION_LABEL]: generation } : {}) } }, hash) },
           { path: paths.workerJoin, mode: "0755", content: workerJoinScript(infra.instanceIdentity) },
           ...proxy({ name: pool.name, address: "" }).files,
         ],

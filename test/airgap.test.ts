@@ -8,9 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { parse, stringify } from "yaml";
 import { fromRawConfig, validateClusterConfig } from "../components/config/validate";
-import { REQUIRED_FILES } from "../bundle/manifest";
 import { readStackFile } from "../render/render";
-import { problemsOf, renderInChild, ROOT, tempDir } from "./helpers";
+import { fakeBundle, problemsOf, renderInChild, ROOT, tempDir } from "./helpers";
 
 const LAB = "lab-vip";
 const labConfig = () => readStackFile(join(ROOT, "stacks"), LAB).config;
@@ -20,15 +19,6 @@ function labWith(edit: (raw: Record<string, any>) => void, stack = LAB) {
   const raw = fromRawConfig(labConfig()) as Record<string, any>;
   edit(raw);
   return () => validateClusterConfig(raw, stack);
-}
-
-/** A bundle folder whose bundle.json holds `version` (file digests are not read by validation). */
-function fakeBundle(version: string): string {
-  const dir = tempDir("airgap-bundle-");
-  const sha = "0".repeat(64);
-  const files = Object.fromEntries([...REQUIRED_FILES, "images/pause.tar"].map((f) => [f, sha]));
-  writeFileSync(join(dir, "bundle.json"), JSON.stringify({ format: 1, kubernetesVersion: version, arch: "amd64", cniPlugins: "v1.9.1", images: [{ ref: "registry.k8s.io/pause:3.10.1", file: "images/pause.tar" }], files }));
-  return dir;
 }
 
 const keysOf = (f: () => unknown) => problemsOf(f).map((p) => p.key);

@@ -1,7 +1,8 @@
 // Shared fixture: one offline render of a stack per test process (the SDK keeps one runtime per process).
 import { createServer } from "net";
 import { join } from "path";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { REQUIRED_FILES } from "../bundle/manifest";
 import { tmpdir } from "os";
 import assert from "node:assert/strict";
 import { renderStack, RenderResult, RenderedResource } from "../render/render";
@@ -39,6 +40,15 @@ export function problemsOf(f: () => unknown): ConfigProblem[] {
     throw e;
   }
   assert.fail("expected the config to be rejected");
+}
+
+/** A bundle folder whose bundle.json holds `version` (file digests are not read by validation). */
+export function fakeBundle(version: string): string {
+  const dir = tempDir("airgap-bundle-");
+  const sha = "0".repeat(64);
+  const files = Object.fromEntries([...REQUIRED_FILES, "images/pause.tar"].map((f) => [f, sha]));
+  writeFileSync(join(dir, "bundle.json"), JSON.stringify({ format: 1, kubernetesVersion: version, arch: "amd64", cniPlugins: "v1.9.1", images: [{ ref: "registry.k8s.io/pause:3.10.1", file: "images/pause.tar" }], files }));
+  return dir;
 }
 
 /** A render made by the CLI in its own process (one program per process): its directory and resources. */

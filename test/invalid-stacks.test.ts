@@ -56,6 +56,8 @@ const CASES: Case[] = [
   // The endpoint.
   { file: "unknown-endpoint-mode", what: "an unknown endpoint.mode", key: "kubeadm-ha:endpoint.mode", value: '"nlb"', fix: 'use "cloud-lb" on GCP/AWS' },
   { file: "vip-on-gcp", what: "a VIP on GCP", key: "kubeadm-ha:endpoint.mode", value: '"vip" needs hosts on one L2 segment: GCP', fix: 'use "cloud-lb"' },
+  { file: "autoscaling-mode-on-aws", what: "the GCE autoscaler's mode on an AWS pool", key: "kubeadm-ha:nodePools[0].autoscalingMode", value: '"ON": is the GCE autoscaler\'s mode', fix: "remove autoscalingMode" },
+  { file: "backups-off-with-interval", what: "an interval for backups switched off", key: "kubeadm-ha:backups.every", value: '"30m": backups are off', fix: "remove backups.every, or set backups.enabled: true" },
   { file: "vip-on-aws", what: "a VIP on AWS", key: "kubeadm-ha:endpoint.mode", value: '"vip" needs hosts on one L2 segment: AWS', fix: 'use "cloud-lb"' },
   { file: "cloud-lb-on-static", what: "a cloud load balancer for hosts you own", key: "kubeadm-ha:endpoint.mode", value: "your own hosts have no cloud load balancer", fix: 'use "vip"' },
   { cli: true, file: "static-vip-missing", what: "mode vip without a VIP", key: "kubeadm-ha:endpoint.vip", value: "needs the virtual address (missing)", fix: "set endpoint.vip to a free address" },

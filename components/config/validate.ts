@@ -320,13 +320,13 @@ function checkTaints(taints: Array<{ key: string; value?: string; effect: string
 }
 
 /** Whether the stack file gives a key itself (not a default). */
-function given(raw: Record<string, unknown>, path: string[]): boolean {
+function given(raw: Record<string, unknown>, path: ReadonlyArray<PropertyKey>): boolean {
   return valueAt(raw, path) !== undefined;
 }
 
 /** Keys that mean nothing for the chosen platform: refused with the reason, never ignored. */
 function checkKeysThatDoNotApply(raw: Record<string, unknown>, c: ParsedClusterConfig, endpointMode: string, add: Add) {
-  const refuse = (path: string[], why: string, fix: string) => {
+  const refuse = (path: Array<string | number>, why: string, fix: string) => {
     if (given(raw, path)) add(path, `${show(valueAt(raw, path), path)}: ${why}`, fix);
   };
   if (c.platform === "static") {
@@ -343,6 +343,17 @@ function checkKeysThatDoNotApply(raw: Record<string, unknown>, c: ParsedClusterC
     refuse(["endpoint", "interface"], `the VIP's interface is for hosts you own (mode vip); on ${c.platform} the endpoint is the internal load balancer's address`, "remove endpoint.interface");
   }
   if (c.platform === "static" && endpointMode === "local-proxy") refuse(["endpoint", "interface"], `the VIP's interface is used by mode vip only (mode is ${show(endpointMode)})`, "remove endpoint.interface");
+  if (c.platform === "aws") {
+    c.nodePools.forEach((_, i) => refuse(["nodePools", i, "autoscalingMode"], "is the GCE autoscaler's mode; an AWS Auto Scaling group has none (minPerZone and maxPerZone bound a scaler you attach)", "remove autoscalingMode"));
+  }
+  // A feature switched off uses none of its settings: each one given says something that will not happen.
+  const off = (feature: string[], keys: string[], what: string) => {
+    const name = feature.join(".");
+    for (const k of keys) refuse([...feature, k], `${what} (${name}.enabled: false), so nothing uses it`, `remove ${name}.${k}, or set ${name}.enabled: true`);
+  };
+  if (!c.backups.enabled) off(["backups"], ["every", "keepDays", "destination", "path", "s3"], "backups are off");
+  if (!c.kubernetes.encryption.enabled) off(["kubernetes", "encryption"], ["provider", "keyRound"], "Secrets are not encrypted at rest");
+  if (!c.kubernetes.audit.enabled) off(["kubernetes", "audit"], ["maxAgeDays", "maxBackups", "maxSizeMB"], "the audit log is off");
 }
 
 /** Where the Kubernetes packages come from, and a CNI that can come from there. */
@@ -394,6 +405,8 @@ function checkBackups(c: ParsedClusterConfig, add: Add): BackupDestinationKind {
   const destination = b.destination ?? (cloud ? "bucket" : "directory");
   const every = durationSeconds(b.every)!;
   if (b.offReason !== undefined && b.enabled) add(["backups", "offReason"], `says why there are no backups, but backups.enabled is true`, "remove backups.offReason, or set backups.enabled: false beside it");
+  // Off, its other keys are refused as not applying (checkKeysThatDoNotApply), once each.
+  if (!b.enabled) return destination;
   if (every < 300 || every > 86400) add(["backups", "every"], `${show(b.every)} is outside 5m to 24h`);
   if (destination === "bucket" && !cloud) add(["backups", "destination"], `"bucket" is a bucket the program makes on GCP or AWS; hosts you own have none`, 'use "directory" (a folder on the masters, e.g. a mounted share) or "s3" with backups.s3 (an endpoint of yours)');
   if (destination === "directory" && cloud) add(["backups", "destination"], `"directory" keeps snapshots on the masters' own disks, which go with the masters on ${c.platform}`, 'use "bucket" (made by the program) or "s3" with backups.s3');
@@ -522,9 +535,9 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     else if (prefixOf(a) === 0) add(["adminCidrs", i], `${show(a)} opens the bastion's SSH to the whole internet`, "list only your office or VPN ranges");
   }
 
-  // Pools.
+  // Pools (hosts you own have none: nodePools is refused there, once, not item by item).
   const poolNames = new Set<string>();
-  const pools: ResolvedNodePool[] = c.nodePools.map((p, i) => {
+  const pools: ResolvedNodePool[] = (c.platform === "static" ? [] : c.nodePools).map((p, i) => {
     if (poolNames.has(p.name)) add(["nodePools", i, "name"], `pool name ${show(p.name)} is used twice`, "give each pool its own name");
     const taken = DERIVED_NAMES.find((d) => d === p.name || d.startsWith(`${p.name}-`) || p.name.startsWith(`${d}-`));
     if (taken !== undefined) {
