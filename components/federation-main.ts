@@ -9,25 +9,46 @@ import { MemberExport } from "./plan/member";
 import { Federation } from "./federation/federation";
 import { orConfigError } from "./run-error";
 
-const valueOf = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+/**
+ * A member's outputs as the backend holds them, or why it cannot be read. The engine's builtin
+ * provider answers `readStackOutputs` (what a StackReference reads), as an invoke.
+ */
+async function readMember(stack: string): Promise<{ outputs: Record<string, unknown> } | { error: string }> {
+  try {
+    const r = (await pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", { name: stack })) as { outputs?: Record<string, unknown> } | undefined;
+    return { outputs: r?.outputs ?? {} };
+  } catch (e) {
+    return { error: String((e as Error).message ?? e).split("\n")[0] };
+  }
+}
 
 export async function federationMain(all: Record<string, string>) {
   const config = await orConfigError(() => validateFederationConfig(fromRawConfig(all), pulumi.getStack()));
-  const refs = config.members.map((m) => ({ stack: m.stack, ref: new pulumi.StackReference(`${config.federationName}-member-${m.stack.replace(/[^A-Za-z0-9-]/g, "-")}`, { name: m.stack }) }));
-  // The members' exports are read (not created) before anything else is registered.
+  // Every member is read (an invoke: nothing is registered, and a stack the backend does not
+  // have is an answer, not a failed deployment) and checked before anything else.
   const members: MemberInfo[] = await orConfigError(async () => {
-    const exports = await Promise.all(refs.map((r) => valueOf(r.ref.getOutput("federation") as pulumi.Output<MemberExport | string | undefined>)));
+    const read = await Promise.all(config.members.map((m) => readMember(m.stack)));
+    const exportOf = (i: number) => ("outputs" in read[i] ? (read[i] as { outputs: Record<string, unknown> }).outputs.federation : undefined) as MemberExport | string | undefined;
+    const unreadable = read.flatMap((r, i) =>
+      "error" in r
+        ? [{ key: `${NAMESPACE}:members[${i}].stack`, message: `stack ${JSON.stringify(config.members[i].stack)} cannot be read from this backend (${r.error})`, fix: `deploy that cluster first (pulumi up --stack ${config.members[i].stack}), or name an existing stack of this backend (org/project/stack for another project)` }]
+        : [],
+    );
     // A federation's own `federation` output is its name (a string); a cluster's is an object.
-    const wrongKind = memberKindProblems(refs.map((r) => r.stack), (s) => (typeof exports[refs.findIndex((r) => r.stack === s)] === "string" ? { layout: "federation" } : { layout: "unknown" }));
-    if (wrongKind.length) throw new ConfigError(wrongKind);
-    const missing = refs.map((r, i) => ({ r, i })).filter(({ i }) => !exports[i]);
-    if (missing.length) {
-      throw new ConfigError(
-        missing.map(({ r, i }) => ({ key: `${NAMESPACE}:members[${i}].stack`, message: `stack ${JSON.stringify(r.stack)} has no 'federation' output: it is not a deployed GCP or AWS cluster of this project`, fix: "name a deployed GCP or AWS cluster stack of this project (org/project/stack for another project)" })),
-      );
-    }
-    return refs.map((r, i) => ({ stack: r.stack, export: exports[i] as MemberExport }));
+    const readable = config.members.map((m, i) => ({ stack: m.stack, i })).filter(({ i }) => "outputs" in read[i]);
+    const wrongKind = memberKindProblems(config.members.map((m) => m.stack), (s) => {
+      const at = readable.find((r) => r.stack === s);
+      return at && typeof exportOf(at.i) === "string" ? { layout: "federation" } : { layout: "unknown" };
+    });
+    const missing = readable
+      .filter(({ i }) => exportOf(i) === undefined)
+      .map(({ stack, i }) => ({ key: `${NAMESPACE}:members[${i}].stack`, message: `stack ${JSON.stringify(stack)} has no 'federation' output: it is not a deployed GCP or AWS cluster of this project`, fix: "name a deployed GCP or AWS cluster stack of this project (org/project/stack for another project)" }));
+    const problems = [...unreadable, ...wrongKind, ...missing];
+    if (problems.length) throw new ConfigError(problems);
+    return config.members.map((m, i) => ({ stack: m.stack, export: exportOf(i) as MemberExport }));
   });
+  // The members' kubeconfigs (secrets), through StackReferences, once every member is known good.
+  const refs = config.members.map((m) => ({ stack: m.stack, ref: new pulumi.StackReference(`${config.federationName}-member-${m.stack.replace(/[^A-Za-z0-9-]/g, "-")}`, { name: m.stack }) }));
   const plan = await orConfigError(() => planFederation(config, members));
   const kubeconfigs = Object.fromEntries(refs.map((r) => [r.stack, pulumi.secret(r.ref.requireOutput("kubeconfig") as pulumi.Output<string>)]));
   const federation = new Federation(config.federationName, { config, plan, kubeconfigs });

@@ -202,8 +202,14 @@ function mockAwsState(type: string, name: string, inputs: Record<string, any>): 
 }
 
 /** Answers to invokes, as the clouds would answer them for the stack's region. */
-export function mockCall(token: string, inputs: Record<string, any>, config: Record<string, string>): Record<string, unknown> {
+export function mockCall(token: string, inputs: Record<string, any>, config: Record<string, string>, stackOutputs: Record<string, Record<string, unknown>> = {}): Record<string, unknown> {
   switch (token) {
+    case "pulumi:pulumi:readStackOutputs": {
+      // As the engine's builtin provider answers: the stack's outputs, or an error for a stack the backend does not have.
+      const outputs = stackOutputs[String(inputs.name)];
+      if (!outputs) throw new Error(`unknown stack ${JSON.stringify(String(inputs.name))}`);
+      return { name: inputs.name, outputs, secretOutputNames: [] };
+    }
     case "aws:index/getAvailabilityZones:getAvailabilityZones": {
       const region = config["aws:region"] ?? "us-east-1";
       const names = ["a", "b", "c", "d", "e", "f"].map((l) => region + l);
@@ -281,7 +287,7 @@ export function installMocks(stack: string, config: Record<string, string>, secr
   pulumi.runtime.setMocks(
     {
       newResource: (a) => mockState(a.type, a.name, a.inputs, stackOutputs),
-      call: (a) => mockCall(a.token, a.inputs, config),
+      call: (a) => mockCall(a.token, a.inputs, config, stackOutputs),
     },
     PROJECT,
     stack,

@@ -198,4 +198,41 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
       }
     });
   });
+  describe("a federation whose members are not deployed clusters of this project", () => {
+    const stack = "fed-global";
+    // Members as the backend has them: a federation (its `federation` output is its name),
+    // a stack made but never up, and one the backend does not have.
+    const [federation, neverUp, absent] = ["fed-asia-east1", "fed-europe-west1", "fed-us-east1"];
+    /** The federation's resources in its state: none may be created when a member is refused. */
+    const created = async () =>
+      (((await engine.exportStack(stack)).json as { deployment: { resources?: Array<{ type: string }> } }).deployment.resources ?? []).map((r) => r.type).filter((t) => !["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference", "pulumi:providers:pulumi"].includes(t));
+
+    before(async () => {
+      await engine.initStack(stack);
+      for (const s of [federation, neverUp]) await engine.must(["stack", "init", s, "--secrets-provider", "passphrase", "--non-interactive"], { cwd: engine.configDir });
+      const deployment = {
+        version: 3,
+        deployment: {
+          manifest: { time: new Date().toISOString(), magic: "", version: "" },
+          resources: [{ urn: `urn:pulumi:${federation}::kubeadm-ha::pulumi:pulumi:Stack::kubeadm-ha-${federation}`, custom: false, type: "pulumi:pulumi:Stack", outputs: { federation: "asia" } }],
+        },
+      };
+      const file = join(engine.dir, `${federation}-state.json`);
+      writeFileSync(file, JSON.stringify(deployment));
+      await engine.must(["stack", "import", "--file", file, "--stack", federation]);
+    });
+
+    test("pulumi preview and pulumi up refuse it, naming each member's key and what it is, and create nothing", async () => {
+      for (const args of [["preview"], ["up", "--yes", "--skip-preview"]]) {
+        const r = await engine.run([...args, ...engine.stackArgs(stack)], { timeoutMs: 10 * 60_000 });
+        const said = r.stdout + r.stderr;
+        assert.notEqual(r.code, 0, `${args[0]} passed:\n${said}`);
+        log(`${args[0]}: ${[...new Set(said.split("\n").filter((l) => /kubeadm-ha:members/.test(l)).map((l) => l.trim()))].join(" | ")}`);
+        assert.match(said, new RegExp(`kubeadm-ha:members\\[0\\]\\.stack: .*${federation}.*federation`), `${args[0]}: the federation member`);
+        assert.match(said, new RegExp(`kubeadm-ha:members\\[1\\]\\.stack: .*${neverUp}.* has no 'federation' output`), `${args[0]}: the member never up`);
+        assert.match(said, new RegExp(`kubeadm-ha:members\\[2\\]\\.stack: .*${absent}`), `${args[0]}: the member the backend does not have`);
+        assert.deepEqual(await created(), [], `${args[0]} created nothing`);
+      }
+    });
+  });
 });

@@ -399,7 +399,7 @@ export const clusterConfigSchema = z
         /** vip: the virtual address, in network.nodeCidr and used by no host. */
         vip: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "must be an IPv4 address").optional(),
         /** vip: the hosts' interface on the VIP's segment. @default "eth0" */
-        interface: z.string().regex(/^[a-zA-Z0-9_.-]{1,15}$/, "must be an interface name such as eth0").default("eth0"),
+        interface: z.string().regex(/^(?!\.\.?$)[a-zA-Z0-9_.-]{1,15}$/, "must be an interface name such as eth0 (up to 15 letters, digits and _ . -; not . or ..)").default("eth0"),
         /** Stable DNS name in controlPlaneEndpoint and the apiserver certificate. @default api.<clusterName>.internal */
         name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, "must be a DNS name such as api.prod.internal").optional(),
       })
