@@ -18,7 +18,7 @@ async function readMember(stack: string): Promise<{ outputs: Record<string, unkn
     const r = (await pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", { name: stack })) as { outputs?: Record<string, unknown> } | undefined;
     return { outputs: r?.outputs ?? {} };
   } catch (e) {
-    return { error: String((e as Error).message ?? e).split("\n")[0] };
+    return { error: String((e as Error).message ?? e).split("\n")[0].replace(/^invocation of \S+ returned an error: /, "") };
   }
 }
 
@@ -43,7 +43,9 @@ export async function federationMain(all: Record<string, string>) {
     const missing = readable
       .filter(({ i }) => exportOf(i) === undefined)
       .map(({ stack, i }) => ({ key: `${NAMESPACE}:members[${i}].stack`, message: `stack ${JSON.stringify(stack)} has no 'federation' output: it is not a deployed GCP or AWS cluster of this project`, fix: "name a deployed GCP or AWS cluster stack of this project (org/project/stack for another project)" }));
-    const problems = [...unreadable, ...wrongKind, ...missing];
+    // In the order of the members.
+    const index = (p: { key: string }) => Number(/\[(\d+)\]/.exec(p.key)?.[1] ?? 0);
+    const problems = [...unreadable, ...wrongKind, ...missing].sort((a, b) => index(a) - index(b));
     if (problems.length) throw new ConfigError(problems);
     return config.members.map((m, i) => ({ stack: m.stack, export: exportOf(i) as MemberExport }));
   });
