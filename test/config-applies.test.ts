@@ -155,32 +155,37 @@ const VARIANT_EDITS: Record<string, (raw: Raw) => void> = {
   },
 };
 
+/** Keys of the every-key stack that a variant leaves out: it gives another in their place. */
+const RULED_OUT: Record<string, string[]> = {
+  "bundle from a URL": ["kubernetes.packages.source"],
+  "bundle from a folder": ["kubernetes.packages.source"],
+  "to S3 from a snapshot": ["backups.path", "restore.file"],
+};
+
+/** Whether `key`'s example goes in `variant`'s stack: a variant's own keys there only; the others everywhere but where ruled out. */
+function inVariant(key: string, variant: string): boolean {
+  const own = EXAMPLES[key].variant;
+  return own !== undefined ? own === variant : !(RULED_OUT[variant] ?? []).includes(key);
+}
+
 /** The stack with every key of `variant` set where the stack leaves it out (parents first). */
 function stackWithEveryKey(stack: string, variant: string): Raw {
   const raw: Raw = fromRawConfig(readStackFile(join(ROOT, "stacks"), stack).config);
   for (const key of [...KEYS].sort((a, b) => partsOf(a).length - partsOf(b).length)) {
+    if (!inVariant(key, variant)) continue;
     const e = EXAMPLES[key];
-    const mine = variant === "every key" ? e.variant === undefined : e.variant === variant || (e.variant === undefined && !variantRules(key, variant));
-    if (!mine) continue;
-    if (!partsOf(key).includes("[]") && given(raw, key) && e.variant === undefined) continue;
-    const parent = key.slice(0, Math.max(key.lastIndexOf("."), 0));
-    if (key.includes("[]") && !given(raw, key.slice(0, key.indexOf("[]")))) continue;
-    if (partsOf(key).includes("[]") && valuesAt(raw, key).length === valuesAt(raw, parent).length) continue;
+    if (!key.includes("[]")) {
+      // The stack's own value stays, unless the variant is about this key.
+      if (!given(raw, key) || e.variant !== undefined) setAt(raw, key, (i) => e.value(raw, i));
+      continue;
+    }
+    // A key of list items: set on the items of a list the stack gives, unless every item has it.
+    const items = key.slice(0, key.lastIndexOf("[]") + 2);
+    if (!given(raw, key.slice(0, key.indexOf("[]"))) || valuesAt(raw, key).length === valuesAt(raw, items).length) continue;
     setAt(raw, key, (i) => e.value(raw, i));
   }
   VARIANT_EDITS[variant]?.(raw);
   return raw;
-}
-
-/** In a variant, the keys of every-key that it rules out (the variant gives another). */
-function variantRules(key: string, variant: string): boolean {
-  const out: Record<string, string[]> = {
-    "bundle from a URL": ["kubernetes.packages.source"],
-    "bundle from a folder": ["kubernetes.packages.source"],
-    "switched off": [],
-    "to S3 from a snapshot": ["backups.path", "restore.file"],
-  };
-  return (out[variant] ?? []).includes(key);
 }
 
 /** The key a problem names, as the schema has it (`kubeadm-ha:nodePools[0].labels` -> `nodePools[].labels`), and its path. */
