@@ -27,27 +27,27 @@ export async function federationMain(all: Record<string, string>) {
   // Every member is read (an invoke: nothing is registered, and a stack the backend does not
   // have is an answer, not a failed deployment) and checked before anything else.
   const members: MemberInfo[] = await orConfigError(async () => {
-    const read = await Promise.all(config.members.map((m) => readMember(m.stack)));
-    const exportOf = (i: number) => ("outputs" in read[i] ? (read[i] as { outputs: Record<string, unknown> }).outputs.federation : undefined) as MemberExport | string | undefined;
+    const stacks = config.members.map((m) => m.stack);
+    const read = await Promise.all(stacks.map(readMember));
+    const exports = read.map((r) => ("outputs" in r ? (r.outputs.federation as MemberExport | string | undefined) : undefined));
+    const key = (i: number) => `${NAMESPACE}:members[${i}].stack`;
     const unreadable = read.flatMap((r, i) =>
       "error" in r
-        ? [{ key: `${NAMESPACE}:members[${i}].stack`, message: `stack ${JSON.stringify(config.members[i].stack)} cannot be read from this backend (${r.error})`, fix: `deploy that cluster first (pulumi up --stack ${config.members[i].stack}), or name an existing stack of this backend (org/project/stack for another project)` }]
+        ? [{ key: key(i), message: `stack ${JSON.stringify(stacks[i])} cannot be read from this backend (${r.error})`, fix: `deploy that cluster first (pulumi up --stack ${stacks[i]}), or name an existing stack of this backend (org/project/stack for another project)` }]
         : [],
     );
     // A federation's own `federation` output is its name (a string); a cluster's is an object.
-    const readable = config.members.map((m, i) => ({ stack: m.stack, i })).filter(({ i }) => "outputs" in read[i]);
-    const wrongKind = memberKindProblems(config.members.map((m) => m.stack), (s) => {
-      const at = readable.find((r) => r.stack === s);
-      return at && typeof exportOf(at.i) === "string" ? { layout: "federation" } : { layout: "unknown" };
-    });
-    const missing = readable
-      .filter(({ i }) => exportOf(i) === undefined)
-      .map(({ stack, i }) => ({ key: `${NAMESPACE}:members[${i}].stack`, message: `stack ${JSON.stringify(stack)} has no 'federation' output: it is not a deployed GCP or AWS cluster of this project`, fix: "name a deployed GCP or AWS cluster stack of this project (org/project/stack for another project)" }));
+    const wrongKind = memberKindProblems(stacks, (s) => (typeof exports[stacks.indexOf(s)] === "string" ? { layout: "federation" } : { layout: "unknown" }));
+    const missing = read.flatMap((r, i) =>
+      "outputs" in r && exports[i] === undefined
+        ? [{ key: key(i), message: `stack ${JSON.stringify(stacks[i])} has no 'federation' output: it is not a deployed GCP or AWS cluster of this project`, fix: "name a deployed GCP or AWS cluster stack of this project (org/project/stack for another project)" }]
+        : [],
+    );
     // In the order of the members.
     const index = (p: { key: string }) => Number(/\[(\d+)\]/.exec(p.key)?.[1] ?? 0);
     const problems = [...unreadable, ...wrongKind, ...missing].sort((a, b) => index(a) - index(b));
     if (problems.length) throw new ConfigError(problems);
-    return config.members.map((m, i) => ({ stack: m.stack, export: exportOf(i) as MemberExport }));
+    return stacks.map((stack, i) => ({ stack, export: exports[i] as MemberExport }));
   });
   // The members' kubeconfigs (secrets), through StackReferences, once every member is known good.
   const refs = config.members.map((m) => ({ stack: m.stack, ref: new pulumi.StackReference(`${config.federationName}-member-${m.stack.replace(/[^A-Za-z0-9-]/g, "-")}`, { name: m.stack }) }));

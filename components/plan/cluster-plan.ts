@@ -147,26 +147,39 @@ export function zoneSuffix(zone: string): string {
   return m ? m[1] : zone.slice(zone.lastIndexOf("-") + 1);
 }
 
+/** The private subnet machines of `zone` sit in: the regional one (GCP) or the zone's own (AWS). */
+function privateSubnetOf(subnets: SubnetPlan[], zone: string): SubnetPlan {
+  return subnets.find((s) => !s.public && (s.zone === undefined || s.zone === zone))!;
+}
+
+/**
+ * Machine `index` of a set with fixed addresses (masters, etcd members), round-robin over the
+ * zones: GCP, one regional subnet, at first, first+1, ...; AWS, in its zone's private subnet,
+ * at first of each zone, then first+1.
+ */
+export function zonalPlace(p: { aws: boolean; zones: string[]; subnets: SubnetPlan[] }, index: number, firstHostNumber: number): { zone: string; ip: string; subnet: string } {
+  const zone = p.zones[index % p.zones.length];
+  const subnet = privateSubnetOf(p.subnets, zone);
+  const n = firstHostNumber + (p.aws ? Math.floor(index / p.zones.length) : index);
+  return { zone, ip: hostAt(subnet.cidr, n), subnet: subnet.name };
+}
+
 export function planCluster(config: ClusterConfig): ClusterPlan {
   const name = config.clusterName;
   const zones = [...config.zones];
   const cidr = config.network.nodeCidr;
   const aws = config.platform === "aws";
   const subnets = aws ? awsSubnets(name, cidr, zones) : [{ name: `${name}-nodes`, cidr, public: false }];
-  const privateOf = (zone: string) => subnets.find((s) => !s.public && (s.zone === undefined || s.zone === zone))!;
   const mode = config.endpoint.mode;
   const port = mode === "vip" ? VIP_PROXY_PORT : mode === "local-proxy" ? LOCAL_PROXY_PORT : APISERVER_PORT;
   const placed: Array<Omit<MasterPlan, "endpointWhileJoining" | "endpointAfterJoin">> = config.hosts
     ? config.hosts.masters.map((h, i) => ({ index: i, name: h.name, zone: h.zone, ip: h.address, subnet: subnets[0].name, labels: { [ZONE_LABEL]: h.zone, ...h.labels }, machine: h.machine }))
     : Array.from({ length: config.controlPlane.count }, (_, i) => {
-        const zone = zones[i % zones.length];
-        const subnet = privateOf(zone);
-        // GCP: one regional subnet, masters at .10, .11, ...; AWS: .10, .11, ... of their zone's subnet.
-        const n = aws ? FIRST_MASTER_HOST_NUMBER + Math.floor(i / zones.length) : FIRST_MASTER_HOST_NUMBER + i;
-        return { index: i, name: `${name}-master-${i}`, zone, ip: hostAt(subnet.cidr, n), subnet: subnet.name, labels: { [ZONE_LABEL]: zone } };
+        const at = zonalPlace({ aws, zones, subnets }, i, FIRST_MASTER_HOST_NUMBER);
+        return { index: i, name: `${name}-master-${i}`, ...at, labels: { [ZONE_LABEL]: at.zone } };
       });
   const lbAddresses =
-    mode === "vip" ? [config.endpoint.vip!] : mode === "local-proxy" ? ["127.0.0.1"] : aws ? zones.map((z) => hostAt(privateOf(z).cidr, LB_HOST_NUMBER)) : [hostAt(cidr, LB_HOST_NUMBER)];
+    mode === "vip" ? [config.endpoint.vip!] : mode === "local-proxy" ? ["127.0.0.1"] : aws ? zones.map((z) => hostAt(privateSubnetOf(subnets, z).cidr, LB_HOST_NUMBER)) : [hostAt(cidr, LB_HOST_NUMBER)];
   const masters: MasterPlan[] = placed.map((m) => ({
     ...m,
     endpointWhileJoining: mode === "local-proxy" ? "127.0.0.1" : placed[0].ip,

@@ -5,25 +5,19 @@
 // one at a time: the first starts the cluster alone, each next one is added as a learner by a
 // member already in it and starts with the members before it, and is promoted once it has
 // caught up. Pure: names, addresses, URLs, the order of joins and the kubeadm configs.
-import { stringify } from "yaml";
-import { hostAt } from "./cidr";
-import type { SubnetPlan } from "./cluster-plan";
-import { ETCD_TIMING, KUBEADM_API } from "./kubeadm";
+import { SubnetPlan, zonalPlace } from "./cluster-plan";
+import { args, ETCD_TIMING, KUBEADM_API, yamlDocs } from "./kubeadm";
 import { ETCD_PEER_PORT } from "./scripts";
 
 /** Member n of a cloud cluster sits at this host number of its subnet (+n on GCP, +n/zones on AWS). */
 export const FIRST_ETCD_HOST_NUMBER = 20;
 export const ETCD_CLIENT_PORT = 2379;
-/** Member counts an external cluster may have: an odd quorum that survives one failure (3) or two (5). */
-export const ETCD_MEMBER_COUNTS = [3, 5];
 
 /** What the apiservers are given to reach the external cluster (kubeadm's etcd.external). */
 export const EXTERNAL_ETCD_CLIENT = {
   caFile: "/etc/kubernetes/pki/etcd/ca.crt",
   certFile: "/etc/kubernetes/pki/apiserver-etcd-client.crt",
   keyFile: "/etc/kubernetes/pki/apiserver-etcd-client.key",
-  /** The client certificate's subject, as kubeadm names its own apiserver-etcd-client. */
-  commonName: "kube-apiserver-etcd-client",
 };
 
 export interface EtcdMemberPlan {
@@ -52,13 +46,7 @@ export interface EtcdPlacement {
 /** Where each member runs: hosts you own as listed; cloud members round-robin over the zones. */
 export function placeEtcdMembers(p: EtcdPlacement): EtcdMemberPlan[] {
   if (p.hosts) return p.hosts.map((h, index) => ({ index, name: h.name, zone: h.zone, ip: h.address, subnet: p.subnets[0].name, ...(h.machine ? { machine: h.machine } : {}) }));
-  return Array.from({ length: p.count }, (_, index) => {
-    const zone = p.zones[index % p.zones.length];
-    const subnet = p.subnets.find((s) => !s.public && (s.zone === undefined || s.zone === zone))!;
-    // One regional subnet on GCP (.20, .21, ...); a subnet per zone on AWS (.20 of each, then .21).
-    const n = FIRST_ETCD_HOST_NUMBER + (p.platform === "aws" ? Math.floor(index / p.zones.length) : index);
-    return { index, name: `${p.cluster}-etcd-${index}`, zone, ip: hostAt(subnet.cidr, n), subnet: subnet.name };
-  });
+  return Array.from({ length: p.count }, (_, index) => ({ index, name: `${p.cluster}-etcd-${index}`, ...zonalPlace({ aws: p.platform === "aws", zones: p.zones, subnets: p.subnets }, index, FIRST_ETCD_HOST_NUMBER) }));
 }
 
 /**
@@ -88,7 +76,7 @@ export function joinOf(members: EtcdMemberPlan[], member: EtcdMemberPlan): { wit
 
 /** The apiservers' view of the external cluster: every member's client URL and the client files. */
 export function externalEtcd(members: EtcdMemberPlan[]) {
-  return { endpoints: members.map(clientUrl), caFile: EXTERNAL_ETCD_CLIENT.caFile, certFile: EXTERNAL_ETCD_CLIENT.certFile, keyFile: EXTERNAL_ETCD_CLIENT.keyFile };
+  return { endpoints: members.map(clientUrl), ...EXTERNAL_ETCD_CLIENT };
 }
 
 export interface EtcdMemberConfigInput {
@@ -108,7 +96,7 @@ export interface EtcdMemberConfigInput {
 export function etcdMemberConfig(i: EtcdMemberConfigInput): string {
   const m = i.member;
   const join = joinOf(i.members, m);
-  const docs = [
+  return yamlDocs([
     {
       apiVersion: KUBEADM_API,
       kind: "InitConfiguration",
@@ -128,7 +116,7 @@ export function etcdMemberConfig(i: EtcdMemberConfigInput): string {
           dataDir: "/var/lib/etcd",
           serverCertSANs: [m.ip, m.name],
           peerCertSANs: [m.ip, m.name],
-          extraArgs: Object.entries({
+          extraArgs: args({
             name: m.name,
             "initial-cluster": initialCluster(join.with),
             "initial-cluster-state": join.state,
@@ -138,10 +126,9 @@ export function etcdMemberConfig(i: EtcdMemberConfigInput): string {
             "listen-client-urls": `${clientUrl(m)},https://127.0.0.1:${ETCD_CLIENT_PORT}`,
             "heartbeat-interval": String(ETCD_TIMING.heartbeatIntervalMs),
             "election-timeout": String(ETCD_TIMING.electionTimeoutMs),
-          }).map(([name, value]) => ({ name, value })),
+          }),
         },
       },
     },
-  ];
-  return docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n");
+  ]);
 }

@@ -23,9 +23,10 @@ export const TOKEN_GROUPS = ["system:bootstrappers:kubeadm:default-node-token"];
 export const TOKEN_USAGES = ["signing", "authentication"];
 
 type Arg = { name: string; value: string };
-const args = (o: Record<string, string>): Arg[] => Object.entries(o).map(([name, value]) => ({ name, value }));
+/** kubeadm's extraArgs list from a map. */
+export const args = (o: Record<string, string>): Arg[] => Object.entries(o).map(([name, value]) => ({ name, value }));
 
-function yamlDocs(docs: object[]): string {
+export function yamlDocs(docs: object[]): string {
   return docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n");
 }
 
