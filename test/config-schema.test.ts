@@ -36,6 +36,10 @@ function baseFor(path: Array<string | number>): { raw: Record<string, unknown>; 
   if (path[0] === "nodePools" && !Array.isArray(raw.nodePools)) raw.nodePools = [{ name: "general" }];
   if (path[0] === "nodePools" && path[2] === "taints") (raw.nodePools as Array<Record<string, unknown>>)[0].taints = [{ key: "dedicated", value: "batch", effect: "NoSchedule" }];
   if (path[0] === "restore") raw.restore = { file: __filename };
+  if (path[0] === "hosts" && path[1] === "etcd") {
+    raw.etcd = { topology: "external" };
+    (raw.hosts as Record<string, unknown>).etcd = ["a", "b", "c"].map((z, i) => ({ name: `dc1-etcd-${i}`, address: `10.103.97.${220 + i}`, zone: `rack-${z}` }));
+  }
   return { raw, config, stack };
 }
 

@@ -37,6 +37,12 @@ export const DEFAULT_AUDIT = { enabled: true, maxAgeDays: 30, maxBackups: 10, ma
 export const CNI_NAMES = ["calico", "flannel", "bridge", "none"] as const;
 /** The kubelet's eviction signals (kubelet config evictionHard keys). */
 export const EVICTION_SIGNALS = ["memory.available", "nodefs.available", "nodefs.inodesFree", "imagefs.available", "imagefs.inodesFree", "containerfs.available", "containerfs.inodesFree", "pid.available"] as const;
+/** Where etcd runs: on the masters (kubeadm's stacked topology) or on machines of its own. */
+export const ETCD_TOPOLOGIES = ["stacked", "external"] as const;
+/** External etcd members on GCP/AWS when etcd.count is left out. */
+export const DEFAULT_ETCD_COUNT = 3;
+/** External etcd members' disk, GB: etcd's fsync latency is the disk's. */
+export const DEFAULT_ETCD_DISK_SIZE_GB = 50;
 /** Masters: an HA control plane needs three; five survives two failures. */
 export const DEFAULT_CONTROL_PLANE_COUNT = 3;
 /**
@@ -47,6 +53,7 @@ export const PLATFORMS = {
   gcp: {
     masterMachineType: "e2-standard-4",
     workerMachineType: "e2-standard-4",
+    etcdMachineType: "e2-standard-2",
     bastionMachineType: "e2-small",
     region: /^[a-z]+-[a-z]+\d+$/,
     zone: /^[a-z]+-[a-z]+\d+-[a-z]$/,
@@ -56,6 +63,7 @@ export const PLATFORMS = {
   aws: {
     masterMachineType: "m6i.xlarge",
     workerMachineType: "m6i.xlarge",
+    etcdMachineType: "m6i.large",
     bastionMachineType: "t3.small",
     region: /^[a-z]{2}(-[a-z]+)+-\d$/,
     zone: /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/,
@@ -155,6 +163,11 @@ export const clusterConfigSchema = z
         workers: z.array(hostSchema).default([]),
         /** User with passwordless sudo on every host. @default "ubuntu" */
         sshUser: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a user name").default("ubuntu"),
+        /**
+         * etcd.topology external: the machines of the etcd cluster, 3 or 5, each in a failure
+         * domain of its own (zone), none of them a master or a worker. @default none
+         */
+        etcd: z.array(hostSchema).optional(),
         /** SSH jump host (`host` or `user@host`), when the hosts are not reachable directly. @default none */
         bastion: z.string().min(1).optional(),
       })
@@ -177,6 +190,23 @@ export const clusterConfigSchema = z
       })
       .strict()
       .default({ count: DEFAULT_CONTROL_PLANE_COUNT, highAvailability: true, diskSizeGb: DEFAULT_DISK_SIZE_GB }),
+    etcd: z
+      .object({
+        /**
+         * Where etcd runs: `stacked` (a member on every master, kubeadm's default) or `external`
+         * (a cluster of its own machines, one per zone, that every apiserver is pointed at:
+         * losing a master never costs a member). @default "stacked"
+         */
+        topology: z.enum(ETCD_TOPOLOGIES).default("stacked"),
+        /** external, GCP/AWS: members, 3 or 5, round-robin over the zones. @default 3 */
+        count: z.number().int().optional(),
+        /** external, GCP/AWS: the members' machine type. @default PLATFORMS[platform].etcdMachineType */
+        machineType: z.string().min(1).optional(),
+        /** external, GCP/AWS: the members' disk, GB (etcd wants fast disk: pd-ssd or gp3). @default DEFAULT_ETCD_DISK_SIZE_GB */
+        diskSizeGb: z.number().int().min(20).max(65536).optional(),
+      })
+      .strict()
+      .default({ topology: "stacked" }),
     /** Worker pools. @default [] (a control plane only) */
     nodePools: z.array(nodePoolSchema).default([]),
     network: z
@@ -489,6 +519,17 @@ export const FIX_HINTS: Record<string, string> = {
   "hosts.workers.machine": "write what identifies this machine (an asset tag, a serial): a new value says the machine at that address was replaced",
   "hosts.sshUser": "write the user the program logs in as on every host, e.g. ubuntu (it needs sudo without a password)",
   "hosts.bastion": "write a jump host as host or user@host, e.g. ops@bastion.example.com, or leave it out to reach the hosts directly",
+  etcd: 'use etcd.topology "stacked" (the default) or "external", and for external on GCP/AWS count, machineType and diskSizeGb',
+  "etcd.topology": 'use "stacked" (a member on every master, the default) or "external" (machines of its own: hosts.etcd on hosts you own, etcd.count on GCP/AWS)',
+  "etcd.count": "use 3 (survives one failure) or 5 (survives two)",
+  "etcd.machineType": "use a machine type of the platform, e.g. e2-standard-2 (GCP) or m6i.large (AWS)",
+  "etcd.diskSizeGb": "use a whole number of GB from 20 to 65536, e.g. 50",
+  "hosts.etcd": "list 3 (or 5) etcd machines, each {name, address, zone} in a zone of its own, e.g. [{name: dc1-etcd-0, address: 10.103.97.220, zone: rack-a}, ...]",
+  "hosts.etcd.name": "write the machine's name: lower-case letters, digits and '-', e.g. dc1-etcd-0",
+  "hosts.etcd.address": "write the machine's IPv4 address in network.nodeCidr, e.g. 10.103.97.220",
+  "hosts.etcd.zone": "write the machine's failure domain (rack, room), e.g. rack-a",
+  "hosts.etcd.labels": "remove labels: an etcd machine is not a Kubernetes node",
+  "hosts.etcd.machine": "write what identifies this machine (an asset tag, a serial): a new value says the machine at that address was replaced",
   "controlPlane.count": "use 3 (survives one failure) or 5 (survives two); 1 only with highAvailability: false",
   "controlPlane.highAvailability": "use true (masters in three zones, the default) or false (a dev cluster that need not survive a zone loss)",
   "controlPlane.machineType": "use a machine type of the platform, e.g. e2-standard-4 (GCP) or m6i.xlarge (AWS)",

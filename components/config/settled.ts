@@ -30,6 +30,7 @@ const SETTLED: Settled[] = [
   { key: "endpoint.mode", value: (c) => c.endpoint.mode, why: "every kubelet, kube-proxy and kubeconfig reaches the apiserver through the endpoint it was given at its join" },
   { key: "endpoint.name", value: (c) => c.endpoint.name, why: "every kubelet, kube-proxy and kubeconfig names the endpoint it was given at its join, and the apiserver certificate carries it" },
   { key: "endpoint.vip", value: (c) => c.endpoint.vip, why: "every node reaches the apiserver through the address it was given at its join, and the apiserver certificate carries it" },
+  { key: "etcd.topology", value: (c) => c.etcd.topology, why: "the cluster's every object is in the etcd it was made with: moving it between the masters and machines of its own is a migration of the data, not a change of config" },
   { key: "kubernetes.cni.name", value: (c) => c.kubernetes.cni.name, why: "running pods are wired by the CNI they started with: a second CNI leaves them unreachable until each node is rebuilt" },
 ];
 

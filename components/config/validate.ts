@@ -3,12 +3,13 @@
 // program registers any resource. Pure: no Pulumi imports.
 import { checkBundleFolder, missingFile } from "./bundle-check";
 import { durationSeconds, durationText } from "./durations";
-import { CA_VALIDITY_HOURS, clusterConfigSchema, CNI_NAMES, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION, DEFAULT_GCP_IMAGE, PLATFORMS, DEFAULT_BACKUP_DIRECTORY } from "./schema";
+import { CA_VALIDITY_HOURS, clusterConfigSchema, CNI_NAMES, DEFAULT_ETCD_COUNT, DEFAULT_ETCD_DISK_SIZE_GB, FIX_HINTS, SECRET_KEYS, NAMESPACE, NodePoolConfig, ParsedClusterConfig, DEFAULT_CALICO_VERSION, DEFAULT_FLANNEL_VERSION, DEFAULT_GCP_IMAGE, PLATFORMS, DEFAULT_BACKUP_DIRECTORY } from "./schema";
 import { hasHostBits, hostAt, networkOf, overlaps, parseCidr, prefixOf, sizeOf } from "../plan/cidr";
 import { LABEL_VALUE_MAX, labelValueProblem, qualifiedNameProblem } from "./kubernetes-names";
+import { zonesHoldingQuorum } from "./quorum";
 
 /** A fully defaulted, cross-checked cluster configuration. */
-export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" | "nodePools" | "endpoint" | "kubernetes" | "controlPlane" | "bastion" | "network" | "image" | "region" | "zones" | "adminCidrs" | "backups"> {
+export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" | "nodePools" | "endpoint" | "kubernetes" | "controlPlane" | "bastion" | "network" | "image" | "region" | "zones" | "adminCidrs" | "backups" | "etcd"> {
   clusterName: string;
   /** Cloud region; "site" for static hosts. */
   region: string;
@@ -17,6 +18,11 @@ export interface ClusterConfig extends Omit<ParsedClusterConfig, "clusterName" |
   /** CIDRs allowed to reach the bastion ([] for static hosts). */
   adminCidrs: string[];
   controlPlane: { count: number; highAvailability: boolean; machineType: string; diskSizeGb: number };
+  /**
+   * Where etcd runs. external: `count` members (hosts you own: hosts.etcd's); machine type and
+   * disk of the cloud members ("" and 0 on hosts you own). stacked: count 0.
+   */
+  etcd: { topology: "stacked" | "external"; count: number; machineType: string; diskSizeGb: number };
   bastion: { machineType: string };
   network: { nodeCidr: string; podCidr: string; serviceCidr: string; natGateways: "one-per-zone" | "single" };
   /** GCP image, or AWS AMI id; undefined on AWS means "look up the newest Canonical Ubuntu 24.04 AMI". */
@@ -202,6 +208,7 @@ function checkCloudPlacement(c: ParsedClusterConfig, endpointMode: string, provi
   const machineTypes: Array<[PropertyKey[], string | undefined]> = [
     [["controlPlane", "machineType"], c.controlPlane.machineType],
     [["bastion", "machineType"], c.bastion.machineType],
+    ...(c.etcd.topology === "external" ? [[["etcd", "machineType"], c.etcd.machineType] as [PropertyKey[], string | undefined]] : []),
     ...c.nodePools.map((p, i): [PropertyKey[], string | undefined] => [["nodePools", i, "machineType"], p.machineType]),
   ];
   for (const [path, mt] of machineTypes) {
@@ -247,8 +254,10 @@ function checkStaticHosts(c: ParsedClusterConfig, endpointMode: string, add: Add
     if (c[k] !== undefined) add([k], `${k} is for GCP and AWS; static hosts already exist`, `remove kubeadm-ha:${k}`);
   }
   if (endpointMode === "cloud-lb") add(["endpoint", "mode"], "your own hosts have no cloud load balancer", 'use "vip" (keepalived + haproxy, hosts on one L2 segment) or "local-proxy" (haproxy on every node)');
-  const all = [...c.hosts.masters.map((h, i) => ({ h, path: ["hosts", "masters", i] })), ...c.hosts.workers.map((h, i) => ({ h, path: ["hosts", "workers", i] }))];
-  for (const { h, path } of all) checkKubeletLabels(h.labels, [...path, "labels"], add);
+  const nodes = [...c.hosts.masters.map((h, i) => ({ h, path: ["hosts", "masters", i] })), ...c.hosts.workers.map((h, i) => ({ h, path: ["hosts", "workers", i] }))];
+  for (const { h, path } of nodes) checkKubeletLabels(h.labels, [...path, "labels"], add);
+  // etcd machines are no nodes, but share the names and addresses of the hosts.
+  const all = [...nodes, ...(c.hosts.etcd ?? []).map((h, i) => ({ h, path: ["hosts", "etcd", i] }))];
   const names = new Set<string>();
   const addresses = new Set<string>();
   const cidrOk = !!parseCidr(c.network.nodeCidr) && !hasHostBits(c.network.nodeCidr);
@@ -354,6 +363,60 @@ function checkKeysThatDoNotApply(raw: Record<string, unknown>, c: ParsedClusterC
   if (!c.backups.enabled) off(["backups"], ["every", "keepDays", "destination", "path", "s3"], "backups are off");
   if (!c.kubernetes.encryption.enabled) off(["kubernetes", "encryption"], ["provider", "keyRound"], "Secrets are not encrypted at rest");
   if (!c.kubernetes.audit.enabled) off(["kubernetes", "audit"], ["maxAgeDays", "maxBackups", "maxSizeMB"], "the audit log is off");
+}
+
+/**
+ * etcd's topology. stacked: none of the external cluster's keys. external: 3 or 5 members (1
+ * allowed for a non-HA dev cluster), no failure domain holding a quorum of them, so that a zone
+ * lost never stops etcd; on hosts you own, the machines in hosts.etcd.
+ */
+function checkEtcd(raw: Record<string, unknown>, c: ParsedClusterConfig, add: Add): { count: number } {
+  const refuse = (path: Array<string | number>, why: string, fix: string) => {
+    if (given(raw, path)) add(path, `${show(valueAt(raw, path), path)}: ${why}`, fix);
+  };
+  if (c.etcd.topology === "stacked") {
+    for (const k of ["count", "machineType", "diskSizeGb"]) refuse(["etcd", k], "etcd is stacked (a member on every master), so nothing uses it", `remove etcd.${k}, or set etcd.topology: external`);
+    // (on a cloud, hosts as a whole is refused: one mistake, one problem)
+    if (c.platform === "static") refuse(["hosts", "etcd"], "etcd is stacked (a member on every master), so nothing uses these machines", "remove hosts.etcd, or set etcd.topology: external");
+    return { count: 0 };
+  }
+  const counts = c.controlPlane.highAvailability ? CONTROL_PLANE_COUNTS : NON_HA_CONTROL_PLANE_COUNTS;
+  const single = c.controlPlane.highAvailability ? "" : ", or 1 for a dev cluster";
+  if (c.platform === "static") {
+    const listed = c.hosts?.etcd?.length;
+    refuse(["etcd", "count"], `on hosts you own the members are hosts.etcd${listed === undefined ? "" : ` (${listed} listed)`}`, "remove etcd.count; list the members in hosts.etcd");
+    refuse(["etcd", "machineType"], "hosts you own have the machines they have", "remove etcd.machineType");
+    refuse(["etcd", "diskSizeGb"], "hosts you own have the disks they have", "remove etcd.diskSizeGb");
+    const hosts = c.hosts?.etcd;
+    if (c.hosts === undefined) return { count: 0 };
+    if (hosts === undefined) {
+      add(["hosts", "etcd"], "an external etcd on hosts you own needs its machines (missing)", FIX_HINTS["hosts.etcd"]);
+      return { count: 0 };
+    }
+    hosts.forEach((_, i) => refuse(["hosts", "etcd", i, "labels"], "an etcd machine is not a Kubernetes node: no kubelet registers it, so no label reaches the API", "remove the labels of hosts.etcd entries"));
+    if (!counts.includes(hosts.length)) add(["hosts", "etcd"], `${hosts.length} members cannot keep an odd quorum that survives a failure`, `list 3 members (survives one failure) or 5 (survives two)${single}`);
+    else if (c.controlPlane.highAvailability) {
+      const zones = hosts.map((h) => h.zone);
+      for (const z of zonesHoldingQuorum(zones)) {
+        const n = zones.filter((x) => x === z).length;
+        add(["hosts", "etcd"], `zone ${show(z)} holds ${n} of the ${hosts.length} members, a quorum: losing it stops etcd and with it every apiserver`, `give each member its own zone (rack, room), at most ${Math.floor(hosts.length / 2)} of ${hosts.length} in one`);
+      }
+    }
+    return { count: hosts.length };
+  }
+  const count = c.etcd.count ?? DEFAULT_ETCD_COUNT;
+  if (!counts.includes(count)) add(["etcd", "count"], `${show(count)} members cannot keep an odd quorum that survives a failure`, `use 3 (survives one failure) or 5 (survives two)${single}`);
+  return { count };
+}
+
+/**
+ * What a valid config asks for that this release cannot deploy yet, refused before any
+ * resource is registered: an external etcd is planned (its members, the masters' etcd.external)
+ * but its members' bootstrap and backups have not landed.
+ */
+export function notYetDeployable(c: ClusterConfig): ConfigProblem[] {
+  if (c.etcd.topology !== "external") return [];
+  return [{ key: keyOf(["etcd", "topology"]), message: `"external" cannot be deployed by this release yet: the external members' bootstrap and backups are still being built (issue 16)`, fix: 'use "stacked" (the default) until a release deploys external etcd' }];
 }
 
 /** Where the Kubernetes packages come from, and a CNI that can come from there. */
@@ -474,18 +537,18 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   const endpointMode = c.endpoint.mode ?? (c.platform === "static" ? "vip" : "cloud-lb");
   checkKeysThatDoNotApply(raw, c, endpointMode, add);
   // Machine types mean nothing for hosts you own.
-  const defaults = c.platform === "static" ? { masterMachineType: "", workerMachineType: "", bastionMachineType: "" } : PLATFORMS[c.platform];
+  const defaults = c.platform === "static" ? { masterMachineType: "", workerMachineType: "", bastionMachineType: "", etcdMachineType: "" } : PLATFORMS[c.platform];
   let placement: { region: string; zones: string[]; count: number };
   if (c.platform === "static") placement = checkStaticHosts(c, endpointMode, add);
   else placement = checkCloudPlacement(c, endpointMode, providerConfig, add);
 
   // Hosts you own name their own steps; a name the program gives its own would run into them.
   if (c.hosts) {
-    const roles = [["masters", c.hosts.masters], ["workers", c.hosts.workers]] as const;
-    for (const [role, list] of roles) {
+    const roles = [["masters", c.hosts.masters, "master"], ["workers", c.hosts.workers, "worker"], ["etcd", c.hosts.etcd ?? [], "etcd"]] as const;
+    for (const [role, list, example] of roles) {
       list.forEach((h, i) => {
         const taken = STATIC_DERIVED_NAMES.find((d) => h.name === `${clusterName}-${d}` || h.name.startsWith(`${clusterName}-${d}-`));
-        if (taken) add(["hosts", role, i, "name"], `host name ${show(h.name)} is taken: the program names its own steps ${clusterName}-${taken} and ${clusterName}-${taken}-*`, `name the host after the machine, e.g. ${clusterName}-${role === "masters" ? "master" : "worker"}-${i}`);
+        if (taken) add(["hosts", role, i, "name"], `host name ${show(h.name)} is taken: the program names its own steps ${clusterName}-${taken} and ${clusterName}-${taken}-*`, `name the host after the machine, e.g. ${clusterName}-${example}-${i}`);
       });
     }
   }
@@ -495,6 +558,8 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     const single = c.controlPlane.highAvailability && placement.count === 1 ? ", or set controlPlane.highAvailability: false for a single-master dev cluster" : "";
     add(c.platform === "static" ? ["hosts", "masters"] : ["controlPlane", "count"], `${show(placement.count)} masters cannot keep an odd etcd quorum that survives a failure`, (c.platform === "static" ? "list 3 masters (survives one failure) or 5 (survives two)" : "use 3 (survives one failure) or 5 (survives two)") + single);
   }
+
+  const etcd = checkEtcd(raw, c, add);
 
   // Kubernetes version: v1beta4 needs 1.31+.
   const minor = Number(c.kubernetes.version.split(".")[1]);
@@ -578,6 +643,12 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     adminCidrs: c.adminCidrs ?? [],
     controlPlane: { ...c.controlPlane, count: placement.count, machineType: c.controlPlane.machineType ?? defaults.masterMachineType },
     bastion: { machineType: c.bastion.machineType ?? defaults.bastionMachineType },
+    etcd: {
+      topology: c.etcd.topology,
+      count: etcd.count,
+      machineType: etcd.count && c.platform !== "static" ? (c.etcd.machineType ?? defaults.etcdMachineType) : "",
+      diskSizeGb: etcd.count && c.platform !== "static" ? (c.etcd.diskSizeGb ?? DEFAULT_ETCD_DISK_SIZE_GB) : 0,
+    },
     network: { ...c.network, natGateways: c.network.natGateways ?? "one-per-zone" },
     image: c.image ?? (c.platform === "gcp" ? DEFAULT_GCP_IMAGE : undefined),
     clusterName,

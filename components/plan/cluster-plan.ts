@@ -4,6 +4,7 @@ import { createHash } from "crypto";
 import { ClusterConfig, ResolvedNodePool } from "../config/validate";
 import { hostAt, prefixOf, subnetAt } from "./cidr";
 import { LOCAL_PROXY_PORT, VIP_PROXY_PORT } from "./onprem-endpoint";
+import { EtcdMemberPlan, placeEtcdMembers } from "./etcd-cluster";
 
 /** kube-apiserver's secure port, on every master and on the endpoint. */
 export const APISERVER_PORT = 6443;
@@ -139,6 +140,8 @@ export interface ClusterPlan {
   pools: PoolPlan[];
   /** SANs of the apiserver certificate: the endpoint name, the LB address and every master address. */
   apiServerSans: string[];
+  /** Where etcd runs: on the masters (stacked, no members here), or on the external members, in join order. */
+  etcd: { topology: "stacked" | "external"; members: EtcdMemberPlan[] };
 }
 
 /** The zone's letter: europe-west1-b -> b, us-east-1a -> a. Unique within a region. */
@@ -218,6 +221,13 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
     subnets,
     pools,
     apiServerSans: [config.endpoint.name, ...lbAddresses, ...masters.map((m) => m.ip)],
+    etcd: {
+      topology: config.etcd.topology,
+      members:
+        config.etcd.topology === "external"
+          ? placeEtcdMembers({ cluster: name, platform: config.platform, zones, subnets, count: config.etcd.count, hosts: config.hosts?.etcd })
+          : [],
+    },
   };
 }
 

@@ -9,6 +9,8 @@ import { SubnetPlan, zonalPlace } from "./cluster-plan";
 import { args, ETCD_TIMING, KUBEADM_API, yamlDocs } from "./kubeadm";
 import { ETCD_PEER_PORT } from "./scripts";
 
+export { zonesHoldingQuorum } from "../config/quorum";
+
 /** Member n of a cloud cluster sits at this host number of its subnet (+n on GCP, +n/zones on AWS). */
 export const FIRST_ETCD_HOST_NUMBER = 20;
 export const ETCD_CLIENT_PORT = 2379;
@@ -47,17 +49,6 @@ export interface EtcdPlacement {
 export function placeEtcdMembers(p: EtcdPlacement): EtcdMemberPlan[] {
   if (p.hosts) return p.hosts.map((h, index) => ({ index, name: h.name, zone: h.zone, ip: h.address, subnet: p.subnets[0].name, ...(h.machine ? { machine: h.machine } : {}) }));
   return Array.from({ length: p.count }, (_, index) => ({ index, name: `${p.cluster}-etcd-${index}`, ...zonalPlace({ aws: p.platform === "aws", zones: p.zones, subnets: p.subnets }, index, FIRST_ETCD_HOST_NUMBER) }));
-}
-
-/**
- * Zones that hold as many members as a quorum: losing one of them stops the cluster. None
- * when every zone holds fewer than a majority (3 members over 3 zones; 5 over 3 as 2+2+1).
- */
-export function zonesHoldingQuorum(zones: string[]): string[] {
-  const quorum = Math.floor(zones.length / 2) + 1;
-  const counts = new Map<string, number>();
-  for (const z of zones) counts.set(z, (counts.get(z) ?? 0) + 1);
-  return [...counts].filter(([, n]) => n >= quorum).map(([z]) => z);
 }
 
 export const peerUrl = (m: EtcdMemberPlan) => `https://${m.ip}:${ETCD_PEER_PORT}`;

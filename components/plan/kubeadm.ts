@@ -6,6 +6,7 @@ import { stringify } from "yaml";
 import { APISERVER_PORT, ClusterPlan, MasterPlan, ZONE_LABEL } from "./cluster-plan";
 import { ClusterConfig, ResolvedNodePool } from "../config/validate";
 import { apiserverArgs, apiserverMounts } from "./apiserver-flags";
+import { externalEtcd } from "./etcd-cluster";
 
 export const TOKEN_PLACEHOLDER = "@@KUBEADM_HA_BOOTSTRAP_TOKEN@@";
 export const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
@@ -127,15 +128,20 @@ export function clusterConfiguration(plan: ClusterPlan) {
     },
     controllerManager: { extraArgs: [...leaderElectionArgs(), ...args({ "profiling": "false", ...nodeMonitorArgs(plan) })] },
     scheduler: { extraArgs: [...leaderElectionArgs(), ...args({ "profiling": "false" })] },
-    etcd: {
-      local: {
-        dataDir: "/var/lib/etcd",
-        extraArgs: args({
-          "heartbeat-interval": String(ETCD_TIMING.heartbeatIntervalMs),
-          "election-timeout": String(ETCD_TIMING.electionTimeoutMs),
-        }),
-      },
-    },
+    // Stacked: kubeadm runs a member on every master. External: every apiserver is given every
+    // member's client URL, with the etcd CA and its own client certificate (etcd-cluster.ts).
+    etcd:
+      plan.etcd.topology === "external"
+        ? { external: externalEtcd(plan.etcd.members) }
+        : {
+            local: {
+              dataDir: "/var/lib/etcd",
+              extraArgs: args({
+                "heartbeat-interval": String(ETCD_TIMING.heartbeatIntervalMs),
+                "election-timeout": String(ETCD_TIMING.electionTimeoutMs),
+              }),
+            },
+          },
   };
 }
 
