@@ -12,6 +12,9 @@ import { settledChanges, settledOf } from "../components/config/settled";
 import { planCluster } from "../components/plan/cluster-plan";
 import { EXTERNAL_ETCD_CLIENT } from "../components/plan/etcd-cluster";
 import { initConfig, TOKEN_PLACEHOLDER } from "../components/plan/kubeadm";
+import { ingressRules, rolesOf } from "../components/plan/network-policy";
+import { firewallRules } from "../components/plan/gcp-plan";
+import { awsIngressRules } from "../components/aws/security-groups";
 import { readStackFile } from "../render/render";
 import { kubeadmPhases, writeSharedPki } from "../lab/kubeadm";
 import { ROOT, tempDir, toolchainSkip } from "./helpers";
@@ -134,6 +137,32 @@ test("this release plans an external etcd but does not deploy it: refused before
   const [p] = notYetDeployable(valid(withEtcd("gcp-three-zone", (r) => (r.etcd = { topology: "external" }))));
   assert.equal(p.key, "kubeadm-ha:etcd.topology");
   assert.match(p.fix, /use "stacked"/);
+});
+
+test("with an external etcd, its client port is open to the masters only, its peer port between members only, and the masters open neither", () => {
+  /** Who may reach `port` on machines of `role`. */
+  const reaching = (rules: ReturnType<typeof ingressRules>, role: string, port: number) =>
+    rules
+      .filter((r) => r.to.includes(role as never) && r.allow.some((a) => a.protocol === "tcp" && (a.ports ?? []).some((p) => { const [lo, hi] = p.split("-").map(Number); return lo <= port && port <= (hi ?? lo); })))
+      .flatMap((r) => [...(r.from.roles ?? []), ...(r.from.cidrs ?? [])])
+      .sort();
+  for (const name of ["gcp-three-zone", "aws-three-az"]) {
+    const external = planCluster(valid(withEtcd(name, (r) => (r.etcd = { topology: "external" }))));
+    const stacked = planCluster(valid(stack(name)));
+    assert.deepEqual(rolesOf(stacked), ["master", "worker", "bastion", "apiserver-lb"]);
+    assert.deepEqual(rolesOf(external), ["master", "worker", "bastion", "apiserver-lb", "etcd"]);
+    for (const rules of name.startsWith("aws") ? [awsIngressRules(external)] : [firewallRules(external)]) {
+      assert.deepEqual(reaching(rules, "etcd", 2379), ["master"], `${name}: 2379 on etcd machines`);
+      assert.deepEqual(reaching(rules, "etcd", 2380), ["etcd"], `${name}: 2380 on etcd machines`);
+      assert.deepEqual(reaching(rules, "etcd", 22), ["bastion"], `${name}: SSH to etcd machines`);
+      assert.deepEqual(reaching(rules, "etcd", 6443), [], `${name}: nothing else reaches the etcd machines`);
+      assert.deepEqual(reaching(rules, "master", 2379), [], `${name}: no etcd port on masters`);
+      assert.deepEqual(reaching(rules, "master", 2380), [], `${name}: no etcd port on masters`);
+    }
+    // Stacked, as before: both ports between masters, under the rule's old name.
+    assert.deepEqual(reaching(ingressRules(stacked), "master", 2380), ["master"]);
+    assert.ok(ingressRules(stacked).some((r) => r.suffix === "etcd"));
+  }
 });
 
 const NOT_ROOT = typeof process.getuid === "function" && process.getuid() !== 0 ? "needs root: kubeadm runs as a lab host (private mounts)" : undefined;

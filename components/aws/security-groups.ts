@@ -1,10 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { IngressRule, ingressRules, portRange, Role } from "../plan/network-policy";
+import { IngressRule, ingressRules, portRange, Role, rolesOf } from "../plan/network-policy";
 import { tags } from "./vm";
-
-const ROLES: Role[] = ["master", "worker", "bastion", "apiserver-lb"];
 
 /** AWS ingress: the shared policy, plus the apiserver's NLB (which has its own group). */
 export function awsIngressRules(plan: ClusterPlan): IngressRule[] {
@@ -26,22 +24,24 @@ export interface AwsSecurityGroupsArgs {
 
 /** One security group per role; ingress only as the shared policy says, egress open. */
 export class AwsSecurityGroups extends pulumi.ComponentResource {
-  public readonly ids: Record<Role, pulumi.Output<string>>;
+  /** Each role's group; the etcd machines' only with an external etcd. */
+  public readonly ids: Record<Exclude<Role, "etcd">, pulumi.Output<string>> & { etcd?: pulumi.Output<string> };
   public readonly rules: pulumi.Resource[] = [];
 
   constructor(name: string, args: AwsSecurityGroupsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:aws:SecurityGroups", name, {}, opts);
     const { plan } = args;
     const parent = { parent: this };
+    const roles = rolesOf(plan);
     const groups = Object.fromEntries(
-      ROLES.map((role) => {
+      roles.map((role) => {
         const n = `${name}-${role}`;
         const sg = new aws.ec2.SecurityGroup(n, { name: n, description: `${plan.name} ${role}`, vpcId: args.vpcId, tags: tags(plan.name, n) }, parent);
         this.rules.push(new aws.vpc.SecurityGroupEgressRule(`${n}-egress`, { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "all egress", tags: tags(plan.name, `${n}-egress`) }, parent));
         return [role, sg];
       }),
     ) as Record<Role, aws.ec2.SecurityGroup>;
-    this.ids = Object.fromEntries(ROLES.map((r) => [r, groups[r].id])) as Record<Role, pulumi.Output<string>>;
+    this.ids = Object.fromEntries(roles.map((r) => [r, groups[r].id])) as AwsSecurityGroups["ids"];
 
     for (const rule of awsIngressRules(plan)) {
       for (const to of rule.to) {
