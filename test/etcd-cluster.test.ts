@@ -1,20 +1,24 @@
 // The external etcd cluster's plan: where members run, the quorum per zone, the order they
-// join in, and the kubeadm configs. Then for real: kubeadm 1.34.2 makes each member's
-// certificates and static pod manifest from those configs (as a lab host, under its own
-// root, with one etcd CA), and the toolchain's etcd runs the manifests' commands on loopback
-// addresses, members joining one at a time (added as a learner, promoted once caught up):
-// three voters whose TLS names and URLs are the plan's, each serving what another wrote.
-import { after, test } from "node:test";
+// join in, and the kubeadm configs. Then for real: the rendered member script runs on three
+// lab hosts (a network namespace and a root each) with kubeadm 1.34.2, which makes each
+// member's certificates and static pod from the program's config and one etcd CA, and the
+// toolchain's etcd runs the static pods: the first machine starts the cluster, the others
+// join one at a time as learners and are promoted; a re-run changes nothing; a replaced
+// first machine joins the running cluster instead of starting a second one.
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "child_process";
-import { copyFileSync, mkdirSync, openSync, readFileSync, writeFileSync } from "fs";
-import { join } from "path";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { dirname, join } from "path";
 import { parse } from "yaml";
-import { awsSubnets } from "../components/plan/cluster-plan";
-import { clientUrl, etcdMemberConfig, EtcdMemberPlan, externalEtcd, initialCluster, joinOf, peerUrl, placeEtcdMembers, zonesHoldingQuorum } from "../components/plan/etcd-cluster";
-import { kubeadmPhases, writeSharedPki } from "../lab/kubeadm";
-import { removeMountPoints } from "../lab/hostfs";
-import { killNamespace, makeSwitch, plugHost, waitUntil } from "../lab/lab";
+import { awsSubnets, placeEtcdMembers } from "../components/plan/cluster-plan";
+import { clientUrl, EtcdMemberPlan, externalEtcd, INITIAL_CLUSTER_PLACEHOLDER, INITIAL_CLUSTER_STATE_PLACEHOLDER, peerUrl, zonesHoldingQuorum } from "../components/plan/etcd-cluster";
+import { etcdMemberConfig } from "../components/plan/kubeadm";
+import { ETCD_MEMBER_CONFIG, etcdJoinScript } from "../components/plan/etcd-member";
+import { writeSharedPki } from "../lab/kubeadm";
+import { asHost, removeMountPoints } from "../lab/hostfs";
+import { killNamespace, makeSwitch, plugHost } from "../lab/lab";
 import { tool } from "../toolchain/cache";
 import { tempDir, toolchainSkip } from "./helpers";
 
@@ -56,23 +60,26 @@ test("a zone holding a quorum of the members is named: losing it stops the clust
   assert.deepEqual(zonesHoldingQuorum(["a", "b", "c"]), []);
 });
 
-test("member 0 starts the cluster alone; each next member starts with the members before it, as an existing cluster", () => {
+test("every apiserver is given every member's client URL, in plan order, with the client files", () => {
   const m = placeEtcdMembers({ cluster: "prod", platform: "gcp", zones: GCP_ZONES, subnets: [{ name: "prod-nodes", cidr: "10.10.0.0/20", public: false }], count: 3 });
-  assert.deepEqual(joinOf(m, m[0]), { with: [m[0]], state: "new" });
-  assert.deepEqual(joinOf(m, m[2]), { with: m, state: "existing" });
-  assert.equal(initialCluster(m.slice(0, 2)), "prod-etcd-0=https://10.10.0.20:2380,prod-etcd-1=https://10.10.0.21:2380");
-  assert.deepEqual(externalEtcd(m).endpoints, ["https://10.10.0.20:2379", "https://10.10.0.21:2379", "https://10.10.0.22:2379"]);
+  assert.deepEqual(externalEtcd(m), {
+    endpoints: ["https://10.10.0.20:2379", "https://10.10.0.21:2379", "https://10.10.0.22:2379"],
+    caFile: "/etc/kubernetes/pki/etcd/ca.crt",
+    certFile: "/etc/kubernetes/pki/apiserver-etcd-client.crt",
+    keyFile: "/etc/kubernetes/pki/apiserver-etcd-client.key",
+  });
 });
 
-test("a member's kubeadm config: its name and address in both certificates, the members it starts with, and etcd's timing", () => {
+test("a member's kubeadm config: its name and address in both certificates, placeholders for the members it starts with, and etcd's timing", () => {
   const m = placeEtcdMembers({ cluster: "prod", platform: "gcp", zones: GCP_ZONES, subnets: [{ name: "prod-nodes", cidr: "10.10.0.0/20", public: false }], count: 3 });
-  const docs = etcdMemberConfig({ clusterName: "prod", kubernetesVersion: "1.34.2", certificateValidity: "8760h0m0s", members: m, member: m[1] }).split(/^---$/m).map((d) => parse(d));
+  const docs = etcdMemberConfig({ clusterName: "prod", kubernetesVersion: "1.34.2", certificateValidity: "8760h0m0s", member: m[1] }).split(/^---$/m).map((d) => parse(d));
   const cluster = docs.find((d) => d.kind === "ClusterConfiguration");
   assert.deepEqual(cluster.etcd.local.serverCertSANs, ["10.10.0.21", "prod-etcd-1"]);
   assert.deepEqual(cluster.etcd.local.peerCertSANs, ["10.10.0.21", "prod-etcd-1"]);
   const args = Object.fromEntries(cluster.etcd.local.extraArgs.map((a: { name: string; value: string }) => [a.name, a.value]));
-  assert.equal(args["initial-cluster"], "prod-etcd-0=https://10.10.0.20:2380,prod-etcd-1=https://10.10.0.21:2380");
-  assert.equal(args["initial-cluster-state"], "existing");
+  // Whom it starts with is known on the machine, when it joins: its member script fills these in.
+  assert.equal(args["initial-cluster"], INITIAL_CLUSTER_PLACEHOLDER);
+  assert.equal(args["initial-cluster-state"], INITIAL_CLUSTER_STATE_PLACEHOLDER);
   assert.equal(args["listen-client-urls"], "https://10.10.0.21:2379,https://127.0.0.1:2379");
   assert.equal(docs.find((d) => d.kind === "InitConfiguration").localAPIEndpoint.advertiseAddress, "10.10.0.21");
 });
@@ -95,61 +102,140 @@ after(() => {
   removeMountPoints();
 });
 
-test("kubeadm makes each member from its config, and the members join one at a time into one TLS cluster", { skip: SKIP, timeout: 180_000 }, async () => {
-  const work = tempDir("kubeadm-ha-etcd-cluster-");
-  const hosts = [0, 1, 2].map((i) => ({ name: `prod-etcd-${i}`, address: `10.250.0.${i + 1}`, zone: `zone-${i}` }));
-  const members = placeEtcdMembers({ cluster: "prod", platform: "static", zones: [], subnets: [{ name: "lab", cidr: "10.250.0.0/24", public: false }], count: 0, hosts });
-  makeSwitch(SWITCH);
-  made.push(SWITCH);
-  for (const m of members) {
-    plugHost(nsOf(m), SWITCH, `etc${m.index}-${process.pid % 100000}`, `${m.ip}/24`);
-    made.push(nsOf(m));
-  }
-  const rootOf = (m: EtcdMemberPlan) => join(work, m.name);
-  // One etcd CA (the program's), on every member.
-  writeSharedPki(rootOf(members[0]), "prod");
-  const pki = (m: EtcdMemberPlan) => join(rootOf(m), "etc/kubernetes/pki/etcd");
-  /** etcdctl on member `on`'s machine, to `to` (itself by default), with `on`'s health-check client certificate. */
-  const etcdctl = (on: EtcdMemberPlan, args: string[], to: EtcdMemberPlan = on) =>
-    spawnSync("ip", ["netns", "exec", nsOf(on), tool("etcdctl"), `--endpoints=${clientUrl(to)}`, `--cacert=${pki(on)}/ca.crt`, `--cert=${pki(on)}/healthcheck-client.crt`, `--key=${pki(on)}/healthcheck-client.key`, "--dial-timeout=2s", "--command-timeout=5s", ...args], { encoding: "utf8" });
-  const logOf = (m: EtcdMemberPlan) => join(work, `${m.name}.log`);
-  const said = (m: EtcdMemberPlan) => `${m.name} said:\n` + readFileSync(logOf(m), "utf8").split("\n").slice(-6).join("\n");
+/**
+ * Three etcd machines as lab hosts (a network namespace each, on one switch; their files
+ * under a root of their own), each running the rendered member script with the real kubeadm,
+ * curl and jq. The test is their kubelet: when kubeadm writes a machine's static pod manifest,
+ * it runs the manifest's command (the toolchain's etcd) as that host.
+ */
+// (kept after the run with KUBEADM_HA_TRACE, for its traces and etcd logs)
+const work = SKIP ? "" : process.env.KUBEADM_HA_TRACE ? mkdtempSync(join(tmpdir(), "kubeadm-ha-etcd-cluster-")) : tempDir("kubeadm-ha-etcd-cluster-");
+const members = placeEtcdMembers({
+  cluster: "prod",
+  platform: "static",
+  zones: [],
+  subnets: [{ name: "lab", cidr: "10.250.0.0/24", public: false }],
+  count: 0,
+  hosts: [0, 1, 2].map((i) => ({ name: `prod-etcd-${i}`, address: `10.250.0.${i + 1}`, zone: `zone-${i}` })),
+});
+const rootOf = (m: EtcdMemberPlan) => join(work, m.name);
+const pki = (m: EtcdMemberPlan) => join(rootOf(m), "etc/kubernetes/pki/etcd");
+const manifestOf = (m: EtcdMemberPlan) => join(rootOf(m), "etc/kubernetes/manifests/etcd.yaml");
+const logOf = (m: EtcdMemberPlan) => join(work, `${m.name}.etcd.log`);
+const said = (m: EtcdMemberPlan) => (existsSync(logOf(m)) ? `${m.name}'s etcd said:\n` + readFileSync(logOf(m), "utf8").split("\n").slice(-6).join("\n") : `${m.name}'s etcd never ran`);
+/** etcdctl on member `on`'s machine, to `to` (itself by default), with `on`'s health-check client certificate. */
+const etcdctl = (on: EtcdMemberPlan, args: string[], to: EtcdMemberPlan = on) =>
+  spawnSync("ip", ["netns", "exec", nsOf(on), tool("etcdctl"), `--endpoints=${clientUrl(to)}`, `--cacert=${pki(on)}/ca.crt`, `--cert=${pki(on)}/healthcheck-client.crt`, `--key=${pki(on)}/healthcheck-client.key`, "--dial-timeout=2s", "--command-timeout=5s", ...args], { encoding: "utf8" });
+/** The members as etcd lists them: name, hex ID, peer URL, learner or voter (IDs in hex: JSON's uint64 does not survive a JS number). */
+const listed = (asked: EtcdMemberPlan) =>
+  etcdctl(asked, ["member", "list", "-w", "simple"]).stdout.split("\n").filter(Boolean).map((l) => {
+    const [id, , name, peer, , learner] = l.split(", ");
+    return { id, name, peer, learner: learner === "true" };
+  });
 
+/** The kubelet of each machine: the process running its static pod, and the manifest it runs. */
+const kubelets = new Map<string, { proc: ChildProcess; manifest: string }>();
+let kubeletTimer: NodeJS.Timeout | undefined;
+function runStaticPods() {
   for (const m of members) {
-    if (m.index > 0) {
-      mkdirSync(pki(m), { recursive: true });
-      for (const f of ["ca.crt", "ca.key"]) copyFileSync(join(pki(members[0]), f), join(pki(m), f));
-      // Added as a learner by a member already in the cluster, before it starts.
-      // etcd refuses it ("unhealthy cluster") until every voter has been connected for a while
-      // (its strict reconfiguration check): asked again until it takes it; any other answer fails.
-      await waitUntil(`${m.name} to be added`, () => {
-        const add = etcdctl(members[0], ["member", "add", m.name, `--peer-urls=${peerUrl(m)}`, "--learner"]);
-        if (add.status !== 0 && !/unhealthy cluster/.test(add.stderr)) assert.fail(add.stderr);
-        return add.status === 0;
-      }, 60_000, 500);
-    }
-    const config = join(work, `${m.name}.yaml`);
-    writeFileSync(config, etcdMemberConfig({ clusterName: "prod", kubernetesVersion: "1.34.2", certificateValidity: "8760h0m0s", members, member: m }));
-    kubeadmPhases(rootOf(m), config, [["certs", "etcd-server"], ["certs", "etcd-peer"], ["certs", "etcd-healthcheck-client"], ["etcd", "local"]]);
-    // The static pod's command, as its kubelet would run it on that machine, with the host's files under its root.
-    const manifest = parse(readFileSync(join(rootOf(m), "etc/kubernetes/manifests/etcd.yaml"), "utf8"));
-    const argv: string[] = manifest.spec.containers[0].command.map((a: string) => a.replaceAll("/etc/kubernetes/pki", join(rootOf(m), "etc/kubernetes/pki")).replaceAll("/var/lib/etcd", join(rootOf(m), "var/lib/etcd")));
+    if (!existsSync(manifestOf(m))) continue;
+    const text = readFileSync(manifestOf(m), "utf8");
+    const running = kubelets.get(m.name);
+    if (running && running.manifest === text && running.proc.exitCode === null) continue;
+    running?.proc.kill("SIGKILL");
+    const argv: string[] = parse(text).spec.containers[0].command;
     assert.equal(argv[0], "etcd");
-    const log = openSync(logOf(m), "w");
-    procs.push(spawn("ip", ["netns", "exec", nsOf(m), tool("etcd"), ...argv.slice(1)], { stdio: ["ignore", log, log] }));
-    if (m.index > 0) {
-      // Promoted once it has caught up (etcd refuses to promote a learner behind the leader;
-      // a learner serves no linearizable read, so its health is asked after).
-      // The simple listing gives IDs in hex (JSON's uint64 does not survive a JS number).
-      const id = etcdctl(members[0], ["member", "list", "-w", "simple"]).stdout.split("\n").find((l) => l.includes(peerUrl(m)))!.split(",")[0].trim();
-      await waitUntil(`${m.name} to be promoted`, () => etcdctl(members[0], ["member", "promote", id]).status === 0, 60_000, 500).catch((e) => assert.fail(`${e.message}\n${said(m)}`));
-    }
-    await waitUntil(`${m.name} to answer on ${clientUrl(m)}`, () => etcdctl(m, ["endpoint", "health"]).status === 0, 60_000, 500).catch((e) => assert.fail(`${e.message}\n${said(m)}`));
+    const cmd = asHost(rootOf(m), [tool("etcd"), ...argv.slice(1)], nsOf(m));
+    const log = openSync(logOf(m), "a");
+    const proc = spawn(cmd[0], cmd.slice(1), { stdio: ["ignore", log, log] });
+    procs.push(proc);
+    kubelets.set(m.name, { proc, manifest: text });
   }
+}
+/** The machine is gone: its etcd killed, its disk wiped. */
+function lose(m: EtcdMemberPlan) {
+  kubelets.get(m.name)?.proc.kill("SIGKILL");
+  kubelets.delete(m.name);
+  rmSync(rootOf(m), { recursive: true, force: true });
+}
+/** What the files and secrets steps write on an etcd machine: its kubeadm config and the etcd CA. */
+function provision(m: EtcdMemberPlan, ca: { crt: string; key: string }) {
+  mkdirSync(pki(m), { recursive: true });
+  writeFileSync(join(pki(m), "ca.crt"), ca.crt);
+  writeFileSync(join(pki(m), "ca.key"), ca.key, { mode: 0o600 });
+  mkdirSync(join(rootOf(m), "etc/kubeadm-ha"), { recursive: true });
+  writeFileSync(join(rootOf(m), ETCD_MEMBER_CONFIG), etcdMemberConfig({ clusterName: "prod", kubernetesVersion: "1.34.2", certificateValidity: "8760h0m0s", member: m }));
+}
+/** The member script on machine `m`, as that host; resolves with its exit status and output. */
+function joinScript(m: EtcdMemberPlan): Promise<{ status: number | null; out: string }> {
+  const script = join(work, "kubeadm-ha-etcd-join");
+  // KUBEADM_HA_TRACE=1: each run's bash trace beside its output (a trace on stderr would be captured by the script's own $(...)).
+  const traced = process.env.KUBEADM_HA_TRACE ? ["bash", "-c", `exec 9>>"${join(work, m.name + ".trace")}"; BASH_XTRACEFD=9; set -x; . "$0" "$@"`, script, m.name] : ["bash", script, m.name];
+  const cmd = asHost(rootOf(m), traced, nsOf(m));
+  const p = spawn(cmd[0], cmd.slice(1), { env: { ...process.env, PATH: `${dirname(tool("kubeadm"))}:${process.env.PATH}`, KUBEADM_HA_ETCD_TIMEOUT_S: "120" } });
+  let out = "";
+  p.stdout.on("data", (d) => (out += d));
+  p.stderr.on("data", (d) => (out += d));
+  return new Promise((resolve) => p.on("close", (status) => resolve({ status, out })));
+}
+let ca: { crt: string; key: string };
 
-  const list = JSON.parse(etcdctl(members[2], ["member", "list", "-w", "json"]).stdout).members as Array<{ name: string; peerURLs: string[]; clientURLs: string[]; isLearner?: boolean }>;
-  assert.deepEqual(list.map((x) => [x.name, x.peerURLs, x.clientURLs, !!x.isLearner]).sort(), members.map((m) => [m.name, [peerUrl(m)], [clientUrl(m)], false]));
-  assert.equal(etcdctl(members[0], ["put", "/kubeadm-ha/probe", "written-through-etcd-0"]).status, 0);
-  // Each member serves it, asked from another member's machine (its client URL, its certificate's SANs).
-  for (const m of members) assert.match(etcdctl(members[(m.index + 1) % 3], ["get", "/kubeadm-ha/probe", "--print-value-only"], m).stdout, /written-through-etcd-0/, `${m.name} serves it`);
+describe("the etcd member script on three machines, with the real kubeadm and etcd", { skip: SKIP }, () => {
+  before(() => {
+    makeSwitch(SWITCH);
+    made.push(SWITCH);
+    for (const m of members) {
+      plugHost(nsOf(m), SWITCH, `etc${m.index}-${process.pid % 100000}`, `${m.ip}/24`);
+      made.push(nsOf(m));
+    }
+    // One etcd CA, the program's, on every etcd machine.
+    const shared = writeSharedPki(join(work, "ca"), "prod");
+    ca = { crt: shared.etcdCaCert, key: shared.etcdCaKey };
+    for (const m of members) provision(m, ca);
+    writeFileSync(join(work, "kubeadm-ha-etcd-join"), etcdJoinScript(members), { mode: 0o755 });
+    kubeletTimer = setInterval(runStaticPods, 200);
+  });
+  after(() => clearInterval(kubeletTimer));
+
+  test("one at a time, the first machine starts the cluster and each next one joins as a learner and is promoted: three voters of the plan's names and URLs", { timeout: 300_000 }, async () => {
+    for (const m of members) {
+      const r = await joinScript(m);
+      assert.equal(r.status, 0, `${m.name}:\n${r.out}\n${said(m)}`);
+      if (m.index === 0) assert.match(r.out, /no member of this stack holds a cluster \(each refuses ports 2379 2380\); starting it/);
+      else {
+        assert.match(r.out, /the member at 10\.250\.0\.1 answers; joining the cluster as a learner/);
+        assert.match(r.out, /promoted from learner to voting member/);
+      }
+      assert.match(r.out, new RegExp(`${m.name}: a healthy voting member of the etcd cluster`));
+    }
+    assert.deepEqual(listed(members[2]).map((x) => [x.name, x.peer, x.learner]).sort(), members.map((m) => [m.name, peerUrl(m), false]));
+    assert.equal(etcdctl(members[0], ["put", "/kubeadm-ha/probe", "written-through-etcd-0"]).status, 0);
+    // Each member serves it, asked from another member's machine (its client URL, its certificate's SANs).
+    for (const m of members) assert.match(etcdctl(members[(m.index + 1) % 3], ["get", "/kubeadm-ha/probe", "--print-value-only"], m).stdout, /written-through-etcd-0/, `${m.name} serves it`);
+  });
+
+  test("a re-run on a member changes nothing", { timeout: 120_000 }, async () => {
+    const before = listed(members[0]);
+    const r = await joinScript(members[1]);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /prod-etcd-1: holds etcd data and its static pod: a member already/);
+    assert.doesNotMatch(r.out, /learner|removing|starting it/);
+    assert.deepEqual(listed(members[0]), before);
+  });
+
+  test("a replaced etcd-0 (a new machine at its address, no data) removes its predecessor's member and joins the running cluster, never starts a second one", { timeout: 300_000 }, async () => {
+    const old = listed(members[1]).find((x) => x.name === "prod-etcd-0")!;
+    lose(members[0]);
+    provision(members[0], ca);
+    const r = await joinScript(members[0]);
+    assert.equal(r.status, 0, `${r.out}\n${said(members[0])}`);
+    assert.match(r.out, new RegExp(`removing etcd member ${BigInt("0x" + old.id)},`));
+    assert.match(r.out, /joining the cluster as a learner/);
+    assert.doesNotMatch(r.out, /starting it/);
+    const now = listed(members[2]);
+    assert.deepEqual(now.map((x) => [x.name, x.peer, x.learner]).sort(), members.map((m) => [m.name, peerUrl(m), false]));
+    assert.notEqual(now.find((x) => x.name === "prod-etcd-0")!.id, old.id, "a new member, not the old one");
+    // The new machine serves what the cluster held before it came.
+    assert.match(etcdctl(members[1], ["get", "/kubeadm-ha/probe", "--print-value-only"], members[0]).stdout, /written-through-etcd-0/);
+  });
 });

@@ -4,7 +4,7 @@ import { createHash } from "crypto";
 import { ClusterConfig, ResolvedNodePool } from "../config/validate";
 import { hostAt, prefixOf, subnetAt } from "./cidr";
 import { LOCAL_PROXY_PORT, VIP_PROXY_PORT } from "./onprem-endpoint";
-import { EtcdMemberPlan, placeEtcdMembers } from "./etcd-cluster";
+import { EtcdMemberPlan, FIRST_ETCD_HOST_NUMBER } from "./etcd-cluster";
 
 /** kube-apiserver's secure port, on every master and on the endpoint. */
 export const APISERVER_PORT = 6443;
@@ -242,4 +242,20 @@ export function awsSubnets(cluster: string, nodeCidr: string, zones: string[]): 
     ...zones.map((zone, i) => ({ name: `${cluster}-private-${zoneSuffix(zone)}`, cidr: subnetAt(nodeCidr, p + 3, i), zone, public: false })),
     ...zones.map((zone, i) => ({ name: `${cluster}-public-${zoneSuffix(zone)}`, cidr: subnetAt(publicBlock, p + 6, i), zone, public: true })),
   ];
+}
+
+export interface EtcdPlacement {
+  cluster: string;
+  platform: "gcp" | "aws" | "static";
+  zones: string[];
+  subnets: SubnetPlan[];
+  /** Cloud members (hosts you own list theirs). */
+  count: number;
+  hosts?: ReadonlyArray<{ name: string; address: string; zone: string; machine?: string }>;
+}
+
+/** Where each member runs: hosts you own as listed; cloud members round-robin over the zones. */
+export function placeEtcdMembers(p: EtcdPlacement): EtcdMemberPlan[] {
+  if (p.hosts) return p.hosts.map((h, index) => ({ index, name: h.name, zone: h.zone, ip: h.address, subnet: p.subnets[0].name, ...(h.machine ? { machine: h.machine } : {}) }));
+  return Array.from({ length: p.count }, (_, index) => ({ index, name: `${p.cluster}-etcd-${index}`, ...zonalPlace({ aws: p.platform === "aws", zones: p.zones, subnets: p.subnets }, index, FIRST_ETCD_HOST_NUMBER) }));
 }

@@ -3,17 +3,16 @@
 // the member as a static pod, as kubeadm's "Set up a High Availability etcd Cluster" guide
 // does), and every apiserver pointed at all of them with a client certificate. Members join
 // one at a time: the first starts the cluster alone, each next one is added as a learner by a
-// member already in it and starts with the members before it, and is promoted once it has
-// caught up. Pure: names, addresses, URLs, the order of joins and the kubeadm configs.
-import { SubnetPlan, zonalPlace } from "./cluster-plan";
-import { args, ETCD_TIMING, KUBEADM_API, yamlDocs } from "./kubeadm";
-import { ETCD_PEER_PORT } from "./scripts";
+// member already in it and starts with the members the cluster then has, and is promoted once it has
+// caught up. Pure, and a leaf: its ports, URLs and files, for the plan (cluster-plan.ts places
+// the members, kubeadm.ts writes their configs, etcd-member.ts their script).
 
 export { zonesHoldingQuorum } from "../config/quorum";
 
 /** Member n of a cloud cluster sits at this host number of its subnet (+n on GCP, +n/zones on AWS). */
 export const FIRST_ETCD_HOST_NUMBER = 20;
 export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
 
 /** What the apiservers are given to reach the external cluster (kubeadm's etcd.external). */
 export const EXTERNAL_ETCD_CLIENT = {
@@ -21,6 +20,14 @@ export const EXTERNAL_ETCD_CLIENT = {
   certFile: "/etc/kubernetes/pki/apiserver-etcd-client.crt",
   keyFile: "/etc/kubernetes/pki/apiserver-etcd-client.key",
 };
+
+/**
+ * Whom a member starts with, and whether it starts the cluster, are known on the machine only,
+ * when it joins: the members the cluster has then (etcd refuses an --initial-cluster that
+ * differs from them). The member script (etcd-member.ts) fills these in.
+ */
+export const INITIAL_CLUSTER_PLACEHOLDER = "@@ETCD_INITIAL_CLUSTER@@";
+export const INITIAL_CLUSTER_STATE_PLACEHOLDER = "@@ETCD_INITIAL_CLUSTER_STATE@@";
 
 export interface EtcdMemberPlan {
   /** 0-based; member 0 starts the cluster when no member of the stack holds one yet. */
@@ -35,91 +42,11 @@ export interface EtcdMemberPlan {
   machine?: string;
 }
 
-export interface EtcdPlacement {
-  cluster: string;
-  platform: "gcp" | "aws" | "static";
-  zones: string[];
-  subnets: SubnetPlan[];
-  /** Cloud members (hosts you own list theirs). */
-  count: number;
-  hosts?: ReadonlyArray<{ name: string; address: string; zone: string; machine?: string }>;
-}
-
-/** Where each member runs: hosts you own as listed; cloud members round-robin over the zones. */
-export function placeEtcdMembers(p: EtcdPlacement): EtcdMemberPlan[] {
-  if (p.hosts) return p.hosts.map((h, index) => ({ index, name: h.name, zone: h.zone, ip: h.address, subnet: p.subnets[0].name, ...(h.machine ? { machine: h.machine } : {}) }));
-  return Array.from({ length: p.count }, (_, index) => ({ index, name: `${p.cluster}-etcd-${index}`, ...zonalPlace({ aws: p.platform === "aws", zones: p.zones, subnets: p.subnets }, index, FIRST_ETCD_HOST_NUMBER) }));
-}
-
 export const peerUrl = (m: EtcdMemberPlan) => `https://${m.ip}:${ETCD_PEER_PORT}`;
 export const clientUrl = (m: EtcdMemberPlan) => `https://${m.ip}:${ETCD_CLIENT_PORT}`;
-
-/** etcd's --initial-cluster: `name=peer-url,...`. */
-export function initialCluster(members: EtcdMemberPlan[]): string {
-  return members.map((m) => `${m.name}=${peerUrl(m)}`).join(",");
-}
-
-/** The members a member starts with (those before it and itself) and whether it starts the cluster or joins it. */
-export function joinOf(members: EtcdMemberPlan[], member: EtcdMemberPlan): { with: EtcdMemberPlan[]; state: "new" | "existing" } {
-  const upTo = members.filter((m) => m.index <= member.index);
-  return { with: upTo, state: member.index === 0 ? "new" : "existing" };
-}
 
 /** The apiservers' view of the external cluster: every member's client URL and the client files. */
 export function externalEtcd(members: EtcdMemberPlan[]) {
   return { endpoints: members.map(clientUrl), ...EXTERNAL_ETCD_CLIENT };
 }
 
-export interface EtcdMemberConfigInput {
-  clusterName: string;
-  kubernetesVersion: string;
-  certificateValidity: string;
-  members: EtcdMemberPlan[];
-  member: EtcdMemberPlan;
-}
-
-/**
- * The kubeadm config a member's certificates (`kubeadm init phase certs etcd-server`,
- * `etcd-peer`, `etcd-healthcheck-client`) and static pod (`kubeadm init phase etcd local`)
- * are made from: its name and address in the certificates' SANs, and the members it starts
- * with. The member listens on its address and on loopback (its own health checks).
- */
-export function etcdMemberConfig(i: EtcdMemberConfigInput): string {
-  const m = i.member;
-  const join = joinOf(i.members, m);
-  return yamlDocs([
-    {
-      apiVersion: KUBEADM_API,
-      kind: "InitConfiguration",
-      localAPIEndpoint: { advertiseAddress: m.ip },
-      nodeRegistration: { name: m.name },
-    },
-    {
-      apiVersion: KUBEADM_API,
-      kind: "ClusterConfiguration",
-      clusterName: i.clusterName,
-      kubernetesVersion: `v${i.kubernetesVersion}`,
-      certificateValidityPeriod: i.certificateValidity,
-      certificatesDir: "/etc/kubernetes/pki",
-      encryptionAlgorithm: "ECDSA-P256",
-      etcd: {
-        local: {
-          dataDir: "/var/lib/etcd",
-          serverCertSANs: [m.ip, m.name],
-          peerCertSANs: [m.ip, m.name],
-          extraArgs: args({
-            name: m.name,
-            "initial-cluster": initialCluster(join.with),
-            "initial-cluster-state": join.state,
-            "initial-advertise-peer-urls": peerUrl(m),
-            "listen-peer-urls": peerUrl(m),
-            "advertise-client-urls": clientUrl(m),
-            "listen-client-urls": `${clientUrl(m)},https://127.0.0.1:${ETCD_CLIENT_PORT}`,
-            "heartbeat-interval": String(ETCD_TIMING.heartbeatIntervalMs),
-            "election-timeout": String(ETCD_TIMING.electionTimeoutMs),
-          }),
-        },
-      },
-    },
-  ]);
-}

@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 import { APISERVER_PORT, ClusterPlan, MasterPlan, ZONE_LABEL } from "./cluster-plan";
 import { ClusterConfig, ResolvedNodePool } from "../config/validate";
 import { apiserverArgs, apiserverMounts } from "./apiserver-flags";
-import { externalEtcd } from "./etcd-cluster";
+import { clientUrl, EtcdMemberPlan, ETCD_CLIENT_PORT, externalEtcd, INITIAL_CLUSTER_PLACEHOLDER, INITIAL_CLUSTER_STATE_PLACEHOLDER, peerUrl } from "./etcd-cluster";
 
 export const TOKEN_PLACEHOLDER = "@@KUBEADM_HA_BOOTSTRAP_TOKEN@@";
 export const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
@@ -212,6 +212,59 @@ export function workerJoinConfig(plan: ClusterPlan, pool: Pick<ResolvedNodePool,
       kind: "JoinConfiguration",
       discovery: { bootstrapToken: { apiServerEndpoint: plan.endpoint.hostPort, token: TOKEN_PLACEHOLDER, caCertHashes: [caCertHash] } },
       nodeRegistration: nodeRegistration(plan.config, NODE_NAME_PLACEHOLDER, NODE_IP_PLACEHOLDER, { labels: { "kubeadm-ha/pool": pool.name, ...pool.labels }, taints: pool.taints }),
+    },
+  ]);
+}
+
+export interface EtcdMemberConfigInput {
+  clusterName: string;
+  kubernetesVersion: string;
+  certificateValidity: string;
+  member: EtcdMemberPlan;
+}
+
+/**
+ * The kubeadm config a member's certificates (`kubeadm init phase certs etcd-server`,
+ * `etcd-peer`, `etcd-healthcheck-client`) and static pod (`kubeadm init phase etcd local`)
+ * are made from: its name and address in the certificates' SANs; the members it starts with
+ * and the cluster's state as placeholders its member script fills in. The member listens on
+ * its address and on loopback (its own health checks).
+ */
+export function etcdMemberConfig(i: EtcdMemberConfigInput): string {
+  const m = i.member;
+  return yamlDocs([
+    {
+      apiVersion: KUBEADM_API,
+      kind: "InitConfiguration",
+      localAPIEndpoint: { advertiseAddress: m.ip },
+      nodeRegistration: { name: m.name },
+    },
+    {
+      apiVersion: KUBEADM_API,
+      kind: "ClusterConfiguration",
+      clusterName: i.clusterName,
+      kubernetesVersion: `v${i.kubernetesVersion}`,
+      certificateValidityPeriod: i.certificateValidity,
+      certificatesDir: "/etc/kubernetes/pki",
+      encryptionAlgorithm: "ECDSA-P256",
+      etcd: {
+        local: {
+          dataDir: "/var/lib/etcd",
+          serverCertSANs: [m.ip, m.name],
+          peerCertSANs: [m.ip, m.name],
+          extraArgs: args({
+            name: m.name,
+            "initial-cluster": INITIAL_CLUSTER_PLACEHOLDER,
+            "initial-cluster-state": INITIAL_CLUSTER_STATE_PLACEHOLDER,
+            "initial-advertise-peer-urls": peerUrl(m),
+            "listen-peer-urls": peerUrl(m),
+            "advertise-client-urls": clientUrl(m),
+            "listen-client-urls": `${clientUrl(m)},https://127.0.0.1:${ETCD_CLIENT_PORT}`,
+            "heartbeat-interval": String(ETCD_TIMING.heartbeatIntervalMs),
+            "election-timeout": String(ETCD_TIMING.electionTimeoutMs),
+          }),
+        },
+      },
     },
   ]);
 }

@@ -3,6 +3,7 @@
 import { APISERVER_PORT, ClusterPlan, MasterPlan, ZONE_LABEL } from "./cluster-plan";
 import { ClusterConfig } from "../config/validate";
 import { KUBEADM_HA_DIR, TOKEN_FILE, TOKEN_PLACEHOLDER, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER } from "./kubeadm";
+import { ETCD_PEER_PORT } from "./etcd-cluster";
 
 export const SBIN = "/usr/local/sbin";
 export const PREPARED_MARKER = "/var/lib/kubeadm-ha/prepared";
@@ -832,7 +833,8 @@ export function applyCni(plan: ClusterPlan): string {
 }
 
 /** etcd's peer port (kubeadm's local etcd): a member's peer URL is https://ADDRESS:2380. */
-export const ETCD_PEER_PORT = 2380;
+/** etcd's peer port (etcd-cluster.ts), here for the scripts that name it. */
+export { ETCD_PEER_PORT };
 
 /** Records that MASTER is an etcd member (create) and removes it from a peer when MASTER goes (delete). */
 export function etcdMemberCommand(master: MasterPlan): string {

@@ -1,0 +1,272 @@
+// How a machine becomes, and stays, a member of the external etcd cluster: the script that
+// decides on the machine whether it starts the cluster or joins it (from what the other
+// members answer, never from its index alone), clears the member a replaced machine left,
+// joins as a learner and is promoted once caught up; a re-run on a member is a no-op. Pure:
+// the exact text that lands on the machine (shellcheck runs on it).
+import { KUBEADM_HA_DIR } from "./kubeadm";
+import { SHARED_PKI_DIR } from "./pki";
+import { EtcdMemberPlan, ETCD_CLIENT_PORT, INITIAL_CLUSTER_PLACEHOLDER, INITIAL_CLUSTER_STATE_PLACEHOLDER } from "./etcd-cluster";
+import { ETCD_PEER_PORT, header, SBIN } from "./scripts";
+
+/** The member's kubeadm config (etcd-cluster.ts etcdMemberConfig), with the placeholders below. */
+export const ETCD_MEMBER_CONFIG = `${KUBEADM_HA_DIR}/etcd-member.yaml`;
+/** The config with the placeholders filled in, as kubeadm last read it. */
+export const ETCD_MEMBER_RENDERED = `${KUBEADM_HA_DIR}/etcd-member.rendered.yaml`;
+export const ETCD_MEMBER_SCRIPT = `${SBIN}/kubeadm-ha-etcd-join`;
+/** How long a member may take to start, catch up and be promoted, seconds. */
+export const ETCD_MEMBER_TIMEOUT_S = 600;
+/** kubeadm's etcd phases a member runs, in order: its three certificates, then its static pod. */
+export const ETCD_MEMBER_CERTS = ["etcd-server", "etcd-peer", "etcd-healthcheck-client"];
+
+/**
+ * `kubeadm-ha-etcd-join NAME`, the same on every etcd machine. In order:
+ *
+ * - this machine holds etcd data and its static pod: it is a member already; it is promoted if
+ *   an interrupted join left it a learner, and the script waits until it is healthy;
+ * - another member of the stack answers: members left under this machine's name or peer URL
+ *   (the machine it replaces, or a learner an interrupted join added) are removed, as etcd's
+ *   replacement procedure says, and so is a learner at no address of the stack; the machine is
+ *   added as a learner (retried while etcd's strict reconfiguration check calls the cluster
+ *   unhealthy), starts with the members the cluster has, and is promoted once caught up;
+ * - no member answers, every other member refuses the client and peer ports (so none holds a
+ *   cluster), and this is the stack's first member: it starts a new cluster alone. A member
+ *   that does not answer at all proves nothing: the script waits, and gives up with the
+ *   reason rather than start a second cluster beside a hidden one;
+ * - otherwise it waits for a member to answer, up to its timeout.
+ *
+ * Certificates come from kubeadm's own phases (reused when present), signed by the etcd CA the
+ * secrets step wrote; the static pod from `kubeadm init phase etcd local`, which this machine's
+ * kubelet runs.
+ */
+export function etcdJoinScript(members: EtcdMemberPlan[]): string {
+  const listed = members.map((m) => `${m.name}=${m.ip}`).join(" ");
+  const pki = `${SHARED_PKI_DIR}/etcd`;
+  return `${header("Makes this machine a member of the external etcd cluster: joins as a learner through a member that answers, or starts the cluster when no member of the stack holds one; promoted once caught up.")}
+usage="usage: kubeadm-ha-etcd-join NAME"
+name="\${1:?$usage}"
+# name=address of every member of the stack, the first one first; the overrides are for tests.
+read -r -a members <<< "\${KUBEADM_HA_ETCD_MEMBERS:-${listed}}"
+timeout="\${KUBEADM_HA_ETCD_TIMEOUT_S:-${ETCD_MEMBER_TIMEOUT_S}}"
+config="${ETCD_MEMBER_CONFIG}"
+rendered="${ETCD_MEMBER_RENDERED}"
+manifest=/etc/kubernetes/manifests/etcd.yaml
+first="\${members[0]%%=*}"
+
+own_address=""
+for m in "\${members[@]}"; do
+  if [ "\${m%%=*}" = "$name" ]; then
+    own_address="\${m#*=}"
+  fi
+done
+if [ -z "$own_address" ]; then
+  echo "kubeadm-ha: $name is not an etcd member of this stack (\${members[*]})" >&2
+  exit 2
+fi
+own_peer_url="https://$own_address:${ETCD_PEER_PORT}"
+
+# etcd's JSON gateway on member ADDRESS: POST /v3/cluster/member/ACTION with BODY.
+etcd_api() {
+  curl -sS --max-time 5 --cacert ${pki}/ca.crt \\
+    --cert ${pki}/healthcheck-client.crt --key ${pki}/healthcheck-client.key \\
+    -X POST "https://$1:${ETCD_CLIENT_PORT}/v3/cluster/member/$2" -d "$3"
+}
+# A gateway answer that is not an error (errors carry no header; jq 1.6 calls no input true).
+answered() {
+  [ -n "$1" ] && jq -e 'has("header")' >/dev/null 2>&1 <<< "$1"
+}
+
+# ADDRESS and member list of the first other member that answers.
+answering_peer() {
+  local m list
+  for m in "\${members[@]}"; do
+    [ "\${m%%=*}" = "$name" ] && continue
+    if list="$(etcd_api "\${m#*=}" list '{}' 2>/dev/null)" && answered "$list"; then
+      peer="\${m#*=}"
+      peer_members="$list"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# True when ADDRESS:PORT refuses the connection (the host is up and nothing listens there).
+refuses() {
+  local err
+  if err="$(timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>&1)"; then
+    return 1
+  fi
+  [[ "$err" == *"Connection refused"* ]]
+}
+
+# True when no other member holds a cluster: each refuses etcd's client and peer ports.
+no_cluster_anywhere() {
+  local m port
+  for m in "\${members[@]}"; do
+    [ "\${m%%=*}" = "$name" ] && continue
+    for port in ${ETCD_CLIENT_PORT} ${ETCD_PEER_PORT}; do
+      if ! refuses "\${m#*=}" "$port"; then
+        reason="\${m%%=*} (\${m#*=}) answers on port $port, or does not answer at all, but serves no member list: it may hold a cluster, so $name waits to join it rather than start a second one"
+        return 1
+      fi
+    done
+  done
+  return 0
+}
+
+# The certificates of this member, from the etcd CA (kubeadm keeps valid ones it finds).
+certificates() {
+  local c
+  for c in ${ETCD_MEMBER_CERTS.join(" ")}; do
+    kubeadm init phase certs "$c" --config "$config" >/dev/null
+  done
+}
+
+# The static pod, starting with the members INITIAL_CLUSTER, as a STATE (new or existing) cluster.
+static_pod() {
+  sed -e "s|${INITIAL_CLUSTER_PLACEHOLDER}|$1|" -e "s|${INITIAL_CLUSTER_STATE_PLACEHOLDER}|$2|" "$config" > "$rendered.tmp"
+  mv "$rendered.tmp" "$rendered"
+  kubeadm init phase etcd local --config "$rendered"
+}
+
+# The IDs of members under this machine's name or peer URL in $peer_members: the machine it
+# replaces, or a learner an interrupted join left (this machine has none of their data); and
+# of learners at no address of the stack (they hold no data and no vote, and etcd takes one
+# learner at a time).
+stale_members() {
+  local stack_urls=" " m
+  for m in "\${members[@]}"; do
+    stack_urls="\${stack_urls}https://\${m#*=}:${ETCD_PEER_PORT} "
+  done
+  # shellcheck disable=SC2016 # a jq filter: $n, $u, $l and $p are jq's
+  jq -r --arg n "$name" --arg u "$own_peer_url" --arg l "$stack_urls" '.members[]? | select(.name == $n or any(.peerURLs[]?; . == $u) or (.isLearner == true and (any(.peerURLs[]?; . as $p | $l | contains(" " + $p + " ")) | not))) | .ID' <<< "$peer_members"
+}
+
+# --initial-cluster of the members in a gateway answer (this machine's, still nameless there, under its name).
+initial_cluster_of() {
+  # shellcheck disable=SC2016 # a jq filter
+  jq -r --arg n "$name" --arg u "$own_peer_url" '[.members[] | (if any(.peerURLs[]; . == $u) then $n else .name end) as $m | .peerURLs[] | "\\($m)=\\(.)"] | join(",")' <<< "$1"
+}
+
+# Waits 2 s, or ends the script with $reason once the deadline has passed.
+retry_or_give_up() {
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "kubeadm-ha: $name gave up after \${timeout}s: $reason" >&2
+    exit 1
+  fi
+  sleep 2
+}
+
+# Clears the stale members, then adds this machine as a learner; sets $initial to the members
+# the cluster then has. Each change is asked again until it holds: etcd drops proposals during
+# an election (a lost leader), and refuses a member until every voter has been connected a
+# while (its strict reconfiguration check). An add that took but whose answer was lost is
+# found on the next list.
+join_as_learner() {
+  local id stale out
+  while :; do
+    if ! answering_peer; then
+      reason="no other member of the stack answers on port ${ETCD_CLIENT_PORT}"
+    else
+      stale="$(stale_members)"
+      [ -z "$stale" ] && break
+      for id in $stale; do
+        echo "$name: removing etcd member $id, left under this machine's name or address by an earlier one, or a learner of no member of the stack"
+        out="$(etcd_api "$peer" remove "$(jq -cn --arg id "$id" '{ID: $id}')" 2>&1 || true)"
+        answered "$out" || reason="etcd did not remove member $id through $peer: \${out:-no answer}"
+      done
+    fi
+    retry_or_give_up
+  done
+  while :; do
+    if ! answering_peer; then
+      reason="no other member of the stack answers on port ${ETCD_CLIENT_PORT}"
+    elif [ -n "$(own_member "$peer_members")" ]; then
+      initial="$(initial_cluster_of "$peer_members")"
+      return 0
+    else
+      out="$(etcd_api "$peer" add "$(jq -cn --arg u "$own_peer_url" '{peerURLs: [$u], isLearner: true}')" 2>&1 || true)"
+      if answered "$out"; then
+        initial="$(initial_cluster_of "$out")"
+        return 0
+      fi
+      reason="etcd did not add $name as a learner through $peer: \${out:-no answer}"
+    fi
+    retry_or_give_up
+  done
+}
+
+# This member's ID and whether it is a learner, from MEMBERS (a gateway member list).
+own_member() {
+  # shellcheck disable=SC2016 # a jq filter
+  jq -r --arg u "$own_peer_url" '[.members[]? | select(any(.peerURLs[]?; . == $u))][0] // empty | "\\(.ID) \\(.isLearner == true)"' <<< "$1"
+}
+
+# Promoted once caught up: etcd refuses a learner behind the leader, so it is asked again.
+promote_when_caught_up() {
+  local out own
+  while :; do
+    if answering_peer; then
+      own="$(own_member "$peer_members")"
+      if [ -z "$own" ]; then
+        reason="no member of the cluster has $name's peer URL $own_peer_url"
+      elif [ "\${own#* }" = "false" ]; then
+        return 0
+      else
+        out="$(etcd_api "$peer" promote "$(jq -cn --arg id "\${own%% *}" '{ID: $id}')" 2>&1 || true)"
+        if answered "$out"; then
+          echo "$name: promoted from learner to voting member"
+          return 0
+        fi
+        reason="etcd does not promote $name yet: $out"
+      fi
+    else
+      reason="no other member of the stack answers"
+    fi
+    retry_or_give_up
+  done
+}
+
+deadline=$((SECONDS + timeout))
+reason="nothing checked yet"
+certificates
+if [ -d /var/lib/etcd/member ] && [ -f "$manifest" ]; then
+  echo "$name: holds etcd data and its static pod: a member already"
+elif [ -d /var/lib/etcd/member ]; then
+  echo "kubeadm-ha: $name holds etcd data in /var/lib/etcd but no static pod: not starting it on a guess (the member it was may have been replaced); move /var/lib/etcd away to join as a new member" >&2
+  exit 1
+else
+  while :; do
+    if answering_peer; then
+      echo "$name: the member at $peer answers; joining the cluster as a learner"
+      join_as_learner
+      static_pod "$initial" existing
+      break
+    fi
+    if [ "$name" = "$first" ] && no_cluster_anywhere; then
+      echo "$name: no member of this stack holds a cluster (each refuses ports ${ETCD_CLIENT_PORT} ${ETCD_PEER_PORT}); starting it"
+      static_pod "$name=$own_peer_url" new
+      break
+    fi
+    if [ "$name" != "$first" ]; then
+      reason="no other member of the stack answers on port ${ETCD_CLIENT_PORT}"
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "kubeadm-ha: $name gave up after \${timeout}s: $reason" >&2
+      exit 1
+    fi
+    sleep 5
+  done
+fi
+if [ "\${#members[@]}" -gt 1 ] && { [ "$name" != "$first" ] || answering_peer; }; then
+  promote_when_caught_up
+fi
+until [ "$(curl -s --max-time 3 --cacert ${pki}/ca.crt --cert ${pki}/healthcheck-client.crt --key ${pki}/healthcheck-client.key "https://$own_address:${ETCD_CLIENT_PORT}/health" 2>/dev/null | jq -r '.health' 2>/dev/null || true)" = "true" ]; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "kubeadm-ha: $name's etcd is not healthy after \${timeout}s (https://$own_address:${ETCD_CLIENT_PORT}/health); see crictl ps -a and its logs on it" >&2
+    exit 1
+  fi
+  sleep 2
+done
+echo "$name: a healthy voting member of the etcd cluster"
+`;
+}
