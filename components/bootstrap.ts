@@ -5,7 +5,8 @@ import { resolve } from "path";
 import { ClusterPlan, hostIdentity, MasterPlan } from "./plan/cluster-plan";
 import { encodeBundle, MachineFile } from "./plan/bundle";
 import { clusterConfiguration, controlPlaneJoinConfig, initConfig } from "./plan/kubeadm";
-import { SharedPki, sharedPkiFiles } from "./plan/pki";
+import { etcdMachinePkiFiles, SharedPki, sharedPkiFiles } from "./plan/pki";
+import { etcdMachineFiles, etcdMemberStepCommand } from "./plan/etcd-member";
 import * as scripts from "./plan/scripts";
 import { StaticMachine } from "./plan/static-files";
 import { registrationLabels, workerJoinConfig, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE } from "./plan/kubeadm";
@@ -83,15 +84,22 @@ export interface KubeadmBootstrapArgs {
 export function masterPlainFiles(plan: ClusterPlan, master: MasterPlan, caCertHash: string, backups?: BackupDestination): MachineFile[] {
   // The first master inits a new cluster; replaced, it joins the existing one like the others.
   const init: MachineFile[] = master.index === 0 ? [{ path: scripts.paths.initConfig, mode: "0644", content: initConfig(plan, master) }] : [];
+  const external = plan.etcd.topology === "external";
   return [
     ...init,
     { path: scripts.paths.joinConfig, mode: "0644", content: controlPlaneJoinConfig(plan, master, caCertHash) },
     { path: scripts.paths.renderConfig, mode: "0755", content: scripts.renderConfigScript() },
     { path: scripts.paths.member, mode: "0755", content: memberScript(plan) },
-    { path: scripts.paths.waitMember, mode: "0755", content: scripts.waitMemberScript(plan.masters.map((m) => m.name)) },
+    {
+      path: scripts.paths.waitMember,
+      mode: "0755",
+      content: external ? scripts.waitMasterExternalEtcdScript(plan) : scripts.waitMemberScript(plan.masters.map((m) => m.name)),
+    },
     { path: scripts.paths.refreshEndpointPods, mode: "0755", content: scripts.refreshEndpointPodsScript(plan.endpoint.name) },
     { path: scripts.paths.validate, mode: "0755", content: scripts.validateScript(plan) },
-    { path: scripts.paths.etcdMember, mode: "0755", content: scripts.etcdMemberScript() },
+    { path: scripts.paths.etcdMember, mode: "0755", content: scripts.etcdMemberScript(external) },
+    // No etcd manifest names the node on a master of an external etcd: its scripts read this.
+    ...(external ? [{ path: scripts.NODE_NAME_FILE, mode: "0644", content: master.name + "\n" }] : []),
     { path: scripts.paths.spreadDns, mode: "0755", content: scripts.spreadDnsScript() },
     { path: UPGRADE_SCRIPT, mode: "0755", content: upgradeScript(plan) },
     { path: ENCRYPTION_SCRIPT, mode: "0755", content: encryptionScript(master) },
@@ -155,6 +163,19 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       return machine.step("prepare", { create: scripts.prepareCommand(endpointAddress, files.some((f) => f.path === "/usr/local/sbin/kubeadm-ha-endpoint"), memberEndpointAddress), stdin: encodeBundle(files) }, copied);
     };
 
+    // An external etcd: each of its machines prepared, given its files and the etcd CA, then
+    // made a member, one at a time (each after the one before is a healthy voter). The
+    // masters prepare meanwhile; the first init or join waits for the last member.
+    const etcdMembers: command.remote.Command[] = [];
+    for (const member of plan.etcd.members) {
+      const machine = new MachineSteps(member.name, { ssh, host: member.ip, trigger: hostIdentity({ address: member.ip, machine: member.machine }), before: args.dependsOn }, { parent: this });
+      const boot = firstStep(machine, { name: member.name, address: member.ip, etcd: true }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
+      const files = machine.step("files", { create: scripts.unpackCommand(), stdin: encodeBundle(etcdMachineFiles(plan, member)) }, [boot]);
+      const secrets = machine.step("secrets", { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle(etcdMachinePkiFiles(s)))) }, [boot]);
+      etcdMembers.push(machine.step("member", { create: etcdMemberStepCommand(member) }, [files, secrets, ...etcdMembers.slice(-1)]));
+    }
+    const etcdReady = etcdMembers.slice(-1);
+
     // Steps for any one healthy master, reached through args.controlPlaneHost. They were
     // master-0's and master-1's (aliases keep their state): with that zone down, nothing
     // could be replaced.
@@ -201,7 +222,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
           stdin: pulumi.secret(
             pulumi.all([args.shared, args.backups?.credentials, args.encryption.keys]).apply(([s, credentials, keys]) =>
               encodeBundle([
-                ...sharedPkiFiles(s),
+                ...sharedPkiFiles(s, plan.etcd.topology),
                 ...(credentials ? [{ path: BACKUP_CREDENTIALS, mode: "0600", content: credentials }] : []),
                 ...encryptionFiles(args.encryption.plan, keys),
               ]),
@@ -226,7 +247,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const { machine, boot, files, staged } = given[master.index];
       const member =
         master.index === 0
-          ? machine.step("init", { create: initCommand(plan, master) }, [files, staged])
+          ? machine.step("init", { create: initCommand(plan, master) }, [files, staged, ...etcdReady])
           : machine.step("join", { create: joinCommand(plan, master) }, [files, staged, previous!]);
       previous = member;
       // Healthy again after anything that restarted or replaced this master: its kubelet, its
@@ -245,7 +266,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // (the member script), through whichever master answers then. (These steps removed it
     // before, from a fixed peer that had to be up; moving them changes no trigger, so
     // nothing is replaced, and the update drops the old removal.)
-    const memberships = plan.masters.filter(() => plan.masters.length > 1).map((master) => {
+    // (With an external etcd no master holds a member: nothing to check.)
+    const memberships = plan.masters.filter(() => plan.masters.length > 1 && plan.etcd.topology === "stacked").map((master) => {
       const step = `etcd-member-${master.name}`;
       return controlPlane.step(
         step,

@@ -1,6 +1,6 @@
 // `pulumi up` of a cluster stack: stack file -> validated config -> cluster -> outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, ConfigError, fromRawConfig, notYetDeployable, validateClusterConfig } from "./config/validate";
+import { ClusterConfig, ConfigError, fromRawConfig, notYetDeployable, previewsOf, validateClusterConfig } from "./config/validate";
 import { restoreWithoutCluster, SETTLED_OUTPUT, settledChanges, settledOf } from "./config/settled";
 import { newMastersDuringUpgrade, VERSION_OUTPUT, versionChangeProblems } from "./config/versions";
 import { planCluster } from "./plan/cluster-plan";
@@ -28,7 +28,7 @@ export async function clusterMain(all: Record<string, string>) {
  */
 export async function clusterOf(config: ClusterConfig) {
   await orConfigError(() => {
-    const unbuilt = notYetDeployable(config);
+    const unbuilt = notYetDeployable(config, previewsOf(process.env));
     if (unbuilt.length) throw new ConfigError(unbuilt);
   });
   const ami = config.platform === "aws" ? await orConfigError(() => awsPreflight(config)) : undefined;

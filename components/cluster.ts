@@ -10,6 +10,7 @@ import { KubeadmBootstrap } from "./bootstrap";
 import { controlPlaneHost } from "./control-plane-host";
 import { MasterTurns } from "./master-turns";
 import { ClusterPki } from "./pki";
+import { durationSeconds } from "./config/durations";
 import { GcpInfrastructure } from "./gcp/infrastructure";
 import { AwsInfrastructure } from "./aws/infrastructure";
 import { PlatformInfrastructure } from "./platform";
@@ -70,7 +71,21 @@ export class KubeadmCluster extends pulumi.ComponentResource {
 
     const tokenRound = args.tokenRound ?? 0;
     const encryption = args.encryption ?? encryptionPlan(plan.config, undefined, true);
-    const pki = new ClusterPki(`${name}-pki`, { clusterName: plan.name, tokenRound, encryptionKeys: encryption.keys }, parent);
+    const certificates = plan.config.kubernetes.certificates;
+    const pki = new ClusterPki(
+      `${name}-pki`,
+      {
+        clusterName: plan.name,
+        tokenRound,
+        encryptionKeys: encryption.keys,
+        // The apiservers' etcd client certificate: as long-lived as kubeadm's leaf certificates, made again as early.
+        externalEtcd:
+          plan.etcd.topology === "external"
+            ? { validityHours: Math.floor(durationSeconds(certificates.validity)! / 3600), earlyRenewalHours: Math.max(1, Math.ceil(durationSeconds(certificates.renewBefore)! / 3600)) }
+            : undefined,
+      },
+      parent,
+    );
     // One master at a time: each master's VM and steps wait for the previous one healthy again.
     const turns = new MasterTurns(plan.masters.length);
     const bootstrapArgs = { plan, shared: pki.shared, caCertHash: pki.caCertHash, turns, certificatesRound: args.certificatesRound ?? "issued", tokenRound, encryption: { plan: encryption, keys: pki.encryptionKeys } };

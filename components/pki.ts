@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import { CaSpec, discoveryHash, KEY_SPEC, SharedPki, sharedCaSpecs } from "./plan/pki";
+import { APISERVER_ETCD_CLIENT, CaSpec, discoveryHash, KEY_SPEC, SharedPki, sharedCaSpecs } from "./plan/pki";
 import { KEY_BYTES, KeyRef } from "./plan/encryption";
 
 export interface ClusterPkiArgs {
@@ -11,6 +11,12 @@ export interface ClusterPkiArgs {
   tokenRound: number;
   /** The encryption keys the apiservers' config names (plan/encryption.ts): one per round, kept while named. */
   encryptionKeys: KeyRef[];
+  /**
+   * External etcd: the apiservers' client certificate is the program's (masters never hold
+   * the etcd CA's key): valid this long, made again by the `pulumi up` that runs within
+   * `earlyRenewalHours` of its expiry.
+   */
+  externalEtcd?: { validityHours: number; earlyRenewalHours: number };
 }
 
 /**
@@ -61,6 +67,25 @@ export class ClusterPki extends pulumi.ComponentResource {
     const keys = args.encryptionKeys.map((k) => new random.RandomBytes(`${name}-encryption-key-${k.round}`, { length: KEY_BYTES }, parent));
     this.encryptionKeys = pulumi.secret(pulumi.all(keys.map((k) => k.base64)).apply((b64) => Object.fromEntries(args.encryptionKeys.map((k, i) => [k.round, b64[i]]))));
 
+    let etcdClient: pulumi.Output<{ apiserverEtcdClientCert?: string; apiserverEtcdClientKey?: string }> = pulumi.output({});
+    if (args.externalEtcd) {
+      const key = new tls.PrivateKey(`${name}-apiserver-etcd-client-key`, { ...KEY_SPEC }, parent);
+      const request = new tls.CertRequest(`${name}-apiserver-etcd-client-csr`, { privateKeyPem: key.privateKeyPem, subject: { commonName: APISERVER_ETCD_CLIENT.commonName } }, parent);
+      const cert = new tls.LocallySignedCert(
+        `${name}-apiserver-etcd-client-cert`,
+        {
+          certRequestPem: request.certRequestPem,
+          caPrivateKeyPem: etcd.key.privateKeyPem,
+          caCertPem: etcd.cert.certPem,
+          validityPeriodHours: args.externalEtcd.validityHours,
+          earlyRenewalHours: args.externalEtcd.earlyRenewalHours,
+          allowedUses: APISERVER_ETCD_CLIENT.allowedUses,
+        },
+        parent,
+      );
+      etcdClient = pulumi.all([cert.certPem, key.privateKeyPem]).apply(([apiserverEtcdClientCert, apiserverEtcdClientKey]) => ({ apiserverEtcdClientCert, apiserverEtcdClientKey }));
+    }
+
     this.bootstrapToken = pulumi.secret(pulumi.interpolate`${tokenId.result}.${tokenSecret.result}`);
     this.caCertPem = cluster.cert.certPem;
     this.caCertHash = cluster.key.publicKeyPem.apply(discoveryHash);
@@ -72,7 +97,7 @@ export class ClusterPki extends pulumi.ComponentResource {
         sa.privateKeyPem, sa.publicKeyPem, this.bootstrapToken,
       ]).apply(([caCert, caKey, frontProxyCaCert, frontProxyCaKey, etcdCaCert, etcdCaKey, saKey, saPub, bootstrapToken]) => ({
         caCert, caKey, frontProxyCaCert, frontProxyCaKey, etcdCaCert, etcdCaKey, saKey, saPub, bootstrapToken,
-      })),
+      })).apply((base) => etcdClient.apply((client): SharedPki => ({ ...base, ...client }))),
     );
     this.registerOutputs({ caCertPem: this.caCertPem, caCertHash: this.caCertHash });
   }

@@ -72,6 +72,35 @@ function selfSignedCert(keyPem: string, commonName: string): string {
   }
 }
 
+/**
+ * What openssl prints for `args` run over `files` (written to a private folder first; `{name}`
+ * in an argument is that file's path), cached by its inputs as selfSignedCert is: the tls
+ * provider's CSRs and locally signed certificates, real PEM the machines' tools can read.
+ */
+function opensslOutput(files: Record<string, string>, args: string[]): string {
+  const cacheDir = join(tmpdir(), "kubeadm-ha-mock-certs");
+  const cached = join(cacheDir, createHash("sha256").update(JSON.stringify([files, args])).digest("hex") + ".pem");
+  if (existsSync(cached)) return readFileSync(cached, "utf8");
+  const dir = mkdtempSync(join(tmpdir(), "kubeadm-ha-mock-"));
+  try {
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content, { mode: 0o600 });
+    const pem = execFileSync("openssl", args.map((a) => a.replace(/\{([a-z.-]+)\}/g, (_, f) => join(dir, f))), { encoding: "utf8" });
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(join(dir, "out.pem"), pem);
+    if (!existsSync(cached)) renameSync(join(dir, "out.pem"), cached);
+    return readFileSync(cached, "utf8");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The tls provider's allowed uses, as openssl extensions. */
+function opensslExtensions(uses: string[] = []): string {
+  const key = uses.filter((u) => ["digital_signature", "key_encipherment"].includes(u)).map((u) => (u === "digital_signature" ? "digitalSignature" : "keyEncipherment"));
+  const ext = uses.filter((u) => ["client_auth", "server_auth"].includes(u)).map((u) => (u === "client_auth" ? "clientAuth" : "serverAuth"));
+  return ["basicConstraints=critical,CA:FALSE", ...(key.length ? [`keyUsage=critical,${key.join(",")}`] : []), ...(ext.length ? [`extendedKeyUsage=${ext.join(",")}`] : [])].join("\n") + "\n";
+}
+
 function randomFromSeed(seed: string, length: number, chars: string): string {
   let out = "";
   let block = digest(seed);
@@ -138,6 +167,18 @@ export function mockState(type: string, name: string, wrapped: Record<string, an
       const ssh = key.asymmetricKeyType === "ed25519" ? ed25519OpenSsh(key, name) : { publicKeyOpenssh: "", privateKeyOpenssh: "" };
       return { id, state: { ...inputs, privateKeyPem: pem, publicKeyPem, ...ssh } };
     }
+    case "tls:index/certRequest:CertRequest":
+      return { id, state: { ...inputs, certRequestPem: opensslOutput({ "key.pem": inputs.privateKeyPem }, ["req", "-new", "-key", "{key.pem}", "-subj", `/CN=${inputs.subject?.commonName ?? name}`]) } };
+    case "tls:index/locallySignedCert:LocallySignedCert":
+      return {
+        id,
+        state: {
+          ...inputs,
+          certPem: opensslOutput({ "csr.pem": inputs.certRequestPem, "ca.pem": inputs.caCertPem, "ca.key": inputs.caPrivateKeyPem, "ext.cnf": opensslExtensions(inputs.allowedUses) }, [
+            "x509", "-req", "-in", "{csr.pem}", "-CA", "{ca.pem}", "-CAkey", "{ca.key}", "-set_serial", "2", "-days", String(Math.max(1, Math.floor((inputs.validityPeriodHours ?? 24) / 24))), "-extfile", "{ext.cnf}",
+          ]),
+        },
+      };
     case "tls:index/selfSignedCert:SelfSignedCert":
       return { id, state: { ...inputs, certPem: selfSignedCert(inputs.privateKeyPem, inputs.subject?.commonName ?? name) } };
     case "random:index/randomPassword:RandomPassword": {

@@ -409,14 +409,33 @@ function checkEtcd(raw: Record<string, unknown>, c: ParsedClusterConfig, add: Ad
   return { count };
 }
 
+/** Features a release carries before it deploys them for everyone: named in KUBEADM_HA_PREVIEW (comma-separated). */
+export const PREVIEW_FEATURES = ["external-etcd"] as const;
+export type PreviewFeature = (typeof PREVIEW_FEATURES)[number];
+
 /**
  * What a valid config asks for that this release cannot deploy yet, refused before any
- * resource is registered: an external etcd is planned (its members, the masters' etcd.external)
- * but its members' bootstrap and backups have not landed.
+ * resource is registered. An external etcd is planned (its members, the masters' etcd.external)
+ * and bootstrapped on hosts you own, but its backups, its restore and its machines on GCP and
+ * AWS have not landed: it is a preview (`previews` includes "external-etcd"), for hosts you own
+ * with backups off, and refused otherwise.
  */
-export function notYetDeployable(c: ClusterConfig): ConfigProblem[] {
+export function notYetDeployable(c: ClusterConfig, previews: readonly string[] = []): ConfigProblem[] {
   if (c.etcd.topology !== "external") return [];
-  return [{ key: keyOf(["etcd", "topology"]), message: `"external" cannot be deployed by this release yet: the external members' bootstrap and backups are still being built (issue 16)`, fix: 'use "stacked" (the default) until a release deploys external etcd' }];
+  const key = keyOf(["etcd", "topology"]);
+  if (!previews.includes("external-etcd")) {
+    return [{ key, message: `"external" cannot be deployed by this release yet: the external members' backups and their machines on GCP and AWS are still being built (issue 16)`, fix: 'use "stacked" (the default) until a release deploys external etcd (a preview runs on hosts you own with KUBEADM_HA_PREVIEW=external-etcd)' }];
+  }
+  const problems: ConfigProblem[] = [];
+  if (c.platform !== "static") problems.push({ key, message: `the external-etcd preview runs on hosts you own only; its machines on ${c.platform} are not built yet`, fix: 'use "stacked" on GCP and AWS' });
+  if (c.backups.enabled) problems.push({ key: keyOf(["backups", "enabled"]), message: "the external-etcd preview takes no snapshots of the external members yet", fix: "set backups.enabled: false with backups.offReason while trying the preview" });
+  if (c.restore) problems.push({ key: keyOf(["restore"]), message: "the external-etcd preview cannot restore the external members yet", fix: "remove restore" });
+  return problems;
+}
+
+/** The preview features the environment turns on (KUBEADM_HA_PREVIEW=external-etcd,...). */
+export function previewsOf(env: Record<string, string | undefined>): string[] {
+  return (env.KUBEADM_HA_PREVIEW ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
 
 /** Where the Kubernetes packages come from, and a CNI that can come from there. */

@@ -4,7 +4,7 @@
 // steps' commands around it. Pure: each function returns the exact text that lands on a
 // machine (shellcheck runs on every one of them).
 import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
-import { SHARED_PKI_DIR, SHARED_PKI_NAMES } from "./pki";
+import { SHARED_PKI_DIR, sharedPkiNames } from "./pki";
 import { applyCni, ETCD_PEER_PORT, header, MEMBER_DONE, MEMBER_READY_TIMEOUT_S, paths, waitUntilDeadline } from "./scripts";
 import { CERTIFICATES_CONFIG } from "./certificates";
 import { joinTokenFunctions } from "./bootstrap-token";
@@ -39,7 +39,9 @@ export const ETCD_PORTS = [2379, ETCD_PEER_PORT];
 export function memberScript(plan: ClusterPlan): string {
   const masters = plan.masters.map((m) => `${m.name}=${m.ip}`).join(" ");
   const first = plan.masters[0].name;
-  const sharedPki = SHARED_PKI_NAMES.join(" ");
+  const sharedPki = sharedPkiNames(plan.etcd.topology).join(" ");
+  // With an external etcd no master holds a member: none to clear before a join.
+  const stacked = plan.etcd.topology === "stacked";
   return `${header("Makes this machine a control-plane member: joins through a master that answers, or inits when no master of the stack holds a cluster; resumes an interrupted kubeadm run.")}
 usage="usage: kubeadm-ha-member NODE [JOIN_ADDRESS]"
 node="\${1:?$usage}"
@@ -209,8 +211,8 @@ while :; do
     # The token it joins with exists in the cluster (a rotation may make it in this same up).
     ensure_join_token ${CERTIFICATES_CONFIG}
     kubeadm join phase control-plane-prepare certs --config ${paths.renderedConfig}
-    remove_stale_members "$peer"
-    if ! kubeadm join --config ${paths.renderedConfig}; then
+${stacked ? `    remove_stale_members "$peer"
+` : ""}    if ! kubeadm join --config ${paths.renderedConfig}; then
       explain_failed_join
       exit 1
     fi

@@ -3,7 +3,10 @@
 // members answer, never from its index alone), clears the member a replaced machine left,
 // joins as a learner and is promoted once caught up; a re-run on a member is a no-op. Pure:
 // the exact text that lands on the machine (shellcheck runs on it).
-import { KUBEADM_HA_DIR } from "./kubeadm";
+import { stringify } from "yaml";
+import { ClusterPlan } from "./cluster-plan";
+import { MachineFile } from "./bundle";
+import { CRI_SOCKET, etcdMemberConfig, KUBEADM_HA_DIR, kubeletConfiguration } from "./kubeadm";
 import { SHARED_PKI_DIR } from "./pki";
 import { EtcdMemberPlan, ETCD_CLIENT_PORT, INITIAL_CLUSTER_PLACEHOLDER, INITIAL_CLUSTER_STATE_PLACEHOLDER } from "./etcd-cluster";
 import { ETCD_PEER_PORT, header, SBIN } from "./scripts";
@@ -268,5 +271,63 @@ until [ "$(curl -s --max-time 3 --cacert ${pki}/ca.crt --cert ${pki}/healthcheck
   sleep 2
 done
 echo "$name: a healthy voting member of the etcd cluster"
+`;
+}
+
+/** The etcd machine's kubelet: standalone (no apiserver), running the member's static pod only. */
+export const ETCD_KUBELET_CONFIG = `${KUBEADM_HA_DIR}/etcd-kubelet.yaml`;
+/** Sorts after the package's 10-kubeadm.conf: its ExecStart is the one systemd runs. */
+export const ETCD_KUBELET_DROPIN = "/etc/systemd/system/kubelet.service.d/20-kubeadm-ha-etcd.conf";
+
+/**
+ * The kubelet of an etcd machine, as kubeadm's guide to an external etcd sets it up: no
+ * apiserver, no credentials, its API on loopback only, the static pods of
+ * /etc/kubernetes/manifests; with the stack's own kubelet settings (cgroup driver, cgroup v1,
+ * eviction and image thresholds).
+ */
+export function etcdKubeletConfig(plan: ClusterPlan): string {
+  return stringify(
+    {
+      ...kubeletConfiguration(plan),
+      authentication: { anonymous: { enabled: false }, webhook: { enabled: false } },
+      authorization: { mode: "AlwaysAllow" },
+      address: "127.0.0.1",
+      containerRuntimeEndpoint: CRI_SOCKET,
+      staticPodPath: "/etc/kubernetes/manifests",
+    },
+    { lineWidth: 0 },
+  );
+}
+
+export function etcdKubeletDropIn(): string {
+  return `# Rendered by kubeadm-ha: this machine's kubelet runs its etcd member's static pod only.
+[Service]
+ExecStart=
+ExecStart=/usr/bin/kubelet --config=${ETCD_KUBELET_CONFIG}
+Restart=always
+`;
+}
+
+/** The files an etcd machine gets that are not secret: its kubeadm config, its script, its kubelet's setup. */
+export function etcdMachineFiles(plan: ClusterPlan, member: EtcdMemberPlan): MachineFile[] {
+  const c = plan.config;
+  return [
+    { path: ETCD_MEMBER_CONFIG, mode: "0644", content: etcdMemberConfig({ clusterName: plan.name, kubernetesVersion: c.kubernetes.version, certificateValidity: c.kubernetes.certificates.validity, member }) },
+    { path: ETCD_MEMBER_SCRIPT, mode: "0755", content: etcdJoinScript(plan.etcd.members) },
+    { path: ETCD_KUBELET_CONFIG, mode: "0644", content: etcdKubeletConfig(plan) },
+    { path: ETCD_KUBELET_DROPIN, mode: "0644", content: etcdKubeletDropIn() },
+  ];
+}
+
+/**
+ * An etcd machine's `member` step: its kubelet standalone, then the member script; succeeds
+ * once the member is a healthy voter. Each member's step waits for the one before it.
+ */
+export function etcdMemberStepCommand(member: EtcdMemberPlan): string {
+  return `${header(`Makes ${member.name} a voting member of the external etcd cluster.`)}
+sudo systemctl daemon-reload
+sudo systemctl enable kubelet
+sudo systemctl restart kubelet
+sudo ${ETCD_MEMBER_SCRIPT} ${member.name}
 `;
 }

@@ -7,13 +7,13 @@ import { MasterPlan } from "./cluster-plan";
 import { KUBEADM_HA_DIR } from "./kubeadm";
 import { CERTIFICATES_UNIT } from "./certificates";
 import { BACKUP_UNIT } from "./backups";
-import { BUNDLE_DIR, BUNDLE_STAGING, ETCD_PEER_PORT, header, kubectlRetryFunction, paths, SBIN } from "./scripts";
+import { BUNDLE_DIR, BUNDLE_STAGING, ETCD_PEER_PORT, header, kubectlRetryFunction, NODE_NAME_FILE, paths, SBIN } from "./scripts";
 
 export const LIFECYCLE_PATHS = {
   nodeLabels: `${SBIN}/kubeadm-ha-node-labels`,
   reset: `${SBIN}/kubeadm-ha-reset`,
   /** The node this machine is in the stack: a reset for another name leaves it alone. */
-  nodeName: `${KUBEADM_HA_DIR}/node-name`,
+  nodeName: NODE_NAME_FILE,
 };
 
 /** Annotation on a Node listing the label keys the stack manages, so a label removed from the stack is removed from the node. */

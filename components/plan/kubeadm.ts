@@ -51,7 +51,7 @@ function nodeMonitorArgs(plan: ClusterPlan): Record<string, string> {
  * `kubelet-config` ConfigMap that every joining kubelet takes, and ignores a
  * KubeletConfiguration in a join config (kubeadm 1.34 says so and decodes nothing of it).
  */
-function kubeletConfiguration(plan: ClusterPlan) {
+export function kubeletConfiguration(plan: ClusterPlan) {
   const k = plan.config.kubernetes.kubelet;
   return {
     apiVersion: "kubelet.config.k8s.io/v1beta1",

@@ -27,6 +27,9 @@ export interface SharedPki {
   saKey: string;
   saPub: string;
   bootstrapToken: string;
+  /** External etcd: the apiservers' client certificate and key, signed by the etcd CA. */
+  apiserverEtcdClientCert?: string;
+  apiserverEtcdClientKey?: string;
 }
 
 /** kubeadm's certificatesDir. */
@@ -43,15 +46,44 @@ const SHARED_PKI: Array<[name: string, key: keyof SharedPki]> = [
   ["sa.key", "saKey"],
   ["sa.pub", "saPub"],
 ];
-export const SHARED_PKI_NAMES = SHARED_PKI.map(([name]) => name);
+/**
+ * With an external etcd a master holds the etcd CA's certificate, never its key (the etcd
+ * machines do: their certificates are signed there), and the apiservers' etcd client
+ * certificate and key the program signs.
+ */
+const EXTERNAL_ETCD_PKI: Array<[name: string, key: keyof SharedPki]> = [
+  ...SHARED_PKI.filter(([name]) => name !== "etcd/ca.key"),
+  ["apiserver-etcd-client.crt", "apiserverEtcdClientCert"],
+  ["apiserver-etcd-client.key", "apiserverEtcdClientKey"],
+];
+/** What an etcd machine of an external etcd holds of the shared PKI: the etcd CA. */
+const ETCD_MACHINE_PKI: Array<[name: string, key: keyof SharedPki]> = SHARED_PKI.filter(([name]) => name.startsWith("etcd/"));
 
-/** Where kubeadm looks for each shared file, and the bootstrap token's file. */
-export function sharedPkiFiles(p: SharedPki): MachineFile[] {
-  return [
-    ...SHARED_PKI.map(([name, key]): MachineFile => ({ path: `${SHARED_PKI_DIR}/${name}`, mode: name.endsWith(".key") ? "0600" : "0644", content: p[key] })),
-    { path: TOKEN_FILE, mode: "0600", content: p.bootstrapToken + "\n" },
-  ];
+const pkiOf = (etcd: "stacked" | "external") => (etcd === "external" ? EXTERNAL_ETCD_PKI : SHARED_PKI);
+/** The shared files of a master, under SHARED_PKI_DIR (kept across a `kubeadm reset`). */
+export const sharedPkiNames = (etcd: "stacked" | "external" = "stacked") => pkiOf(etcd).map(([name]) => name);
+export const SHARED_PKI_NAMES = sharedPkiNames();
+
+function pkiFiles(list: Array<[name: string, key: keyof SharedPki]>, p: SharedPki): MachineFile[] {
+  return list.map(([name, key]): MachineFile => {
+    const content = p[key];
+    if (content === undefined) throw new Error(`shared PKI: ${name} (${key}) is missing`);
+    return { path: `${SHARED_PKI_DIR}/${name}`, mode: name.endsWith(".key") ? "0600" : "0644", content };
+  });
 }
+
+/** Where kubeadm looks for each shared file of a master, and the bootstrap token's file. */
+export function sharedPkiFiles(p: SharedPki, etcd: "stacked" | "external" = "stacked"): MachineFile[] {
+  return [...pkiFiles(pkiOf(etcd), p), { path: TOKEN_FILE, mode: "0600", content: p.bootstrapToken + "\n" }];
+}
+
+/** An etcd machine's share: the etcd CA, which signs its member's certificates there. */
+export function etcdMachinePkiFiles(p: SharedPki): MachineFile[] {
+  return pkiFiles(ETCD_MACHINE_PKI, p);
+}
+
+/** The apiservers' etcd client certificate (kubeadm's apiserver-etcd-client), in the tls provider's terms. */
+export const APISERVER_ETCD_CLIENT = { commonName: "kube-apiserver-etcd-client", allowedUses: ["digital_signature", "key_encipherment", "client_auth"] };
 
 /** Bootstrap token format kubeadm accepts. */
 export const BOOTSTRAP_TOKEN_RE = /^[a-z0-9]{6}\.[a-z0-9]{16}$/;

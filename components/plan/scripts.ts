@@ -3,7 +3,7 @@
 import { APISERVER_PORT, ClusterPlan, MasterPlan, ZONE_LABEL } from "./cluster-plan";
 import { ClusterConfig } from "../config/validate";
 import { KUBEADM_HA_DIR, TOKEN_FILE, TOKEN_PLACEHOLDER, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER } from "./kubeadm";
-import { ETCD_PEER_PORT } from "./etcd-cluster";
+import { clientUrl, ETCD_PEER_PORT, EXTERNAL_ETCD_CLIENT } from "./etcd-cluster";
 
 export const SBIN = "/usr/local/sbin";
 export const PREPARED_MARKER = "/var/lib/kubeadm-ha/prepared";
@@ -463,6 +463,49 @@ fi
 `;
 
 /**
+ * A machine's name in the stack (hosts you own: their prepare step writes it; with an external
+ * etcd a cloud master's files step too, as no etcd manifest names the node there).
+ */
+export const NODE_NAME_FILE = `${KUBEADM_HA_DIR}/node-name`;
+const LOCAL_NODE_EXTERNAL = `# This master's node name, as its files step wrote it.
+local_node="\${KUBEADM_HA_LOCAL_NODE:-$(cat ${NODE_NAME_FILE} 2>/dev/null || true)}"
+if [ -z "$local_node" ]; then
+  echo "kubeadm-ha: $(hostname) has no ${NODE_NAME_FILE}: not a master of this cluster" >&2
+  exit 1
+fi
+`;
+const localNode = (external: boolean) => (external ? LOCAL_NODE_EXTERNAL : LOCAL_NODE);
+
+/**
+ * With an external etcd, a master reaches its members through etcd's JSON gateway with the
+ * apiservers' client certificate: `etcd_gateway PATH BODY` (when asked for) asks each member in
+ * turn; `etcd_healthy` holds when every member answers /health.
+ */
+function etcdGatewayFunctions(plan: ClusterPlan, gateway: boolean): string {
+  const urls = plan.etcd.members.map(clientUrl).join(" ");
+  const client = `--cacert ${EXTERNAL_ETCD_CLIENT.caFile} --cert ${EXTERNAL_ETCD_CLIENT.certFile} --key ${EXTERNAL_ETCD_CLIENT.keyFile}`;
+  const gatewayFunction = `etcd_gateway() {
+  local url out
+  for url in $etcd_urls; do
+    if out="$(curl -sS --max-time 5 ${client} -X POST "$url/v3/$1" -d "$2" 2>/dev/null)" && [ -n "$out" ] && jq -e 'has("header")' >/dev/null 2>&1 <<< "$out"; then
+      printf '%s\\n' "$out"
+      return 0
+    fi
+  done
+  return 1
+}
+`;
+  return `etcd_urls="\${KUBEADM_HA_ETCD_URLS:-${urls}}"
+${gateway ? gatewayFunction : ""}etcd_healthy() {
+  local url
+  for url in $etcd_urls; do
+    [ "$(curl -s --max-time 3 ${client} "$url/health" 2>/dev/null | jq -r '.health' 2>/dev/null || true)" = "true" ] || return 1
+  done
+}
+`;
+}
+
+/**
  * Shell function `etcdctl` that runs etcdctl inside the etcd static pod of the node
  * named by $VAR, with kubeadm's health-check client certificate.
  */
@@ -480,6 +523,35 @@ function etcdctlFunction(nodeVar: string): string {
 /** jsonpath of a Node's Ready condition status. */
 const READY_STATUS = `{.status.conditions[?(@.type=="Ready")].status}`;
 const NODE_READY = `kubectl get node "$node" -o jsonpath='${READY_STATUS}' 2>/dev/null || true`;
+
+/**
+ * With an external etcd, what a master's turn waits for: NODE Ready, and every member of the
+ * external cluster healthy (the master holds no member of its own; its apiserver needs them).
+ */
+export function waitMasterExternalEtcdScript(plan: ClusterPlan): string {
+  return `${header("Waits until NODE is Ready and every member of the external etcd cluster is healthy.")}
+node="\${1:?usage: kubeadm-ha-wait-member NODE [TIMEOUT_S]}"
+timeout="\${2:-${MEMBER_READY_TIMEOUT_S}}"
+export KUBECONFIG=/etc/kubernetes/admin.conf
+${etcdGatewayFunctions(plan, false)}
+deadline=$((SECONDS + timeout))
+reason="nothing checked yet"
+while [ "$SECONDS" -lt "$deadline" ]; do
+  ready="$(${NODE_READY})"
+  if [ "$ready" != "True" ]; then
+    reason="node $node is not Ready (Ready=\${ready:-unknown})"
+  elif ! etcd_healthy; then
+    reason="a member of the external etcd cluster ($etcd_urls) does not answer /health with true"
+  else
+    echo "node $node is Ready; every member of the external etcd cluster is healthy"
+    exit 0
+  fi
+  sleep 5
+done
+echo "kubeadm-ha: gave up after \${timeout}s: $reason" >&2
+exit 1
+`;
+}
 
 /**
  * Waits until NODE is Ready and a healthy voting etcd member: its own etcd lists it as a
@@ -537,19 +609,21 @@ exit 1
  * master runs it (through its etcd, or another member's when it is the master being
  * removed). Hex member IDs come from etcdctl's simple output (JSON IDs overflow jq).
  */
-export function etcdMemberScript(): string {
+export function etcdMemberScript(external = false): string {
   return `${header("Shows or removes the etcd member and Node of a master (leave: drained first), or prunes those the stack no longer has; runs on any healthy master.")}
 usage="usage: kubeadm-ha-etcd-member show|remove|leave NODE [NODE_PEER_URL] | prune MASTER..."
 action="\${1:?$usage}"
 shift
 export KUBECONFIG=/etc/kubernetes/admin.conf
-${LOCAL_NODE}
+${localNode(external)}
 # etcdctl through this master's etcd; through another member's when the one removed is this master.
 via="$local_node"
-${etcdctlFunction("via")}
+${etcdctlFunction("via")}# With an external etcd no master holds a member: only Nodes are removed, etcd is never asked.
+etcd_on_masters=${external ? "false" : "true"}
 # member_id NODE [PEER_URL]: a member whose etcd never started (a learner left by an
 # interrupted join) has no name yet: its peer URL says whose it is.
 member_id() {
+  [ "$etcd_on_masters" = true ] || return 0
   etcdctl member list | awk -F', ' -v n="$1" -v u="\${2:-}" '$3 == n || (u != "" && $4 == u) { print $1; exit }'
 }
 
@@ -557,7 +631,7 @@ member_id() {
 # member. Retried (an election after an earlier removal, the endpoint moving) until the
 # member is gone; fails when it is not by then, so the step runs again on the next up.
 remove() {
-  if [ "$1" = "$local_node" ]; then
+  if [ "$etcd_on_masters" = true ] && [ "$1" = "$local_node" ]; then
     via="$(etcdctl member list 2>/dev/null | awk -F', ' -v n="$1" '$3 != "" && $3 != n { print $3; exit }' || true)"
     via="\${via:-$local_node}"
   fi
@@ -613,8 +687,11 @@ case "$action" in
     # was reverted, a destroy): drained, then its Node and member removed; a no-op once gone.
     # The cluster's last member stays: nothing else would answer for the cluster.
     node="\${1:?$usage}"
-    members="$(etcdctl member list)"
-    others="$(awk -F', ' -v n="$node" -v u="\${2:-}" '$3 != n && !(u != "" && $4 == u)' <<< "$members" | grep -c . || true)"
+    others=1
+    if [ "$etcd_on_masters" = true ]; then
+      members="$(etcdctl member list)"
+      others="$(awk -F', ' -v n="$node" -v u="\${2:-}" '$3 != n && !(u != "" && $4 == u)' <<< "$members" | grep -c . || true)"
+    fi
     if [ "$others" -eq 0 ]; then
       echo "$node holds the cluster's last etcd member: it stays (its host's reset, or its deleted machine, ends it)"
       exit 0
@@ -630,7 +707,10 @@ case "$action" in
     # (learners of interrupted joins) are their joiner's to clear.
     [ "$#" -gt 0 ] || { echo "$usage" >&2; exit 2; }
     keep=" $* "
-    members="$(etcdctl member list | awk -F', ' '$3 != "" { print $3 }')"
+    members=""
+    if [ "$etcd_on_masters" = true ]; then
+      members="$(etcdctl member list | awk -F', ' '$3 != "" { print $3 }')"
+    fi
     nodes="$(kubectl get nodes -l node-role.kubernetes.io/control-plane -o jsonpath='{.items[*].metadata.name}')"
     gone=0
     last=""
@@ -697,12 +777,15 @@ echo "CoreDNS: $replicas replicas in $have zone(s) of $zones"
 
 /** Final check: every control-plane node Ready, every apiserver /readyz, etcd fully voting and healthy. */
 export function validateScript(plan: ClusterPlan): string {
+  const external = plan.etcd.topology === "external";
   const names = plan.masters.map((m) => m.name).join(" ");
   const urls = plan.masters.map((m) => `https://${m.ip}:${APISERVER_PORT}`).join(" ");
   return `${header("Fails unless every control-plane node is Ready, every apiserver answers /readyz and etcd has every member voting and healthy.")}
 masters="${names}"
 apiservers="\${KUBEADM_HA_APISERVER_URLS:-${urls}}"
 want=${plan.masters.length}
+# etcd's voting members: one per master (stacked), or the external cluster's.
+want_etcd=${external ? plan.etcd.members.length : plan.masters.length}
 export KUBECONFIG=/etc/kubernetes/admin.conf
 problems=()
 
@@ -714,10 +797,10 @@ for url in $apiservers; do
   body="$(curl -sk --max-time 5 "\${url}/readyz" || true)"
   [ "$body" = "ok" ] || problems+=("apiserver $url does not answer /readyz with ok (got: \${body:-no answer})")
 done
-${LOCAL_NODE}${etcdctlFunction("local_node")}members="$(etcdctl member list -w json 2>/dev/null || echo '{}')"
+${external ? etcdGatewayFunctions(plan, true) : `${LOCAL_NODE}${etcdctlFunction("local_node")}`}members="$(${external ? "etcd_gateway cluster/member/list '{}'" : "etcdctl member list -w json"} 2>/dev/null || echo '{}')"
 voters="$(printf '%s' "$members" | jq '[.members[]? | select(.isLearner != true)] | length')"
-[ "$voters" = "$want" ] || problems+=("etcd has \${voters} voting members, want $want")
-if ! etcdctl endpoint health --cluster >/dev/null 2>&1; then
+[ "$voters" = "$want_etcd" ] || problems+=("etcd has \${voters} voting members, want $want_etcd")
+if ! ${external ? "etcd_healthy" : "etcdctl endpoint health --cluster >/dev/null 2>&1"}; then
   problems+=("etcd reports an unhealthy member")
 fi
 
@@ -726,7 +809,7 @@ if [ "\${#problems[@]}" -gt 0 ]; then
   printf '  - %s\\n' "\${problems[@]}" >&2
   exit 1
 fi
-echo "control plane healthy: $want nodes Ready, $want apiservers ready, $want etcd voting members"
+echo "control plane healthy: $want nodes Ready, $want apiservers ready, $want_etcd etcd voting members${external ? " (external)" : ""}"
 `;
 }
 

@@ -11,6 +11,7 @@ import { BACKUP_PATHS } from "./backups";
 import { ENCRYPTION_PATHS } from "./encryption";
 import { BOOTSTRAP_TOKEN_SCRIPT } from "./bootstrap-token";
 import { paths } from "./scripts";
+import { ETCD_KUBELET_CONFIG, ETCD_KUBELET_DROPIN, ETCD_MEMBER_CONFIG, ETCD_MEMBER_RENDERED, ETCD_MEMBER_SCRIPT } from "./etcd-member";
 import { ENDPOINT_PATHS, endpointSetupScript, haproxyConfig, keepalivedConfig, LOCAL_PROXY_PORT, VIP_PROXY_PORT, vipCheckScript } from "./onprem-endpoint";
 
 export interface StaticMachine {
@@ -18,11 +19,14 @@ export interface StaticMachine {
   address: string;
   /** Index among the masters; undefined for workers. */
   masterIndex?: number;
+  /** A machine of the external etcd cluster: no node, no endpoint of its own. */
+  etcd?: boolean;
 }
 
 /** The endpoint's files on one machine: haproxy (+ keepalived on masters) for vip, haproxy on every node for local-proxy. */
 export function endpointFiles(plan: ClusterPlan, m: StaticMachine): MachineFile[] {
   const mode = plan.config.endpoint.mode;
+  if (m.etcd) return [];
   const backends = plan.masters.map((x) => ({ name: x.name, address: x.ip, port: APISERVER_PORT }));
   if (mode === "local-proxy") {
     return [
@@ -62,6 +66,6 @@ export function staticPrepareFiles(plan: ClusterPlan, m: StaticMachine): Machine
     { path: LIFECYCLE_PATHS.nodeName, mode: "0644", content: m.name + "\n" },
     { path: LIFECYCLE_PATHS.nodeLabels, mode: "0755", content: nodeLabelsScript() },
   ];
-  const written = [...files.map((f) => f.path), ...Object.values(paths), TOKEN_FILE, LIFECYCLE_PATHS.reset, ...CERTIFICATES_PATHS, BOOTSTRAP_TOKEN_SCRIPT, ...BACKUP_PATHS, ...ENCRYPTION_PATHS];
+  const written = [...files.map((f) => f.path), ...Object.values(paths), TOKEN_FILE, LIFECYCLE_PATHS.reset, ...CERTIFICATES_PATHS, BOOTSTRAP_TOKEN_SCRIPT, ...BACKUP_PATHS, ...ENCRYPTION_PATHS, ETCD_MEMBER_CONFIG, ETCD_MEMBER_RENDERED, ETCD_MEMBER_SCRIPT, ETCD_KUBELET_CONFIG, ETCD_KUBELET_DROPIN];
   return [...files, { path: LIFECYCLE_PATHS.reset, mode: "0755", content: resetScript(plan.config, written) }];
 }

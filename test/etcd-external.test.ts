@@ -1,0 +1,109 @@
+// The external-etcd preview on hosts you own (KUBEADM_HA_PREVIEW=external-etcd), rendered on
+// the mock runtime: the etcd machines become members one at a time before master-0 inits,
+// the masters hold the etcd CA's certificate and the apiservers' client certificate but never
+// the CA's key, every script that reaches a machine passes shellcheck, and the picture draws
+// the etcd cluster apart from the masters. Without the preview, or where it does not reach
+// (clouds, backups on), the stack is refused before any resource.
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "child_process";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "fs";
+import { join } from "path";
+import { stringify } from "yaml";
+import { fromRawConfig, notYetDeployable, previewsOf, validateClusterConfig } from "../components/config/validate";
+import { readStackFile } from "../render/render";
+import { ChildRender, renderInChild, ROOT, tempDir } from "./helpers";
+
+const STACK = "onprem-external-etcd";
+const configDir = tempDir("kubeadm-ha-external-etcd-stack-");
+
+/** onprem-vip with three etcd machines of its own, and backups off (the preview takes none yet). */
+function externalStack(): Record<string, unknown> {
+  const { config } = readStackFile(join(ROOT, "stacks"), "onprem-vip");
+  const raw = fromRawConfig(config) as Record<string, any>;
+  raw.hosts.etcd = ["a", "b", "c"].map((z, i) => ({ name: `dc1-etcd-${i}`, address: `10.103.97.${220 + i}`, zone: `rack-${z}` }));
+  raw.etcd = { topology: "external" };
+  raw.backups = { enabled: false, offReason: "the external-etcd preview" };
+  return raw;
+}
+
+let render: ChildRender;
+before(async () => {
+  const raw = externalStack();
+  writeFileSync(join(configDir, `Pulumi.${STACK}.yaml`), stringify({ config: Object.fromEntries(Object.entries(raw).map(([k, v]) => [`kubeadm-ha:${k}`, v])) }));
+  process.env.KUBEADM_HA_PREVIEW = "external-etcd";
+  render = await renderInChild(STACK, configDir);
+});
+
+const named = (n: string) => render.resources.find((r) => r.name === n)!;
+const after = (n: string) => named(n).dependencies.map((u: string) => u.split("::").pop());
+const files = (machine: string) => join(render.dir, "files", machine);
+
+test("each etcd machine is prepared, given its files and the etcd CA, and made a member after the one before; master-0 inits after the last", () => {
+  for (const i of [0, 1, 2]) {
+    const m = `dc1-etcd-${i}`;
+    assert.deepEqual(after(`${m}-files`), [`${m}-prepare`]);
+    assert.deepEqual(after(`${m}-member`).sort(), [`${m}-files`, `${m}-secrets`, ...(i > 0 ? [`dc1-etcd-${i - 1}-member`] : [])].sort());
+  }
+  assert.ok(after("dc1-master-0-init").includes("dc1-etcd-2-member"), "master-0 inits once every member is a voter");
+  // No master holds a member: nothing checks one.
+  assert.equal(render.resources.filter((r: { name: string }) => /^dc1-control-plane-etcd-member-/.test(r.name)).length, 0);
+});
+
+test("masters get the etcd CA's certificate and the apiservers' client certificate, never the CA's key; etcd machines get the CA, and kubelets of their own", () => {
+  const pki = (machine: string) => readdirSync(join(files(machine), "etc/kubernetes/pki"), { recursive: true }).map(String).filter((f) => statSync(join(files(machine), "etc/kubernetes/pki", f)).isFile()).sort();
+  for (const m of ["dc1-master-0", "dc1-master-1", "dc1-master-2"]) {
+    assert.deepEqual(pki(m), ["apiserver-etcd-client.crt", "apiserver-etcd-client.key", "ca.crt", "ca.key", "etcd/ca.crt", "front-proxy-ca.crt", "front-proxy-ca.key", "sa.key", "sa.pub"], m);
+    assert.equal(readFileSync(join(files(m), "etc/kubeadm-ha/node-name"), "utf8"), `${m}\n`);
+  }
+  for (const m of ["dc1-etcd-0", "dc1-etcd-1", "dc1-etcd-2"]) {
+    assert.deepEqual(pki(m), ["etcd/ca.crt", "etcd/ca.key"], m);
+    // Secrets stay secret in the render.
+    assert.equal(readFileSync(join(files(m), "etc/kubernetes/pki/etcd/ca.key"), "utf8"), "[secret]");
+    const dropIn = readFileSync(join(files(m), "etc/systemd/system/kubelet.service.d/20-kubeadm-ha-etcd.conf"), "utf8");
+    assert.match(dropIn, /^ExecStart=$/m);
+    assert.match(dropIn, /^ExecStart=\/usr\/bin\/kubelet --config=\/etc\/kubeadm-ha\/etcd-kubelet.yaml$/m);
+    assert.match(readFileSync(join(files(m), "etc/kubeadm-ha/etcd-kubelet.yaml"), "utf8"), /staticPodPath: \/etc\/kubernetes\/manifests/);
+    assert.ok(!existsSync(join(files(m), "etc/haproxy")), `${m} runs no endpoint of its own`);
+  }
+  // The client certificate is the program's, signed by the etcd CA for client auth, renewed by pulumi up.
+  const cert = named("dc1-pki-apiserver-etcd-client-cert") as { inputs: Record<string, unknown> };
+  assert.deepEqual(cert.inputs.allowedUses, ["digital_signature", "key_encipherment", "client_auth"]);
+  assert.equal(cert.inputs.validityPeriodHours, 8760);
+  assert.equal(cert.inputs.earlyRenewalHours, 720);
+});
+
+test("every script that reaches a machine of the external-etcd render passes shellcheck", () => {
+  const scripts: string[] = [];
+  for (const machine of readdirSync(join(render.dir, "files"))) {
+    for (const dir of ["usr/local/sbin", "commands"]) {
+      const at = join(files(machine), dir);
+      if (!existsSync(at)) continue;
+      for (const f of readdirSync(at)) if (readFileSync(join(at, f), "utf8").startsWith("#!/usr/bin/env bash")) scripts.push(join(at, f));
+    }
+  }
+  assert.ok(scripts.some((s) => s.endsWith("dc1-etcd-0/usr/local/sbin/kubeadm-ha-etcd-join")), "the member script is among them");
+  const r = spawnSync("shellcheck", ["-s", "bash", ...scripts], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+test("the picture draws the etcd machines apart from the masters, each in its zone, every apiserver a client of every member", () => {
+  const dot = readFileSync(join(render.dir, "topology.dot"), "utf8");
+  assert.match(dot, /3 masters, external etcd \(3 members\)/);
+  for (const i of [0, 1, 2]) assert.match(dot, new RegExp(`"etcd:dc1-etcd-${i}" \\[label="etcd member\\\\ndc1-etcd-${i}\\\\n10\\.103\\.97\\.22${i}`));
+  assert.doesNotMatch(dot, /"etcd:dc1-master-/, "no member on a master");
+  assert.equal((dot.match(/"master:dc1-master-\d" -> "etcd:dc1-etcd-\d"/g) ?? []).length, 9);
+  assert.ok(execFileSync("dot", ["-Tsvg"], { input: dot }).length > 0);
+});
+
+test("without the preview, on a cloud, or with backups on, an external etcd is refused naming the key, before any resource", () => {
+  const config = validateClusterConfig(externalStack(), STACK);
+  assert.deepEqual(notYetDeployable(config, previewsOf({ KUBEADM_HA_PREVIEW: "external-etcd" })), []);
+  assert.deepEqual(notYetDeployable(config, previewsOf({})).map((p) => p.key), ["kubeadm-ha:etcd.topology"]);
+  const withBackups = validateClusterConfig({ ...externalStack(), backups: { enabled: true, destination: "directory" } }, STACK);
+  assert.deepEqual(notYetDeployable(withBackups, ["external-etcd"]).map((p) => p.key), ["kubeadm-ha:backups.enabled"]);
+  const { config: gcp } = readStackFile(join(ROOT, "stacks"), "gcp-three-zone");
+  const cloud = validateClusterConfig({ ...fromRawConfig(gcp), etcd: { topology: "external" } }, "gcp-three-zone", gcp);
+  assert.deepEqual(notYetDeployable(cloud, ["external-etcd"]).map((p) => p.key), ["kubeadm-ha:etcd.topology", "kubeadm-ha:backups.enabled"]);
+  assert.match(notYetDeployable(cloud, ["external-etcd"])[0].message, /hosts you own only/);
+});
