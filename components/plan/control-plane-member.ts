@@ -5,7 +5,7 @@
 // machine (shellcheck runs on every one of them).
 import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
 import { SHARED_PKI_DIR, sharedPkiNames } from "./pki";
-import { applyCni, ETCD_PEER_PORT, header, MEMBER_DONE, MEMBER_READY_TIMEOUT_S, paths, waitUntilDeadline } from "./scripts";
+import { applyCni, ETCD_PEER_PORT, header, MEMBER_DONE, MEMBER_READY_TIMEOUT_S, noClusterFunctions, paths, waitUntilDeadline } from "./scripts";
 import { CERTIFICATES_CONFIG } from "./certificates";
 import { joinTokenFunctions } from "./bootstrap-token";
 
@@ -17,7 +17,7 @@ export const KUBELET_HEALTHZ = "http://127.0.0.1:10248/healthz";
 export const POD_LOGS = "/var/log/pods";
 /** etcd's static pod's logs on a master, one per start (`ls -t` puts the newest first). */
 export const ETCD_POD_LOGS = `${POD_LOGS}/kube-system_etcd-*/etcd/*.log`;
-/** etcd's ports: a master answering on neither (nor on the apiserver's) holds no cluster. */
+/** etcd's which: "the apiserver's and etcd's ports", ports: a master answering on neither (nor on the apiserver's) holds no cluster. */
 export const ETCD_PORTS = [2379, ETCD_PEER_PORT];
 
 /**
@@ -92,30 +92,7 @@ ready_peer() {
   return 1
 }
 
-# True when ADDRESS:PORT refuses the connection (the host is up and nothing listens there).
-refuses() {
-  local err
-  if err="$(timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>&1)"; then
-    return 1
-  fi
-  [[ "$err" == *"Connection refused"* ]]
-}
-
-# True when no other master holds a cluster: each refuses the apiserver's and etcd's ports.
-no_cluster_anywhere() {
-  local m port
-  for m in "\${masters[@]}"; do
-    [ "\${m%%=*}" = "$node" ] && continue
-    for port in "$apiserver_port" $etcd_ports; do
-      if ! refuses "\${m#*=}" "$port"; then
-        reason="\${m%%=*} (\${m#*=}) answers on port $port, or does not answer at all, but its apiserver is not ready: it may hold a cluster, so $node waits to join it rather than init a second one"
-        return 1
-      fi
-    done
-  done
-  return 0
-}
-
+${noClusterFunctions({ machines: "masters", self: "node", which: "the apiserver's and etcd's ports", ports: '"$apiserver_port" $etcd_ports', holds: "its apiserver is not ready", instead: "init a second one" })}
 # etcd's JSON gateway on a peer, with this node's etcd client certificate.
 etcd_api() {
   curl -sS --max-time 5 --cacert ${SHARED_PKI_DIR}/etcd/ca.crt \\

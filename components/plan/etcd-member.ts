@@ -9,7 +9,7 @@ import { MachineFile } from "./bundle";
 import { CRI_SOCKET, etcdMemberConfig, KUBEADM_HA_DIR, kubeletConfiguration } from "./kubeadm";
 import { SHARED_PKI_DIR } from "./pki";
 import { EtcdMemberPlan, ETCD_CLIENT_PORT, INITIAL_CLUSTER_PLACEHOLDER, INITIAL_CLUSTER_STATE_PLACEHOLDER } from "./etcd-cluster";
-import { ETCD_PEER_PORT, header, SBIN } from "./scripts";
+import { ETCD_PEER_PORT, header, noClusterFunctions, SBIN } from "./scripts";
 
 /** The member's kubeadm config (etcd-cluster.ts etcdMemberConfig), with the placeholders below. */
 export const ETCD_MEMBER_CONFIG = `${KUBEADM_HA_DIR}/etcd-member.yaml`;
@@ -92,30 +92,7 @@ answering_peer() {
   return 1
 }
 
-# True when ADDRESS:PORT refuses the connection (the host is up and nothing listens there).
-refuses() {
-  local err
-  if err="$(timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>&1)"; then
-    return 1
-  fi
-  [[ "$err" == *"Connection refused"* ]]
-}
-
-# True when no other member holds a cluster: each refuses etcd's client and peer ports.
-no_cluster_anywhere() {
-  local m port
-  for m in "\${members[@]}"; do
-    [ "\${m%%=*}" = "$name" ] && continue
-    for port in ${ETCD_CLIENT_PORT} ${ETCD_PEER_PORT}; do
-      if ! refuses "\${m#*=}" "$port"; then
-        reason="\${m%%=*} (\${m#*=}) answers on port $port, or does not answer at all, but serves no member list: it may hold a cluster, so $name waits to join it rather than start a second one"
-        return 1
-      fi
-    done
-  done
-  return 0
-}
-
+${noClusterFunctions({ machines: "members", self: "name", which: "etcd's client and peer ports", ports: `${ETCD_CLIENT_PORT} ${ETCD_PEER_PORT}`, holds: "serves no member list", instead: "start a second one" })}
 # The certificates of this member, from the etcd CA (kubeadm keeps valid ones it finds).
 certificates() {
   local c

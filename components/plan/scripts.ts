@@ -371,6 +371,40 @@ touch "$MARKER"
 `;
 }
 
+/**
+ * Bash: `refuses ADDRESS PORT` holds when the host answers and nothing listens there; and
+ * `no_cluster_anywhere`, when every other machine of the array named `machines` (name=address,
+ * this one named by the variable `self`) refuses each of `ports`: none holds a cluster. A
+ * machine that does not answer at all proves nothing; $reason says which, and why the caller
+ * waits rather than `instead`.
+ */
+export function noClusterFunctions(o: { machines: string; self: string; ports: string; which: string; holds: string; instead: string }): string {
+  return `# True when ADDRESS:PORT refuses the connection (the host is up and nothing listens there).
+refuses() {
+  local err
+  if err="$(timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>&1)"; then
+    return 1
+  fi
+  [[ "$err" == *"Connection refused"* ]]
+}
+
+# True when no other ${o.machines.replace(/s$/, "")} holds a cluster: each refuses ${o.which}.
+no_cluster_anywhere() {
+  local m port
+  for m in "\${${o.machines}[@]}"; do
+    [ "\${m%%=*}" = "$${o.self}" ] && continue
+    for port in ${o.ports}; do
+      if ! refuses "\${m#*=}" "$port"; then
+        reason="\${m%%=*} (\${m#*=}) answers on port $port, or does not answer at all, but ${o.holds}: it may hold a cluster, so $${o.self} waits to join it rather than ${o.instead}"
+        return 1
+      fi
+    done
+  done
+  return 0
+}
+`;
+}
+
 /** Points the endpoint name at one address in /etc/hosts (per-node resolution avoids the LB hairpin). */
 export function setEndpointScript(endpointName: string): string {
   return `${header("Points the API endpoint name at one address in /etc/hosts.")}
