@@ -12,6 +12,8 @@ import { join } from "path";
 import { stringify } from "yaml";
 import { fromRawConfig, notYetDeployable, previewsOf, validateClusterConfig } from "../components/config/validate";
 import { readStackFile } from "../render/render";
+import { planCluster } from "../components/plan/cluster-plan";
+import { certificatesScript } from "../components/plan/certificates";
 import { ChildRender, renderInChild, ROOT, tempDir } from "./helpers";
 
 const STACK = "onprem-external-etcd";
@@ -71,6 +73,14 @@ test("masters get the etcd CA's certificate and the apiservers' client certifica
   assert.deepEqual(cert.inputs.allowedUses, ["digital_signature", "key_encipherment", "client_auth"]);
   assert.equal(cert.inputs.validityPeriodHours, 8760);
   assert.equal(cert.inputs.earlyRenewalHours, 720);
+});
+
+test("a certificate renewal on a master restarts its apiserver, controller-manager and scheduler, never an etcd it does not run", () => {
+  const script = readFileSync(join(files("dc1-master-0"), "usr/local/sbin/kubeadm-ha-certificates"), "utf8");
+  assert.deepEqual([...script.matchAll(/^  restart (\S+) /gm)].map((m) => m[1]), ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]);
+  // With etcd stacked, the same renewal restarts the master's own member first.
+  const plan = planCluster(validateClusterConfig(fromRawConfig(readStackFile(join(ROOT, "stacks"), "onprem-vip").config), "onprem-vip"));
+  assert.deepEqual([...certificatesScript(plan, plan.masters[0]).matchAll(/^  restart (\S+) /gm)].map((m) => m[1]), ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]);
 });
 
 test("every script that reaches a machine of the external-etcd render passes shellcheck", () => {

@@ -41,10 +41,11 @@ const MANIFESTS = "/etc/kubernetes/manifests";
  * The static pods restarted after a renewal, in order, each with the local address that
  * answers while it runs (`healthy`) and stops answering once the kubelet stopped it.
  */
-export function staticPods(master: MasterPlan): Array<{ name: string; healthy: string }> {
+export function staticPods(master: MasterPlan, etcd: "stacked" | "external" = "stacked"): Array<{ name: string; healthy: string }> {
   return [
-    // kubeadm's etcd serves /health without TLS on the metrics address.
-    { name: "etcd", healthy: "http://127.0.0.1:2381/health" },
+    // kubeadm's etcd serves /health without TLS on the metrics address. (An external etcd runs
+    // on machines of its own: a master has no member to restart.)
+    ...(etcd === "stacked" ? [{ name: "etcd", healthy: "http://127.0.0.1:2381/health" }] : []),
     { name: "kube-apiserver", healthy: `https://${master.ip}:${APISERVER_PORT}/livez` },
     { name: "kube-controller-manager", healthy: "https://127.0.0.1:10257/healthz" },
     { name: "kube-scheduler", healthy: "https://127.0.0.1:10259/healthz" },
@@ -84,7 +85,7 @@ export function earliestExpiry(stdouts: Array<string | undefined>): string | und
 /** `kubeadm-ha-certificates expiry|renew-if-due` on one master, its window and pods written in. */
 export function certificatesScript(plan: ClusterPlan, master: MasterPlan): string {
   const within = durationSeconds(plan.config.kubernetes.certificates.renewBefore)!;
-  const pods = staticPods(master);
+  const pods = staticPods(master, plan.etcd.topology);
   return `${header(`Renews this master's control-plane certificates when the earliest expires within ${plan.config.kubernetes.certificates.renewBefore}, one master at a time.`)}
 usage="usage: kubeadm-ha-certificates expiry|renew-if-due|reconfigure"
 action="\${1:?$usage}"
