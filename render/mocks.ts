@@ -54,28 +54,15 @@ function ed25519OpenSsh(key: KeyObject, comment: string): { publicKeyOpenssh: st
  * `render:diff` compares like with like.
  */
 function selfSignedCert(keyPem: string, commonName: string): string {
-  const cacheDir = join(tmpdir(), "kubeadm-ha-mock-certs");
-  const cached = join(cacheDir, createHash("sha256").update(keyPem + "\0" + commonName).digest("hex") + ".pem");
-  if (existsSync(cached)) return readFileSync(cached, "utf8");
-  const dir = mkdtempSync(join(tmpdir(), "kubeadm-ha-mock-"));
-  try {
-    writeFileSync(join(dir, "key.pem"), keyPem, { mode: 0o600 });
-    const pem = execFileSync("openssl", ["req", "-x509", "-new", "-key", join(dir, "key.pem"), "-subj", `/CN=${commonName}`, "-days", "3650", "-set_serial", "1",
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment"], { encoding: "utf8" });
-    // Written aside and renamed: renders running side by side never read half a file.
-    mkdirSync(cacheDir, { recursive: true });
-    writeFileSync(join(dir, "cert.pem"), pem);
-    if (!existsSync(cached)) renameSync(join(dir, "cert.pem"), cached);
-    return readFileSync(cached, "utf8");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return opensslOutput({ "key.pem": keyPem }, ["req", "-x509", "-new", "-key", "{key.pem}", "-subj", `/CN=${commonName}`, "-days", "3650", "-set_serial", "1",
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment"]);
 }
 
 /**
  * What openssl prints for `args` run over `files` (written to a private folder first; `{name}`
- * in an argument is that file's path), cached by its inputs as selfSignedCert is: the tls
- * provider's CSRs and locally signed certificates, real PEM the machines' tools can read.
+ * in an argument is that file's path), cached by its inputs: the tls provider's CA, CSRs and
+ * locally signed certificates, real PEM the machines' tools can read. Written aside and
+ * renamed: renders running side by side never read half a file.
  */
 function opensslOutput(files: Record<string, string>, args: string[]): string {
   const cacheDir = join(tmpdir(), "kubeadm-ha-mock-certs");
