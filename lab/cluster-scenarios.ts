@@ -178,12 +178,17 @@ type Samples = Sample[];
 
 /** A shell loop on a host printing `<ms> ok|fail` per probe (a sampling rate, not a wait); stop() ends it (again: the same samples). */
 export function sampler(c: LabCluster, host: string, probe: string, everyS = 0.2): { samples: () => Samples; stop: () => Promise<Samples> } {
-  const script = `while :; do t=$(date +%s%3N); if ${probe} >/dev/null 2>&1; then echo "$t ok"; else echo "$t fail"; fi; sleep ${everyS}; done`;
+  const script = `while :; do t=$(date +%s%3N); if ${probe} >/dev/null 2>&1; then echo "$t ok"; else echo "$t fail $?"; fi; sleep ${everyS}; done`;
   // Its own process group: nsenter forks into the host's PID namespace, and the loop must end with it.
   const p: ChildProcess = spawn("nsenter", [...c.hosts.nsenterArgs(host), "bash", "-c", script], { stdio: ["ignore", "pipe", "ignore"], detached: true });
   let out = "";
   p.stdout!.on("data", (d) => (out += d));
-  const samples = () => out.split("\n").filter((l) => / (ok|fail)$/.test(l)).map((l) => ({ t: Number(l.split(" ")[0]), ok: l.endsWith(" ok") }));
+  const samples = () =>
+    out
+      .split("\n")
+      .map((l) => /^(\d+) (ok|fail (\d+))$/.exec(l))
+      .filter((m) => m !== null)
+      .map((m): Sample => (m[2] === "ok" ? { t: Number(m[1]), ok: true } : { t: Number(m[1]), ok: false, rc: Number(m[3]) }));
   let stopped: Promise<Samples> | undefined;
   return {
     samples,
@@ -467,7 +472,8 @@ export async function markCluster(c: LabCluster, master: string, what: string): 
 /** The echo workload's Service answering from a worker, sampled every half second until stop(). */
 export async function workloadSampler(c: LabCluster, f: ClusterFacts, master: string): Promise<ReturnType<typeof sampler>> {
   const ip = (await c.kubectl(master, ["get", "service", "echo", "-o", "jsonpath={.spec.clusterIP}"])).trim();
-  return sampler(c, f.workers[0], `curl -s --max-time 2 http://${ip}/ | grep -q pod=`, 0.5);
+  // A failure keeps curl's exit status (7 refused or unreachable, 28 timed out, 52/56 cut off), or 100: an answer from no pod.
+  return sampler(c, f.workers[0], `( a="$(curl -s --max-time 2 http://${ip}/)" || exit; case "$a" in *pod=*) exit 0 ;; esac; exit 100 )`, 0.5);
 }
 
 export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: string, setMachine: (machine: string) => void, opts: { killJoin?: boolean } = {}): Promise<MachineReplaced> {

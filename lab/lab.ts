@@ -51,6 +51,8 @@ export interface LabHost {
 export interface Sample {
   t: number;
   ok: boolean;
+  /** A failed probe's exit status (a workload probe's: curl's, or 100 for an answer from no pod). */
+  rc?: number;
 }
 
 /** A command's exit code and output. */

@@ -60,7 +60,7 @@ function failedDuring(samples: Sample[], spans: Array<[string, { start: number; 
     .filter((x) => !x.ok)
     .map((x) => {
       const during = spans.filter(([, s]) => s.start <= Math.floor(x.t / 1000) && Math.floor(x.t / 1000) <= s.end).map(([n]) => n);
-      return `${((x.t - t0) / 1000).toFixed(1)} s (${during.join(", ") || "between steps"})`;
+      return `${((x.t - t0) / 1000).toFixed(1)} s (${during.join(", ") || "between steps"}; exit ${x.rc ?? "?"})`;
     });
 }
 

@@ -20,7 +20,7 @@ before(async () => {
 const RELEASE = "v1.34.2"; // the lab stack's
 
 /** A cluster as the stand-ins see it: the release in kubeadm-config, each node's kubelet, this node's kubelet and apiserver. */
-function cluster(s: { cluster: string; nodes: Record<string, { kubelet: string; master?: boolean; cordoned?: boolean; annotated?: boolean }>; local?: { kubelet: string; apiserver: string }; leaderless?: boolean }) {
+function cluster(s: { cluster: string; nodes: Record<string, { kubelet: string; master?: boolean; cordoned?: boolean; annotated?: boolean; notReady?: boolean }>; local?: { kubelet: string; apiserver: string }; leaderless?: boolean; kubeProxyRolling?: number }) {
   const root = tempDir("kubeadm-ha-upgrade-");
   const state = join(root, "state");
   mkdirSync(join(root, "etc/kubernetes/manifests"), { recursive: true });
@@ -33,10 +33,12 @@ function cluster(s: { cluster: string; nodes: Record<string, { kubelet: string; 
     writeFileSync(join(dir, "kubelet"), n.kubelet);
     if (n.master) writeFileSync(join(dir, "master"), "");
     if (n.cordoned) writeFileSync(join(dir, "cordoned"), "");
+    if (n.notReady) writeFileSync(join(dir, "notready"), "");
     if (n.annotated) writeFileSync(join(dir, "annotation"), RELEASE);
   }
   writeFileSync(join(state, "local-kubelet"), s.local?.kubelet ?? "v0.0.0");
   if (s.leaderless) writeFileSync(join(state, "leaderless"), "");
+  if (s.kubeProxyRolling) writeFileSync(join(state, "kube-proxy-rolling"), String(s.kubeProxyRolling));
   writeFileSync(join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"), `spec:\n  containers:\n  - image: registry.k8s.io/kube-apiserver:${s.local?.apiserver ?? "v0.0.0"}\n`);
   const path = join(root, "kubeadm-ha-upgrade");
   writeFileSync(path, script.split("/etc/kubernetes").join(join(root, "etc/kubernetes")));
@@ -45,7 +47,7 @@ function cluster(s: { cluster: string; nodes: Record<string, { kubelet: string; 
     run: (action: string, node: string) =>
       spawnSync("bash", [path, action, node], {
         encoding: "utf8",
-        env: { ...process.env, PATH: `${join(ROOT, "test/fixtures/upgrade-standins")}:${process.env.PATH}`, STANDIN_STATE: state, KUBEADM_HA_API_RETRY_S: "2", KUBEADM_HA_UPGRADE_TIMEOUT_S: "3", KUBEADM_HA_CONTROLLERS_WAIT_S: "3" },
+        env: { ...process.env, PATH: `${join(ROOT, "test/fixtures/upgrade-standins")}:${process.env.PATH}`, STANDIN_STATE: state, KUBEADM_HA_API_RETRY_S: "2", KUBEADM_HA_UPGRADE_TIMEOUT_S: "3", KUBEADM_HA_CONTROLLERS_WAIT_S: "3", KUBEADM_HA_KUBE_PROXY_WAIT_S: "3" },
       }),
     /** The node's kubelet now runs `version` (what its own upgrade step does). */
     upgraded: (node: string, version: string) => writeFileSync(join(state, "nodes", node, "kubelet"), version),
@@ -117,6 +119,33 @@ test("no worker is drained while the controller-manager has no leader renewing i
   assert.equal(r.status, 1);
   assert.match(r.stderr, /kube-controller-manager has no leader renewing its Lease after 3s \(last: gone-leader\/2026-12-04T10:00:00\.000000Z\): no drain/);
   assert.deepEqual(c.writes(), [], "nothing cordoned or drained");
+});
+
+test("a worker is drained only once kube-proxy's roll to the release has finished (a node between two kube-proxy pods keeps its old Service rules)", () => {
+  const c = cluster({ cluster: RELEASE, nodes: { ...MASTERS, "lab-worker-0": { kubelet: "v1.33.7" }, "lab-worker-1": { kubelet: "v1.33.7" } }, kubeProxyRolling: 2 });
+  const r = c.run("drain", "lab-worker-0");
+  assert.equal(r.status, 0, r.stderr);
+  const calls = c.calls();
+  const looks = calls.filter((l) => l.includes(" get daemonset kube-proxy "));
+  assert.equal(looks.length, 3, "looked until the roll was seen finished");
+  const drainAt = calls.findIndex((l) => l.startsWith("kubectl drain lab-worker-0"));
+  assert.ok(drainAt > calls.lastIndexOf(looks[2]), "drained after the roll finished");
+});
+
+test("no worker is drained while kube-proxy's roll does not finish: the step fails saying how far it is", () => {
+  const c = cluster({ cluster: RELEASE, nodes: { ...MASTERS, "lab-worker-0": { kubelet: "v1.33.7" } }, kubeProxyRolling: 1000 });
+  const r = c.run("drain", "lab-worker-0");
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /kube-proxy's DaemonSet is still rolling after 3s \(generation\/observed\/desired\/updated\/available: 7\/7\/5\/4\/4\): no drain/);
+  assert.deepEqual(c.writes(), [], "nothing cordoned or drained");
+});
+
+test("a kube-proxy roll held by a node that is not Ready does not hold the drain: it names the node and goes on", () => {
+  const c = cluster({ cluster: RELEASE, nodes: { ...MASTERS, "lab-worker-0": { kubelet: "v1.33.7" }, "lab-worker-1": { kubelet: "v1.33.7", notReady: true } }, kubeProxyRolling: 1000 });
+  const r = c.run("drain", "lab-worker-0");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /kube-proxy's roll is held by nodes that are not Ready \(lab-worker-1\): not waiting for it/);
+  assert.ok(c.cordoned("lab-worker-0"));
 });
 
 test("a worker whose kubelet runs the release already fetches nothing, and is neither drained nor upgraded", () => {

@@ -110,6 +110,46 @@ export function controllersLiveFunction(): string {
 `;
 }
 
+/** How long a drain waits for kube-proxy's DaemonSet to finish a roll (KUBEADM_HA_KUBE_PROXY_WAIT_S overrides). */
+export const KUBE_PROXY_ROLL_WAIT_S = 300;
+
+/**
+ * A bash function, \`kube_proxy_settled\`: waits until kube-proxy's DaemonSet is not rolling
+ * (every scheduled pod updated and available), for up to KUBE_PROXY_ROLL_WAIT_S; fails saying
+ * how far the roll is. kubeadm rolls kube-proxy to the new release with the last master's
+ * upgrade; a node whose kube-proxy is between its old and its new pod keeps its old rules,
+ * so a drain moving Service endpoints meanwhile sends that node's clients to evicted pods.
+ * A roll held by nodes that are not Ready (their pods cannot start, and the DaemonSet waits
+ * on them) is not waited for: it says which, and the drain goes on. No kube-proxy DaemonSet
+ * (another proxy replaces it) waits for nothing.
+ */
+export function kubeProxySettledFunction(): string {
+  return `kube_proxy_settled() {
+  local wait="\${KUBEADM_HA_KUBE_PROXY_WAIT_S:-${KUBE_PROXY_ROLL_WAIT_S}}" deadline status gen observed desired updated available notready
+  deadline=$((SECONDS + wait))
+  while :; do
+    if status="$(kubectl -n kube-system get daemonset kube-proxy --ignore-not-found -o jsonpath='{.metadata.generation}/{.status.observedGeneration}/{.status.desiredNumberScheduled}/{.status.updatedNumberScheduled}/{.status.numberAvailable}' 2>/dev/null)"; then
+      [ -n "$status" ] || return 0
+      IFS=/ read -r gen observed desired updated available <<<"$status"
+      if [ "$gen" = "$observed" ] && [ "\${updated:-0}" = "\${desired:-0}" ] && [ "\${available:-0}" = "\${desired:-0}" ]; then
+        return 0
+      fi
+      notready="$(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}' 2>/dev/null | grep -v '=True$' | cut -d= -f1 | tr '\\n' ' ' || true)"
+      if [ -n "\${notready// /}" ]; then
+        echo "kubeadm-ha: kube-proxy's roll is held by nodes that are not Ready (\${notready% }): not waiting for it"
+        return 0
+      fi
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "kubeadm-ha: kube-proxy's DaemonSet is still rolling after \${wait}s (generation/observed/desired/updated/available: \${status:-unreadable}): no drain while a node's kube-proxy is being replaced; see kubectl -n kube-system rollout status daemonset/kube-proxy" >&2
+      return 1
+    fi
+    sleep 2
+  done
+}
+`;
+}
+
 /**
  * A bash function, \`kubectl_retry ARGS...\`: kubectl, run again every 2 s while it fails, for up
  * to API_RETRY_S (KUBEADM_HA_API_RETRY_S overrides); its output once it succeeded. For calls

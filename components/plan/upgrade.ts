@@ -11,7 +11,7 @@ import { BACKUP_SCRIPT, BACKUP_UNIT } from "./backups";
 import { APISERVER_PORT, ClusterPlan } from "./cluster-plan";
 import { KUBELET_HEALTHZ } from "./control-plane-member";
 import { skippedPreflightChecks } from "./kubeadm";
-import { controllersLiveFunction, header, kubectlRetryFunction, kubernetesPackageFunctions, MEMBER_READY_TIMEOUT_S, paths } from "./scripts";
+import { controllersLiveFunction, header, kubectlRetryFunction, kubeProxySettledFunction, kubernetesPackageFunctions, MEMBER_READY_TIMEOUT_S, paths } from "./scripts";
 
 /** The upgrade script on every node (its release and package source written in). */
 export const UPGRADE_SCRIPT = paths.upgrade;
@@ -117,10 +117,13 @@ node_field() {
 }
 
 ${controllersLiveFunction()}
+${kubeProxySettledFunction()}
 # cordon_and_drain: cordons and drains $node, marked as this script's (an operator's cordon
-# stays theirs), once the controllers that move its pods run.
+# stays theirs), once the controllers that move its pods run and no node's kube-proxy is
+# being replaced (the last master's upgrade rolls it).
 cordon_and_drain() {
   controllers_live
+  kube_proxy_settled
   if [ "$(node_field '{.spec.unschedulable}')" != "true" ]; then
     kubectl_retry annotate node "$node" --overwrite "${UPGRADE_ANNOTATION}=$want" >/dev/null
   fi

@@ -6,7 +6,7 @@
 // delete of its hook (a control-plane step that depends on it) cordons every node of the old
 // generation and drains them one at a time, PodDisruptionBudgets honoured. Pure.
 import { createHash } from "crypto";
-import { controllersLiveFunction, header, kubectlRetryFunction } from "./scripts";
+import { controllersLiveFunction, header, kubectlRetryFunction, kubeProxySettledFunction } from "./scripts";
 import { UPGRADED_READY_TIMEOUT_S, DRAIN_TIMEOUT_S } from "./upgrade";
 
 /** The node label naming a worker's generation (set by its join config). */
@@ -32,12 +32,15 @@ set -euo pipefail
 export KUBECONFIG=/etc/kubernetes/admin.conf
 ${kubectlRetryFunction()}
 ${controllersLiveFunction()}
+${kubeProxySettledFunction()}
 # drain_all WHY NODE...: every node cordoned first (no evicted pod lands on another node going
-# away), then each drained in turn, PodDisruptionBudgets honoured, while the controllers run.
+# away), then each drained in turn, PodDisruptionBudgets honoured, while the controllers run
+# and no node's kube-proxy is being replaced.
 drain_all() {
   local why="$1" n
   shift
   controllers_live
+  kube_proxy_settled
   for n in "$@"; do kubectl_retry cordon "$n" >/dev/null; done
   for n in "$@"; do
     echo "draining $n ($why)"
