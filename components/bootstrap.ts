@@ -166,9 +166,14 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // An external etcd: each of its machines prepared, given its files and the etcd CA, then
     // made a member, one at a time (each after the one before is a healthy voter). The
     // masters prepare meanwhile; the first init or join waits for the last member.
+    // On hosts you own each etcd machine is given back (kubeadm reset, its data and files
+    // removed) when the stack is destroyed: after every master left (master-0's reset, the
+    // last of theirs, depends on these), so the cluster keeps its datastore to the end.
     const etcdMembers: command.remote.Command[] = [];
+    const etcdResets: command.remote.Command[] = [];
     for (const member of plan.etcd.members) {
       const machine = new MachineSteps(member.name, { ssh, host: member.ip, trigger: hostIdentity({ address: member.ip, machine: member.machine }), before: args.dependsOn }, { parent: this });
+      if (args.prepareFiles) etcdResets.push(machine.step("reset", { delete: resetCommand(member.name), replaceOn: [] }));
       const boot = firstStep(machine, { name: member.name, address: member.ip, etcd: true }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
       const files = machine.step("files", { create: scripts.unpackCommand(), stdin: encodeBundle(etcdMachineFiles(plan, member)) }, [boot]);
       const secrets = machine.step("secrets", { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle(etcdMachinePkiFiles(s)))) }, [boot]);
@@ -205,7 +210,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const before = [...args.dependsOn, ...(args.masterMachines ? [args.masterMachines[master.index]] : []), ...args.turns.after(master.index)];
       const machine = new MachineSteps(master.name, { ssh, host: master.ip, trigger: args.masterIds[master.index], before }, { parent: this });
       machines.push(machine);
-      const chain = lastLeave ? [lastLeave] : [];
+      const chain = lastLeave ? [lastLeave] : etcdResets;
       const reset = owned ? [machine.step("reset", { delete: resetCommand(master.name), replaceOn: [] }, chain)] : chain;
       lastLeave = controlPlane.step(`remove-${master.name}`, { delete: removeMasterCommand(master), replaceOn: [] }, reset, { host: args.controlPlaneHost(master.ip) });
       const boot = firstStep(machine, { name: master.name, address: master.ip, masterIndex: master.index }, master.endpointWhileJoining, master.endpointAfterJoin);

@@ -90,20 +90,39 @@ export function mastersOf(resources: PolicyResource[]): MasterSeen[] {
   return [...cloud, ...declared];
 }
 
+/** An external etcd's machine as the policies see it (hosts you own: the Cluster component's facts). */
+export interface EtcdMachineSeen {
+  cluster: string;
+  name: string;
+  zone: string;
+  highAvailability: boolean;
+  urn: string;
+}
+
+/** Every machine of an external etcd, from the Cluster components' facts. */
+export function etcdMachinesOf(resources: PolicyResource[]): EtcdMachineSeen[] {
+  return resources
+    .filter((r) => r.type === T.cluster && r.props.controlPlane)
+    .flatMap((r) => {
+      const facts = r.props.controlPlane as ControlPlaneFacts;
+      return (facts.etcdMachines ?? []).map((e): EtcdMachineSeen => ({ cluster: r.name, name: e.name, zone: e.zone, highAvailability: facts.highAvailability, urn: r.urn }));
+    });
+}
+
 function descendsFrom(r: PolicyResource, ancestor: PolicyResource): boolean {
   for (let p = r.parent; p; p = p.parent) if (p.urn === ancestor.urn) return true;
   return false;
 }
 
-function byCluster(masters: MasterSeen[]): Map<string, MasterSeen[]> {
-  const out = new Map<string, MasterSeen[]>();
+function byCluster<M extends { cluster: string }>(masters: M[]): Map<string, M[]> {
+  const out = new Map<string, M[]>();
   for (const m of masters) out.set(m.cluster, [...(out.get(m.cluster) ?? []), m]);
   return out;
 }
 
 export const controlPlaneSpansThreeZones: StackValidationPolicy = {
   name: "control-plane-spans-three-zones",
-  description: "The masters of an HA cluster sit in at least three zones (failure domains), so losing one zone leaves an etcd quorum and a serving apiserver. A stack that sets controlPlane.highAvailability: false is exempt.",
+  description: "The masters of an HA cluster sit in at least three zones (failure domains), and so do the machines of an external etcd, so losing one zone leaves an etcd quorum and a serving apiserver. A stack that sets controlPlane.highAvailability: false is exempt.",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     for (const [cluster, masters] of byCluster(mastersOf(args.resources))) {
@@ -113,16 +132,24 @@ export const controlPlaneSpansThreeZones: StackValidationPolicy = {
         report(`cluster ${cluster}: its ${masters.length} masters span ${zones.length} zone(s) (${zones.join(", ")}); an HA control plane needs ${MIN_ZONES}. Put one master in each of three zones, or declare the cluster non-HA with kubeadm-ha:controlPlane.highAvailability: false.`, masters[0].urn);
       }
     }
+    for (const [cluster, machines] of byCluster(etcdMachinesOf(args.resources))) {
+      if (machines.some((m) => !m.highAvailability)) continue;
+      const zones = [...new Set(machines.map((m) => m.zone))].sort();
+      if (zones.length < MIN_ZONES) {
+        report(`cluster ${cluster}: its ${machines.length} etcd machines span ${zones.length} zone(s) (${zones.join(", ")}); an HA etcd needs ${MIN_ZONES}. Put one etcd machine in each of three zones (kubeadm-ha:hosts.etcd[].zone).`, machines[0].urn);
+      }
+    }
   },
 };
 
 export const etcdMembersOdd: StackValidationPolicy = {
   name: "etcd-members-odd",
-  description: "etcd has an odd number of voting members: an even count adds a machine without surviving one more failure (4 members tolerate 1 loss, like 3).",
+  description: "etcd has an odd number of voting members (stacked on the masters, or on machines of its own): an even count adds a machine without surviving one more failure (4 members tolerate 1 loss, like 3).",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-    for (const [cluster, masters] of byCluster(mastersOf(args.resources))) {
-      const members = masters.filter((m) => m.etcdMember);
+    const machines = byCluster(etcdMachinesOf(args.resources));
+    for (const cluster of new Set([...byCluster(mastersOf(args.resources)).keys(), ...machines.keys()])) {
+      const members = [...mastersOf(args.resources).filter((m) => m.cluster === cluster && m.etcdMember), ...(machines.get(cluster) ?? [])];
       if (members.length > 0 && members.length % 2 === 0) {
         report(`cluster ${cluster}: etcd has ${members.length} members (${members.map((m) => m.name).join(", ")}); use an odd number, 3 or 5.`, members[0].urn);
       }

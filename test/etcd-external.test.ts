@@ -15,6 +15,9 @@ import { readStackFile } from "../render/render";
 import { planCluster } from "../components/plan/cluster-plan";
 import { certificatesScript } from "../components/plan/certificates";
 import { ChildRender, renderInChild, ROOT, tempDir } from "./helpers";
+import { runPolicies } from "../policy/offline";
+import { POLICIES, T } from "../policy/rules";
+import type { ControlPlaneFacts } from "../components/plan/labels";
 
 const STACK = "onprem-external-etcd";
 const configDir = tempDir("kubeadm-ha-external-etcd-stack-");
@@ -50,6 +53,26 @@ test("each etcd machine is prepared, given its files and the etcd CA, and made a
   assert.ok(after("dc1-master-0-init").includes("dc1-etcd-2-member"), "master-0 inits once every member is a voter");
   // No master holds a member: nothing checks one.
   assert.equal(render.resources.filter((r: { name: string }) => /^dc1-control-plane-etcd-member-/.test(r.name)).length, 0);
+});
+
+test("a destroy gives the etcd machines back last: master-0's reset, the masters' last, waits on every etcd machine's reset", () => {
+  for (const i of [0, 1, 2]) {
+    const reset = named(`dc1-etcd-${i}-reset`) as { inputs: Record<string, unknown> };
+    assert.equal(reset.inputs.create, undefined, "nothing runs when it is made");
+    assert.match(String(reset.inputs.delete), /sudo \/usr\/local\/sbin\/kubeadm-ha-reset dc1-etcd-\d/);
+  }
+  assert.deepEqual(after("dc1-master-0-reset").sort(), ["dc1-etcd-0-reset", "dc1-etcd-1-reset", "dc1-etcd-2-reset"]);
+  // The reset script an etcd machine is given removes the files its etcd steps wrote.
+  const script = readFileSync(join(files("dc1-etcd-0"), "usr/local/sbin/kubeadm-ha-reset"), "utf8");
+  for (const f of ["/etc/kubeadm-ha/etcd-kubelet.yaml", "/usr/local/sbin/kubeadm-ha-etcd-join"]) assert.ok(script.includes(`rm -f ${f}`), f);
+});
+
+test("the policy pack passes the render and sees the etcd machines, not the masters, as etcd's members", async () => {
+  assert.deepEqual(await runPolicies(render.resources, POLICIES), []);
+  const facts = (render.resources.find((r: { type: string }) => r.type === T.cluster) as { outputs: { controlPlane: ControlPlaneFacts } }).outputs.controlPlane;
+  assert.equal(facts.etcd, "external");
+  assert.deepEqual(facts.masters.map((m) => m.etcdMember), [false, false, false]);
+  assert.deepEqual(facts.etcdMachines?.map((e) => `${e.name}@${e.zone}`), ["dc1-etcd-0@rack-a", "dc1-etcd-1@rack-b", "dc1-etcd-2@rack-c"]);
 });
 
 test("masters get the etcd CA's certificate and the apiservers' client certificate, never the CA's key; etcd machines get the CA, and kubelets of their own", () => {

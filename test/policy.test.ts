@@ -58,6 +58,26 @@ describe("each rule on its own", () => {
     assert.match(msg, /etcd has 4 members.*odd number/);
   });
 
+  test("with an external etcd, its machines count as the members: odd, and in three zones; the masters hold none", async () => {
+    const cluster = (zones: string[]) =>
+      fake(rules.T.cluster, "dc1", {}, {
+        outputs: {
+          controlPlane: {
+            highAvailability: true,
+            etcd: "external",
+            masters: ["rack-a", "rack-b", "rack-c"].map((zone, i) => ({ name: `m${i}`, zone, address: `10.0.0.${i}`, etcdMember: false })),
+            etcdMachines: zones.map((zone, i) => ({ name: `e${i}`, zone, address: `10.0.1.${i}` })),
+          },
+        },
+      });
+    const both = [rules.etcdMembersOdd, rules.controlPlaneSpansThreeZones];
+    assert.deepEqual((await runPolicies([cluster(["rack-a", "rack-b", "rack-c"])], both)).map((v) => v.message), []);
+    const [odd] = await only(rules.etcdMembersOdd, [cluster(["rack-a", "rack-b", "rack-c", "rack-a"])]);
+    assert.match(odd, /etcd has 4 members \(e0, e1, e2, e3\).*odd number/);
+    const [zones] = await only(rules.controlPlaneSpansThreeZones, [cluster(["rack-a", "rack-a", "rack-b"])]);
+    assert.match(zones, /its 3 etcd machines span 2 zone\(s\) \(rack-a, rack-b\).*hosts\.etcd\[\]\.zone/);
+  });
+
   test("apiserver-health-check-readyz passes HTTPS /readyz on 6443 and refuses /healthz, TCP or another port", async () => {
     const lb = fake("kubeadm-ha:gcp:ApiServerLoadBalancer", "prod-api", {});
     const hc = (check: Record<string, unknown>) => [lb, fake("gcp:compute/regionHealthCheck:RegionHealthCheck", "prod-api-readyz", check, { parent: lb.urn })];

@@ -130,6 +130,7 @@ test("a worker is drained only once kube-proxy's roll to the release has finishe
   assert.equal(looks.length, 3, "looked until the roll was seen finished");
   const drainAt = calls.findIndex((l) => l.startsWith("kubectl drain lab-worker-0"));
   assert.ok(drainAt > calls.lastIndexOf(looks[2]), "drained after the roll finished");
+  assert.match(r.stdout, /kube-proxy's DaemonSet is rolling \(4 of 5 pods updated, 4 available\): waiting for it before the drain\n(.*\n)*kube-proxy's roll finished after \d+s of waiting/);
 });
 
 test("no worker is drained while kube-proxy's roll does not finish: the step fails saying how far it is", () => {

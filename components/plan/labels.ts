@@ -54,10 +54,13 @@ export function asAwsTags(labels: Record<string, string>): Record<string, string
  */
 export interface ControlPlaneFacts {
   highAvailability: boolean;
-  etcd: "stacked";
+  /** Where etcd runs: on the masters, or on machines of its own (then listed in etcdMachines). */
+  etcd: "stacked" | "external";
   /** The release the masters are configured for. */
   kubernetesVersion: string;
   masters: Array<{ name: string; zone: string; address: string; etcdMember: boolean }>;
+  /** An external etcd's machines, each a member (only with etcd: external). */
+  etcdMachines?: Array<{ name: string; zone: string; address: string }>;
   /** Workers you own and the release each is configured for. */
   workers: Array<{ name: string; kubernetesVersion: string }>;
   /** etcd snapshots: on (how often, kept how long, to which kind of destination), or off and why. */
@@ -71,9 +74,10 @@ export function controlPlaneFacts(plan: ClusterPlan): ControlPlaneFacts {
   const b = plan.config.backups;
   return {
     highAvailability: plan.config.controlPlane.highAvailability,
-    etcd: "stacked",
+    etcd: plan.etcd.topology,
     kubernetesVersion: plan.config.kubernetes.version,
-    masters: plan.masters.map((m) => ({ name: m.name, zone: m.zone, address: m.ip, etcdMember: true })),
+    masters: plan.masters.map((m) => ({ name: m.name, zone: m.zone, address: m.ip, etcdMember: plan.etcd.topology === "stacked" })),
+    ...(plan.etcd.topology === "external" ? { etcdMachines: plan.etcd.members.map((e) => ({ name: e.name, zone: e.zone, address: e.ip })) } : {}),
     workers: plan.staticWorkers.map((w) => ({ name: w.name, kubernetesVersion: plan.config.kubernetes.version })),
     backups: b.enabled ? { enabled: true, every: b.every, keepDays: b.keepDays, destination: b.destination } : { enabled: false, ...(b.offReason ? { offReason: b.offReason } : {}) },
     encryption: { enabled: plan.config.kubernetes.encryption.enabled, provider: plan.config.kubernetes.encryption.provider },

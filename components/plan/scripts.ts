@@ -125,19 +125,24 @@ export const KUBE_PROXY_ROLL_WAIT_S = 300;
  */
 export function kubeProxySettledFunction(): string {
   return `kube_proxy_settled() {
-  local wait="\${KUBEADM_HA_KUBE_PROXY_WAIT_S:-${KUBE_PROXY_ROLL_WAIT_S}}" deadline status gen observed desired updated available notready
+  local wait="\${KUBEADM_HA_KUBE_PROXY_WAIT_S:-${KUBE_PROXY_ROLL_WAIT_S}}" deadline status gen observed desired updated available notready waited=
   deadline=$((SECONDS + wait))
   while :; do
     if status="$(kubectl -n kube-system get daemonset kube-proxy --ignore-not-found -o jsonpath='{.metadata.generation}/{.status.observedGeneration}/{.status.desiredNumberScheduled}/{.status.updatedNumberScheduled}/{.status.numberAvailable}' 2>/dev/null)"; then
       [ -n "$status" ] || return 0
       IFS=/ read -r gen observed desired updated available <<<"$status"
       if [ "$gen" = "$observed" ] && [ "\${updated:-0}" = "\${desired:-0}" ] && [ "\${available:-0}" = "\${desired:-0}" ]; then
+        if [ -n "\${waited:-}" ]; then echo "kube-proxy's roll finished after $((SECONDS + wait - deadline))s of waiting"; fi
         return 0
       fi
       notready="$(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}' 2>/dev/null | grep -v '=True$' | cut -d= -f1 | tr '\\n' ' ' || true)"
       if [ -n "\${notready// /}" ]; then
         echo "kubeadm-ha: kube-proxy's roll is held by nodes that are not Ready (\${notready% }): not waiting for it"
         return 0
+      fi
+      if [ -z "\${waited:-}" ]; then
+        waited=1
+        echo "kube-proxy's DaemonSet is rolling (\${updated:-0} of \${desired:-0} pods updated, \${available:-0} available): waiting for it before the drain"
       fi
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then

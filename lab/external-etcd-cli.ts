@@ -1,0 +1,103 @@
+// npm run lab:external-etcd [-- --keep]
+// The external-etcd preview (etcd.topology: external, KUBEADM_HA_PREVIEW=external-etcd) on
+// real lab hosts: the lab's local-proxy stack with three more hosts, lab-etcd-0..2, one per
+// zone, that `pulumi up` makes an etcd cluster of its own before master-0's kubeadm init.
+// Then a zone is lost (its etcd machine, the leader, and its master at once) and the API must
+// stay writable; then two members are lost and every write must stop, none acknowledged
+// before lost when they return. Finally `pulumi destroy` must give every host back,
+// the etcd machines last.
+import { readFileSync, writeFileSync } from "fs";
+import { dirname } from "path";
+import { parseArgs } from "util";
+import { parse, stringify } from "yaml";
+import { outputTail } from "../engine/pulumi";
+import { readStackFile } from "../render/render";
+import { planOfConfig } from "../render/topology";
+import { LabCluster, phasesOf } from "./cluster";
+import { adminOnWorkers, ClusterFacts, leftAfterReset } from "./cluster-scenarios";
+import { unreported } from "./cluster-cli";
+import { checkHealthyExternal, EtcdFacts, etcdLossChecks, loseQuorum, loseZone } from "./etcd-loss-scenario";
+import { LabError, labLog, runLabCommand } from "./lab";
+
+const log = labLog;
+const MODE = "local-proxy" as const;
+
+/** The etcd machines: lab hosts beside the stack's, one in each of its zones. */
+export const ETCD_HOSTS = [
+  { name: "lab-etcd-0", address: "10.199.96.30", zone: "zone-a" },
+  { name: "lab-etcd-1", address: "10.199.96.31", zone: "zone-b" },
+  { name: "lab-etcd-2", address: "10.199.96.32", zone: "zone-c" },
+];
+
+/**
+ * The stack's config copy made external: the etcd machines listed, `etcd.topology: external`,
+ * and backups off (the preview takes no snapshots of external members yet). Returns the plan
+ * the program makes of it.
+ */
+function makeExternal(c: LabCluster) {
+  const file = c.engine.configFile(c.stack);
+  const doc = parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+  (doc.config["kubeadm-ha:hosts"] as { etcd?: unknown }).etcd = ETCD_HOSTS;
+  doc.config["kubeadm-ha:etcd"] = { topology: "external" };
+  doc.config["kubeadm-ha:backups"] = { enabled: false, offReason: "the external-etcd preview takes no snapshots of its members yet" };
+  writeFileSync(file, stringify(doc));
+  return planOfConfig(c.stack, readStackFile(dirname(file), c.stack).config);
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { keep: { type: "boolean" } } });
+  // The engine's program sees the preview (the engine copies this process's environment).
+  process.env.KUBEADM_HA_PREVIEW = [...(process.env.KUBEADM_HA_PREVIEW ?? "").split(","), "external-etcd"].filter(Boolean).join(",");
+  const { cluster: c, timings } = await LabCluster.open(MODE, log, "url", ETCD_HOSTS);
+  let failed: string[] = [];
+  try {
+    const plan = makeExternal(c);
+    const base = { masters: plan.masters.map((m) => m.name), workers: plan.staticWorkers.map((w) => w.name), endpoint: plan.endpoint.hostPort };
+    const e: EtcdFacts = { members: plan.etcd.members, masterZones: Object.fromEntries(plan.masters.map((m) => [m.name, m.zone])) };
+    log(`external etcd: pulumi up (${e.members.map((m) => `${m.name} in ${m.zone}`).join(", ")} made members one at a time, then kubeadm init on ${base.masters[0]}, joins, workers)`);
+    const { seconds: up, steps } = await c.up();
+    const members = e.members.map((m) => [`${m.name}-member`, steps[`${m.name}-member`] ?? 0] as const);
+    log(`external etcd: pulumi up done in ${up.toFixed(0)} s (hosts ${timings.hosts.toFixed(0)} s, bundle ${timings.bundle.toFixed(0)} s): ${members.map(([n, t]) => `${n} ${t.toFixed(0)} s`).join(", ")}, ${phasesOf(steps, base.masters, base.workers).map(([p, t]) => `${p} ${t.toFixed(0)} s`).join(", ")}`);
+    const f: ClusterFacts = { ...base, dnsIp: (await c.kubectl(base.masters[0], ["-n", "kube-system", "get", "service", "kube-dns", "-o", "jsonpath={.spec.clusterIP}"])).trim() };
+    const h = await c.eventually("every node Ready, /readyz through the endpoint, every etcd machine a healthy voter", () => checkHealthyExternal(c, f, e), 180_000);
+    log(`healthy: ${h.nodesReady} nodes Ready, etcd ${h.voters} healthy voters on their own machines (leader ${h.leader})`);
+    // No master runs etcd: no etcd pod, no etcd data, no etcd certificate of its own.
+    const onMasters = (await Promise.all(f.masters.map(async (m) => ({ m, r: await c.exec(m, ["sh", "-c", "ls /etc/kubernetes/manifests/etcd.yaml /var/lib/etcd/member /etc/kubernetes/pki/etcd/server.crt 2>/dev/null"]) })))).filter((x) => x.r.stdout.trim());
+    log(`etcd on the masters: ${onMasters.length ? onMasters.map((x) => `${x.m}: ${x.r.stdout.trim().replace(/\n/g, " ")}`).join("; ") : "none"}`);
+    const undiagnosable = unreported(await c.hostReports(), e.members.map((m) => m.name));
+    log(`the report a failed up would carry: ${undiagnosable.length ? `LACKS containers, etcd's or the kubelet's lines of ${undiagnosable.join(", ")}` : "each etcd machine's containers, etcd's and the kubelet's last lines"}`);
+    await adminOnWorkers(c, f);
+
+    const zone = await loseZone(c, f, e, log);
+    const quorum = await loseQuorum(c, f, e, log);
+    const again = await c.engine.run(["up", "--yes", "--expect-no-changes", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
+    log(`pulumi up after the losses: ${again.code === 0 ? "no changes" : `changes or failure (exit ${again.code}):\n${outputTail(again.stdout, 30)}`}`);
+
+    const checks: Array<[string, boolean]> = [
+      ["no master runs etcd", onMasters.length === 0],
+      ["a failed up's report carries each etcd machine's containers, etcd's and the kubelet's lines", undiagnosable.length === 0],
+      ...etcdLossChecks(zone, quorum),
+      ["pulumi up after the losses changes nothing", again.code === 0],
+    ];
+    if (!values.keep) {
+      const d = await c.engine.run(["destroy", "--yes", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
+      const left = d.code === 0 ? (((await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: unknown[] } }).deployment?.resources ?? []).length : -1;
+      log(`pulumi destroy: ${d.code === 0 && left === 0 ? "state empty" : `exit ${d.code}, ${left} resources left:\n${outputTail(d.stdout + d.stderr, 30)}`}`);
+      const leftOnHosts = await leftAfterReset(c, [...f.masters, ...f.workers, ...e.members.map((m) => m.name)]);
+      const etcdData = (await Promise.all(e.members.map(async (m) => ((await c.exec(m.name, ["test", "-e", "/var/lib/etcd/member"])).code === 0 ? [m.name] : [])))).flat();
+      checks.push([`pulumi destroy emptied the state and gave every host back (left: ${[...leftOnHosts, ...etcdData.map((n) => `${n}: etcd data`)].join("; ") || "nothing"})`, d.code === 0 && left === 0 && leftOnHosts.length === 0 && etcdData.length === 0]);
+    }
+    console.log("\nsummary");
+    console.log(`  external etcd (${MODE}): pulumi up ${up.toFixed(0)} s; zone lost: writes ${zone.writesAnswer.toFixed(1)} s, members back ${zone.rejoined.toFixed(0)} s; quorum lost ${quorum.heldSeconds.toFixed(0)} s: writes back ${quorum.writesBackAfter.toFixed(1)} s after boot`);
+    for (const [what, held] of checks) console.log(`  ${held ? "held" : "NOT HELD"}: ${what}`);
+    failed = checks.filter(([, held]) => !held).map(([what]) => what);
+  } finally {
+    if (!values.keep) await c.close();
+    else log(`--keep: hosts and engine left running (npm run lab:hosts -- down removes the hosts; engine in ${c.engine.dir})`);
+  }
+  if (failed.length) throw new LabError(`not every check held with an external etcd: ${failed.join("; ")}`);
+}
+
+if (require.main === module) {
+  runLabCommand(main);
+}
