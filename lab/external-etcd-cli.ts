@@ -88,7 +88,7 @@ async function main() {
       checks.push([`pulumi destroy emptied the state and gave every host back (left: ${[...leftOnHosts, ...etcdData.map((n) => `${n}: etcd data`)].join("; ") || "nothing"})`, d.code === 0 && left === 0 && leftOnHosts.length === 0 && etcdData.length === 0]);
     }
     console.log("\nsummary");
-    console.log(`  external etcd (${MODE}): pulumi up ${up.toFixed(0)} s; zone lost: writes ${zone.writesAnswer.toFixed(1)} s, members back ${zone.rejoined.toFixed(0)} s; quorum lost ${quorum.heldSeconds.toFixed(0)} s: writes back ${quorum.writesBackAfter.toFixed(1)} s after boot`);
+    console.log(`  external etcd (${MODE}): pulumi up ${up.toFixed(0)} s; zone lost: writes failed ${zone.failedAfterLoss}/${zone.writesAfterLoss}, acknowledged throughout from ${zone.writesAnswer.toFixed(1)} s, back healthy ${zone.rejoined.toFixed(0)} s after boot; quorum lost ${quorum.heldSeconds.toFixed(0)} s: writes acknowledged ${quorum.acknowledgedWhileDown}/${quorum.writesWhileDown}, quorum back ${quorum.quorumBackAfter.toFixed(1)} s and writes ${quorum.writesBackAfter.toFixed(1)} s after boot`);
     for (const [what, held] of checks) console.log(`  ${held ? "held" : "NOT HELD"}: ${what}`);
     failed = checks.filter(([, held]) => !held).map(([what]) => what);
   } finally {

@@ -5,7 +5,7 @@
 // machine (shellcheck runs on every one of them).
 import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
 import { SHARED_PKI_DIR, sharedPkiNames } from "./pki";
-import { applyCni, ETCD_PEER_PORT, header, MEMBER_DONE, MEMBER_READY_TIMEOUT_S, noClusterFunctions, paths, waitUntilDeadline } from "./scripts";
+import { applyCni, ETCD_PEER_PORT, header, MEMBER_DONE, MEMBER_READY_TIMEOUT_S, noClusterFunctions, ownAddressLookup, paths, waitUntilDeadline } from "./scripts";
 import { CERTIFICATES_CONFIG } from "./certificates";
 import { joinTokenFunctions } from "./bootstrap-token";
 
@@ -56,16 +56,7 @@ done_marker="${MEMBER_DONE}"
 started_marker="${MEMBER_STARTED}"
 first="${first}"
 
-own_address=""
-for m in "\${masters[@]}"; do
-  if [ "\${m%%=*}" = "$node" ]; then
-    own_address="\${m#*=}"
-  fi
-done
-if [ -z "$own_address" ]; then
-  echo "kubeadm-ha: $node is not a master of this stack (\${masters[*]})" >&2
-  exit 2
-fi
+${ownAddressLookup("masters", "node", "a master")}
 
 if [ -f "$done_marker" ]; then
   echo "$node: kubeadm ran to completion here before; nothing to do"

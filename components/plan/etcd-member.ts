@@ -9,7 +9,7 @@ import { MachineFile } from "./bundle";
 import { CRI_SOCKET, etcdMemberConfig, KUBEADM_HA_DIR, kubeletConfiguration } from "./kubeadm";
 import { SHARED_PKI_DIR } from "./pki";
 import { EtcdMemberPlan, ETCD_CLIENT_PORT, INITIAL_CLUSTER_PLACEHOLDER, INITIAL_CLUSTER_STATE_PLACEHOLDER } from "./etcd-cluster";
-import { ETCD_PEER_PORT, header, noClusterFunctions, SBIN } from "./scripts";
+import { ETCD_PEER_PORT, header, noClusterFunctions, ownAddressLookup, SBIN } from "./scripts";
 
 /** The member's kubeadm config (etcd-cluster.ts etcdMemberConfig), with the placeholders below. */
 export const ETCD_MEMBER_CONFIG = `${KUBEADM_HA_DIR}/etcd-member.yaml`;
@@ -55,16 +55,7 @@ rendered="${ETCD_MEMBER_RENDERED}"
 manifest=/etc/kubernetes/manifests/etcd.yaml
 first="\${members[0]%%=*}"
 
-own_address=""
-for m in "\${members[@]}"; do
-  if [ "\${m%%=*}" = "$name" ]; then
-    own_address="\${m#*=}"
-  fi
-done
-if [ -z "$own_address" ]; then
-  echo "kubeadm-ha: $name is not an etcd member of this stack (\${members[*]})" >&2
-  exit 2
-fi
+${ownAddressLookup("members", "name", "an etcd member")}
 own_peer_url="https://$own_address:${ETCD_PEER_PORT}"
 
 # etcd's JSON gateway on member ADDRESS: POST /v3/cluster/member/ACTION with BODY.

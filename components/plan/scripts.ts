@@ -110,6 +110,23 @@ export function controllersLiveFunction(): string {
 `;
 }
 
+/**
+ * Bash that sets \`own_address\` to the address of \`$NAME\` in the array LIST of
+ * \`name=address\` entries, or stops (exit 2) saying it is not WHAT of this stack.
+ */
+export function ownAddressLookup(list: string, name: string, what: string): string {
+  return `own_address=""
+for m in "\${${list}[@]}"; do
+  if [ "\${m%%=*}" = "$${name}" ]; then
+    own_address="\${m#*=}"
+  fi
+done
+if [ -z "$own_address" ]; then
+  echo "kubeadm-ha: $${name} is not ${what} of this stack (\${${list}[*]})" >&2
+  exit 2
+fi`;
+}
+
 /** How long a drain waits for kube-proxy's DaemonSet to finish a roll (KUBEADM_HA_KUBE_PROXY_WAIT_S overrides). */
 export const KUBE_PROXY_ROLL_WAIT_S = 300;
 
