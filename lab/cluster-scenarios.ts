@@ -41,7 +41,7 @@ const etcdctlIn = (master: string) => ["-n", "kube-system", "exec", `etcd-${mast
  * A Node's Ready status as `from` sees it through the endpoint; "" while the endpoint does
  * not answer (a VIP moving to another master after its holder went down takes seconds).
  */
-async function readyStatus(c: LabCluster, from: string, node: string): Promise<string> {
+export async function readyStatus(c: LabCluster, from: string, node: string): Promise<string> {
   return c.kubectl(from, ["get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`]).then((s) => s.trim(), () => "");
 }
 

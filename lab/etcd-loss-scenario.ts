@@ -5,7 +5,7 @@
 // acknowledged is gone when they return.
 import { clientUrl, EtcdMemberPlan, EXTERNAL_ETCD_CLIENT } from "../components/plan/etcd-cluster";
 import { LabCluster } from "./cluster";
-import { ClusterFacts, masterOf, recoveredAfter, sampler } from "./cluster-scenarios";
+import { ClusterFacts, masterOf, readyStatus, recoveredAfter, sampler } from "./cluster-scenarios";
 import { LabError, Sample } from "./lab";
 
 /** The admin kubeconfig on the workers (adminOnWorkers). */
@@ -135,7 +135,7 @@ export interface ZoneLost {
  * every acknowledged write is there and every member a healthy voter again.
  */
 export async function loseZone(c: LabCluster, f: ClusterFacts, e: EtcdFacts, log: (s: string) => void): Promise<ZoneLost> {
-  const before = await checkHealthyExternal(c, f, e);
+  const before = await c.eventually("every node Ready, every member a healthy voter before the loss", () => checkHealthyExternal(c, f, e), 300_000);
   const etcd = e.members.find((m) => m.name === before.leader)!;
   const master = Object.entries(e.masterZones).find(([, z]) => z === etcd.zone)?.[0] ?? f.masters[0];
   const survivor = masterOf(f, [master]);
@@ -150,6 +150,9 @@ export async function loseZone(c: LabCluster, f: ClusterFacts, e: EtcdFacts, log
     if (r.code === 0) writesAfter++;
   }
   const leaderAfter = await externalMembers(c, survivor, e, [etcd.name]).then((m) => m.leader, () => "");
+  // Down until the cluster has seen it go (its Node no longer Ready), so that "back" below
+  // means back, not a Ready status from before the loss.
+  await c.waitFor(`${master} seen not Ready`, async () => ["False", "Unknown"].includes(await readyStatus(c, survivor, master)), 180_000);
   const samples = await writes.stop();
   const writesAnswer = recoveredAfter(samples, t0);
   log(`zone ${etcd.zone} lost: ${samples.filter((x) => x.t > t0 && !x.ok).length} of ${samples.filter((x) => x.t > t0).length} writes failed after the loss, acknowledged throughout from ${writesAnswer.toFixed(1)} s (then ${writesAfter}/5), etcd leader ${before.leader} -> ${leaderAfter || "none"}; booting both again`);
@@ -192,7 +195,7 @@ const QUORUM_LOST_HOLD_MS = 30_000;
  * acknowledged before is gone, and the cluster has the same members.
  */
 export async function loseQuorum(c: LabCluster, f: ClusterFacts, e: EtcdFacts, log: (s: string) => void): Promise<QuorumLost> {
-  const before = await checkHealthyExternal(c, f, e);
+  const before = await c.eventually("every node Ready, every member a healthy voter before the loss", () => checkHealthyExternal(c, f, e), 300_000);
   const followers = e.members.filter((m) => m.name !== before.leader).map((m) => m.name);
   const writes = writeSampler(c, f);
   await c.waitFor(`${ACKNOWLEDGED_EACH_SIDE} writes acknowledged before the loss`, async () => acknowledgedAfter(writes.samples(), 0) >= ACKNOWLEDGED_EACH_SIDE, 120_000);
