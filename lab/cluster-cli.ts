@@ -18,7 +18,7 @@ import {
   ClusterFacts,
   controlPlaneStepsWithout,
   deployEcho,
-  leftAfterReset,
+  destroyAndCheck,
   LossResult,
   loseMaster,
   MachineReplaced,
@@ -280,12 +280,7 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
     let destroyed = false;
     let leftOnHosts: string[] = [];
     if (!opts.keep) {
-      const d = await c.engine.run(["destroy", "--yes", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
-      const left = d.code === 0 ? (((await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: unknown[] } }).deployment?.resources ?? []).length : -1;
-      destroyed = d.code === 0 && left === 0;
-      log(`pulumi destroy: ${destroyed ? "state empty" : `exit ${d.code}, ${left} resources left:\n${outputTail(d.stdout + d.stderr, 30)}`}`);
-      leftOnHosts = await leftAfterReset(c, [...facts.masters, ...facts.workers]);
-      log(`hosts after destroy: ${leftOnHosts.length ? leftOnHosts.join("; ") : "every host reset (no kubelet, containers, images, Kubernetes binaries or kubeadm-ha files)"}`);
+      ({ destroyed, leftOnHosts } = await destroyAndCheck(c, [...facts.masters, ...facts.workers], log));
     }
     return { mode, bringUp: { ...timings, up, steps }, upgraded, certificates, token, rolled, backups, encryption, secondUpNoChanges, staleEndpoints, undiagnosable, dns, reruns, replaced, scaled, losses, destroyed, leftOnHosts };
   } finally {

@@ -5,12 +5,13 @@
 import { ChildProcess, spawn } from "child_process";
 import { ECHO_IMAGE } from "../bundle/builds";
 import { ETCD_PEER_PORT } from "../components/plan/scripts";
+import { outputTail } from "../engine/pulumi";
 import { LabCluster, stepSpans } from "./cluster";
 import { holderNode } from "./cp-scenarios";
 import { LabError, Sample } from "./lab";
 
 /** The admin kubeconfig, copied onto a worker so clients there go through the endpoint as users' do. */
-const WORKER_ADMIN = "/root/lab-admin.conf";
+export const WORKER_ADMIN = "/root/lab-admin.conf";
 const LEASES = ["kube-scheduler", "kube-controller-manager"] as const;
 
 export interface ClusterFacts {
@@ -52,10 +53,9 @@ export async function etcdMembers(c: LabCluster, master: string): Promise<{ vote
   return { voters: list.members.filter((m) => !m.isLearner).map((m) => m.name), learners: list.members.filter((m) => m.isLearner).map((m) => m.name), healthy };
 }
 
-/** Every node Ready, /readyz through the endpoint from every worker, etcd with every master a healthy voter. */
-export async function checkHealthy(c: LabCluster, f: ClusterFacts): Promise<{ nodesReady: number; voters: number }> {
-  const master = masterOf(f);
-  const ready = (await c.kubectl(master, ["get", "nodes", "-o", 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']))
+/** Every node Ready, and /readyz through the endpoint from every worker; fails saying which not. The number of nodes. */
+export async function nodesAndEndpointHealthy(c: LabCluster, f: ClusterFacts): Promise<number> {
+  const ready = (await c.kubectl(masterOf(f), ["get", "nodes", "-o", 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']))
     .split("\n")
     .filter(Boolean);
   const notReady = ready.filter((l) => !l.endsWith("=True"));
@@ -64,9 +64,16 @@ export async function checkHealthy(c: LabCluster, f: ClusterFacts): Promise<{ no
     const r = await c.exec(w, ["curl", "-sk", "--max-time", "5", `https://${f.endpoint}/readyz`]);
     if (r.stdout.trim() !== "ok") throw new LabError(`/readyz through ${f.endpoint} from ${w}: ${r.stdout || r.stderr}`);
   }
+  return ready.length;
+}
+
+/** Every node Ready, /readyz through the endpoint from every worker, etcd with every master a healthy voter. */
+export async function checkHealthy(c: LabCluster, f: ClusterFacts): Promise<{ nodesReady: number; voters: number }> {
+  const master = masterOf(f);
+  const nodesReady = await nodesAndEndpointHealthy(c, f);
   const e = await etcdMembers(c, master);
   if (e.voters.length !== f.masters.length || e.learners.length || !e.healthy) throw new LabError(`etcd: voters ${e.voters.join(",")}, learners ${e.learners.join(",") || "none"}, healthy ${e.healthy}`);
-  return { nodesReady: ready.length, voters: e.voters.length };
+  return { nodesReady, voters: e.voters.length };
 }
 
 /**
@@ -236,6 +243,11 @@ export interface LossResult {
   rejoined: number;
 }
 
+/** Deletes the write probes' ConfigMaps (`probe-*` in default), from a worker. */
+export async function deleteProbeConfigMaps(c: LabCluster, worker: string): Promise<void> {
+  await c.exec(worker, ["sh", "-c", `kubectl --kubeconfig ${WORKER_ADMIN} -n default get configmaps -o name | grep '^configmap/probe-' | xargs -r kubectl --kubeconfig ${WORKER_ADMIN} -n default delete --wait=false >/dev/null`]);
+}
+
 /** Which master to lose: one by name, or the one holding the scheduler's Lease. */
 export async function pickMaster(c: LabCluster, f: ClusterFacts, which: string): Promise<{ name: string; why: string }> {
   if (which === "lease-holder") return { name: await leaseHolder(c, f.masters[0], "kube-scheduler"), why: "holds the kube-scheduler Lease" };
@@ -299,7 +311,7 @@ export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, 
   await c.waitFor("the API and DNS to answer every probe for 10 s", async () => steadySince(api.samples(), 10_000) && steadySince(dns.samples(), 10_000) && Date.now() - t0 > 15_000, 240_000);
   const [apiSamples, dnsSamples, writeSamples] = await Promise.all([api.stop(), dns.stop(), writes.stop()]);
   const writesAnswer = recoveredAfter(writeSamples, t0);
-  await c.exec(worker, ["sh", "-c", `kubectl --kubeconfig ${WORKER_ADMIN} -n default get configmaps -o name | grep '^configmap/probe-' | xargs -r kubectl --kubeconfig ${WORKER_ADMIN} -n default delete --wait=false >/dev/null`]);
+  await deleteProbeConfigMaps(c, worker);
   const apiAnswers = recoveredAfter(apiSamples, t0);
   const dnsAnswers = recoveredAfter(dnsSamples, t0);
   await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "delete", "pod", podName, "--wait=false"]);
@@ -646,6 +658,17 @@ export async function mastersInTurn(c: LabCluster, f: ClusterFacts): Promise<Mas
 }
 
 /** What a host still holds of the cluster after its reset, as "host: what". */
+/** \`pulumi destroy\`: whether it emptied the state, and what it left on the hosts (leftAfterReset). */
+export async function destroyAndCheck(c: LabCluster, hosts: string[], log: (s: string) => void): Promise<{ destroyed: boolean; leftOnHosts: string[] }> {
+  const d = await c.engine.run(["destroy", "--yes", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
+  const left = d.code === 0 ? (((await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: unknown[] } }).deployment?.resources ?? []).length : -1;
+  const destroyed = d.code === 0 && left === 0;
+  log(`pulumi destroy: ${destroyed ? "state empty" : `exit ${d.code}, ${left} resources left:\n${outputTail(d.stdout + d.stderr, 30)}`}`);
+  const leftOnHosts = await leftAfterReset(c, hosts);
+  log(`hosts after destroy: ${leftOnHosts.length ? leftOnHosts.join("; ") : "every host reset (no kubelet, containers, images, Kubernetes binaries or kubeadm-ha files)"}`);
+  return { destroyed, leftOnHosts };
+}
+
 export async function leftAfterReset(c: LabCluster, hosts: string[]): Promise<string[]> {
   const checks: Array<[string, string]> = [
     ["kubelet running", "systemctl is-active --quiet kubelet"],

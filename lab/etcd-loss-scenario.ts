@@ -5,11 +5,8 @@
 // acknowledged is gone when they return.
 import { clientUrl, EtcdMemberPlan, EXTERNAL_ETCD_CLIENT } from "../components/plan/etcd-cluster";
 import { LabCluster } from "./cluster";
-import { ClusterFacts, masterOf, readyStatus, recoveredAfter, sampler } from "./cluster-scenarios";
+import { ClusterFacts, deleteProbeConfigMaps, masterOf, nodesAndEndpointHealthy, readyStatus, recoveredAfter, sampler, WORKER_ADMIN } from "./cluster-scenarios";
 import { LabError, Sample } from "./lab";
-
-/** The admin kubeconfig on the workers (adminOnWorkers). */
-const WORKER_ADMIN = "/root/lab-admin.conf";
 
 export interface EtcdFacts {
   members: EtcdMemberPlan[];
@@ -65,19 +62,13 @@ export async function externalMembers(c: LabCluster, master: string, e: EtcdFact
 
 /** Every node Ready, /readyz through the endpoint from every worker, every etcd machine a healthy voter and no learner. */
 export async function checkHealthyExternal(c: LabCluster, f: ClusterFacts, e: EtcdFacts): Promise<{ nodesReady: number; voters: number; leader: string; ids: string[] }> {
-  const master = masterOf(f);
-  const ready = (await c.kubectl(master, ["get", "nodes", "-o", 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'])).split("\n").filter(Boolean);
-  if (ready.length !== f.masters.length + f.workers.length || ready.some((l) => !l.endsWith("=True"))) throw new LabError(`nodes not all Ready: ${ready.join(", ")}`);
-  for (const w of f.workers) {
-    const r = await c.exec(w, ["curl", "-sk", "--max-time", "5", `https://${f.endpoint}/readyz`]);
-    if (r.stdout.trim() !== "ok") throw new LabError(`/readyz through ${f.endpoint} from ${w}: ${r.stdout || r.stderr}`);
-  }
-  const m = await externalMembers(c, master, e);
+  const nodesReady = await nodesAndEndpointHealthy(c, f);
+  const m = await externalMembers(c, masterOf(f), e);
   const want = e.members.map((x) => x.name).sort();
   if (m.voters.join() !== want.join() || m.learners.length || m.unhealthy.length || !m.leader) {
     throw new LabError(`etcd: voters ${m.voters.join(",")}, learners ${m.learners.join(",") || "none"}, unhealthy ${m.unhealthy.join(",") || "none"}, leader ${m.leader || "none"}`);
   }
-  return { nodesReady: ready.length, voters: m.voters.length, leader: m.leader, ids: m.ids };
+  return { nodesReady, voters: m.voters.length, leader: m.leader, ids: m.ids };
 }
 
 /** A write through the endpoint from a worker, one after the other: a ConfigMap named after the sample's time (`probe-<t>`). */
@@ -97,10 +88,6 @@ export function lostWrites(samples: Sample[], present: Set<string>): string[] {
 async function probeConfigMaps(c: LabCluster, f: ClusterFacts): Promise<Set<string>> {
   const out = await c.kubectl(masterOf(f), ["-n", "default", "get", "configmaps", "-o", "name"]);
   return new Set(out.split("\n").filter((l) => l.startsWith("configmap/probe-")).map((l) => l.slice("configmap/".length)));
-}
-
-async function deleteProbes(c: LabCluster, f: ClusterFacts): Promise<void> {
-  await c.exec(f.workers[0], ["sh", "-c", `kubectl --kubeconfig ${WORKER_ADMIN} -n default get configmaps -o name | grep '^configmap/probe-' | xargs -r kubectl --kubeconfig ${WORKER_ADMIN} -n default delete --wait=false >/dev/null`]);
 }
 
 /** Loses hosts at once (each link down milliseconds after the one before); the time the last went. */
@@ -161,7 +148,7 @@ export async function loseZone(c: LabCluster, f: ClusterFacts, e: EtcdFacts, log
   await c.eventually(`${etcd.name} and ${master} back: every node Ready, every member a healthy voter`, () => checkHealthyExternal(c, f, e), 300_000);
   const rejoined = (Date.now() - t1) / 1000;
   const lost = lostWrites(samples, await probeConfigMaps(c, f));
-  await deleteProbes(c, f);
+  await deleteProbeConfigMaps(c, f.workers[0]);
   const afterLoss = samples.filter((x) => x.t > t0);
   return { zone: etcd.zone, etcd: etcd.name, master, leaderBefore: before.leader, leaderAfter, writesAnswer, failedAfterLoss: afterLoss.filter((x) => !x.ok).length, writesAfterLoss: afterLoss.length, writesAfter, acknowledged: samples.filter((s) => s.ok).length, lost, rejoined };
 }
@@ -218,7 +205,7 @@ export async function loseQuorum(c: LabCluster, f: ClusterFacts, e: EtcdFacts, l
   const after = await c.eventually("every node Ready, every member a healthy voter again", () => checkHealthyExternal(c, f, e), 300_000);
   const rejoined = (Date.now() - t1) / 1000;
   const lost = lostWrites(samples, await probeConfigMaps(c, f));
-  await deleteProbes(c, f);
+  await deleteProbeConfigMaps(c, f.workers[0]);
   return {
     lostMembers: followers,
     writesWhileDown: down.length,

@@ -14,7 +14,7 @@ import { outputTail } from "../engine/pulumi";
 import { readStackFile } from "../render/render";
 import { planOfConfig } from "../render/topology";
 import { LabCluster, phasesOf } from "./cluster";
-import { adminOnWorkers, ClusterFacts, leftAfterReset } from "./cluster-scenarios";
+import { adminOnWorkers, ClusterFacts, destroyAndCheck } from "./cluster-scenarios";
 import { unreported } from "./cluster-cli";
 import { checkHealthyExternal, EtcdFacts, etcdLossChecks, loseQuorum, loseZone } from "./etcd-loss-scenario";
 import { LabError, labLog, runLabCommand } from "./lab";
@@ -80,12 +80,9 @@ async function main() {
       ["pulumi up after the losses changes nothing", again.code === 0],
     ];
     if (!values.keep) {
-      const d = await c.engine.run(["destroy", "--yes", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
-      const left = d.code === 0 ? (((await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: unknown[] } }).deployment?.resources ?? []).length : -1;
-      log(`pulumi destroy: ${d.code === 0 && left === 0 ? "state empty" : `exit ${d.code}, ${left} resources left:\n${outputTail(d.stdout + d.stderr, 30)}`}`);
-      const leftOnHosts = await leftAfterReset(c, [...f.masters, ...f.workers, ...e.members.map((m) => m.name)]);
+      const { destroyed, leftOnHosts } = await destroyAndCheck(c, [...f.masters, ...f.workers, ...e.members.map((m) => m.name)], log);
       const etcdData = (await Promise.all(e.members.map(async (m) => ((await c.exec(m.name, ["test", "-e", "/var/lib/etcd/member"])).code === 0 ? [m.name] : [])))).flat();
-      checks.push([`pulumi destroy emptied the state and gave every host back (left: ${[...leftOnHosts, ...etcdData.map((n) => `${n}: etcd data`)].join("; ") || "nothing"})`, d.code === 0 && left === 0 && leftOnHosts.length === 0 && etcdData.length === 0]);
+      checks.push([`pulumi destroy emptied the state and gave every host back (left: ${[...leftOnHosts, ...etcdData.map((n) => `${n}: etcd data`)].join("; ") || "nothing"})`, destroyed && leftOnHosts.length === 0 && etcdData.length === 0]);
     }
     console.log("\nsummary");
     console.log(`  external etcd (${MODE}): pulumi up ${up.toFixed(0)} s; zone lost: writes failed ${zone.failedAfterLoss}/${zone.writesAfterLoss}, acknowledged throughout from ${zone.writesAnswer.toFixed(1)} s, back healthy ${zone.rejoined.toFixed(0)} s after boot; quorum lost ${quorum.heldSeconds.toFixed(0)} s: writes acknowledged ${quorum.acknowledgedWhileDown}/${quorum.writesWhileDown}, quorum back ${quorum.quorumBackAfter.toFixed(1)} s and writes ${quorum.writesBackAfter.toFixed(1)} s after boot`);

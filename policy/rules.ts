@@ -114,6 +114,9 @@ function descendsFrom(r: PolicyResource, ancestor: PolicyResource): boolean {
   return false;
 }
 
+/** What the zone and member rules read of a master or an etcd machine. */
+type MachineSeen = Pick<MasterSeen, "cluster" | "name" | "zone" | "highAvailability" | "urn">;
+
 function byCluster<M extends { cluster: string }>(masters: M[]): Map<string, M[]> {
   const out = new Map<string, M[]>();
   for (const m of masters) out.set(m.cluster, [...(out.get(m.cluster) ?? []), m]);
@@ -125,18 +128,15 @@ export const controlPlaneSpansThreeZones: StackValidationPolicy = {
   description: "The masters of an HA cluster sit in at least three zones (failure domains), and so do the machines of an external etcd, so losing one zone leaves an etcd quorum and a serving apiserver. A stack that sets controlPlane.highAvailability: false is exempt.",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-    for (const [cluster, masters] of byCluster(mastersOf(args.resources))) {
-      if (masters.some((m) => !m.highAvailability)) continue;
-      const zones = [...new Set(masters.map((m) => m.zone ?? "(no zone)"))].sort();
-      if (zones.length < MIN_ZONES) {
-        report(`cluster ${cluster}: its ${masters.length} masters span ${zones.length} zone(s) (${zones.join(", ")}); an HA control plane needs ${MIN_ZONES}. Put one master in each of three zones, or declare the cluster non-HA with kubeadm-ha:controlPlane.highAvailability: false.`, masters[0].urn);
-      }
-    }
-    for (const [cluster, machines] of byCluster(etcdMachinesOf(args.resources))) {
-      if (machines.some((m) => !m.highAvailability)) continue;
-      const zones = [...new Set(machines.map((m) => m.zone))].sort();
-      if (zones.length < MIN_ZONES) {
-        report(`cluster ${cluster}: its ${machines.length} etcd machines span ${zones.length} zone(s) (${zones.join(", ")}); an HA etcd needs ${MIN_ZONES}. Put one etcd machine in each of three zones (kubeadm-ha:hosts.etcd[].zone).`, machines[0].urn);
+    const groups: Array<[MachineSeen[], string, string]> = [
+      [mastersOf(args.resources), "masters", `an HA control plane needs ${MIN_ZONES}. Put one master in each of three zones, or declare the cluster non-HA with kubeadm-ha:controlPlane.highAvailability: false.`],
+      [etcdMachinesOf(args.resources), "etcd machines", `an HA etcd needs ${MIN_ZONES}. Put one etcd machine in each of three zones (kubeadm-ha:hosts.etcd[].zone).`],
+    ];
+    for (const [seen, what, fix] of groups) {
+      for (const [cluster, machines] of byCluster(seen)) {
+        if (machines.some((m) => !m.highAvailability)) continue;
+        const zones = [...new Set(machines.map((m) => m.zone ?? "(no zone)"))].sort();
+        if (zones.length < MIN_ZONES) report(`cluster ${cluster}: its ${machines.length} ${what} span ${zones.length} zone(s) (${zones.join(", ")}); ${fix}`, machines[0].urn);
       }
     }
   },
@@ -147,10 +147,9 @@ export const etcdMembersOdd: StackValidationPolicy = {
   description: "etcd has an odd number of voting members (stacked on the masters, or on machines of its own): an even count adds a machine without surviving one more failure (4 members tolerate 1 loss, like 3).",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-    const machines = byCluster(etcdMachinesOf(args.resources));
-    for (const cluster of new Set([...byCluster(mastersOf(args.resources)).keys(), ...machines.keys()])) {
-      const members = [...mastersOf(args.resources).filter((m) => m.cluster === cluster && m.etcdMember), ...(machines.get(cluster) ?? [])];
-      if (members.length > 0 && members.length % 2 === 0) {
+    // Stacked: the masters that are members; external: the etcd machines.
+    for (const [cluster, members] of byCluster<MachineSeen>([...mastersOf(args.resources).filter((m) => m.etcdMember), ...etcdMachinesOf(args.resources)])) {
+      if (members.length % 2 === 0) {
         report(`cluster ${cluster}: etcd has ${members.length} members (${members.map((m) => m.name).join(", ")}); use an odd number, 3 or 5.`, members[0].urn);
       }
     }
