@@ -20,7 +20,7 @@ import { drainGenerationCommand, generationGroupName, generationReadyCommand } f
 import { certificatesCommand, controlPlaneConfigCommand, certificatesFiles, certificatesUnits, CertificatesOutput, earliestExpiry } from "./plan/certificates";
 import { encryptionCommand, encryptionFiles, encryptionOutput, EncryptionOutput, EncryptionPlan, encryptionScript, ENCRYPTION_SCRIPT, phaseTrigger, rewriteCommand } from "./plan/encryption";
 import { auditFiles } from "./plan/audit";
-import { BACKUP_CREDENTIALS, backupCommand, BackupDestination, backupFiles, BackupsOutput, destinationUrl, RESTORE_PHASES, RESTORE_UPLOAD, restoreCommand, restoreToken, snapshotTaken } from "./plan/backups";
+import { BACKUP_CREDENTIALS, backupCommand, BackupDestination, backupFiles, BackupsOutput, destinationUrl, etcdMachineBackupFiles, RESTORE_UPLOAD, restoreCommand, restoreToken, restoreTurns, snapshotTaken } from "./plan/backups";
 
 /** How the bootstrap reaches the machines: SSH, through a bastion where there is one. */
 export interface SshAccess {
@@ -78,6 +78,13 @@ export interface KubeadmBootstrapArgs {
    * before it prepares them. Without it, the first step waits for cloud-init.
    */
   prepareFiles?: (machine: StaticMachine) => MachineFile[];
+}
+
+/** A machine a restore runs on, and what its first phase waits for (its files in place). */
+interface RestoreMachine {
+  name: string;
+  machine: MachineSteps;
+  ready: pulumi.Resource[];
 }
 
 /** The files a master gets over SSH that are not secret: kubeadm configs and helper scripts. */
@@ -169,15 +176,30 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // On hosts you own each etcd machine is given back (kubeadm reset, its data and files
     // removed) when the stack is destroyed: after every master left (master-0's reset, the
     // last of theirs, depends on these), so the cluster keeps its datastore to the end.
+    // Each has the backup script and destination too (a restore's member phases run there).
     const etcdMembers: command.remote.Command[] = [];
     const etcdResets: command.remote.Command[] = [];
+    const etcdGiven: RestoreMachine[] = [];
     for (const member of plan.etcd.members) {
       const machine = new MachineSteps(member.name, { ssh, host: member.ip, trigger: hostIdentity({ address: member.ip, machine: member.machine }), before: args.dependsOn }, { parent: this });
       if (args.prepareFiles) etcdResets.push(machine.step("reset", { delete: resetCommand(member.name), replaceOn: [] }));
       const boot = firstStep(machine, { name: member.name, address: member.ip, etcd: true }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
-      const files = machine.step("files", { create: scripts.unpackCommand(), stdin: encodeBundle(etcdMachineFiles(plan, member)) }, [boot]);
-      const secrets = machine.step("secrets", { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle(etcdMachinePkiFiles(s)))) }, [boot]);
+      const stdin = pulumi.output(args.backups?.destination).apply((d) => encodeBundle([...etcdMachineFiles(plan, member), ...(d ? etcdMachineBackupFiles(plan, member, d) : [])]));
+      const files = machine.step("files", { create: scripts.unpackCommand(), stdin }, [boot]);
+      const secrets = machine.step(
+        "secrets",
+        {
+          create: scripts.unpackCommand(),
+          stdin: pulumi.secret(
+            pulumi.all([args.shared, args.backups?.credentials]).apply(([s, credentials]) =>
+              encodeBundle([...etcdMachinePkiFiles(s), ...(credentials ? [{ path: BACKUP_CREDENTIALS, mode: "0600", content: credentials }] : [])]),
+            ),
+          ),
+        },
+        [boot],
+      );
       etcdMembers.push(machine.step("member", { create: etcdMemberStepCommand(member) }, [files, secrets, ...etcdMembers.slice(-1)]));
+      etcdGiven.push({ name: member.name, machine, ready: [files, secrets] });
     }
     const etcdReady = etcdMembers.slice(-1);
 
@@ -247,7 +269,9 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // chain (join, healthy: the next master's turn) may wait for it: the restore waits for
     // every master's files, so that would be a cycle, and a cycle of dependencies ends the
     // program with resources unregistered, which Pulumi deletes.
-    const restored = plan.config.restore ? this.restoreEtcd(given) : [];
+    const restored = plan.config.restore
+      ? this.restoreEtcd({ master: plan.masters.map((m, i) => ({ name: m.name, machine: given[i].machine, ready: [given[i].files, given[i].staged] })), etcd: etcdGiven })
+      : [];
     this.memberSteps = plan.masters.map((master) => {
       const { machine, boot, files, staged } = given[master.index];
       const member =
@@ -421,23 +445,27 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
   }
 
   /**
-   * Every etcd member restored from one snapshot (plan/backups.ts), in four phases, each on
-   * every master before the next: apiservers and etcd stopped; each member restored from the
-   * same file with the same initial cluster and cluster token (its data moved aside); etcd
-   * started everywhere (a quorum needs the others); the apiservers started and ready. Run
-   * once per restore.round and snapshot: a master's new machine does not run them again.
+   * Every etcd member restored from one snapshot (plan/backups.ts), in turns (restoreTurns),
+   * each on every machine of its kind before the next: apiservers and etcd stopped; each member
+   * restored from the same file with the same initial cluster and cluster token (its data moved
+   * aside); etcd started everywhere (a quorum needs the others); the apiservers started and
+   * ready. Run once per restore.round and snapshot: a new machine does not run them again.
    */
-  private restoreEtcd(masters: Array<{ machine: MachineSteps; files: pulumi.Resource; staged: pulumi.Resource }>): pulumi.Resource[] {
+  private restoreEtcd(machines: Record<"master" | "etcd", RestoreMachine[]>): pulumi.Resource[] {
     const plan = this.plan;
     const restore = plan.config.restore!;
     const token = restoreToken(plan.config);
-    const copies = restore.file !== undefined ? masters.map((m) => m.machine.copy("restore-file", new pulumi.asset.FileAsset(resolve(restore.file!)), RESTORE_UPLOAD, [m.files], [token])) : [];
-    // Each master's first phase after its own files; each later phase after every master's previous one.
+    // restore.file goes to every machine whose member is restored from it.
+    const members = plan.etcd.topology === "external" ? machines.etcd : machines.master;
+    const copies = new Map(restore.file !== undefined ? members.map((m) => [m.name, m.machine.copy("restore-file", new pulumi.asset.FileAsset(resolve(restore.file!)), RESTORE_UPLOAD, m.ready, [token])]) : []);
+    // A machine's first turn waits for its own files; each turn after every step of the turn before.
     let previous: pulumi.Resource[] = [];
-    for (const phase of RESTORE_PHASES) {
-      previous = plan.masters.map((master, i) => {
-        const after = phase === RESTORE_PHASES[0] ? [masters[i].files, masters[i].staged, ...(copies[i] ? [copies[i]] : [])] : previous;
-        return masters[i].machine.step(`restore-${phase}`, { create: restoreCommand(master, phase, plan.config), replaceOn: [token] }, after);
+    const first = new Set<string>();
+    for (const turn of restoreTurns(plan)) {
+      previous = machines[turn.on].map((m) => {
+        const own = first.has(m.name) ? [] : [...m.ready, ...(copies.has(m.name) ? [copies.get(m.name)!] : [])];
+        first.add(m.name);
+        return m.machine.step(`restore-${turn.phase}`, { create: restoreCommand(m, turn.phase, plan.config), replaceOn: [token] }, [...own, ...previous]);
       });
     }
     return previous;

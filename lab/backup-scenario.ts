@@ -20,7 +20,7 @@ import { parse, stringify } from "yaml";
 import { LabCluster, stepSpans } from "./cluster";
 import { checkHealthy, ClusterFacts, masterOf } from "./cluster-scenarios";
 import { LAB_SHARE } from "./hosts";
-import { BACKUP_SCRIPT, BACKUP_UNIT, RESTORE_PHASES, SNAPSHOT_PREFIX } from "../components/plan/backups";
+import { BACKUP_SCRIPT, BACKUP_UNIT, RESTORE_PHASES, RestorePhase, SNAPSHOT_PREFIX } from "../components/plan/backups";
 
 export interface BackupsRun {
   /** The first `pulumi up` took a snapshot (the `backups` output's `taken`), and it is on the share. */
@@ -118,7 +118,12 @@ async function takerLost(c: LabCluster, f: ClusterFacts, last: string, log: (s: 
   return { lost, taken: r.taken, failed: r.failed, back };
 }
 
-async function restoreCluster(c: LabCluster, f: ClusterFacts, master: string, log: (s: string) => void): Promise<Restored> {
+/**
+ * Objects written, a snapshot taken on demand on `master`, more written; every member's data
+ * destroyed (`members`: the masters with a stacked etcd, the etcd machines with an external
+ * one); `pulumi up` with restore.snapshot; the stack's restore taken out again.
+ */
+export async function restoreCluster(c: LabCluster, f: ClusterFacts, master: string, log: (s: string) => void, members: string[] = f.masters): Promise<Restored> {
   const t = Date.now();
   const [beforeMarker, afterMarker] = [`restore-before-${t}`, `restore-after-${t}`];
   await marker(c, master, beforeMarker);
@@ -126,11 +131,11 @@ async function restoreCluster(c: LabCluster, f: ClusterFacts, master: string, lo
   const snapshot = took.stdout.split("\n").find((l) => l.startsWith(SNAPSHOT_PREFIX))?.slice(SNAPSHOT_PREFIX.length).trim() ?? "";
   if (!snapshot) throw new Error(`no snapshot taken on ${master}: ${took.stdout}${took.stderr}`);
   await marker(c, master, afterMarker);
-  log(`restore: ${beforeMarker} written, ${snapshot} taken, ${afterMarker} written; destroying every master's etcd data`);
+  log(`restore: ${beforeMarker} written, ${snapshot} taken, ${afterMarker} written; destroying the etcd data of ${members.join(", ")}`);
 
   // Every member's data gone: etcd stopped (manifest aside), its data folder removed, started again.
   await Promise.all(
-    f.masters.map((m) =>
+    members.map((m) =>
       c.exec(m, ["sh", "-c", `set -e; mv /etc/kubernetes/manifests/etcd.yaml /root/etcd.yaml; while curl -s --max-time 2 -o /dev/null http://127.0.0.1:2381/health; do sleep 1; done; rm -rf /var/lib/etcd/member; mv /root/etcd.yaml /etc/kubernetes/manifests/etcd.yaml`]),
     ),
   );
@@ -164,12 +169,28 @@ async function restoreCluster(c: LabCluster, f: ClusterFacts, master: string, lo
   return { snapshot, lostBefore, upOk: up.code === 0, failure, upSeconds, steps, beforeBack, afterGone, healthy, cleanedUp: cleanup.code === 0 };
 }
 
+/** A restore's turns as the lab checks them: a phase, and the machines that run it (plan/backups.ts restoreTurns). */
+export type LabRestoreTurn = { phase: RestorePhase; on: string[] };
+
+/**
+ * What must hold of a restore: [what, held]. Each turn ran on every one of its machines, none
+ * started before every step of the turn before had finished, and the cluster came back.
+ */
+export function restoreChecks(r: Restored, turns: LabRestoreTurn[]): Array<[string, boolean]> {
+  const spans = turns.map((t) => t.on.map((m) => r.steps[`${m}-restore-${t.phase}`]));
+  const inTurns = spans.every((s) => s.every(Boolean)) && spans.every((s, i) => i === 0 || Math.min(...s.map((x) => x.start)) >= Math.max(...spans[i - 1].map((x) => x.end)));
+  return [
+    [`destroying every member's etcd data lost the cluster's objects`, r.lostBefore],
+    [`pulumi up with restore.snapshot ${r.snapshot} passed in ${r.upSeconds.toFixed(0)} s${r.failure ? `: ${r.failure}` : ""}`, r.upOk],
+    [`the restore ran turn by turn (${turns.map((t) => `${t.phase} on ${t.on.join(" ")}`).join("; ")}): ${Object.keys(r.steps).join(", ")}`, inTurns],
+    ["what was written before the snapshot is back, what was written after is not", r.beforeBack && r.afterGone],
+    ["every node Ready after the restore", r.healthy],
+    ["pulumi up without restore afterwards passed", r.cleanedUp],
+  ];
+}
+
 /** What must hold of the backups and the restore: [what, held]. */
 export function backupChecks(b: BackupsRun, masters: string[]): Array<[string, boolean]> {
-  const r = b.restore;
-  const phases = RESTORE_PHASES.map((p) => Object.entries(r.steps).filter(([n]) => n.endsWith(`-restore-${p}`)).map(([, s]) => s));
-  // Each phase on every master, and none started before every master finished the one before.
-  const inPhases = phases.every((p) => p.length === masters.length) && phases.every((p, i) => i === 0 || Math.min(...p.map((s) => s.start)) >= Math.max(...phases[i - 1].map((s) => s.end)));
   return [
     [`the first pulumi up took a snapshot to the share (${b.firstTaken || "none"})`, b.firstOnShare],
     [`every master's snapshot timer on (${b.timersOn.join(", ")})`, b.timersOn.length === masters.length],
@@ -179,12 +200,7 @@ export function backupChecks(b: BackupsRun, masters: string[]): Array<[string, b
       b.withoutTaker.taken.length === 1 && !b.withoutTaker.taken[0].endsWith(`-${b.withoutTaker.lost}.db`) && b.withoutTaker.failed.length === 0,
     ],
     [`${b.withoutTaker.lost} back: a Ready node and a healthy etcd voter`, b.withoutTaker.back],
-    [`destroying every master's etcd data lost the cluster's objects`, r.lostBefore],
-    [`pulumi up with restore.snapshot ${r.snapshot} passed in ${r.upSeconds.toFixed(0)} s${r.failure ? `: ${r.failure}` : ""}`, r.upOk],
-    [`the restore ran phase by phase on every master (${Object.keys(r.steps).join(", ")})`, inPhases],
-    ["what was written before the snapshot is back, what was written after is not", r.beforeBack && r.afterGone],
-    ["every node Ready after the restore", r.healthy],
-    ["pulumi up without restore afterwards passed", r.cleanedUp],
+    ...restoreChecks(b.restore, RESTORE_PHASES.map((phase) => ({ phase, on: masters }))),
   ];
 }
 

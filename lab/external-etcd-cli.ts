@@ -4,10 +4,12 @@
 // zone, that `pulumi up` makes an etcd cluster of its own before master-0's kubeadm init.
 // Then a zone is lost (its etcd machine, the leader, and its master at once) and the API must
 // stay writable; then two members are lost and every write must stop, none acknowledged
-// before lost when they return. Finally `pulumi destroy` must give every host back,
-// the etcd machines last.
-import { readFileSync, writeFileSync } from "fs";
-import { dirname } from "path";
+// before lost when they return. The masters snapshot the external members (the first up
+// takes one to the lab's share); then every member's data is destroyed and `pulumi up` with
+// restore.snapshot puts it back, the members restored on their own machines. Finally
+// `pulumi destroy` must give every host back, the etcd machines last.
+import { existsSync, readFileSync, writeFileSync } from "fs";
+import { dirname, join } from "path";
 import { parseArgs } from "util";
 import { parse, stringify } from "yaml";
 import { outputTail } from "../engine/pulumi";
@@ -18,6 +20,9 @@ import { adminOnWorkers, ClusterFacts, destroyAndCheck } from "./cluster-scenari
 import { unreported } from "./cluster-cli";
 import { checkHealthyExternal, EtcdFacts, etcdLossChecks, loseQuorum, loseZone } from "./etcd-loss-scenario";
 import { LabError, labLog, runLabCommand } from "./lab";
+import { restoreChecks, restoreCluster } from "./backup-scenario";
+import { LAB_SHARE } from "./hosts";
+import { restoreTurns } from "../components/plan/backups";
 
 const log = labLog;
 const MODE = "local-proxy" as const;
@@ -30,16 +35,14 @@ export const ETCD_HOSTS = [
 ];
 
 /**
- * The stack's config copy made external: the etcd machines listed, `etcd.topology: external`,
- * and backups off (the preview takes no snapshots of external members yet). Returns the plan
- * the program makes of it.
+ * The stack's config copy made external: the etcd machines listed, `etcd.topology: external`
+ * (backups as the stack has them: to the lab's share). Returns the plan the program makes of it.
  */
 function makeExternal(c: LabCluster) {
   const file = c.engine.configFile(c.stack);
   const doc = parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
   (doc.config["kubeadm-ha:hosts"] as { etcd?: unknown }).etcd = ETCD_HOSTS;
   doc.config["kubeadm-ha:etcd"] = { topology: "external" };
-  doc.config["kubeadm-ha:backups"] = { enabled: false, offReason: "the external-etcd preview takes no snapshots of its members yet" };
   writeFileSync(file, stringify(doc));
   return planOfConfig(c.stack, readStackFile(dirname(file), c.stack).config);
 }
@@ -73,11 +76,27 @@ async function main() {
     const again = await c.engine.run(["up", "--yes", "--expect-no-changes", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
     log(`pulumi up after the losses: ${again.code === 0 ? "no changes" : `changes or failure (exit ${again.code}):\n${outputTail(again.stdout, 30)}`}`);
 
+    // Backups: the masters snapshot the external members; a restore puts every member back.
+    const taken = (JSON.parse((await c.engine.must(["stack", "output", "backups", "--json", "--stack", c.stack, "--non-interactive"])).trim() || "{}") as { taken?: string }).taken ?? "";
+    const takenOnShare = taken !== "" && existsSync(join(LAB_SHARE, "etcd-backups", taken));
+    log(`backups: the first up took ${taken || "NOTHING"} (${takenOnShare ? "on the share" : "NOT on the share"})`);
+    const byRole = { master: f.masters, etcd: e.members.map((m) => m.name) };
+    const turns = restoreTurns(plan).map((t) => ({ phase: t.phase, on: byRole[t.on] }));
+    const restored = await restoreCluster(c, f, f.masters[0], log, byRole.etcd);
+    const membersBack = await c.eventually("every etcd machine a healthy voter after the restore", () => checkHealthyExternal(c, f, e), 180_000).then(
+      (h) => `${h.voters} healthy voters (leader ${h.leader})`,
+      (err: Error) => `NOT HEALTHY: ${err.message}`,
+    );
+    log(`restore: etcd after it: ${membersBack}`);
+
     const checks: Array<[string, boolean]> = [
       ["no master runs etcd", onMasters.length === 0],
       ["a failed up's report carries each etcd machine's containers, etcd's and the kubelet's lines", undiagnosable.length === 0],
       ...etcdLossChecks(zone, quorum),
       ["pulumi up after the losses changes nothing", again.code === 0],
+      [`the first pulumi up took a snapshot of the external members to the share (${taken || "none"})`, takenOnShare],
+      ...restoreChecks(restored, turns),
+      [`every etcd machine a healthy voter after the restore (${membersBack})`, !membersBack.startsWith("NOT")],
     ];
     if (!values.keep) {
       const { destroyed, leftOnHosts } = await destroyAndCheck(c, [...f.masters, ...f.workers, ...e.members.map((m) => m.name)], log);
@@ -85,7 +104,7 @@ async function main() {
       checks.push([`pulumi destroy emptied the state and gave every host back (left: ${[...leftOnHosts, ...etcdData.map((n) => `${n}: etcd data`)].join("; ") || "nothing"})`, destroyed && leftOnHosts.length === 0 && etcdData.length === 0]);
     }
     console.log("\nsummary");
-    console.log(`  external etcd (${MODE}): pulumi up ${up.toFixed(0)} s; zone lost: writes failed ${zone.failedAfterLoss}/${zone.writesAfterLoss}, acknowledged throughout from ${zone.writesAnswer.toFixed(1)} s, back healthy ${zone.rejoined.toFixed(0)} s after boot; quorum lost ${quorum.heldSeconds.toFixed(0)} s: writes acknowledged ${quorum.acknowledgedWhileDown}/${quorum.writesWhileDown}, quorum back ${quorum.quorumBackAfter.toFixed(1)} s and writes ${quorum.writesBackAfter.toFixed(1)} s after boot`);
+    console.log(`  external etcd (${MODE}): pulumi up ${up.toFixed(0)} s; zone lost: writes failed ${zone.failedAfterLoss}/${zone.writesAfterLoss}, acknowledged throughout from ${zone.writesAnswer.toFixed(1)} s, back healthy ${zone.rejoined.toFixed(0)} s after boot; quorum lost ${quorum.heldSeconds.toFixed(0)} s: writes acknowledged ${quorum.acknowledgedWhileDown}/${quorum.writesWhileDown}, quorum back ${quorum.quorumBackAfter.toFixed(1)} s and writes ${quorum.writesBackAfter.toFixed(1)} s after boot; restore up ${restored.upSeconds.toFixed(0)} s`);
     for (const [what, held] of checks) console.log(`  ${held ? "held" : "NOT HELD"}: ${what}`);
     failed = checks.filter(([, held]) => !held).map(([what]) => what);
   } finally {

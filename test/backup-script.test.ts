@@ -16,16 +16,22 @@ import { planCluster } from "../components/plan/cluster-plan";
 import { BACKUP_CONFIG, BACKUP_CREDENTIALS, BACKUP_STAGING, backupConfig, backupCredentials, backupScript, LAST_SNAPSHOT_ANNOTATION, snapshotName } from "../components/plan/backups";
 
 let script: string;
+/** lab-master-1's script when etcd is external: three members of its own at 10.0.0.30-32. */
+let externalScript: string;
 let config: string;
 const EVERY_S = 900;
 before(() => {
-  const plan = planCluster(labHostsConfig({ backups: { every: "15m", keepDays: 7, path: "/mnt/share/etcd-backups" } }));
+  const backups = { every: "15m", keepDays: 7, path: "/mnt/share/etcd-backups" };
+  const plan = planCluster(labHostsConfig({ backups }));
   script = backupScript(plan, plan.masters[1]);
   config = backupConfig(plan, { kind: "directory", path: "/mnt/share/etcd-backups" });
+  const hosts = (kind: string, first: number) => [0, 1, 2].map((i) => ({ name: `lab-${kind}-${i}`, address: `10.0.0.${first + i}`, zone: `z${i}` }));
+  const external = planCluster(labHostsConfig({ backups, etcd: { topology: "external" }, hosts: { masters: hosts("master", 10), etcd: hosts("etcd", 30) } }));
+  externalScript = backupScript(external, external.masters[1]);
 });
 
 /** lab-master-1, with the cluster's Lease as `lease` says, and snapshots already at the destination. */
-function master(s: { lease?: { holder: string; renewedSecondsAgo: number; lastSnapshotSecondsAgo?: number }; unhealthy?: boolean; existing?: string[]; destination?: string; credentials?: string } = {}) {
+function master(s: { lease?: { holder: string; renewedSecondsAgo: number; lastSnapshotSecondsAgo?: number }; unhealthy?: boolean; unhealthyMembers?: string[]; imageMissing?: boolean; external?: boolean; existing?: string[]; destination?: string; credentials?: string } = {}) {
   const root = tempDir("kubeadm-ha-backup-");
   const state = join(root, "state");
   const share = join(root, "mnt/share/etcd-backups");
@@ -33,6 +39,8 @@ function master(s: { lease?: { holder: string; renewedSecondsAgo: number; lastSn
   writeFileSync(join(root, "etc/kubernetes/manifests/etcd.yaml"), "spec:\n  containers:\n  - image: registry.k8s.io/etcd:3.6.5-0\n");
   writeFileSync(join(state, "calls"), "");
   if (s.unhealthy) writeFileSync(join(state, "etcd-unhealthy"), "");
+  for (const ip of s.unhealthyMembers ?? []) writeFileSync(join(state, `unhealthy-${ip}`), "");
+  if (s.imageMissing) writeFileSync(join(state, "image-missing"), "");
   if (s.lease) {
     const at = (ago: number) => new Date(Date.now() - ago * 1000).toISOString().replace("Z", "000Z");
     const last = s.lease.lastSnapshotSecondsAgo;
@@ -47,7 +55,7 @@ function master(s: { lease?: { holder: string; renewedSecondsAgo: number; lastSn
   writeFileSync(join(root, BACKUP_CONFIG), under(s.destination ?? config));
   if (s.credentials) writeFileSync(join(root, BACKUP_CREDENTIALS), s.credentials, { mode: 0o600 });
   const path = join(root, "kubeadm-ha-etcd-backup");
-  writeFileSync(path, under(script));
+  writeFileSync(path, under(s.external ? externalScript : script));
   chmodSync(path, 0o755);
   // The Lease's kubectl of the certificates' stand-ins, but none of their others (curl is the real one: the s3 destination's).
   const bin = join(root, "bin");
@@ -130,6 +138,36 @@ test("a member that is not healthy takes no snapshot, fails saying so, and lets 
   const r = m.run("snapshot-if-due");
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /etcd member is not healthy: no snapshot from it/);
+  assert.deepEqual(m.snapshots(), []);
+  assert.equal(m.lease().spec.holderIdentity, "");
+});
+
+test("with an external etcd, a master takes the snapshot from the first member that answers healthy, with the apiservers' client certificate", () => {
+  const m = master({ external: true, unhealthyMembers: ["10.0.0.30"] });
+  const r = m.run("snapshot-if-due");
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(m.snapshots().length, 1);
+  assert.match(r.stdout, /from https:\/\/10\.0\.0\.31:2379/);
+  const save = m.calls().find((c) => / snapshot save /.test(c))!;
+  assert.match(save, /registry\.k8s\.io\/etcd:3\.6\.5-0 .* etcdctl --endpoints=https:\/\/10\.0\.0\.31:2379 .*--cert=\S*\/etc\/kubernetes\/pki\/apiserver-etcd-client\.crt /);
+  assert.equal(m.lease().spec.holderIdentity, "");
+});
+
+test("with an external etcd, a master without the etcd image pulls kubeadm's for its release before it runs etcdctl", () => {
+  const m = master({ external: true, imageMissing: true });
+  const r = m.run("snapshot");
+  assert.equal(r.status, 0, r.stderr);
+  const calls = m.calls();
+  const pulled = calls.findIndex((c) => c === "ctr -n k8s.io images pull registry.k8s.io/etcd:3.6.5-0");
+  assert.ok(pulled >= 0, calls.join("\n"));
+  assert.ok(calls.findIndex((c) => / run --rm /.test(c)) > pulled);
+});
+
+test("with an external etcd and no member healthy, no snapshot is taken; it fails naming the members and lets the Lease go", () => {
+  const m = master({ external: true, unhealthyMembers: ["10.0.0.30", "10.0.0.31", "10.0.0.32"] });
+  const r = m.run("snapshot-if-due");
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /no external etcd member is healthy \(lab-etcd-0, lab-etcd-1, lab-etcd-2\): no snapshot from it/);
   assert.deepEqual(m.snapshots(), []);
   assert.equal(m.lease().spec.holderIdentity, "");
 });

@@ -2,8 +2,9 @@
 // the mock runtime: the etcd machines become members one at a time before master-0 inits,
 // the masters hold the etcd CA's certificate and the apiservers' client certificate but never
 // the CA's key, every script that reaches a machine passes shellcheck, and the picture draws
-// the etcd cluster apart from the masters. Without the preview, or where it does not reach
-// (clouds, backups on), the stack is refused before any resource.
+// the etcd cluster apart from the masters, the masters snapshot the external members and a
+// restore runs its member phases on the etcd machines. Without the preview, or where it does
+// not reach (clouds), the stack is refused before any resource.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "child_process";
@@ -15,6 +16,7 @@ import { readStackFile } from "../render/render";
 import { planCluster } from "../components/plan/cluster-plan";
 import { certificatesScript } from "../components/plan/certificates";
 import { ChildRender, renderInChild, ROOT, tempDir } from "./helpers";
+import { renderInChildProcess } from "../render/child";
 import { runPolicies } from "../policy/offline";
 import { POLICIES, T } from "../policy/rules";
 import type { ControlPlaneFacts } from "../components/plan/labels";
@@ -22,13 +24,12 @@ import type { ControlPlaneFacts } from "../components/plan/labels";
 const STACK = "onprem-external-etcd";
 const configDir = tempDir("kubeadm-ha-external-etcd-stack-");
 
-/** onprem-vip with three etcd machines of its own, and backups off (the preview takes none yet). */
+/** onprem-vip with three etcd machines of its own (backups on, to the masters' directory: the stack's defaults). */
 function externalStack(): Record<string, unknown> {
   const { config } = readStackFile(join(ROOT, "stacks"), "onprem-vip");
   const raw = fromRawConfig(config) as Record<string, any>;
   raw.hosts.etcd = ["a", "b", "c"].map((z, i) => ({ name: `dc1-etcd-${i}`, address: `10.103.97.${220 + i}`, zone: `rack-${z}` }));
   raw.etcd = { topology: "external" };
-  raw.backups = { enabled: false, offReason: "the external-etcd preview" };
   return raw;
 }
 
@@ -129,14 +130,57 @@ test("the picture draws the etcd machines apart from the masters, each in its zo
   assert.ok(execFileSync("dot", ["-Tsvg"], { input: dot }).length > 0);
 });
 
-test("without the preview, on a cloud, or with backups on, an external etcd is refused naming the key, before any resource", () => {
+test("without the preview, or on a cloud, an external etcd is refused naming the key, before any resource; backups and a restore are not", () => {
   const config = validateClusterConfig(externalStack(), STACK);
+  assert.ok(config.backups.enabled);
   assert.deepEqual(notYetDeployable(config, previewsOf({ KUBEADM_HA_PREVIEW: "external-etcd" })), []);
   assert.deepEqual(notYetDeployable(config, previewsOf({})).map((p) => p.key), ["kubeadm-ha:etcd.topology"]);
-  const withBackups = validateClusterConfig({ ...externalStack(), backups: { enabled: true, destination: "directory" } }, STACK);
-  assert.deepEqual(notYetDeployable(withBackups, ["external-etcd"]).map((p) => p.key), ["kubeadm-ha:backups.enabled"]);
+  const restoring = validateClusterConfig({ ...externalStack(), clusterName: "dc1", restore: { snapshot: "dc1/20261203T101500Z-dc1-master-0.db" } }, STACK);
+  assert.deepEqual(notYetDeployable(restoring, ["external-etcd"]), []);
   const { config: gcp } = readStackFile(join(ROOT, "stacks"), "gcp-three-zone");
   const cloud = validateClusterConfig({ ...fromRawConfig(gcp), etcd: { topology: "external" } }, "gcp-three-zone", gcp);
-  assert.deepEqual(notYetDeployable(cloud, ["external-etcd"]).map((p) => p.key), ["kubeadm-ha:etcd.topology", "kubeadm-ha:backups.enabled"]);
+  assert.deepEqual(notYetDeployable(cloud, ["external-etcd"]).map((p) => p.key), ["kubeadm-ha:etcd.topology"]);
   assert.match(notYetDeployable(cloud, ["external-etcd"])[0].message, /hosts you own only/);
+});
+
+test("the masters snapshot the external members with the apiservers' client certificate; each etcd machine gets the restore's script and the destination, and no timer", () => {
+  const master = readFileSync(join(files("dc1-master-1"), "usr/local/sbin/kubeadm-ha-etcd-backup"), "utf8");
+  assert.match(master, /members=\(https:\/\/10\.103\.97\.220:2379 https:\/\/10\.103\.97\.221:2379 https:\/\/10\.103\.97\.222:2379\)/);
+  assert.match(master, /--cert=\/etc\/kubernetes\/pki\/apiserver-etcd-client\.crt --key=\/etc\/kubernetes\/pki\/apiserver-etcd-client\.key/);
+  assert.match(master, /^usage=".* snapshot-if-due \| snapshot \[REASON\] \| list \| fetch NAME FILE \| restore-stop \| restore-start-apiserver"$/m, "a master of an external etcd restores no member");
+  assert.ok(existsSync(join(files("dc1-master-1"), "etc/systemd/system/kubeadm-ha-etcd-backup.timer")));
+  const etcd = readFileSync(join(files("dc1-etcd-1"), "usr/local/sbin/kubeadm-ha-etcd-backup"), "utf8");
+  assert.match(etcd, /^usage=".* list \| fetch NAME FILE \| restore-stop \| restore FILE TOKEN \| restore-start-etcd"$/m);
+  assert.match(etcd, /^peer_url="https:\/\/10\.103\.97\.221:2380"$/m);
+  assert.match(etcd, /^initial_cluster="dc1-etcd-0=https:\/\/10\.103\.97\.220:2380,dc1-etcd-1=https:\/\/10\.103\.97\.221:2380,dc1-etcd-2=https:\/\/10\.103\.97\.222:2380"$/m);
+  assert.doesNotMatch(etcd, /kubectl|lease/, "an etcd machine has no API client: it takes no snapshots");
+  assert.ok(existsSync(join(files("dc1-etcd-1"), "etc/kubeadm-ha/etcd-backup.env")));
+  assert.ok(!existsSync(join(files("dc1-etcd-1"), "etc/systemd/system/kubeadm-ha-etcd-backup.timer")));
+  assert.match(readFileSync(join(render.dir, "outputs.json"), "utf8"), /file:\/\/\/var\/backups\/kubeadm-ha\/dc1\//);
+});
+
+test("a restore of an external etcd stops the apiservers, then the members; restores and starts the members on their machines; starts the apiservers last", async () => {
+  const dir = tempDir("kubeadm-ha-external-restore-");
+  const raw = { ...externalStack(), restore: { snapshot: "dc1/20261203T101500Z-dc1-master-0.db" } };
+  writeFileSync(join(dir, `Pulumi.${STACK}.yaml`), stringify({ config: Object.fromEntries(Object.entries(raw).map(([k, v]) => [`kubeadm-ha:${k}`, v])) }));
+  writeFileSync(join(dir, "last.json"), JSON.stringify({ settled: render.outputs.settled }));
+  const out = join(dir, "out");
+  const r = await renderInChildProcess(ROOT, STACK, out, dir, join(dir, "last.json"));
+  assert.equal(r.code, 0, r.stderr);
+  const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Array<{ name: string; dependencies: string[] }>;
+  const byName = new Map(resources.map((x) => [x.name, x]));
+  const masters = ["dc1-master-0", "dc1-master-1", "dc1-master-2"];
+  const members = ["dc1-etcd-0", "dc1-etcd-1", "dc1-etcd-2"];
+  const turns: Array<[string, string[]]> = [["stop", masters], ["stop", members], ["member", members], ["start-etcd", members], ["start-apiserver", masters]];
+  const waitsFor = (step: string) => byName.get(step)!.dependencies.map((u) => u.split("::").pop());
+  for (const [i, [phase, on]] of turns.entries()) {
+    for (const m of on) {
+      assert.ok(byName.has(`${m}-restore-${phase}`), `no ${m}-restore-${phase}`);
+      if (i > 0) for (const other of turns[i - 1][1]) assert.ok(waitsFor(`${m}-restore-${phase}`).includes(`${other}-restore-${turns[i - 1][0]}`), `${m}'s ${phase} does not wait for ${other}'s ${turns[i - 1][0]}`);
+    }
+  }
+  assert.equal(resources.filter((x) => /^dc1-master-\d-restore-(member|start-etcd)$/.test(x.name)).length, 0, "no member is restored on a master");
+  const member = readFileSync(join(out, "files", "dc1-etcd-2", "commands", "restore-member.sh"), "utf8");
+  assert.match(member, /kubeadm-ha-etcd-backup fetch dc1\/20261203T101500Z-dc1-master-0\.db /);
+  assert.ok(waitsFor("dc1-control-plane-validate").includes("dc1-master-2-restore-start-apiserver"));
 });

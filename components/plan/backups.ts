@@ -3,7 +3,8 @@
 // the case where a majority of them is lost (kops backs etcd up every 15 minutes to object
 // storage; RKE2 twice a day).
 //
-// One script on every master, `kubeadm-ha-etcd-backup`:
+// One script on every master (and, with an external etcd, on every etcd machine: the restore's
+// member phases run there), `kubeadm-ha-etcd-backup`:
 // - `snapshot-if-due`, run by a systemd timer on every master: when the last snapshot of the
 //   cluster is older than the interval, the master that gets the cluster's Lease
 //   (kube-system/kubeadm-ha-etcd-backup, which also records the last snapshot) takes one from
@@ -14,15 +15,22 @@
 //   together), and a step that finds the snapshot its timer just took reports it as its own.
 // - `list`, `fetch NAME FILE`: what the destination holds; one snapshot to a local file.
 // - `restore-stop`, `restore FILE TOKEN`, `restore-start-etcd`, `restore-start-apiserver`: the
-//   restore's phases on one master, which `pulumi up` with `restore` set runs on every master in turn
-//   (every apiserver and etcd stopped; every member restored from the same file with the same
-//   initial cluster and a fresh cluster token; the etcd members started together, then the
-//   apiservers). The data a restore replaces is moved aside, never deleted.
+//   restore's phases on one machine, which `pulumi up` with `restore` set runs on every machine
+//   in turn (every apiserver and etcd stopped; every member restored from the same file with
+//   the same initial cluster and a fresh cluster token; the etcd members started together,
+//   then the apiservers; see restoreTurns). The data a restore replaces is moved aside, never
+//   deleted.
 //
-// etcdctl and etcdutl run from the etcd image the master already has (its static pod's), with
-// containerd's ctr: no etcd binary on the host, and no apiserver needed to restore. Pure.
+// With an external etcd the masters still take the snapshots (their timer, the Lease and the
+// destination are the same): from the first external member that answers healthy, with the
+// apiservers' own client certificate.
+//
+// etcdctl and etcdutl run from the etcd image the machine already has (its static pod's; on a
+// master of an external etcd, the one kubeadm names for its release), with containerd's ctr:
+// no etcd binary on the host, and no apiserver needed to restore. Pure.
 import { createHash } from "crypto";
 import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
+import { clientUrl, EXTERNAL_ETCD_CLIENT } from "./etcd-cluster";
 import { MachineFile } from "./bundle";
 import { KUBEADM_HA_DIR } from "./kubeadm";
 import { ETCD_PEER_PORT, header, leaseTakeFunction, MEMBER_READY_TIMEOUT_S, SBIN, waitForFunctions } from "./scripts";
@@ -55,7 +63,8 @@ export { DEFAULT_BACKUP_DIRECTORY } from "../config/schema";
 const MANIFESTS = "/etc/kubernetes/manifests";
 /** sha256 of an empty payload, as S3's SigV4 signs a request without a body. */
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-const ETCD_PKI = "/etc/kubernetes/pki/etcd";
+const PKI = "/etc/kubernetes/pki";
+const ETCD_PKI = `${PKI}/etcd`;
 const ETCD_DATA = "/var/lib/etcd";
 
 /** Where snapshots go, as the masters' script reads it (BACKUP_CONFIG). */
@@ -143,25 +152,42 @@ function shellWord(v: string): string {
   return `'${v.replace(/'/g, `'\\''`)}'`;
 }
 
-/** `--initial-cluster` of a restore: every master of the plan, at its peer URL. */
-export function initialCluster(plan: ClusterPlan): string {
-  return plan.masters.map((m) => `${m.name}=https://${m.ip}:${ETCD_PEER_PORT}`).join(",");
+/** A machine the backup script runs on: a master, or a machine of an external etcd. */
+export type BackupRole = "master" | "etcd";
+
+/** The members a restore makes: the masters' (stacked) or the etcd machines' (external). */
+export function restoredMembers(plan: ClusterPlan): Array<{ name: string; ip: string }> {
+  return plan.etcd.topology === "external" ? plan.etcd.members : plan.masters;
 }
 
-/** `kubeadm-ha-etcd-backup` on one master. */
-export function backupScript(plan: ClusterPlan, master: MasterPlan): string {
-  return `${header("Takes etcd snapshots to the cluster's backup destination, one master at a time; restores this master's member from one.")}
-usage="usage: kubeadm-ha-etcd-backup snapshot-if-due | snapshot [REASON] | list | fetch NAME FILE | restore-stop | restore FILE TOKEN | restore-start-etcd | restore-start-apiserver"
+/** `--initial-cluster` of a restore: every member of the plan, at its peer URL. */
+export function initialCluster(plan: ClusterPlan): string {
+  return restoredMembers(plan).map((m) => `${m.name}=https://${m.ip}:${ETCD_PEER_PORT}`).join(",");
+}
+
+/**
+ * `kubeadm-ha-etcd-backup` on one machine. A master takes snapshots and stops and starts its
+ * apiserver in a restore; a machine with an etcd member (a master of a stacked etcd, an
+ * external etcd's machine) has its member restored.
+ */
+export function backupScript(plan: ClusterPlan, machine: { name: string; ip: string }, role: BackupRole = "master"): string {
+  const external = plan.etcd.topology === "external";
+  const apiserver = role === "master";
+  const member = role === "etcd" || !external;
+  const actions = [...(apiserver ? ["snapshot-if-due", "snapshot [REASON]"] : []), "list", "fetch NAME FILE", "restore-stop", ...(member ? ["restore FILE TOKEN", "restore-start-etcd"] : []), ...(apiserver ? ["restore-start-apiserver"] : [])];
+  const stopped = [...(apiserver ? ["apiserver"] : []), ...(member ? ["etcd"] : [])].join(" and ");
+  return `${header(apiserver ? `Takes etcd snapshots to the cluster's backup destination, one master at a time${member ? "; restores this master's member from one" : ""}.` : "Restores this machine's etcd member from a snapshot of the cluster's backup destination.")}
+usage="usage: kubeadm-ha-etcd-backup ${actions.join(" | ")}"
 action="\${1:?$usage}"
-node="${master.name}"
-peer_url="https://${master.ip}:${ETCD_PEER_PORT}"
+node="${machine.name}"
+${member ? `peer_url="https://${machine.ip}:${ETCD_PEER_PORT}"
 initial_cluster="${initialCluster(plan)}"
-timeout="\${KUBEADM_HA_BACKUP_TIMEOUT_S:-${MEMBER_READY_TIMEOUT_S}}"
-lease="${BACKUP_LEASE}"
+` : ""}timeout="\${KUBEADM_HA_BACKUP_TIMEOUT_S:-${MEMBER_READY_TIMEOUT_S}}"
 staging="${BACKUP_STAGING}"
 parked="${RESTORE_PARKED}"
+${apiserver ? `lease="${BACKUP_LEASE}"
 export KUBECONFIG=/etc/kubernetes/admin.conf
-# shellcheck source=/dev/null
+` : ""}# shellcheck source=/dev/null
 . "${BACKUP_CONFIG}"
 if [ "\${CREDENTIALS:-}" = keys ]; then
   # shellcheck source=/dev/null
@@ -175,24 +201,56 @@ fail() {
 }
 
 ${waitForFunctions()}
-# etcd_tool TOOL ARGS...: etcdctl or etcdutl from this master's etcd image, with the etcd
+${member ? `# etcd_image: the image of this machine's etcd static pod (running, or parked by a restore).
+etcd_image() {
+  image="$(cat ${MANIFESTS}/etcd.yaml "$parked/etcd.yaml" 2>/dev/null | sed -n 's/^[ -]*image: *//p' | head -1 || true)"
+  [ -n "$image" ] || fail "no etcd image in ${MANIFESTS}/etcd.yaml"
+}` : `# etcd_image: the etcd image kubeadm names for this master's release (a master of an external
+# etcd runs no etcd pod); pulled when the machine does not have it (a bundle imports it).
+etcd_image() {
+  image="$(kubeadm config images list --kubernetes-version "$(kubeadm version -o short)" 2>/dev/null | grep '/etcd:' || true)"
+  [ -n "$image" ] || fail "kubeadm config images list names no etcd image"
+  if ! ctr -n k8s.io images ls -q "name==$image" | grep -q .; then
+    ctr -n k8s.io images pull "$image" >/dev/null || fail "cannot pull $image for etcdctl"
+  fi
+}`}
+
+# etcd_tool TOOL ARGS...: etcdctl or etcdutl from the etcd image, with the Kubernetes
 # certificates, the data folder's parent and the staging folder mounted at their own paths.
 etcd_tool() {
   local image
-  image="$(cat ${MANIFESTS}/etcd.yaml "$parked/etcd.yaml" 2>/dev/null | sed -n 's/^[ -]*image: *//p' | head -1 || true)"
-  [ -n "$image" ] || fail "no etcd image in ${MANIFESTS}/etcd.yaml"
+  etcd_image
   mkdir -p "$staging"
   ctr -n k8s.io run --rm --net-host \\
-    --mount "type=bind,src=${ETCD_PKI},dst=${ETCD_PKI},options=rbind:ro" \\
+    --mount "type=bind,src=${PKI},dst=${PKI},options=rbind:ro" \\
     --mount "type=bind,src=/var/lib,dst=/var/lib,options=rbind:rw" \\
     "$image" "kubeadm-ha-etcd-$$-$RANDOM" "$@"
 }
-
-etcdctl_local() {
-  etcd_tool etcdctl --endpoints=https://127.0.0.1:2379 --cacert=${ETCD_PKI}/ca.crt \\
-    --cert=${ETCD_PKI}/healthcheck-client.crt --key=${ETCD_PKI}/healthcheck-client.key "$@"
+${
+  apiserver
+    ? `
+# etcdctl_at URL ARGS...: etcdctl against one member: ${external ? "an external member, with the apiservers' client certificate" : "this master's own, with its healthcheck client certificate"}.
+etcdctl_at() {
+  local url="$1"
+  shift
+  etcd_tool etcdctl --endpoints="$url" --cacert=${ETCD_PKI}/ca.crt \\
+    --cert=${external ? EXTERNAL_ETCD_CLIENT.certFile : `${ETCD_PKI}/healthcheck-client.crt`} --key=${external ? EXTERNAL_ETCD_CLIENT.keyFile : `${ETCD_PKI}/healthcheck-client.key`} "$@"
 }
 
+# snapshot_source: sets $source, the member a snapshot is taken from: ${external ? "the first external member that answers healthy" : "this master's own, when healthy"}.
+snapshot_source() {
+  local url members=(${external ? plan.etcd.members.map(clientUrl).join(" ") : "https://127.0.0.1:2379"})
+  for url in "\${members[@]}"; do
+    if etcdctl_at "$url" endpoint health >/dev/null; then
+      source="$url"
+      return 0
+    fi
+  done
+  return 1
+}
+`
+    : ""
+}
 # --- the destination: put, list, get, prune ---------------------------------------------------
 gcs_token() {
   curl -sf -H 'Metadata-Flavor: Google' \\
@@ -283,7 +341,9 @@ prune() {
   done
 }
 
-# --- one master at a time: the Lease ------------------------------------------------------------
+${
+  apiserver
+    ? `# --- one master at a time: the Lease ------------------------------------------------------------
 # last_snapshot: sets $last (epoch seconds of the cluster's last snapshot; 0: none yet) and
 # $last_name (its name; none).
 last_snapshot() {
@@ -335,10 +395,10 @@ take() {
   now="$(date +%s)"
   name="$CLUSTER/$(date -u -d "@$now" +%Y%m%dT%H%M%SZ)-$node.db"
   file="$staging/$(basename "$name")"
-  etcdctl_local endpoint health >/dev/null || fail "this master's etcd member is not healthy: no snapshot from it"
-  say "taking snapshot $name ($reason)"
+  snapshot_source || fail "${external ? `no external etcd member is healthy (${plan.etcd.members.map((m) => m.name).join(", ")})` : "this master's etcd member is not healthy"}: no snapshot from it"
+  say "taking snapshot $name ($reason${external ? ", from $source" : ""})"
   rm -f "$file.part"
-  etcdctl_local snapshot save "$file.part" >/dev/null
+  etcdctl_at "$source" snapshot save "$file.part" >/dev/null
   status="$(etcd_tool etcdutl snapshot status "$file.part" -w json)" || fail "snapshot $name does not read back"
   mv "$file.part" "$file"
   put "$file" "$name" || fail "could not send $name to the $DESTINATION destination"
@@ -349,11 +409,11 @@ take() {
   prune
   echo "${SNAPSHOT_PREFIX}$name"
 }
-
-# --- restore: this master's phases ----------------------------------------------------------------
-etcd_healthy() { curl -s --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | jq -e '.health == "true"' >/dev/null 2>&1; }
-apiserver_ready() { [ "$(curl -sk --max-time 3 "https://${master.ip}:${APISERVER_PORT}/readyz" 2>/dev/null || true)" = ok ]; }
-
+`
+    : ""
+}
+# --- restore: this machine's phases -----------------------------------------------------------------
+${member ? `etcd_healthy() { curl -s --max-time 3 http://127.0.0.1:2381/health 2>/dev/null | jq -e '.health == "true"' >/dev/null 2>&1; }\n` : ""}${apiserver ? `apiserver_ready() { [ "$(curl -sk --max-time 3 "https://${machine.ip}:${APISERVER_PORT}/readyz" 2>/dev/null || true)" = ok ]; }\n` : ""}
 park() {
   mkdir -p "$parked"
   if [ -e "${MANIFESTS}/$1.yaml" ]; then mv "${MANIFESTS}/$1.yaml" "$parked/"; fi
@@ -363,7 +423,9 @@ unpark() {
 }
 
 case "$action" in
-snapshot-if-due)
+${
+  apiserver
+    ? `snapshot-if-due)
   started="$(date +%s)"
   here_one_at_a_time
   last_snapshot
@@ -396,6 +458,9 @@ snapshot)
   done
   take "\${2:-on demand}"
   ;;
+`
+    : ""
+}
 list)
   must_read
   list
@@ -412,13 +477,15 @@ fetch)
   ;;
 restore-stop)
   # The apiserver first (nothing writes), then etcd; both stay parked until the start phases.
-  park kube-apiserver
-  wait_for "the apiserver stopped" stopped "https://${master.ip}:${APISERVER_PORT}/livez"
-  park etcd
-  wait_for "etcd stopped" stopped http://127.0.0.1:2381/health
-  say "apiserver and etcd stopped"
+${[
+  ...(apiserver ? [`  park kube-apiserver`, `  wait_for "the apiserver stopped" stopped "https://${machine.ip}:${APISERVER_PORT}/livez"`] : []),
+  ...(member ? [`  park etcd`, `  wait_for "etcd stopped" stopped http://127.0.0.1:2381/health`] : []),
+].join("\n")}
+  say "${stopped} stopped"
   ;;
-restore)
+${
+  member
+    ? `restore)
   file="\${2:?$usage}"
   token="\${3:?$usage}"
   [ -e "$parked/etcd.yaml" ] || fail "etcd is not stopped: run restore-stop first"
@@ -439,13 +506,19 @@ restore-start-etcd)
   wait_for "etcd running" answers http://127.0.0.1:2381/health
   say "etcd started"
   ;;
-restore-start-apiserver)
-  wait_for "etcd healthy" etcd_healthy
-  unpark kube-apiserver
+`
+    : ""
+}
+${
+  apiserver
+    ? `restore-start-apiserver)
+${member ? `  wait_for "etcd healthy" etcd_healthy\n` : ""}  unpark kube-apiserver
   wait_for "the apiserver ready" apiserver_ready
   say "apiserver ready"
   ;;
-*)
+`
+    : ""
+}*)
   echo "$usage" >&2
   exit 2
   ;;
@@ -459,6 +532,17 @@ export function backupFiles(plan: ClusterPlan, master: MasterPlan, destination: 
     { path: BACKUP_SCRIPT, mode: "0755", content: backupScript(plan, master) },
     { path: BACKUP_CONFIG, mode: "0644", content: backupConfig(plan, destination) },
     ...backupUnits(plan),
+  ];
+}
+
+/**
+ * An external etcd machine's backup files: the script (a restore's member phases; the masters
+ * take the snapshots) and where snapshots are, which a restore fetches from. No timer.
+ */
+export function etcdMachineBackupFiles(plan: ClusterPlan, member: { name: string; ip: string }, destination: BackupDestination): MachineFile[] {
+  return [
+    { path: BACKUP_SCRIPT, mode: "0755", content: backupScript(plan, member, "etcd") },
+    { path: BACKUP_CONFIG, mode: "0644", content: backupConfig(plan, destination) },
   ];
 }
 
@@ -497,9 +581,31 @@ export function snapshotTaken(stdouts: Array<string | undefined>): string | unde
   return stdouts.flatMap((o) => (o ?? "").split("\n")).filter((l) => l.startsWith(SNAPSHOT_PREFIX)).map((l) => l.slice(SNAPSHOT_PREFIX.length).trim()).pop();
 }
 
-/** A restore's phases, each run on every master before the next (see backupScript). */
+/** A restore's phases (see backupScript). */
 export const RESTORE_PHASES = ["stop", "member", "start-etcd", "start-apiserver"] as const;
 export type RestorePhase = (typeof RESTORE_PHASES)[number];
+
+/** One turn of a restore: a phase, run on every machine of a kind before the next turn starts. */
+export interface RestoreTurn {
+  phase: RestorePhase;
+  on: BackupRole;
+}
+
+/**
+ * A restore's turns. Stacked: each phase on every master. External: the apiservers stopped
+ * first (nothing writes), then the members, which are restored and started on their own
+ * machines; the apiservers started last.
+ */
+export function restoreTurns(plan: ClusterPlan): RestoreTurn[] {
+  if (plan.etcd.topology === "stacked") return RESTORE_PHASES.map((phase) => ({ phase, on: "master" }));
+  return [
+    { phase: "stop", on: "master" },
+    { phase: "stop", on: "etcd" },
+    { phase: "member", on: "etcd" },
+    { phase: "start-etcd", on: "etcd" },
+    { phase: "start-apiserver", on: "master" },
+  ];
+}
 /** Where restore.file is copied to on each master (as the SSH user), and where the restore reads it. */
 export const RESTORE_UPLOAD = "/var/tmp/kubeadm-ha-restore.db";
 export const RESTORE_FILE = `${BACKUP_STAGING}/restore.db`;
@@ -514,25 +620,25 @@ export function restoreToken(c: ClusterConfig): string {
   return `${c.clusterName}-restore-${r.round}-${what}`;
 }
 
-/** One phase of a restore on one master. */
-export function restoreCommand(master: MasterPlan, phase: RestorePhase, c: ClusterConfig): string {
+/** One phase of a restore on one machine (a master, or an external etcd's machine). */
+export function restoreCommand(machine: { name: string }, phase: RestorePhase, c: ClusterConfig): string {
   const r = c.restore!;
   const run = (args: string) => `sudo ${BACKUP_SCRIPT} ${args}`;
   const what: Record<RestorePhase, [string, string]> = {
-    stop: ["Stops this master's apiserver and etcd for a restore (every master, before any member is restored).", run("restore-stop")],
+    stop: ["Stops what serves etcd's data here (the apiserver, the etcd member) for a restore, before any member is restored.", run("restore-stop")],
     member: [
-      `Restores this master's etcd member from ${r.snapshot ?? "the snapshot file given"}.`,
+      `Restores this machine's etcd member from ${r.snapshot ?? "the snapshot file given"}.`,
       [
         r.snapshot !== undefined ? run(`fetch ${r.snapshot} ${RESTORE_FILE}`) : `sudo install -D -m 0600 ${RESTORE_UPLOAD} ${RESTORE_FILE}`,
         run(`restore ${RESTORE_FILE} ${restoreToken(c)}`),
         `sudo rm -f ${RESTORE_FILE} ${RESTORE_UPLOAD}`,
       ].join("\n"),
     ],
-    "start-etcd": ["Starts this master's restored etcd member (every member starts before any waits for a quorum).", run("restore-start-etcd")],
+    "start-etcd": ["Starts this machine's restored etcd member (every member starts before any waits for a quorum).", run("restore-start-etcd")],
     "start-apiserver": ["Starts this master's apiserver once etcd is healthy again, and waits until it is ready.", run("restore-start-apiserver")],
   };
   const [title, body] = what[phase];
-  return `${header(`${master.name}: ${title}`)}${body}\n`;
+  return `${header(`${machine.name}: ${title}`)}${body}\n`;
 }
 
 /** The timer's unit files. */
