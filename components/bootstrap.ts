@@ -17,7 +17,7 @@ import { MasterTurns } from "./master-turns";
 import { upgradeCommand, upgradeScript, UPGRADE_SCRIPT } from "./plan/upgrade";
 import { bootstrapTokenCommand, bootstrapTokenFiles, BootstrapTokenOutput, tokenExpiry } from "./plan/bootstrap-token";
 import { drainGenerationCommand, generationGroupName, generationReadyCommand } from "./plan/worker-roll";
-import { certificatesCommand, controlPlaneConfigCommand, certificatesFiles, certificatesUnits, CertificatesOutput, earliestExpiry } from "./plan/certificates";
+import { certificatesCommand, controlPlaneConfigCommand, certificatesFiles, certificatesUnits, CertificatesOutput, earliestExpiry, etcdMachineCertificatesFiles } from "./plan/certificates";
 import { encryptionCommand, encryptionFiles, encryptionOutput, EncryptionOutput, EncryptionPlan, encryptionScript, ENCRYPTION_SCRIPT, phaseTrigger, rewriteCommand } from "./plan/encryption";
 import { auditFiles } from "./plan/audit";
 import { BACKUP_CREDENTIALS, backupCommand, BackupDestination, backupFiles, BackupsOutput, destinationUrl, etcdMachineBackupFiles, RESTORE_UPLOAD, restoreCommand, restoreToken, restoreTurns, snapshotTaken } from "./plan/backups";
@@ -139,7 +139,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
    * it (their upgrade steps passed): the `kubernetesVersion` output.
    */
   public readonly kubernetesVersion: pulumi.Output<string>;
-  /** The earliest expiry of the masters' certificates and the renewal round: the `certificates` output. */
+  /** The earliest expiry of the masters' (and external etcd machines') certificates and the renewal round: the `certificates` output. */
   public readonly certificates: pulumi.Output<CertificatesOutput>;
   /**
    * The stack's bootstrap token exists in the cluster: what hands it out to new workers (their
@@ -176,7 +176,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // On hosts you own each etcd machine is given back (kubeadm reset, its data and files
     // removed) when the stack is destroyed: after every master left (master-0's reset, the
     // last of theirs, depends on these), so the cluster keeps its datastore to the end.
-    // Each has the backup script and destination too (a restore's member phases run there).
+    // Each has the backup script and destination too (a restore's member phases run there), and
+    // its certificates' renewal (script and timer; its `certificates` step is below, with the masters').
     const etcdMembers: command.remote.Command[] = [];
     const etcdResets: command.remote.Command[] = [];
     const etcdGiven: RestoreMachine[] = [];
@@ -184,7 +185,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const machine = new MachineSteps(member.name, { ssh, host: member.ip, trigger: hostIdentity({ address: member.ip, machine: member.machine }), before: args.dependsOn }, { parent: this });
       if (args.prepareFiles) etcdResets.push(machine.step("reset", { delete: resetCommand(member.name), replaceOn: [] }));
       const boot = firstStep(machine, { name: member.name, address: member.ip, etcd: true }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
-      const stdin = pulumi.output(args.backups?.destination).apply((d) => encodeBundle([...etcdMachineFiles(plan, member), ...(d ? etcdMachineBackupFiles(plan, member, d) : [])]));
+      const stdin = pulumi.output(args.backups?.destination).apply((d) => encodeBundle([...etcdMachineFiles(plan, member), ...etcdMachineCertificatesFiles(plan, member), ...(d ? etcdMachineBackupFiles(plan, member, d) : [])]));
       const files = machine.step("files", { create: scripts.unpackCommand(), stdin }, [boot]);
       const secrets = machine.step(
         "secrets",
@@ -360,13 +361,15 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     const rewritten = controlPlane.step("encryption-rewrite", { create: rewriteCommand(), triggers: [phaseTrigger(args.encryption.plan, "use")] }, encryptionUse);
     this.encryption = rewritten.id.apply(() => encryptionOutput(plan.config, args.encryption.plan));
 
-    // Certificates: each master's timer on, and a renewal when due, one master after the other
-    // (an upgrade renews them too); run again in a new renewal round.
+    // Certificates: each machine's timer on, and a renewal when due, one machine after the
+    // other: an external etcd's machines (each after the last member joined), then the masters
+    // (an upgrade renews theirs too); run again in a new renewal round.
     const units = digest(JSON.stringify(certificatesUnits(plan)));
     const certificateSteps: command.remote.Command[] = [];
-    for (const master of plan.masters) {
+    const renewing = [...etcdGiven.map((m) => ({ name: m.name, machine: m.machine, after: [...etcdReady] })), ...plan.masters.map((m) => ({ name: m.name, machine: machines[m.index], after: [] }))];
+    for (const m of renewing) {
       const before = certificateSteps[certificateSteps.length - 1] ?? rewritten;
-      certificateSteps.push(machines[master.index].step("certificates", { create: certificatesCommand(master), triggers: [args.certificatesRound, units] }, [before]));
+      certificateSteps.push(m.machine.step("certificates", { create: certificatesCommand(m), triggers: [args.certificatesRound, units] }, [before, ...m.after]));
     }
     this.certificates = pulumi
       .all(certificateSteps.map((s) => s.stdout))

@@ -23,6 +23,9 @@ import { LabError, labLog, runLabCommand } from "./lab";
 import { restoreChecks, restoreCluster } from "./backup-scenario";
 import { LAB_SHARE } from "./hosts";
 import { restoreTurns } from "../components/plan/backups";
+import { ETCD_MEMBER_CONFIG } from "../components/plan/etcd-member";
+import { durationSeconds } from "../components/config/durations";
+import { renewalHeld, renewByTimers } from "./lifetime-scenario";
 
 const log = labLog;
 const MODE = "local-proxy" as const;
@@ -76,11 +79,24 @@ async function main() {
     const again = await c.engine.run(["up", "--yes", "--expect-no-changes", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
     log(`pulumi up after the losses: ${again.code === 0 ? "no changes" : `changes or failure (exit ${again.code}):\n${outputTail(again.stdout, 30)}`}`);
 
+    // The members' certificates, renewed by their timers started at once: one member at a time
+    // (the lock in etcd), each etcd restarted on new ones, while a workload runs.
+    const byRole = { master: f.masters, etcd: e.members.map((m) => m.name) };
+    const validity = durationSeconds(plan.config.kubernetes.certificates.validity)!;
+    const renewed = await renewByTimers(c, f, byRole.etcd, ETCD_MEMBER_CONFIG, validity);
+    const afterRenewal = await c.eventually("every etcd machine a healthy voter after the renewals", () => checkHealthyExternal(c, f, e), 180_000).then(
+      (h) => `${h.voters} healthy voters (leader ${h.leader})`,
+      (err: Error) => `NOT HEALTHY: ${err.message}`,
+    );
+    const when = (t: number) => new Date(t * 1000).toISOString().slice(11, 19);
+    log(
+      `members' certificates by their timers in ${renewed.seconds.toFixed(0)} s${renewed.ok ? "" : ` (FAILED: ${renewed.failure})`}: turns ${renewed.turns.map((t) => `${t.master} ${when(t.start)}-${when(t.end)}`).join(", ")}; expiries ${Object.entries(renewed.expiries).map(([m, x]) => `${m} +${((x.after - x.before) / 60).toFixed(0)} min`).join(", ")}; the workload failed ${renewed.workloadFailures} of ${renewed.workloadRequests} requests, /readyz through the endpoint ${renewed.endpointFailures} of ${renewed.endpointRequests}; etcd after: ${afterRenewal}`,
+    );
+
     // Backups: the masters snapshot the external members; a restore puts every member back.
     const taken = (JSON.parse((await c.engine.must(["stack", "output", "backups", "--json", "--stack", c.stack, "--non-interactive"])).trim() || "{}") as { taken?: string }).taken ?? "";
     const takenOnShare = taken !== "" && existsSync(join(LAB_SHARE, "etcd-backups", taken));
     log(`backups: the first up took ${taken || "NOTHING"} (${takenOnShare ? "on the share" : "NOT on the share"})`);
-    const byRole = { master: f.masters, etcd: e.members.map((m) => m.name) };
     const turns = restoreTurns(plan).map((t) => ({ phase: t.phase, on: byRole[t.on] }));
     const restored = await restoreCluster(c, f, f.masters[0], log, byRole.etcd);
     const membersBack = await c.eventually("every etcd machine a healthy voter after the restore", () => checkHealthyExternal(c, f, e), 180_000).then(
@@ -94,6 +110,8 @@ async function main() {
       ["a failed up's report carries each etcd machine's containers, etcd's and the kubelet's lines", undiagnosable.length === 0],
       ...etcdLossChecks(zone, quorum),
       ["pulumi up after the losses changes nothing", again.code === 0],
+      [`every member's certificates renewed by its timer, one member at a time (${renewed.turns.map((t) => t.master).join(", ")})${renewed.ok ? "" : `: ${renewed.failure}`}`, renewalHeld(renewed, byRole.etcd)],
+      [`every etcd machine a healthy voter after the renewals (${afterRenewal})`, !afterRenewal.startsWith("NOT")],
       [`the first pulumi up took a snapshot of the external members to the share (${taken || "none"})`, takenOnShare],
       ...restoreChecks(restored, turns),
       [`every etcd machine a healthy voter after the restore (${membersBack})`, !membersBack.startsWith("NOT")],
@@ -104,7 +122,7 @@ async function main() {
       checks.push([`pulumi destroy emptied the state and gave every host back (left: ${[...leftOnHosts, ...etcdData.map((n) => `${n}: etcd data`)].join("; ") || "nothing"})`, destroyed && leftOnHosts.length === 0 && etcdData.length === 0]);
     }
     console.log("\nsummary");
-    console.log(`  external etcd (${MODE}): pulumi up ${up.toFixed(0)} s; zone lost: writes failed ${zone.failedAfterLoss}/${zone.writesAfterLoss}, acknowledged throughout from ${zone.writesAnswer.toFixed(1)} s, back healthy ${zone.rejoined.toFixed(0)} s after boot; quorum lost ${quorum.heldSeconds.toFixed(0)} s: writes acknowledged ${quorum.acknowledgedWhileDown}/${quorum.writesWhileDown}, quorum back ${quorum.quorumBackAfter.toFixed(1)} s and writes ${quorum.writesBackAfter.toFixed(1)} s after boot; restore up ${restored.upSeconds.toFixed(0)} s`);
+    console.log(`  external etcd (${MODE}): pulumi up ${up.toFixed(0)} s; zone lost: writes failed ${zone.failedAfterLoss}/${zone.writesAfterLoss}, acknowledged throughout from ${zone.writesAnswer.toFixed(1)} s, back healthy ${zone.rejoined.toFixed(0)} s after boot; quorum lost ${quorum.heldSeconds.toFixed(0)} s: writes acknowledged ${quorum.acknowledgedWhileDown}/${quorum.writesWhileDown}, quorum back ${quorum.quorumBackAfter.toFixed(1)} s and writes ${quorum.writesBackAfter.toFixed(1)} s after boot; members' certificates renewed by their timers in ${renewed.seconds.toFixed(0)} s (workload failures ${renewed.workloadFailures}/${renewed.workloadRequests}); restore up ${restored.upSeconds.toFixed(0)} s`);
     for (const [what, held] of checks) console.log(`  ${held ? "held" : "NOT HELD"}: ${what}`);
     failed = checks.filter(([, held]) => !held).map(([what]) => what);
   } finally {

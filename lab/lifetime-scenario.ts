@@ -50,14 +50,15 @@ export interface CertificatesRenewed {
   dataKept: boolean;
 }
 
-const earliest = async (c: LabCluster, master: string): Promise<number> => {
-  const r = await c.exec(master, ["sh", "-c", `kubeadm certs check-expiration --config ${CERTIFICATES_CONFIG} -o json | jq -r '[.certificates[] | select(.missing != true)] | min_by(.residualTime) | .expirationDate'`]);
+/** The earliest expiry (epoch s) of a machine's certificates, as kubeadm reads them with `config` (a master's, an etcd machine's). */
+const earliest = async (c: LabCluster, machine: string, config: string): Promise<number> => {
+  const r = await c.exec(machine, ["sh", "-c", `kubeadm certs check-expiration --config ${config} -o json | jq -r '[.certificates[] | select(.missing != true)] | min_by(.residualTime) | .expirationDate'`]);
   const t = Date.parse(r.stdout.trim());
-  if (Number.isNaN(t)) throw new Error(`no certificate expiry on ${master}: ${r.stdout} ${r.stderr}`);
+  if (Number.isNaN(t)) throw new Error(`no certificate expiry on ${machine}: ${r.stdout} ${r.stderr}`);
   return t / 1000;
 };
 
-const expiriesOf = async (c: LabCluster, f: ClusterFacts) => Object.fromEntries(await Promise.all(f.masters.map(async (m) => [m, await earliest(c, m)] as const)));
+const expiriesOf = async (c: LabCluster, machines: string[], config = CERTIFICATES_CONFIG) => Object.fromEntries(await Promise.all(machines.map(async (m) => [m, await earliest(c, m, config)] as const)));
 
 /** The client certificate's expiry (epoch s) in a kubeconfig. */
 function kubeconfigExpiry(kubeconfig: string): number {
@@ -91,7 +92,7 @@ export async function renewCertificates(c: LabCluster, f: ClusterFacts): Promise
   const sameClusterAfter = await markCluster(c, master, "certificates");
 
   // What `pulumi up` issued: within the stack's validity, every timer on.
-  const issued = await expiriesOf(c, f);
+  const issued = await expiriesOf(c, f.masters);
   const now = Date.now() / 1000;
   const issuedWithin = Object.values(issued).every((e) => e > now && e <= now + validity);
   const timersOn = (
@@ -108,11 +109,11 @@ export async function renewCertificates(c: LabCluster, f: ClusterFacts): Promise
   writeFileSync(file, stringify(doc));
   const preview = ((await c.engine.preview(c.stack)).raw as { steps?: Array<{ op: string; urn: string }> }).steps ?? [];
   const previewListed = preview.filter((s) => s.op !== "same" && /-(certificates|control-plane-kubeconfig)$/.test(s.urn)).map((s) => s.urn.split("::").pop()!);
-  const before = await expiriesOf(c, f);
+  const before = await expiriesOf(c, f.masters);
   const up = await sampled(c, f, () => c.upLogged([]));
   const spans = Object.entries(stepSpans(up.value.events)).filter(([n]) => n.endsWith("-certificates"));
   const byUp: Renewal = {
-    expiries: Object.fromEntries(Object.entries(await expiriesOf(c, f)).map(([m, after]) => [m, { before: before[m], after }])),
+    expiries: Object.fromEntries(Object.entries(await expiriesOf(c, f.masters)).map(([m, after]) => [m, { before: before[m], after }])),
     turns: spans.map(([n, s]) => ({ master: n.replace(/-certificates$/, ""), start: s.start, end: s.end })).sort((a, b) => a.start - b.start),
     ok: up.value.code === 0,
     failure: up.value.code === 0 ? "" : await c.failureOf(up.value.output, 60),
@@ -124,30 +125,38 @@ export async function renewCertificates(c: LabCluster, f: ClusterFacts): Promise
   writeFileSync(file, original);
   await c.engine.must(["up", "--yes", "--skip-preview", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
 
-  // By each master's timer: a runtime drop-in widens its window past the validity; the three
-  // services start at once, and the Lease lets one master at a time renew.
+  const byTimer = await renewByTimers(c, f, f.masters, CERTIFICATES_CONFIG, validity);
+  return { validity, issuedWithin, timersOn, previewListed, byUp, outputBefore, outputAfter, kubeconfigBefore, kubeconfigAfter, byTimer, ...(await sameClusterAfter(master)) };
+}
+
+/**
+ * By each machine's timer (the masters', or an external etcd's machines', `config` being the
+ * kubeadm config their script reads): a runtime drop-in widens the window past the validity;
+ * every machine's service starts at once, and one machine at a time renews (the masters' Lease,
+ * the etcd machines' lock in etcd), while a workload and the endpoint are sampled.
+ */
+export async function renewByTimers(c: LabCluster, f: ClusterFacts, machines: string[], config: string, validity: number): Promise<Renewal> {
   const dropIn = `/run/systemd/system/${CERTIFICATES_UNIT}.service.d`;
-  await Promise.all(f.masters.map((m) => c.exec(m, ["sh", "-c", `mkdir -p ${dropIn} && printf '[Service]\\nEnvironment=KUBEADM_HA_RENEW_BEFORE_S=${validity + 3600}\\n' > ${dropIn}/lab.conf && systemctl daemon-reload`])));
-  const timerBefore = await expiriesOf(c, f);
+  await Promise.all(machines.map((m) => c.exec(m, ["sh", "-c", `mkdir -p ${dropIn} && printf '[Service]\\nEnvironment=KUBEADM_HA_RENEW_BEFORE_S=${validity + 3600}\\n' > ${dropIn}/lab.conf && systemctl daemon-reload`])));
+  const before = await expiriesOf(c, machines, config);
   const since = new Date().toISOString().replace("T", " ").slice(0, 19);
-  const timer = await sampled(c, f, () => Promise.all(f.masters.map((m) => c.exec(m, ["systemctl", "start", `${CERTIFICATES_UNIT}.service`]))));
-  await Promise.all(f.masters.map((m) => c.exec(m, ["sh", "-c", `rm -rf ${dropIn} && systemctl daemon-reload`])));
+  const timer = await sampled(c, f, () => Promise.all(machines.map((m) => c.exec(m, ["systemctl", "start", `${CERTIFICATES_UNIT}.service`]))));
+  await Promise.all(machines.map((m) => c.exec(m, ["sh", "-c", `rm -rf ${dropIn} && systemctl daemon-reload`])));
   const turns = await Promise.all(
-    f.masters.map(async (m) => {
+    machines.map(async (m) => {
       const log = (await c.exec(m, ["journalctl", "-u", `${CERTIFICATES_UNIT}.service`, "--since", since, "--utc", "-o", "cat", "--no-pager"])).stdout;
       const at = (what: string) => Number(new RegExp(`renewing ${what} at (\\d+)`).exec(log)?.[1] ?? NaN);
       return { master: m, start: at("started"), end: at("finished") };
     }),
   );
   const failed = timer.value.filter((r) => r.code !== 0).map((r) => r.stderr.trim());
-  const byTimer: Renewal = {
-    expiries: Object.fromEntries(Object.entries(await expiriesOf(c, f)).map(([m, after]) => [m, { before: timerBefore[m], after }])),
+  return {
+    expiries: Object.fromEntries(Object.entries(await expiriesOf(c, machines, config)).map(([m, after]) => [m, { before: before[m], after }])),
     turns: turns.sort((a, b) => a.start - b.start),
     ok: failed.length === 0,
     failure: failed.join("\n"),
     ...timer,
   };
-  return { validity, issuedWithin, timersOn, previewListed, byUp, outputBefore, outputAfter, kubeconfigBefore, kubeconfigAfter, byTimer, ...(await sameClusterAfter(master)) };
 }
 
 /** Every master renewed (a later expiry), one at a time (no two turns overlap), the up and the services passed. */

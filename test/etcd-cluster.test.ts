@@ -4,7 +4,8 @@
 // member's certificates and static pod from the program's config and one etcd CA, and the
 // toolchain's etcd runs the static pods: the first machine starts the cluster, the others
 // join one at a time as learners and are promoted; a re-run changes nothing; a replaced
-// first machine joins the running cluster instead of starting a second one.
+// first machine joins the running cluster instead of starting a second one; two members due
+// at once renew their certificates one at a time, through a lock in etcd itself.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ChildProcess, spawn, spawnSync } from "child_process";
@@ -16,6 +17,9 @@ import { awsSubnets, placeEtcdMembers } from "../components/plan/cluster-plan";
 import { clientUrl, EtcdMemberPlan, externalEtcd, INITIAL_CLUSTER_PLACEHOLDER, INITIAL_CLUSTER_STATE_PLACEHOLDER, peerUrl, zonesHoldingQuorum } from "../components/plan/etcd-cluster";
 import { etcdMemberConfig } from "../components/plan/kubeadm";
 import { ETCD_MEMBER_CONFIG, etcdJoinScript } from "../components/plan/etcd-member";
+import { ETCD_CERTIFICATES_LOCK, etcdMemberCertificatesScript } from "../components/plan/certificates";
+import { planCluster } from "../components/plan/cluster-plan";
+import { validateClusterConfig } from "../components/config/validate";
 import { writeSharedPki } from "../lab/kubeadm";
 import { asHost, removeMountPoints } from "../lab/hostfs";
 import { killNamespace, makeSwitch, plugHost } from "../lab/lab";
@@ -138,7 +142,12 @@ const kubelets = new Map<string, { proc: ChildProcess; manifest: string }>();
 let kubeletTimer: NodeJS.Timeout | undefined;
 function runStaticPods() {
   for (const m of members) {
-    if (!existsSync(manifestOf(m))) continue;
+    if (!existsSync(manifestOf(m))) {
+      // Its manifest moved aside: the kubelet stops the pod.
+      kubelets.get(m.name)?.proc.kill("SIGKILL");
+      kubelets.delete(m.name);
+      continue;
+    }
     const text = readFileSync(manifestOf(m), "utf8");
     const running = kubelets.get(m.name);
     if (running && running.manifest === text && running.proc.exitCode === null) continue;
@@ -168,11 +177,14 @@ function provision(m: EtcdMemberPlan, ca: { crt: string; key: string }) {
 }
 /** The member script on machine `m`, as that host; resolves with its exit status and output. */
 function joinScript(m: EtcdMemberPlan): Promise<{ status: number | null; out: string }> {
-  const script = join(work, "kubeadm-ha-etcd-join");
+  return asScript(m, join(work, "kubeadm-ha-etcd-join"), [m.name]);
+}
+/** A rendered script of `m`'s, run as that host with the real kubeadm; resolves with its exit status and output. */
+function asScript(m: EtcdMemberPlan, script: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; out: string }> {
   // KUBEADM_HA_TRACE=1: each run's bash trace beside its output (a trace on stderr would be captured by the script's own $(...)).
-  const traced = process.env.KUBEADM_HA_TRACE ? ["bash", "-c", `exec 9>>"${join(work, m.name + ".trace")}"; BASH_XTRACEFD=9; set -x; . "$0" "$@"`, script, m.name] : ["bash", script, m.name];
+  const traced = process.env.KUBEADM_HA_TRACE ? ["bash", "-c", `exec 9>>"${join(work, m.name + ".trace")}"; BASH_XTRACEFD=9; set -x; . "$0" "$@"`, script, ...args] : ["bash", script, ...args];
   const cmd = asHost(rootOf(m), traced, nsOf(m));
-  const p = spawn(cmd[0], cmd.slice(1), { env: { ...process.env, PATH: `${dirname(tool("kubeadm"))}:${process.env.PATH}`, KUBEADM_HA_ETCD_TIMEOUT_S: "120" } });
+  const p = spawn(cmd[0], cmd.slice(1), { env: { ...process.env, PATH: `${dirname(tool("kubeadm"))}:${process.env.PATH}`, KUBEADM_HA_ETCD_TIMEOUT_S: "120", ...env } });
   let out = "";
   p.stdout.on("data", (d) => (out += d));
   p.stderr.on("data", (d) => (out += d));
@@ -237,5 +249,58 @@ describe("the etcd member script on three machines, with the real kubeadm and et
     assert.notEqual(now.find((x) => x.name === "prod-etcd-0")!.id, old.id, "a new member, not the old one");
     // The new machine serves what the cluster held before it came.
     assert.match(etcdctl(members[1], ["get", "/kubeadm-ha/probe", "--print-value-only"], members[0]).stdout, /written-through-etcd-0/);
+  });
+
+  test("two members due at once renew their certificates one at a time, through a lock in etcd: each etcd restarted on new ones, every member healthy before the lock goes", { timeout: 300_000 }, async () => {
+    const config = validateClusterConfig(
+      {
+        platform: "static",
+        clusterName: "prod",
+        hosts: { masters: [0, 1, 2].map((i) => ({ name: `prod-master-${i}`, address: `10.250.0.${i + 11}`, zone: `zone-${i}` })), etcd: members.map((m) => ({ name: m.name, address: m.ip, zone: m.zone })) },
+        network: { nodeCidr: "10.250.0.0/24" },
+        endpoint: { mode: "local-proxy" },
+        etcd: { topology: "external" },
+      },
+      "prod",
+    );
+    const plan = planCluster(config);
+    const serial = (m: EtcdMemberPlan) => spawnSync("openssl", ["x509", "-noout", "-serial", "-in", join(pki(m), "server.crt")], { encoding: "utf8" }).stdout.trim();
+    const renewing = [members[1], members[2]];
+    const before = renewing.map(serial);
+    for (const m of renewing) writeFileSync(join(work, `${m.name}-certificates`), etcdMemberCertificatesScript(plan, plan.etcd.members[m.index]), { mode: 0o755 });
+    // Due: a window wider than the certificates' year.
+    const due = { KUBEADM_HA_RENEW_BEFORE_S: String(400 * 86400), KUBEADM_HA_CERTIFICATES_TIMEOUT_S: "120" };
+    const runs = await Promise.all(renewing.map((m) => asScript(m, join(work, `${m.name}-certificates`), ["renew-if-due"], due)));
+    const spans = runs.map((r, i) => {
+      assert.equal(r.status, 0, `${renewing[i].name}:\n${r.out}\n${said(renewing[i])}`);
+      assert.match(r.out, /within the renewal window: renewing, one etcd member at a time/);
+      assert.match(r.out, /etcd restarted on the renewed certificates, healthy/);
+      const [start, end] = [/renewing started at (\d+)/, /renewing finished at (\d+)/].map((re) => Number(r.out.match(re)![1]));
+      return { start, end };
+    });
+    const [first, second] = spans[0].start <= spans[1].start ? [spans[0], spans[1]] : [spans[1], spans[0]];
+    assert.ok(second.start >= first.end, `one at a time: ${JSON.stringify(spans)}`);
+    assert.ok(runs.some((r) => /waiting while prod-etcd-\d renews its certificates \(one etcd member at a time\)/.test(r.out)), "the second waited for the first, by name");
+    renewing.forEach((m, i) => assert.notEqual(serial(m), before[i], `${m.name}'s server certificate is a new one`));
+    // The lock is gone; every member a healthy voter, serving what the cluster held.
+    assert.equal(etcdctl(members[0], ["get", ETCD_CERTIFICATES_LOCK, "--print-value-only"]).stdout.trim(), "");
+    assert.deepEqual(listed(members[0]).map((x) => [x.name, x.learner]).sort(), members.map((m) => [m.name, false]));
+    for (const m of members) assert.match(etcdctl(members[0], ["get", "/kubeadm-ha/probe", "--print-value-only"], m).stdout, /written-through-etcd-0/);
+  });
+
+  test("a member's renewal lock left by a machine that stopped holding it goes with its lease; one it left itself is taken over at once", { timeout: 120_000 }, async () => {
+    // prod-etcd-0's, with a lease of 2 s that nobody keeps alive (its machine stopped).
+    const grant = etcdctl(members[0], ["lease", "grant", "2"]).stdout.match(/lease ([0-9a-f]+) granted/)![1];
+    assert.equal(etcdctl(members[0], ["put", ETCD_CERTIFICATES_LOCK, "prod-etcd-0", `--lease=${grant}`]).status, 0);
+    const script = join(work, "prod-etcd-1-certificates");
+    const r = await asScript(members[1], script, ["renew-if-due"], { KUBEADM_HA_RENEW_BEFORE_S: String(400 * 86400), KUBEADM_HA_CERTIFICATES_TIMEOUT_S: "120", KUBEADM_HA_LEASE_WAIT_S: "60" });
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /waiting while prod-etcd-0 renews its certificates/);
+    // prod-etcd-2's own, left by an interrupted run (without a lease: it would stay for ever).
+    assert.equal(etcdctl(members[0], ["put", ETCD_CERTIFICATES_LOCK, "prod-etcd-2"]).status, 0);
+    const own = await asScript(members[2], join(work, "prod-etcd-2-certificates"), ["renew-if-due"], { KUBEADM_HA_RENEW_BEFORE_S: String(400 * 86400), KUBEADM_HA_CERTIFICATES_TIMEOUT_S: "120", KUBEADM_HA_LEASE_WAIT_S: "30" });
+    assert.equal(own.status, 0, own.out);
+    assert.doesNotMatch(own.out, /waiting while/);
+    assert.equal(etcdctl(members[0], ["get", ETCD_CERTIFICATES_LOCK, "--print-value-only"]).stdout.trim(), "");
   });
 });

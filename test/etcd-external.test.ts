@@ -184,3 +184,17 @@ test("a restore of an external etcd stops the apiservers, then the members; rest
   assert.match(member, /kubeadm-ha-etcd-backup fetch dc1\/20261203T101500Z-dc1-master-0\.db /);
   assert.ok(waitsFor("dc1-control-plane-validate").includes("dc1-master-2-restore-start-apiserver"));
 });
+
+test("each etcd machine renews its member's certificates: the script and timer, and its step in turn before the masters'", () => {
+  const script = readFileSync(join(files("dc1-etcd-1"), "usr/local/sbin/kubeadm-ha-certificates"), "utf8");
+  assert.match(script, /^config="\/etc\/kubeadm-ha\/etcd-member\.yaml"$/m);
+  assert.deepEqual([...script.matchAll(/^  kubeadm certs renew (\S+) /gm)].map((m) => m[1]), ["etcd-server", "etcd-peer", "etcd-healthcheck-client"]);
+  assert.deepEqual([...script.matchAll(/^  restart (\S+) /gm)].map((m) => m[1]), ["etcd"]);
+  assert.match(script, /^members=\(dc1-etcd-0=10\.103\.97\.220 dc1-etcd-1=10\.103\.97\.221 dc1-etcd-2=10\.103\.97\.222\)$/m);
+  assert.doesNotMatch(script, /kubectl/, "no Kubernetes API on an etcd machine");
+  assert.ok(existsSync(join(files("dc1-etcd-1"), "etc/systemd/system/kubeadm-ha-certificates.timer")));
+  assert.ok(after("dc1-etcd-0-certificates").includes("dc1-etcd-2-member"), "after the last member joined");
+  assert.ok(after("dc1-etcd-1-certificates").includes("dc1-etcd-0-certificates"));
+  assert.ok(after("dc1-etcd-2-certificates").includes("dc1-etcd-1-certificates"));
+  assert.deepEqual(after("dc1-master-0-certificates"), ["dc1-etcd-2-certificates"]);
+});

@@ -13,6 +13,8 @@
 // next: a manifest it had moved aside goes back first. Certificates that already expired are
 // renewed without the Lease (the API cannot answer then). Pure.
 import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
+import { ETCD_CLIENT_PORT, EtcdMemberPlan } from "./etcd-cluster";
+import { ETCD_MEMBER_CERTS, ETCD_MEMBER_CONFIG } from "./etcd-member";
 import { MachineFile } from "./bundle";
 import { certificatesConfig, KUBEADM_HA_DIR } from "./kubeadm";
 import { header, leaseTakeFunction, MEMBER_READY_TIMEOUT_S, waitForFunctions, paths, printedDates, SBIN } from "./scripts";
@@ -29,7 +31,7 @@ export const CERTIFICATES_PATHS = [CERTIFICATES_SCRIPT, CERTIFICATES_CONFIG, `/e
 export const CERTIFICATES_LEASE = "kubeadm-ha-certificates";
 /** How long a Lease holds without its holder finishing, seconds: longer than one master's renewal. */
 export const LEASE_SECONDS = 1800;
-/** The line the script prints last: the earliest expiry of the master's certificates. */
+/** The line the script prints last: the earliest expiry of the machine's certificates. */
 export const EXPIRY_PREFIX = "earliest-expiry=";
 /** The stack output: the earliest expiry, and the renewal round `pulumi up` is in. */
 export const CERTIFICATES_OUTPUT = "certificates";
@@ -59,7 +61,7 @@ export function checkEverySeconds(renewBeforeS: number): number {
 
 /** What the stack output `certificates` holds. */
 export interface CertificatesOutput {
-  /** The earliest expiry of any master's leaf certificates when its step last ran (RFC 3339). */
+  /** The earliest expiry of any master's (or external etcd machine's) leaf certificates when its step last ran (RFC 3339). */
   expires?: string;
   /** The renewal round: the masters' `certificates` steps run again when it changes. */
   round: string;
@@ -77,28 +79,69 @@ export function renewalRound(last: unknown, now: Date, renewBeforeS: number): st
   return typeof prev.round === "string" ? prev.round : "issued";
 }
 
-/** The earliest of the expiries the masters' steps printed (their stdout); undefined when none did. */
+/** The earliest of the expiries the machines' steps printed (their stdout); undefined when none did. */
 export function earliestExpiry(stdouts: Array<string | undefined>): string | undefined {
   return printedDates(EXPIRY_PREFIX, stdouts).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
 }
 
+/**
+ * What differs between a master's renewal and an external etcd machine's: the kubeadm config,
+ * the certificates, the static pods restarted, how one machine at a time is assured (acquire,
+ * release: bash functions) and how the machine is seen healthy in its cluster.
+ */
+interface Renewal {
+  /** Whose certificates, for the header and the messages: "this master's control-plane", "this etcd member's". */
+  whose: string;
+  /** One of what, for the messages: "master", "etcd member". */
+  one: string;
+  name: string;
+  config: string;
+  /** The kubeadm certificates renewed: all, or the named ones. */
+  certs: "all" | string[];
+  pods: Array<{ name: string; healthy: string }>;
+  /** Where one-at-a-time is held, for the messages ("the renewal Lease", "the renewal lock in etcd"). */
+  lockName: string;
+  /** bash: variables and the functions take (false, $holder set, while another holds it) and release. */
+  lockFunctions: string;
+  /** Where, for the message when it is never free. */
+  lockWhere: string;
+  /** bash: waits until this machine is healthy in its cluster (the cluster too). */
+  waitHealthy: string;
+  /** Actions besides expiry and renew-if-due: [usage, case branches]. */
+  more?: [string, string];
+}
+
 /** `kubeadm-ha-certificates expiry|renew-if-due` on one master, its window and pods written in. */
 export function certificatesScript(plan: ClusterPlan, master: MasterPlan): string {
+  return renewalScript(plan, {
+    whose: "this master's control-plane",
+    one: "master",
+    name: master.name,
+    config: CERTIFICATES_CONFIG,
+    certs: "all",
+    pods: staticPods(master, plan.etcd.topology),
+    lockName: "the cluster's Lease",
+    lockWhere: "the renewal Lease kube-system/$lease",
+    lockFunctions: masterLockFunctions(),
+    waitHealthy: `${paths.waitMember} "$node" "$timeout"`,
+    more: ["reconfigure", reconfigureBranch()],
+  });
+}
+
+function renewalScript(plan: ClusterPlan, r: Renewal): string {
   const within = durationSeconds(plan.config.kubernetes.certificates.renewBefore)!;
-  const pods = staticPods(master, plan.etcd.topology);
-  return `${header(`Renews this master's control-plane certificates when the earliest expires within ${plan.config.kubernetes.certificates.renewBefore}, one master at a time.`)}
-usage="usage: kubeadm-ha-certificates expiry|renew-if-due|reconfigure"
+  const pods = r.pods;
+  return `${header(`Renews ${r.whose} certificates when the earliest expires within ${plan.config.kubernetes.certificates.renewBefore}, one ${r.one} at a time.`)}
+usage="usage: kubeadm-ha-certificates expiry|renew-if-due${r.more ? `|${r.more[0]}` : ""}"
 action="\${1:?$usage}"
-node="${master.name}"
+node="${r.name}"
 # The renewal window, seconds (a systemd drop-in may set KUBEADM_HA_RENEW_BEFORE_S).
 within="\${KUBEADM_HA_RENEW_BEFORE_S:-${within}}"
 timeout="\${KUBEADM_HA_CERTIFICATES_TIMEOUT_S:-${MEMBER_READY_TIMEOUT_S}}"
-config="${CERTIFICATES_CONFIG}"
+config="${r.config}"
 parked="${PARKED_MANIFESTS}"
-lease="${CERTIFICATES_LEASE}"
-export KUBECONFIG=/etc/kubernetes/admin.conf
 
-# read_earliest: sets expires, residual (seconds) and name of this master's leaf certificate
+# read_earliest: sets expires, residual (seconds) and name of this machine's leaf certificate
 # that expires first, as kubeadm reads them.
 read_earliest() {
   local found
@@ -148,34 +191,23 @@ ${pods.map((p) => `  ${p.name}) echo ${p.healthy} ;;`).join("\n")}
   esac
 }
 
-holder_of() {
-  kubectl -n kube-system get lease "$lease" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null
-}
-
-# acquire: the cluster's renewal Lease, held by this master; waits while another master renews.
-${leaseTakeFunction()}
+${r.lockFunctions}
+# acquire: ${r.lockName}, held by this ${r.one}; waits while another ${r.one} renews.
 acquire() {
   local wait="\${KUBEADM_HA_LEASE_WAIT_S:-$((2 * ${LEASE_SECONDS}))}" said=""
   local deadline=$((SECONDS + wait))
-  until lease_take "$lease" ${LEASE_SECONDS}; do
+  until take; do
     if [ -n "$holder" ] && [ "$said" != "$holder" ]; then
-      echo "$node: waiting while $holder renews its certificates (one master at a time)"
+      echo "$node: waiting while $holder renews its certificates (one ${r.one} at a time)"
       said="$holder"
     fi
     if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "kubeadm-ha: $node: the renewal Lease kube-system/$lease stayed with \${holder:-another master} for \${wait}s" >&2
+      echo "kubeadm-ha: $node: ${r.lockWhere} stayed with \${holder:-another ${r.one}} for \${wait}s" >&2
       exit 1
     fi
     sleep 5
   done
 }
-
-release() {
-  if [ "$(holder_of)" = "$node" ]; then
-    kubectl -n kube-system delete lease "$lease" >/dev/null
-  fi
-}
-
 print_expiry() {
   read_earliest
   echo "$node: earliest certificate expiry $expires ($name, in $((residual / 86400))d $((residual % 86400 / 3600))h)"
@@ -196,25 +228,148 @@ renew-if-due)
   fi
   locked=false
   if [ "$residual" -gt 0 ]; then
-    echo "$node: $name expires $expires, within the renewal window: renewing, one master at a time"
+    echo "$node: $name expires $expires, within the renewal window: renewing, one ${r.one} at a time"
     acquire
     locked=true
     trap release EXIT
-    echo "$node: holds the renewal Lease; waiting until the cluster is healthy"
-    ${paths.waitMember} "$node" "$timeout"
+    echo "$node: holds ${r.lockName}; waiting until the cluster is healthy"
+    ${r.waitHealthy}
   else
-    echo "$node: $name expired at $expires: renewing without the cluster's Lease (the API cannot answer on expired certificates)" >&2
+    echo "$node: $name expired at $expires: renewing without ${r.lockName} (the cluster cannot answer on expired certificates)" >&2
   fi
   echo "$node: renewing started at $(date +%s)"
-  kubeadm certs renew all --config "$config"
+${r.certs === "all" ? `  kubeadm certs renew all --config "$config"` : r.certs.map((c) => `  kubeadm certs renew ${c} --config "$config"`).join("\n")}
 ${pods.map((p) => `  restart ${p.name} ${p.healthy}`).join("\n")}
   if $locked; then
-    ${paths.waitMember} "$node" "$timeout"
+    ${r.waitHealthy}
   fi
   echo "$node: renewing finished at $(date +%s)"
   print_expiry
   ;;
-reconfigure)
+${r.more ? r.more[1] : ""}*)
+  echo "$usage" >&2
+  exit 2
+  ;;
+esac
+`;
+}
+
+/** The key in etcd that lets one external etcd member at a time renew (held with an etcd lease of LEASE_SECONDS). */
+export const ETCD_CERTIFICATES_LOCK = "kubeadm-ha/etcd-certificates";
+
+/**
+ * `kubeadm-ha-certificates expiry|renew-if-due` on an external etcd machine: its member's
+ * certificates (kubeadm's etcd-server, etcd-peer, etcd-healthcheck-client) renewed from the
+ * etcd CA it holds, etcd's static pod restarted on them. The machine has no Kubernetes API:
+ * one member at a time is a key in etcd itself, put only when absent, with an etcd lease (a
+ * machine that stops holding it does not hold it for ever); healthy is every member healthy.
+ */
+export function etcdMemberCertificatesScript(plan: ClusterPlan, member: EtcdMemberPlan): string {
+  return renewalScript(plan, {
+    whose: "this etcd member's",
+    one: "etcd member",
+    name: member.name,
+    config: ETCD_MEMBER_CONFIG,
+    certs: ETCD_MEMBER_CERTS,
+    pods: [{ name: "etcd", healthy: "http://127.0.0.1:2381/health" }],
+    lockName: "the renewal lock in etcd",
+    lockWhere: `the renewal lock ${ETCD_CERTIFICATES_LOCK} in etcd`,
+    lockFunctions: etcdLockFunctions(plan.etcd.members),
+    waitHealthy: `wait_for "every etcd member healthy" members_healthy`,
+  });
+}
+
+/** bash: the etcd machines' one-at-a-time and health, through etcd's JSON gateway with the member's health-check client certificate. */
+function etcdLockFunctions(members: EtcdMemberPlan[]): string {
+  const pki = "/etc/kubernetes/pki/etcd";
+  return `# name=address of every member of the cluster.
+members=(${members.map((m) => `${m.name}=${m.ip}`).join(" ")})
+lock_key="$(printf '%s' ${ETCD_CERTIFICATES_LOCK} | base64 -w0)"
+lease_id=""
+
+# gateway PATH BODY: etcd's JSON gateway on the first member that answers, this one last (it
+# is the one that restarts).
+gateway() {
+  local m out
+  for m in "\${members[@]}" "$node"; do
+    if [ "$m" = "$node" ]; then m="$node=127.0.0.1"; elif [ "\${m%%=*}" = "$node" ]; then continue; fi
+    out="$(curl -sS --max-time 5 --cacert ${pki}/ca.crt --cert ${pki}/healthcheck-client.crt \\
+      --key ${pki}/healthcheck-client.key -X POST "https://\${m#*=}:${ETCD_CLIENT_PORT}$1" -d "$2" 2>/dev/null)" || continue
+    if jq -e 'has("header")' >/dev/null 2>&1 <<< "$out"; then
+      printf '%s\n' "$out"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# members_healthy: every member of the cluster answers healthy.
+members_healthy() {
+  local m
+  for m in "\${members[@]}"; do
+    curl -s --max-time 3 --cacert ${pki}/ca.crt --cert ${pki}/healthcheck-client.crt --key ${pki}/healthcheck-client.key \\
+      "https://\${m#*=}:${ETCD_CLIENT_PORT}/health" 2>/dev/null | jq -e '.health == "true"' >/dev/null 2>&1 || return 1
+  done
+}
+
+# take: the renewal lock, a key put only when absent, with an etcd lease of ${LEASE_SECONDS} s. False,
+# with $holder set, while another member holds it; a lock this machine left (an interrupted
+# run) is let go, and taken at the next try.
+take() {
+  local answer
+  holder=""
+  answer="$(gateway /v3/lease/grant '{"TTL": ${LEASE_SECONDS}}')" || return 1
+  lease_id="$(jq -r .ID <<< "$answer")"
+  # shellcheck disable=SC2016 # a jq program
+  answer="$(gateway /v3/kv/txn "$(jq -cn --arg k "$lock_key" --arg v "$(printf '%s' "$node" | base64 -w0)" --arg l "$lease_id" \\
+    '{compare: [{key: $k, target: "CREATE", create_revision: "0"}], success: [{request_put: {key: $k, value: $v, lease: $l}}], failure: [{request_range: {key: $k}}]}')")" || answer='{}'
+  if jq -e '.succeeded == true' >/dev/null 2>&1 <<< "$answer"; then
+    return 0
+  fi
+  release
+  holder="$(jq -r '.responses[0].response_range.kvs[0].value // "" | @base64d' <<< "$answer" 2>/dev/null || true)"
+  if [ "$holder" = "$node" ]; then
+    gateway /v3/kv/deleterange "{\\"key\\": \\"$lock_key\\"}" >/dev/null || true
+    holder=""
+  fi
+  return 1
+}
+
+release() {
+  if [ -n "$lease_id" ]; then
+    gateway /v3/lease/revoke "{\\"ID\\": \\"$lease_id\\"}" >/dev/null || true
+    lease_id=""
+  fi
+}
+`;
+}
+
+/** bash: the masters' one-at-a-time, the Lease kube-system/kubeadm-ha-certificates. */
+function masterLockFunctions(): string {
+  return `lease="${CERTIFICATES_LEASE}"
+export KUBECONFIG=/etc/kubernetes/admin.conf
+
+holder_of() {
+  kubectl -n kube-system get lease "$lease" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null
+}
+
+# take: the cluster's renewal Lease, held by this master.
+${leaseTakeFunction()}
+take() {
+  lease_take "$lease" ${LEASE_SECONDS}
+}
+
+release() {
+  if [ "$(holder_of)" = "$node" ]; then
+    kubectl -n kube-system delete lease "$lease" >/dev/null
+  fi
+}
+`;
+}
+
+/** The masters' reconfigure action: the case branch. */
+function reconfigureBranch(): string {
+  return `reconfigure)
   # The cluster's configuration (the stack's ClusterConfiguration: flags, mounts) onto this
   # master's control plane: kubeadm writes each component's manifest for it (a dry run, into a
   # folder of its own); a component whose manifest differs is restarted on the new one, one
@@ -242,11 +397,6 @@ ${RECONFIGURED.map((name) => `  [ -s "$dry/${name}.yaml" ] || { echo "kubeadm-ha
   kubeadm init phase upload-config kubeadm --config "$config" >/dev/null
   echo "$node: the cluster's kubeadm-config holds the configuration"
   ;;
-*)
-  echo "$usage" >&2
-  exit 2
-  ;;
-esac
 `;
 }
 
@@ -300,8 +450,13 @@ export function certificatesFiles(plan: ClusterPlan, master: MasterPlan): Machin
   ];
 }
 
-/** A master's `certificates` step of `pulumi up`: the timer on, and a renewal when due. */
-export function certificatesCommand(master: MasterPlan): string {
+/** An external etcd machine's certificate files: the script and the service and timer (kubeadm's config is its member config). */
+export function etcdMachineCertificatesFiles(plan: ClusterPlan, member: EtcdMemberPlan): MachineFile[] {
+  return [{ path: CERTIFICATES_SCRIPT, mode: "0755", content: etcdMemberCertificatesScript(plan, member) }, ...certificatesUnits(plan)];
+}
+
+/** A master's or an etcd machine's `certificates` step of `pulumi up`: the timer on, and a renewal when due. */
+export function certificatesCommand(master: { name: string }): string {
   return `${header(`Keeps ${master.name}'s control-plane certificates renewed: its timer on, and a renewal now when due (see ${CERTIFICATES_SCRIPT}).`)}
 sudo systemctl daemon-reload
 sudo systemctl enable --now ${CERTIFICATES_UNIT}.timer
