@@ -180,12 +180,19 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // its certificates' renewal (script and timer; its `certificates` step is below, with the masters').
     const etcdMembers: command.remote.Command[] = [];
     const etcdResets: command.remote.Command[] = [];
+    // Every node's `fetch-release` step: a new release's packages and images onto it, before any master moves.
+    const fetches: command.remote.Command[] = [];
     const etcdGiven: RestoreMachine[] = [];
     for (const member of plan.etcd.members) {
       const machine = new MachineSteps(member.name, { ssh, host: member.ip, trigger: hostIdentity({ address: member.ip, machine: member.machine }), before: args.dependsOn }, { parent: this });
       if (args.prepareFiles) etcdResets.push(machine.step("reset", { delete: resetCommand(member.name), replaceOn: [] }));
       const boot = firstStep(machine, { name: member.name, address: member.ip, etcd: true }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
-      const stdin = pulumi.output(args.backups?.destination).apply((d) => encodeBundle([...etcdMachineFiles(plan, member), ...etcdMachineCertificatesFiles(plan, member), ...(d ? etcdMachineBackupFiles(plan, member, d) : [])]));
+      const stdin = pulumi.output(args.backups?.destination).apply((d) => encodeBundle([
+          ...etcdMachineFiles(plan, member),
+          ...etcdMachineCertificatesFiles(plan, member),
+          { path: UPGRADE_SCRIPT, mode: "0755", content: upgradeScript(plan) },
+          ...(d ? etcdMachineBackupFiles(plan, member, d) : []),
+        ]));
       const files = machine.step("files", { create: scripts.unpackCommand(), stdin }, [boot]);
       const secrets = machine.step(
         "secrets",
@@ -200,6 +207,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
         [boot],
       );
       etcdMembers.push(machine.step("member", { create: etcdMemberStepCommand(member) }, [files, secrets, ...etcdMembers.slice(-1)]));
+      fetches.push(machine.step("fetch-release", { create: upgradeCommand(plan, "fetch", member.name) }, [files]));
       etcdGiven.push({ name: member.name, machine, ready: [files, secrets] });
     }
     const etcdReady = etcdMembers.slice(-1);
@@ -225,8 +233,6 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     let previous: command.remote.Command | undefined;
     let lastHealthy: command.remote.Command | undefined;
     const machines: MachineSteps[] = [];
-    // Every node's `fetch-release` step: a new release's packages and images onto it, before any master moves.
-    const fetches: command.remote.Command[] = [];
     const given = plan.masters.map((master) => {
       // One master at a time: nothing happens on a master (or to its VM) before the previous
       // one is healthy again.
@@ -339,12 +345,16 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       }),
     );
 
-    // A new release: each master upgraded in turn (plan/upgrade.ts), after every master is a
-    // member and every node has fetched the release; a step whose master runs the release
-    // already does nothing.
+    // A new release: an external etcd's machines upgraded in turn, then each master
+    // (plan/upgrade.ts), after every master is a member and every node has fetched the
+    // release; a step whose machine runs the release already does nothing.
+    const upgradedMembers = etcdGiven.reduce<command.remote.Command>(
+      (before, m, i) => m.machine.step("upgrade", { create: upgradeCommand(plan, "etcd", m.name) }, i === 0 ? [before, ...fetches] : [before]),
+      pruned,
+    );
     const upgradedMasters = plan.masters.reduce<command.remote.Command>(
       (before, master, i) => machines[i].step("upgrade", { create: upgradeCommand(plan, "master", master.name) }, i === 0 ? [before, ...fetches] : [before]),
-      pruned,
+      upgradedMembers,
     );
 
     // The stack's ClusterConfiguration (the apiservers' flags and mounts, ...) onto each master

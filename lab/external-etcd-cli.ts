@@ -1,4 +1,4 @@
-// npm run lab:external-etcd [-- --keep]
+// npm run lab:external-etcd [-- --keep] [--upgrade]
 // The external-etcd preview (etcd.topology: external, KUBEADM_HA_PREVIEW=external-etcd) on
 // real lab hosts: the lab's local-proxy stack with three more hosts, lab-etcd-0..2, one per
 // zone, that `pulumi up` makes an etcd cluster of its own before master-0's kubeadm init.
@@ -6,8 +6,10 @@
 // stay writable; then two members are lost and every write must stop, none acknowledged
 // before lost when they return. The masters snapshot the external members (the first up
 // takes one to the lab's share); then every member's data is destroyed and `pulumi up` with
-// restore.snapshot puts it back, the members restored on their own machines. Finally
-// `pulumi destroy` must give every host back, the etcd machines last.
+// restore.snapshot puts it back, the members restored on their own machines. With --upgrade
+// (about 12 minutes more; CI does not run it), the cluster is upgraded to the next minor: the
+// etcd machines first, one at a time (each member on the etcd the release names), then the
+// masters and workers. Finally `pulumi destroy` must give every host back, the etcd machines last.
 import { existsSync, readFileSync, writeFileSync } from "fs";
 import { dirname, join } from "path";
 import { parseArgs } from "util";
@@ -16,7 +18,7 @@ import { outputTail } from "../engine/pulumi";
 import { readStackFile } from "../render/render";
 import { planOfConfig } from "../render/topology";
 import { LabCluster, phasesOf } from "./cluster";
-import { adminOnWorkers, ClusterFacts, destroyAndCheck } from "./cluster-scenarios";
+import { adminOnWorkers, ClusterFacts, deployEcho, destroyAndCheck } from "./cluster-scenarios";
 import { unreported } from "./cluster-cli";
 import { checkHealthyExternal, EtcdFacts, etcdLossChecks, loseQuorum, loseZone } from "./etcd-loss-scenario";
 import { LabError, labLog, runLabCommand } from "./lab";
@@ -26,6 +28,8 @@ import { restoreTurns } from "../components/plan/backups";
 import { ETCD_MEMBER_CONFIG } from "../components/plan/etcd-member";
 import { durationSeconds } from "../components/config/durations";
 import { renewalHeld, renewByTimers } from "./lifetime-scenario";
+import { upgradeCluster, upgradeHeld } from "./upgrade-scenario";
+import { LAB_UPGRADE_VERSION } from "../toolchain/recipes";
 
 const log = labLog;
 const MODE = "local-proxy" as const;
@@ -51,7 +55,7 @@ function makeExternal(c: LabCluster) {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { keep: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { keep: { type: "boolean" }, upgrade: { type: "boolean" } } });
   // The engine's program sees the preview (the engine copies this process's environment).
   process.env.KUBEADM_HA_PREVIEW = [...(process.env.KUBEADM_HA_PREVIEW ?? "").split(","), "external-etcd"].filter(Boolean).join(",");
   const { cluster: c, timings } = await LabCluster.open(MODE, log, "url", ETCD_HOSTS);
@@ -73,6 +77,9 @@ async function main() {
     const undiagnosable = unreported(await c.hostReports(), e.members.map((m) => m.name));
     log(`the report a failed up would carry: ${undiagnosable.length ? `LACKS containers, etcd's or the kubelet's lines of ${undiagnosable.join(", ")}` : "each etcd machine's containers, etcd's and the kubelet's last lines"}`);
     await adminOnWorkers(c, f);
+    // The workload the renewals and the upgrade are sampled with.
+    const echo = await deployEcho(c, f);
+    log(`echo: ${echo.answered.length} replicas answered through its Service from ${f.workers[0]} (${echo.requests} requests)`);
 
     const zone = await loseZone(c, f, e, log);
     const quorum = await loseQuorum(c, f, e, log);
@@ -116,6 +123,25 @@ async function main() {
       ...restoreChecks(restored, turns),
       [`every etcd machine a healthy voter after the restore (${membersBack})`, !membersBack.startsWith("NOT")],
     ];
+    if (values.upgrade) {
+      log(`external etcd: upgrading to Kubernetes ${LAB_UPGRADE_VERSION} (the etcd machines one at a time, then the masters and workers) while ${f.workers[0]} asks the echo Service`);
+      const u = await upgradeCluster(c, f, LAB_UPGRADE_VERSION, byRole.etcd);
+      const members = await Promise.all(
+        byRole.etcd.map(async (m) => `${m}: kubelet ${(await c.exec(m, ["kubelet", "--version"])).stdout.trim().split(" ").pop()}, etcd ${(await c.exec(m, ["sh", "-c", "sed -n 's#^ *image: .*:##p' /etc/kubernetes/manifests/etcd.yaml"])).stdout.trim()}`),
+      );
+      const wanted = (await c.exec(byRole.etcd[0], ["sh", "-c", `kubeadm config images list --kubernetes-version v${LAB_UPGRADE_VERSION} | sed -n 's#.*/etcd:##p'`])).stdout.trim();
+      const healthy = await c.eventually("every etcd machine a healthy voter after the upgrade", () => checkHealthyExternal(c, f, e), 180_000).then(
+        (h) => `${h.voters} healthy voters (leader ${h.leader})`,
+        (err: Error) => `NOT HEALTHY: ${err.message}`,
+      );
+      log(`upgrade ${u.from} -> ${u.to}: up ${u.upOk ? `in ${u.upSeconds.toFixed(0)} s` : `FAILED:\n${u.failure}`}; order ${u.upOrder.join(", ")}; etcd machines ${members.join("; ")} (wanted etcd ${wanted}); workload failed ${u.workloadFailures} of ${u.workloadRequests} (${u.workloadFailedAt.join("; ") || "none"}), endpoint ${u.endpointFailures} of ${u.endpointRequests}; ${healthy}`);
+      checks.push(
+        [`the upgrade to ${u.to} held: preview's order run, every node on it, the workload answered every request (${u.workloadFailures} of ${u.workloadRequests} failed)${u.failure ? `: ${u.failure}` : ""}`, upgradeHeld(u, f.masters, f.workers)],
+        [`the etcd machines upgraded first, one at a time (${u.upOrder.slice(0, byRole.etcd.length).join(", ")})`, u.upOrder.slice(0, byRole.etcd.length).join() === byRole.etcd.map((m) => `${m}-upgrade`).join()],
+        [`every etcd machine on the release's kubelet and etcd ${wanted} (${members.join("; ")})`, wanted !== "" && members.every((m) => m.includes(`kubelet v${LAB_UPGRADE_VERSION},`) && m.endsWith(`etcd ${wanted}`))],
+        [`every etcd machine a healthy voter after the upgrade (${healthy})`, !healthy.startsWith("NOT")],
+      );
+    }
     if (!values.keep) {
       const { destroyed, leftOnHosts } = await destroyAndCheck(c, [...f.masters, ...f.workers, ...e.members.map((m) => m.name)], log);
       const etcdData = (await Promise.all(e.members.map(async (m) => ((await c.exec(m.name, ["test", "-e", "/var/lib/etcd/member"])).code === 0 ? [m.name] : [])))).flat();

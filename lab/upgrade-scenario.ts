@@ -19,7 +19,7 @@ export interface Upgraded {
   previewOrder: string[];
   /** The upgrade steps the up ran, in the order they started. */
   upOrder: string[];
-  /** Every node fetched the release before the first master's upgrade started (its step ended first). */
+  /** Every node (and etcd machine) fetched the release before the first upgrade step started (its step ended first). */
   fetchedFirst: boolean;
   /** The nodes whose fetch step ran. */
   fetched: string[];
@@ -81,7 +81,8 @@ function setRelease(c: LabCluster, version: string, packages: { url?: string; pa
   return original;
 }
 
-export async function upgradeCluster(c: LabCluster, f: ClusterFacts, to: string): Promise<Upgraded> {
+/** The upgrade of the lab cluster to `to`; `etcdMachines`: an external etcd's machines, which fetch the release too. */
+export async function upgradeCluster(c: LabCluster, f: ClusterFacts, to: string, etcdMachines: string[] = []): Promise<Upgraded> {
   const master = masterOf(f);
   const file = c.engine.configFile(c.stack);
   const from = (parse(readFileSync(file, "utf8")) as { config: Record<string, { version: string }> }).config["kubeadm-ha:kubernetes"].version;
@@ -104,8 +105,8 @@ export async function upgradeCluster(c: LabCluster, f: ClusterFacts, to: string)
   const spans = allSpans.filter(([name]) => isUpgradeStep(name));
   const upOrder = spans.sort((a, b) => a[1].start - b[1].start).map(([name]) => name);
   const fetches = allSpans.filter(([name]) => isFetchStep(name));
-  const firstMaster = spans.find(([name]) => name === `${f.masters[0]}-upgrade`)?.[1].start ?? 0;
-  const fetchedFirst = fetches.length === f.masters.length + f.workers.length && fetches.every(([, s]) => s.end <= firstMaster);
+  const firstUpgrade = Math.min(...spans.map(([, s]) => s.start));
+  const fetchedFirst = fetches.length === f.masters.length + f.workers.length + etcdMachines.length && fetches.every(([, s]) => s.end <= firstUpgrade);
 
   const kubelets = (await c.kubectl(master, ["get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.nodeInfo.kubeletVersion}{\"\\n\"}{end}"])).trim().split("\n").sort();
   const controlPlane = await Promise.all(

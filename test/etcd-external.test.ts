@@ -198,3 +198,16 @@ test("each etcd machine renews its member's certificates: the script and timer, 
   assert.ok(after("dc1-etcd-2-certificates").includes("dc1-etcd-1-certificates"));
   assert.deepEqual(after("dc1-master-0-certificates"), ["dc1-etcd-2-certificates"]);
 });
+
+test("an upgrade moves the etcd machines first, one at a time, each after every node fetched the release; then the masters", () => {
+  const fetches = [...["dc1-etcd-0", "dc1-etcd-1", "dc1-etcd-2"], ...["dc1-master-0", "dc1-master-1", "dc1-master-2"]].map((n) => `${n}-fetch-release`);
+  for (const f of fetches) assert.ok(after("dc1-etcd-0-upgrade").includes(f), `dc1-etcd-0's upgrade waits for ${f}`);
+  assert.ok(after("dc1-etcd-1-upgrade").includes("dc1-etcd-0-upgrade"));
+  assert.ok(after("dc1-etcd-2-upgrade").includes("dc1-etcd-1-upgrade"));
+  assert.ok(after("dc1-master-0-upgrade").includes("dc1-etcd-2-upgrade"), "the masters after the last etcd machine");
+  const command = readFileSync(join(files("dc1-etcd-1"), "commands/upgrade.sh"), "utf8");
+  assert.match(command, /^sudo \/usr\/local\/sbin\/kubeadm-ha-upgrade etcd dc1-etcd-1$/m);
+  const script = readFileSync(join(files("dc1-etcd-1"), "usr/local/sbin/kubeadm-ha-upgrade"), "utf8");
+  assert.match(script, /^etcd\)$/m);
+  assert.match(script, /kubeadm init phase etcd local --config "\/etc\/kubeadm-ha\/etcd-member\.rendered\.yaml"/);
+});

@@ -14,7 +14,7 @@
 // renewed without the Lease (the API cannot answer then). Pure.
 import { APISERVER_PORT, ClusterPlan, MasterPlan } from "./cluster-plan";
 import { ETCD_CLIENT_PORT, EtcdMemberPlan } from "./etcd-cluster";
-import { ETCD_MEMBER_CERTS, ETCD_MEMBER_CONFIG } from "./etcd-member";
+import { ETCD_MEMBER_CERTS, ETCD_MEMBER_CONFIG, membersHealthyFunctions } from "./etcd-member";
 import { MachineFile } from "./bundle";
 import { certificatesConfig, KUBEADM_HA_DIR } from "./kubeadm";
 import { header, leaseTakeFunction, MEMBER_READY_TIMEOUT_S, waitForFunctions, paths, printedDates, SBIN } from "./scripts";
@@ -282,8 +282,7 @@ export function etcdMemberCertificatesScript(plan: ClusterPlan, member: EtcdMemb
 /** bash: the etcd machines' one-at-a-time and health, through etcd's JSON gateway with the member's health-check client certificate. */
 function etcdLockFunctions(members: EtcdMemberPlan[]): string {
   const pki = "/etc/kubernetes/pki/etcd";
-  return `# name=address of every member of the cluster.
-members=(${members.map((m) => `${m.name}=${m.ip}`).join(" ")})
+  return `${membersHealthyFunctions(members)}
 lock_key="$(printf '%s' ${ETCD_CERTIFICATES_LOCK} | base64 -w0)"
 lease_id=""
 
@@ -301,15 +300,6 @@ gateway() {
     fi
   done
   return 1
-}
-
-# members_healthy: every member of the cluster answers healthy.
-members_healthy() {
-  local m
-  for m in "\${members[@]}"; do
-    curl -s --max-time 3 --cacert ${pki}/ca.crt --cert ${pki}/healthcheck-client.crt --key ${pki}/healthcheck-client.key \\
-      "https://\${m#*=}:${ETCD_CLIENT_PORT}/health" 2>/dev/null | jq -e '.health == "true"' >/dev/null 2>&1 || return 1
-  done
 }
 
 # take: the renewal lock, a key put only when absent, with an etcd lease of ${LEASE_SECONDS} s. False,

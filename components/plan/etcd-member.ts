@@ -51,7 +51,6 @@ name="\${1:?$usage}"
 read -r -a members <<< "\${KUBEADM_HA_ETCD_MEMBERS:-${listed}}"
 timeout="\${KUBEADM_HA_ETCD_TIMEOUT_S:-${ETCD_MEMBER_TIMEOUT_S}}"
 config="${ETCD_MEMBER_CONFIG}"
-rendered="${ETCD_MEMBER_RENDERED}"
 manifest=/etc/kubernetes/manifests/etcd.yaml
 first="\${members[0]%%=*}"
 
@@ -92,13 +91,7 @@ certificates() {
   done
 }
 
-# The static pod, starting with the members INITIAL_CLUSTER, as a STATE (new or existing) cluster.
-static_pod() {
-  sed -e "s|${INITIAL_CLUSTER_PLACEHOLDER}|$1|" -e "s|${INITIAL_CLUSTER_STATE_PLACEHOLDER}|$2|" "$config" > "$rendered.tmp"
-  mv "$rendered.tmp" "$rendered"
-  kubeadm init phase etcd local --config "$rendered"
-}
-
+${staticPodFunction()}
 # The IDs of members under this machine's name or peer URL in $peer_members: the machine it
 # replaces, or a learner an interrupted join left (this machine has none of their data); and
 # of learners at no address of the stack (they hold no data and no vote, and etcd takes one
@@ -239,6 +232,41 @@ until [ "$(curl -s --max-time 3 --cacert ${pki}/ca.crt --cert ${pki}/healthcheck
   sleep 2
 done
 echo "$name: a healthy voting member of the etcd cluster"
+`;
+}
+
+/**
+ * bash: \`static_pod INITIAL_CLUSTER STATE\`: kubeadm writes the member's static pod from its
+ * config (ETCD_MEMBER_CONFIG: its release and settings), starting with the members
+ * INITIAL_CLUSTER as a STATE (new or existing) cluster.
+ */
+export function staticPodFunction(): string {
+  return `static_pod() {
+  sed -e "s|${INITIAL_CLUSTER_PLACEHOLDER}|$1|" -e "s|${INITIAL_CLUSTER_STATE_PLACEHOLDER}|$2|" "${ETCD_MEMBER_CONFIG}" > "${ETCD_MEMBER_RENDERED}.tmp"
+  mv "${ETCD_MEMBER_RENDERED}.tmp" "${ETCD_MEMBER_RENDERED}"
+  kubeadm init phase etcd local --config "${ETCD_MEMBER_RENDERED}"
+}
+`;
+}
+
+/**
+ * bash: \`members\` (name=address of every member of the external etcd) and
+ * \`members_healthy\`: every member answers /health healthy, asked with this machine's
+ * health-check client certificate.
+ */
+export function membersHealthyFunctions(members: EtcdMemberPlan[]): string {
+  const pki = `${SHARED_PKI_DIR}/etcd`;
+  return `# name=address of every member of the cluster.
+members=(${members.map((m) => `${m.name}=${m.ip}`).join(" ")})
+
+# members_healthy: every member of the cluster answers healthy.
+members_healthy() {
+  local m
+  for m in "\${members[@]}"; do
+    curl -s --max-time 3 --cacert ${pki}/ca.crt --cert ${pki}/healthcheck-client.crt --key ${pki}/healthcheck-client.key \\
+      "https://\${m#*=}:${ETCD_CLIENT_PORT}/health" 2>/dev/null | jq -e '.health == "true"' >/dev/null 2>&1 || return 1
+  done
+}
 `;
 }
 

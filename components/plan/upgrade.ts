@@ -1,5 +1,6 @@
 // Kubernetes upgrades of a running cluster, the way kubeadm's upgrade guide takes them, as
-// ordered per-node steps: the masters one at a time (`kubeadm upgrade apply` on the first
+// ordered per-node steps: an external etcd's machines one at a time (each member on the etcd
+// kubeadm names for the release, its kubeadm and kubelet too), then the masters one at a time (`kubeadm upgrade apply` on the first
 // whose turn finds the cluster on the old release, `kubeadm upgrade node` on the others;
 // each drained, its kubelet and kubectl upgraded, uncordoned, healthy again before the next),
 // then the workers you own one at a time (drained from a master, upgraded on the worker,
@@ -11,7 +12,10 @@ import { BACKUP_SCRIPT, BACKUP_UNIT } from "./backups";
 import { APISERVER_PORT, ClusterPlan } from "./cluster-plan";
 import { KUBELET_HEALTHZ } from "./control-plane-member";
 import { skippedPreflightChecks } from "./kubeadm";
-import { controllersLiveFunction, header, kubectlRetryFunction, kubeProxySettledFunction, kubernetesPackageFunctions, MEMBER_READY_TIMEOUT_S, paths } from "./scripts";
+import { ETCD_CLIENT_PORT } from "./etcd-cluster";
+import { membersHealthyFunctions, staticPodFunction } from "./etcd-member";
+import { SHARED_PKI_DIR } from "./pki";
+import { controllersLiveFunction, waitForFunctions, header, kubectlRetryFunction, kubeProxySettledFunction, kubernetesPackageFunctions, MEMBER_READY_TIMEOUT_S, paths } from "./scripts";
 
 /** The upgrade script on every node (its release and package source written in). */
 export const UPGRADE_SCRIPT = paths.upgrade;
@@ -43,8 +47,16 @@ export function upgradeOrder(plan: ClusterPlan): UpgradeStep[] {
   // First every node at once: the release within reach, its images imported. kubeadm rolls
   // kube-proxy and CoreDNS to the new release's images with the last master, before the
   // workers' turn: a node without them (air-gapped) would lose its kube-proxy until then.
-  const fetched = [...plan.masters.map((m) => m.name), ...plan.staticWorkers.map((w) => w.name)].map(
+  const fetched = [...plan.etcd.members.map((m) => m.name), ...plan.masters.map((m) => m.name), ...plan.staticWorkers.map((w) => w.name)].map(
     (node): UpgradeStep => ({ resource: `${node}-fetch-release`, node, on: "node", what: "the release's packages and images onto the node, every node at once, before any master moves" }),
+  );
+  const members = plan.etcd.members.map(
+    (m): UpgradeStep => ({
+      resource: `${m.name}-upgrade`,
+      node: m.name,
+      on: "node",
+      what: "every member healthy; kubeadm, its member on the etcd kubeadm names for the release (kubeadm init phase etcd local), its kubelet; a healthy member on it, every member healthy",
+    }),
   );
   const masters = plan.masters.map(
     (m, i): UpgradeStep => ({
@@ -63,7 +75,7 @@ export function upgradeOrder(plan: ClusterPlan): UpgradeStep[] {
     { resource: `${w.name}-upgrade`, node: w.name, on: "node", what: "kubeadm upgrade node, kubelet and kubectl" },
     { resource: `${cp}-uncordon-${w.name}`, node: w.name, on: "control-plane", what: "Ready on the release, uncordon" },
   ]);
-  return [...fetched, ...masters, ...workers];
+  return [...fetched, ...members, ...masters, ...workers];
 }
 
 /**
@@ -90,7 +102,7 @@ export function upgradeScript(plan: ClusterPlan): string {
   const want = `v${c.kubernetes.version}`;
   const skip = skippedPreflightChecks(c).map((check) => ` --ignore-preflight-errors=${check}`).join("");
   return `${header(`Upgrades this node, or a worker from a master, to Kubernetes ${want}: kubeadm upgrade, drain, kubelet and kubectl, uncordon.`)}
-usage="usage: kubeadm-ha-upgrade fetch|master|drain|node|uncordon NODE"
+usage="usage: kubeadm-ha-upgrade fetch|${plan.etcd.topology === "external" ? "etcd|" : ""}master|drain|node|uncordon NODE"
 action="\${1:?$usage}"
 node="\${2:?$usage}"
 want="${want}"
@@ -168,7 +180,7 @@ new_kubelet() {
 kubelet_version() {
   kubelet --version 2>/dev/null | awk '{print $2}'
 }
-
+${plan.etcd.topology === "external" ? etcdMemberFunctions(plan) : ""}
 case "$action" in
 fetch)
   kubelet="$(kubelet_version)"
@@ -181,7 +193,7 @@ fetch)
   fetch_kubernetes
   import_images
   ;;
-master)
+${plan.etcd.topology === "external" ? etcdAction() : ""}master)
   export KUBECONFIG=/etc/kubernetes/admin.conf
   cluster="$(kubectl_retry -n kube-system get configmap kubeadm-config -o jsonpath='{.data.ClusterConfiguration}' | sed -n 's/^kubernetesVersion: *//p')"
   apiserver="$(sed -n 's#^[ -]*image: .*/kube-apiserver:##p' /etc/kubernetes/manifests/kube-apiserver.yaml)"
@@ -279,9 +291,70 @@ esac
 `;
 }
 
+/** bash, on an external etcd's machine: its member's etcd, the one the release wants, and waiting for it. */
+function etcdMemberFunctions(plan: ClusterPlan): string {
+  const pki = `${SHARED_PKI_DIR}/etcd`;
+  return `
+${membersHealthyFunctions(plan.etcd.members)}
+${staticPodFunction()}
+# etcd_running: the etcd image of this machine's member (its static pod's manifest).
+etcd_running() {
+  sed -n 's/^[ -]*image: *//p' /etc/kubernetes/manifests/etcd.yaml | head -1
+}
+
+# etcd_wanted: the etcd image kubeadm (of the release) names for the release.
+etcd_wanted() {
+  kubeadm config images list --kubernetes-version "$want" 2>/dev/null | grep '/etcd:' || true
+}
+
+# member_serves VERSION: this machine's member answers on its client URL as etcd VERSION.
+member_serves() {
+  [ "$(curl -s --max-time 3 --cacert ${pki}/ca.crt --cert ${pki}/healthcheck-client.crt --key ${pki}/healthcheck-client.key \\
+    https://127.0.0.1:${ETCD_CLIENT_PORT}/version 2>/dev/null | jq -r '.etcdserver // ""' 2>/dev/null || true)" = "$1" ]
+}
+
+${waitForFunctions()}`;
+}
+
+/** The upgrade script's `etcd NODE` action: an external etcd's machine on the release, one at a time. */
+function etcdAction(): string {
+  return `etcd)
+  # An external etcd's machine: kubeadm of the release, its member on the etcd that release
+  # names (kubeadm writes the static pod again from the member's config, with the members it
+  # started with: etcd ignores them once it has data), its kubelet; once every member is
+  # healthy, and until it is again: one member at a time leaves the others a quorum.
+  kubelet="$(kubelet_version)"
+  refuse_newer "the kubelet of $node" "$kubelet"
+  if [ "$kubelet" = "$want" ] && [ "$(kubeadm version -o short 2>/dev/null || true)" = "$want" ] && [ "$(etcd_running)" = "$(etcd_wanted)" ]; then
+    echo "$node runs $want and its etcd ($(etcd_running)) already: nothing to upgrade"
+    exit 0
+  fi
+  echo "$node: from kubelet $kubelet and etcd $(etcd_running) to $want; waiting until every etcd member is healthy"
+  wait_for "every etcd member healthy" members_healthy
+  fetch_kubernetes
+  import_images
+  install_kubernetes kubeadm
+  image="$(etcd_wanted)"
+  [ -n "$image" ] || { echo "kubeadm-ha: kubeadm $want names no etcd image" >&2; exit 1; }
+  if [ "$(etcd_running)" != "$image" ]; then
+    echo "$node: etcd from $(etcd_running) to $image"
+    manifest=/etc/kubernetes/manifests/etcd.yaml
+    static_pod "$(sed -n 's/^ *- --initial-cluster=//p' "$manifest")" "$(sed -n 's/^ *- --initial-cluster-state=//p' "$manifest")" >/dev/null
+  fi
+  version="\${image##*:}"
+  wait_for "etcd \${version%-*} serving on $node" member_serves "\${version%-*}"
+  if [ "$kubelet" != "$want" ]; then
+    new_kubelet
+  fi
+  wait_for "every etcd member healthy" members_healthy
+  echo "$node runs $want and etcd \${version%-*}; every member healthy"
+  ;;
+`;
+}
+
 /** A step's command: the upgrade script's action for one node, run as root. */
-export function upgradeCommand(plan: ClusterPlan, action: "fetch" | "master" | "drain" | "node" | "uncordon", node: string): string {
-  const what = { fetch: "Fetches, for its upgrade,", master: "Upgrades", node: "Upgrades", drain: "Drains, for its upgrade,", uncordon: "Uncordons, once upgraded," }[action];
+export function upgradeCommand(plan: ClusterPlan, action: "fetch" | "etcd" | "master" | "drain" | "node" | "uncordon", node: string): string {
+  const what = { fetch: "Fetches, for its upgrade,", etcd: "Upgrades", master: "Upgrades", node: "Upgrades", drain: "Drains, for its upgrade,", uncordon: "Uncordons, once upgraded," }[action];
   return `${header(`${what} ${node} to Kubernetes v${plan.config.kubernetes.version} (see ${UPGRADE_SCRIPT}).`)}
 sudo ${UPGRADE_SCRIPT} ${action} ${node}
 `;
