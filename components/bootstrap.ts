@@ -6,7 +6,7 @@ import { ClusterPlan, hostIdentity, MasterPlan } from "./plan/cluster-plan";
 import { encodeBundle, MachineFile } from "./plan/bundle";
 import { clusterConfiguration, controlPlaneJoinConfig, initConfig } from "./plan/kubeadm";
 import { etcdMachinePkiFiles, SharedPki, sharedPkiFiles } from "./plan/pki";
-import { etcdMachineFiles, etcdMemberStepCommand } from "./plan/etcd-member";
+import { etcdLeaveCommand, etcdMachineFiles, etcdMemberStepCommand } from "./plan/etcd-member";
 import * as scripts from "./plan/scripts";
 import { StaticMachine } from "./plan/static-files";
 import { registrationLabels, workerJoinConfig, NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE } from "./plan/kubeadm";
@@ -58,6 +58,11 @@ export interface KubeadmBootstrapArgs {
   machineRevisions?: pulumi.Input<string>[];
   /** One master at a time: where the bootstrap hands over each master's `healthy` step. */
   turns: MasterTurns;
+  /** One external etcd machine at a time: its member step proves it a voter again (clouds: the next VM waits for it). */
+  etcdTurns: MasterTurns;
+  /** Clouds: each external etcd machine's identity and VM, in plan order (hosts you own: none). */
+  etcdIds?: pulumi.Input<string>[];
+  etcdMachines?: pulumi.Resource[];
   /**
    * The certificate renewal round of this up (plan/certificates.ts renewalRound): when it
    * changes, every master's `certificates` step runs again, in turn, and the admin
@@ -173,26 +178,36 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // An external etcd: each of its machines prepared, given its files and the etcd CA, then
     // made a member, one at a time (each after the one before is a healthy voter). The
     // masters prepare meanwhile; the first init or join waits for the last member.
-    // On hosts you own each etcd machine is given back (kubeadm reset, its data and files
-    // removed) when the stack is destroyed: after every master left (master-0's reset, the
-    // last of theirs, depends on these), so the cluster keeps its datastore to the end.
+    // An etcd machine taken out of the stack (or destroyed) first leaves the cluster (its
+    // member removed through another member: the rest keep their quorum; the last member has
+    // none to leave), then, on hosts you own, is given back (kubeadm reset, its data and files
+    // removed). In a destroy, after every master left (master-0's reset, the last of theirs,
+    // depends on these), so the cluster keeps its datastore to the end; the machines from the
+    // last to the first, one at a time.
     // Each has the backup script and destination too (a restore's member phases run there), and
     // its certificates' renewal (script and timer; its `certificates` step is below, with the masters').
     const etcdMembers: command.remote.Command[] = [];
-    const etcdResets: command.remote.Command[] = [];
+    let etcdLeft: command.remote.Command[] = [];
     // Every node's `fetch-release` step: a new release's packages and images onto it, before any master moves.
     const fetches: command.remote.Command[] = [];
     const etcdGiven: RestoreMachine[] = [];
     for (const member of plan.etcd.members) {
-      const machine = new MachineSteps(member.name, { ssh, host: member.ip, trigger: hostIdentity({ address: member.ip, machine: member.machine }), before: args.dependsOn }, { parent: this });
-      if (args.prepareFiles) etcdResets.push(machine.step("reset", { delete: resetCommand(member.name), replaceOn: [] }));
+      const trigger = args.etcdIds?.[member.index] ?? hostIdentity({ address: member.ip, machine: member.machine });
+      const before = [...args.dependsOn, ...(args.etcdMachines ? [args.etcdMachines[member.index]] : [])];
+      const machine = new MachineSteps(member.name, { ssh, host: member.ip, trigger, before }, { parent: this });
+      const reset = args.prepareFiles ? [machine.step("reset", { delete: resetCommand(member.name), replaceOn: [] }, etcdLeft)] : etcdLeft;
+      etcdLeft = [machine.step("leave", { delete: etcdLeaveCommand(member), replaceOn: [] }, reset)];
       const boot = firstStep(machine, { name: member.name, address: member.ip, etcd: true }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
-      const stdin = pulumi.output(args.backups?.destination).apply((d) => encodeBundle([
-          ...etcdMachineFiles(plan, member),
-          ...etcdMachineCertificatesFiles(plan, member),
-          { path: UPGRADE_SCRIPT, mode: "0755", content: upgradeScript(plan) },
-          ...(d ? etcdMachineBackupFiles(plan, member, d) : []),
-        ]));
+      const stdin = pulumi
+        .output(args.backups?.destination)
+        .apply((d) =>
+          encodeBundle([
+            ...etcdMachineFiles(plan, member),
+            ...etcdMachineCertificatesFiles(plan, member),
+            { path: UPGRADE_SCRIPT, mode: "0755", content: upgradeScript(plan) },
+            ...(d ? etcdMachineBackupFiles(plan, member, d) : []),
+          ]),
+        );
       const files = machine.step("files", { create: scripts.unpackCommand(), stdin }, [boot]);
       const secrets = machine.step(
         "secrets",
@@ -207,6 +222,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
         [boot],
       );
       etcdMembers.push(machine.step("member", { create: etcdMemberStepCommand(member) }, [files, secrets, ...etcdMembers.slice(-1)]));
+      args.etcdTurns.healthyAt(member.index, etcdMembers[etcdMembers.length - 1]);
       fetches.push(machine.step("fetch-release", { create: upgradeCommand(plan, "fetch", member.name) }, [files]));
       etcdGiven.push({ name: member.name, machine, ready: [files, secrets] });
     }
@@ -239,7 +255,7 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const before = [...args.dependsOn, ...(args.masterMachines ? [args.masterMachines[master.index]] : []), ...args.turns.after(master.index)];
       const machine = new MachineSteps(master.name, { ssh, host: master.ip, trigger: args.masterIds[master.index], before }, { parent: this });
       machines.push(machine);
-      const chain = lastLeave ? [lastLeave] : etcdResets;
+      const chain = lastLeave ? [lastLeave] : etcdLeft;
       const reset = owned ? [machine.step("reset", { delete: resetCommand(master.name), replaceOn: [] }, chain)] : chain;
       lastLeave = controlPlane.step(`remove-${master.name}`, { delete: removeMasterCommand(master), replaceOn: [] }, reset, { host: args.controlPlaneHost(master.ip) });
       const boot = firstStep(machine, { name: master.name, address: master.ip, masterIndex: master.index }, master.endpointWhileJoining, master.endpointAfterJoin);
@@ -372,14 +388,14 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     this.encryption = rewritten.id.apply(() => encryptionOutput(plan.config, args.encryption.plan));
 
     // Certificates: each machine's timer on, and a renewal when due, one machine after the
-    // other: an external etcd's machines (each after the last member joined), then the masters
-    // (an upgrade renews theirs too); run again in a new renewal round.
+    // other: an external etcd's machines, then the masters (an upgrade renews theirs too); run
+    // again in a new renewal round.
     const units = digest(JSON.stringify(certificatesUnits(plan)));
     const certificateSteps: command.remote.Command[] = [];
-    const renewing = [...etcdGiven.map((m) => ({ name: m.name, machine: m.machine, after: [...etcdReady] })), ...plan.masters.map((m) => ({ name: m.name, machine: machines[m.index], after: [] }))];
+    const renewing = [...etcdGiven, ...plan.masters.map((m) => ({ name: m.name, machine: machines[m.index] }))];
     for (const m of renewing) {
       const before = certificateSteps[certificateSteps.length - 1] ?? rewritten;
-      certificateSteps.push(m.machine.step("certificates", { create: certificatesCommand(m), triggers: [args.certificatesRound, units] }, [before, ...m.after]));
+      certificateSteps.push(m.machine.step("certificates", { create: certificatesCommand(m), triggers: [args.certificatesRound, units] }, [before]));
     }
     this.certificates = pulumi
       .all(certificateSteps.map((s) => s.stdout))

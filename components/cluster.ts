@@ -86,9 +86,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       },
       parent,
     );
-    // One master at a time: each master's VM and steps wait for the previous one healthy again.
+    // One master at a time: each master's VM and steps wait for the previous one healthy again;
+    // and one external etcd machine at a time (clouds: each VM after the member before it is a voter again).
     const turns = new MasterTurns(plan.masters.length);
-    const bootstrapArgs = { plan, shared: pki.shared, caCertHash: pki.caCertHash, turns, certificatesRound: args.certificatesRound ?? "issued", tokenRound, encryption: { plan: encryption, keys: pki.encryptionKeys } };
+    const etcdTurns = new MasterTurns(plan.etcd.members.length);
+    const bootstrapArgs = { plan, shared: pki.shared, caCertHash: pki.caCertHash, turns, etcdTurns, certificatesRound: args.certificatesRound ?? "issued", tokenRound, encryption: { plan: encryption, keys: pki.encryptionKeys } };
     // etcd backups: where the stack says (a directory, an endpoint of yours), or the platform's bucket below.
     const configured = configuredDestination(plan.config);
     const backups = (bucket?: pulumi.Output<BackupDestination>) => {
@@ -159,14 +161,19 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: true, endpointAddress: m.endpointWhileJoining, ...proxy({ name: m.name, address: m.ip, masterIndex: m.index }) })),
     );
 
+    // An external etcd's machines: prepared like nodes by their boot config; their etcd CA, member
+    // and the rest come over SSH.
+    const etcdUserData = plan.etcd.members.map(() => withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: true, endpointAddress: plan.endpoint.workerAddress })));
+    const machines = { plan, bastionUserData, masterUserData, masterAfter: turns.all(), etcdUserData, etcdAfter: etcdTurns.all() };
+
     let infra: PlatformInfrastructure;
     switch (plan.config.platform) {
       case "gcp":
-        infra = new GcpInfrastructure(name, { plan, bastionUserData, masterUserData, masterAfter: turns.all() }, parent);
+        infra = new GcpInfrastructure(name, machines, parent);
         break;
       case "aws":
         if (!args.ami) throw new Error("KubeadmCluster: args.ami is required on AWS (config.image or the AMI lookup)");
-        infra = new AwsInfrastructure(name, { plan, ami: args.ami, bastionUserData, masterUserData, masterAfter: turns.all() }, parent);
+        infra = new AwsInfrastructure(name, { ...machines, ami: args.ami }, parent);
         break;
       default: {
         const never: never = plan.config.platform;
@@ -183,6 +190,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         controlPlaneHost: controlPlaneHost(plan.controlPlaneSsh, { loadBalancerSsh: infra.controlPlaneSsh, direct: false }),
         dependsOn: infra.sshReady,
         masterMachines: infra.masterInstances,
+        etcdIds: infra.etcdIds,
+        etcdMachines: infra.etcdInstances,
         machineRevisions: masterUserData.map((userData) => userData.apply((u) => machineRevision(plan.config, u))),
         backups: backups(infra.backupBucket),
       },

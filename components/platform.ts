@@ -22,6 +22,10 @@ export interface PlatformInfrastructure {
   masterIds: pulumi.Output<string>[];
   /** Each master's VM, in plan order: its steps wait for it (and for nothing of the other masters). */
   masterInstances: pulumi.Resource[];
+  /** Cloud identity of each external etcd machine, in plan order (none with a stacked etcd). */
+  etcdIds: pulumi.Output<string>[];
+  /** Each external etcd machine's VM, in plan order: its steps wait for it. */
+  etcdInstances: pulumi.Resource[];
   /** What must exist before the bootstrap can SSH to any machine (bastion, NAT, firewall), masters' VMs aside. */
   sshReady: pulumi.Resource[];
   /** The apiserver load balancer's SSH address (it forwards port 22 to a healthy master); none in local-proxy mode. */
@@ -58,6 +62,10 @@ export interface InfrastructureArgs {
    * VMs reaches one master at a time.
    */
   masterAfter: pulumi.Input<pulumi.Resource>[][];
+  /** Boot config of each external etcd machine, in plan order (none with a stacked etcd). */
+  etcdUserData: pulumi.Input<string>[];
+  /** What each etcd machine's VM waits for, in plan order: the member before it a healthy voter again. */
+  etcdAfter: pulumi.Input<pulumi.Resource>[][];
 }
 
 /** What every platform's node-pool component is given. */
@@ -77,6 +85,8 @@ export abstract class InfrastructureComponent extends pulumi.ComponentResource i
   public abstract readonly bastionPublicIp: pulumi.Output<string>;
   public abstract readonly masterIds: pulumi.Output<string>[];
   public abstract readonly masterInstances: pulumi.Resource[];
+  public abstract readonly etcdIds: pulumi.Output<string>[];
+  public abstract readonly etcdInstances: pulumi.Resource[];
   public abstract readonly sshReady: pulumi.Resource[];
   public controlPlaneSsh?: pulumi.Output<string>;
   public abstract readonly instanceIdentity: InstanceIdentity;

@@ -303,4 +303,21 @@ describe("the etcd member script on three machines, with the real kubeadm and et
     assert.doesNotMatch(own.out, /waiting while/);
     assert.equal(etcdctl(members[0], ["get", ETCD_CERTIFICATES_LOCK, "--print-value-only"]).stdout.trim(), "");
   });
+
+  test("etcd machines taken out leave the cluster one at a time, through a member that answers; the last one has nothing to leave", { timeout: 300_000 }, async () => {
+    for (const [m, through] of [[members[2], members[0]], [members[1], members[0]]] as const) {
+      const r = await asScript(m, join(work, "kubeadm-ha-etcd-join"), [m.name, "leave"]);
+      assert.equal(r.status, 0, r.out);
+      assert.match(r.out, new RegExp(`${m.name}: removed from the etcd cluster through the member at ${through.ip.replace(/\./g, "\\.")}`));
+      // Its reset: the machine gone.
+      lose(m);
+      const left = members.filter((x) => x.index < m.index);
+      assert.deepEqual(listed(members[0]).map((x) => [x.name, x.learner]).sort(), left.map((x) => [x.name, false]));
+      for (const x of left) assert.match(etcdctl(members[0], ["get", "/kubeadm-ha/probe", "--print-value-only"], x).stdout, /written-through-etcd-0/, `${x.name} still serves`);
+    }
+    const last = await asScript(members[0], join(work, "kubeadm-ha-etcd-join"), [members[0].name, "leave"]);
+    assert.equal(last.status, 0, last.out);
+    assert.match(last.out, /prod-etcd-0: the etcd cluster's last member \(every other one refuses ports 2379 2380\): nothing to leave/);
+    assert.equal(listed(members[0]).length, 1, "the last member is left to its reset");
+  });
 });

@@ -56,13 +56,19 @@ test("each etcd machine is prepared, given its files and the etcd CA, and made a
   assert.equal(render.resources.filter((r: { name: string }) => /^dc1-control-plane-etcd-member-/.test(r.name)).length, 0);
 });
 
-test("a destroy gives the etcd machines back last: master-0's reset, the masters' last, waits on every etcd machine's reset", () => {
+test("a destroy gives the etcd machines back last, from the last to the first: each leaves the cluster, then is reset; master-0's reset, the masters' last, comes before", () => {
   for (const i of [0, 1, 2]) {
     const reset = named(`dc1-etcd-${i}-reset`) as { inputs: Record<string, unknown> };
     assert.equal(reset.inputs.create, undefined, "nothing runs when it is made");
     assert.match(String(reset.inputs.delete), /sudo \/usr\/local\/sbin\/kubeadm-ha-reset dc1-etcd-\d/);
+    const leave = named(`dc1-etcd-${i}-leave`) as { inputs: Record<string, unknown> };
+    assert.equal(leave.inputs.create, undefined);
+    assert.match(String(leave.inputs.delete), new RegExp(`sudo /usr/local/sbin/kubeadm-ha-etcd-join dc1-etcd-${i} leave`));
+    // Deleted before its own reset (the reset is what it depends on), after the next machine's reset.
+    assert.deepEqual(after(`dc1-etcd-${i}-leave`), [`dc1-etcd-${i}-reset`]);
+    assert.deepEqual(after(`dc1-etcd-${i}-reset`), i === 0 ? [] : [`dc1-etcd-${i - 1}-leave`]);
   }
-  assert.deepEqual(after("dc1-master-0-reset").sort(), ["dc1-etcd-0-reset", "dc1-etcd-1-reset", "dc1-etcd-2-reset"]);
+  assert.deepEqual(after("dc1-master-0-reset"), ["dc1-etcd-2-leave"]);
   // The reset script an etcd machine is given removes the files its etcd steps wrote.
   const script = readFileSync(join(files("dc1-etcd-0"), "usr/local/sbin/kubeadm-ha-reset"), "utf8");
   for (const f of ["/etc/kubeadm-ha/etcd-kubelet.yaml", "/usr/local/sbin/kubeadm-ha-etcd-join"]) assert.ok(script.includes(`rm -f ${f}`), f);
@@ -130,7 +136,7 @@ test("the picture draws the etcd machines apart from the masters, each in its zo
   assert.ok(execFileSync("dot", ["-Tsvg"], { input: dot }).length > 0);
 });
 
-test("without the preview, or on a cloud, an external etcd is refused naming the key, before any resource; backups and a restore are not", () => {
+test("without the preview an external etcd is refused naming the key, before any resource; with it, backups, a restore and the clouds are not", () => {
   const config = validateClusterConfig(externalStack(), STACK);
   assert.ok(config.backups.enabled);
   assert.deepEqual(notYetDeployable(config, previewsOf({ KUBEADM_HA_PREVIEW: "external-etcd" })), []);
@@ -139,8 +145,8 @@ test("without the preview, or on a cloud, an external etcd is refused naming the
   assert.deepEqual(notYetDeployable(restoring, ["external-etcd"]), []);
   const { config: gcp } = readStackFile(join(ROOT, "stacks"), "gcp-three-zone");
   const cloud = validateClusterConfig({ ...fromRawConfig(gcp), etcd: { topology: "external" } }, "gcp-three-zone", gcp);
-  assert.deepEqual(notYetDeployable(cloud, ["external-etcd"]).map((p) => p.key), ["kubeadm-ha:etcd.topology"]);
-  assert.match(notYetDeployable(cloud, ["external-etcd"])[0].message, /hosts you own only/);
+  assert.deepEqual(notYetDeployable(cloud, ["external-etcd"]), []);
+  assert.match(notYetDeployable(cloud, [])[0].fix, /KUBEADM_HA_PREVIEW=external-etcd/);
 });
 
 test("the masters snapshot the external members with the apiservers' client certificate; each etcd machine gets the restore's script and the destination, and no timer", () => {
@@ -193,7 +199,7 @@ test("each etcd machine renews its member's certificates: the script and timer, 
   assert.match(script, /^members=\(dc1-etcd-0=10\.103\.97\.220 dc1-etcd-1=10\.103\.97\.221 dc1-etcd-2=10\.103\.97\.222\)$/m);
   assert.doesNotMatch(script, /kubectl/, "no Kubernetes API on an etcd machine");
   assert.ok(existsSync(join(files("dc1-etcd-1"), "etc/systemd/system/kubeadm-ha-certificates.timer")));
-  assert.ok(after("dc1-etcd-0-certificates").includes("dc1-etcd-2-member"), "after the last member joined");
+  assert.deepEqual(after("dc1-etcd-0-certificates"), ["dc1-control-plane-encryption-rewrite"], "after the masters joined and the encryption steps, as the masters' first did");
   assert.ok(after("dc1-etcd-1-certificates").includes("dc1-etcd-0-certificates"));
   assert.ok(after("dc1-etcd-2-certificates").includes("dc1-etcd-1-certificates"));
   assert.deepEqual(after("dc1-master-0-certificates"), ["dc1-etcd-2-certificates"]);
@@ -210,4 +216,45 @@ test("an upgrade moves the etcd machines first, one at a time, each after every 
   const script = readFileSync(join(files("dc1-etcd-1"), "usr/local/sbin/kubeadm-ha-upgrade"), "utf8");
   assert.match(script, /^etcd\)$/m);
   assert.match(script, /kubeadm init phase etcd local --config "\/etc\/kubeadm-ha\/etcd-member\.rendered\.yaml"/);
+});
+
+/** A shipped cloud stack made external (the preview on), rendered. */
+async function cloudExternal(stack: string) {
+  const dir = tempDir(`kubeadm-ha-external-${stack}-`);
+  const { config } = readStackFile(join(ROOT, "stacks"), stack);
+  writeFileSync(join(dir, `Pulumi.${stack}.yaml`), stringify({ config: { ...config, "kubeadm-ha:etcd": { topology: "external" } } }));
+  const r = await renderInChild(stack, dir);
+  const of = (type: string, name: RegExp) => r.resources.filter((x) => x.type === type && name.test(x.name)).map((x) => ({ ...x, inputs: x.inputs as Record<string, any> }));
+  return { r, of };
+}
+
+test("GCP: an etcd VM per zone at its reserved address, tagged etcd, without a service account; the masters labelled its clients; the policy pack passes", async () => {
+  const { r, of } = await cloudExternal("gcp-three-zone");
+  const vms = of("gcp:compute/instance:Instance", /-etcd-\d$/);
+  assert.deepEqual(vms.map((v) => v.inputs.zone), ["europe-west1-b", "europe-west1-c", "europe-west1-d"]);
+  for (const v of vms) {
+    assert.deepEqual(v.inputs.tags, ["prod-etcd"]);
+    assert.equal(v.inputs.serviceAccount, undefined, "a member needs nothing from the cloud");
+    assert.equal(v.inputs.labels["kubeadm-ha-role"], "etcd");
+    assert.equal(v.inputs.labels["kubeadm-ha-etcd"], "member");
+  }
+  const addresses = of("gcp:compute/address:Address", /-etcd-\d-ip$/).map((a) => String(a.inputs.address));
+  assert.deepEqual(addresses.map((a) => a.split(".")[3]).sort(), ["20", "21", "22"], "members at .20 .21 .22 of the nodes' subnet");
+  for (const m of of("gcp:compute/instance:Instance", /-master-\d$/)) assert.equal(m.inputs.labels["kubeadm-ha-etcd"], "client");
+  // Each member's steps wait for its VM; the next VM waits for the member before it.
+  assert.ok(vms[1].dependencies.some((u) => u.endsWith("::prod-etcd-0-member")), "one member's VM at a time");
+  assert.ok(r.resources.find((x) => x.name === "prod-etcd-1-files")!.dependencies.some((u) => u.endsWith("::prod-etcd-1")), "a member's steps after its VM");
+  assert.deepEqual(await runPolicies(r.resources, POLICIES), []);
+});
+
+test("AWS: an etcd instance per zone in its private subnet on an interface of its own, in the etcd security group, without an instance role; the policy pack passes", async () => {
+  const { r, of } = await cloudExternal("aws-three-az");
+  const vms = of("aws:ec2/instance:Instance", /-etcd-\d$/);
+  assert.deepEqual(vms.map((v) => v.inputs.availabilityZone).sort(), ["us-east-1a", "us-east-1b", "us-east-1c"]);
+  for (const v of vms) {
+    assert.equal(v.inputs.iamInstanceProfile, undefined, "a member needs nothing from AWS");
+    assert.equal(v.inputs.tags["kubeadm-ha/role"], "etcd");
+  }
+  assert.equal(of("aws:ec2/networkInterface:NetworkInterface", /-etcd-\d-eni$/).length, 3);
+  assert.deepEqual(await runPolicies(r.resources, POLICIES), []);
 });

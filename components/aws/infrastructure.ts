@@ -6,6 +6,7 @@ import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platf
 import { MemberIngress } from "../plan/member";
 import { AwsApiServerLoadBalancer } from "./apiserver-lb";
 import { AwsControlPlane } from "./control-plane";
+import { AwsEtcdMachines } from "./etcd-machines";
 import { AwsBackupBucket } from "./backup-bucket";
 import { AwsNetwork } from "./network";
 import { AwsNodePool } from "./node-pool";
@@ -23,6 +24,8 @@ export class AwsInfrastructure extends InfrastructureComponent {
   public readonly bastionPublicIp: pulumi.Output<string>;
   public readonly masterIds: pulumi.Output<string>[];
   public readonly masterInstances: pulumi.Resource[];
+  public readonly etcdIds: pulumi.Output<string>[];
+  public readonly etcdInstances: pulumi.Resource[];
   public readonly sshReady: pulumi.Resource[];
   public readonly instanceIdentity;
   protected readonly plan: ClusterPlan;
@@ -61,6 +64,10 @@ export class AwsInfrastructure extends InfrastructureComponent {
       { plan, ami: args.ami, subnetIds: this.network.subnetIds, securityGroupId: this.groups.ids.master, userData: args.masterUserData, after: args.masterAfter },
       parent,
     );
+    const etcd =
+      plan.etcd.topology === "external"
+        ? new AwsEtcdMachines(`${name}-etcd`, { plan, ami: args.ami, subnetIds: this.network.subnetIds, securityGroupId: this.groups.ids.etcd!, userData: args.etcdUserData, after: args.etcdAfter }, parent).instances
+        : [];
     // local-proxy: every node balances itself; no load balancer, no DNS zone.
     if (plan.config.endpoint.mode === "cloud-lb") {
       const lb = new AwsApiServerLoadBalancer(
@@ -76,6 +83,8 @@ export class AwsInfrastructure extends InfrastructureComponent {
     this.bastionPublicIp = bastion.publicIp;
     this.masterIds = controlPlane.instances.map((i) => i.id);
     this.masterInstances = controlPlane.instances;
+    this.etcdIds = etcd.map((i) => i.id);
+    this.etcdInstances = etcd;
     this.sshReady = [bastion, ...this.network.egressReady, ...this.groups.rules];
     this.registerOutputs({ bastionPublicIp: this.bastionPublicIp });
   }

@@ -415,20 +415,17 @@ export type PreviewFeature = (typeof PREVIEW_FEATURES)[number];
 
 /**
  * What a valid config asks for that this release cannot deploy yet, refused before any
- * resource is registered. An external etcd is planned (its members, the masters' etcd.external)
- * and bootstrapped on hosts you own, backed up, restored and its members' certificates
- * renewed, but its machines on GCP and AWS and etcd upgrades on them have not landed: it is
- * a preview (`previews` includes "external-etcd"), for hosts you own, and refused otherwise.
+ * resource is registered. An external etcd (its machines, members, backups, certificates,
+ * upgrades) is a preview until it has run in production-like use for a release: deployed
+ * when `previews` includes "external-etcd", refused otherwise.
  */
 export function notYetDeployable(c: ClusterConfig, previews: readonly string[] = []): ConfigProblem[] {
   if (c.etcd.topology !== "external") return [];
   const key = keyOf(["etcd", "topology"]);
   if (!previews.includes("external-etcd")) {
-    return [{ key, message: `"external" cannot be deployed by this release yet: the external members' machines on GCP and AWS and etcd upgrades on them are still being built (issue 16)`, fix: 'use "stacked" (the default) until a release deploys external etcd (a preview runs on hosts you own with KUBEADM_HA_PREVIEW=external-etcd)' }];
+    return [{ key, message: `"external" is a preview in this release (issue 16)`, fix: 'use "stacked" (the default), or try the preview with KUBEADM_HA_PREVIEW=external-etcd in the environment of pulumi preview and up' }];
   }
-  const problems: ConfigProblem[] = [];
-  if (c.platform !== "static") problems.push({ key, message: `the external-etcd preview runs on hosts you own only; its machines on ${c.platform} are not built yet`, fix: 'use "stacked" on GCP and AWS' });
-  return problems;
+  return [];
 }
 
 /** The preview features the environment turns on (KUBEADM_HA_PREVIEW=external-etcd,...). */

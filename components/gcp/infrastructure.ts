@@ -4,6 +4,7 @@ import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platf
 import { MemberIngress } from "../plan/member";
 import { GcpApiServerLoadBalancer } from "./apiserver-lb";
 import { GcpControlPlane } from "./control-plane";
+import { GcpEtcdMachines } from "./etcd-machines";
 import { GcpNetwork } from "./network";
 import { GcpNodePool } from "./node-pool";
 import { GcpBackupBucket } from "./backup-bucket";
@@ -17,6 +18,8 @@ export class GcpInfrastructure extends InfrastructureComponent {
   public readonly bastionPublicIp: pulumi.Output<string>;
   public readonly masterIds: pulumi.Output<string>[];
   public readonly masterInstances: pulumi.Resource[];
+  public readonly etcdIds: pulumi.Output<string>[];
+  public readonly etcdInstances: pulumi.Resource[];
   public readonly sshReady: pulumi.Resource[];
   public readonly instanceIdentity: ReturnType<typeof gcpInstanceIdentity>;
   protected readonly plan: ClusterPlan;
@@ -49,6 +52,7 @@ export class GcpInfrastructure extends InfrastructureComponent {
       parent,
     );
     const controlPlane = new GcpControlPlane(`${name}-masters`, { plan, subnet, userData: args.masterUserData, after: args.masterAfter }, parent);
+    const etcd = plan.etcd.topology === "external" ? new GcpEtcdMachines(`${name}-etcd`, { plan, subnet, userData: args.etcdUserData, after: args.etcdAfter }, parent).instances : [];
     // local-proxy: every node balances itself; no load balancer.
     if (plan.config.endpoint.mode === "cloud-lb") {
       const lb = new GcpApiServerLoadBalancer(`${name}-apiserver`, { plan, network: this.network.network.id, subnet, groups: controlPlane.groups.map((g) => g.id) }, parent);
@@ -62,6 +66,8 @@ export class GcpInfrastructure extends InfrastructureComponent {
     this.bastionPublicIp = bastion.networkInterfaces.apply((n) => n[0]?.accessConfigs?.[0]?.natIp ?? "");
     this.masterIds = controlPlane.instances.map((i) => i.instanceId);
     this.masterInstances = controlPlane.instances;
+    this.etcdIds = etcd.map((i) => i.instanceId);
+    this.etcdInstances = etcd;
     this.sshReady = [bastion, this.network.nat, ...this.network.firewalls];
     this.registerOutputs({ bastionPublicIp: this.bastionPublicIp });
   }

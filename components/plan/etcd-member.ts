@@ -45,8 +45,9 @@ export function etcdJoinScript(members: EtcdMemberPlan[]): string {
   const listed = members.map((m) => `${m.name}=${m.ip}`).join(" ");
   const pki = `${SHARED_PKI_DIR}/etcd`;
   return `${header("Makes this machine a member of the external etcd cluster: joins as a learner through a member that answers, or starts the cluster when no member of the stack holds one; promoted once caught up.")}
-usage="usage: kubeadm-ha-etcd-join NAME"
+usage="usage: kubeadm-ha-etcd-join NAME [leave]"
 name="\${1:?$usage}"
+action="\${2:-join}"
 # name=address of every member of the stack, the first one first; the overrides are for tests.
 read -r -a members <<< "\${KUBEADM_HA_ETCD_MEMBERS:-${listed}}"
 timeout="\${KUBEADM_HA_ETCD_TIMEOUT_S:-${ETCD_MEMBER_TIMEOUT_S}}"
@@ -192,6 +193,30 @@ promote_when_caught_up() {
 
 deadline=$((SECONDS + timeout))
 reason="nothing checked yet"
+if [ "$action" = leave ]; then
+  # Taken out of the stack: its member removed through another member that answers, so the
+  # others keep a quorum of their own. The cluster's last member (every other one refuses
+  # etcd's ports: reset) has nothing to leave; its reset takes it.
+  while :; do
+    if answering_peer; then
+      own="$(own_member "$peer_members")"
+      if [ -z "$own" ]; then
+        echo "$name: not a member of the etcd cluster: nothing to leave"
+        exit 0
+      fi
+      out="$(etcd_api "$peer" remove "$(jq -cn --arg id "\${own%% *}" '{ID: $id}')" 2>&1 || true)"
+      if answered "$out"; then
+        echo "$name: removed from the etcd cluster through the member at $peer"
+        exit 0
+      fi
+      reason="etcd did not remove $name through $peer: \${out:-no answer}"
+    elif no_cluster_anywhere; then
+      echo "$name: the etcd cluster's last member (every other one refuses ports ${ETCD_CLIENT_PORT} ${ETCD_PEER_PORT}): nothing to leave"
+      exit 0
+    fi
+    retry_or_give_up
+  done
+fi
 certificates
 if [ -d /var/lib/etcd/member ] && [ -f "$manifest" ]; then
   echo "$name: holds etcd data and its static pod: a member already"
@@ -313,6 +338,18 @@ export function etcdMachineFiles(plan: ClusterPlan, member: EtcdMemberPlan): Mac
     { path: ETCD_KUBELET_CONFIG, mode: "0644", content: etcdKubeletConfig(plan) },
     { path: ETCD_KUBELET_DROPIN, mode: "0644", content: etcdKubeletDropIn() },
   ];
+}
+
+/**
+ * An etcd machine's `leave` step, run when it is taken out of the stack (or destroyed), before
+ * its reset: its member removed from the cluster through another member.
+ */
+export function etcdLeaveCommand(member: EtcdMemberPlan): string {
+  return `${header(`Takes ${member.name}'s member out of the external etcd cluster (through another member), before the machine goes.`)}
+if sudo test -x ${ETCD_MEMBER_SCRIPT}; then
+  sudo ${ETCD_MEMBER_SCRIPT} ${member.name} leave
+fi
+`;
 }
 
 /**

@@ -7,7 +7,7 @@ import { ClusterPlan } from "./cluster-plan";
 export const LABEL = {
   cluster: "kubeadm-ha-cluster",
   role: "kubeadm-ha-role",
-  /** "member" on machines that run an etcd member (stacked etcd: every master). */
+  /** "member" on machines that run an etcd member (stacked etcd: every master; external: its machines), "client" on masters of an external etcd. */
   etcd: "kubeadm-ha-etcd",
   /** "ha" or "not-ha": what the stack declared in controlPlane.highAvailability. */
   controlPlane: "kubeadm-ha-control-plane",
@@ -27,15 +27,20 @@ export function versionOfLabel(label: string | undefined): string | undefined {
 /** The AWS tag key for a label key: `kubeadm-ha-role` -> `kubeadm-ha/role`. */
 export const awsTagKey = (label: string) => label.replace(/^kubeadm-ha-/, "kubeadm-ha/");
 
-/** Labels of a master: role, stacked etcd member, and the declared HA intent. */
+/** Labels of a master: role, etcd member (stacked) or client (external), and the declared HA intent. */
 export function masterLabels(plan: ClusterPlan): Record<string, string> {
   return {
     [LABEL.cluster]: plan.name,
     [LABEL.role]: "master",
-    [LABEL.etcd]: "member",
+    [LABEL.etcd]: plan.etcd.topology === "stacked" ? "member" : "client",
     [LABEL.controlPlane]: plan.config.controlPlane.highAvailability ? "ha" : "not-ha",
     [LABEL.kubernetes]: versionLabel(plan.config.kubernetes.version),
   };
+}
+
+/** Labels of an external etcd's machine: role etcd, an etcd member, the release its kubelet and etcd are on. */
+export function etcdMachineLabels(plan: ClusterPlan): Record<string, string> {
+  return { [LABEL.cluster]: plan.name, [LABEL.role]: "etcd", [LABEL.etcd]: "member", [LABEL.kubernetes]: versionLabel(plan.config.kubernetes.version) };
 }
 
 /** Labels of a worker group's template (GCP) or tags of its launch template (AWS, through `asAwsTags`). */
