@@ -1,19 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ClusterPlan } from "../plan/cluster-plan";
-import { instanceRole, METADATA_OPTIONS, rootVolume, tags } from "./vm";
+import { AwsMachinesArgs, fixedAddressInstance, instanceRole, rootVolume } from "./vm";
 import { asAwsTags, masterLabels } from "../plan/labels";
 
-export interface AwsControlPlaneArgs {
-  plan: ClusterPlan;
-  ami: pulumi.Input<string>;
-  subnetIds: Record<string, pulumi.Input<string>>;
-  securityGroupId: pulumi.Input<string>;
-  /** Boot config of each master, in plan order (no secrets: they come over SSH). */
-  userData: pulumi.Input<string>[];
-  /** What each master's VM waits for, in plan order (the previous master healthy again). */
-  after: pulumi.Input<pulumi.Resource>[][];
-}
+/** Each master waits for the previous master to be healthy again. */
+export type AwsControlPlaneArgs = AwsMachinesArgs;
 
 /**
  * One master per zone. Its address lives on a network interface of its own, which
@@ -34,32 +25,16 @@ export class AwsControlPlane extends pulumi.ComponentResource {
     const { role, profile } = instanceRole(`${plan.name}-master`, plan.name, undefined, parent);
     this.role = role;
 
-    this.instances = plan.masters.map((m) => {
-      const eni = new aws.ec2.NetworkInterface(
-        `${m.name}-eni`,
-        { subnetId: args.subnetIds[m.subnet], privateIps: [m.ip], securityGroups: [args.securityGroupId], description: `${m.name} (kept across replacements)`, tags: tags(plan.name, `${m.name}-eni`) },
-        parent,
-      );
-      return new aws.ec2.Instance(
+    this.instances = plan.masters.map((m) =>
+      fixedAddressInstance(
         m.name,
-        {
-          ami: args.ami,
-          instanceType: plan.config.controlPlane.machineType,
-          availabilityZone: m.zone,
-          // The interface is kept when the instance goes: it holds the master's address.
-          primaryNetworkInterface: { networkInterfaceId: eni.id, deleteOnTermination: false },
-          iamInstanceProfile: profile.name,
-          metadataOptions: METADATA_OPTIONS,
-          rootBlockDevice: rootVolume(plan.config.controlPlane.diskSizeGb),
-          userData: args.userData[m.index],
-          tags: tags(plan.name, m.name, asAwsTags(masterLabels(plan))),
-        },
-        // The interface fits one instance at a time; a newer AMI from the lookup must not replace a
-        // master. One master at a time: a new instance type or user data stops and starts each
+        { zone: m.zone, ip: m.ip, subnetId: args.subnetIds[m.subnet], securityGroupId: args.securityGroupId, cluster: plan.name, tags: asAwsTags(masterLabels(plan)) },
+        { ami: args.ami, instanceType: plan.config.controlPlane.machineType, iamInstanceProfile: profile.name, rootBlockDevice: rootVolume(plan.config.controlPlane.diskSizeGb), userData: args.userData[m.index] },
+        // One master at a time: a new instance type or user data stops and starts each
         // instance only once the previous master is healthy again.
-        { parent: this, deleteBeforeReplace: true, ignoreChanges: ["ami"], dependsOn: args.after[m.index] },
-      );
-    });
+        { parent: this, dependsOn: args.after[m.index] },
+      ),
+    );
     this.registerOutputs({});
   }
 }

@@ -1,20 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ClusterPlan } from "../plan/cluster-plan";
 import { asAwsTags, etcdMachineLabels } from "../plan/labels";
-import { METADATA_OPTIONS, rootVolume, tags } from "./vm";
+import { AwsMachinesArgs, fixedAddressInstance, rootVolume } from "./vm";
 
-export interface AwsEtcdMachinesArgs {
-  plan: ClusterPlan;
-  ami: pulumi.Input<string>;
-  subnetIds: Record<string, pulumi.Input<string>>;
-  /** The etcd machines' security group: 2379 from the masters, 2380 between members. */
-  securityGroupId: pulumi.Input<string>;
-  /** Boot config of each etcd machine, in plan order (no secrets: the etcd CA comes over SSH). */
-  userData: pulumi.Input<string>[];
-  /** What each machine's instance waits for, in plan order (the member before it a healthy voter again). */
-  after: pulumi.Input<pulumi.Resource>[][];
-}
+/** The etcd machines' security group admits 2379 from the masters and 2380 between members; each waits for the member before it to be a voter again. */
+export type AwsEtcdMachinesArgs = AwsMachinesArgs;
 
 /**
  * An external etcd's machines (plan/etcd-cluster.ts): one instance per member in its zone's
@@ -28,31 +18,15 @@ export class AwsEtcdMachines extends pulumi.ComponentResource {
   constructor(name: string, args: AwsEtcdMachinesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("kubeadm-ha:aws:EtcdMachines", name, {}, opts);
     const { plan } = args;
-    const parent = { parent: this };
-    this.instances = plan.etcd.members.map((m) => {
-      const eni = new aws.ec2.NetworkInterface(
-        `${m.name}-eni`,
-        { subnetId: args.subnetIds[m.subnet], privateIps: [m.ip], securityGroups: [args.securityGroupId], description: `${m.name} (kept across replacements)`, tags: tags(plan.name, `${m.name}-eni`) },
-        parent,
-      );
-      return new aws.ec2.Instance(
+    this.instances = plan.etcd.members.map((m) =>
+      fixedAddressInstance(
         m.name,
-        {
-          ami: args.ami,
-          instanceType: plan.config.etcd.machineType,
-          availabilityZone: m.zone,
-          primaryNetworkInterface: { networkInterfaceId: eni.id, deleteOnTermination: false },
-          metadataOptions: METADATA_OPTIONS,
-          rootBlockDevice: rootVolume(plan.config.etcd.diskSizeGb),
-          userData: args.userData[m.index],
-          tags: tags(plan.name, m.name, asAwsTags(etcdMachineLabels(plan))),
-        },
-        // The interface fits one instance at a time; a newer AMI from the lookup must not replace a
-        // member. One member at a time: each instance only once the member before it is a
-        // healthy voter again.
-        { parent: this, deleteBeforeReplace: true, ignoreChanges: ["ami"], dependsOn: args.after[m.index] },
-      );
-    });
+        { zone: m.zone, ip: m.ip, subnetId: args.subnetIds[m.subnet], securityGroupId: args.securityGroupId, cluster: plan.name, tags: asAwsTags(etcdMachineLabels(plan)) },
+        { ami: args.ami, instanceType: plan.config.etcd.machineType, rootBlockDevice: rootVolume(plan.config.etcd.diskSizeGb), userData: args.userData[m.index] },
+        // One member at a time: each instance only once the member before it is a healthy voter again.
+        { parent: this, dependsOn: args.after[m.index] },
+      ),
+    );
     this.registerOutputs({});
   }
 }

@@ -1,18 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
-import { APISERVER_PORT, ClusterPlan, zoneSuffix } from "../plan/cluster-plan";
+import { APISERVER_PORT, zoneSuffix } from "../plan/cluster-plan";
 import { masterScopes, networkTag } from "../plan/gcp-plan";
-import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
+import { fixedAddressVm, GcpMachinesArgs } from "./vm";
 import { masterLabels } from "../plan/labels";
 
-export interface GcpControlPlaneArgs {
-  plan: ClusterPlan;
-  subnet: pulumi.Input<string>;
-  /** Boot config of each master, in plan order (no secrets: they come over SSH). */
-  userData: pulumi.Input<string>[];
-  /** What each master's VM waits for, in plan order (the previous master healthy again). */
-  after: pulumi.Input<pulumi.Resource>[][];
-}
+/** Each master's VM waits for the previous master to be healthy again. */
+export type GcpControlPlaneArgs = GcpMachinesArgs;
 
 /**
  * One master VM per zone at a reserved internal address, and one unmanaged
@@ -29,33 +23,21 @@ export class GcpControlPlane extends pulumi.ComponentResource {
     const parent = { parent: this };
     this.serviceAccount = new gcp.serviceaccount.Account(`${name}-sa`, { accountId: `${plan.name}-master`, displayName: `${plan.name} control-plane nodes` }, parent);
 
-    this.instances = plan.masters.map((m) => {
-      const address = new gcp.compute.Address(
-        `${m.name}-ip`,
-        { name: `${m.name}-ip`, region: plan.region, addressType: "INTERNAL", subnetwork: args.subnet, address: m.ip, purpose: "GCE_ENDPOINT" },
-        parent,
-      );
-      return new gcp.compute.Instance(
+    this.instances = plan.masters.map((m) =>
+      fixedAddressVm(
         m.name,
+        { zone: m.zone, ip: m.ip, region: plan.region, subnet: args.subnet, image: plan.config.image, diskSizeGb: plan.config.controlPlane.diskSizeGb, userData: args.userData[m.index] },
         {
-          name: m.name,
-          zone: m.zone,
           machineType: plan.config.controlPlane.machineType,
           tags: [networkTag(plan, "master")],
           labels: masterLabels(plan),
-          bootDisk: { initializeParams: { image: plan.config.image, size: plan.config.controlPlane.diskSizeGb, type: BOOT_DISK_TYPE } },
-          networkInterfaces: [{ subnetwork: args.subnet, networkIp: address.address }],
-          shieldedInstanceConfig: SHIELDED,
           serviceAccount: { email: this.serviceAccount.email, scopes: masterScopes(plan.config) },
-          metadata: vmMetadata(args.userData[m.index]),
-          allowStoppingForUpdate: true,
         },
-        // The reserved address can be held by one VM at a time. One master at a time: a new
-        // image replaces, a new machine type stops, each VM only once the previous master is
-        // healthy again.
-        { parent: this, deleteBeforeReplace: true, dependsOn: args.after[m.index] },
-      );
-    });
+        // One master at a time: a new image replaces, a new machine type stops, each VM only
+        // once the previous master is healthy again.
+        { parent: this, dependsOn: args.after[m.index] },
+      ),
+    );
 
     this.groups = plan.zones
       .filter((zone) => plan.masters.some((m) => m.zone === zone))
