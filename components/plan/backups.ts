@@ -61,6 +61,13 @@ export const BACKUP_PATHS = [BACKUP_SCRIPT, BACKUP_CONFIG, BACKUP_CREDENTIALS, `
 export { DEFAULT_BACKUP_DIRECTORY } from "../config/schema";
 
 const MANIFESTS = "/etc/kubernetes/manifests";
+/** What a restore adds to etcd's revision: more than any cluster writes between a snapshot and its restore. */
+export const RESTORE_REVISION_BUMP = 1_000_000_000;
+/** The static pods that cache the API's history: stopped for a restore with the apiserver, started after it on the restored data. */
+const CONTROLLERS = [
+  { name: "kube-controller-manager", healthz: "https://127.0.0.1:10257/healthz" },
+  { name: "kube-scheduler", healthz: "https://127.0.0.1:10259/healthz" },
+];
 /** sha256 of an empty payload, as S3's SigV4 signs a request without a body. */
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const PKI = "/etc/kubernetes/pki";
@@ -175,7 +182,7 @@ export function backupScript(plan: ClusterPlan, machine: { name: string; ip: str
   const apiserver = role === "master";
   const member = role === "etcd" || !external;
   const actions = [...(apiserver ? ["snapshot-if-due", "snapshot [REASON]"] : []), "list", "fetch NAME FILE", "restore-stop", ...(member ? ["restore FILE TOKEN", "restore-start-etcd"] : []), ...(apiserver ? ["restore-start-apiserver"] : [])];
-  const stopped = [...(apiserver ? ["apiserver"] : []), ...(member ? ["etcd"] : [])].join(" and ");
+  const stopped = [...(apiserver ? ["apiserver, controller-manager, scheduler"] : []), ...(member ? ["etcd"] : [])].join(" and ");
   return `${header(apiserver ? `Takes etcd snapshots to the cluster's backup destination, one master at a time${member ? "; restores this master's member from one" : ""}.` : "Restores this machine's etcd member from a snapshot of the cluster's backup destination.")}
 usage="usage: kubeadm-ha-etcd-backup ${actions.join(" | ")}"
 action="\${1:?$usage}"
@@ -476,9 +483,17 @@ fetch)
   say "fetched $name to $file"
   ;;
 restore-stop)
-  # The apiserver first (nothing writes), then etcd; both stay parked until the start phases.
+  # The apiserver first (nothing writes), with the controller-manager and the scheduler (their
+  # caches hold the history the restore takes back: they start again on the restored one),
+  # then etcd; all stay parked until the start phases.
 ${[
-  ...(apiserver ? [`  park kube-apiserver`, `  wait_for "the apiserver stopped" stopped "https://${machine.ip}:${APISERVER_PORT}/livez"`] : []),
+  ...(apiserver
+    ? [
+        `  park kube-apiserver`,
+        `  wait_for "the apiserver stopped" stopped "https://${machine.ip}:${APISERVER_PORT}/livez"`,
+        ...CONTROLLERS.map((c) => `  park ${c.name}\n  wait_for "${c.name} stopped" stopped ${c.healthz}`),
+      ]
+    : []),
   ...(member ? [`  park etcd`, `  wait_for "etcd stopped" stopped http://127.0.0.1:2381/health`] : []),
 ].join("\n")}
   say "${stopped} stopped"
@@ -496,8 +511,12 @@ ${
     mv "${ETCD_DATA}" "$aside"
     say "this member's data moved aside to $aside"
   fi
+  # The revision moves on past anything a client saw before (and what is older reads as
+  # compacted): watches and caches of the history the restore takes back break and list again,
+  # as etcd's restore for Kubernetes asks (etcd-io/etcd#16028).
   etcd_tool etcdutl snapshot restore "$file" --name "$node" --initial-cluster "$initial_cluster" \\
-    --initial-cluster-token "$token" --initial-advertise-peer-urls "$peer_url" --data-dir ${ETCD_DATA} >/dev/null
+    --initial-cluster-token "$token" --initial-advertise-peer-urls "$peer_url" --data-dir ${ETCD_DATA} \\
+    --bump-revision ${RESTORE_REVISION_BUMP} --mark-compacted >/dev/null
   chmod 0700 ${ETCD_DATA}
   say "member restored from $file (initial cluster $initial_cluster, token $token)"
   ;;
@@ -514,7 +533,8 @@ ${
     ? `restore-start-apiserver)
 ${member ? `  wait_for "etcd healthy" etcd_healthy\n` : ""}  unpark kube-apiserver
   wait_for "the apiserver ready" apiserver_ready
-  say "apiserver ready"
+${CONTROLLERS.map((c) => `  unpark ${c.name}`).join("\n")}
+  say "apiserver ready; controller-manager and scheduler started on the restored data"
   ;;
 `
     : ""
