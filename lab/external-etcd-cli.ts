@@ -125,7 +125,7 @@ async function main() {
     ];
     if (values.upgrade) {
       log(`external etcd: upgrading to Kubernetes ${LAB_UPGRADE_VERSION} (the etcd machines one at a time, then the masters and workers) while ${f.workers[0]} asks the echo Service`);
-      const u = await upgradeCluster(c, f, LAB_UPGRADE_VERSION, byRole.etcd);
+      const u = await upgradeCluster(c, f, LAB_UPGRADE_VERSION, byRole.etcd, () => checkHealthyExternal(c, f, e));
       const members = await Promise.all(
         byRole.etcd.map(async (m) => `${m}: kubelet ${(await c.exec(m, ["kubelet", "--version"])).stdout.trim().split(" ").pop()}, etcd ${(await c.exec(m, ["sh", "-c", "sed -n 's#^ *image: .*:##p' /etc/kubernetes/manifests/etcd.yaml"])).stdout.trim()}`),
       );

@@ -81,8 +81,11 @@ function setRelease(c: LabCluster, version: string, packages: { url?: string; pa
   return original;
 }
 
-/** The upgrade of the lab cluster to `to`; `etcdMachines`: an external etcd's machines, which fetch the release too. */
-export async function upgradeCluster(c: LabCluster, f: ClusterFacts, to: string, etcdMachines: string[] = []): Promise<Upgraded> {
+/**
+ * The upgrade of the lab cluster to `to`. With an external etcd: `etcdMachines`, which fetch the
+ * release too, and `healthy`, the cluster's health afterwards (its members on their machines).
+ */
+export async function upgradeCluster(c: LabCluster, f: ClusterFacts, to: string, etcdMachines: string[] = [], healthy: () => Promise<unknown> = () => checkHealthy(c, f)): Promise<Upgraded> {
   const master = masterOf(f);
   const file = c.engine.configFile(c.stack);
   const from = (parse(readFileSync(file, "utf8")) as { config: Record<string, { version: string }> }).config["kubeadm-ha:kubernetes"].version;
@@ -98,7 +101,7 @@ export async function upgradeCluster(c: LabCluster, f: ClusterFacts, to: string,
   const t0 = Date.now();
   const up = await c.upLogged([]);
   const upSeconds = (Date.now() - t0) / 1000;
-  if (up.code === 0) await c.eventually("every node Ready and every master a healthy etcd voter after the upgrade", () => checkHealthy(c, f), 300_000);
+  if (up.code === 0) await c.eventually("every node Ready and every etcd member a healthy voter after the upgrade", healthy, 300_000);
   const samples = await workload.stop();
   const probes = await endpoint.stop();
   const allSpans = Object.entries(stepSpans(up.events));

@@ -846,25 +846,27 @@ esac
 export function spreadDnsScript(): string {
   return `${header("Spreads the CoreDNS replicas over the zones (one master per zone when this runs).")}
 export KUBECONFIG=/etc/kubernetes/admin.conf
-zone_key="${ZONE_LABEL}"
+# Every call through the API retried: right after a master's upgrade the lab saw an apiserver
+# refuse the admin once (403) and allow the next request.
+${kubectlRetryFunction()}zone_key="${ZONE_LABEL}"
 spread='{"spec":{"template":{"spec":{"topologySpreadConstraints":[{"maxSkew":1,"topologyKey":"${ZONE_LABEL}","whenUnsatisfiable":"ScheduleAnyway","labelSelector":{"matchLabels":{"k8s-app":"kube-dns"}}}]}}}}'
-if [ "$(kubectl -n kube-system get deployment coredns -o jsonpath='{.spec.template.spec.topologySpreadConstraints[*].topologyKey}')" != "$zone_key" ]; then
+if [ "$(kubectl_retry -n kube-system get deployment coredns -o jsonpath='{.spec.template.spec.topologySpreadConstraints[*].topologyKey}')" != "$zone_key" ]; then
   echo "CoreDNS: spreading its replicas over $zone_key"
-  kubectl -n kube-system patch deployment coredns --type merge -p "$spread"
-  kubectl -n kube-system rollout status deployment coredns --timeout=300s
+  kubectl_retry -n kube-system patch deployment coredns --type merge -p "$spread"
+  kubectl_retry -n kube-system rollout status deployment coredns --timeout=300s
 fi
-zone_of() { kubectl get node "$1" -o jsonpath="{.metadata.labels['\${zone_key//./\\\\.}']}"; }
-replicas="$(kubectl -n kube-system get deployment coredns -o jsonpath='{.spec.replicas}')"
+zone_of() { kubectl_retry get node "$1" -o jsonpath="{.metadata.labels['\${zone_key//./\\\\.}']}"; }
+replicas="$(kubectl_retry -n kube-system get deployment coredns -o jsonpath='{.spec.replicas}')"
 zones_of_pods() {
-  for node in $(kubectl -n kube-system get pods -l k8s-app=kube-dns --field-selector=status.phase=Running -o jsonpath='{.items[*].spec.nodeName}'); do zone_of "$node"; echo; done | sort -u | grep -c . || true
+  for node in $(kubectl_retry -n kube-system get pods -l k8s-app=kube-dns --field-selector=status.phase=Running -o jsonpath='{.items[*].spec.nodeName}'); do zone_of "$node"; echo; done | sort -u | grep -c . || true
 }
-zones="$(kubectl get nodes -o jsonpath="{.items[*].metadata.labels['\${zone_key//./\\\\.}']}" | tr ' ' '\\n' | sort -u | grep -c . || true)"
+zones="$(kubectl_retry get nodes -o jsonpath="{.items[*].metadata.labels['\${zone_key//./\\\\.}']}" | tr ' ' '\\n' | sort -u | grep -c . || true)"
 want=$(( replicas < zones ? replicas : zones ))
 have="$(zones_of_pods)"
 if [ "\${have:-0}" -lt "$want" ]; then
   echo "CoreDNS: $replicas replicas in $have zone(s) of $zones; restarting them so they spread"
-  kubectl -n kube-system rollout restart deployment coredns
-  kubectl -n kube-system rollout status deployment coredns --timeout=300s
+  kubectl_retry -n kube-system rollout restart deployment coredns
+  kubectl_retry -n kube-system rollout status deployment coredns --timeout=300s
   have="$(zones_of_pods)"
 fi
 echo "CoreDNS: $replicas replicas in $have zone(s) of $zones"
