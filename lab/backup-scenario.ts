@@ -133,12 +133,17 @@ export async function restoreCluster(c: LabCluster, f: ClusterFacts, master: str
   await marker(c, master, afterMarker);
   log(`restore: ${beforeMarker} written, ${snapshot} taken, ${afterMarker} written; destroying the etcd data of ${members.join(", ")}`);
 
-  // Every member's data gone: etcd stopped (manifest aside), its data folder removed, started again.
-  await Promise.all(
-    members.map((m) =>
-      c.exec(m, ["sh", "-c", `set -e; mv /etc/kubernetes/manifests/etcd.yaml /root/etcd.yaml; while curl -s --max-time 2 -o /dev/null http://127.0.0.1:2381/health; do sleep 1; done; rm -rf /var/lib/etcd/member; mv /root/etcd.yaml /etc/kubernetes/manifests/etcd.yaml`]),
-    ),
-  );
+  // Every member's data gone, as a lost majority loses it: every etcd stopped first (manifest
+  // aside), then every data folder removed, then every etcd started again. (Member by member,
+  // an emptied member that starts while another still runs on the old data syncs that data
+  // back from it, and the old cluster lives on: the lab once saw exactly that.)
+  const onEach = async (what: string, script: string) => {
+    const failed = (await Promise.all(members.map(async (m) => ({ m, r: await c.exec(m, ["sh", "-c", `set -e; ${script}`]) })))).filter((x) => x.r.code !== 0);
+    if (failed.length) throw new Error(`restore: ${what} failed on ${failed.map((x) => `${x.m}: ${x.r.stderr.trim()}`).join("; ")}`);
+  };
+  await onEach("stopping etcd", `mv /etc/kubernetes/manifests/etcd.yaml /root/etcd.yaml; while curl -s --max-time 2 -o /dev/null http://127.0.0.1:2381/health; do sleep 1; done`);
+  await onEach("removing etcd's data", `rm -rf /var/lib/etcd/member`);
+  await onEach("starting etcd", `mv /root/etcd.yaml /etc/kubernetes/manifests/etcd.yaml`);
   let lostBefore = false;
   await c.waitFor("the destroyed cluster to lose what it held", async () => (lostBefore = !(await exists(c, master, beforeMarker))), 180_000).catch(() => undefined);
   log(`restore: after the data was destroyed, ${beforeMarker} ${lostBefore ? "is gone" : "is STILL THERE"}`);
