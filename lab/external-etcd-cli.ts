@@ -70,6 +70,12 @@ async function main() {
     log(`external etcd: pulumi up done in ${up.toFixed(0)} s (hosts ${timings.hosts.toFixed(0)} s, bundle ${timings.bundle.toFixed(0)} s): ${members.map(([n, t]) => `${n} ${t.toFixed(0)} s`).join(", ")}, ${phasesOf(steps, base.masters, base.workers).map(([p, t]) => `${p} ${t.toFixed(0)} s`).join(", ")}`);
     const f: ClusterFacts = { ...base, dnsIp: (await c.kubectl(base.masters[0], ["-n", "kube-system", "get", "service", "kube-dns", "-o", "jsonpath={.spec.clusterIP}"])).trim() };
     const h = await c.eventually("every node Ready, /readyz through the endpoint, every etcd machine a healthy voter", () => checkHealthyExternal(c, f, e), 180_000);
+    /** After WHAT: every etcd machine a healthy voter (said as such), or why not ("NOT HEALTHY: ..."). */
+    const votersAfter = (what: string) =>
+      c.eventually(`every etcd machine a healthy voter after ${what}`, () => checkHealthyExternal(c, f, e), 180_000).then(
+        (x) => `${x.voters} healthy voters (leader ${x.leader})`,
+        (err: Error) => `NOT HEALTHY: ${err.message}`,
+      );
     log(`healthy: ${h.nodesReady} nodes Ready, etcd ${h.voters} healthy voters on their own machines (leader ${h.leader})`);
     // No master runs etcd: no etcd pod, no etcd data, no etcd certificate of its own.
     const onMasters = (await Promise.all(f.masters.map(async (m) => ({ m, r: await c.exec(m, ["sh", "-c", "ls /etc/kubernetes/manifests/etcd.yaml /var/lib/etcd/member /etc/kubernetes/pki/etcd/server.crt 2>/dev/null"]) })))).filter((x) => x.r.stdout.trim());
@@ -91,10 +97,7 @@ async function main() {
     const byRole = { master: f.masters, etcd: e.members.map((m) => m.name) };
     const validity = durationSeconds(plan.config.kubernetes.certificates.validity)!;
     const renewed = await renewByTimers(c, f, byRole.etcd, ETCD_MEMBER_CONFIG, validity);
-    const afterRenewal = await c.eventually("every etcd machine a healthy voter after the renewals", () => checkHealthyExternal(c, f, e), 180_000).then(
-      (h) => `${h.voters} healthy voters (leader ${h.leader})`,
-      (err: Error) => `NOT HEALTHY: ${err.message}`,
-    );
+    const afterRenewal = await votersAfter("the renewals");
     const when = (t: number) => new Date(t * 1000).toISOString().slice(11, 19);
     log(
       `members' certificates by their timers in ${renewed.seconds.toFixed(0)} s${renewed.ok ? "" : ` (FAILED: ${renewed.failure})`}: turns ${renewed.turns.map((t) => `${t.master} ${when(t.start)}-${when(t.end)}`).join(", ")}; expiries ${Object.entries(renewed.expiries).map(([m, x]) => `${m} +${((x.after - x.before) / 60).toFixed(0)} min`).join(", ")}; the workload failed ${renewed.workloadFailures} of ${renewed.workloadRequests} requests, /readyz through the endpoint ${renewed.endpointFailures} of ${renewed.endpointRequests}; etcd after: ${afterRenewal}`,
@@ -106,10 +109,7 @@ async function main() {
     log(`backups: the first up took ${taken || "NOTHING"} (${takenOnShare ? "on the share" : "NOT on the share"})`);
     const turns = restoreTurns(plan).map((t) => ({ phase: t.phase, on: byRole[t.on] }));
     const restored = await restoreCluster(c, f, f.masters[0], log, byRole.etcd);
-    const membersBack = await c.eventually("every etcd machine a healthy voter after the restore", () => checkHealthyExternal(c, f, e), 180_000).then(
-      (h) => `${h.voters} healthy voters (leader ${h.leader})`,
-      (err: Error) => `NOT HEALTHY: ${err.message}`,
-    );
+    const membersBack = await votersAfter("the restore");
     log(`restore: etcd after it: ${membersBack}`);
 
     const checks: Array<[string, boolean]> = [
@@ -130,10 +130,7 @@ async function main() {
         byRole.etcd.map(async (m) => `${m}: kubelet ${(await c.exec(m, ["kubelet", "--version"])).stdout.trim().split(" ").pop()}, etcd ${(await c.exec(m, ["sh", "-c", "sed -n 's#^ *image: .*:##p' /etc/kubernetes/manifests/etcd.yaml"])).stdout.trim()}`),
       );
       const wanted = (await c.exec(byRole.etcd[0], ["sh", "-c", `kubeadm config images list --kubernetes-version v${LAB_UPGRADE_VERSION} | sed -n 's#.*/etcd:##p'`])).stdout.trim();
-      const healthy = await c.eventually("every etcd machine a healthy voter after the upgrade", () => checkHealthyExternal(c, f, e), 180_000).then(
-        (h) => `${h.voters} healthy voters (leader ${h.leader})`,
-        (err: Error) => `NOT HEALTHY: ${err.message}`,
-      );
+      const healthy = await votersAfter("the upgrade");
       log(`upgrade ${u.from} -> ${u.to}: up ${u.upOk ? `in ${u.upSeconds.toFixed(0)} s` : `FAILED:\n${u.failure}`}; order ${u.upOrder.join(", ")}; etcd machines ${members.join("; ")} (wanted etcd ${wanted}); workload failed ${u.workloadFailures} of ${u.workloadRequests} (${u.workloadFailedAt.join("; ") || "none"}), endpoint ${u.endpointFailures} of ${u.endpointRequests}; ${healthy}`);
       checks.push(
         [`the upgrade to ${u.to} held: preview's order run, every node on it, the workload answered every request (${u.workloadFailures} of ${u.workloadRequests} failed)${u.failure ? `: ${u.failure}` : ""}`, upgradeHeld(u, f.masters, f.workers)],

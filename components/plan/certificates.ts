@@ -446,8 +446,8 @@ export function etcdMachineCertificatesFiles(plan: ClusterPlan, member: EtcdMemb
 }
 
 /** A master's or an etcd machine's `certificates` step of `pulumi up`: the timer on, and a renewal when due. */
-export function certificatesCommand(master: { name: string }): string {
-  return `${header(`Keeps ${master.name}'s control-plane certificates renewed: its timer on, and a renewal now when due (see ${CERTIFICATES_SCRIPT}).`)}
+export function certificatesCommand(machine: { name: string }): string {
+  return `${header(`Keeps ${machine.name}'s control-plane certificates renewed: its timer on, and a renewal now when due (see ${CERTIFICATES_SCRIPT}).`)}
 sudo systemctl daemon-reload
 sudo systemctl enable --now ${CERTIFICATES_UNIT}.timer
 sudo ${CERTIFICATES_SCRIPT} renew-if-due

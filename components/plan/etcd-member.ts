@@ -284,12 +284,16 @@ export function membersHealthyFunctions(members: EtcdMemberPlan[]): string {
   return `# name=address of every member of the cluster.
 members=(${members.map((m) => `${m.name}=${m.ip}`).join(" ")})
 
+# member_get URL: GET from a member's client URL, with this machine's health-check certificate.
+member_get() {
+  curl -s --max-time 3 --cacert ${pki}/ca.crt --cert ${pki}/healthcheck-client.crt --key ${pki}/healthcheck-client.key "$1" 2>/dev/null
+}
+
 # members_healthy: every member of the cluster answers healthy.
 members_healthy() {
   local m
   for m in "\${members[@]}"; do
-    curl -s --max-time 3 --cacert ${pki}/ca.crt --cert ${pki}/healthcheck-client.crt --key ${pki}/healthcheck-client.key \\
-      "https://\${m#*=}:${ETCD_CLIENT_PORT}/health" 2>/dev/null | jq -e '.health == "true"' >/dev/null 2>&1 || return 1
+    member_get "https://\${m#*=}:${ETCD_CLIENT_PORT}/health" | jq -e '.health == "true"' >/dev/null 2>&1 || return 1
   done
 }
 `;

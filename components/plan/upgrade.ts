@@ -14,7 +14,6 @@ import { KUBELET_HEALTHZ } from "./control-plane-member";
 import { skippedPreflightChecks } from "./kubeadm";
 import { ETCD_CLIENT_PORT } from "./etcd-cluster";
 import { membersHealthyFunctions, staticPodFunction } from "./etcd-member";
-import { SHARED_PKI_DIR } from "./pki";
 import { controllersLiveFunction, waitForFunctions, header, kubectlRetryFunction, kubeProxySettledFunction, kubernetesPackageFunctions, MEMBER_READY_TIMEOUT_S, paths } from "./scripts";
 
 /** The upgrade script on every node (its release and package source written in). */
@@ -293,7 +292,6 @@ esac
 
 /** bash, on an external etcd's machine: its member's etcd, the one the release wants, and waiting for it. */
 function etcdMemberFunctions(plan: ClusterPlan): string {
-  const pki = `${SHARED_PKI_DIR}/etcd`;
   return `
 ${membersHealthyFunctions(plan.etcd.members)}
 ${staticPodFunction()}
@@ -309,8 +307,7 @@ etcd_wanted() {
 
 # member_serves VERSION: this machine's member answers on its client URL as etcd VERSION.
 member_serves() {
-  [ "$(curl -s --max-time 3 --cacert ${pki}/ca.crt --cert ${pki}/healthcheck-client.crt --key ${pki}/healthcheck-client.key \\
-    https://127.0.0.1:${ETCD_CLIENT_PORT}/version 2>/dev/null | jq -r '.etcdserver // ""' 2>/dev/null || true)" = "$1" ]
+  [ "$(member_get https://127.0.0.1:${ETCD_CLIENT_PORT}/version | jq -r '.etcdserver // ""' 2>/dev/null || true)" = "$1" ]
 }
 
 ${waitForFunctions()}`;
