@@ -1,6 +1,6 @@
 // `pulumi up` of a cluster stack: stack file -> validated config -> cluster -> outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig, ConfigError, fromRawConfig, notYetDeployable, previewsOf, validateClusterConfig } from "./config/validate";
+import { ClusterConfig, ConfigError, fromRawConfig, validateClusterConfig } from "./config/validate";
 import { restoreWithoutCluster, SETTLED_OUTPUT, settledChanges, settledOf } from "./config/settled";
 import { newMastersDuringUpgrade, VERSION_OUTPUT, versionChangeProblems } from "./config/versions";
 import { planCluster } from "./plan/cluster-plan";
@@ -27,10 +27,6 @@ export async function clusterMain(all: Record<string, string>) {
  * Every key a stack gives is read here or refused by validation (test/config-applies.test.ts).
  */
 export async function clusterOf(config: ClusterConfig) {
-  await orConfigError(() => {
-    const unbuilt = notYetDeployable(config, previewsOf(process.env));
-    if (unbuilt.length) throw new ConfigError(unbuilt);
-  });
   const ami = config.platform === "aws" ? await orConfigError(() => awsPreflight(config)) : undefined;
   // What the cluster settled when it was made (its name, networks, endpoint, CNI) stays, and
   // its release moves forward one minor at a time. The stack's own last outputs are read (a

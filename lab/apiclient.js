@@ -3,8 +3,8 @@
 // cluster CA) and prints one JSON line with what it saw, for the lab to measure.
 //
 // usage: node apiclient.js MODE SERVER CA CERT KEY DURATION_MS INTERVAL_MS [PREFIX]
-//   (DURATION_MS 0: until SIGTERM; "sampling" on stderr after the first sample)
-//   writes: creates ConfigMap PREFIX-<n> in `default` every INTERVAL_MS; prints [[t, ok, name], ...]
+//   (DURATION_MS 0: until SIGTERM; "sampling" on stderr after the first sample; writes: "ok <ms>" after each acknowledged one)
+//   writes: creates ConfigMap PREFIX-<n> in `default` every INTERVAL_MS; prints [[t, ok, name, HTTP status (0: no answer)], ...]
 //   leases: reads the kube-scheduler and kube-controller-manager Leases; prints [[t, schedulerHolder, controllerManagerHolder], ...]
 //   list:   prints the names of ConfigMaps in `default` that start with PREFIX (DURATION/INTERVAL unused)
 const https = require("https");
@@ -57,7 +57,8 @@ async function main() {
     const out = await loop(async (t) => {
       const name = `${prefix}-${String(n++).padStart(5, "0")}`;
       const r = await request("POST", "/api/v1/namespaces/default/configmaps", { apiVersion: "v1", kind: "ConfigMap", metadata: { name }, data: { t: String(t) } });
-      return [t, r.status === 201 ? 1 : 0, name];
+      if (r.status === 201) console.error(`ok ${t}`);
+      return [t, r.status === 201 ? 1 : 0, name, r.status];
     });
     console.log(JSON.stringify(out));
   } else if (mode === "leases") {

@@ -4,7 +4,7 @@
 // the rendered files), runs every failover scenario once and prints what it measured.
 import { parseArgs } from "util";
 import { ControlPlane } from "./controlplane";
-import { apiserverKilled, etcdLeaderKilled, kubectlCreatesAndReads, masterLost, proxyKilledOnVipHolder, twoMastersDown } from "./cp-scenarios";
+import { apiserverKilled, apiserverRestarted, etcdLeaderKilled, kubectlCreatesAndReads, masterLost, proxyKilledOnVipHolder, twoMastersDown } from "./cp-scenarios";
 import { EndpointMode, Lab, labLog, labModes, requireRoot, runLabCommand } from "./lab";
 
 const log = labLog;
@@ -20,6 +20,8 @@ async function runMode(mode: EndpointMode) {
     log(`kubectl through the endpoint: created ${k.created}, read back "${k.read}"`);
     const a = await apiserverKilled(cp);
     log(`kube-apiserver on ${a.killed} SIGKILLed: haproxy on ${a.proxy} marked it DOWN after ${a.removalMs} ms; ready again, UP after ${a.returnMs} ms; ${a.failedRequests}/${a.requests} requests failed`);
+    const g = await apiserverRestarted(cp);
+    log(`kube-apiserver on ${g.restarted} restarted as the kubelet replaces it (SIGTERM, shutdown delay ${g.shutdownDelayS} s): haproxy on ${g.proxy} marked it DOWN after ${g.removalMs} ms, it exited after ${g.exitMs} ms; ${g.refused.length}/${g.writes} writes refused, ${g.unanswered.length} unanswered`);
     const l = await masterLost(cp, "lease-holder");
     log(`master ${l.lost} lost (link down, every process killed): ${l.leases.map((x) => `${x.lease} Lease taken by ${x.newHolder} after ${x.takeoverMs} ms`).join("; ")}${l.vipMovedMs !== undefined ? `; VIP moved after ${l.vipMovedMs} ms` : ""}; client gap ${l.clientGapMs} ms; ${l.writesAfter} writes acknowledged after the loss; answering at the end: ${l.answersAfter}`);
     if (mode === "vip") {

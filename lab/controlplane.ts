@@ -196,6 +196,11 @@ export class ControlPlane {
     await this.setEndpoint(m, addresses.at(-1)!);
   }
 
+  /** The command line of a master's static pod, as kubeadm wrote it. */
+  podArgv(m: CpMaster, pod: ControlPlanePod): string[] {
+    return readPodArgv(m.root, pod);
+  }
+
   /** Starts a master's static pods (etcd first unless running) and waits until its apiserver is ready. */
   async startMaster(m: CpMaster, pods: readonly ControlPlanePod[] = CONTROL_PLANE_PODS) {
     for (const pod of pods) {

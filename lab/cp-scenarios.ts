@@ -9,7 +9,7 @@ import { LabError, longestGap } from "./lab";
 /** Lease holder identities are `<node>_<uuid>`. */
 export const holderNode = (identity: string | null) => identity?.split("_")[0] ?? null;
 
-type Write = [number, 0 | 1, string];
+type Write = [number, 0 | 1, string, number];
 type LeaseSample = [number, string | null, string | null];
 
 /** Which haproxy the client's requests go through: the VIP holder's (vip), or the client's own (local-proxy). */
@@ -74,6 +74,56 @@ export async function apiserverKilled(cp: ControlPlane): Promise<ApiserverKill> 
   const up = await cp.lab.waitFor(`haproxy on ${proxy} to mark ${victim.name} UP`, proxyLogged(cp, proxy, victim.name, "UP", t), 120_000);
   const samples = await probe.stop();
   return { killed: victim.name, proxy, removalMs: down - t, returnMs: Math.max(0, up - ready), failedRequests: samples.filter((s) => !s.ok).length, requests: samples.length };
+}
+
+export interface ApiserverRestart {
+  restarted: string;
+  proxy: string;
+  /** The apiserver's shutdown delay (its --shutdown-delay-duration), s. */
+  shutdownDelayS: number;
+  /** From SIGTERM to the proxy marking it DOWN, and to the old process's exit, ms. */
+  removalMs: number;
+  exitMs: number;
+  writes: number;
+  /** Writes the endpoint answered with an error status (a 403 of an apiserver not ready yet, a 5xx): [t, status]. */
+  refused: Array<[number, number]>;
+  /** Writes that got no answer (a connection the proxy cut as it marked the apiserver down), ms after SIGTERM. */
+  unanswered: number[];
+}
+
+/**
+ * One kube-apiserver restarted the way the kubelet replaces its static pod (an upgrade, a
+ * certificate renewal, a new flag): SIGTERM, the new process started the moment the old one
+ * exits. Writes go on through the endpoint throughout with kubeadm's admin credentials
+ * (kubernetes-admin, authorized by RBAC, not system:masters), every 50 ms.
+ */
+export async function apiserverRestarted(cp: ControlPlane): Promise<ApiserverRestart> {
+  const proxy = proxyOf(cp).host;
+  const victim = cp.masters.find((m) => m.name !== proxy) ?? cp.masters[1];
+  const delay = /--shutdown-delay-duration=(\d+)s/.exec(cp.podArgv(victim, "kube-apiserver").join(" "));
+  const writes = cp.apiclientSampler<Write[]>("writes", 50, `restart-${Date.now()}`);
+  await writes.started;
+  const t = Date.now();
+  const down = cp.lab.waitFor(`haproxy on ${proxy} to mark ${victim.name} DOWN`, proxyLogged(cp, proxy, victim.name, "DOWN", t), 120_000, 50);
+  await cp.lab.terminate(victim.name, "kube-apiserver", 30_000);
+  const exited = Date.now();
+  await cp.startPod(victim, "kube-apiserver");
+  const removed = await down;
+  await cp.lab.waitFor(`kube-apiserver on ${victim.name} to be ready again`, () => cp.apiserverReady(victim), 120_000, 100);
+  const up = await cp.lab.waitFor(`haproxy on ${proxy} to mark ${victim.name} UP`, proxyLogged(cp, proxy, victim.name, "UP", t), 120_000, 50);
+  // Writes go on past the return, so that some reach the new apiserver.
+  await cp.lab.waitFor("writes after its return", () => writes.okSince(up + 2000), 30_000, 100);
+  const samples = await writes.stop();
+  return {
+    restarted: victim.name,
+    proxy,
+    shutdownDelayS: delay ? Number(delay[1]) : 0,
+    removalMs: removed - t,
+    exitMs: exited - t,
+    writes: samples.length,
+    refused: samples.filter(([, ok, , status]) => !ok && status > 0).map(([ts, , , status]) => [ts - t, status]),
+    unanswered: samples.filter(([, , , status]) => status === 0).map(([ts]) => ts - t),
+  };
 }
 
 export interface MasterLoss {

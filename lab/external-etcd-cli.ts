@@ -1,7 +1,7 @@
 // npm run lab:external-etcd [-- --keep] [--upgrade]
-// The external-etcd preview (etcd.topology: external, KUBEADM_HA_PREVIEW=external-etcd) on
-// real lab hosts: the lab's local-proxy stack with three more hosts, lab-etcd-0..2, one per
-// zone, that `pulumi up` makes an etcd cluster of its own before master-0's kubeadm init.
+// An external etcd (etcd.topology: external) on real lab hosts: the lab's local-proxy stack
+// with three more hosts, lab-etcd-0..2, one per zone, that `pulumi up` makes an etcd cluster
+// of its own before master-0's kubeadm init.
 // Then a zone is lost (its etcd machine, the leader, and its master at once) and the API must
 // stay writable; then two members are lost and every write must stop, none acknowledged
 // before lost when they return. The masters snapshot the external members (the first up
@@ -56,8 +56,6 @@ function makeExternal(c: LabCluster) {
 
 async function main() {
   const { values } = parseArgs({ options: { keep: { type: "boolean" }, upgrade: { type: "boolean" } } });
-  // The engine's program sees the preview (the engine copies this process's environment).
-  process.env.KUBEADM_HA_PREVIEW = [...(process.env.KUBEADM_HA_PREVIEW ?? "").split(","), "external-etcd"].filter(Boolean).join(",");
   const { cluster: c, timings } = await LabCluster.open(MODE, log, "url", ETCD_HOSTS);
   let failed: string[] = [];
   try {

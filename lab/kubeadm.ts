@@ -18,6 +18,7 @@ import { renderInChildProcess } from "../render/child";
 import { SharedPki, sharedPkiFiles } from "../components/plan/pki";
 import { NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE, TOKEN_PLACEHOLDER } from "../components/plan/kubeadm";
 import { CERTIFICATES_CONFIG } from "../components/plan/certificates";
+import { ETCD_MEMBER_CONFIG } from "../components/plan/etcd-member";
 import { tool } from "../toolchain/cache";
 import { asHost } from "./hostfs";
 import { makeSharedPki, newBootstrapToken } from "./pki";
@@ -151,6 +152,9 @@ export async function renderedKubeadmConfigs(stack: string, configDir?: string):
     const [, machine, path] = m;
     // The renewal's config is kubeadm's too, but no init or join reads it (lifetime.test.ts checks it).
     if (path === CERTIFICATES_CONFIG) continue;
+    // An external etcd member's config is kubeadm's too, read by its member script's `kubeadm
+    // init phase etcd local`, not by an init or join: test/etcd-cluster.test.ts runs it.
+    if (path === ETCD_MEMBER_CONFIG) continue;
     const docs = yamlDocs(content);
     const kinds = docs.map((d) => String(d?.kind));
     const joinDoc = docs.find((d) => d?.kind === "JoinConfiguration");

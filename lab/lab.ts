@@ -206,6 +206,32 @@ export class Lab {
   }
 
   /**
+   * SIGTERM to a process group, as the kubelet stops a static pod it replaces: resolves once
+   * the process has exited (SIGKILL after `graceMs`, as the kubelet's grace period ends), with
+   * the time the signal was sent.
+   */
+  async terminate(host: string, role: string, graceMs: number): Promise<number> {
+    const t = Date.now();
+    const running = this.procs.filter((x) => x.host === host && x.role === role && x.proc.exitCode === null && x.proc.signalCode === null && x.proc.pid);
+    await Promise.all(
+      running.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => this.kill(host, role), graceMs);
+            p.proc.once("exit", () => (clearTimeout(timer), resolve()));
+            try {
+              process.kill(-p.proc.pid!, "SIGTERM");
+            } catch {
+              clearTimeout(timer);
+              resolve();
+            }
+          }),
+      ),
+    );
+    return t;
+  }
+
+  /**
    * The host is lost: its link goes down first (a dead host says nothing more; killed
    * one by one, keepalived's VRRP child would leave gracefully with a priority-0
    * advert), then every process in its namespace is killed.

@@ -78,16 +78,16 @@ for (const role of ["masters", "workers"]) {
   example(`hosts.${role}[].labels`, { "example.com/rack": "a" });
   example(`hosts.${role}[].machine`, (_: Raw, i: number) => `chassis-${role}-${i}`);
 }
-// An external etcd cannot be deployed yet (validate.ts notYetDeployable): the every-key stack
-// keeps etcd stacked, so its machines and sizes are refused as keys that do not apply.
-const ETCD_HOSTS = ["a", "b", "c"].map((z, i) => ({ name: `dc1-etcd-${i}`, address: `10.103.97.${220 + i}`, zone: `rack-${z}` }));
+// The every-key stack keeps etcd stacked (its machines and sizes are refused there as keys
+// that do not apply); the "external etcd" variant gives them to machines of their own.
+const ETCD_HOSTS = (raw: Raw) => ["a", "b", "c"].map((z, i) => ({ name: `${raw.clusterName}-etcd-${i}`, address: `${String(raw.network.nodeCidr).split(".").slice(0, 3).join(".")}.${220 + i}`, zone: `rack-${z}` }));
 example("etcd", { topology: "stacked" });
-example("etcd.topology", "stacked");
+example("etcd.topology", "external", "external etcd");
 example("etcd.count", 3);
 example("etcd.machineType", (raw: Raw) => (raw.platform === "aws" ? "m6i.large" : "e2-standard-2"));
 example("etcd.diskSizeGb", 50);
 example("hosts.etcd", ETCD_HOSTS);
-for (const k of ["name", "address", "zone"] as const) example(`hosts.etcd[].${k}`, (_: Raw, i: number) => ETCD_HOSTS[i][k]);
+for (const k of ["name", "address", "zone"] as const) example(`hosts.etcd[].${k}`, (raw: Raw, i: number) => ETCD_HOSTS(raw)[i][k]);
 example("hosts.etcd[].labels", { "example.com/rack": "a" });
 example("hosts.etcd[].machine", (_: Raw, i: number) => `chassis-etcd-${i}`);
 example("hosts.sshUser", "ubuntu");

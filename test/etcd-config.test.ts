@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 import { parse } from "yaml";
-import { ClusterConfig, ConfigError, ConfigProblem, fromRawConfig, notYetDeployable, validateClusterConfig } from "../components/config/validate";
+import { ClusterConfig, ConfigError, ConfigProblem, fromRawConfig, validateClusterConfig } from "../components/config/validate";
 import { settledChanges, settledOf } from "../components/config/settled";
 import { planCluster } from "../components/plan/cluster-plan";
 import { EXTERNAL_ETCD_CLIENT } from "../components/plan/etcd-cluster";
@@ -130,13 +130,6 @@ test("etcd's topology is settled: a running cluster refuses to move its data bet
   // A cluster made before the key existed recorded none: nothing to compare.
   const { ["etcd.topology"]: _, ...older } = settledOf(stacked);
   assert.deepEqual(settledChanges(older, stacked), []);
-});
-
-test("this release plans an external etcd but does not deploy it: refused before any resource, naming etcd.topology", () => {
-  assert.deepEqual(notYetDeployable(valid(stack("gcp-three-zone"))), []);
-  const [p] = notYetDeployable(valid(withEtcd("gcp-three-zone", (r) => (r.etcd = { topology: "external" }))));
-  assert.equal(p.key, "kubeadm-ha:etcd.topology");
-  assert.match(p.fix, /use "stacked"/);
 });
 
 test("with an external etcd, its client port is open to the masters only, its peer port between members only, and the masters open neither", () => {

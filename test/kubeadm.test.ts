@@ -266,12 +266,15 @@ for (const stack of STACKS) {
   test(`with the shared PKI, kubeadm's init phases run on ${stack}'s init config and keep the shared CAs`, { skip: SKIP }, async (t) => {
     const { p, runs, before } = await phases(stack);
     const out = runs.map(said).join("\n");
-    for (const ca of ["ca", "front-proxy-ca", "etcd/ca"]) assert.match(out, new RegExp(`Using existing ${ca} certificate authority`), out);
+    // An external etcd's CA and certificates are its own machines' (and the apiservers' client certificate the program's): kubeadm makes none of them on a master.
+    const external = p.cluster.etcd?.external !== undefined;
+    for (const ca of ["ca", "front-proxy-ca", ...(external ? [] : ["etcd/ca"])]) assert.match(out, new RegExp(`Using existing ${ca} certificate authority`), out);
+    if (external) for (const what of ["etcd/ca certificate authority", "etcd/server certificate", "apiserver-etcd-client certificate"]) assert.match(out, new RegExp(`External etcd mode: Skipping ${what} generation`), out);
     assert.match(out, /Using the existing "sa" key/, out);
     for (const [path, content] of before) assert.equal(hostFile(p.root, path), content, `kubeadm changed the shared ${path}`);
     const issuedBy: Array<[string, string]> = [
       ["apiserver", p.pki.caCert], ["apiserver-kubelet-client", p.pki.caCert], ["front-proxy-client", p.pki.frontProxyCaCert],
-      ["etcd/server", p.pki.etcdCaCert], ["etcd/peer", p.pki.etcdCaCert], ["etcd/healthcheck-client", p.pki.etcdCaCert], ["apiserver-etcd-client", p.pki.etcdCaCert],
+      ...(external ? [] : (["etcd/server", "etcd/peer", "etcd/healthcheck-client", "apiserver-etcd-client"].map((n) => [n, p.pki.etcdCaCert]) as Array<[string, string]>)),
     ];
     for (const [name, caPem] of issuedBy) {
       const cert = certificateAt(p.root, `${PKI}/${name}.crt`);
@@ -300,8 +303,9 @@ for (const stack of STACKS) {
   test(`the static pod manifests for ${stack} exist and carry the rendered extraArgs`, { skip: SKIP }, async () => {
     const { p } = await phases(stack);
     const master0 = (p.render.outputs.masters as Array<{ name: string; address: string }>)[0];
+    const external = p.cluster.etcd?.external !== undefined;
     const manifests: Array<[string, "apiServer" | "controllerManager" | "scheduler" | "etcd"]> = [
-      ["kube-apiserver", "apiServer"], ["kube-controller-manager", "controllerManager"], ["kube-scheduler", "scheduler"], ["etcd", "etcd"],
+      ["kube-apiserver", "apiServer"], ["kube-controller-manager", "controllerManager"], ["kube-scheduler", "scheduler"], ...(external ? [] : [["etcd", "etcd"] as [string, "etcd"]]),
     ];
     for (const [pod, component] of manifests) {
       const path = `/etc/kubernetes/manifests/${pod}.yaml`;
@@ -313,14 +317,22 @@ for (const stack of STACKS) {
     }
     const apiserver = podArgv(hostFile(p.root, "/etc/kubernetes/manifests/kube-apiserver.yaml"));
     assert.ok(apiserver.includes(`--advertise-address=${master0.address}`), apiserver.join(" "));
-    const etcd = podArgv(hostFile(p.root, "/etc/kubernetes/manifests/etcd.yaml"));
-    assert.ok(etcd.includes(`--initial-cluster=${master0.name}=https://${master0.address}:2380`), etcd.join(" "));
+    if (external) {
+      // No member on a master: the apiserver is a client of every one of the etcd machines.
+      assert.ok(!hostFileExists(p.root, "/etc/kubernetes/manifests/etcd.yaml"), "an etcd manifest on a master of an external etcd");
+      assert.ok(apiserver.includes(`--etcd-servers=${p.cluster.etcd.external.endpoints.join(",")}`), apiserver.join(" "));
+      assert.equal(p.cluster.etcd.external.endpoints.length, 3);
+    }
     // The leader-election and etcd timing the program promises, by name.
     for (const pod of ["kube-controller-manager", "kube-scheduler"]) {
       const c = podArgv(hostFile(p.root, `/etc/kubernetes/manifests/${pod}.yaml`));
       for (const f of ["--leader-elect=true", "--leader-elect-lease-duration=15s", "--leader-elect-renew-deadline=10s", "--leader-elect-retry-period=2s"]) assert.ok(c.includes(f), `${pod} lacks ${f}`);
     }
-    for (const f of ["--heartbeat-interval=100", "--election-timeout=1000"]) assert.ok(etcd.includes(f), `etcd lacks ${f}`);
+    if (!external) {
+      const etcd = podArgv(hostFile(p.root, "/etc/kubernetes/manifests/etcd.yaml"));
+      assert.ok(etcd.includes(`--initial-cluster=${master0.name}=https://${master0.address}:2380`), etcd.join(" "));
+      for (const f of ["--heartbeat-interval=100", "--election-timeout=1000"]) assert.ok(etcd.includes(f), `etcd lacks ${f}`);
+    }
   });
 
   test(`the kubeconfigs for ${stack} point at the controlPlaneEndpoint`, { skip: SKIP }, async (t) => {

@@ -187,8 +187,13 @@ describe("the pack over every shipped stack's render", () => {
     const clusters = SHIPPED_STACKS.filter((s) => renders.get(s)!.some((r) => r.type === rules.T.cluster));
     assert.ok(clusters.length >= 8, `cluster stacks: ${clusters}`);
     for (const stack of clusters) {
-      const masters = rules.mastersOf(asPolicyResources(renders.get(stack)!));
-      assert.ok(masters.length >= 3 && masters.every((m) => m.zone && m.etcdMember && m.highAvailability), `${stack}: masters seen ${JSON.stringify(masters)}`);
+      const resources = asPolicyResources(renders.get(stack)!);
+      const masters = rules.mastersOf(resources);
+      // Stacked: every master is a member. External: none is; the etcd machines are, each in its zone.
+      const etcdMachines = rules.etcdMachinesOf(resources);
+      const external = (fromRawConfig(readStackFile(join(ROOT, "stacks"), stack).config).etcd as { topology?: string } | undefined)?.topology === "external";
+      assert.ok(masters.length >= 3 && masters.every((m) => m.zone && m.etcdMember === !external && m.highAvailability), `${stack}: masters seen ${JSON.stringify(masters)}`);
+      assert.equal(etcdMachines.filter((e) => e.zone).length, external ? 3 : 0, `${stack}: etcd machines seen ${JSON.stringify(etcdMachines)}`);
     }
     const hcs = (stack: string) => renders.get(stack)!.filter((r) => ["gcp:compute/regionHealthCheck:RegionHealthCheck", rules.T.awsTargetGroup].includes(r.type) && r.parent?.includes("ApiServerLoadBalancer"));
     assert.equal(hcs("gcp-three-zone").length, 1);

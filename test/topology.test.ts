@@ -49,7 +49,7 @@ test("the default stack's picture shows three zones, each with its master, etcd 
   assertDrawn(dot, ["zone europe-west1-b", "prod-master-2", "etcd member", "internal passthrough LB 10.10.0.5:6443", "3 nodes (1..5)", "bastion prod-bastion"]);
 });
 
-test("every shipped cluster stack's picture puts each master, etcd member and pool group in its zone, behind its endpoint", () => {
+test("every shipped cluster stack's picture puts each master, etcd member (on its master, or its own machine) and pool group in its zone, behind its endpoint", () => {
   assert.ok(CLUSTERS.length >= 8, `cluster stacks: ${CLUSTERS.join(", ")}`);
   const kinds = new Set<string>();
   for (const stack of CLUSTERS) {
@@ -59,8 +59,12 @@ test("every shipped cluster stack's picture puts each master, etcd member and po
     for (const m of plan.masters) {
       const box = zones.get(m.zone) ?? assert.fail(`${stack}: no box for zone ${m.zone}`);
       assert.ok(box.includes(`"master:${m.name}" [label="${m.name}\\n${m.ip}\\n`), `${stack}: ${m.name} (${m.ip}) in ${m.zone}`);
-      assert.ok(box.includes(`"etcd:${m.name}" [label="etcd member\\n${m.name}"`), `${stack}: etcd member ${m.name} in ${m.zone}`);
+      if (plan.etcd.topology === "stacked") assert.ok(box.includes(`"etcd:${m.name}" [label="etcd member\\n${m.name}"`), `${stack}: etcd member ${m.name} in ${m.zone}`);
       assert.ok(dot.includes(`"endpoint" -> "master:${m.name}"`), `${stack}: endpoint -> ${m.name}`);
+    }
+    for (const e of plan.etcd.topology === "external" ? plan.etcd.members : []) {
+      assert.ok(zones.get(e.zone)?.includes(`"etcd:${e.name}" [label="etcd member\\n${e.name}\\n${e.ip}`), `${stack}: etcd member ${e.name} (${e.ip}) in ${e.zone}`);
+      kinds.add("external etcd");
     }
     for (const z of plan.pools.flatMap((p) => p.zones)) {
       const size = `${z.nodesPerZone} node${z.nodesPerZone === 1 ? "" : "s"} (${z.minPerZone}..${z.maxPerZone})`;
@@ -72,7 +76,7 @@ test("every shipped cluster stack's picture puts each master, etcd member and po
     assert.ok(dot.includes(`"endpoint" [label="${dotText(endpointLabel(plan))}"`), `${stack}: endpoint node`);
     assertDrawn(dot, [...zones.keys(), ...plan.masters.map((m) => m.name), "etcd member", kind]);
   }
-  assert.deepEqual([...kinds].sort(), ["haproxy 127.0.0.1 on every node", "internal NLB", "internal passthrough LB", "keepalived VIP"]);
+  assert.deepEqual([...kinds].sort(), ["external etcd", "haproxy 127.0.0.1 on every node", "internal NLB", "internal passthrough LB", "keepalived VIP"]);
 });
 
 test("on AWS the NLB shows one address per zone, each with the apiserver port", () => {

@@ -409,30 +409,6 @@ function checkEtcd(raw: Record<string, unknown>, c: ParsedClusterConfig, add: Ad
   return { count };
 }
 
-/** Features a release carries before it deploys them for everyone: named in KUBEADM_HA_PREVIEW (comma-separated). */
-export const PREVIEW_FEATURES = ["external-etcd"] as const;
-export type PreviewFeature = (typeof PREVIEW_FEATURES)[number];
-
-/**
- * What a valid config asks for that this release cannot deploy yet, refused before any
- * resource is registered. An external etcd (its machines, members, backups, certificates,
- * upgrades) is a preview until it has run in production-like use for a release: deployed
- * when `previews` includes "external-etcd", refused otherwise.
- */
-export function notYetDeployable(c: ClusterConfig, previews: readonly string[] = []): ConfigProblem[] {
-  if (c.etcd.topology !== "external") return [];
-  const key = keyOf(["etcd", "topology"]);
-  if (!previews.includes("external-etcd")) {
-    return [{ key, message: `"external" is a preview in this release (issue 16)`, fix: 'use "stacked" (the default), or try the preview with KUBEADM_HA_PREVIEW=external-etcd in the environment of pulumi preview and up' }];
-  }
-  return [];
-}
-
-/** The preview features the environment turns on (KUBEADM_HA_PREVIEW=external-etcd,...). */
-export function previewsOf(env: Record<string, string | undefined>): string[] {
-  return (env.KUBEADM_HA_PREVIEW ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-}
-
 /** Where the Kubernetes packages come from, and a CNI that can come from there. */
 function checkPackagesAndCni(c: ParsedClusterConfig, add: Add) {
   const { packages, cni } = c.kubernetes;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { APISERVER_HEALTH_CHECK } from "../plan/gcp-plan";
+import { APISERVER_HEALTH_CHECK } from "../plan/endpoint-checks";
 
 export interface GcpApiServerLoadBalancerArgs {
   plan: ClusterPlan;

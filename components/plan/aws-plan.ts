@@ -1,13 +1,6 @@
 // AWS-specific pure plan: health-check tuning, IMDS settings, AMI lookup, names. No Pulumi imports.
 import { ClusterPlan } from "./cluster-plan";
 
-/**
- * Target-group health check: HTTPS GET /readyz on 6443 every 10 s, down after 2
- * failures: a dead master leaves rotation within ~20 s (the NLB's floor is 5 s
- * intervals but AWS recommends 10 s; the default 30 s would take a minute).
- */
-export const APISERVER_TARGET_HEALTH_CHECK = { protocol: "HTTPS", path: "/readyz", interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 2 };
-export const APISERVER_MARK_DOWN_SECONDS = APISERVER_TARGET_HEALTH_CHECK.interval * APISERVER_TARGET_HEALTH_CHECK.unhealthyThreshold;
 
 /** IMDSv2 only, and one hop: containers (one hop further) cannot reach instance metadata or credentials. */
 export const METADATA_OPTIONS = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" };

@@ -6,13 +6,6 @@ import { IngressRule, ingressRules, Role } from "./network-policy";
 /** Google's health-check probers; the apiserver firewall must admit them. */
 export const GCP_HEALTH_CHECK_RANGES = ["35.191.0.0/16", "130.211.0.0/22"];
 
-/**
- * apiserver health check of the internal LB: HTTPS GET /readyz on 6443 every 2 s,
- * 2 s timeout, down after 3 failures: a dead master leaves rotation within ~6 s.
- */
-export const APISERVER_HEALTH_CHECK = { path: "/readyz", checkIntervalSec: 2, timeoutSec: 2, unhealthyThreshold: 3, healthyThreshold: 2 };
-/** Worst-case seconds before a dead master is marked down. */
-export const APISERVER_MARK_DOWN_SECONDS = APISERVER_HEALTH_CHECK.checkIntervalSec * APISERVER_HEALTH_CHECK.unhealthyThreshold;
 
 /** Scopes of the VMs' service accounts: write logs and metrics, nothing else. */
 export const NODE_SCOPES = ["https://www.googleapis.com/auth/logging.write", "https://www.googleapis.com/auth/monitoring.write"];

@@ -1,17 +1,12 @@
 // Endpoints for hosts you own: haproxy in front of every apiserver (on the masters
 // behind a keepalived VIP, or on every node at 127.0.0.1), and keepalived itself.
 // Pure: values in, config text out; checked by haproxy -c and keepalived --config-test.
+import { PROXY_CHECK } from "./endpoint-checks";
 
 /** Port the haproxy in front of the apiservers listens on (6443 is the apiserver's own, on the same masters). */
 export const VIP_PROXY_PORT = 8443;
 /** Port of the per-node proxy on 127.0.0.1 (the masters' apiservers hold 6443). */
 export const LOCAL_PROXY_PORT = 16443;
-/**
- * haproxy checks every apiserver's /readyz over HTTPS every second and takes it out
- * after 2 failures: a dead or hung apiserver leaves rotation within ~2 s (Kubespray:
- * inter 15s fall 2 = 30 s).
- */
-export const PROXY_CHECK = { interMs: 1000, fall: 2, rise: 2, timeoutMs: 1000 };
 /**
  * VRRPv3 adverts every 0.5 s: a backup takes the VIP after 3 missed adverts plus
  * skew (< 2 s); VRRPv2's 1 s minimum would take ~3.5 s.
