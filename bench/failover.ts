@@ -34,13 +34,33 @@ async function withCluster(mode: EndpointMode, variant: EndpointVariant, f: (cp:
 
 /** The scenarios whose times depend on the endpoint's files: a dead apiserver, a dead proxy, a lost VIP holder. */
 async function endpointScenarios(setup: string, cp: ControlPlane) {
-  row(setup, "dead apiserver out of haproxy's rotation", (await times(runs, () => apiserverKilled(cp))).map((r) => r.removalMs));
+  row(
+    setup,
+    "dead apiserver out of haproxy's rotation",
+    (await times(runs, () => apiserverKilled(cp))).map((r) => r.removalMs),
+  );
   const proxy = await times(runs, () => proxyKilledOnVipHolder(cp));
-  row(setup, "VIP moves after haproxy dies on its holder", proxy.map((r) => r.vipMovedMs));
-  row(setup, "  client gap meanwhile", proxy.map((r) => r.clientGapMs));
+  row(
+    setup,
+    "VIP moves after haproxy dies on its holder",
+    proxy.map((r) => r.vipMovedMs),
+  );
+  row(
+    setup,
+    "  client gap meanwhile",
+    proxy.map((r) => r.clientGapMs),
+  );
   const host = await times(runs, () => masterLost(cp, "vip-holder"));
-  row(setup, "VIP moves after its holder is lost", host.map((r) => r.vipMovedMs!));
-  row(setup, "  client gap meanwhile", host.map((r) => r.clientGapMs));
+  row(
+    setup,
+    "VIP moves after its holder is lost",
+    host.map((r) => r.vipMovedMs!),
+  );
+  row(
+    setup,
+    "  client gap meanwhile",
+    host.map((r) => r.clientGapMs),
+  );
 }
 
 async function main() {
@@ -54,12 +74,23 @@ async function main() {
       const xs = lease.flatMap((r) => r.leases.filter((l) => l.lease === name).map((l) => l.takeoverMs));
       if (xs.length) row(setup, `${name} Lease taken by a survivor`, xs);
     }
-    row(setup, "etcd leader re-elected after SIGKILL", (await times(runs, () => etcdLeaderKilled(cp))).map((r) => r.electionMs));
+    row(
+      setup,
+      "etcd leader re-elected after SIGKILL",
+      (await times(runs, () => etcdLeaderKilled(cp))).map((r) => r.electionMs),
+    );
   });
   await withCluster("vip", KUBEADM_GUIDE, (cp) => endpointScenarios("kubeadm HA guide vip", cp));
-  for (const [setup, variant] of [["kubeadm-ha local-proxy", {}], ["Kubespray local proxy", KUBESPRAY]] as Array<[string, EndpointVariant]>) {
+  for (const [setup, variant] of [
+    ["kubeadm-ha local-proxy", {}],
+    ["Kubespray local proxy", KUBESPRAY],
+  ] as Array<[string, EndpointVariant]>) {
     await withCluster("local-proxy", variant, async (cp) => {
-      row(setup, "dead apiserver out of haproxy's rotation", (await times(runs, () => apiserverKilled(cp))).map((r) => r.removalMs));
+      row(
+        setup,
+        "dead apiserver out of haproxy's rotation",
+        (await times(runs, () => apiserverKilled(cp))).map((r) => r.removalMs),
+      );
     });
   }
   console.log(`| setup | scenario | median ms | worst ms | runs (ms) |\n|---|---|---|---|---|`);

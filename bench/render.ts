@@ -2,18 +2,20 @@
 // as a user runs it: Node start, TypeScript load, program, mocks, writing files).
 import { spawnSync } from "child_process";
 import { mkdtempSync, readdirSync, writeFileSync } from "fs";
-import { tmpdir } from "os";
+import { cpus, tmpdir } from "os";
 import { join } from "path";
 import { median } from "./stats";
+import { NEAREST_AWS_REGION } from "../components/plan/federation-plan";
 
 const ROOT = join(__dirname, "..");
 const runs = Number(process.env.RUNS ?? 5);
 const stacks = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : readdirSync(join(ROOT, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s);
+  : readdirSync(join(ROOT, "stacks"))
+      .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+      .filter((s): s is string => !!s);
 
-
-console.log(`render time, ${runs} runs per stack, ${require("os").cpus().length} cores`);
+console.log(`render time, ${runs} runs per stack, ${cpus().length} cores`);
 for (const stack of stacks) {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -27,7 +29,9 @@ for (const stack of stacks) {
     }
     times.push(ms);
   }
-  console.log(`${stack}: median ${(median(times) / 1000).toFixed(2)} s, min ${(Math.min(...times) / 1000).toFixed(2)} s, max ${(Math.max(...times) / 1000).toFixed(2)} s (runs: ${times.map((t) => (t / 1000).toFixed(2)).join(", ")})`);
+  console.log(
+    `${stack}: median ${(median(times) / 1000).toFixed(2)} s, min ${(Math.min(...times) / 1000).toFixed(2)} s, max ${(Math.max(...times) / 1000).toFixed(2)} s (runs: ${times.map((t) => (t / 1000).toFixed(2)).join(", ")})`,
+  );
 }
 
 /**
@@ -35,7 +39,6 @@ for (const stack of stacks) {
  * the render includes rendering every member, as `npm run render` does.
  */
 function syntheticFederation(n: number): string {
-  const { NEAREST_AWS_REGION } = require("../components/plan/federation-plan") as typeof import("../components/plan/federation-plan");
   const regions = Object.keys(NEAREST_AWS_REGION).slice(0, n);
   const dir = mkdtempSync(join(tmpdir(), `bench-fed-${n}-`));
   regions.forEach((region, i) => {

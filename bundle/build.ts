@@ -61,7 +61,10 @@ export function kubeadmImages(kubeadm: string, kubernetesVersion: string): strin
     const err = e as { stderr?: string; message: string };
     throw new BundleError(`kubeadm config images list failed: ${(err.stderr || err.message).trim()}`);
   }
-  const refs = out.split("\n").map((l) => l.trim()).filter(Boolean);
+  const refs = out
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (!refs.length) throw new BundleError("kubeadm config images list printed no image");
   return refs;
 }
@@ -84,7 +87,8 @@ export function checkToolchain(dir: string, kubernetesVersion: string): { tool: 
   const k = `kubernetes-v${kubernetesVersion.replace(/^v/, "")}`;
   const stale = KUBERNETES_COMMANDS.filter((n) => buildOf(n) !== k);
   if (stale.length) throw new BundleError(`the toolchain's ${stale.join(", ")} come from ${buildOf(stale[0])}, not ${k}: run npm run toolchain`);
-  if (buildOf("bridge") !== cniBuildId()) throw new BundleError(`the toolchain's CNI plugins come from ${buildOf("bridge")}, not ${cniBuildId()}: run npm run toolchain -- --only cni-plugins`);
+  if (buildOf("bridge") !== cniBuildId())
+    throw new BundleError(`the toolchain's CNI plugins come from ${buildOf("bridge")}, not ${cniBuildId()}: run npm run toolchain -- --only cni-plugins`);
   return { tool: (n) => entry(n)!.path, buildOf };
 }
 
@@ -135,7 +139,8 @@ export async function buildBundle(opts: BundleOptions): Promise<BundleResult> {
   for (const ref of refs) {
     const kind = imageKind(ref);
     const want = expectedBuild(kind, parseImageRef(ref).tag, version);
-    if (buildOf(want.tool) !== want.build) throw new BundleError(`kubeadm asks for ${ref}, but the toolchain's ${want.tool} comes from ${buildOf(want.tool)}, not ${want.build}: run npm run toolchain`);
+    if (buildOf(want.tool) !== want.build)
+      throw new BundleError(`kubeadm asks for ${ref}, but the toolchain's ${want.tool} comes from ${buildOf(want.tool)}, not ${want.build}: run npm run toolchain`);
   }
 
   const partial = `${out}.partial`;

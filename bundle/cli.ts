@@ -32,7 +32,9 @@ async function main() {
   const log = (l: string) => console.error(`[bundle ${String(Math.round((Date.now() - t0) / 1000)).padStart(4)}s] ${l}`);
   const r = await buildBundle({ out: parsed.out, withLabImages: parsed.withLabImages, root: join(__dirname, ".."), log });
   for (const i of [...r.manifest.images, ...(r.manifest.extraImages ?? [])]) console.log(`${i.ref.padEnd(52)} ${i.file}`);
-  console.log(`bundle ready in ${r.seconds.toFixed(1)}s: ${r.dir} (${(r.bytes / 1048576).toFixed(1)} MiB, Kubernetes ${r.manifest.kubernetesVersion}, CNI plugins ${r.manifest.cniPlugins})`);
+  console.log(
+    `bundle ready in ${r.seconds.toFixed(1)}s: ${r.dir} (${(r.bytes / 1048576).toFixed(1)} MiB, Kubernetes ${r.manifest.kubernetesVersion}, CNI plugins ${r.manifest.cniPlugins})`,
+  );
 }
 
 if (require.main === module) {

@@ -78,7 +78,10 @@ export function parseDpkgSearch(output: string): Map<string, string[]> {
     if (!line || line.startsWith("diversion ")) continue;
     const m = /^(.+?): (\/.*)$/.exec(line);
     if (!m) continue;
-    out.set(m[2], m[1].split(",").map((p) => p.trim().replace(/:[a-z0-9-]+$/, "")));
+    out.set(
+      m[2],
+      m[1].split(",").map((p) => p.trim().replace(/:[a-z0-9-]+$/, "")),
+    );
   }
   return out;
 }

@@ -125,7 +125,16 @@ export function iptablesLayer(cache?: LayerCache): { layer: Layer; packages: Rec
   for (const name of IPTABLES_COMMANDS) acc.set(`${sbin}/${name}`, { path: `${sbin}/${name}`, type: "symlink", mode: 0o777, linkname: "xtables-nft-multi" });
   const packages = debianPackagesOf([...programs, ...libs]);
   for (const p of ["iptables", "conntrack"]) if (!packages[p]) throw new HostFilesError(`dpkg does not say which version of ${p} this machine has`);
-  return { layer: makeLayer(`Debian ${Object.entries(packages).map(([p, v]) => `${p}=${v}`).join(" ")}: iptables (nft), conntrack`, [...acc.values()], cache), packages };
+  return {
+    layer: makeLayer(
+      `Debian ${Object.entries(packages)
+        .map(([p, v]) => `${p}=${v}`)
+        .join(" ")}: iptables (nft), conntrack`,
+      [...acc.values()],
+      cache,
+    ),
+    packages,
+  };
 }
 
 /** Labels naming the Debian packages an image's files came from. */
@@ -175,9 +184,22 @@ export interface SharedLayers {
 }
 
 /** One image of kubeadm's list (or the lab's echo) as an ImageSpec. */
-export function imageSpec(ref: string, kind: ImageKind | "echo", p: ImagePrograms, shared: SharedLayers, arch: string, cache?: LayerCache, extraLabels: Record<string, string> = {}): ImageSpec {
+export function imageSpec(
+  ref: string,
+  kind: ImageKind | "echo",
+  p: ImagePrograms,
+  shared: SharedLayers,
+  arch: string,
+  cache?: LayerCache,
+  extraLabels: Record<string, string> = {},
+): ImageSpec {
   const { name, tag } = parseImageRef(ref);
-  const labels: Record<string, string> = { "org.opencontainers.image.title": name, "org.opencontainers.image.version": tag, "io.kubeadm-ha.built-by": "npm run bundle", ...extraLabels };
+  const labels: Record<string, string> = {
+    "org.opencontainers.image.title": name,
+    "org.opencontainers.image.version": tag,
+    "io.kubeadm-ha.built-by": "npm run bundle",
+    ...extraLabels,
+  };
   const bin = (n: string, caps?: number[]): Program => ({ path: p.tool(n), at: `usr/local/bin/${n}`, ...(caps ? { caps } : {}) });
   const base = { ...debianLabels(shared.basePackages) };
   const img = (layers: Layer[], more: Record<string, string> = {}): ImageSpec => ({ ref, arch, config: upstreamConfig(kind, { ...labels, ...more }), layers });

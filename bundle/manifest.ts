@@ -72,15 +72,20 @@ export function validateBundleManifest(data: unknown, source = BUNDLE_MANIFEST, 
   if (!isObject(data)) throw new BundleManifestError(source, ["it is not a JSON object"]);
   const d = data;
   if (d.format !== BUNDLE_FORMAT) {
-    problems.push(d.format === undefined ? `it has no "format" (expected ${BUNDLE_FORMAT})` : `its format is ${JSON.stringify(d.format)}; this program reads format ${BUNDLE_FORMAT}`);
+    problems.push(
+      d.format === undefined ? `it has no "format" (expected ${BUNDLE_FORMAT})` : `its format is ${JSON.stringify(d.format)}; this program reads format ${BUNDLE_FORMAT}`,
+    );
   }
   if (typeof d.kubernetesVersion !== "string" || !/^\d+\.\d+\.\d+$/.test(d.kubernetesVersion)) {
     problems.push(`"kubernetesVersion" must be a release like "1.34.2", not ${JSON.stringify(d.kubernetesVersion)}`);
   } else if (opts.kubernetesVersion !== undefined && d.kubernetesVersion !== opts.kubernetesVersion.replace(/^v/, "")) {
-    problems.push(`it holds Kubernetes ${d.kubernetesVersion}, but ${opts.kubernetesVersion.replace(/^v/, "")} is configured: build a bundle for it with npm run bundle (after npm run toolchain for that version)`);
+    problems.push(
+      `it holds Kubernetes ${d.kubernetesVersion}, but ${opts.kubernetesVersion.replace(/^v/, "")} is configured: build a bundle for it with npm run bundle (after npm run toolchain for that version)`,
+    );
   }
   if (typeof d.arch !== "string" || !d.arch) problems.push(`"arch" must name an architecture such as "amd64", not ${JSON.stringify(d.arch)}`);
-  if (typeof d.cniPlugins !== "string" || !/^v\d+\.\d+\.\d+$/.test(d.cniPlugins)) problems.push(`"cniPlugins" must be a release like "v1.9.1", not ${JSON.stringify(d.cniPlugins)}`);
+  if (typeof d.cniPlugins !== "string" || !/^v\d+\.\d+\.\d+$/.test(d.cniPlugins))
+    problems.push(`"cniPlugins" must be a release like "v1.9.1", not ${JSON.stringify(d.cniPlugins)}`);
   const files = isObject(d.files) ? d.files : undefined;
   if (!files) problems.push(`"files" must be an object of relative path to sha256`);
   else {

@@ -111,8 +111,8 @@ function ustarName(path: string): { name: string; prefix?: string } | undefined 
 function entryBytes(e: TarEntry): Buffer[] {
   const path = normalize(e.path);
   const tarPath = e.type === "dir" ? `${path}/` : path;
-  const data = e.type === "file" ? e.data ?? Buffer.alloc(0) : Buffer.alloc(0);
-  const linkname = e.type === "symlink" ? e.linkname ?? "" : "";
+  const data = e.type === "file" ? (e.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
+  const linkname = e.type === "symlink" ? (e.linkname ?? "") : "";
   if (e.type === "symlink" && !linkname) throw new Error(`symlink ${path} has no target`);
   const records: Buffer[] = [];
   const split = ustarName(tarPath);
@@ -193,10 +193,14 @@ export interface ReadEntry {
 export function readTar(buf: Buffer): ReadEntry[] {
   const out: ReadEntry[] = [];
   let pax: Record<string, Buffer> = {};
-  for (let off = 0; off + BLOCK <= buf.length; ) {
+  for (let off = 0; off + BLOCK <= buf.length;) {
     const h = buf.subarray(off, off + BLOCK);
     if (h.every((b) => b === 0)) break;
-    const str = (a: number, n: number) => h.subarray(a, a + n).toString("utf8").replace(/\0.*$/s, "");
+    const str = (a: number, n: number) =>
+      h
+        .subarray(a, a + n)
+        .toString("utf8")
+        .replace(/\0.*$/s, "");
     const num = (a: number, n: number) => parseInt(str(a, n).trim() || "0", 8);
     let sum = 0;
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i];
@@ -207,7 +211,7 @@ export function readTar(buf: Buffer): ReadEntry[] {
     off += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
     if (type === "x") {
       pax = {};
-      for (let i = 0; i < data.length; ) {
+      for (let i = 0; i < data.length;) {
         const sp = data.indexOf(0x20, i);
         const len = parseInt(data.subarray(i, sp).toString(), 10);
         const rec = data.subarray(sp + 1, i + len - 1);

@@ -17,10 +17,41 @@ import { MasterTurns } from "./master-turns";
 import { upgradeCommand, upgradeScript, UPGRADE_SCRIPT } from "./plan/upgrade";
 import { bootstrapTokenCommand, bootstrapTokenFiles, BootstrapTokenOutput, tokenExpiry } from "./plan/bootstrap-token";
 import { drainGenerationCommand, generationGroupName, generationReadyCommand } from "./plan/worker-roll";
-import { certificatesCommand, controlPlaneConfigCommand, certificatesFiles, certificatesUnits, CertificatesOutput, earliestExpiry, etcdMachineCertificatesFiles } from "./plan/certificates";
-import { encryptionCommand, encryptionFiles, encryptionOutput, EncryptionOutput, EncryptionPlan, encryptionScript, ENCRYPTION_SCRIPT, phaseTrigger, rewriteCommand } from "./plan/encryption";
+import {
+  certificatesCommand,
+  controlPlaneConfigCommand,
+  certificatesFiles,
+  certificatesUnits,
+  CertificatesOutput,
+  earliestExpiry,
+  etcdMachineCertificatesFiles,
+} from "./plan/certificates";
+import {
+  encryptionCommand,
+  encryptionFiles,
+  encryptionOutput,
+  EncryptionOutput,
+  EncryptionPlan,
+  encryptionScript,
+  ENCRYPTION_SCRIPT,
+  phaseTrigger,
+  rewriteCommand,
+} from "./plan/encryption";
 import { auditFiles } from "./plan/audit";
-import { BACKUP_CREDENTIALS, backupCommand, BackupDestination, backupFiles, BackupsOutput, destinationUrl, etcdMachineBackupFiles, RESTORE_UPLOAD, restoreCommand, restoreToken, restoreTurns, snapshotTaken } from "./plan/backups";
+import {
+  BACKUP_CREDENTIALS,
+  backupCommand,
+  BackupDestination,
+  backupFiles,
+  BackupsOutput,
+  destinationUrl,
+  etcdMachineBackupFiles,
+  RESTORE_UPLOAD,
+  restoreCommand,
+  restoreToken,
+  restoreTurns,
+  snapshotTaken,
+} from "./plan/backups";
 
 /** How the bootstrap reaches the machines: SSH, through a bastion where there is one. */
 export interface SshAccess {
@@ -171,8 +202,20 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       if (!args.prepareFiles) return machine.step("wait-boot", { create: scripts.waitBootCommand() });
       const files = args.prepareFiles(m);
       // An air-gapped bundle folder goes to the machine first (the prepare step installs from it).
-      const copied = packages.source === "bundle" && packages.path !== undefined ? [machine.copy("bundle", new pulumi.asset.FileArchive(resolve(packages.path)), scripts.BUNDLE_STAGING)] : [];
-      return machine.step("prepare", { create: scripts.prepareCommand(endpointAddress, files.some((f) => f.path === "/usr/local/sbin/kubeadm-ha-endpoint"), memberEndpointAddress), stdin: encodeBundle(files) }, copied);
+      const copied =
+        packages.source === "bundle" && packages.path !== undefined ? [machine.copy("bundle", new pulumi.asset.FileArchive(resolve(packages.path)), scripts.BUNDLE_STAGING)] : [];
+      return machine.step(
+        "prepare",
+        {
+          create: scripts.prepareCommand(
+            endpointAddress,
+            files.some((f) => f.path === "/usr/local/sbin/kubeadm-ha-endpoint"),
+            memberEndpointAddress,
+          ),
+          stdin: encodeBundle(files),
+        },
+        copied,
+      );
     };
 
     // An external etcd: each of its machines prepared, given its files and the etcd CA, then
@@ -214,9 +257,9 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
         {
           create: scripts.unpackCommand(),
           stdin: pulumi.secret(
-            pulumi.all([args.shared, args.backups?.credentials]).apply(([s, credentials]) =>
-              encodeBundle([...etcdMachinePkiFiles(s), ...(credentials ? [{ path: BACKUP_CREDENTIALS, mode: "0600", content: credentials }] : [])]),
-            ),
+            pulumi
+              .all([args.shared, args.backups?.credentials])
+              .apply(([s, credentials]) => encodeBundle([...etcdMachinePkiFiles(s), ...(credentials ? [{ path: BACKUP_CREDENTIALS, mode: "0600", content: credentials }] : [])])),
           ),
         },
         [boot],
@@ -261,7 +304,10 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const boot = firstStep(machine, { name: master.name, address: master.ip, masterIndex: master.index }, master.endpointWhileJoining, master.endpointAfterJoin);
       const files = machine.step(
         "files",
-        { create: scripts.unpackCommand(), stdin: pulumi.all([args.caCertHash, args.backups?.destination]).apply(([hash, backups]) => encodeBundle(masterPlainFiles(plan, master, hash, backups))) },
+        {
+          create: scripts.unpackCommand(),
+          stdin: pulumi.all([args.caCertHash, args.backups?.destination]).apply(([hash, backups]) => encodeBundle(masterPlainFiles(plan, master, hash, backups))),
+        },
         [boot],
       );
       fetches.push(machine.step("fetch-release", { create: upgradeCommand(plan, "fetch", master.name) }, [files]));
@@ -270,13 +316,15 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
         {
           create: scripts.unpackCommand(),
           stdin: pulumi.secret(
-            pulumi.all([args.shared, args.backups?.credentials, args.encryption.keys]).apply(([s, credentials, keys]) =>
-              encodeBundle([
-                ...sharedPkiFiles(s, plan.etcd.topology),
-                ...(credentials ? [{ path: BACKUP_CREDENTIALS, mode: "0600", content: credentials }] : []),
-                ...encryptionFiles(args.encryption.plan, keys),
-              ]),
-            ),
+            pulumi
+              .all([args.shared, args.backups?.credentials, args.encryption.keys])
+              .apply(([s, credentials, keys]) =>
+                encodeBundle([
+                  ...sharedPkiFiles(s, plan.etcd.topology),
+                  ...(credentials ? [{ path: BACKUP_CREDENTIALS, mode: "0600", content: credentials }] : []),
+                  ...encryptionFiles(args.encryption.plan, keys),
+                ]),
+              ),
           ),
         },
         [boot],
@@ -319,16 +367,18 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // before, from a fixed peer that had to be up; moving them changes no trigger, so
     // nothing is replaced, and the update drops the old removal.)
     // (With an external etcd no master holds a member: nothing to check.)
-    const memberships = plan.masters.filter(() => plan.masters.length > 1 && plan.etcd.topology === "stacked").map((master) => {
-      const step = `etcd-member-${master.name}`;
-      return controlPlane.step(
-        step,
-        { create: scripts.etcdMemberCommand(master), replaceOn: [args.masterIds[master.index]] },
-        this.memberSteps,
-        // Never on the master it is about: that one may be the master lost.
-        { aliases: [wasOn(master.index === 0 ? 1 : 0, step)], host: args.controlPlaneHost(master.ip) },
-      );
-    });
+    const memberships = plan.masters
+      .filter(() => plan.masters.length > 1 && plan.etcd.topology === "stacked")
+      .map((master) => {
+        const step = `etcd-member-${master.name}`;
+        return controlPlane.step(
+          step,
+          { create: scripts.etcdMemberCommand(master), replaceOn: [args.masterIds[master.index]] },
+          this.memberSteps,
+          // Never on the master it is about: that one may be the master lost.
+          { aliases: [wasOn(master.index === 0 ? 1 : 0, step)], host: args.controlPlaneHost(master.ip) },
+        );
+      });
     // Fewer masters, or a renamed host: the members and Nodes of masters the stack no longer
     // has go, once every master it has is a member.
     const pruned = controlPlane.step("prune-members", { create: scripts.pruneMembersCommand(plan), triggers: [...args.masterIds] }, [lastHealthy!, ...memberships]);
@@ -340,7 +390,9 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
         const machine = new MachineSteps(w.name, { ssh, host: w.address, trigger: hostIdentity(w), before: args.dependsOn }, { parent: this });
         const prepared = firstStep(machine, { name: w.name, address: w.address }, plan.endpoint.workerAddress ?? plan.endpoint.addresses[0]);
         const join = pulumi.output(args.caCertHash).apply((hash) =>
-          workerJoinConfig(plan, { name: "static", labels: registrationLabels(w.zone), taints: [] }, hash).replace(NODE_NAME_PLACEHOLDER, w.name).replace(NODE_IP_PLACEHOLDER, w.address),
+          workerJoinConfig(plan, { name: "static", labels: registrationLabels(w.zone), taints: [] }, hash)
+            .replace(NODE_NAME_PLACEHOLDER, w.name)
+            .replace(NODE_IP_PLACEHOLDER, w.address),
         );
         const files = machine.step(
           "files",
@@ -376,7 +428,8 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     // The stack's ClusterConfiguration (the apiservers' flags and mounts, ...) onto each master
     // in turn: a component whose manifest it changes is restarted, one master at a time.
     const configured = plan.masters.reduce<command.remote.Command>(
-      (before, master, i) => machines[i].step("control-plane-config", { create: controlPlaneConfigCommand(master), triggers: [digest(JSON.stringify(clusterConfiguration(plan)))] }, [before]),
+      (before, master, i) =>
+        machines[i].step("control-plane-config", { create: controlPlaneConfigCommand(master), triggers: [digest(JSON.stringify(clusterConfiguration(plan)))] }, [before]),
       upgradedMasters,
     );
     // Encryption: every master writes with the cluster's key (each has read it since its
@@ -397,14 +450,17 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const before = certificateSteps[certificateSteps.length - 1] ?? rewritten;
       certificateSteps.push(m.machine.step("certificates", { create: certificatesCommand(m), triggers: [args.certificatesRound, units] }, [before]));
     }
-    this.certificates = pulumi
-      .all(certificateSteps.map((s) => s.stdout))
-      .apply((outs): CertificatesOutput => {
-        const expires = earliestExpiry(outs);
-        return { ...(expires ? { expires } : {}), round: args.certificatesRound };
-      });
+    this.certificates = pulumi.all(certificateSteps.map((s) => s.stdout)).apply((outs): CertificatesOutput => {
+      const expires = earliestExpiry(outs);
+      return { ...(expires ? { expires } : {}), round: args.certificatesRound };
+    });
 
-    this.validated = controlPlane.step("validate", { create: scripts.validateCommand(), triggers: [...args.masterIds] }, [certificateSteps[certificateSteps.length - 1], ...restored], { aliases: [wasOn(0, "validate")] });
+    this.validated = controlPlane.step(
+      "validate",
+      { create: scripts.validateCommand(), triggers: [...args.masterIds] },
+      [certificateSteps[certificateSteps.length - 1], ...restored],
+      { aliases: [wasOn(0, "validate")] },
+    );
     // Its update (a new connection) prints the kubeconfig again, so the output stays one; a new
     // renewal round exports the renewed one.
     const kubeconfig = controlPlane.step("kubeconfig", { create: scripts.kubeconfigCommand(), triggers: [args.certificatesRound] }, [this.validated], {
@@ -452,7 +508,11 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     let upgradedWorkers: command.remote.Command = this.validated;
     for (const w of plan.staticWorkers) {
       const { machine, prepared, files } = workerSteps.get(w.name)!;
-      const token = machine.step("secrets", { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle([{ path: TOKEN_FILE, mode: "0600", content: s.bootstrapToken + "\n" }]))) }, [prepared]);
+      const token = machine.step(
+        "secrets",
+        { create: scripts.unpackCommand(), stdin: pulumi.secret(args.shared.apply((s) => encodeBundle([{ path: TOKEN_FILE, mode: "0600", content: s.bootstrapToken + "\n" }]))) },
+        [prepared],
+      );
       const joined = machine.step("join", { create: scripts.staticWorkerJoinCommand(w) }, [files, token, this.tokenReady]);
       this.workerJoins.push(joined);
       machine.step("labels", { create: nodeLabelsCommand(w.name, w.labels) }, [joined]);
@@ -470,7 +530,14 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       controlPlane.step(`remove-${w.name}`, { delete: removeWorkerCommand(w.name), replaceOn: [] }, [joined, reset], { aliases: [wasOn(0, `remove-${w.name}`)] });
     }
     this.kubernetesVersion = upgradedWorkers.id.apply(() => plan.config.kubernetes.version);
-    this.registerOutputs({ kubeconfig: this.kubeconfig, kubernetesVersion: this.kubernetesVersion, certificates: this.certificates, bootstrapToken: this.bootstrapToken, backups: this.backups, encryption: this.encryption });
+    this.registerOutputs({
+      kubeconfig: this.kubeconfig,
+      kubernetesVersion: this.kubernetesVersion,
+      certificates: this.certificates,
+      bootstrapToken: this.bootstrapToken,
+      backups: this.backups,
+      encryption: this.encryption,
+    });
   }
 
   /**
@@ -486,7 +553,11 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
     const token = restoreToken(plan.config);
     // restore.file goes to every machine whose member is restored from it.
     const members = plan.etcd.topology === "external" ? machines.etcd : machines.master;
-    const copies = new Map(restore.file !== undefined ? members.map((m) => [m.name, m.machine.copy("restore-file", new pulumi.asset.FileAsset(resolve(restore.file!)), RESTORE_UPLOAD, m.ready, [token])]) : []);
+    const copies = new Map(
+      restore.file !== undefined
+        ? members.map((m) => [m.name, m.machine.copy("restore-file", new pulumi.asset.FileAsset(resolve(restore.file!)), RESTORE_UPLOAD, m.ready, [token])])
+        : [],
+    );
     // A machine's first turn waits for its own files; each turn after every step of the turn before.
     let previous: pulumi.Resource[] = [];
     const first = new Set<string>();
@@ -515,9 +586,16 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
       const ofPool = groups.filter((g) => g.pool === pool);
       const generation = ofPool[0].generation;
       const create = generationReadyCommand(pool, generation);
-      const ready = this.controlPlane.step(`ready-${pool}`, { create, replaceOn: [generation, digest(create)] }, ofPool.map((g) => g.group));
+      const ready = this.controlPlane.step(
+        `ready-${pool}`,
+        { create, replaceOn: [generation, digest(create)] },
+        ofPool.map((g) => g.group),
+      );
       for (const g of ofPool) {
-        this.controlPlane.step(`drain-${generationGroupName(g.zoneGroup, g.generation)}`, { delete: drainGenerationCommand(pool, g.generation), replaceOn: [g.generation] }, [g.group, ready]);
+        this.controlPlane.step(`drain-${generationGroupName(g.zoneGroup, g.generation)}`, { delete: drainGenerationCommand(pool, g.generation), replaceOn: [g.generation] }, [
+          g.group,
+          ready,
+        ]);
       }
     }
   }
@@ -528,7 +606,11 @@ export class KubeadmBootstrap extends pulumi.ComponentResource {
    * the new one and every worker you own has joined. Running workers never use it again.
    */
   pruneTokens(after: pulumi.Resource[]): command.remote.Command {
-    return this.controlPlane.step("bootstrap-token-prune", { create: bootstrapTokenCommand("prune"), triggers: [this.tokenTrigger] }, [this.tokenReady, ...this.workerJoins, ...after]);
+    return this.controlPlane.step("bootstrap-token-prune", { create: bootstrapTokenCommand("prune"), triggers: [this.tokenTrigger] }, [
+      this.tokenReady,
+      ...this.workerJoins,
+      ...after,
+    ]);
   }
 }
 
@@ -552,7 +634,11 @@ interface MachineStepsArgs {
  */
 export class MachineSteps extends pulumi.ComponentResource {
   private readonly args: MachineStepsArgs;
-  constructor(private readonly machine: string, args: MachineStepsArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    private readonly machine: string,
+    args: MachineStepsArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("kubeadm-ha:bootstrap:MachineSteps", machine, {}, opts);
     this.args = args;
     this.registerOutputs({});
@@ -609,7 +695,13 @@ export class MachineSteps extends pulumi.ComponentResource {
 
   /** Copies a file or folder to the machine over SSH (SFTP), into `remotePath` (a folder lands under its own name). */
   /** Copies `source` to the machine; again when the machine is new, or when `replaceOn` (instead) changes. */
-  copy(step: string, source: pulumi.asset.Asset | pulumi.asset.Archive, remotePath: string, after: pulumi.Resource[] = [], replaceOn?: pulumi.Input<unknown>[]): command.remote.CopyToRemote {
+  copy(
+    step: string,
+    source: pulumi.asset.Asset | pulumi.asset.Archive,
+    remotePath: string,
+    after: pulumi.Resource[] = [],
+    replaceOn?: pulumi.Input<unknown>[],
+  ): command.remote.CopyToRemote {
     return new command.remote.CopyToRemote(
       `${this.machine}-${step}`,
       { connection: this.connection(), source, remotePath, triggers: replaceOn ?? [this.args.trigger] },

@@ -52,7 +52,9 @@ export async function clusterOf(config: ClusterConfig) {
     sshPrivateKey: new pulumi.Config(NAMESPACE).getSecret("sshPrivateKey"),
     // An S3-compatible endpoint's keys reach the masters as a secret file, read as a secret here.
     backupCredentials: config.backups.s3
-      ? new pulumi.Config(NAMESPACE).requireSecretObject<{ s3: { accessKeyId: string; secretAccessKey: string } }>("backups").apply((b) => backupCredentials(b.s3.accessKeyId, b.s3.secretAccessKey))
+      ? new pulumi.Config(NAMESPACE)
+          .requireSecretObject<{ s3: { accessKeyId: string; secretAccessKey: string } }>("backups")
+          .apply((b) => backupCredentials(b.s3.accessKeyId, b.s3.secretAccessKey))
       : undefined,
     // Certificates due for renewal (by the expiry the last up saw) are renewed by this one.
     certificatesRound: renewalRound(last[CERTIFICATES_OUTPUT], now, durationSeconds(config.kubernetes.certificates.renewBefore)!),
@@ -73,7 +75,11 @@ export async function clusterOf(config: ClusterConfig) {
     /** Masters: name, zone, internal address. */
     masters: plan.masters.map((m) => ({ name: m.name, zone: m.zone, address: m.ip })),
     /** Node pools: name, machine type, and per zone the group and its sizes. */
-    pools: plan.pools.map((p) => ({ name: p.pool.name, machineType: p.pool.machineType, zones: p.zones.map((z) => ({ zone: z.zone, group: z.name, nodes: z.nodesPerZone, min: z.minPerZone, max: z.maxPerZone })) })),
+    pools: plan.pools.map((p) => ({
+      name: p.pool.name,
+      machineType: p.pool.machineType,
+      zones: p.zones.map((z) => ({ zone: z.zone, group: z.name, nodes: z.nodesPerZone, min: z.minPerZone, max: z.maxPerZone })),
+    })),
     /** Public address of the SSH bastion. */
     bastionAddress: cluster.bastionAddress,
     /** SSH private key of the `kubeadm-ha` user when the program generated it (secret). */

@@ -81,7 +81,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // The apiservers' etcd client certificate: as long-lived as kubeadm's leaf certificates, made again as early.
         externalEtcd:
           plan.etcd.topology === "external"
-            ? { validityHours: Math.floor(durationSeconds(certificates.validity)! / 3600), earlyRenewalHours: Math.max(1, Math.ceil(durationSeconds(certificates.renewBefore)! / 3600)) }
+            ? {
+                validityHours: Math.floor(durationSeconds(certificates.validity)! / 3600),
+                earlyRenewalHours: Math.max(1, Math.ceil(durationSeconds(certificates.renewBefore)! / 3600)),
+              }
             : undefined,
       },
       parent,
@@ -90,7 +93,16 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     // and one external etcd machine at a time (clouds: each VM after the member before it is a voter again).
     const turns = new MasterTurns(plan.masters.length);
     const etcdTurns = new MasterTurns(plan.etcd.members.length);
-    const bootstrapArgs = { plan, shared: pki.shared, caCertHash: pki.caCertHash, turns, etcdTurns, certificatesRound: args.certificatesRound ?? "issued", tokenRound, encryption: { plan: encryption, keys: pki.encryptionKeys } };
+    const bootstrapArgs = {
+      plan,
+      shared: pki.shared,
+      caCertHash: pki.caCertHash,
+      turns,
+      etcdTurns,
+      certificatesRound: args.certificatesRound ?? "issued",
+      tokenRound,
+      encryption: { plan: encryption, keys: pki.encryptionKeys },
+    };
     // etcd backups: where the stack says (a directory, an endpoint of yours), or the platform's bucket below.
     const configured = configuredDestination(plan.config);
     const backups = (bucket?: pulumi.Output<BackupDestination>) => {
@@ -158,12 +170,16 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     };
     const masterUserData = plan.masters.map((m) =>
       // While a master joins, the endpoint name points at master-0; the bootstrap repoints it later.
-      withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: true, endpointAddress: m.endpointWhileJoining, ...proxy({ name: m.name, address: m.ip, masterIndex: m.index }) })),
+      withKey((sshPublicKey) =>
+        bootConfig({ ...common, sshPublicKey, kubernetesNode: true, endpointAddress: m.endpointWhileJoining, ...proxy({ name: m.name, address: m.ip, masterIndex: m.index }) }),
+      ),
     );
 
     // An external etcd's machines: prepared like nodes by their boot config; their etcd CA, member
     // and the rest come over SSH.
-    const etcdUserData = plan.etcd.members.map(() => withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: true, endpointAddress: plan.endpoint.workerAddress })));
+    const etcdUserData = plan.etcd.members.map(() =>
+      withKey((sshPublicKey) => bootConfig({ ...common, sshPublicKey, kubernetesNode: true, endpointAddress: plan.endpoint.workerAddress })),
+    );
     const machines = { plan, bastionUserData, masterUserData, masterAfter: turns.all(), etcdUserData, etcdAfter: etcdTurns.all() };
 
     let infra: PlatformInfrastructure;
@@ -208,7 +224,15 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         kubernetesNode: true,
         endpointAddress: plan.endpoint.workerAddress,
         files: [
-          { path: paths.workerJoinTemplate, mode: "0600", content: workerJoinConfig(plan, { name: pool.pool.name, taints: pool.pool.taints, labels: { ...pool.pool.labels, ...(generation ? { [GENERATION_LABEL]: generation } : {}) } }, hash) },
+          {
+            path: paths.workerJoinTemplate,
+            mode: "0600",
+            content: workerJoinConfig(
+              plan,
+              { name: pool.pool.name, taints: pool.pool.taints, labels: { ...pool.pool.labels, ...(generation ? { [GENERATION_LABEL]: generation } : {}) } },
+              hash,
+            ),
+          },
           { path: paths.workerJoin, mode: "0755", content: workerJoinScript(infra.instanceIdentity) },
           ...proxy({ name: pool.name, address: "" }).files,
         ],
@@ -217,7 +241,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     // What makes a pool's workers, known when the program runs (the SSH key and the CA, which
     // a cluster keeps for its life, stand in as placeholders): a change makes a new generation.
     const generations = new Map(
-      plan.pools.map((pool) => [pool.name, workerGeneration([workerBoot(pool, "ssh-key", "sha256:ca"), pool.pool.machineType, String(pool.pool.diskSizeGb), plan.config.image ?? "", args.ami ?? ""])]),
+      plan.pools.map((pool) => [
+        pool.name,
+        workerGeneration([workerBoot(pool, "ssh-key", "sha256:ca"), pool.pool.machineType, String(pool.pool.diskSizeGb), plan.config.image ?? "", args.ami ?? ""]),
+      ]),
     );
     const generation = (pool: PoolPlan) => generations.get(pool.name)!;
     const workerUserData = (pool: PoolPlan) => pulumi.all([publicKey, pki.caCertHash]).apply(([sshPublicKey, hash]) => workerBoot(pool, sshPublicKey, hash, generation(pool)));

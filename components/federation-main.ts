@@ -18,7 +18,11 @@ async function readMember(stack: string): Promise<{ outputs: Record<string, unkn
     const r = (await pulumi.runtime.invoke("pulumi:pulumi:readStackOutputs", { name: stack })) as { outputs?: Record<string, unknown> } | undefined;
     return { outputs: r?.outputs ?? {} };
   } catch (e) {
-    return { error: String((e as Error).message ?? e).split("\n")[0].replace(/^invocation of \S+ returned an error: /, "") };
+    return {
+      error: String((e as Error).message ?? e)
+        .split("\n")[0]
+        .replace(/^invocation of \S+ returned an error: /, ""),
+    };
   }
 }
 
@@ -33,14 +37,26 @@ export async function federationMain(all: Record<string, string>) {
     const key = (i: number) => `${NAMESPACE}:members[${i}].stack`;
     const unreadable = read.flatMap((r, i) =>
       "error" in r
-        ? [{ key: key(i), message: `stack ${JSON.stringify(stacks[i])} cannot be read from this backend (${r.error})`, fix: `deploy that cluster first (pulumi up --stack ${stacks[i]}), or name an existing stack of this backend (org/project/stack for another project)` }]
+        ? [
+            {
+              key: key(i),
+              message: `stack ${JSON.stringify(stacks[i])} cannot be read from this backend (${r.error})`,
+              fix: `deploy that cluster first (pulumi up --stack ${stacks[i]}), or name an existing stack of this backend (org/project/stack for another project)`,
+            },
+          ]
         : [],
     );
     // A federation's own `federation` output is its name (a string); a cluster's is an object.
     const wrongKind = memberKindProblems(stacks, (s) => (typeof exports[stacks.indexOf(s)] === "string" ? { layout: "federation" } : { layout: "unknown" }));
     const missing = read.flatMap((r, i) =>
       "outputs" in r && exports[i] === undefined
-        ? [{ key: key(i), message: `stack ${JSON.stringify(stacks[i])} has no 'federation' output: it is not a deployed GCP or AWS cluster of this project`, fix: "name a deployed GCP or AWS cluster stack of this project (org/project/stack for another project)" }]
+        ? [
+            {
+              key: key(i),
+              message: `stack ${JSON.stringify(stacks[i])} has no 'federation' output: it is not a deployed GCP or AWS cluster of this project`,
+              fix: "name a deployed GCP or AWS cluster stack of this project (org/project/stack for another project)",
+            },
+          ]
         : [],
     );
     // In the order of the members.
@@ -50,7 +66,10 @@ export async function federationMain(all: Record<string, string>) {
     return stacks.map((stack, i) => ({ stack, export: exports[i] as MemberExport }));
   });
   // The members' kubeconfigs (secrets), through StackReferences, once every member is known good.
-  const refs = config.members.map((m) => ({ stack: m.stack, ref: new pulumi.StackReference(`${config.federationName}-member-${m.stack.replace(/[^A-Za-z0-9-]/g, "-")}`, { name: m.stack }) }));
+  const refs = config.members.map((m) => ({
+    stack: m.stack,
+    ref: new pulumi.StackReference(`${config.federationName}-member-${m.stack.replace(/[^A-Za-z0-9-]/g, "-")}`, { name: m.stack }),
+  }));
   const plan = await orConfigError(() => planFederation(config, members));
   const kubeconfigs = Object.fromEntries(refs.map((r) => [r.stack, pulumi.secret(r.ref.requireOutput("kubeconfig") as pulumi.Output<string>)]));
   const federation = new Federation(config.federationName, { config, plan, kubeconfigs });

@@ -70,7 +70,11 @@ export class ClusterPki extends pulumi.ComponentResource {
     let etcdClient: pulumi.Output<{ apiserverEtcdClientCert?: string; apiserverEtcdClientKey?: string }> = pulumi.output({});
     if (args.externalEtcd) {
       const key = new tls.PrivateKey(`${name}-apiserver-etcd-client-key`, { ...KEY_SPEC }, parent);
-      const request = new tls.CertRequest(`${name}-apiserver-etcd-client-csr`, { privateKeyPem: key.privateKeyPem, subject: { commonName: APISERVER_ETCD_CLIENT.commonName } }, parent);
+      const request = new tls.CertRequest(
+        `${name}-apiserver-etcd-client-csr`,
+        { privateKeyPem: key.privateKeyPem, subject: { commonName: APISERVER_ETCD_CLIENT.commonName } },
+        parent,
+      );
       const cert = new tls.LocallySignedCert(
         `${name}-apiserver-etcd-client-cert`,
         {
@@ -83,21 +87,39 @@ export class ClusterPki extends pulumi.ComponentResource {
         },
         parent,
       );
-      etcdClient = pulumi.all([cert.certPem, key.privateKeyPem]).apply(([apiserverEtcdClientCert, apiserverEtcdClientKey]) => ({ apiserverEtcdClientCert, apiserverEtcdClientKey }));
+      etcdClient = pulumi
+        .all([cert.certPem, key.privateKeyPem])
+        .apply(([apiserverEtcdClientCert, apiserverEtcdClientKey]) => ({ apiserverEtcdClientCert, apiserverEtcdClientKey }));
     }
 
     this.bootstrapToken = pulumi.secret(pulumi.interpolate`${tokenId.result}.${tokenSecret.result}`);
     this.caCertPem = cluster.cert.certPem;
     this.caCertHash = cluster.key.publicKeyPem.apply(discoveryHash);
     this.shared = pulumi.secret(
-      pulumi.all([
-        cluster.cert.certPem, cluster.key.privateKeyPem,
-        frontProxy.cert.certPem, frontProxy.key.privateKeyPem,
-        etcd.cert.certPem, etcd.key.privateKeyPem,
-        sa.privateKeyPem, sa.publicKeyPem, this.bootstrapToken,
-      ]).apply(([caCert, caKey, frontProxyCaCert, frontProxyCaKey, etcdCaCert, etcdCaKey, saKey, saPub, bootstrapToken]) => ({
-        caCert, caKey, frontProxyCaCert, frontProxyCaKey, etcdCaCert, etcdCaKey, saKey, saPub, bootstrapToken,
-      })).apply((base) => etcdClient.apply((client): SharedPki => ({ ...base, ...client }))),
+      pulumi
+        .all([
+          cluster.cert.certPem,
+          cluster.key.privateKeyPem,
+          frontProxy.cert.certPem,
+          frontProxy.key.privateKeyPem,
+          etcd.cert.certPem,
+          etcd.key.privateKeyPem,
+          sa.privateKeyPem,
+          sa.publicKeyPem,
+          this.bootstrapToken,
+        ])
+        .apply(([caCert, caKey, frontProxyCaCert, frontProxyCaKey, etcdCaCert, etcdCaKey, saKey, saPub, bootstrapToken]) => ({
+          caCert,
+          caKey,
+          frontProxyCaCert,
+          frontProxyCaKey,
+          etcdCaCert,
+          etcdCaKey,
+          saKey,
+          saPub,
+          bootstrapToken,
+        }))
+        .apply((base) => etcdClient.apply((client): SharedPki => ({ ...base, ...client }))),
     );
     this.registerOutputs({ caCertPem: this.caCertPem, caCertHash: this.caCertHash });
   }

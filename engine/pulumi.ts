@@ -121,7 +121,12 @@ export class PulumiEngine {
   private readonly log: (line: string) => void;
   private readonly stacks = new Set<string>();
 
-  private constructor(readonly root: string, readonly dir: string, toolchain: string, log?: (l: string) => void) {
+  private constructor(
+    readonly root: string,
+    readonly dir: string,
+    toolchain: string,
+    log?: (l: string) => void,
+  ) {
     this.log = log ?? (() => {});
     this.home = join(dir, "home");
     this.backend = join(dir, "backend");

@@ -70,7 +70,13 @@ async function main() {
       console.error(`list failed: ${r.status} ${r.body}`);
       process.exit(1);
     }
-    console.log(JSON.stringify(JSON.parse(r.body).items.map((i) => i.metadata.name).filter((n) => n.startsWith(prefix))));
+    console.log(
+      JSON.stringify(
+        JSON.parse(r.body)
+          .items.map((i) => i.metadata.name)
+          .filter((n) => n.startsWith(prefix)),
+      ),
+    );
   } else {
     console.error(`unknown mode ${mode}`);
     process.exit(2);

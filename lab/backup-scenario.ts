@@ -64,13 +64,16 @@ const onShare = () => {
 };
 
 const marker = async (c: LabCluster, master: string, name: string) => c.kubectl(master, ["-n", "default", "create", "configmap", name, `--from-literal=t=${Date.now()}`]);
-const exists = async (c: LabCluster, master: string, name: string) => (await c.exec(master, ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "-n", "default", "get", "configmap", name, "-o", "name"])).code === 0;
+const exists = async (c: LabCluster, master: string, name: string) =>
+  (await c.exec(master, ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "-n", "default", "get", "configmap", name, "-o", "name"])).code === 0;
 
 export async function backupsAndRestore(c: LabCluster, f: ClusterFacts, log: (s: string) => void): Promise<BackupsRun> {
   const output = JSON.parse((await c.engine.must(["stack", "output", "backups", "--json", "--stack", c.stack, "--non-interactive"])).trim() || "{}") as { taken?: string };
   const firstTaken = output.taken ?? "";
   const firstOnShare = firstTaken !== "" && onShare().includes(firstTaken);
-  const timersOn = (await Promise.all(f.masters.map(async (m) => ((await c.exec(m, ["systemctl", "is-active", `${BACKUP_UNIT}.timer`])).stdout.trim() === "active" ? [m] : [])))).flat();
+  const timersOn = (
+    await Promise.all(f.masters.map(async (m) => ((await c.exec(m, ["systemctl", "is-active", `${BACKUP_UNIT}.timer`])).stdout.trim() === "active" ? [m] : [])))
+  ).flat();
   log(`backups: the first up took ${firstTaken || "NOTHING"} (${firstOnShare ? "on the share" : "NOT on the share"}); timers on ${timersOn.join(", ")}`);
 
   // Scheduled: due now (a drop-in widens the slack to the interval), every master's service at once.
@@ -86,7 +89,11 @@ export async function backupsAndRestore(c: LabCluster, f: ClusterFacts, log: (s:
 async function dueOn(c: LabCluster, masters: string[]): Promise<{ taken: string[]; failed: string[] }> {
   const dropIn = `/run/systemd/system/${BACKUP_UNIT}.service.d`;
   const before = new Set(onShare());
-  await Promise.all(masters.map((m) => c.exec(m, ["sh", "-c", `mkdir -p ${dropIn} && printf '[Service]\\nEnvironment=KUBEADM_HA_BACKUP_SLACK_S=100000\\n' > ${dropIn}/lab.conf && systemctl daemon-reload`])));
+  await Promise.all(
+    masters.map((m) =>
+      c.exec(m, ["sh", "-c", `mkdir -p ${dropIn} && printf '[Service]\\nEnvironment=KUBEADM_HA_BACKUP_SLACK_S=100000\\n' > ${dropIn}/lab.conf && systemctl daemon-reload`]),
+    ),
+  );
   const started = await Promise.all(masters.map((m) => c.exec(m, ["systemctl", "start", `${BACKUP_UNIT}.service`])));
   await Promise.all(masters.map((m) => c.exec(m, ["sh", "-c", `rm -rf ${dropIn} && systemctl daemon-reload`])));
   return { taken: onShare().filter((n) => !before.has(n)), failed: started.filter((r) => r.code !== 0).map((r) => r.stderr.trim()) };
@@ -106,14 +113,24 @@ async function takerLost(c: LabCluster, f: ClusterFacts, last: string, log: (s: 
   // which still tried the lost apiserver for a moment) answers five times in a row.
   for (const m of others) {
     let inRow = 0;
-    await c.waitFor(`the API to answer ${m} five times in a row`, async () => {
-      inRow = (await c.exec(m, ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "--request-timeout=3s", "-n", "kube-system", "get", "lease"])).code === 0 ? inRow + 1 : 0;
-      return inRow >= 5;
-    }, 120_000);
+    await c.waitFor(
+      `the API to answer ${m} five times in a row`,
+      async () => {
+        inRow =
+          (await c.exec(m, ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "--request-timeout=3s", "-n", "kube-system", "get", "lease"])).code === 0 ? inRow + 1 : 0;
+        return inRow >= 5;
+      },
+      120_000,
+    );
   }
   const r = await dueOn(c, others);
   await c.hosts.boot(lost);
-  const back = await c.eventually(`${lost} to be a Ready node and a healthy etcd voter again`, () => checkHealthy(c, f), 300_000).then(() => true, () => false);
+  const back = await c
+    .eventually(`${lost} to be a Ready node and a healthy etcd voter again`, () => checkHealthy(c, f), 300_000)
+    .then(
+      () => true,
+      () => false,
+    );
   log(`backups: without ${lost}, ${r.taken.join(", ") || "NOTHING"} taken${r.failed.length ? `; FAILED: ${r.failed.join("; ")}` : ""}; ${lost} back ${back}`);
   return { lost, taken: r.taken, failed: r.failed, back };
 }
@@ -128,7 +145,12 @@ export async function restoreCluster(c: LabCluster, f: ClusterFacts, master: str
   const [beforeMarker, afterMarker] = [`restore-before-${t}`, `restore-after-${t}`];
   await marker(c, master, beforeMarker);
   const took = await c.exec(master, [BACKUP_SCRIPT, "snapshot", "lab: before the data is destroyed"]);
-  const snapshot = took.stdout.split("\n").find((l) => l.startsWith(SNAPSHOT_PREFIX))?.slice(SNAPSHOT_PREFIX.length).trim() ?? "";
+  const snapshot =
+    took.stdout
+      .split("\n")
+      .find((l) => l.startsWith(SNAPSHOT_PREFIX))
+      ?.slice(SNAPSHOT_PREFIX.length)
+      .trim() ?? "";
   if (!snapshot) throw new Error(`no snapshot taken on ${master}: ${took.stdout}${took.stderr}`);
   await marker(c, master, afterMarker);
   log(`restore: ${beforeMarker} written, ${snapshot} taken, ${afterMarker} written; destroying the etcd data of ${members.join(", ")}`);
@@ -159,14 +181,27 @@ export async function restoreCluster(c: LabCluster, f: ClusterFacts, master: str
   const upSeconds = (Date.now() - t0) / 1000;
   const steps = Object.fromEntries(Object.entries(stepSpans(up.events)).filter(([n]) => /-restore-/.test(n)));
   const failure = up.code === 0 ? "" : await c.failureOf(up.output, 60);
-  log(`restore: pulumi up ${up.code === 0 ? `in ${upSeconds.toFixed(0)} s` : `FAILED:\n${failure}`}; steps ${Object.entries(steps).map(([n, s]) => `${n} ${s.start}->${s.end}`).join(", ")}`);
+  log(
+    `restore: pulumi up ${up.code === 0 ? `in ${upSeconds.toFixed(0)} s` : `FAILED:\n${failure}`}; steps ${Object.entries(steps)
+      .map(([n, s]) => `${n} ${s.start}->${s.end}`)
+      .join(", ")}`,
+  );
   const beforeBack = await exists(c, master, beforeMarker);
   const afterGone = !(await exists(c, master, afterMarker));
   let healthy = false;
-  await c.waitFor("every node Ready and every master a healthy etcd voter after the restore", async () => {
-    const nodes = JSON.parse((await c.exec(master, ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes", "-o", "json"])).stdout || '{"items":[]}') as { items: Array<{ status: { conditions: Array<{ type: string; status: string }> } }> };
-    return (healthy = nodes.items.length === f.masters.length + f.workers.length && nodes.items.every((n) => n.status.conditions.some((x) => x.type === "Ready" && x.status === "True")));
-  }, 300_000).catch(() => undefined);
+  await c
+    .waitFor(
+      "every node Ready and every master a healthy etcd voter after the restore",
+      async () => {
+        const nodes = JSON.parse((await c.exec(master, ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes", "-o", "json"])).stdout || '{"items":[]}') as {
+          items: Array<{ status: { conditions: Array<{ type: string; status: string }> } }>;
+        };
+        return (healthy =
+          nodes.items.length === f.masters.length + f.workers.length && nodes.items.every((n) => n.status.conditions.some((x) => x.type === "Ready" && x.status === "True")));
+      },
+      300_000,
+    )
+    .catch(() => undefined);
 
   // The restore taken out of the stack again.
   writeFileSync(file, original);
@@ -205,7 +240,10 @@ export function backupChecks(b: BackupsRun, masters: string[]): Array<[string, b
       b.withoutTaker.taken.length === 1 && !b.withoutTaker.taken[0].endsWith(`-${b.withoutTaker.lost}.db`) && b.withoutTaker.failed.length === 0,
     ],
     [`${b.withoutTaker.lost} back: a Ready node and a healthy etcd voter`, b.withoutTaker.back],
-    ...restoreChecks(b.restore, RESTORE_PHASES.map((phase) => ({ phase, on: masters }))),
+    ...restoreChecks(
+      b.restore,
+      RESTORE_PHASES.map((phase) => ({ phase, on: masters })),
+    ),
   ];
 }
 

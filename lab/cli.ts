@@ -19,11 +19,17 @@ async function runMode(mode: EndpointMode) {
     const k = await kubectlCreatesAndReads(cp);
     log(`kubectl through the endpoint: created ${k.created}, read back "${k.read}"`);
     const a = await apiserverKilled(cp);
-    log(`kube-apiserver on ${a.killed} SIGKILLed: haproxy on ${a.proxy} marked it DOWN after ${a.removalMs} ms; ready again, UP after ${a.returnMs} ms; ${a.failedRequests}/${a.requests} requests failed`);
+    log(
+      `kube-apiserver on ${a.killed} SIGKILLed: haproxy on ${a.proxy} marked it DOWN after ${a.removalMs} ms; ready again, UP after ${a.returnMs} ms; ${a.failedRequests}/${a.requests} requests failed`,
+    );
     const g = await apiserverRestarted(cp);
-    log(`kube-apiserver on ${g.restarted} restarted as the kubelet replaces it (SIGTERM, shutdown delay ${g.shutdownDelayS} s): haproxy on ${g.proxy} marked it DOWN after ${g.removalMs} ms, it exited after ${g.exitMs} ms; ${g.refused.length}/${g.writes} writes refused, ${g.unanswered.length} unanswered`);
+    log(
+      `kube-apiserver on ${g.restarted} restarted as the kubelet replaces it (SIGTERM, shutdown delay ${g.shutdownDelayS} s): haproxy on ${g.proxy} marked it DOWN after ${g.removalMs} ms, it exited after ${g.exitMs} ms; ${g.refused.length}/${g.writes} writes refused, ${g.unanswered.length} unanswered`,
+    );
     const l = await masterLost(cp, "lease-holder");
-    log(`master ${l.lost} lost (link down, every process killed): ${l.leases.map((x) => `${x.lease} Lease taken by ${x.newHolder} after ${x.takeoverMs} ms`).join("; ")}${l.vipMovedMs !== undefined ? `; VIP moved after ${l.vipMovedMs} ms` : ""}; client gap ${l.clientGapMs} ms; ${l.writesAfter} writes acknowledged after the loss; answering at the end: ${l.answersAfter}`);
+    log(
+      `master ${l.lost} lost (link down, every process killed): ${l.leases.map((x) => `${x.lease} Lease taken by ${x.newHolder} after ${x.takeoverMs} ms`).join("; ")}${l.vipMovedMs !== undefined ? `; VIP moved after ${l.vipMovedMs} ms` : ""}; client gap ${l.clientGapMs} ms; ${l.writesAfter} writes acknowledged after the loss; answering at the end: ${l.answersAfter}`,
+    );
     if (mode === "vip") {
       const p = await proxyKilledOnVipHolder(cp);
       log(`haproxy on the VIP holder ${p.holder} SIGKILLed: VIP moved after ${p.vipMovedMs} ms; client gap ${p.clientGapMs} ms`);
@@ -31,7 +37,9 @@ async function runMode(mode: EndpointMode) {
     const e = await etcdLeaderKilled(cp);
     log(`etcd leader on ${e.killed} SIGKILLed: new leader after ${e.electionMs} ms`);
     const q = await twoMastersDown(cp);
-    log(`two masters down (${q.down.join(", ")}): ${q.acknowledgedWithTwoDown}/${q.attemptsWithTwoDown} writes acknowledged; back up: ${q.lost} of ${q.acknowledged} acknowledged writes missing`);
+    log(
+      `two masters down (${q.down.join(", ")}): ${q.acknowledgedWithTwoDown}/${q.attemptsWithTwoDown} writes acknowledged; back up: ${q.lost} of ${q.acknowledged} acknowledged writes missing`,
+    );
   } finally {
     lab.close();
   }

@@ -107,25 +107,39 @@ export const SPARE_MASTERS: MasterHost[] = [
   { name: "lab-master-4", address: "10.199.96.14", zone: "zone-b" },
 ];
 
-export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boolean; scale?: boolean; upgrade?: boolean; lifetime?: boolean; roll?: boolean; encryption?: boolean; backups?: boolean; brief?: boolean }): Promise<LabRun> {
+export async function runLab(
+  mode: LabMode,
+  opts: { lose: string[]; keep?: boolean; scale?: boolean; upgrade?: boolean; lifetime?: boolean; roll?: boolean; encryption?: boolean; backups?: boolean; brief?: boolean },
+): Promise<LabRun> {
   // One run fetches the bundle from a URL, the other gets the folder copied over SSH.
   const { cluster: c, timings } = await LabCluster.open(mode, log, mode === "vip" ? "url" : "folder", opts.scale ? SPARE_MASTERS : []);
   try {
     log(`${mode}: pulumi up (prepare every host from the bundle, kubeadm init, joins one at a time, workers)`);
     const base = factsOf(mode);
     const { seconds: up, steps } = await c.up();
-    log(`${mode}: pulumi up done in ${up.toFixed(0)} s: ${phasesOf(steps, base.masters, base.workers).map(([p, t]) => `${p} ${t.toFixed(0)} s`).join(", ")}`);
-    const facts: ClusterFacts = { ...base, dnsIp: (await c.kubectl(base.masters[0], ["-n", "kube-system", "get", "service", "kube-dns", "-o", "jsonpath={.spec.clusterIP}"])).trim() };
+    log(
+      `${mode}: pulumi up done in ${up.toFixed(0)} s: ${phasesOf(steps, base.masters, base.workers)
+        .map(([p, t]) => `${p} ${t.toFixed(0)} s`)
+        .join(", ")}`,
+    );
+    const facts: ClusterFacts = {
+      ...base,
+      dnsIp: (await c.kubectl(base.masters[0], ["-n", "kube-system", "get", "service", "kube-dns", "-o", "jsonpath={.spec.clusterIP}"])).trim(),
+    };
     const h = await c.eventually("every node Ready, /readyz through the endpoint and every master a healthy etcd voter", () => checkHealthy(c, facts), 120_000);
     log(`healthy: ${h.nodesReady} nodes Ready, /readyz ok through ${facts.endpoint} from every worker, etcd ${h.voters} healthy voters`);
     const staleEndpoints = await staleEndpointCopies(c, facts);
     const refreshed = await refreshedPods(c, facts);
     log(
       `host-network pods with a stale endpoint address: ${staleEndpoints.length ? staleEndpoints.join("; ") : "none"} ` +
-        `(restarted by the init/join steps: ${Object.entries(refreshed).map(([m, n]) => `${m} ${n < 0 ? "no report" : n}`).join(", ")})`,
+        `(restarted by the init/join steps: ${Object.entries(refreshed)
+          .map(([m, n]) => `${m} ${n < 0 ? "no report" : n}`)
+          .join(", ")})`,
     );
     const undiagnosable = unreported(await c.hostReports(), facts.masters);
-    log(`the report a failed up would carry: ${undiagnosable.length ? `LACKS containers, etcd's or the kubelet's lines of ${undiagnosable.join(", ")}` : "each master's containers, etcd's and the kubelet's last lines"}`);
+    log(
+      `the report a failed up would carry: ${undiagnosable.length ? `LACKS containers, etcd's or the kubelet's lines of ${undiagnosable.join(", ")}` : "each master's containers, etcd's and the kubelet's last lines"}`,
+    );
     const dns = await dnsZones(c, facts);
     log(`CoreDNS: ${dns.replicas} replicas, running in ${dns.zones.join(", ") || "no zone"}`);
     await adminOnWorkers(c, facts);
@@ -140,7 +154,9 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
         `upgrade ${u.from} -> ${u.to}: bundle ${u.bundleSeconds.toFixed(0)} s; pulumi up ${u.upOk ? `in ${u.upSeconds.toFixed(0)} s` : `FAILED:\n${u.failure}`}; ` +
           `release fetched by ${u.fetched.length} nodes ${u.fetchedFirst ? "before" : "NOT all before"} the first master's upgrade; ` +
           `preview order ${u.previewOrder.join(", ")}; up order ${u.upOrder.join() === u.previewOrder.join() ? "the same" : `DIFFERENT: ${u.upOrder.join(", ")}`}; ` +
-          `steps: ${Object.entries(u.stepSeconds).map(([n, t]) => `${n} ${t.toFixed(0)} s`).join(", ")}`,
+          `steps: ${Object.entries(u.stepSeconds)
+            .map(([n, t]) => `${n} ${t.toFixed(0)} s`)
+            .join(", ")}`,
       );
       log(
         `after the upgrade: kubelets ${u.kubelets.join(", ")}; control plane ${u.controlPlane.join("; ")}; kubeadm-config ${u.clusterVersion}; stack output kubernetesVersion ${u.recorded || "(none)"}; ` +
@@ -155,7 +171,11 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       log(`${mode}: renewing the control plane's certificates: by pulumi up (the stack's window widened), then by every master's timer at once`);
       const x = (certificates = await renewCertificates(c, facts));
       const renewal = (r: Renewal) =>
-        `${r.ok ? `in ${r.seconds.toFixed(0)} s` : `FAILED:\n${r.failure}`}: turns ${r.turns.map((t) => `${t.master} ${t.start}->${t.end}`).join(", ")}; expiries ${Object.entries(r.expiries).map(([m, e]) => `${m} +${((e.after - e.before) / 60).toFixed(0)} min`).join(", ")}; ` +
+        `${r.ok ? `in ${r.seconds.toFixed(0)} s` : `FAILED:\n${r.failure}`}: turns ${r.turns.map((t) => `${t.master} ${t.start}->${t.end}`).join(", ")}; expiries ${Object.entries(
+          r.expiries,
+        )
+          .map(([m, e]) => `${m} +${((e.after - e.before) / 60).toFixed(0)} min`)
+          .join(", ")}; ` +
         `the workload failed ${r.workloadFailures} of ${r.workloadRequests} requests, /readyz through the endpoint ${r.endpointFailures} of ${r.endpointRequests}`;
       log(
         `certificates: issued within the stack's ${x.validity} s ${x.issuedWithin}; timers on ${x.timersOn.join(", ")}; preview listed ${x.previewListed.join(", ")}; ` +
@@ -192,7 +212,10 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
     }
 
     // From "another shell": another SSH agent socket must change nothing.
-    const again = await c.engine.run(["up", "--yes", "--expect-no-changes", ...c.stackArgs()], { timeoutMs: 20 * 60_000, env: { SSH_AUTH_SOCK: join(c.engine.dir, "another-shell-agent.sock") } });
+    const again = await c.engine.run(["up", "--yes", "--expect-no-changes", ...c.stackArgs()], {
+      timeoutMs: 20 * 60_000,
+      env: { SSH_AUTH_SOCK: join(c.engine.dir, "another-shell-agent.sock") },
+    });
     const secondUpNoChanges = again.code === 0;
     log(`second pulumi up: ${secondUpNoChanges ? "no changes" : `changes or failure (exit ${again.code}):\n${outputTail(again.stdout, 30)}`}`);
 
@@ -231,7 +254,9 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
       const labelPreview = await withLabel(c, facts.workers[0], async () => changedSteps((await c.engine.preview(c.stack)).raw));
       log(`preview after labelling ${facts.workers[0]}: ${labelPreview.join("; ") || "no changes"}`);
       const labelApplied = await applyLabelAndBack(c, facts);
-      log(`label ${LAB_LABEL} on ${facts.workers[0]}: ${labelApplied.added ? "set by pulumi up" : "NOT set by pulumi up"}, ${labelApplied.removed ? "removed again by the next one" : "NOT removed by the next one"}`);
+      log(
+        `label ${LAB_LABEL} on ${facts.workers[0]}: ${labelApplied.added ? "set by pulumi up" : "NOT set by pulumi up"}, ${labelApplied.removed ? "removed again by the next one" : "NOT removed by the next one"}`,
+      );
 
       const replaced1 = await replaceMachine(c, facts, facts.masters[1], (machine) => editHost(c, facts.masters[1], (m) => (m.machine = machine)), { killJoin: true });
       const k = replaced1.joinKilled!;
@@ -262,9 +287,13 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
         `masters 3 -> 5 failing at ${scaled.added[scaled.added.length - 1]} (its etcd peer port held): pulumi up ${scaled.failedGrow.upOk ? "PASSED (it should have failed)" : `failed${failedAtPreflight(scaled.failedGrow) ? " at kubeadm's preflight" : `, but not at kubeadm's preflight:\n${scaled.failedGrow.failure}`}`}` +
           ` after ${joinedFirst.join(", ")} joined (etcd voters then ${scaled.failedGrow.voters.join(", ")})`,
       );
-      log(`the failed grow reverted in the stack: ${scaleStep(scaled.reverted)}; the spares' hosts ${scaled.leftAfterRevert.length ? `still hold: ${scaled.leftAfterRevert.join("; ")}` : "given back"}`);
+      log(
+        `the failed grow reverted in the stack: ${scaleStep(scaled.reverted)}; the spares' hosts ${scaled.leftAfterRevert.length ? `still hold: ${scaled.leftAfterRevert.join("; ")}` : "given back"}`,
+      );
       log(`masters 3 -> 5, ${scaled.added.join(" and ")} added: ${scaleStep(scaled.grow)}`);
-      log(`masters 5 -> 3, ${scaled.added.join(" and ")} removed: ${scaleStep(scaled.shrink)}; their hosts ${scaled.leftOnRemoved.length ? `still hold: ${scaled.leftOnRemoved.join("; ")}` : "given back"}`);
+      log(
+        `masters 5 -> 3, ${scaled.added.join(" and ")} removed: ${scaleStep(scaled.shrink)}; their hosts ${scaled.leftOnRemoved.length ? `still hold: ${scaled.leftOnRemoved.join("; ")}` : "given back"}`,
+      );
       log(
         `3 -> 5 -> 3: same cluster ${scaled.sameCluster}, data kept ${scaled.dataKept}; the workload failed ${scaled.workloadFailures} of ${scaled.workloadRequests} requests, ` +
           `/readyz through the endpoint ${scaled.endpointFailures} of ${scaled.endpointRequests}`,
@@ -275,14 +304,37 @@ export async function runLab(mode: LabMode, opts: { lose: string[]; keep?: boole
     for (const which of opts.lose) {
       const r = await loseMaster(c, facts, which, log);
       losses.push(r);
-      log(`${r.lost} back: Ready and a healthy etcd voter ${r.rejoined.toFixed(1)} s after it booted; leases: ${Object.entries(r.leases).map(([l, x]) => `${l} ${x.before}->${x.after}${x.seconds ? ` in ${x.seconds.toFixed(1)} s` : ""}`).join(", ")}`);
+      log(
+        `${r.lost} back: Ready and a healthy etcd voter ${r.rejoined.toFixed(1)} s after it booted; leases: ${Object.entries(r.leases)
+          .map(([l, x]) => `${l} ${x.before}->${x.after}${x.seconds ? ` in ${x.seconds.toFixed(1)} s` : ""}`)
+          .join(", ")}`,
+      );
     }
     let destroyed = false;
     let leftOnHosts: string[] = [];
     if (!opts.keep) {
       ({ destroyed, leftOnHosts } = await destroyAndCheck(c, [...facts.masters, ...facts.workers], log));
     }
-    return { mode, bringUp: { ...timings, up, steps }, upgraded, certificates, token, rolled, backups, encryption, secondUpNoChanges, staleEndpoints, undiagnosable, dns, reruns, replaced, scaled, losses, destroyed, leftOnHosts };
+    return {
+      mode,
+      bringUp: { ...timings, up, steps },
+      upgraded,
+      certificates,
+      token,
+      rolled,
+      backups,
+      encryption,
+      secondUpNoChanges,
+      staleEndpoints,
+      undiagnosable,
+      dns,
+      reruns,
+      replaced,
+      scaled,
+      losses,
+      destroyed,
+      leftOnHosts,
+    };
   } finally {
     if (!opts.keep) await c.close();
     else log(`--keep: hosts and engine left running (npm run lab:hosts -- down removes the hosts; engine in ${c.engine.dir})`);
@@ -365,7 +417,8 @@ async function settledChangeRefused(c: LabCluster): Promise<SettledRefused> {
     );
   try {
     const before = await state();
-    const refused = (r: { code: number; stdout: string; stderr: string }) => r.code !== 0 && (r.stdout + r.stderr).includes("kubeadm-ha:network.podCidr: is \"10.250.0.0/16\", but this cluster was made with");
+    const refused = (r: { code: number; stdout: string; stderr: string }) =>
+      r.code !== 0 && (r.stdout + r.stderr).includes('kubeadm-ha:network.podCidr: is "10.250.0.0/16", but this cluster was made with');
     const t0 = Date.now();
     const preview = await c.engine.run(["preview", ...c.stackArgs()], { timeoutMs: 5 * 60_000 });
     const t1 = Date.now();
@@ -375,7 +428,11 @@ async function settledChangeRefused(c: LabCluster): Promise<SettledRefused> {
       previewRefused: refused(preview),
       upRefused: refused(up),
       stateKept: (await state()) === before,
-      message: (preview.stdout + preview.stderr).split("\n").find((l) => l.includes("kubeadm-ha:network.podCidr"))?.trim() ?? "",
+      message:
+        (preview.stdout + preview.stderr)
+          .split("\n")
+          .find((l) => l.includes("kubeadm-ha:network.podCidr"))
+          ?.trim() ?? "",
     };
   } finally {
     writeFileSync(file, original);
@@ -401,9 +458,25 @@ async function applyLabelAndBack(c: LabCluster, facts: ClusterFacts): Promise<{ 
  */
 function scaledHeld(s: MastersScaled): boolean {
   const exact = (step: MastersScaled["grow"]) =>
-    step.upOk && step.inTurn && step.etcdHealthy && step.learners.length === 0 && step.voters.join() === [...step.masters].sort().join() && step.nodes.join() === [...step.masters].sort().join() && step.endpointWrong.length === 0;
+    step.upOk &&
+    step.inTurn &&
+    step.etcdHealthy &&
+    step.learners.length === 0 &&
+    step.voters.join() === [...step.masters].sort().join() &&
+    step.nodes.join() === [...step.masters].sort().join() &&
+    step.endpointWrong.length === 0;
   const failedAsMeant = !s.failedGrow.upOk && failedAtPreflight(s.failedGrow) && s.added.slice(0, -1).every((m) => s.failedGrow.voters.includes(m));
-  return failedAsMeant && exact(s.reverted) && s.leftAfterRevert.length === 0 && exact(s.grow) && exact(s.shrink) && s.leftOnRemoved.length === 0 && s.sameCluster && s.dataKept && s.workloadFailures === 0;
+  return (
+    failedAsMeant &&
+    exact(s.reverted) &&
+    s.leftAfterRevert.length === 0 &&
+    exact(s.grow) &&
+    exact(s.shrink) &&
+    s.leftOnRemoved.length === 0 &&
+    s.sameCluster &&
+    s.dataKept &&
+    s.workloadFailures === 0
+  );
 }
 
 /** The re-runs held: each passed as its log line says. */
@@ -456,20 +529,51 @@ function defaultLosses(mode: LabMode, masters: string[]): string[] {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { mode: { type: "string" }, lose: { type: "string" }, keep: { type: "boolean" }, "skip-scale": { type: "boolean" }, "skip-upgrade": { type: "boolean" }, "skip-lifetime": { type: "boolean" }, "skip-roll": { type: "boolean" }, "skip-encryption": { type: "boolean" }, "skip-backups": { type: "boolean" }, brief: { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: {
+      mode: { type: "string" },
+      lose: { type: "string" },
+      keep: { type: "boolean" },
+      "skip-scale": { type: "boolean" },
+      "skip-upgrade": { type: "boolean" },
+      "skip-lifetime": { type: "boolean" },
+      "skip-roll": { type: "boolean" },
+      "skip-encryption": { type: "boolean" },
+      "skip-backups": { type: "boolean" },
+      brief: { type: "boolean" },
+    },
+  });
   const modes = labModes(values.mode);
   const runs: LabRun[] = [];
   for (const mode of modes) {
     const masters = factsOf(mode).masters;
     // --lose= (empty) loses no master.
     const lose = values.lose !== undefined ? values.lose.split(",").filter(Boolean) : defaultLosses(mode, masters);
-    runs.push(await runLab(mode, { lose, keep: values.keep, scale: !values["skip-scale"], upgrade: !values["skip-upgrade"], lifetime: !values["skip-lifetime"], roll: !values["skip-roll"], encryption: !values["skip-encryption"], backups: !values["skip-backups"], brief: values.brief }));
+    runs.push(
+      await runLab(mode, {
+        lose,
+        keep: values.keep,
+        scale: !values["skip-scale"],
+        upgrade: !values["skip-upgrade"],
+        lifetime: !values["skip-lifetime"],
+        roll: !values["skip-roll"],
+        encryption: !values["skip-encryption"],
+        backups: !values["skip-backups"],
+        brief: values.brief,
+      }),
+    );
   }
   console.log("\nsummary");
   for (const r of runs) {
-    console.log(`  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; ${r.upgraded ? `upgrade ${r.upgraded.from} -> ${r.upgraded.to}: ${upgradeHeld(r.upgraded, factsOf(r.mode).masters, factsOf(r.mode).workers)} (up ${r.upgraded.upSeconds.toFixed(0)} s, workload failures ${r.upgraded.workloadFailures}/${r.upgraded.workloadRequests}, endpoint failures ${r.upgraded.endpointFailures}/${r.upgraded.endpointRequests}); ` : ""}${r.certificates ? `certificates renewed: ${certificatesHeld(r.certificates, factsOf(r.mode).masters)} (by up ${r.certificates.byUp.seconds.toFixed(0)} s, by timers ${r.certificates.byTimer.seconds.toFixed(0)} s; workload failures ${r.certificates.byUp.workloadFailures + r.certificates.byTimer.workloadFailures}/${r.certificates.byUp.workloadRequests + r.certificates.byTimer.workloadRequests}, endpoint failures ${r.certificates.byUp.endpointFailures + r.certificates.byTimer.endpointFailures}/${r.certificates.byUp.endpointRequests + r.certificates.byTimer.endpointRequests}); ` : ""}${r.encryption ? `Secrets encrypted and audited, key rotated: ${encryptionHeld(r.encryption, factsOf(r.mode).masters)} (rotation up ${r.encryption.rotation.upSeconds.toFixed(0)} s, cross-master failures ${r.encryption.rotation.crossFailures}/${r.encryption.rotation.crossRequests}); ` : ""}${r.backups ? `backups and restore: ${backupsHeld(r.backups, factsOf(r.mode).masters)} (restore up ${r.backups.restore.upSeconds.toFixed(0)} s); ` : ""}${r.rolled ? `worker roll drained under a workload: ${rollHeld(r.rolled)} (workload failures ${r.rolled.workloadFailures + r.rolled.legacyFailures}/${r.rolled.workloadRequests + r.rolled.legacyRequests}); ` : ""}${r.token ? `token rotated, a worker joined on it: ${tokenHeld(r.token)} (up ${r.token.upSeconds.toFixed(0)} s); ` : ""}second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; ${r.reruns ? rerunsSummary(r.reruns) : ""}${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; ${r.scaled ? `masters 3 -> 5 -> 3: ${scaledHeld(r.scaled)} (a failed grow taken back in ${r.scaled.reverted.seconds.toFixed(0)} s; up ${r.scaled.grow.seconds.toFixed(0)} s + ${r.scaled.shrink.seconds.toFixed(0)} s, workload failures ${r.scaled.workloadFailures}/${r.scaled.workloadRequests}, endpoint failures ${r.scaled.endpointFailures}/${r.scaled.endpointRequests}); ` : ""}destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`);
+    console.log(
+      `  ${r.mode}: hosts ${r.bringUp.hosts.toFixed(0)} s, bundle ${r.bringUp.bundle.toFixed(0)} s, pulumi up ${r.bringUp.up.toFixed(0)} s; ${r.upgraded ? `upgrade ${r.upgraded.from} -> ${r.upgraded.to}: ${upgradeHeld(r.upgraded, factsOf(r.mode).masters, factsOf(r.mode).workers)} (up ${r.upgraded.upSeconds.toFixed(0)} s, workload failures ${r.upgraded.workloadFailures}/${r.upgraded.workloadRequests}, endpoint failures ${r.upgraded.endpointFailures}/${r.upgraded.endpointRequests}); ` : ""}${r.certificates ? `certificates renewed: ${certificatesHeld(r.certificates, factsOf(r.mode).masters)} (by up ${r.certificates.byUp.seconds.toFixed(0)} s, by timers ${r.certificates.byTimer.seconds.toFixed(0)} s; workload failures ${r.certificates.byUp.workloadFailures + r.certificates.byTimer.workloadFailures}/${r.certificates.byUp.workloadRequests + r.certificates.byTimer.workloadRequests}, endpoint failures ${r.certificates.byUp.endpointFailures + r.certificates.byTimer.endpointFailures}/${r.certificates.byUp.endpointRequests + r.certificates.byTimer.endpointRequests}); ` : ""}${r.encryption ? `Secrets encrypted and audited, key rotated: ${encryptionHeld(r.encryption, factsOf(r.mode).masters)} (rotation up ${r.encryption.rotation.upSeconds.toFixed(0)} s, cross-master failures ${r.encryption.rotation.crossFailures}/${r.encryption.rotation.crossRequests}); ` : ""}${r.backups ? `backups and restore: ${backupsHeld(r.backups, factsOf(r.mode).masters)} (restore up ${r.backups.restore.upSeconds.toFixed(0)} s); ` : ""}${r.rolled ? `worker roll drained under a workload: ${rollHeld(r.rolled)} (workload failures ${r.rolled.workloadFailures + r.rolled.legacyFailures}/${r.rolled.workloadRequests + r.rolled.legacyRequests}); ` : ""}${r.token ? `token rotated, a worker joined on it: ${tokenHeld(r.token)} (up ${r.token.upSeconds.toFixed(0)} s); ` : ""}second up no changes: ${r.secondUpNoChanges}; stale endpoint copies: ${r.staleEndpoints.length}; CoreDNS in zones ${r.dns.zones.join(" ")}; ${r.reruns ? rerunsSummary(r.reruns) : ""}${r.replaced.replaced} replaced by a new machine: up ${r.replaced.upSeconds.toFixed(0)} s, joined the same cluster ${r.replaced.sameCluster && r.replaced.newMember && r.replaced.othersKept}, data kept ${r.replaced.dataKept}, workload failures ${r.replaced.workloadFailures}/${r.replaced.workloadRequests}; ${r.scaled ? `masters 3 -> 5 -> 3: ${scaledHeld(r.scaled)} (a failed grow taken back in ${r.scaled.reverted.seconds.toFixed(0)} s; up ${r.scaled.grow.seconds.toFixed(0)} s + ${r.scaled.shrink.seconds.toFixed(0)} s, workload failures ${r.scaled.workloadFailures}/${r.scaled.workloadRequests}, endpoint failures ${r.scaled.endpointFailures}/${r.scaled.endpointRequests}); ` : ""}destroyed: ${r.destroyed}, hosts reset: ${r.leftOnHosts.length === 0}`,
+    );
     for (const l of r.losses) {
-      console.log(`    lost ${l.lost} (${l.why}): API ${l.apiAnswers.toFixed(1)} s, DNS ${l.dnsAnswers.toFixed(1)} s, writes ${l.writesAnswer.toFixed(1)} s, ${Object.entries(l.leases).map(([k, x]) => `${k} ${x.seconds.toFixed(1)} s`).join(", ")}, writes ${l.writesAfter}/5, new pod ${l.newPodRunning.toFixed(1)} s, rejoined ${l.rejoined.toFixed(1)} s`);
+      console.log(
+        `    lost ${l.lost} (${l.why}): API ${l.apiAnswers.toFixed(1)} s, DNS ${l.dnsAnswers.toFixed(1)} s, writes ${l.writesAnswer.toFixed(1)} s, ${Object.entries(l.leases)
+          .map(([k, x]) => `${k} ${x.seconds.toFixed(1)} s`)
+          .join(", ")}, writes ${l.writesAfter}/5, new pod ${l.newPodRunning.toFixed(1)} s, rejoined ${l.rejoined.toFixed(1)} s`,
+      );
     }
   }
   const bad = runs.filter(

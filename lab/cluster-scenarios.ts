@@ -36,20 +36,37 @@ export async function leaseHolder(c: LabCluster, master: string, lease: string):
 
 /** etcd members seen from one master's etcd: voters, learners, and whether every one answers health. */
 /** kubectl arguments that run etcdctl in a master's etcd pod, against that member. */
-const etcdctlIn = (master: string) => ["-n", "kube-system", "exec", `etcd-${master}`, "--", "etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt", "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt", "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key"];
+const etcdctlIn = (master: string) => [
+  "-n",
+  "kube-system",
+  "exec",
+  `etcd-${master}`,
+  "--",
+  "etcdctl",
+  "--endpoints=https://127.0.0.1:2379",
+  "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
+  "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt",
+  "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key",
+];
 
 /**
  * A Node's Ready status as `from` sees it through the endpoint; "" while the endpoint does
  * not answer (a VIP moving to another master after its holder went down takes seconds).
  */
 export async function readyStatus(c: LabCluster, from: string, node: string): Promise<string> {
-  return c.kubectl(from, ["get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`]).then((s) => s.trim(), () => "");
+  return c.kubectl(from, ["get", "node", node, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`]).then(
+    (s) => s.trim(),
+    () => "",
+  );
 }
 
 export async function etcdMembers(c: LabCluster, master: string): Promise<{ voters: string[]; learners: string[]; healthy: boolean }> {
   const etcdctl = etcdctlIn(master);
   const list = JSON.parse(await c.kubectl(master, [...etcdctl, "member", "list", "-w", "json"])) as { members: Array<{ name: string; isLearner?: boolean }> };
-  const healthy = await c.kubectl(master, [...etcdctl, "endpoint", "health", "--cluster"]).then(() => true, () => false);
+  const healthy = await c.kubectl(master, [...etcdctl, "endpoint", "health", "--cluster"]).then(
+    () => true,
+    () => false,
+  );
   return { voters: list.members.filter((m) => !m.isLearner).map((m) => m.name), learners: list.members.filter((m) => m.isLearner).map((m) => m.name), healthy };
 }
 
@@ -72,7 +89,8 @@ export async function checkHealthy(c: LabCluster, f: ClusterFacts): Promise<{ no
   const master = masterOf(f);
   const nodesReady = await nodesAndEndpointHealthy(c, f);
   const e = await etcdMembers(c, master);
-  if (e.voters.length !== f.masters.length || e.learners.length || !e.healthy) throw new LabError(`etcd: voters ${e.voters.join(",")}, learners ${e.learners.join(",") || "none"}, healthy ${e.healthy}`);
+  if (e.voters.length !== f.masters.length || e.learners.length || !e.healthy)
+    throw new LabError(`etcd: voters ${e.voters.join(",")}, learners ${e.learners.join(",") || "none"}, healthy ${e.healthy}`);
   return { nodesReady, voters: e.voters.length };
 }
 
@@ -113,7 +131,12 @@ export async function refreshedPods(c: LabCluster, f: ClusterFacts): Promise<Rec
 export async function dnsZones(c: LabCluster, f: ClusterFacts): Promise<{ replicas: number; zones: string[] }> {
   const m = masterOf(f);
   const replicas = Number(await c.kubectl(m, ["-n", "kube-system", "get", "deployment", "coredns", "-o", "jsonpath={.spec.replicas}"]));
-  const nodes = (await c.kubectl(m, ["-n", "kube-system", "get", "pods", "-l", "k8s-app=kube-dns", "--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].spec.nodeName}"])).trim().split(/\s+/).filter(Boolean);
+  const nodes = (
+    await c.kubectl(m, ["-n", "kube-system", "get", "pods", "-l", "k8s-app=kube-dns", "--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].spec.nodeName}"])
+  )
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
   const zones = await Promise.all(nodes.map(async (n) => (await c.kubectl(m, ["get", "node", n, "-o", "jsonpath={.metadata.labels.topology\\.kubernetes\\.io/zone}"])).trim()));
   return { replicas, zones: zones.sort() };
 }
@@ -164,20 +187,29 @@ export async function deployEcho(c: LabCluster, f: ClusterFacts): Promise<{ answ
   };
   const service = { apiVersion: "v1", kind: "Service", metadata: { name, namespace: "default" }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } };
   // As a user's service has: a drain (an upgrade's) evicts a replica only while another serves.
-  const budget = { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: { name, namespace: "default" }, spec: { minAvailable: 1, selector: { matchLabels: { app: name } } } };
+  const budget = {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: { name, namespace: "default" },
+    spec: { minAvailable: 1, selector: { matchLabels: { app: name } } },
+  };
   await c.kubectl(master, ["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [manifest, service, budget] }));
   await c.kubectl(master, ["rollout", "status", `deployment/${name}`, "--timeout=180s"]);
   const ip = await c.kubectl(master, ["get", "service", name, "-o", "jsonpath={.spec.clusterIP}"]);
   const pods = (await c.kubectl(master, ["get", "pods", "-l", `app=${name}`, "-o", "jsonpath={.items[*].metadata.name}"])).split(" ").filter(Boolean);
   const answered = new Set<string>();
   let requests = 0;
-  await c.waitFor(`every ${name} replica to answer through Service ${ip} from ${f.workers[0]}`, async () => {
-    requests++;
-    const r = await c.exec(f.workers[0], ["curl", "-s", "--max-time", "2", `http://${ip}/`]);
-    const pod = /pod=(\S+)/.exec(r.stdout)?.[1];
-    if (pod) answered.add(pod);
-    return pods.every((p) => answered.has(p));
-  }, 60_000);
+  await c.waitFor(
+    `every ${name} replica to answer through Service ${ip} from ${f.workers[0]}`,
+    async () => {
+      requests++;
+      const r = await c.exec(f.workers[0], ["curl", "-s", "--max-time", "2", `http://${ip}/`]);
+      const pod = /pod=(\S+)/.exec(r.stdout)?.[1];
+      if (pod) answered.add(pod);
+      return pods.every((p) => answered.has(p));
+    },
+    60_000,
+  );
   return { answered: [...answered], requests };
 }
 
@@ -245,7 +277,11 @@ export interface LossResult {
 
 /** Deletes the write probes' ConfigMaps (`probe-*` in default), from a worker. */
 export async function deleteProbeConfigMaps(c: LabCluster, worker: string): Promise<void> {
-  await c.exec(worker, ["sh", "-c", `kubectl --kubeconfig ${WORKER_ADMIN} -n default get configmaps -o name | grep '^configmap/probe-' | xargs -r kubectl --kubeconfig ${WORKER_ADMIN} -n default delete --wait=false >/dev/null`]);
+  await c.exec(worker, [
+    "sh",
+    "-c",
+    `kubectl --kubeconfig ${WORKER_ADMIN} -n default get configmaps -o name | grep '^configmap/probe-' | xargs -r kubectl --kubeconfig ${WORKER_ADMIN} -n default delete --wait=false >/dev/null`,
+  ]);
 }
 
 /** Which master to lose: one by name, or the one holding the scheduler's Lease. */
@@ -270,7 +306,11 @@ export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, 
   const dns = sampler(c, worker, `dig +short +time=1 +tries=1 @${f.dnsIp} kubernetes.default.svc.cluster.local | grep -qE '^[0-9]+(\\.[0-9]+){3}$'`);
   // A write every half second: a ConfigMap named after the sample's time.
   const writes = sampler(c, worker, `kubectl --kubeconfig ${WORKER_ADMIN} --request-timeout=5s -n default create configmap "probe-$t"`, 0.5);
-  await c.waitFor("the API, DNS and write probes to answer before the loss", async () => api.samples().some((x) => x.ok) && dns.samples().some((x) => x.ok) && writes.samples().some((x) => x.ok), 30_000);
+  await c.waitFor(
+    "the API, DNS and write probes to answer before the loss",
+    async () => api.samples().some((x) => x.ok) && dns.samples().some((x) => x.ok) && writes.samples().some((x) => x.ok),
+    30_000,
+  );
   log(`losing ${lost} (${why}); leases: ${LEASES.map((l) => `${l} on ${before[l]}`).join(", ")}`);
   const t0 = await c.hosts.crash(lost);
 
@@ -279,11 +319,15 @@ export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, 
   for (const l of LEASES) {
     let holder = before[l];
     if (holder === lost) {
-      await c.waitFor(`a new ${l} Lease holder`, async () => {
-        const h = await leaseHolder(c, survivor, l).catch(() => lost);
-        holder = h;
-        return h !== lost && h !== "";
-      }, 120_000);
+      await c.waitFor(
+        `a new ${l} Lease holder`,
+        async () => {
+          const h = await leaseHolder(c, survivor, l).catch(() => lost);
+          holder = h;
+          return h !== lost && h !== "";
+        },
+        120_000,
+      );
     }
     leases[l] = { before: before[l], after: holder, seconds: holder === before[l] ? 0 : (Date.now() - t0) / 1000 };
   }
@@ -301,14 +345,36 @@ export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, 
   }
   if (writeErrors.length) log(`${lost} lost: writes refused: ${writeErrors.join("; ")}`);
   const podName = `after-${lost}-${t0}`;
-  await c.eventually(`kubectl run ${podName} through the endpoint`, async () => {
-    const r = await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "--request-timeout=5s", "run", podName, `--image=${ECHO_IMAGE}`, "--image-pull-policy=Never", "--restart=Never"]);
-    if (r.code !== 0 && !r.stderr.includes("AlreadyExists")) throw new LabError(r.stderr.trim());
-  }, 60_000);
-  await c.waitFor(`pod ${podName} to run`, async () => (await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "get", "pod", podName, "-o", "jsonpath={.status.phase}"])).stdout === "Running", 120_000);
+  await c.eventually(
+    `kubectl run ${podName} through the endpoint`,
+    async () => {
+      const r = await c.exec(worker, [
+        "kubectl",
+        "--kubeconfig",
+        WORKER_ADMIN,
+        "--request-timeout=5s",
+        "run",
+        podName,
+        `--image=${ECHO_IMAGE}`,
+        "--image-pull-policy=Never",
+        "--restart=Never",
+      ]);
+      if (r.code !== 0 && !r.stderr.includes("AlreadyExists")) throw new LabError(r.stderr.trim());
+    },
+    60_000,
+  );
+  await c.waitFor(
+    `pod ${podName} to run`,
+    async () => (await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "get", "pod", podName, "-o", "jsonpath={.status.phase}"])).stdout === "Running",
+    120_000,
+  );
   const newPodRunning = (Date.now() - t0) / 1000;
   // Until both probes have answered every time for 10 s (DNS endpoints on the lost node go once it is NotReady).
-  await c.waitFor("the API and DNS to answer every probe for 10 s", async () => steadySince(api.samples(), 10_000) && steadySince(dns.samples(), 10_000) && Date.now() - t0 > 15_000, 240_000);
+  await c.waitFor(
+    "the API and DNS to answer every probe for 10 s",
+    async () => steadySince(api.samples(), 10_000) && steadySince(dns.samples(), 10_000) && Date.now() - t0 > 15_000,
+    240_000,
+  );
   const [apiSamples, dnsSamples, writeSamples] = await Promise.all([api.stop(), dns.stop(), writes.stop()]);
   const writesAnswer = recoveredAfter(writeSamples, t0);
   await deleteProbeConfigMaps(c, worker);
@@ -316,13 +382,14 @@ export async function loseMaster(c: LabCluster, f: ClusterFacts, which: string, 
   const dnsAnswers = recoveredAfter(dnsSamples, t0);
   await c.exec(worker, ["kubectl", "--kubeconfig", WORKER_ADMIN, "delete", "pod", podName, "--wait=false"]);
 
-  log(`${lost} lost: API answers after ${apiAnswers.toFixed(1)} s, DNS after ${dnsAnswers.toFixed(1)} s, writes after ${writesAnswer.toFixed(1)} s (then ${writesAfter}/5 acknowledged), a new pod ran after ${newPodRunning.toFixed(1)} s; booting it again`);
+  log(
+    `${lost} lost: API answers after ${apiAnswers.toFixed(1)} s, DNS after ${dnsAnswers.toFixed(1)} s, writes after ${writesAnswer.toFixed(1)} s (then ${writesAfter}/5 acknowledged), a new pod ran after ${newPodRunning.toFixed(1)} s; booting it again`,
+  );
   const t1 = Date.now();
   await c.hosts.boot(lost);
   await c.eventually(`${lost} to be a Ready node and a healthy etcd voter again`, () => checkHealthy(c, f), 300_000);
   return { lost, why, apiAnswers, dnsAnswers, writesAnswer, leases, writesAfter, newPodRunning, rejoined: (Date.now() - t1) / 1000 };
 }
-
 
 export interface MemberRerun {
   /** The steps `pulumi up --replace` ran again. */
@@ -477,7 +544,10 @@ export async function markCluster(c: LabCluster, master: string, what: string): 
   const before = await uid(master);
   return async (m) => ({
     sameCluster: (await uid(m)) === before,
-    dataKept: await c.kubectl(m, ["-n", "default", "get", "configmap", marker, "-o", "jsonpath={.data.t}"]).then((t) => t.trim() === String(t0), () => false),
+    dataKept: await c.kubectl(m, ["-n", "default", "get", "configmap", marker, "-o", "jsonpath={.data.t}"]).then(
+      (t) => t.trim() === String(t0),
+      () => false,
+    ),
   });
 }
 
@@ -488,7 +558,13 @@ export async function workloadSampler(c: LabCluster, f: ClusterFacts, master: st
   return sampler(c, f.workers[0], `( a="$(curl -s --max-time 2 http://${ip}/)" || exit; case "$a" in *pod=*) exit 0 ;; esac; exit 100 )`, 0.5);
 }
 
-export async function replaceMachine(c: LabCluster, f: ClusterFacts, name: string, setMachine: (machine: string) => void, opts: { killJoin?: boolean } = {}): Promise<MachineReplaced> {
+export async function replaceMachine(
+  c: LabCluster,
+  f: ClusterFacts,
+  name: string,
+  setMachine: (machine: string) => void,
+  opts: { killJoin?: boolean } = {},
+): Promise<MachineReplaced> {
   const other = masterOf(f, [name]);
   const t0 = Date.now();
   const machineOf = async () => (await c.kubectl(other, ["get", "node", name, "-o", "jsonpath={.status.nodeInfo.machineID}"])).trim();
@@ -538,15 +614,24 @@ async function upWithJoinKilled(c: LabCluster, name: string, other: string): Pro
   let finished = false;
   void up.then(() => (finished = true));
   let killed = false;
-  await c.waitFor(`kubeadm join on ${name} to add its etcd member`, async () => {
-    if (finished) return true;
-    const r = await c.exec(name, ["sh", "-c", "test -f /etc/kubernetes/manifests/etcd.yaml && pkill -KILL -f '^kubeadm join --config'"]);
-    killed = r.code === 0;
-    return killed;
-  }, 20 * 60_000);
+  await c.waitFor(
+    `kubeadm join on ${name} to add its etcd member`,
+    async () => {
+      if (finished) return true;
+      const r = await c.exec(name, ["sh", "-c", "test -f /etc/kubernetes/manifests/etcd.yaml && pkill -KILL -f '^kubeadm join --config'"]);
+      killed = r.code === 0;
+      return killed;
+    },
+    20 * 60_000,
+  );
   const afterSeconds = (Date.now() - t0) / 1000;
   const first = await up;
-  const learners = killed ? await etcdMembers(c, other).then((e) => e.learners, () => ["(etcd did not answer)"]) : [];
+  const learners = killed
+    ? await etcdMembers(c, other).then(
+        (e) => e.learners,
+        () => ["(etcd did not answer)"],
+      )
+    : [];
   return { killed, afterSeconds, firstUpFailed: first.code !== 0, learners };
 }
 
@@ -607,9 +692,14 @@ export async function mastersInTurn(c: LabCluster, f: ClusterFacts): Promise<Mas
   const replace = urns.flatMap((u) => ["--replace", u]);
   const ofMasters = (name: string) => f.masters.some((m) => name === `${m}-prepare` || name === `${m}-healthy`);
   const preview = ((await c.engine.preview(c.stack, replace)).raw as { steps?: Array<{ op: string; urn: string }> }).steps ?? [];
-  const previewOrder = preview.filter((s) => s.op !== "same").map((s) => s.urn.split("::").pop()!).filter(ofMasters);
+  const previewOrder = preview
+    .filter((s) => s.op !== "same")
+    .map((s) => s.urn.split("::").pop()!)
+    .filter(ofMasters);
   const at = (name: string) => previewOrder.indexOf(name);
-  const previewInTurn = f.masters.every((m, i) => at(`${m}-prepare`) >= 0 && at(`${m}-healthy`) > at(`${m}-prepare`) && (i === 0 || at(`${m}-prepare`) > at(`${f.masters[i - 1]}-healthy`)));
+  const previewInTurn = f.masters.every(
+    (m, i) => at(`${m}-prepare`) >= 0 && at(`${m}-healthy`) > at(`${m}-prepare`) && (i === 0 || at(`${m}-prepare`) > at(`${f.masters[i - 1]}-healthy`)),
+  );
 
   const services = async () => {
     const pids: string[] = [];
@@ -672,7 +762,7 @@ export async function destroyAndCheck(c: LabCluster, hosts: string[], log: (s: s
 export async function leftAfterReset(c: LabCluster, hosts: string[]): Promise<string[]> {
   const checks: Array<[string, string]> = [
     ["kubelet running", "systemctl is-active --quiet kubelet"],
-    ["/etc/kubernetes has files", "[ -n \"$(ls -A /etc/kubernetes 2>/dev/null)\" ]"],
+    ["/etc/kubernetes has files", '[ -n "$(ls -A /etc/kubernetes 2>/dev/null)" ]'],
     ["kubeadm-ha files", "ls -d /etc/kubeadm-ha /var/lib/kubeadm-ha /usr/local/sbin/kubeadm-ha-* 2>/dev/null | grep -q ."],
     ["Kubernetes binaries", "ls /usr/bin/kubeadm /usr/bin/kubelet /usr/bin/kubectl 2>/dev/null | grep -q ."],
     ["containers", "ctr -n k8s.io containers ls -q | grep -q ."],
@@ -766,7 +856,13 @@ export async function endpointMismatches(c: LabCluster, hosts: string[], masters
  * the spares from etcd, the Node list and every endpoint config, and give their hosts
  * back. The workload answers throughout; no data is lost.
  */
-export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: MasterHost[], spares: MasterHost[], setMasters: (masters: MasterHost[]) => void): Promise<MastersScaled> {
+export async function scaleMasters(
+  c: LabCluster,
+  f: ClusterFacts,
+  masters: MasterHost[],
+  spares: MasterHost[],
+  setMasters: (masters: MasterHost[]) => void,
+): Promise<MastersScaled> {
   const other = masterOf(f);
   const sameClusterAfter = await markCluster(c, other, "scaling");
   const workload = await workloadSampler(c, f, other);
@@ -791,7 +887,11 @@ export async function scaleMasters(c: LabCluster, f: ClusterFacts, masters: Mast
       voters: e.voters.sort(),
       learners: e.learners,
       etcdHealthy: e.healthy,
-      nodes: (await c.kubectl(other, ["get", "nodes", "-l", "node-role.kubernetes.io/control-plane", "-o", "jsonpath={.items[*].metadata.name}"])).trim().split(/\s+/).filter(Boolean).sort(),
+      nodes: (await c.kubectl(other, ["get", "nodes", "-l", "node-role.kubernetes.io/control-plane", "-o", "jsonpath={.items[*].metadata.name}"]))
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .sort(),
       endpointWrong: await endpointMismatches(c, [...names, ...f.workers], list),
       turns: turns.filter((x) => Number.isFinite(x.start)),
       inTurn,

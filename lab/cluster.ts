@@ -88,7 +88,13 @@ export class LabCluster {
    */
   async bundleOf(version: string): Promise<{ dir: string; url: string; seconds: number }> {
     const t0 = Date.now();
-    const bundle = await buildBundle({ out: join(labCacheDir(), `bundle-v${version}`), kubernetesVersion: version, withLabImages: true, root: ROOT, log: (l) => this.log(`bundle ${version}: ${l}`) });
+    const bundle = await buildBundle({
+      out: join(labCacheDir(), `bundle-v${version}`),
+      kubernetesVersion: version,
+      withLabImages: true,
+      root: ROOT,
+      log: (l) => this.log(`bundle ${version}: ${l}`),
+    });
     const server = await serveBundle(bundle.dir, GATEWAY, BUNDLE_PORT + 1 + this.servers.length);
     this.servers.push(server);
     this.log(`bundle ${bundle.dir} (${(bundle.bytes / 2 ** 20).toFixed(0)} MiB) served at ${server.url}`);
@@ -104,7 +110,12 @@ export class LabCluster {
    * `bundleFrom`: the hosts fetch the bundle from the lab's URL (the stack's setting), or get
    * the folder copied over SSH. `spares`: more hosts, made with the stack's, that it does not list (yet).
    */
-  static async open(mode: LabMode, log: (s: string) => void, bundleFrom: "url" | "folder" = "url", spares: HostSpec[] = []): Promise<{ cluster: LabCluster; timings: Omit<BringUp, "up" | "steps"> }> {
+  static async open(
+    mode: LabMode,
+    log: (s: string) => void,
+    bundleFrom: "url" | "folder" = "url",
+    spares: HostSpec[] = [],
+  ): Promise<{ cluster: LabCluster; timings: Omit<BringUp, "up" | "steps"> }> {
     const t0 = Date.now();
     if (LabHosts.exists()) throw new LabError("lab hosts exist already: remove them with npm run lab:hosts -- down (a lab run makes its own)");
     const hosts = await LabHosts.up([...hostSpecsOfStack(stackOf(mode)), ...spares], log);
@@ -186,7 +197,10 @@ export class LabCluster {
   async upLogged(args: string[]): Promise<{ code: number; output: string; events: EngineEvent[] }> {
     const events = join(this.engine.dir, `events-${Date.now()}.jsonl`);
     // The CLI writes --event-log only with its debug commands enabled.
-    const r = await this.engine.run(["up", "--yes", "--skip-preview", "--event-log", events, ...args, ...this.stackArgs()], { timeoutMs: 45 * 60_000, env: { PULUMI_DEBUG_COMMANDS: "true" } });
+    const r = await this.engine.run(["up", "--yes", "--skip-preview", "--event-log", events, ...args, ...this.stackArgs()], {
+      timeoutMs: 45 * 60_000,
+      env: { PULUMI_DEBUG_COMMANDS: "true" },
+    });
     return { code: r.code, output: r.stdout + r.stderr, events: readEventLog(events) as EngineEvent[] };
   }
 
@@ -211,15 +225,20 @@ export class LabCluster {
     let last: unknown;
     let value: T | undefined;
     try {
-      await waitUntil(what, async () => {
-        try {
-          value = await f();
-          return true;
-        } catch (e) {
-          last = e;
-          return false;
-        }
-      }, timeoutMs, 1000);
+      await waitUntil(
+        what,
+        async () => {
+          try {
+            value = await f();
+            return true;
+          } catch (e) {
+            last = e;
+            return false;
+          }
+        },
+        timeoutMs,
+        1000,
+      );
     } catch (e) {
       throw new LabError(`${(e as Error).message}; last: ${(last as Error)?.message ?? last}`);
     }
@@ -249,5 +268,5 @@ export interface HostReport {
 const CONTAINERS = `cd ${POD_LOGS} 2>/dev/null || exit 0
 for d in */*/; do
   [ -d "$d" ] || continue
-  echo "\${d%/}: \$(ls "$d" | grep -c '\\.log$') start(s), last written \$(date -r "$d\$(ls -t "$d" | head -1)" +%T)"
+  echo "\${d%/}: $(ls "$d" | grep -c '\\.log$') start(s), last written $(date -r "$d$(ls -t "$d" | head -1)" +%T)"
 done`;

@@ -64,7 +64,12 @@ export class ControlPlane {
   admin!: { ca: string; cert: string; key: string; kubeconfig: string };
   private rendered!: RenderedStack;
 
-  constructor(readonly lab: Lab, readonly mode: EndpointMode, private readonly variant: EndpointVariant = {}, private readonly log: (line: string) => void = () => undefined) {}
+  constructor(
+    readonly lab: Lab,
+    readonly mode: EndpointMode,
+    private readonly variant: EndpointVariant = {},
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
 
   /** The discovery hash of the lab's cluster CA. */
   private caHash = "";
@@ -107,7 +112,8 @@ export class ControlPlane {
     this.rendered = await renderedStack(ENDPOINT_STACK[this.mode]);
     const outputs = this.rendered.outputs as { masters: Array<{ name: string; address: string }>; endpointAddresses: string[] };
     const octet = (a: string) => Number(a.split(".")[3]);
-    for (const [index, m] of outputs.masters.entries()) this.masters.push({ name: m.name, index, host: this.lab.addHost(m.name, octet(m.address)), root: join(this.lab.dir, m.name) });
+    for (const [index, m] of outputs.masters.entries())
+      this.masters.push({ name: m.name, index, host: this.lab.addHost(m.name, octet(m.address)), root: join(this.lab.dir, m.name) });
     const worker = this.rendered.workers()[0];
     this.client = { name: worker.name, host: this.lab.addHost(worker.name, octet(worker.address)), root: join(this.lab.dir, worker.name) };
 
@@ -158,7 +164,20 @@ export class ControlPlane {
   async startKeepalived(m: CpMaster, check = join(this.lab.dir, "check-apiserver-proxy.sh")) {
     const conf = (this.variant.keepalived ?? ((c) => c))(this.file(m.name, ENDPOINT_PATHS.keepalived)).split(ENDPOINT_PATHS.check).join(check);
     const run = join(this.lab.dir, m.name);
-    await this.lab.start(m.host, "keepalived", ["keepalived", "-n", "-l", "-D", "-f", this.lab.file(`keepalived-${m.name}.conf`, conf), "-p", `${run}.pid`, "-r", `${run}-vrrp.pid`, "-c", `${run}-checkers.pid`]);
+    await this.lab.start(m.host, "keepalived", [
+      "keepalived",
+      "-n",
+      "-l",
+      "-D",
+      "-f",
+      this.lab.file(`keepalived-${m.name}.conf`, conf),
+      "-p",
+      `${run}.pid`,
+      "-r",
+      `${run}-vrrp.pid`,
+      "-c",
+      `${run}-checkers.pid`,
+    ]);
   }
 
   private kubeadm(m: CpMaster, args: string[]) {
@@ -190,8 +209,18 @@ export class ControlPlane {
     join.catch(() => undefined);
     await this.lab.waitFor(`kubeadm to write ${m.name}'s etcd manifest`, () => manifestWritten(m.root, "etcd") || joinEnded, 180_000, 100);
     if (manifestWritten(m.root, "etcd")) await this.startPod(m, "etcd");
-    this.log(`${m.name}: ${(await join).trim().split("\n").filter((l) => /etcd|control-plane|certificate/i.test(l)).slice(-4).join(" | ")}`);
-    await this.startMaster(m, CONTROL_PLANE_PODS.filter((p) => p !== "etcd"));
+    this.log(
+      `${m.name}: ${(await join)
+        .trim()
+        .split("\n")
+        .filter((l) => /etcd|control-plane|certificate/i.test(l))
+        .slice(-4)
+        .join(" | ")}`,
+    );
+    await this.startMaster(
+      m,
+      CONTROL_PLANE_PODS.filter((p) => p !== "etcd"),
+    );
     await this.postMirrorPods(m);
     await this.setEndpoint(m, addresses.at(-1)!);
   }
@@ -223,7 +252,22 @@ export class ControlPlane {
   /** etcdctl as the master, against its own member, with kubeadm's healthcheck client certificate. */
   private etcdctl(m: CpMaster, args: string[], timeout: string) {
     const pki = "/etc/kubernetes/pki/etcd";
-    const argv = [tool("etcdctl"), "--endpoints", "https://127.0.0.1:2379", "--cacert", `${pki}/ca.crt`, "--cert", `${pki}/healthcheck-client.crt`, "--key", `${pki}/healthcheck-client.key`, "--command-timeout", timeout, "--dial-timeout", timeout, ...args];
+    const argv = [
+      tool("etcdctl"),
+      "--endpoints",
+      "https://127.0.0.1:2379",
+      "--cacert",
+      `${pki}/ca.crt`,
+      "--cert",
+      `${pki}/healthcheck-client.crt`,
+      "--key",
+      `${pki}/healthcheck-client.key`,
+      "--command-timeout",
+      timeout,
+      "--dial-timeout",
+      timeout,
+      ...args,
+    ];
     return this.lab.exec(m.host, asHost(m.root, argv), { timeoutMs: 5000 });
   }
 
@@ -253,7 +297,10 @@ export class ControlPlane {
 
   private adminCredentials(m: CpMaster) {
     const conf = readFileSync(join(m.root, "etc/kubernetes/admin.conf"), "utf8");
-    const kc = parse(conf) as { clusters: Array<{ cluster: { "certificate-authority-data": string; server: string } }>; users: Array<{ user: { "client-certificate-data": string; "client-key-data": string } }> };
+    const kc = parse(conf) as {
+      clusters: Array<{ cluster: { "certificate-authority-data": string; server: string } }>;
+      users: Array<{ user: { "client-certificate-data": string; "client-key-data": string } }>;
+    };
     const b64 = (s: string) => Buffer.from(s, "base64").toString();
     const kubeconfig = this.lab.file("admin.conf", conf, 0o600);
     return {
@@ -271,7 +318,11 @@ export class ControlPlane {
 
   /** Runs lab/apiclient.js on the client for `durationMs`; resolves with what it printed (parsed). */
   async apiclient<T>(mode: "writes" | "leases" | "list", durationMs = 0, intervalMs = 0, prefix = "lab"): Promise<T> {
-    const r = await this.lab.exec(this.client.host, [process.execPath, join(__dirname, "apiclient.js"), mode, this.server, this.admin.ca, this.admin.cert, this.admin.key, String(durationMs), String(intervalMs), prefix], { timeoutMs: durationMs + 30_000 });
+    const r = await this.lab.exec(
+      this.client.host,
+      [process.execPath, join(__dirname, "apiclient.js"), mode, this.server, this.admin.ca, this.admin.cert, this.admin.key, String(durationMs), String(intervalMs), prefix],
+      { timeoutMs: durationMs + 30_000 },
+    );
     if (r.code !== 0) throw new LabError(`apiclient ${mode} failed (${r.code}): ${r.stderr}`);
     return JSON.parse(r.stdout) as T;
   }
@@ -284,7 +335,18 @@ export class ControlPlane {
 
   /** lab/apiclient.js on the client, sampling every `intervalMs` until stopped. */
   apiclientSampler<T>(mode: "writes" | "leases", intervalMs: number, prefix = "lab") {
-    return this.lab.sampler<T>(this.client.host, [process.execPath, join(__dirname, "apiclient.js"), mode, this.server, this.admin.ca, this.admin.cert, this.admin.key, "0", String(intervalMs), prefix]);
+    return this.lab.sampler<T>(this.client.host, [
+      process.execPath,
+      join(__dirname, "apiclient.js"),
+      mode,
+      this.server,
+      this.admin.ca,
+      this.admin.cert,
+      this.admin.key,
+      "0",
+      String(intervalMs),
+      prefix,
+    ]);
   }
 
   /** The node holding each control-plane Lease now (null when unreadable). */

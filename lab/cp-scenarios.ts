@@ -15,7 +15,10 @@ type LeaseSample = [number, string | null, string | null];
 /** Which haproxy the client's requests go through: the VIP holder's (vip), or the client's own (local-proxy). */
 function proxyOf(cp: ControlPlane): { host: string } {
   if (cp.mode === "local-proxy") return { host: cp.client.name };
-  const holder = cp.lab.holderOf(vipOf(cp), cp.masters.map((m) => m.name));
+  const holder = cp.lab.holderOf(
+    vipOf(cp),
+    cp.masters.map((m) => m.name),
+  );
   if (!holder) throw new LabError("no master holds the VIP");
   return { host: holder };
 }
@@ -149,17 +152,26 @@ export async function masterLost(cp: ControlPlane, pick: "lease-holder" | "vip-h
   // Both Leases held first (a fresh cluster's controllers take them within seconds of starting).
   let sched: string | null = null;
   let kcm: string | null = null;
-  await cp.lab.waitFor("the scheduler and controller-manager to hold their Leases", async () => {
-    [[, sched, kcm]] = await cp.apiclient<LeaseSample[]>("leases", 1, 1000);
-    return sched !== null && kcm !== null;
-  }, 120_000, 500);
+  await cp.lab.waitFor(
+    "the scheduler and controller-manager to hold their Leases",
+    async () => {
+      [[, sched, kcm]] = await cp.apiclient<LeaseSample[]>("leases", 1, 1000);
+      return sched !== null && kcm !== null;
+    },
+    120_000,
+    500,
+  );
   const lost: CpMaster =
-    pick === "vip-holder" ? cp.masters.find((m) => m.name === proxyOf(cp).host)! : cp.masters.find((m) => m.name === holderNode(kcm)) ?? cp.masters.find((m) => m.name === holderNode(sched))!;
+    pick === "vip-holder"
+      ? cp.masters.find((m) => m.name === proxyOf(cp).host)!
+      : (cp.masters.find((m) => m.name === holderNode(kcm)) ?? cp.masters.find((m) => m.name === holderNode(sched))!);
   if (!lost) throw new LabError(`no master holds the Leases (scheduler ${sched}, controller-manager ${kcm})`);
   const held = [
     ["kube-scheduler", holderNode(sched)],
     ["kube-controller-manager", holderNode(kcm)],
-  ].filter(([, h]) => h === lost.name).map(([l]) => l!);
+  ]
+    .filter(([, h]) => h === lost.name)
+    .map(([l]) => l!);
   const vipHeld = cp.mode === "vip" && proxyOf(cp).host === lost.name;
 
   const probe = cp.readyzSampler();
@@ -172,15 +184,20 @@ export async function masterLost(cp: ControlPlane, pick: "lease-holder" | "vip-h
   // A survivor must take every Lease the lost master held. The wait notes when it first
   // saw each new holder: the sampler may be stopped before its next sample shows one.
   const seen = new Map<string, { ts: number; holder: string }>();
-  await cp.lab.waitFor("a survivor to take every Lease", async () => {
-    const ts = Date.now();
-    const h = await cp.leaseHolders();
-    for (const l of held) {
-      const holder = h[l as keyof typeof h];
-      if (holder !== null && holder !== lost.name && !seen.has(l)) seen.set(l, { ts, holder });
-    }
-    return held.every((l) => seen.has(l));
-  }, 120_000, 500);
+  await cp.lab.waitFor(
+    "a survivor to take every Lease",
+    async () => {
+      const ts = Date.now();
+      const h = await cp.leaseHolders();
+      for (const l of held) {
+        const holder = h[l as keyof typeof h];
+        if (holder !== null && holder !== lost.name && !seen.has(l)) seen.set(l, { ts, holder });
+      }
+      return held.every((l) => seen.has(l));
+    },
+    120_000,
+    500,
+  );
   await cp.lab.waitFor("the client to be answered after the loss", () => probe.okSince(vipMoved ?? t), 30_000);
   const [samples, w, l] = await Promise.all([probe.stop(), writes.stop(), leases.stop()]);
   const takeover = (lease: string, col: 1 | 2) => {
@@ -247,10 +264,15 @@ export async function etcdLeaderKilled(cp: ControlPlane): Promise<EtcdLeaderLoss
   if (!leader) throw new LabError("no etcd leader");
   const t = cp.lab.kill(leader.name, "etcd");
   const survivors = cp.masters.filter((m) => m !== leader);
-  const elected = await cp.lab.waitFor("a new etcd leader", async () => {
-    const l = await cp.etcdLeader(survivors);
-    return l !== undefined && l !== leader;
-  }, 30_000, 50);
+  const elected = await cp.lab.waitFor(
+    "a new etcd leader",
+    async () => {
+      const l = await cp.etcdLeader(survivors);
+      return l !== undefined && l !== leader;
+    },
+    30_000,
+    50,
+  );
   await cp.startPod(leader, "etcd");
   await healthy(cp);
   return { killed: leader.name, electionMs: elected - t };

@@ -44,8 +44,19 @@ export interface EncryptionRun {
 const SECRET = "kubeadm-ha-lab-encryption";
 const DATA = "lab-secret-value-that-must-never-be-logged";
 const etcdctlGet = (master: string, key: string) => [
-  "-n", "kube-system", "exec", `etcd-${master}`, "--", "etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
-  "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt", "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key", "get", key, "--print-value-only",
+  "-n",
+  "kube-system",
+  "exec",
+  `etcd-${master}`,
+  "--",
+  "etcdctl",
+  "--endpoints=https://127.0.0.1:2379",
+  "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
+  "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt",
+  "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key",
+  "get",
+  key,
+  "--print-value-only",
 ];
 
 /** The first bytes of a Secret's value in etcd, read on `master`'s member. */
@@ -134,7 +145,8 @@ async function rotate(c: LabCluster, f: ClusterFacts, log: (s: string) => void):
   const steps = Object.fromEntries(Object.entries(stepSpans(up.events)).filter(([n]) => /-encryption(-read|-rewrite)?$/.test(n)));
   const storedAfter = await storedBytes(c, master, SECRET);
   const readBackAfter = await readsBack(c, master, SECRET);
-  const output = JSON.parse((await c.engine.must(["stack", "output", ENCRYPTION_OUTPUT, "--json", "--stack", c.stack, "--non-interactive"])).trim() || "null") as EncryptionOutput | undefined;
+  const output = JSON.parse((await c.engine.must(["stack", "output", ENCRYPTION_OUTPUT, "--json", "--stack", c.stack, "--non-interactive"])).trim() || "null") as
+    EncryptionOutput | undefined;
   log(
     `encryption: rotation up ${up.code === 0 ? `in ${upSeconds.toFixed(0)} s` : `FAILED:\n${failure}`}; cross-master failures ${crossFailures}/${crossRequests}${firstCrossFailure ? ` (first: ${firstCrossFailure})` : ""}; ${SECRET} now stored as ${JSON.stringify(storedAfter)}, read back ${readBackAfter}; output ${JSON.stringify(output)}`,
   );
@@ -146,11 +158,17 @@ export function encryptionChecks(r: EncryptionRun, masters: string[]): Array<[st
   const key1 = storedPrefix({ provider: "secretbox", round: 1 });
   const key2 = storedPrefix({ provider: "secretbox", round: 2 });
   const rot = r.rotation;
-  const phase = (suffix: RegExp) => Object.entries(rot.steps).filter(([n]) => suffix.test(n)).map(([, s]) => s);
+  const phase = (suffix: RegExp) =>
+    Object.entries(rot.steps)
+      .filter(([n]) => suffix.test(n))
+      .map(([, s]) => s);
   const [reads, uses, rewrite] = [phase(/-encryption-read$/), phase(/-encryption$/), phase(/-encryption-rewrite$/)];
   const ordered =
-    reads.length === masters.length && uses.length === masters.length && rewrite.length === 1 &&
-    Math.min(...uses.map((s) => s.start)) >= Math.max(...reads.map((s) => s.end)) && rewrite[0].start >= Math.max(...uses.map((s) => s.end));
+    reads.length === masters.length &&
+    uses.length === masters.length &&
+    rewrite.length === 1 &&
+    Math.min(...uses.map((s) => s.start)) >= Math.max(...reads.map((s) => s.end)) &&
+    rewrite[0].start >= Math.max(...uses.map((s) => s.end));
   return [
     [`a Secret is stored encrypted with the cluster's key (${JSON.stringify(r.stored)})`, r.stored.startsWith(key1)],
     ["it reads back through the API", r.readBack],
@@ -158,9 +176,15 @@ export function encryptionChecks(r: EncryptionRun, masters: string[]): Array<[st
     ["no audit event carries a body, and the Secret's data is in no log", r.withBodies === 0 && !r.dataInLog],
     [`pulumi up rotated the key in ${rot.upSeconds.toFixed(0)} s${rot.failure ? `: ${rot.failure}` : ""}`, rot.upOk],
     ["every master read the new key before any wrote with it, and every Secret was written again after", ordered],
-    [`every Secret written through one apiserver read back through another during the rotation (${rot.crossFailures}/${rot.crossRequests} failed)`, rot.crossRequests > 0 && rot.crossFailures === 0],
+    [
+      `every Secret written through one apiserver read back through another during the rotation (${rot.crossFailures}/${rot.crossRequests} failed)`,
+      rot.crossRequests > 0 && rot.crossFailures === 0,
+    ],
     [`the Secret written before the rotation is stored under key-2 (${JSON.stringify(rot.storedAfter)}) and reads back`, rot.storedAfter.startsWith(key2) && rot.readBackAfter],
-    [`the encryption output says key-2, key-1 still read (${JSON.stringify(rot.output)})`, rot.output?.keyRound === 2 && JSON.stringify(rot.output?.previous) === JSON.stringify({ provider: "secretbox", round: 1 })],
+    [
+      `the encryption output says key-2, key-1 still read (${JSON.stringify(rot.output)})`,
+      rot.output?.keyRound === 2 && JSON.stringify(rot.output?.previous) === JSON.stringify({ provider: "secretbox", round: 1 }),
+    ],
   ];
 }
 

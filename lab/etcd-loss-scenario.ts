@@ -47,8 +47,14 @@ export async function externalMembers(c: LabCluster, master: string, e: EtcdFact
         if ((h as { health?: string }).health !== "true") unhealthy.push(x.name);
       }
       return {
-        voters: list.members.filter((x) => !x.isLearner).map((x) => x.name).sort(),
-        learners: list.members.filter((x) => x.isLearner).map((x) => x.name).sort(),
+        voters: list.members
+          .filter((x) => !x.isLearner)
+          .map((x) => x.name)
+          .sort(),
+        learners: list.members
+          .filter((x) => x.isLearner)
+          .map((x) => x.name)
+          .sort(),
         ids: list.members.map((x) => `${x.name}=${x.ID}`).sort(),
         unhealthy,
         leader: list.members.find((x) => x.ID === status.leader)?.name ?? "",
@@ -66,7 +72,9 @@ export async function checkHealthyExternal(c: LabCluster, f: ClusterFacts, e: Et
   const m = await externalMembers(c, masterOf(f), e);
   const want = e.members.map((x) => x.name).sort();
   if (m.voters.join() !== want.join() || m.learners.length || m.unhealthy.length || !m.leader) {
-    throw new LabError(`etcd: voters ${m.voters.join(",")}, learners ${m.learners.join(",") || "none"}, unhealthy ${m.unhealthy.join(",") || "none"}, leader ${m.leader || "none"}`);
+    throw new LabError(
+      `etcd: voters ${m.voters.join(",")}, learners ${m.learners.join(",") || "none"}, unhealthy ${m.unhealthy.join(",") || "none"}, leader ${m.leader || "none"}`,
+    );
   }
   return { nodesReady, voters: m.voters.length, leader: m.leader, ids: m.ids };
 }
@@ -82,12 +90,20 @@ const acknowledgedAfter = (s: Sample[], t: number) => s.filter((x) => x.t > t &&
 
 /** The acknowledged writes (ConfigMaps `probe-<t>` of the samples that answered) that the cluster no longer has. */
 export function lostWrites(samples: Sample[], present: Set<string>): string[] {
-  return samples.filter((s) => s.ok).map((s) => `probe-${s.t}`).filter((n) => !present.has(n));
+  return samples
+    .filter((s) => s.ok)
+    .map((s) => `probe-${s.t}`)
+    .filter((n) => !present.has(n));
 }
 
 async function probeConfigMaps(c: LabCluster, f: ClusterFacts): Promise<Set<string>> {
   const out = await c.kubectl(masterOf(f), ["-n", "default", "get", "configmaps", "-o", "name"]);
-  return new Set(out.split("\n").filter((l) => l.startsWith("configmap/probe-")).map((l) => l.slice("configmap/".length)));
+  return new Set(
+    out
+      .split("\n")
+      .filter((l) => l.startsWith("configmap/probe-"))
+      .map((l) => l.slice("configmap/".length)),
+  );
 }
 
 /** Loses hosts at once (each link down milliseconds after the one before); the time the last went. */
@@ -136,13 +152,18 @@ export async function loseZone(c: LabCluster, f: ClusterFacts, e: EtcdFacts, log
     const r = await c.exec(f.workers[0], ["kubectl", "--kubeconfig", WORKER_ADMIN, "--request-timeout=5s", "-n", "default", "create", "configmap", `probe-after-zone-${t0}-${i}`]);
     if (r.code === 0) writesAfter++;
   }
-  const leaderAfter = await externalMembers(c, survivor, e, [etcd.name]).then((m) => m.leader, () => "");
+  const leaderAfter = await externalMembers(c, survivor, e, [etcd.name]).then(
+    (m) => m.leader,
+    () => "",
+  );
   // Down until the cluster has seen it go (its Node no longer Ready), so that "back" below
   // means back, not a Ready status from before the loss.
   await c.waitFor(`${master} seen not Ready`, async () => ["False", "Unknown"].includes(await readyStatus(c, survivor, master)), 180_000);
   const samples = await writes.stop();
   const writesAnswer = recoveredAfter(samples, t0);
-  log(`zone ${etcd.zone} lost: ${samples.filter((x) => x.t > t0 && !x.ok).length} of ${samples.filter((x) => x.t > t0).length} writes failed after the loss, acknowledged throughout from ${writesAnswer.toFixed(1)} s (then ${writesAfter}/5), etcd leader ${before.leader} -> ${leaderAfter || "none"}; booting both again`);
+  log(
+    `zone ${etcd.zone} lost: ${samples.filter((x) => x.t > t0 && !x.ok).length} of ${samples.filter((x) => x.t > t0).length} writes failed after the loss, acknowledged throughout from ${writesAnswer.toFixed(1)} s (then ${writesAfter}/5), etcd leader ${before.leader} -> ${leaderAfter || "none"}; booting both again`,
+  );
   const t1 = Date.now();
   await Promise.all([c.hosts.boot(etcd.name), c.hosts.boot(master)]);
   await c.eventually(`${etcd.name} and ${master} back: every node Ready, every member a healthy voter`, () => checkHealthyExternal(c, f, e), 300_000);
@@ -150,7 +171,20 @@ export async function loseZone(c: LabCluster, f: ClusterFacts, e: EtcdFacts, log
   const lost = lostWrites(samples, await probeConfigMaps(c, f));
   await deleteProbeConfigMaps(c, f.workers[0]);
   const afterLoss = samples.filter((x) => x.t > t0);
-  return { zone: etcd.zone, etcd: etcd.name, master, leaderBefore: before.leader, leaderAfter, writesAnswer, failedAfterLoss: afterLoss.filter((x) => !x.ok).length, writesAfterLoss: afterLoss.length, writesAfter, acknowledged: samples.filter((s) => s.ok).length, lost, rejoined };
+  return {
+    zone: etcd.zone,
+    etcd: etcd.name,
+    master,
+    leaderBefore: before.leader,
+    leaderAfter,
+    writesAnswer,
+    failedAfterLoss: afterLoss.filter((x) => !x.ok).length,
+    writesAfterLoss: afterLoss.length,
+    writesAfter,
+    acknowledged: samples.filter((s) => s.ok).length,
+    lost,
+    rejoined,
+  };
 }
 
 export interface QuorumLost {
@@ -188,18 +222,30 @@ export async function loseQuorum(c: LabCluster, f: ClusterFacts, e: EtcdFacts, l
   await c.waitFor(`${ACKNOWLEDGED_EACH_SIDE} writes acknowledged before the loss`, async () => acknowledgedAfter(writes.samples(), 0) >= ACKNOWLEDGED_EACH_SIDE, 120_000);
   log(`losing etcd's quorum: ${followers.join(" and ")} at once (${before.leader} left alone), for ${QUORUM_LOST_HOLD_MS / 1000} s`);
   const t0 = await crashAll(c, followers);
-  await c.waitFor(`${QUORUM_LOST_HOLD_MS / 1000} s of write samples begun after the loss`, async () => writes.samples().some((x) => x.t >= t0 + QUORUM_LOST_HOLD_MS), QUORUM_LOST_HOLD_MS + 30_000);
+  await c.waitFor(
+    `${QUORUM_LOST_HOLD_MS / 1000} s of write samples begun after the loss`,
+    async () => writes.samples().some((x) => x.t >= t0 + QUORUM_LOST_HOLD_MS),
+    QUORUM_LOST_HOLD_MS + 30_000,
+  );
   const t1 = Date.now();
   const down = writes.samples().filter((x) => x.t > t0 && x.t < t1);
   log(`quorum lost: ${down.filter((x) => x.ok).length} of ${down.length} writes acknowledged while ${followers.join(" and ")} were down; booting them again`);
   await Promise.all(followers.map((n) => c.hosts.boot(n)));
   // When etcd has its quorum again (a leader, every member healthy), as the gateway says; the writes' return is read from their samples.
-  await c.eventually("etcd's members back with a leader", async () => {
-    const m = await externalMembers(c, masterOf(f), e);
-    if (!m.leader || m.unhealthy.length) throw new LabError(`leader ${m.leader || "none"}, unhealthy ${m.unhealthy.join(",") || "none"}`);
-  }, 300_000);
+  await c.eventually(
+    "etcd's members back with a leader",
+    async () => {
+      const m = await externalMembers(c, masterOf(f), e);
+      if (!m.leader || m.unhealthy.length) throw new LabError(`leader ${m.leader || "none"}, unhealthy ${m.unhealthy.join(",") || "none"}`);
+    },
+    300_000,
+  );
   const quorumBackAfter = (Date.now() - t1) / 1000;
-  await c.waitFor(`${ACKNOWLEDGED_EACH_SIDE} writes acknowledged once the members are back`, async () => acknowledgedAfter(writes.samples(), t1) >= ACKNOWLEDGED_EACH_SIDE, 300_000);
+  await c.waitFor(
+    `${ACKNOWLEDGED_EACH_SIDE} writes acknowledged once the members are back`,
+    async () => acknowledgedAfter(writes.samples(), t1) >= ACKNOWLEDGED_EACH_SIDE,
+    300_000,
+  );
   const samples = await writes.stop();
   const writesBackAfter = (samples.find((x) => x.t > t1 && x.ok)!.t - t1) / 1000;
   const after = await c.eventually("every node Ready, every member a healthy voter again", () => checkHealthyExternal(c, f, e), 300_000);
@@ -223,11 +269,26 @@ export async function loseQuorum(c: LabCluster, f: ClusterFacts, e: EtcdFacts, l
 /** What must hold of the two losses: [what, held]. */
 export function etcdLossChecks(z: ZoneLost, q: QuorumLost): Array<[string, boolean]> {
   return [
-    [`zone ${z.zone} lost (${z.etcd}, the etcd leader, and ${z.master}): the API stayed writable (${z.failedAfterLoss} of ${z.writesAfterLoss} writes failed after the loss, every one acknowledged from ${z.writesAnswer.toFixed(1)} s; then ${z.writesAfter}/5)`, Number.isFinite(z.writesAnswer) && z.writesAfter === 5],
+    [
+      `zone ${z.zone} lost (${z.etcd}, the etcd leader, and ${z.master}): the API stayed writable (${z.failedAfterLoss} of ${z.writesAfterLoss} writes failed after the loss, every one acknowledged from ${z.writesAnswer.toFixed(1)} s; then ${z.writesAfter}/5)`,
+      Number.isFinite(z.writesAnswer) && z.writesAfter === 5,
+    ],
     [`a new etcd leader among the members left (${z.leaderBefore} -> ${z.leaderAfter || "none"})`, z.leaderAfter !== "" && z.leaderAfter !== z.etcd],
-    [`no acknowledged write lost across the zone's loss (${z.acknowledged} acknowledged, missing: ${z.lost.join(", ") || "none"})`, z.acknowledged >= 2 * ACKNOWLEDGED_EACH_SIDE && z.lost.length === 0],
-    [`two members lost: no write acknowledged while they were down (${q.acknowledgedWhileDown} of ${q.writesWhileDown} over ${q.heldSeconds.toFixed(0)} s)`, q.writesWhileDown > 0 && q.acknowledgedWhileDown === 0],
-    [`etcd had its quorum again ${q.quorumBackAfter.toFixed(1)} s after the members booted, writes were acknowledged again after ${q.writesBackAfter.toFixed(1)} s, the same members all healthy voters`, Number.isFinite(q.writesBackAfter) && q.sameMembers],
-    [`no acknowledged write lost across the quorum's loss (${q.acknowledged} acknowledged, missing: ${q.lost.join(", ") || "none"})`, q.acknowledged >= 2 * ACKNOWLEDGED_EACH_SIDE && q.lost.length === 0],
+    [
+      `no acknowledged write lost across the zone's loss (${z.acknowledged} acknowledged, missing: ${z.lost.join(", ") || "none"})`,
+      z.acknowledged >= 2 * ACKNOWLEDGED_EACH_SIDE && z.lost.length === 0,
+    ],
+    [
+      `two members lost: no write acknowledged while they were down (${q.acknowledgedWhileDown} of ${q.writesWhileDown} over ${q.heldSeconds.toFixed(0)} s)`,
+      q.writesWhileDown > 0 && q.acknowledgedWhileDown === 0,
+    ],
+    [
+      `etcd had its quorum again ${q.quorumBackAfter.toFixed(1)} s after the members booted, writes were acknowledged again after ${q.writesBackAfter.toFixed(1)} s, the same members all healthy voters`,
+      Number.isFinite(q.writesBackAfter) && q.sameMembers,
+    ],
+    [
+      `no acknowledged write lost across the quorum's loss (${q.acknowledged} acknowledged, missing: ${q.lost.join(", ") || "none"})`,
+      q.acknowledged >= 2 * ACKNOWLEDGED_EACH_SIDE && q.lost.length === 0,
+    ],
   ];
 }

@@ -57,29 +57,53 @@ function makeExternal(c: LabCluster) {
 async function main() {
   const { values } = parseArgs({ options: { keep: { type: "boolean" }, upgrade: { type: "boolean" } } });
   const { cluster: c, timings } = await LabCluster.open(MODE, log, "url", ETCD_HOSTS);
-  let failed: string[] = [];
+  let failed: string[];
   try {
     const plan = makeExternal(c);
     const base = { masters: plan.masters.map((m) => m.name), workers: plan.staticWorkers.map((w) => w.name), endpoint: plan.endpoint.hostPort };
     const e: EtcdFacts = { members: plan.etcd.members, masterZones: Object.fromEntries(plan.masters.map((m) => [m.name, m.zone])) };
-    log(`external etcd: pulumi up (${e.members.map((m) => `${m.name} in ${m.zone}`).join(", ")} made members one at a time, then kubeadm init on ${base.masters[0]}, joins, workers)`);
+    log(
+      `external etcd: pulumi up (${e.members.map((m) => `${m.name} in ${m.zone}`).join(", ")} made members one at a time, then kubeadm init on ${base.masters[0]}, joins, workers)`,
+    );
     const { seconds: up, steps } = await c.up();
     const members = e.members.map((m) => [`${m.name}-member`, steps[`${m.name}-member`] ?? 0] as const);
-    log(`external etcd: pulumi up done in ${up.toFixed(0)} s (hosts ${timings.hosts.toFixed(0)} s, bundle ${timings.bundle.toFixed(0)} s): ${members.map(([n, t]) => `${n} ${t.toFixed(0)} s`).join(", ")}, ${phasesOf(steps, base.masters, base.workers).map(([p, t]) => `${p} ${t.toFixed(0)} s`).join(", ")}`);
+    log(
+      `external etcd: pulumi up done in ${up.toFixed(0)} s (hosts ${timings.hosts.toFixed(0)} s, bundle ${timings.bundle.toFixed(0)} s): ${members.map(([n, t]) => `${n} ${t.toFixed(0)} s`).join(", ")}, ${phasesOf(
+        steps,
+        base.masters,
+        base.workers,
+      )
+        .map(([p, t]) => `${p} ${t.toFixed(0)} s`)
+        .join(", ")}`,
+    );
     const f: ClusterFacts = { ...base, dnsIp: (await c.kubectl(base.masters[0], ["-n", "kube-system", "get", "service", "kube-dns", "-o", "jsonpath={.spec.clusterIP}"])).trim() };
     const h = await c.eventually("every node Ready, /readyz through the endpoint, every etcd machine a healthy voter", () => checkHealthyExternal(c, f, e), 180_000);
     /** After WHAT: every etcd machine a healthy voter (said as such), or why not ("NOT HEALTHY: ..."). */
     const votersAfter = (what: string) =>
-      c.eventually(`every etcd machine a healthy voter after ${what}`, () => checkHealthyExternal(c, f, e), 180_000).then(
-        (x) => `${x.voters} healthy voters (leader ${x.leader})`,
-        (err: Error) => `NOT HEALTHY: ${err.message}`,
-      );
+      c
+        .eventually(`every etcd machine a healthy voter after ${what}`, () => checkHealthyExternal(c, f, e), 180_000)
+        .then(
+          (x) => `${x.voters} healthy voters (leader ${x.leader})`,
+          (err: Error) => `NOT HEALTHY: ${err.message}`,
+        );
     log(`healthy: ${h.nodesReady} nodes Ready, etcd ${h.voters} healthy voters on their own machines (leader ${h.leader})`);
     // No master runs etcd: no etcd pod, no etcd data, no etcd certificate of its own.
-    const onMasters = (await Promise.all(f.masters.map(async (m) => ({ m, r: await c.exec(m, ["sh", "-c", "ls /etc/kubernetes/manifests/etcd.yaml /var/lib/etcd/member /etc/kubernetes/pki/etcd/server.crt 2>/dev/null"]) })))).filter((x) => x.r.stdout.trim());
+    const onMasters = (
+      await Promise.all(
+        f.masters.map(async (m) => ({
+          m,
+          r: await c.exec(m, ["sh", "-c", "ls /etc/kubernetes/manifests/etcd.yaml /var/lib/etcd/member /etc/kubernetes/pki/etcd/server.crt 2>/dev/null"]),
+        })),
+      )
+    ).filter((x) => x.r.stdout.trim());
     log(`etcd on the masters: ${onMasters.length ? onMasters.map((x) => `${x.m}: ${x.r.stdout.trim().replace(/\n/g, " ")}`).join("; ") : "none"}`);
-    const undiagnosable = unreported(await c.hostReports(), e.members.map((m) => m.name));
-    log(`the report a failed up would carry: ${undiagnosable.length ? `LACKS containers, etcd's or the kubelet's lines of ${undiagnosable.join(", ")}` : "each etcd machine's containers, etcd's and the kubelet's last lines"}`);
+    const undiagnosable = unreported(
+      await c.hostReports(),
+      e.members.map((m) => m.name),
+    );
+    log(
+      `the report a failed up would carry: ${undiagnosable.length ? `LACKS containers, etcd's or the kubelet's lines of ${undiagnosable.join(", ")}` : "each etcd machine's containers, etcd's and the kubelet's last lines"}`,
+    );
     await adminOnWorkers(c, f);
     // The workload the renewals and the upgrade are sampled with.
     const echo = await deployEcho(c, f);
@@ -98,11 +122,18 @@ async function main() {
     const afterRenewal = await votersAfter("the renewals");
     const when = (t: number) => new Date(t * 1000).toISOString().slice(11, 19);
     log(
-      `members' certificates by their timers in ${renewed.seconds.toFixed(0)} s${renewed.ok ? "" : ` (FAILED: ${renewed.failure})`}: turns ${renewed.turns.map((t) => `${t.master} ${when(t.start)}-${when(t.end)}`).join(", ")}; expiries ${Object.entries(renewed.expiries).map(([m, x]) => `${m} +${((x.after - x.before) / 60).toFixed(0)} min`).join(", ")}; the workload failed ${renewed.workloadFailures} of ${renewed.workloadRequests} requests, /readyz through the endpoint ${renewed.endpointFailures} of ${renewed.endpointRequests}; etcd after: ${afterRenewal}`,
+      `members' certificates by their timers in ${renewed.seconds.toFixed(0)} s${renewed.ok ? "" : ` (FAILED: ${renewed.failure})`}: turns ${renewed.turns.map((t) => `${t.master} ${when(t.start)}-${when(t.end)}`).join(", ")}; expiries ${Object.entries(
+        renewed.expiries,
+      )
+        .map(([m, x]) => `${m} +${((x.after - x.before) / 60).toFixed(0)} min`)
+        .join(
+          ", ",
+        )}; the workload failed ${renewed.workloadFailures} of ${renewed.workloadRequests} requests, /readyz through the endpoint ${renewed.endpointFailures} of ${renewed.endpointRequests}; etcd after: ${afterRenewal}`,
     );
 
     // Backups: the masters snapshot the external members; a restore puts every member back.
-    const taken = (JSON.parse((await c.engine.must(["stack", "output", "backups", "--json", "--stack", c.stack, "--non-interactive"])).trim() || "{}") as { taken?: string }).taken ?? "";
+    const taken =
+      (JSON.parse((await c.engine.must(["stack", "output", "backups", "--json", "--stack", c.stack, "--non-interactive"])).trim() || "{}") as { taken?: string }).taken ?? "";
     const takenOnShare = taken !== "" && existsSync(join(LAB_SHARE, "etcd-backups", taken));
     log(`backups: the first up took ${taken || "NOTHING"} (${takenOnShare ? "on the share" : "NOT on the share"})`);
     const turns = restoreTurns(plan).map((t) => ({ phase: t.phase, on: byRole[t.on] }));
@@ -115,35 +146,59 @@ async function main() {
       ["a failed up's report carries each etcd machine's containers, etcd's and the kubelet's lines", undiagnosable.length === 0],
       ...etcdLossChecks(zone, quorum),
       ["pulumi up after the losses changes nothing", again.code === 0],
-      [`every member's certificates renewed by its timer, one member at a time (${renewed.turns.map((t) => t.master).join(", ")})${renewed.ok ? "" : `: ${renewed.failure}`}`, renewalHeld(renewed, byRole.etcd)],
+      [
+        `every member's certificates renewed by its timer, one member at a time (${renewed.turns.map((t) => t.master).join(", ")})${renewed.ok ? "" : `: ${renewed.failure}`}`,
+        renewalHeld(renewed, byRole.etcd),
+      ],
       [`every etcd machine a healthy voter after the renewals (${afterRenewal})`, !afterRenewal.startsWith("NOT")],
       [`the first pulumi up took a snapshot of the external members to the share (${taken || "none"})`, takenOnShare],
       ...restoreChecks(restored, turns),
       [`every etcd machine a healthy voter after the restore (${membersBack})`, !membersBack.startsWith("NOT")],
     ];
     if (values.upgrade) {
-      log(`external etcd: upgrading to Kubernetes ${LAB_UPGRADE_VERSION} (the etcd machines one at a time, then the masters and workers) while ${f.workers[0]} asks the echo Service`);
+      log(
+        `external etcd: upgrading to Kubernetes ${LAB_UPGRADE_VERSION} (the etcd machines one at a time, then the masters and workers) while ${f.workers[0]} asks the echo Service`,
+      );
       const u = await upgradeCluster(c, f, LAB_UPGRADE_VERSION, byRole.etcd, () => checkHealthyExternal(c, f, e));
       const members = await Promise.all(
-        byRole.etcd.map(async (m) => `${m}: kubelet ${(await c.exec(m, ["kubelet", "--version"])).stdout.trim().split(" ").pop()}, etcd ${(await c.exec(m, ["sh", "-c", "sed -n 's#^ *image: .*:##p' /etc/kubernetes/manifests/etcd.yaml"])).stdout.trim()}`),
+        byRole.etcd.map(
+          async (m) =>
+            `${m}: kubelet ${(await c.exec(m, ["kubelet", "--version"])).stdout.trim().split(" ").pop()}, etcd ${(await c.exec(m, ["sh", "-c", "sed -n 's#^ *image: .*:##p' /etc/kubernetes/manifests/etcd.yaml"])).stdout.trim()}`,
+        ),
       );
       const wanted = (await c.exec(byRole.etcd[0], ["sh", "-c", `kubeadm config images list --kubernetes-version v${LAB_UPGRADE_VERSION} | sed -n 's#.*/etcd:##p'`])).stdout.trim();
       const healthy = await votersAfter("the upgrade");
-      log(`upgrade ${u.from} -> ${u.to}: up ${u.upOk ? `in ${u.upSeconds.toFixed(0)} s` : `FAILED:\n${u.failure}`}; order ${u.upOrder.join(", ")}; etcd machines ${members.join("; ")} (wanted etcd ${wanted}); workload failed ${u.workloadFailures} of ${u.workloadRequests} (${u.workloadFailedAt.join("; ") || "none"}), endpoint ${u.endpointFailures} of ${u.endpointRequests}; ${healthy}`);
+      log(
+        `upgrade ${u.from} -> ${u.to}: up ${u.upOk ? `in ${u.upSeconds.toFixed(0)} s` : `FAILED:\n${u.failure}`}; order ${u.upOrder.join(", ")}; etcd machines ${members.join("; ")} (wanted etcd ${wanted}); workload failed ${u.workloadFailures} of ${u.workloadRequests} (${u.workloadFailedAt.join("; ") || "none"}), endpoint ${u.endpointFailures} of ${u.endpointRequests}; ${healthy}`,
+      );
       checks.push(
-        [`the upgrade to ${u.to} held: preview's order run, every node on it, the workload answered every request (${u.workloadFailures} of ${u.workloadRequests} failed)${u.failure ? `: ${u.failure}` : ""}`, upgradeHeld(u, f.masters, f.workers)],
-        [`the etcd machines upgraded first, one at a time (${u.upOrder.slice(0, byRole.etcd.length).join(", ")})`, u.upOrder.slice(0, byRole.etcd.length).join() === byRole.etcd.map((m) => `${m}-upgrade`).join()],
-        [`every etcd machine on the release's kubelet and etcd ${wanted} (${members.join("; ")})`, wanted !== "" && members.every((m) => m.includes(`kubelet v${LAB_UPGRADE_VERSION},`) && m.endsWith(`etcd ${wanted}`))],
+        [
+          `the upgrade to ${u.to} held: preview's order run, every node on it, the workload answered every request (${u.workloadFailures} of ${u.workloadRequests} failed)${u.failure ? `: ${u.failure}` : ""}`,
+          upgradeHeld(u, f.masters, f.workers),
+        ],
+        [
+          `the etcd machines upgraded first, one at a time (${u.upOrder.slice(0, byRole.etcd.length).join(", ")})`,
+          u.upOrder.slice(0, byRole.etcd.length).join() === byRole.etcd.map((m) => `${m}-upgrade`).join(),
+        ],
+        [
+          `every etcd machine on the release's kubelet and etcd ${wanted} (${members.join("; ")})`,
+          wanted !== "" && members.every((m) => m.includes(`kubelet v${LAB_UPGRADE_VERSION},`) && m.endsWith(`etcd ${wanted}`)),
+        ],
         [`every etcd machine a healthy voter after the upgrade (${healthy})`, !healthy.startsWith("NOT")],
       );
     }
     if (!values.keep) {
       const { destroyed, leftOnHosts } = await destroyAndCheck(c, [...f.masters, ...f.workers, ...e.members.map((m) => m.name)], log);
       const etcdData = (await Promise.all(e.members.map(async (m) => ((await c.exec(m.name, ["test", "-e", "/var/lib/etcd/member"])).code === 0 ? [m.name] : [])))).flat();
-      checks.push([`pulumi destroy emptied the state and gave every host back (left: ${[...leftOnHosts, ...etcdData.map((n) => `${n}: etcd data`)].join("; ") || "nothing"})`, destroyed && leftOnHosts.length === 0 && etcdData.length === 0]);
+      checks.push([
+        `pulumi destroy emptied the state and gave every host back (left: ${[...leftOnHosts, ...etcdData.map((n) => `${n}: etcd data`)].join("; ") || "nothing"})`,
+        destroyed && leftOnHosts.length === 0 && etcdData.length === 0,
+      ]);
     }
     console.log("\nsummary");
-    console.log(`  external etcd (${MODE}): pulumi up ${up.toFixed(0)} s; zone lost: writes failed ${zone.failedAfterLoss}/${zone.writesAfterLoss}, acknowledged throughout from ${zone.writesAnswer.toFixed(1)} s, back healthy ${zone.rejoined.toFixed(0)} s after boot; quorum lost ${quorum.heldSeconds.toFixed(0)} s: writes acknowledged ${quorum.acknowledgedWhileDown}/${quorum.writesWhileDown}, quorum back ${quorum.quorumBackAfter.toFixed(1)} s and writes ${quorum.writesBackAfter.toFixed(1)} s after boot; members' certificates renewed by their timers in ${renewed.seconds.toFixed(0)} s (workload failures ${renewed.workloadFailures}/${renewed.workloadRequests}); restore up ${restored.upSeconds.toFixed(0)} s`);
+    console.log(
+      `  external etcd (${MODE}): pulumi up ${up.toFixed(0)} s; zone lost: writes failed ${zone.failedAfterLoss}/${zone.writesAfterLoss}, acknowledged throughout from ${zone.writesAnswer.toFixed(1)} s, back healthy ${zone.rejoined.toFixed(0)} s after boot; quorum lost ${quorum.heldSeconds.toFixed(0)} s: writes acknowledged ${quorum.acknowledgedWhileDown}/${quorum.writesWhileDown}, quorum back ${quorum.quorumBackAfter.toFixed(1)} s and writes ${quorum.writesBackAfter.toFixed(1)} s after boot; members' certificates renewed by their timers in ${renewed.seconds.toFixed(0)} s (workload failures ${renewed.workloadFailures}/${renewed.workloadRequests}); restore up ${restored.upSeconds.toFixed(0)} s`,
+    );
     for (const [what, held] of checks) console.log(`  ${held ? "held" : "NOT HELD"}: ${what}`);
     failed = checks.filter(([, held]) => !held).map(([what]) => what);
   } finally {

@@ -18,7 +18,10 @@ export function hostSpecsOfStack(stack: string, configDir = join(__dirname, ".."
   const plan = planOfConfig(stack, readStackFile(configDir, stack).config);
   const specs = [...plan.masters.map((m) => ({ name: m.name, address: m.ip })), ...plan.staticWorkers.map((w) => ({ name: w.name, address: w.address }))];
   const outside = specs.filter((s) => !s.address.startsWith(`${HOSTS_NET}.`));
-  if (outside.length) throw new LabError(`stack ${stack} lists ${outside.map((s) => `${s.name} (${s.address})`).join(", ")} outside the lab network ${HOSTS_NET}.0/24: use a lab stack such as ${DEFAULT_LAB_STACK}`);
+  if (outside.length)
+    throw new LabError(
+      `stack ${stack} lists ${outside.map((s) => `${s.name} (${s.address})`).join(", ")} outside the lab network ${HOSTS_NET}.0/24: use a lab stack such as ${DEFAULT_LAB_STACK}`,
+    );
   return specs;
 }
 

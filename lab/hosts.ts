@@ -71,7 +71,13 @@ export function requireHostTools(): void {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     throw new LabError("lab hosts need root (network namespaces, overlay mounts, systemd-nspawn): run as root");
   }
-  for (const [tool, pkg] of [["systemd-nspawn", "systemd-container"], ["debootstrap", "debootstrap"], ["nsenter", "util-linux"], ["ssh-keygen", "openssh-client"], ["ip", "iproute2"]]) {
+  for (const [tool, pkg] of [
+    ["systemd-nspawn", "systemd-container"],
+    ["debootstrap", "debootstrap"],
+    ["nsenter", "util-linux"],
+    ["ssh-keygen", "openssh-client"],
+    ["ip", "iproute2"],
+  ]) {
     if (spawnSync(tool, ["--version"]).error) throw new LabError(`${tool} is not installed (Debian package ${pkg}): run ./setup.sh`);
   }
 }
@@ -254,10 +260,23 @@ export class LabHosts {
     const p = spawn(
       "sh",
       [
-        "-c", `${enterCgroups(h.cgroups)}exec systemd-nspawn "$@"`, "systemd-nspawn",
-        "-D", join(h.dir, "root"), "--boot", "--register=no", "--keep-unit", `--machine=${name}`, `--hostname=${name}`,
-        `--network-namespace-path=/run/netns/${h.ns}`, "--capability=all", "--bind=/dev/kmsg",
-        `--bind=${join(h.dir, "containerd")}:/var/lib/containerd`, `--bind=${LAB_SHARE}:${LAB_SHARE_MOUNT}`, "--property=DeviceAllow=char-* rwm", "--rlimit=RLIMIT_NOFILE=1048576",
+        "-c",
+        `${enterCgroups(h.cgroups)}exec systemd-nspawn "$@"`,
+        "systemd-nspawn",
+        "-D",
+        join(h.dir, "root"),
+        "--boot",
+        "--register=no",
+        "--keep-unit",
+        `--machine=${name}`,
+        `--hostname=${name}`,
+        `--network-namespace-path=/run/netns/${h.ns}`,
+        "--capability=all",
+        "--bind=/dev/kmsg",
+        `--bind=${join(h.dir, "containerd")}:/var/lib/containerd`,
+        `--bind=${LAB_SHARE}:${LAB_SHARE_MOUNT}`,
+        "--property=DeviceAllow=char-* rwm",
+        "--rlimit=RLIMIT_NOFILE=1048576",
       ],
       // A writable /proc/sys and no seccomp filter: the kubelet and containerd set sysctls and use every syscall.
       { detached: true, stdio: ["ignore", out, out], env: { ...process.env, SYSTEMD_NSPAWN_API_VFS_WRITABLE: "1", SYSTEMD_SECCOMP: "0" } },
@@ -266,11 +285,20 @@ export class LabHosts {
     h.pid = p.pid;
     this.save();
     const console_ = () => readFileSync(join(h.dir, "console.log"), "utf8").split("\n").slice(-20).join("\n");
-    await waitUntil(`${name} to start systemd`, () => {
-      if (!alive(h.pid)) throw new LabError(`systemd-nspawn for ${name} exited:\n${console_()}`);
-      return leaderPid(h.pid) !== undefined;
-    }, 30_000);
-    await waitUntil(`${name} to finish booting (systemctl is-system-running)`, async () => /^(running|degraded)/.test((await this.exec(name, ["systemctl", "is-system-running"])).stdout), 90_000, 250);
+    await waitUntil(
+      `${name} to start systemd`,
+      () => {
+        if (!alive(h.pid)) throw new LabError(`systemd-nspawn for ${name} exited:\n${console_()}`);
+        return leaderPid(h.pid) !== undefined;
+      },
+      30_000,
+    );
+    await waitUntil(
+      `${name} to finish booting (systemctl is-system-running)`,
+      async () => /^(running|degraded)/.test((await this.exec(name, ["systemctl", "is-system-running"])).stdout),
+      90_000,
+      250,
+    );
     await waitUntil(`sshd on ${name} (${h.address}:22)`, () => portOpen(h.address, 22), 30_000, 250);
     this.log(`${name}: booted, sshd answering on ${h.address}:22`);
   }
@@ -317,7 +345,9 @@ export class LabHosts {
 /** The container's PID 1 (the child of systemd-nspawn `pid`), while it runs. */
 function leaderPid(pid: number | undefined): number | undefined {
   if (!alive(pid)) return undefined;
-  const child = tryRun(["pgrep", "-P", String(pid)]).stdout.split("\n").filter(Boolean)[0];
+  const child = tryRun(["pgrep", "-P", String(pid)])
+    .stdout.split("\n")
+    .filter(Boolean)[0];
   return child ? Number(child) : undefined;
 }
 
@@ -332,12 +362,18 @@ function stopHost(h: LabHostRecord): boolean {
 }
 
 function labNamespaces(): string[] {
-  return tryRun(["ip", "netns", "list"]).stdout.split("\n").map((l) => l.split(" ")[0]).filter((n) => n.startsWith(PREFIX));
+  return tryRun(["ip", "netns", "list"])
+    .stdout.split("\n")
+    .map((l) => l.split(" ")[0])
+    .filter((n) => n.startsWith(PREFIX));
 }
 
 /** Mounts under the lab's folder, deepest first. */
 function labMounts(): string[] {
-  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]).filter((m): m is string => !!m && m.startsWith(LAB_HOSTS_DIR + "/"));
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4])
+    .filter((m): m is string => !!m && m.startsWith(LAB_HOSTS_DIR + "/"));
   return [...new Set(mounts)].sort((a, b) => b.length - a.length);
 }
 
@@ -347,6 +383,8 @@ function strays(): string[] {
     ...labNamespaces().map((n) => `netns ${n}`),
     ...labMounts().map((m) => `mount ${m}`),
     ...(tryRun(["ip", "link", "show", GW_LINK]).status === 0 ? [`link ${GW_LINK}`] : []),
-    ...labCgroupRoots().filter((d) => existsSync(d)).map((d) => `cgroups ${d}`),
+    ...labCgroupRoots()
+      .filter((d) => existsSync(d))
+      .map((d) => `cgroups ${d}`),
   ];
 }

@@ -297,8 +297,13 @@ function fill(cfg: RenderedKubeadmConfig, opts: { tokenFile: string; dst: string
     env: {
       ...process.env,
       PATH: `${bin}:${process.env.PATH}`,
-      STANDIN_LOG: log, STANDIN_CAPTURE: capture, STANDIN_TOKEN: token, KUBEADM_HA_SYSTEMD_DIR: units,
-      STANDIN_NODE_NAME: opts.node.name, STANDIN_NODE_IP: opts.node.ip, STANDIN_REGION: opts.node.region ?? "us-east-1",
+      STANDIN_LOG: log,
+      STANDIN_CAPTURE: capture,
+      STANDIN_TOKEN: token,
+      KUBEADM_HA_SYSTEMD_DIR: units,
+      STANDIN_NODE_NAME: opts.node.name,
+      STANDIN_NODE_IP: opts.node.ip,
+      STANDIN_REGION: opts.node.region ?? "us-east-1",
     },
   });
   if (res.status !== 0 || !existsSync(capture)) throw new FillError(`${cfg.filler.path} on ${cfg.machine} failed (${res.status}): ${res.stdout}${res.stderr}${res.error ?? ""}`);
@@ -342,7 +347,6 @@ export class KubeadmError extends Error {
   }
 }
 
-
 /** Runs the built kubeadm; as the lab host whose files are under `root` when given (needs root). */
 export function kubeadm(args: string[], opts: { root?: string; timeoutMs?: number } = {}): Run {
   const argv = opts.root ? asHost(opts.root, [tool("kubeadm"), ...args]) : [tool("kubeadm"), ...args];
@@ -356,7 +360,12 @@ export function kubeadmValidate(configPath: string): Run {
 }
 
 /** The init phases that turn a node's config into certificates, kubeconfigs and static pod manifests. */
-export const CONTROL_PLANE_PHASES: string[][] = [["certs", "all"], ["kubeconfig", "all"], ["control-plane", "all"], ["etcd", "local"]];
+export const CONTROL_PLANE_PHASES: string[][] = [
+  ["certs", "all"],
+  ["kubeconfig", "all"],
+  ["control-plane", "all"],
+  ["etcd", "local"],
+];
 
 /** `kubeadm init phase <phase> --config <configPath>` for each phase, as the host under `root`; throws KubeadmError at the first failure. */
 export function kubeadmPhases(root: string, configPath: string, phases: string[][] = CONTROL_PLANE_PHASES): Run[] {
@@ -390,7 +399,6 @@ export function kubeconfigServer(text: string): string {
   if (clusters.length !== 1) throw new Error(`expected one cluster in the kubeconfig, found ${clusters.length}`);
   return clusters[0].cluster.server;
 }
-
 
 /** `extraArgs` of one component in a ClusterConfiguration, as `--name=value` flags. */
 export function extraArgFlags(cluster: any, component: "apiServer" | "controllerManager" | "scheduler" | "etcd"): string[] {

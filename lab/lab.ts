@@ -129,7 +129,8 @@ export function requireRoot(): void {
     if (spawnSync(tool, ["-V"]).error && spawnSync(tool, ["--version"]).error) throw new LabError(`${tool} is not installed: run ./setup.sh`);
   }
   const missing = LAB_TOOLS.filter((t) => !hasTools([t]));
-  if (missing.length) throw new LabError(`${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not built: run npm run toolchain (builds them from the Go module proxy into ${toolchainDir()})`);
+  if (missing.length)
+    throw new LabError(`${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not built: run npm run toolchain (builds them from the Go module proxy into ${toolchainDir()})`);
 }
 
 export class Lab {
@@ -174,7 +175,13 @@ export class Lab {
     this.procs.push(entry);
     const seen = new Promise<void>((resolve, reject) => {
       const onData = (d: Buffer) => {
-        entry.output.push(...d.toString().split("\n").filter(Boolean).map((l) => `${Date.now()} ${l}`));
+        entry.output.push(
+          ...d
+            .toString()
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => `${Date.now()} ${l}`),
+        );
         if (ready && ready.test(d.toString())) resolve();
       };
       proc.stdout!.on("data", onData);

@@ -52,13 +52,18 @@ export interface CertificatesRenewed {
 
 /** The earliest expiry (epoch s) of a machine's certificates, as kubeadm reads them with `config` (a master's, an etcd machine's). */
 const earliest = async (c: LabCluster, machine: string, config: string): Promise<number> => {
-  const r = await c.exec(machine, ["sh", "-c", `kubeadm certs check-expiration --config ${config} -o json | jq -r '[.certificates[] | select(.missing != true)] | min_by(.residualTime) | .expirationDate'`]);
+  const r = await c.exec(machine, [
+    "sh",
+    "-c",
+    `kubeadm certs check-expiration --config ${config} -o json | jq -r '[.certificates[] | select(.missing != true)] | min_by(.residualTime) | .expirationDate'`,
+  ]);
   const t = Date.parse(r.stdout.trim());
   if (Number.isNaN(t)) throw new Error(`no certificate expiry on ${machine}: ${r.stdout} ${r.stderr}`);
   return t / 1000;
 };
 
-const expiriesOf = async (c: LabCluster, machines: string[], config = CERTIFICATES_CONFIG) => Object.fromEntries(await Promise.all(machines.map(async (m) => [m, await earliest(c, m, config)] as const)));
+const expiriesOf = async (c: LabCluster, machines: string[], config = CERTIFICATES_CONFIG) =>
+  Object.fromEntries(await Promise.all(machines.map(async (m) => [m, await earliest(c, m, config)] as const)));
 
 /** The client certificate's expiry (epoch s) in a kubeconfig. */
 function kubeconfigExpiry(kubeconfig: string): number {
@@ -80,7 +85,14 @@ async function sampled<T>(c: LabCluster, f: ClusterFacts, during: () => Promise<
   const seconds = (Date.now() - t0) / 1000;
   const w = await workload.stop();
   const e = await endpoint.stop();
-  return { value, seconds, workloadRequests: w.length, workloadFailures: w.filter((s) => !s.ok).length, endpointRequests: e.length, endpointFailures: e.filter((s) => !s.ok).length };
+  return {
+    value,
+    seconds,
+    workloadRequests: w.length,
+    workloadFailures: w.filter((s) => !s.ok).length,
+    endpointRequests: e.length,
+    endpointFailures: e.filter((s) => !s.ok).length,
+  };
 }
 
 export async function renewCertificates(c: LabCluster, f: ClusterFacts): Promise<CertificatesRenewed> {
@@ -101,7 +113,8 @@ export async function renewCertificates(c: LabCluster, f: ClusterFacts): Promise
 
   // By `pulumi up`: the stack's window widened to take in every certificate (issued at least
   // a few minutes ago) makes this up's renewal round; each master renews in turn.
-  const output = async () => JSON.parse((await c.engine.must(["stack", "output", "certificates", "--json", "--stack", c.stack, "--non-interactive"])).trim() || "{}") as { expires?: string };
+  const output = async () =>
+    JSON.parse((await c.engine.must(["stack", "output", "certificates", "--json", "--stack", c.stack, "--non-interactive"])).trim() || "{}") as { expires?: string };
   const kubeconfig = async () => (await c.engine.must(["stack", "output", "kubeconfig", "--show-secrets", "--stack", c.stack, "--non-interactive"])).trim();
   const outputBefore = (await output()).expires ?? "";
   const kubeconfigBefore = kubeconfigExpiry(await kubeconfig());
@@ -137,7 +150,15 @@ export async function renewCertificates(c: LabCluster, f: ClusterFacts): Promise
  */
 export async function renewByTimers(c: LabCluster, f: ClusterFacts, machines: string[], config: string, validity: number): Promise<Renewal> {
   const dropIn = `/run/systemd/system/${CERTIFICATES_UNIT}.service.d`;
-  await Promise.all(machines.map((m) => c.exec(m, ["sh", "-c", `mkdir -p ${dropIn} && printf '[Service]\\nEnvironment=KUBEADM_HA_RENEW_BEFORE_S=${validity + 3600}\\n' > ${dropIn}/lab.conf && systemctl daemon-reload`])));
+  await Promise.all(
+    machines.map((m) =>
+      c.exec(m, [
+        "sh",
+        "-c",
+        `mkdir -p ${dropIn} && printf '[Service]\\nEnvironment=KUBEADM_HA_RENEW_BEFORE_S=${validity + 3600}\\n' > ${dropIn}/lab.conf && systemctl daemon-reload`,
+      ]),
+    ),
+  );
   const before = await expiriesOf(c, machines, config);
   const since = new Date().toISOString().replace("T", " ").slice(0, 19);
   const timer = await sampled(c, f, () => Promise.all(machines.map((m) => c.exec(m, ["systemctl", "start", `${CERTIFICATES_UNIT}.service`]))));
@@ -203,7 +224,10 @@ async function ourTokens(c: LabCluster, master: string): Promise<string[]> {
   const out = await c.kubectl(master, ["-n", "kube-system", "get", "secrets", "--field-selector", "type=bootstrap.kubernetes.io/token", "-o", "json"]);
   const items = (JSON.parse(out) as { items: Array<{ data: Record<string, string> }> }).items;
   const b64 = (s: string | undefined) => Buffer.from(s ?? "", "base64").toString("utf8");
-  return items.filter((i) => b64(i.data.description).startsWith("kubeadm-ha:")).map((i) => b64(i.data["token-id"])).sort();
+  return items
+    .filter((i) => b64(i.data.description).startsWith("kubeadm-ha:"))
+    .map((i) => b64(i.data["token-id"]))
+    .sort();
 }
 
 /**
@@ -221,7 +245,9 @@ export async function rotateToken(c: LabCluster, f: ClusterFacts, setWorkers: (n
   const removed = await c.engine.run(["up", "--yes", "--skip-preview", ...c.stackArgs()], { timeoutMs: 20 * 60_000 });
   writeFileSync(c.engine.configFile(c.stack), original);
   const state = (await c.engine.exportStack(c.stack)).json as { deployment?: { resources?: Array<{ urn: string; type: string }> } };
-  const tokenUrns = (state.deployment?.resources ?? []).filter((r) => r.type === "random:index/randomPassword:RandomPassword" && /-token-(id|secret)$/.test(r.urn)).map((r) => r.urn);
+  const tokenUrns = (state.deployment?.resources ?? [])
+    .filter((r) => r.type === "random:index/randomPassword:RandomPassword" && /-token-(id|secret)$/.test(r.urn))
+    .map((r) => r.urn);
   const t0 = Date.now();
   const up = await c.upLogged(tokenUrns.flatMap((u) => ["--replace", u]));
   const upSeconds = (Date.now() - t0) / 1000;
@@ -230,7 +256,7 @@ export async function rotateToken(c: LabCluster, f: ClusterFacts, setWorkers: (n
   const requests = (JSON.parse(csrs) as { items: Array<{ spec: { username: string }; metadata: { creationTimestamp: string } }> }).items
     .filter((i) => i.spec.username.startsWith("system:bootstrap:") && Date.parse(i.metadata.creationTimestamp) >= t0 - 5000)
     .map((i) => i.spec.username);
-  const ready = (await c.kubectl(master, ["get", "node", worker, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"]).catch(() => "")).trim();
+  const ready = (await c.kubectl(master, ["get", "node", worker, "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).catch(() => "")).trim();
   return {
     before,
     after,

@@ -31,7 +31,12 @@ export const KUBEADM_GUIDE: EndpointVariant = {
   },
   haproxy: (cfg) => {
     let c = edit(cfg, / check check-ssl verify none inter \d+ fall \d+ rise \d+/g, " check", "haproxy's default check timing");
-    c = edit(c, /option httpchk\n\s*http-check send meth GET uri \/readyz\n\s*http-check expect status 200/, "option httpchk GET /healthz\n    http-check expect status 200\n    option ssl-hello-chk", "the guide's checks");
+    c = edit(
+      c,
+      /option httpchk\n\s*http-check send meth GET uri \/readyz\n\s*http-check expect status 200/,
+      "option httpchk GET /healthz\n    http-check expect status 200\n    option ssl-hello-chk",
+      "the guide's checks",
+    );
     return edit(c, /timeout check \d+ms/, "timeout check 10s", "timeout check 10s");
   },
 };

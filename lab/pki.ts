@@ -73,7 +73,24 @@ export function makeCa(spec: CaSpec): { certPem: string; keyPem: string } {
     const key = ecdsaKeyPair().privateKeyPem;
     writeFileSync(join(dir, "ca.key"), key, { mode: 0o600 });
     writeFileSync(join(dir, "openssl.cnf"), opensslCaConfig(spec));
-    execFileSync("openssl", ["req", "-x509", "-new", "-sha256", "-config", join(dir, "openssl.cnf"), "-key", join(dir, "ca.key"), "-days", String(validityDays(spec.validityPeriodHours)), "-out", join(dir, "ca.crt")], { stdio: ["ignore", "ignore", "pipe"] });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-new",
+        "-sha256",
+        "-config",
+        join(dir, "openssl.cnf"),
+        "-key",
+        join(dir, "ca.key"),
+        "-days",
+        String(validityDays(spec.validityPeriodHours)),
+        "-out",
+        join(dir, "ca.crt"),
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
     return { certPem: readFileSync(join(dir, "ca.crt"), "utf8"), keyPem: key };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -85,10 +102,14 @@ export function makeSharedPki(clusterName: string, bootstrapToken = newBootstrap
   const [ca, frontProxy, etcd] = sharedCaSpecs(clusterName).map(makeCa);
   const sa = ecdsaKeyPair();
   return {
-    caCert: ca.certPem, caKey: ca.keyPem,
-    frontProxyCaCert: frontProxy.certPem, frontProxyCaKey: frontProxy.keyPem,
-    etcdCaCert: etcd.certPem, etcdCaKey: etcd.keyPem,
-    saKey: sa.privateKeyPem, saPub: sa.publicKeyPem,
+    caCert: ca.certPem,
+    caKey: ca.keyPem,
+    frontProxyCaCert: frontProxy.certPem,
+    frontProxyCaKey: frontProxy.keyPem,
+    etcdCaCert: etcd.certPem,
+    etcdCaKey: etcd.keyPem,
+    saKey: sa.privateKeyPem,
+    saPub: sa.publicKeyPem,
     bootstrapToken,
   };
 }

@@ -26,8 +26,27 @@ export const ROOTFS = {
   mirror: process.env.KUBEADM_HA_DEBIAN_MIRROR || "http://deb.debian.org/debian",
   // What the prepare step expects a host to have or get from its own package mirror.
   packages: [
-    "systemd", "systemd-sysv", "dbus", "openssh-server", "sudo", "iproute2", "iputils-ping", "kmod", "procps",
-    "ca-certificates", "curl", "jq", "bind9-dnsutils", "containerd", "runc", "iptables", "conntrack", "ethtool", "socat", "haproxy", "keepalived",
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "openssh-server",
+    "sudo",
+    "iproute2",
+    "iputils-ping",
+    "kmod",
+    "procps",
+    "ca-certificates",
+    "curl",
+    "jq",
+    "bind9-dnsutils",
+    "containerd",
+    "runc",
+    "iptables",
+    "conntrack",
+    "ethtool",
+    "socat",
+    "haproxy",
+    "keepalived",
   ],
 };
 
@@ -76,7 +95,8 @@ export function rootfsDir(): string {
   return join(labCacheDir(), `rootfs-${ROOTFS.suite}-${rootfsKey()}`);
 }
 
-const chroot = (root: string, argv: string[]) => execFileSync("chroot", [root, ...argv], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" } });
+const chroot = (root: string, argv: string[]) =>
+  execFileSync("chroot", [root, ...argv], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" } });
 
 /**
  * The cached root filesystem, made when missing: debootstrap into `<dir>.partial`, then
@@ -93,7 +113,9 @@ export function ensureRootfs(log: (s: string) => void): string {
   const t0 = Date.now();
   const r = spawnSync("debootstrap", ["--variant=minbase", `--include=${ROOTFS.packages.join(",")}`, ROOTFS.suite, partial, ROOTFS.mirror], { encoding: "utf8" });
   if (r.status !== 0) {
-    throw new LabError(`debootstrap failed (exit ${r.status}); is ${ROOTFS.mirror} reachable? Set KUBEADM_HA_DEBIAN_MIRROR to use another mirror.\n${(r.stdout + r.stderr).split("\n").slice(-15).join("\n")}`);
+    throw new LabError(
+      `debootstrap failed (exit ${r.status}); is ${ROOTFS.mirror} reachable? Set KUBEADM_HA_DEBIAN_MIRROR to use another mirror.\n${(r.stdout + r.stderr).split("\n").slice(-15).join("\n")}`,
+    );
   }
   for (const [path, [mode, content]] of Object.entries(customisation())) {
     const p = join(partial, path);

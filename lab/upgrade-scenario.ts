@@ -85,7 +85,13 @@ function setRelease(c: LabCluster, version: string, packages: { url?: string; pa
  * The upgrade of the lab cluster to `to`. With an external etcd: `etcdMachines`, which fetch the
  * release too, and `healthy`, the cluster's health afterwards (its members on their machines).
  */
-export async function upgradeCluster(c: LabCluster, f: ClusterFacts, to: string, etcdMachines: string[] = [], healthy: () => Promise<unknown> = () => checkHealthy(c, f)): Promise<Upgraded> {
+export async function upgradeCluster(
+  c: LabCluster,
+  f: ClusterFacts,
+  to: string,
+  etcdMachines: string[] = [],
+  healthy: () => Promise<unknown> = () => checkHealthy(c, f),
+): Promise<Upgraded> {
   const master = masterOf(f);
   const file = c.engine.configFile(c.stack);
   const from = (parse(readFileSync(file, "utf8")) as { config: Record<string, { version: string }> }).config["kubeadm-ha:kubernetes"].version;
@@ -94,7 +100,14 @@ export async function upgradeCluster(c: LabCluster, f: ClusterFacts, to: string,
   setRelease(c, to, bundle);
 
   const preview = ((await c.engine.preview(c.stack)).raw as { steps?: Array<{ op: string; urn: string }> }).steps ?? [];
-  const previewOrder = [...new Set(preview.filter((s) => s.op !== "same").map((s) => s.urn.split("::").pop()!).filter(isUpgradeStep))];
+  const previewOrder = [
+    ...new Set(
+      preview
+        .filter((s) => s.op !== "same")
+        .map((s) => s.urn.split("::").pop()!)
+        .filter(isUpgradeStep),
+    ),
+  ];
 
   const workload = await workloadSampler(c, f, master);
   const endpoint = sampler(c, f.workers[0], `[ "$(curl -sk --max-time 2 https://${f.endpoint}/readyz)" = ok ]`, 0.2);
@@ -111,16 +124,28 @@ export async function upgradeCluster(c: LabCluster, f: ClusterFacts, to: string,
   const firstUpgrade = Math.min(...spans.map(([, s]) => s.start));
   const fetchedFirst = fetches.length === f.masters.length + f.workers.length + etcdMachines.length && fetches.every(([, s]) => s.end <= firstUpgrade);
 
-  const kubelets = (await c.kubectl(master, ["get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.nodeInfo.kubeletVersion}{\"\\n\"}{end}"])).trim().split("\n").sort();
+  const kubelets = (await c.kubectl(master, ["get", "nodes", "-o", 'jsonpath={range .items[*]}{.metadata.name}={.status.nodeInfo.kubeletVersion}{"\\n"}{end}']))
+    .trim()
+    .split("\n")
+    .sort();
   const controlPlane = await Promise.all(
     f.masters.map(async (m) => {
-      const images = await c.exec(m, ["sh", "-c", "for p in etcd kube-apiserver kube-controller-manager kube-scheduler; do printf '%s=%s ' $p \"$(sed -n 's#^ *image: .*:##p' /etc/kubernetes/manifests/$p.yaml)\"; done"]);
+      const images = await c.exec(m, [
+        "sh",
+        "-c",
+        "for p in etcd kube-apiserver kube-controller-manager kube-scheduler; do printf '%s=%s ' $p \"$(sed -n 's#^ *image: .*:##p' /etc/kubernetes/manifests/$p.yaml)\"; done",
+      ]);
       return `${m}: ${images.stdout.trim()}`;
     }),
   );
-  const clusterVersion = (await c.kubectl(master, ["-n", "kube-system", "get", "configmap", "kubeadm-config", "-o", "jsonpath={.data.ClusterConfiguration}"])).match(/kubernetesVersion: *(\S+)/)?.[1] ?? "";
+  const clusterVersion =
+    (await c.kubectl(master, ["-n", "kube-system", "get", "configmap", "kubeadm-config", "-o", "jsonpath={.data.ClusterConfiguration}"])).match(/kubernetesVersion: *(\S+)/)?.[1] ??
+    "";
   const recorded = (await c.engine.must(["stack", "output", "kubernetesVersion", "--stack", c.stack, "--non-interactive"])).trim();
-  const cordoned = (await c.kubectl(master, ["get", "nodes", "-o", "jsonpath={range .items[?(@.spec.unschedulable==true)]}{.metadata.name} {end}"])).trim().split(" ").filter(Boolean);
+  const cordoned = (await c.kubectl(master, ["get", "nodes", "-o", "jsonpath={range .items[?(@.spec.unschedulable==true)]}{.metadata.name} {end}"]))
+    .trim()
+    .split(" ")
+    .filter(Boolean);
 
   // Back to the old release: refused before anything is registered (the output recorded the new one).
   const upgraded = readFileSync(file, "utf8");
@@ -153,7 +178,11 @@ export async function upgradeCluster(c: LabCluster, f: ClusterFacts, to: string,
     endpointFailures: probes.filter((s) => !s.ok).length,
     endpointFailedAt: failedDuring(probes, spans, t0),
     downgradeRefused: back.code !== 0 && text.includes(`kubeadm-ha:kubernetes.version: is "${from}", older than "${to}"`),
-    downgradeMessage: text.split("\n").find((l) => l.includes("kubeadm-ha:kubernetes.version"))?.trim() ?? "",
+    downgradeMessage:
+      text
+        .split("\n")
+        .find((l) => l.includes("kubeadm-ha:kubernetes.version"))
+        ?.trim() ?? "",
   };
 }
 

@@ -49,8 +49,13 @@ async function runStep(c: LabCluster, master: string, command: string): Promise<
 
 /** The nodes the echo replicas run on (not those going away), sorted. */
 async function echoNodes(c: LabCluster, master: string): Promise<string[]> {
-  const pods = JSON.parse(await c.kubectl(master, ["get", "pods", "-l", "app=echo", "-o", "json"])) as { items: Array<{ metadata: { deletionTimestamp?: string }; spec: { nodeName?: string }; status: { phase: string } }> };
-  return pods.items.filter((p) => !p.metadata.deletionTimestamp && p.status.phase === "Running" && p.spec.nodeName).map((p) => p.spec.nodeName!).sort();
+  const pods = JSON.parse(await c.kubectl(master, ["get", "pods", "-l", "app=echo", "-o", "json"])) as {
+    items: Array<{ metadata: { deletionTimestamp?: string }; spec: { nodeName?: string }; status: { phase: string } }>;
+  };
+  return pods.items
+    .filter((p) => !p.metadata.deletionTimestamp && p.status.phase === "Running" && p.spec.nodeName)
+    .map((p) => p.spec.nodeName!)
+    .sort();
 }
 
 const cordoned = async (c: LabCluster, master: string, node: string) => (await c.kubectl(master, ["get", "node", node, "-o", "jsonpath={.spec.unschedulable}"])).trim() === "true";
@@ -135,7 +140,10 @@ export function rollChecks(r: WorkersRolled): Array<[string, boolean]> {
     ["the drain waited for the echo PodDisruptionBudget before evicting the second replica", /violate the pod's disruption budget/.test(r.drainSaid)],
     [`every echo replica on ${r.fresh} after the drain (${r.echoOn.join(", ")})`, r.echoOn.length === 2 && r.echoOn.every((n) => n === r.fresh)],
     [`the echo Service answered throughout the drain (failed ${r.workloadFailures} of ${r.workloadRequests})`, r.workloadRequests > 0 && r.workloadFailures === 0],
-    [`a node from before generations drained by the ready step: ${r.legacySaid}`, r.legacyOk && r.legacyCordoned && r.legacyEchoOn.length === 2 && r.legacyEchoOn.every((n) => n === r.fresh)],
+    [
+      `a node from before generations drained by the ready step: ${r.legacySaid}`,
+      r.legacyOk && r.legacyCordoned && r.legacyEchoOn.length === 2 && r.legacyEchoOn.every((n) => n === r.fresh),
+    ],
     [`the echo Service answered throughout that drain (failed ${r.legacyFailures} of ${r.legacyRequests})`, r.legacyRequests > 0 && r.legacyFailures === 0],
     ["labels and cordons taken back", r.restored],
   ];

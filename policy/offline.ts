@@ -2,7 +2,15 @@
 // `pulumi preview`: each rendered resource becomes what the Pulumi engine hands a
 // policy (inputs as props; a component's registered outputs as its props, as in stack
 // analysis). The tests and `npm run policy` use it; it needs no credentials.
-import type { PolicyResource, PolicyResourceOptions, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  PolicyResource,
+  PolicyResourceOptions,
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import type { RenderedResource } from "../render/render";
 
 export interface Violation {
@@ -32,7 +40,17 @@ export function asPolicyResources(rendered: RenderedResource[]): PolicyResource[
       parent: r.parent ?? undefined,
     };
     const props = (r.outputs ?? r.inputs ?? {}) as Record<string, any>;
-    byUrn.set(r.urn, { type: r.type, name: r.name, urn: r.urn, props, opts, dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined } as unknown as PolicyResource);
+    byUrn.set(r.urn, {
+      type: r.type,
+      name: r.name,
+      urn: r.urn,
+      props,
+      opts,
+      dependencies: [],
+      propertyDependencies: {},
+      isType: () => false,
+      asType: () => undefined,
+    } as unknown as PolicyResource);
   }
   for (const r of rendered) {
     const pr = byUrn.get(r.urn)!;
@@ -55,14 +73,26 @@ export async function runPolicies(rendered: RenderedResource[], policies: AnyPol
     }
   };
   for (const p of policies) {
-    const report = (urn?: string): ReportViolation => (message: string, at?: string) => violations.push({ policy: p.name, message, urn: at ?? urn ?? "" });
+    const report =
+      (urn?: string): ReportViolation =>
+      (message: string, at?: string) =>
+        violations.push({ policy: p.name, message, urn: at ?? urn ?? "" });
     if ("validateStack" in p) {
       await guarded(() => p.validateStack({ ...common, resources } as unknown as StackValidationArgs, report()));
       continue;
     }
     for (const v of [p.validateResource ?? []].flat()) {
       for (const r of resources) {
-        const args = { ...common, type: r.type, props: r.props, urn: r.urn, name: r.name, opts: r.opts, isType: () => false, asType: () => undefined } as unknown as ResourceValidationArgs;
+        const args = {
+          ...common,
+          type: r.type,
+          props: r.props,
+          urn: r.urn,
+          name: r.name,
+          opts: r.opts,
+          isType: () => false,
+          asType: () => undefined,
+        } as unknown as ResourceValidationArgs;
         await guarded(() => v(args, report(r.urn)));
       }
     }

@@ -59,7 +59,11 @@ export interface MasterSeen {
 function labelsOf(r: { type: string; props: Props }): Record<string, string> {
   if (r.type === T.gcpInstance || r.type === T.gcpTemplate) return r.props.labels ?? {};
   const tags: Record<string, string> = r.props.tags ?? {};
-  return Object.fromEntries(Object.values(LABEL).map((k) => [k, tags[awsTagKey(k)]]).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.values(LABEL)
+      .map((k) => [k, tags[awsTagKey(k)]])
+      .filter(([, v]) => v !== undefined),
+  );
 }
 
 function isMaster(r: { type: string; props: Props }): boolean {
@@ -85,7 +89,15 @@ export function mastersOf(resources: PolicyResource[]): MasterSeen[] {
     .filter((r) => r.type === T.cluster && !clustersWithMachines.has(r.urn) && r.props.controlPlane)
     .flatMap((r) => {
       const facts = r.props.controlPlane as ControlPlaneFacts;
-      return facts.masters.map((m): MasterSeen => ({ cluster: r.name, name: m.name, zone: m.zone, etcdMember: m.etcdMember, highAvailability: facts.highAvailability, kubernetesVersion: facts.kubernetesVersion, urn: r.urn }));
+      return facts.masters.map((m): MasterSeen => ({
+        cluster: r.name,
+        name: m.name,
+        zone: m.zone,
+        etcdMember: m.etcdMember,
+        highAvailability: facts.highAvailability,
+        kubernetesVersion: facts.kubernetesVersion,
+        urn: r.urn,
+      }));
     });
   return [...cloud, ...declared];
 }
@@ -125,11 +137,16 @@ function byCluster<M extends { cluster: string }>(masters: M[]): Map<string, M[]
 
 export const controlPlaneSpansThreeZones: StackValidationPolicy = {
   name: "control-plane-spans-three-zones",
-  description: "The masters of an HA cluster sit in at least three zones (failure domains), and so do the machines of an external etcd, so losing one zone leaves an etcd quorum and a serving apiserver. A stack that sets controlPlane.highAvailability: false is exempt.",
+  description:
+    "The masters of an HA cluster sit in at least three zones (failure domains), and so do the machines of an external etcd, so losing one zone leaves an etcd quorum and a serving apiserver. A stack that sets controlPlane.highAvailability: false is exempt.",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     const groups: Array<[MachineSeen[], string, string]> = [
-      [mastersOf(args.resources), "masters", `an HA control plane needs ${MIN_ZONES}. Put one master in each of three zones, or declare the cluster non-HA with kubeadm-ha:controlPlane.highAvailability: false.`],
+      [
+        mastersOf(args.resources),
+        "masters",
+        `an HA control plane needs ${MIN_ZONES}. Put one master in each of three zones, or declare the cluster non-HA with kubeadm-ha:controlPlane.highAvailability: false.`,
+      ],
       [etcdMachinesOf(args.resources), "etcd machines", `an HA etcd needs ${MIN_ZONES}. Put one etcd machine in each of three zones (kubeadm-ha:hosts.etcd[].zone).`],
     ];
     for (const [seen, what, fix] of groups) {
@@ -144,7 +161,8 @@ export const controlPlaneSpansThreeZones: StackValidationPolicy = {
 
 export const etcdMembersOdd: StackValidationPolicy = {
   name: "etcd-members-odd",
-  description: "etcd has an odd number of voting members (stacked on the masters, or on machines of its own): an even count adds a machine without surviving one more failure (4 members tolerate 1 loss, like 3).",
+  description:
+    "etcd has an odd number of voting members (stacked on the masters, or on machines of its own): an even count adds a machine without surviving one more failure (4 members tolerate 1 loss, like 3).",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     // Stacked: the masters that are members; external: the etcd machines.
@@ -181,7 +199,10 @@ export const apiserverHealthCheckReadyz: StackValidationPolicy = {
       const hc = apiserverHealthCheck(r);
       if (!hc) continue;
       if (hc.protocol !== "HTTPS" || hc.path !== READYZ || hc.port !== APISERVER_PORT) {
-        report(`${r.name}: the apiserver health check is ${hc.protocol ?? "?"} ${hc.path ?? "(no path)"} on port ${hc.port ?? "?"}; it must be HTTPS ${READYZ} on port ${APISERVER_PORT}.`, r.urn);
+        report(
+          `${r.name}: the apiserver health check is ${hc.protocol ?? "?"} ${hc.path ?? "(no path)"} on port ${hc.port ?? "?"}; it must be HTTPS ${READYZ} on port ${APISERVER_PORT}.`,
+          r.urn,
+        );
       }
     }
   },
@@ -207,7 +228,11 @@ function exposed(ranges: Array<[number, number]>): string[] {
 export function worldOpenPorts(type: string, props: Props): string[] {
   const world = (cidrs: unknown) => Array.isArray(cidrs) && cidrs.some((c) => WORLD.includes(String(c)));
   const awsRange = (proto: unknown, from: unknown, to: unknown): Array<[number, number]> =>
-    String(proto) === "-1" || String(proto).toLowerCase() === "all" ? [[0, 65535]] : String(proto).toLowerCase() === "tcp" || String(proto) === "6" ? [[Number(from), Number(to)]] : [];
+    String(proto) === "-1" || String(proto).toLowerCase() === "all"
+      ? [[0, 65535]]
+      : String(proto).toLowerCase() === "tcp" || String(proto) === "6"
+        ? [[Number(from), Number(to)]]
+        : [];
   switch (type) {
     case T.gcpFirewall:
       if ((props.direction ?? "INGRESS") !== "INGRESS" || props.disabled || !world(props.sourceRanges)) return [];
@@ -276,36 +301,47 @@ function strings(v: unknown, out: string[] = []): string[] {
 function secretsInBootData(args: ResourceValidationArgs): string[] {
   const p = args.props;
   const gcp = args.type === T.gcpInstance || args.type === T.gcpTemplate;
-  const decoded = [p.userDataBase64, args.type === T.awsLaunchTemplate ? p.userData : undefined].flatMap((b) => (typeof b === "string" ? [Buffer.from(b, "base64").toString("utf8")] : []));
+  const decoded = [p.userDataBase64, args.type === T.awsLaunchTemplate ? p.userData : undefined].flatMap((b) =>
+    typeof b === "string" ? [Buffer.from(b, "base64").toString("utf8")] : [],
+  );
   const texts = [...strings(gcp ? [p.metadata, p.metadataStartupScript] : [p.userData]), ...decoded];
   return SECRET_PATTERNS.filter((x) => texts.some((t) => x.re.test(t))).map((x) => x.what);
 }
 
 export const noSecretsInMasterBootData: ResourceValidationPolicy = {
   name: "no-secrets-in-master-boot-data",
-  description: "A master's instance metadata and user data hold no private key, bootstrap token or certificate key: anything on the node (and, without IMDS limits, any pod) can read them. Secrets reach masters over SSH.",
+  description:
+    "A master's instance metadata and user data hold no private key, bootstrap token or certificate key: anything on the node (and, without IMDS limits, any pod) can read them. Secrets reach masters over SSH.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
     if (!isMaster(args)) return;
     const found = secretsInBootData(args);
-    if (found.length) report(`${args.name}: its ${args.type === T.gcpInstance ? "instance metadata" : "user data"} contains ${found.join(", ")}; send secrets over SSH (the bootstrap does), never in boot data.`);
+    if (found.length)
+      report(
+        `${args.name}: its ${args.type === T.gcpInstance ? "instance metadata" : "user data"} contains ${found.join(", ")}; send secrets over SSH (the bootstrap does), never in boot data.`,
+      );
   },
 };
 
 export const noSecretsInWorkerBootData: ResourceValidationPolicy = {
   name: "no-secrets-in-worker-boot-data",
-  description: "A worker template's metadata and user data hold no bootstrap token or key: a rotation would change the template and replace every worker, and whatever reads the metadata could join nodes. Workers read the token at boot with their own identity (GCP Secret Manager, AWS SSM).",
+  description:
+    "A worker template's metadata and user data hold no bootstrap token or key: a rotation would change the template and replace every worker, and whatever reads the metadata could join nodes. Workers read the token at boot with their own identity (GCP Secret Manager, AWS SSM).",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
     if (args.type !== T.gcpTemplate && args.type !== T.awsLaunchTemplate) return;
     const found = secretsInBootData(args);
-    if (found.length) report(`${args.name}: its ${args.type === T.gcpTemplate ? "metadata" : "user data"} contains ${found.join(", ")}; keep the token in the secret store the workers read at boot (Secret Manager, SSM), never in a template.`);
+    if (found.length)
+      report(
+        `${args.name}: its ${args.type === T.gcpTemplate ? "metadata" : "user data"} contains ${found.join(", ")}; keep the token in the secret store the workers read at boot (Secret Manager, SSM), never in a template.`,
+      );
   },
 };
 
 export const encryptedDisks: ResourceValidationPolicy = {
   name: "encrypted-disks",
-  description: "Every AWS root and data volume is encrypted (etcd's data and the PKI live on them). GCP encrypts every persistent disk at rest and cannot turn it off, so only AWS has something to check.",
+  description:
+    "Every AWS root and data volume is encrypted (etcd's data and the PKI live on them). GCP encrypts every persistent disk at rest and cannot turn it off, so only AWS has something to check.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
     const p = args.props;
@@ -342,13 +378,16 @@ export function workersOf(resources: PolicyResource[]): WorkerSeen[] {
     });
   const owned = resources
     .filter((r) => r.type === T.cluster && r.props.controlPlane)
-    .flatMap((r) => ((r.props.controlPlane as ControlPlaneFacts).workers ?? []).map((w): WorkerSeen => ({ cluster: r.name, name: w.name, kubernetesVersion: w.kubernetesVersion, urn: r.urn })));
+    .flatMap((r) =>
+      ((r.props.controlPlane as ControlPlaneFacts).workers ?? []).map((w): WorkerSeen => ({ cluster: r.name, name: w.name, kubernetesVersion: w.kubernetesVersion, urn: r.urn })),
+    );
   return [...templates, ...owned];
 }
 
 export const workersNotNewerThanControlPlane: StackValidationPolicy = {
   name: "workers-not-newer-than-control-plane",
-  description: "No worker configuration (a worker group's template, a worker you own) is for a newer Kubernetes release than the control plane's oldest master: the version-skew policy never lets a kubelet be newer than the apiserver.",
+  description:
+    "No worker configuration (a worker group's template, a worker you own) is for a newer Kubernetes release than the control plane's oldest master: the version-skew policy never lets a kubelet be newer than the apiserver.",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     const masters = byCluster(mastersOf(args.resources));
@@ -357,7 +396,10 @@ export const workersNotNewerThanControlPlane: StackValidationPolicy = {
       if (!versions.length) continue;
       const controlPlane = versions.sort(compareReleases)[0];
       if (compareReleases(w.kubernetesVersion, controlPlane) > 0) {
-        report(`cluster ${w.cluster}: ${w.name} is configured for Kubernetes ${w.kubernetesVersion}, newer than its control plane's ${controlPlane}; upgrade the masters first (kubernetes.version moves them before the workers), never the workers ahead of them.`, w.urn);
+        report(
+          `cluster ${w.cluster}: ${w.name} is configured for Kubernetes ${w.kubernetesVersion}, newer than its control plane's ${controlPlane}; upgrade the masters first (kubernetes.version moves them before the workers), never the workers ahead of them.`,
+          w.urn,
+        );
       }
     }
   },
@@ -365,14 +407,18 @@ export const workersNotNewerThanControlPlane: StackValidationPolicy = {
 
 export const etcdBackupsOn: StackValidationPolicy = {
   name: "etcd-backups-on",
-  description: "An HA cluster takes scheduled etcd snapshots (backups.enabled), unless its stack says why not (backups.offReason). A cluster declared non-HA (controlPlane.highAvailability: false) is exempt.",
+  description:
+    "An HA cluster takes scheduled etcd snapshots (backups.enabled), unless its stack says why not (backups.offReason). A cluster declared non-HA (controlPlane.highAvailability: false) is exempt.",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
     for (const r of args.resources.filter((x) => x.type === T.cluster && x.props.controlPlane)) {
       const facts = r.props.controlPlane as ControlPlaneFacts;
       const b = facts.backups;
       if (!facts.highAvailability || !b || b.enabled || b.offReason) continue;
-      report(`cluster ${r.name}: an HA control plane without etcd backups: losing a majority of its masters, or one bad change, loses the cluster. Set kubeadm-ha:backups.enabled: true (the default), or say why not with kubeadm-ha:backups.offReason.`, r.urn);
+      report(
+        `cluster ${r.name}: an HA control plane without etcd backups: losing a majority of its masters, or one bad change, loses the cluster. Set kubeadm-ha:backups.enabled: true (the default), or say why not with kubeadm-ha:backups.offReason.`,
+        r.urn,
+      );
     }
   },
 };
@@ -385,10 +431,16 @@ export const secretsEncryptedAndAudited: StackValidationPolicy = {
     for (const r of args.resources.filter((x) => x.type === T.cluster && x.props.controlPlane)) {
       const facts = r.props.controlPlane as ControlPlaneFacts;
       if (facts.encryption && !facts.encryption.enabled) {
-        report(`cluster ${r.name}: Secrets stored in etcd as plain bytes: anyone with an etcd snapshot or a master's disk reads every token and password. Set kubeadm-ha:kubernetes.encryption.enabled: true (the default).`, r.urn);
+        report(
+          `cluster ${r.name}: Secrets stored in etcd as plain bytes: anyone with an etcd snapshot or a master's disk reads every token and password. Set kubeadm-ha:kubernetes.encryption.enabled: true (the default).`,
+          r.urn,
+        );
       }
       if (facts.audit && !facts.audit.enabled) {
-        report(`cluster ${r.name}: no audit log: who read a Secret or changed a workload cannot be told afterwards. Set kubeadm-ha:kubernetes.audit.enabled: true (the default).`, r.urn);
+        report(
+          `cluster ${r.name}: no audit log: who read a Secret or changed a workload cannot be told afterwards. Set kubeadm-ha:kubernetes.audit.enabled: true (the default).`,
+          r.urn,
+        );
       }
     }
   },

@@ -11,7 +11,17 @@ export interface ChildResult {
 
 /** Runs `<src>/render/cli.ts --stack <stack> --out <out> [--config-dir <dir>]` with `src` as its working directory. */
 export function renderInChildProcess(src: string, stack: string, out: string, configDir?: string, lastOutputs?: string): Promise<ChildResult> {
-  const args = ["--import", "tsx", join(src, "render/cli.ts"), "--stack", stack, "--out", out, ...(configDir ? ["--config-dir", configDir] : []), ...(lastOutputs ? ["--last-outputs", lastOutputs] : [])];
+  const args = [
+    "--import",
+    "tsx",
+    join(src, "render/cli.ts"),
+    "--stack",
+    stack,
+    "--out",
+    out,
+    ...(configDir ? ["--config-dir", configDir] : []),
+    ...(lastOutputs ? ["--last-outputs", lastOutputs] : []),
+  ];
   return new Promise((resolve) => {
     const p = spawn(process.execPath, args, { cwd: src, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";

@@ -9,7 +9,9 @@ import { RenderError, renderStack } from "./render";
 import { DrawError, drawSvg } from "./topology";
 
 function usage(msg: string): never {
-  console.error(`render: ${msg}\nusage: npm run render -- --stack <name> [--out <dir>] [--config-dir <dir>] [--last-outputs <file>]   (reads <config-dir>/Pulumi.<name>.yaml; default stacks/; --last-outputs: the stack's outputs of a last up, JSON, as the program reads them back)`);
+  console.error(
+    `render: ${msg}\nusage: npm run render -- --stack <name> [--out <dir>] [--config-dir <dir>] [--last-outputs <file>]   (reads <config-dir>/Pulumi.<name>.yaml; default stacks/; --last-outputs: the stack's outputs of a last up, JSON, as the program reads them back)`,
+  );
   process.exit(2);
 }
 

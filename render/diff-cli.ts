@@ -67,8 +67,14 @@ async function main() {
       ...(baseStacks.includes(s) ? [{ side: "base", src: baseSrc, stack: s }] : []),
       ...(headStacks.includes(s) ? [{ side: "head", src: ROOT, stack: s }] : []),
     ]);
-    await inParallel(jobs, (j) => renderSide(j.src, j.stack, join(tmp, j.side, j.stack)).catch((e: Error) => Promise.reject(new RenderFailed(`${j.side === "base" ? `base ${base}` : "working tree"}: ${e.message}`))));
-    const diffs: StackDiff[] = stacks.map((s) => diffRenders(s, baseStacks.includes(s) ? join(tmp, "base", s) : undefined, headStacks.includes(s) ? join(tmp, "head", s) : undefined));
+    await inParallel(jobs, (j) =>
+      renderSide(j.src, j.stack, join(tmp, j.side, j.stack)).catch((e: Error) =>
+        Promise.reject(new RenderFailed(`${j.side === "base" ? `base ${base}` : "working tree"}: ${e.message}`)),
+      ),
+    );
+    const diffs: StackDiff[] = stacks.map((s) =>
+      diffRenders(s, baseStacks.includes(s) ? join(tmp, "base", s) : undefined, headStacks.includes(s) ? join(tmp, "head", s) : undefined),
+    );
     const text = formatDiffs(diffs, format, `Offline render: ${base} (${commit.slice(0, 12)}) -> working tree`);
     if (outFile) writeFileSync(outFile, text);
     process.stdout.write(text);
@@ -83,6 +89,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`render:diff: ${e instanceof RenderFailed ? e.message : (e as Error).stack ?? e}`);
+  console.error(`render:diff: ${e instanceof RenderFailed ? e.message : ((e as Error).stack ?? e)}`);
   process.exit(1);
 });

@@ -74,7 +74,13 @@ export function diffRenders(stack: string, baseDir: string | undefined, headDir:
   const head = headDir ? readResources(headDir) : [];
   const baseBy = new Map(base.map((r) => [r.urn, r]));
   const headBy = new Map(head.map((r) => [r.urn, r]));
-  const view = (r: RenderedResource) => ({ inputs: r.inputs, options: r.options, parent: r.parent, dependencies: r.dependencies, ...(r.outputs === undefined ? {} : { outputs: r.outputs }) });
+  const view = (r: RenderedResource) => ({
+    inputs: r.inputs,
+    options: r.options,
+    parent: r.parent,
+    dependencies: r.dependencies,
+    ...(r.outputs === undefined ? {} : { outputs: r.outputs }),
+  });
   const changed: ResourceChange[] = [];
   for (const r of head) {
     const b = baseBy.get(r.urn);
@@ -119,7 +125,10 @@ export function formatDiffs(diffs: StackDiff[], format: "markdown" | "text", tit
       continue;
     }
     out.push(md ? `### ${d.stack}` : `== ${d.stack}`, "");
-    out.push(`${d.added.length} to add, ${d.changed.length} to change, ${d.removed.length} to remove; ${d.files.length} machine file${d.files.length === 1 ? "" : "s"} changed`, "");
+    out.push(
+      `${d.added.length} to add, ${d.changed.length} to change, ${d.removed.length} to remove; ${d.files.length} machine file${d.files.length === 1 ? "" : "s"} changed`,
+      "",
+    );
     for (const r of d.added) out.push(`${md ? "- " : ""}+ ${label(r)}`);
     for (const r of d.removed) out.push(`${md ? "- " : ""}- ${label(r)}`);
     for (const c of d.changed) out.push(`${md ? "- " : ""}~ ${label(c)}: ${c.paths.map((p) => (md ? `\`${p}\`` : p)).join(", ")}`);

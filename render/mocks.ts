@@ -54,8 +54,23 @@ function ed25519OpenSsh(key: KeyObject, comment: string): { publicKeyOpenssh: st
  * `render:diff` compares like with like.
  */
 function selfSignedCert(keyPem: string, commonName: string): string {
-  return opensslOutput({ "key.pem": keyPem }, ["req", "-x509", "-new", "-key", "{key.pem}", "-subj", `/CN=${commonName}`, "-days", "3650", "-set_serial", "1",
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment"]);
+  return opensslOutput({ "key.pem": keyPem }, [
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    "{key.pem}",
+    "-subj",
+    `/CN=${commonName}`,
+    "-days",
+    "3650",
+    "-set_serial",
+    "1",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment",
+  ]);
 }
 
 /**
@@ -66,12 +81,21 @@ function selfSignedCert(keyPem: string, commonName: string): string {
  */
 function opensslOutput(files: Record<string, string>, args: string[]): string {
   const cacheDir = join(tmpdir(), "kubeadm-ha-mock-certs");
-  const cached = join(cacheDir, createHash("sha256").update(JSON.stringify([files, args])).digest("hex") + ".pem");
+  const cached = join(
+    cacheDir,
+    createHash("sha256")
+      .update(JSON.stringify([files, args]))
+      .digest("hex") + ".pem",
+  );
   if (existsSync(cached)) return readFileSync(cached, "utf8");
   const dir = mkdtempSync(join(tmpdir(), "kubeadm-ha-mock-"));
   try {
     for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content, { mode: 0o600 });
-    const pem = execFileSync("openssl", args.map((a) => a.replace(/\{([a-z.-]+)\}/g, (_, f) => join(dir, f))), { encoding: "utf8" });
+    const pem = execFileSync(
+      "openssl",
+      args.map((a) => a.replace(/\{([a-z.-]+)\}/g, (_, f) => join(dir, f))),
+      { encoding: "utf8" },
+    );
     mkdirSync(cacheDir, { recursive: true });
     writeFileSync(join(dir, "out.pem"), pem);
     if (!existsSync(cached)) renameSync(join(dir, "out.pem"), cached);
@@ -85,7 +109,10 @@ function opensslOutput(files: Record<string, string>, args: string[]): string {
 function opensslExtensions(uses: string[] = []): string {
   const key = uses.filter((u) => ["digital_signature", "key_encipherment"].includes(u)).map((u) => (u === "digital_signature" ? "digitalSignature" : "keyEncipherment"));
   const ext = uses.filter((u) => ["client_auth", "server_auth"].includes(u)).map((u) => (u === "client_auth" ? "clientAuth" : "serverAuth"));
-  return ["basicConstraints=critical,CA:FALSE", ...(key.length ? [`keyUsage=critical,${key.join(",")}`] : []), ...(ext.length ? [`extendedKeyUsage=${ext.join(",")}`] : [])].join("\n") + "\n";
+  return (
+    ["basicConstraints=critical,CA:FALSE", ...(key.length ? [`keyUsage=critical,${key.join(",")}`] : []), ...(ext.length ? [`extendedKeyUsage=${ext.join(",")}`] : [])].join("\n") +
+    "\n"
+  );
 }
 
 function randomFromSeed(seed: string, length: number, chars: string): string {
@@ -118,7 +145,12 @@ function unwrapSecrets(v: unknown): unknown {
 const selfLink = (kind: string, scope: string, name: string) => `https://www.googleapis.com/compute/v1/projects/${MOCK_GCP_PROJECT}/${scope}/${kind}/${name}`;
 
 /** Computed outputs per resource type, as the provider would return them. */
-export function mockState(type: string, name: string, wrapped: Record<string, any>, stackOutputs: Record<string, Record<string, unknown>> = {}): { id: string; state: Record<string, unknown> } {
+export function mockState(
+  type: string,
+  name: string,
+  wrapped: Record<string, any>,
+  stackOutputs: Record<string, Record<string, unknown>> = {},
+): { id: string; state: Record<string, unknown> } {
   const inputs = unwrapSecrets(wrapped) as Record<string, any>;
   if (type === "pulumi:pulumi:StackReference") {
     const stack = String(inputs.name);
@@ -137,11 +169,17 @@ export function mockState(type: string, name: string, wrapped: Record<string, an
         ...nic,
         accessConfigs: (nic.accessConfigs ?? []).map((ac: any) => ({ ...ac, natIp: ac.natIp ?? `203.0.113.${10 + i}` })),
       }));
-      return { id, state: { ...inputs, instanceId: String(parseInt(digest(n).toString("hex").slice(0, 12), 16)), selfLink: selfLink("instances", scope, n), networkInterfaces: nics } };
+      return {
+        id,
+        state: { ...inputs, instanceId: String(parseInt(digest(n).toString("hex").slice(0, 12), 16)), selfLink: selfLink("instances", scope, n), networkInterfaces: nics },
+      };
     }
     case "gcp:compute/instanceTemplate:InstanceTemplate": {
       const tn = inputs.name ?? `${inputs.namePrefix ?? name}${randomFromSeed(name, 26, "0123456789")}`;
-      return { id: tn, state: { ...inputs, name: tn, selfLink: selfLink("instanceTemplates", "global", tn), selfLinkUnique: `${selfLink("instanceTemplates", "global", tn)}?uniqueId=1` } };
+      return {
+        id: tn,
+        state: { ...inputs, name: tn, selfLink: selfLink("instanceTemplates", "global", tn), selfLinkUnique: `${selfLink("instanceTemplates", "global", tn)}?uniqueId=1` },
+      };
     }
     case "gcp:compute/instanceGroupManager:InstanceGroupManager":
       return { id, state: { ...inputs, selfLink: selfLink("instanceGroupManagers", scope, n), instanceGroup: selfLink("instanceGroups", scope, n) } };
@@ -155,21 +193,46 @@ export function mockState(type: string, name: string, wrapped: Record<string, an
       return { id, state: { ...inputs, privateKeyPem: pem, publicKeyPem, ...ssh } };
     }
     case "tls:index/certRequest:CertRequest":
-      return { id, state: { ...inputs, certRequestPem: opensslOutput({ "key.pem": inputs.privateKeyPem }, ["req", "-new", "-key", "{key.pem}", "-subj", `/CN=${inputs.subject?.commonName ?? name}`]) } };
+      return {
+        id,
+        state: {
+          ...inputs,
+          certRequestPem: opensslOutput({ "key.pem": inputs.privateKeyPem }, ["req", "-new", "-key", "{key.pem}", "-subj", `/CN=${inputs.subject?.commonName ?? name}`]),
+        },
+      };
     case "tls:index/locallySignedCert:LocallySignedCert":
       return {
         id,
         state: {
           ...inputs,
-          certPem: opensslOutput({ "csr.pem": inputs.certRequestPem, "ca.pem": inputs.caCertPem, "ca.key": inputs.caPrivateKeyPem, "ext.cnf": opensslExtensions(inputs.allowedUses) }, [
-            "x509", "-req", "-in", "{csr.pem}", "-CA", "{ca.pem}", "-CAkey", "{ca.key}", "-set_serial", "2", "-days", String(Math.max(1, Math.floor((inputs.validityPeriodHours ?? 24) / 24))), "-extfile", "{ext.cnf}",
-          ]),
+          certPem: opensslOutput(
+            { "csr.pem": inputs.certRequestPem, "ca.pem": inputs.caCertPem, "ca.key": inputs.caPrivateKeyPem, "ext.cnf": opensslExtensions(inputs.allowedUses) },
+            [
+              "x509",
+              "-req",
+              "-in",
+              "{csr.pem}",
+              "-CA",
+              "{ca.pem}",
+              "-CAkey",
+              "{ca.key}",
+              "-set_serial",
+              "2",
+              "-days",
+              String(Math.max(1, Math.floor((inputs.validityPeriodHours ?? 24) / 24))),
+              "-extfile",
+              "{ext.cnf}",
+            ],
+          ),
         },
       };
     case "tls:index/selfSignedCert:SelfSignedCert":
       return { id, state: { ...inputs, certPem: selfSignedCert(inputs.privateKeyPem, inputs.subject?.commonName ?? name) } };
     case "random:index/randomPassword:RandomPassword": {
-      const chars = (inputs.lower === false ? "" : "abcdefghijklmnopqrstuvwxyz") + (inputs.upper === false ? "" : "ABCDEFGHIJKLMNOPQRSTUVWXYZ") + (inputs.numeric === false ? "" : "0123456789");
+      const chars =
+        (inputs.lower === false ? "" : "abcdefghijklmnopqrstuvwxyz") +
+        (inputs.upper === false ? "" : "ABCDEFGHIJKLMNOPQRSTUVWXYZ") +
+        (inputs.numeric === false ? "" : "0123456789");
       return { id, state: { ...inputs, result: randomFromSeed(name, inputs.length, chars) } };
     }
     case "random:index/randomBytes:RandomBytes": {
@@ -178,7 +241,10 @@ export function mockState(type: string, name: string, wrapped: Record<string, an
     }
     case "random:index/randomId:RandomId": {
       const h = hex(name, 2 * inputs.byteLength);
-      return { id: Buffer.from(h, "hex").toString("base64url"), state: { ...inputs, hex: h, b64Url: Buffer.from(h, "hex").toString("base64url"), dec: BigInt(`0x${h}`).toString() } };
+      return {
+        id: Buffer.from(h, "hex").toString("base64url"),
+        state: { ...inputs, hex: h, b64Url: Buffer.from(h, "hex").toString("base64url"), dec: BigInt(`0x${h}`).toString() },
+      };
     }
     case "command:remote:Command":
       return { id, state: { ...inputs, stdout: `(offline render: ${name} did not run)`, stderr: "" } };
@@ -197,9 +263,16 @@ function mockAwsState(type: string, name: string, inputs: Record<string, any>): 
   const n: string = inputs.name ?? name;
   const arn = `arn:aws:${service}:us-east-1:${MOCK_ACCOUNT}:${type.split(":")[2].toLowerCase()}/${n}`;
   const prefixes: Record<string, string> = {
-    "aws:ec2/instance:Instance": "i-", "aws:ec2/vpc:Vpc": "vpc-", "aws:ec2/subnet:Subnet": "subnet-", "aws:ec2/securityGroup:SecurityGroup": "sg-",
-    "aws:ec2/networkInterface:NetworkInterface": "eni-", "aws:ec2/natGateway:NatGateway": "nat-", "aws:ec2/internetGateway:InternetGateway": "igw-",
-    "aws:ec2/routeTable:RouteTable": "rtb-", "aws:ec2/launchTemplate:LaunchTemplate": "lt-", "aws:ec2/eip:Eip": "eipalloc-",
+    "aws:ec2/instance:Instance": "i-",
+    "aws:ec2/vpc:Vpc": "vpc-",
+    "aws:ec2/subnet:Subnet": "subnet-",
+    "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    "aws:ec2/networkInterface:NetworkInterface": "eni-",
+    "aws:ec2/natGateway:NatGateway": "nat-",
+    "aws:ec2/internetGateway:InternetGateway": "igw-",
+    "aws:ec2/routeTable:RouteTable": "rtb-",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
+    "aws:ec2/eip:Eip": "eipalloc-",
   };
   // A bucket's id is its name; its ARN has no region or account.
   if (type === "aws:s3/bucket:Bucket") return { id: inputs.bucket, state: { ...inputs, arn: `arn:aws:s3:::${inputs.bucket}` } };
@@ -207,7 +280,7 @@ function mockAwsState(type: string, name: string, inputs: Record<string, any>): 
   const state: Record<string, unknown> = { ...inputs, arn };
   switch (type) {
     case "aws:ec2/instance:Instance":
-      state.privateIp = inputs.privateIp ?? `10.0.0.${parseInt(hex(name, 2), 16) % 200 + 20}`;
+      state.privateIp = inputs.privateIp ?? `10.0.0.${(parseInt(hex(name, 2), 16) % 200) + 20}`;
       if (inputs.associatePublicIpAddress) state.publicIp = "203.0.113.20";
       break;
     case "aws:ec2/eip:Eip":
@@ -230,7 +303,12 @@ function mockAwsState(type: string, name: string, inputs: Record<string, any>): 
 }
 
 /** Answers to invokes, as the clouds would answer them for the stack's region. */
-export function mockCall(token: string, inputs: Record<string, any>, config: Record<string, string>, stackOutputs: Record<string, Record<string, unknown>> = {}): Record<string, unknown> {
+export function mockCall(
+  token: string,
+  inputs: Record<string, any>,
+  config: Record<string, string>,
+  stackOutputs: Record<string, Record<string, unknown>> = {},
+): Record<string, unknown> {
   switch (token) {
     case "pulumi:pulumi:readStackOutputs": {
       // As the engine's builtin provider answers: the stack's outputs, or an error for a stack the backend does not have.
@@ -247,7 +325,13 @@ export function mockCall(token: string, inputs: Record<string, any>, config: Rec
       return { id: "Z0MOCKPUBLICZONE", zoneId: "Z0MOCKPUBLICZONE", name: String(inputs.name).replace(/\.$/, ""), privateZone: false };
     case "aws:ec2/getAmi:getAmi":
       // The name pattern asked for, with a fixed date: offline renders stay deterministic.
-      return { id: "ami-0123456789abcdef0", name: String(inputs.filters?.[0]?.values?.[0] ?? "image").replace("*", "20261101"), ownerId: inputs.owners?.[0], architecture: "x86_64", rootDeviceName: "/dev/sda1" };
+      return {
+        id: "ami-0123456789abcdef0",
+        name: String(inputs.filters?.[0]?.values?.[0] ?? "image").replace("*", "20261101"),
+        ownerId: inputs.owners?.[0],
+        architecture: "x86_64",
+        rootDeviceName: "/dev/sda1",
+      };
     default:
       throw new Error(`the offline render has no answer for invoke ${token}; add one to render/mocks.ts`);
   }

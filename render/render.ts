@@ -126,7 +126,10 @@ function cleanConnection(v: unknown, secrets: Set<string>): unknown {
   const inner = isSecret(v) ? (v as { value: unknown }).value : v;
   const keys: unknown[] = [];
   const walk = (x: unknown) => {
-    if (x && typeof x === "object") for (const [k, y] of Object.entries(x)) (k === "privateKey" || k === "password" ? keys.push(y) : walk(y));
+    if (x && typeof x === "object")
+      for (const [k, y] of Object.entries(x))
+        if (k === "privateKey" || k === "password") keys.push(y);
+        else walk(y);
   };
   walk(inner);
   collectStrings(keys, secrets);
@@ -177,7 +180,9 @@ export function checkRegistrations(regs: Registration[]): string[] {
     if (r.type.startsWith("gcp:") && r.type !== "gcp:dns/recordSet:RecordSet") {
       const name = plain(r.rawInputs.name);
       if (typeof name === "string" && (!GCP_NAME.test(name) || name.length > 63)) {
-        problems.push(`${r.urn}: GCP name ${JSON.stringify(name)} breaks GCP naming rules (lower-case letters, digits and '-', starting with a letter, at most 63 characters); shorten kubeadm-ha:clusterName or the pool name`);
+        problems.push(
+          `${r.urn}: GCP name ${JSON.stringify(name)} breaks GCP naming rules (lower-case letters, digits and '-', starting with a letter, at most 63 characters); shorten kubeadm-ha:clusterName or the pool name`,
+        );
       }
       const prefix = plain(r.rawInputs.namePrefix);
       if (typeof prefix === "string" && (!/^[a-z]([-a-z0-9]*)$/.test(prefix) || prefix.length > 37)) {
@@ -191,7 +196,9 @@ export function checkRegistrations(regs: Registration[]): string[] {
     if (r.type === "aws:lb/loadBalancer:LoadBalancer" || r.type === "aws:lb/targetGroup:TargetGroup") {
       const name = plain(r.rawInputs.name);
       if (typeof name === "string" && (name.length > 32 || !/^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$/.test(name))) {
-        problems.push(`${r.urn}: AWS ${r.type.endsWith("TargetGroup") ? "target group" : "load balancer"} name ${JSON.stringify(name)} must be at most 32 letters, digits and '-' (not at either end); shorten kubeadm-ha:clusterName`);
+        problems.push(
+          `${r.urn}: AWS ${r.type.endsWith("TargetGroup") ? "target group" : "load balancer"} name ${JSON.stringify(name)} must be at most 32 letters, digits and '-' (not at either end); shorten kubeadm-ha:clusterName`,
+        );
       }
     }
   }
@@ -378,13 +385,16 @@ export async function renderStack(root: string, stack: string, configDir = join(
   }));
   const files = machineFiles(regs);
   // The picture, from the same pure plan the program built (a federation: from its outputs).
-  const topology =
-    config[`${PROJECT}:layout`] === "federation"
-      ? federationDot(stack, outputs as unknown as FederationView)
-      : clusterDotOfConfig(stack, config);
+  const topology = config[`${PROJECT}:layout`] === "federation" ? federationDot(stack, outputs as unknown as FederationView) : clusterDotOfConfig(stack, config);
   const order = orderText(stack, resources);
   // Last line of defence: no secret value may appear in anything the render writes.
-  const leaks = findLeaks(secrets, [["resources.json", JSON.stringify(resources)], ["outputs.json", JSON.stringify(outputs)], ["topology.dot", topology], ["order.txt", order], ...files.map((f): [string, string] => [`files/${f.path}`, f.content])]);
+  const leaks = findLeaks(secrets, [
+    ["resources.json", JSON.stringify(resources)],
+    ["outputs.json", JSON.stringify(outputs)],
+    ["topology.dot", topology],
+    ["order.txt", order],
+    ...files.map((f): [string, string] => [`files/${f.path}`, f.content]),
+  ]);
   if (leaks.length) throw new RenderError(`render of ${stack} would leak secrets:\n` + leaks.map((l) => `  - ${l}`).join("\n"));
   return { stack, resources, files, outputs, summary: summarize(stack, regs, outputs), topology, order };
 }

@@ -14,8 +14,8 @@ const sized = (n: number) => `${n} node${n === 1 ? "" : "s"}`;
 
 const STYLE = [
   "  graph [fontname=Helvetica, fontsize=11, rankdir=TB, nodesep=0.3, ranksep=0.5, compound=true];",
-  "  node [fontname=Helvetica, fontsize=10, shape=box, style=\"rounded,filled\", fillcolor=white];",
-  "  edge [fontname=Helvetica, fontsize=9, color=\"#555555\"];",
+  '  node [fontname=Helvetica, fontsize=10, shape=box, style="rounded,filled", fillcolor=white];',
+  '  edge [fontname=Helvetica, fontsize=9, color="#555555"];',
 ];
 
 /** What fronts kube-apiserver, as one line of the endpoint node. */
@@ -36,32 +36,49 @@ export function clusterDot(stack: string, plan: ClusterPlan): string {
   const where = plan.config.platform === "static" ? "hosts you own" : `${plan.config.platform.toUpperCase()} ${plan.region}`;
   const external = plan.etcd.topology === "external";
   const etcd = external ? `external etcd (${plan.etcd.members.length} members)` : "stacked etcd";
-  const ha = plan.config.controlPlane.highAvailability ? `${plan.masters.length} masters, ${etcd}` : `${plan.masters.length} master(s), NOT HA (declared)${external ? `, ${etcd}` : ""}`;
+  const ha = plan.config.controlPlane.highAvailability
+    ? `${plan.masters.length} masters, ${etcd}`
+    : `${plan.masters.length} master(s), NOT HA (declared)${external ? `, ${etcd}` : ""}`;
   lines.push(`  label=${q(`stack ${stack}: cluster ${plan.name} (${where}), ${ha}`)}; labelloc=t;`);
   lines.push(`  ${id("endpoint")} [label=${q(endpointLabel(plan))}, shape=box, fillcolor="#dbeafe"];`);
   if (plan.config.platform !== "static" || plan.config.hosts?.bastion) {
     const bastion = plan.config.platform === "static" ? plan.config.hosts!.bastion! : `${plan.bastion.name}${plan.bastion.ip ? ` ${plan.bastion.ip}` : ""}\nSSH from admin CIDRs`;
     lines.push(`  ${id("bastion")} [label=${q(`bastion ${bastion}`)}, fillcolor="#f3f4f6"];`);
   }
-  const zones = [...new Set([...plan.masters.map((m) => m.zone), ...plan.etcd.members.map((m) => m.zone), ...plan.pools.flatMap((p) => p.zones.map((z) => z.zone)), ...plan.staticWorkers.map((w) => w.zone)])];
+  const zones = [
+    ...new Set([
+      ...plan.masters.map((m) => m.zone),
+      ...plan.etcd.members.map((m) => m.zone),
+      ...plan.pools.flatMap((p) => p.zones.map((z) => z.zone)),
+      ...plan.staticWorkers.map((w) => w.zone),
+    ]),
+  ];
   for (const zone of zones) {
-    lines.push(`  subgraph ${q(`cluster_${zone}`)} {`, `    label=${q(`${plan.config.platform === "static" ? "failure domain" : "zone"} ${zone}`)}; style="rounded"; color="#94a3b8";`);
+    lines.push(
+      `  subgraph ${q(`cluster_${zone}`)} {`,
+      `    label=${q(`${plan.config.platform === "static" ? "failure domain" : "zone"} ${zone}`)}; style="rounded"; color="#94a3b8";`,
+    );
     for (const m of plan.masters.filter((x) => x.zone === zone)) {
-      lines.push(`    ${id("master", m.name)} [label=${q(`${m.name}\n${m.ip}\napiserver, scheduler, controller-manager${m.index === 0 ? "\nkubeadm init" : `\njoins after ${plan.masters[m.index - 1].name}`}`)}, fillcolor="#fef3c7"];`);
+      lines.push(
+        `    ${id("master", m.name)} [label=${q(`${m.name}\n${m.ip}\napiserver, scheduler, controller-manager${m.index === 0 ? "\nkubeadm init" : `\njoins after ${plan.masters[m.index - 1].name}`}`)}, fillcolor="#fef3c7"];`,
+      );
       if (external) continue;
       lines.push(`    ${id("etcd", m.name)} [label=${q(`etcd member\n${m.name}`)}, shape=cylinder, fillcolor="#fde68a"];`);
       lines.push(`    ${id("master", m.name)} -> ${id("etcd", m.name)} [arrowhead=none, style=dashed];`);
     }
     // An external etcd: its machines apart from the masters, each in its own zone.
     for (const e of plan.etcd.members.filter((x) => x.zone === zone)) {
-      lines.push(`    ${id("etcd", e.name)} [label=${q(`etcd member\n${e.name}\n${e.ip}${e.index === 0 ? "" : `\njoins after ${plan.etcd.members[e.index - 1].name}`}`)}, shape=cylinder, fillcolor="#fde68a"];`);
+      lines.push(
+        `    ${id("etcd", e.name)} [label=${q(`etcd member\n${e.name}\n${e.ip}${e.index === 0 ? "" : `\njoins after ${plan.etcd.members[e.index - 1].name}`}`)}, shape=cylinder, fillcolor="#fde68a"];`,
+      );
     }
     for (const p of plan.pools) {
       for (const z of p.zones.filter((x) => x.zone === zone)) {
         lines.push(`    ${id("pool", z.name)} [label=${q(`${z.name}\n${sized(z.nodesPerZone)} (${z.minPerZone}..${z.maxPerZone})\n${p.pool.machineType}`)}, fillcolor="#dcfce7"];`);
       }
     }
-    for (const w of plan.staticWorkers.filter((x) => x.zone === zone)) lines.push(`    ${id("worker", w.name)} [label=${q(`${w.name}\n${w.address}\nworker`)}, fillcolor="#dcfce7"];`);
+    for (const w of plan.staticWorkers.filter((x) => x.zone === zone))
+      lines.push(`    ${id("worker", w.name)} [label=${q(`${w.name}\n${w.address}\nworker`)}, fillcolor="#dcfce7"];`);
     lines.push("  }");
   }
   for (const m of plan.masters) lines.push(`  ${id("endpoint")} -> ${id("master", m.name)} [label=":${plan.endpoint.port}"];`);
@@ -69,12 +86,16 @@ export function clusterDot(stack: string, plan: ClusterPlan): string {
   const peers = external ? plan.etcd.members.map((e) => e.name) : plan.masters.map((m) => m.name);
   for (const [i, m] of peers.entries()) {
     const next = peers[(i + 1) % peers.length];
-    if (next !== m && (i < peers.length - 1 || peers.length > 2)) lines.push(`  ${id("etcd", m)} -> ${id("etcd", next)} [dir=both, color="#d97706", constraint=false${i === 0 ? ', label="raft"' : ""}];`);
+    if (next !== m && (i < peers.length - 1 || peers.length > 2))
+      lines.push(`  ${id("etcd", m)} -> ${id("etcd", next)} [dir=both, color="#d97706", constraint=false${i === 0 ? ', label="raft"' : ""}];`);
   }
   // External: every apiserver is a client of every member.
   if (external) {
     for (const m of plan.masters) {
-      for (const [j, e] of plan.etcd.members.entries()) lines.push(`  ${id("master", m.name)} -> ${id("etcd", e.name)} [style=dashed, color="#64748b", constraint=false${m.index === 0 && j === 0 ? ', label="etcd client :2379"' : ""}];`);
+      for (const [j, e] of plan.etcd.members.entries())
+        lines.push(
+          `  ${id("master", m.name)} -> ${id("etcd", e.name)} [style=dashed, color="#64748b", constraint=false${m.index === 0 && j === 0 ? ', label="etcd client :2379"' : ""}];`,
+        );
     }
   }
   const workers = [...plan.pools.flatMap((p) => p.zones.map((z) => id("pool", z.name))), ...plan.staticWorkers.map((w) => id("worker", w.name))];

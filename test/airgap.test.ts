@@ -24,14 +24,16 @@ function labWith(edit: (raw: Record<string, any>) => void, stack = LAB) {
 const keysOf = (f: () => unknown) => problemsOf(f).map((p) => p.key);
 
 test("an air-gapped bundle on a cloud platform is refused, naming kubernetes.packages.source", () => {
-  const p = problemsOf(labWith((r) => {
-    r.platform = "gcp";
-    delete r.hosts;
-    r.region = "europe-west1";
-    r.zones = ["europe-west1-b", "europe-west1-c", "europe-west1-d"];
-    r.endpoint = {};
-    r.kubernetes.cni = { name: "none" };
-  }));
+  const p = problemsOf(
+    labWith((r) => {
+      r.platform = "gcp";
+      delete r.hosts;
+      r.region = "europe-west1";
+      r.zones = ["europe-west1-b", "europe-west1-c", "europe-west1-d"];
+      r.endpoint = {};
+      r.kubernetes.cni = { name: "none" };
+    }),
+  );
   const source = p.find((x) => x.key === "kubeadm-ha:kubernetes.packages.source");
   assert.ok(source, JSON.stringify(p));
   assert.match(source!.fix, /repository/);
@@ -40,21 +42,29 @@ test("an air-gapped bundle on a cloud platform is refused, naming kubernetes.pac
 test("a bundle needs exactly one of a folder and a URL", () => {
   assert.deepEqual(keysOf(labWith((r) => delete r.kubernetes.packages.url)), ["kubeadm-ha:kubernetes.packages.path"]);
   const both = problemsOf(labWith((r) => (r.kubernetes.packages.path = fakeBundle("1.34.2"))));
-  assert.deepEqual(both.map((p) => p.key), ["kubeadm-ha:kubernetes.packages.url"]);
+  assert.deepEqual(
+    both.map((p) => p.key),
+    ["kubeadm-ha:kubernetes.packages.url"],
+  );
   assert.match(both[0].message, /not both/);
 });
 
 test("bundle settings with the repository source are refused, not ignored", () => {
   const p = problemsOf(labWith((r) => (r.kubernetes.packages.source = "repository")));
-  assert.deepEqual(p.map((x) => x.key), ["kubeadm-ha:kubernetes.packages.url"]);
+  assert.deepEqual(
+    p.map((x) => x.key),
+    ["kubeadm-ha:kubernetes.packages.url"],
+  );
   assert.match(p[0].fix, /source: bundle/);
 });
 
 test("a bundle folder that does not exist is refused with the command that makes one", () => {
-  const p = problemsOf(labWith((r) => {
-    delete r.kubernetes.packages.url;
-    r.kubernetes.packages.path = "/nonexistent/kubeadm-ha-bundle";
-  }));
+  const p = problemsOf(
+    labWith((r) => {
+      delete r.kubernetes.packages.url;
+      r.kubernetes.packages.path = "/nonexistent/kubeadm-ha-bundle";
+    }),
+  );
   assert.equal(p.length, 1);
   assert.equal(p[0].key, "kubeadm-ha:kubernetes.packages.path");
   assert.match(p[0].message, /does not exist/);
@@ -63,10 +73,12 @@ test("a bundle folder that does not exist is refused with the command that makes
 
 test("a bundle folder of another Kubernetes release is refused, naming both releases", () => {
   const dir = fakeBundle("1.33.5");
-  const p = problemsOf(labWith((r) => {
-    delete r.kubernetes.packages.url;
-    r.kubernetes.packages.path = dir;
-  }));
+  const p = problemsOf(
+    labWith((r) => {
+      delete r.kubernetes.packages.url;
+      r.kubernetes.packages.path = dir;
+    }),
+  );
   assert.equal(p.length, 1);
   assert.equal(p[0].key, "kubeadm-ha:kubernetes.packages.path");
   assert.match(p[0].message, /1\.33\.5/);
@@ -84,24 +96,34 @@ test("a bundle folder of the configured release is accepted", () => {
 
 test("a CNI applied from the internet is refused with an air-gapped bundle; bridge is refused on clouds", () => {
   const calico = problemsOf(labWith((r) => (r.kubernetes.cni = { name: "calico" })));
-  assert.deepEqual(calico.map((p) => p.key), ["kubeadm-ha:kubernetes.cni.name"]);
+  assert.deepEqual(
+    calico.map((p) => p.key),
+    ["kubeadm-ha:kubernetes.cni.name"],
+  );
   assert.match(calico[0].fix, /bridge/);
   const version = problemsOf(labWith((r) => (r.kubernetes.cni = { name: "bridge", version: "1.0.0" })));
-  assert.deepEqual(version.map((p) => p.key), ["kubeadm-ha:kubernetes.cni.version"]);
+  assert.deepEqual(
+    version.map((p) => p.key),
+    ["kubeadm-ha:kubernetes.cni.version"],
+  );
 });
 
 test("kubelet, containerd and kube-proxy values the consumers reject are refused at their key", () => {
   assert.deepEqual(keysOf(labWith((r) => (r.kubernetes.kubelet.evictionHard = { "disk.available": "1%" }))), ["kubeadm-ha:kubernetes.kubelet.evictionHard.disk.available"]);
-  assert.deepEqual(keysOf(labWith((r) => (r.kubernetes.kubelet.evictionHard = { "nodefs.available": "ten percent" }))), ["kubeadm-ha:kubernetes.kubelet.evictionHard.nodefs.available"]);
+  assert.deepEqual(keysOf(labWith((r) => (r.kubernetes.kubelet.evictionHard = { "nodefs.available": "ten percent" }))), [
+    "kubeadm-ha:kubernetes.kubelet.evictionHard.nodefs.available",
+  ]);
   assert.deepEqual(keysOf(labWith((r) => (r.kubernetes.kubelet.imageGCHighThresholdPercent = 101))), ["kubeadm-ha:kubernetes.kubelet.imageGCHighThresholdPercent"]);
   assert.deepEqual(keysOf(labWith((r) => (r.kubernetes.kubeProxy.conntrackMaxPerCore = -1))), ["kubeadm-ha:kubernetes.kubeProxy.conntrackMaxPerCore"]);
   assert.deepEqual(keysOf(labWith((r) => (r.kubernetes.containerd.restrictOomScoreAdj = "yes"))), ["kubeadm-ha:kubernetes.containerd.restrictOomScoreAdj"]);
-  assert.deepEqual(keysOf(labWith((r) => (r.hosts.workers[0].labels = { "kubernetes.io/role": "x" }))), ['kubeadm-ha:hosts.workers[0].labels.kubernetes.io/role']);
+  assert.deepEqual(keysOf(labWith((r) => (r.hosts.workers[0].labels = { "kubernetes.io/role": "x" }))), ["kubeadm-ha:hosts.workers[0].labels.kubernetes.io/role"]);
 });
 
 test("the lab stack's host settings reach kubeadm's KubeletConfiguration and KubeProxyConfiguration", async () => {
   const r = await renderInChild(LAB);
-  const docs = readFileSync(join(r.dir, "files/lab-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), "utf8").split(/^---$/m).map((d) => parse(d));
+  const docs = readFileSync(join(r.dir, "files/lab-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), "utf8")
+    .split(/^---$/m)
+    .map((d) => parse(d));
   const kubelet = docs.find((d) => d.kind === "KubeletConfiguration");
   assert.equal(kubelet.failCgroupV1, false);
   assert.deepEqual(kubelet.evictionHard, { "nodefs.available": "0%", "imagefs.available": "0%", "nodefs.inodesFree": "0%" });
@@ -114,10 +136,15 @@ test("the lab stack's host settings reach kubeadm's KubeletConfiguration and Kub
 
 test("the default stacks keep the kubelet's and kube-proxy's own defaults", async () => {
   const r = await renderInChild("onprem-vip");
-  const docs = readFileSync(join(r.dir, "files/dc1-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), "utf8").split(/^---$/m).map((d) => parse(d));
+  const docs = readFileSync(join(r.dir, "files/dc1-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), "utf8")
+    .split(/^---$/m)
+    .map((d) => parse(d));
   const kubelet = docs.find((d) => d.kind === "KubeletConfiguration");
   for (const k of ["failCgroupV1", "evictionHard", "imageGCHighThresholdPercent"]) assert.equal(kubelet[k], undefined, k);
-  assert.equal(docs.find((d) => d.kind === "KubeProxyConfiguration"), undefined);
+  assert.equal(
+    docs.find((d) => d.kind === "KubeProxyConfiguration"),
+    undefined,
+  );
   const prepare = readFileSync(join(r.dir, "files/dc1-master-0/usr/local/sbin/kubeadm-ha-prepare"), "utf8");
   assert.match(prepare, /pkgs\.k8s\.io/);
   assert.doesNotMatch(prepare, /restrict_oom_score_adj = true|conf_template/);
@@ -155,7 +182,10 @@ test("a bundle folder is copied to every host over SSH before that host is prepa
 
 test("a node monitor grace period reaches kube-controller-manager, and one below two Lease renewals is refused", async () => {
   const p = problemsOf(labWith((r) => (r.kubernetes.controllerManager = { nodeMonitorGracePeriodSeconds: 10 })));
-  assert.deepEqual(p.map((x) => x.key), ["kubeadm-ha:kubernetes.controllerManager.nodeMonitorGracePeriodSeconds"]);
+  assert.deepEqual(
+    p.map((x) => x.key),
+    ["kubeadm-ha:kubernetes.controllerManager.nodeMonitorGracePeriodSeconds"],
+  );
   assert.match(p[0].fix, /from 20/);
   const r = await renderInChild("lab-local-proxy");
   const init = readFileSync(join(r.dir, "files/lab-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), "utf8");

@@ -18,7 +18,8 @@ before(async () => {
 
 const masters = () => ofType(r, "aws:ec2/instance:Instance").filter((x) => inputs(x).tags["kubeadm-ha/role"] === "master");
 const sgId = (role: string) => ofType(r, "aws:ec2/securityGroup:SecurityGroup").find((x) => x.name === `prod-aws-${role}`)!.urn;
-const rulesTo = (role: string) => ofType(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((x) => x.dependencies.includes(sgId(role)) && x.name.includes(`-${role}-from-`));
+const rulesTo = (role: string) =>
+  ofType(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((x) => x.dependencies.includes(sgId(role)) && x.name.includes(`-${role}-from-`));
 
 /** Renders a variant of the AWS stack file (extra/overridden top-level keys) in a child process. */
 function renderVariant(change: (text: string) => string): { resources: RenderedResource[]; outputs: Record<string, unknown>; status: number | null; stderr: string } {
@@ -63,7 +64,10 @@ test("the apiserver NLB is internal, cross-zone, at a fixed address in each zone
   assert.equal(i.internal, true);
   assert.equal(i.loadBalancerType, "network");
   assert.equal(i.enableCrossZoneLoadBalancing, true);
-  assert.deepEqual(i.subnetMappings.map((s: { privateIpv4Address: string }) => s.privateIpv4Address), r.outputs.endpointAddresses);
+  assert.deepEqual(
+    i.subnetMappings.map((s: { privateIpv4Address: string }) => s.privateIpv4Address),
+    r.outputs.endpointAddresses,
+  );
   assert.ok(i.name.length <= 32);
   const [listener] = ofType(r, "aws:lb/listener:Listener");
   assert.equal(inputs(listener).port, 6443);
@@ -81,8 +85,14 @@ test("the NLB's SSH listener reaches only masters whose apiserver is ready, from
   assert.deepEqual([inputs(tg).healthCheck.protocol, inputs(tg).healthCheck.port, inputs(tg).healthCheck.path], ["HTTPS", "6443", "/readyz"]);
   const rules = ofType(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((x) => inputs(x).fromPort === 22);
   const names = rules.map((x) => x.name).sort();
-  assert.ok(names.some((n) => /ssh-from-lb-master-from-apiserver-lb/.test(n)), names.join(", "));
-  assert.ok(names.some((n) => /lb-ssh-from-bastion-apiserver-lb-from-bastion/.test(n)), names.join(", "));
+  assert.ok(
+    names.some((n) => /ssh-from-lb-master-from-apiserver-lb/.test(n)),
+    names.join(", "),
+  );
+  assert.ok(
+    names.some((n) => /lb-ssh-from-bastion-apiserver-lb-from-bastion/.test(n)),
+    names.join(", "),
+  );
 });
 
 test("the target group checks HTTPS /readyz on 6443, marks a dead master down within about 20 s, and does not preserve client IPs", () => {
@@ -114,13 +124,19 @@ test("security groups: 6443 to masters from the NLB and nodes, etcd between mast
     const sgs = groups.filter((g) => rule.dependencies.includes(g.urn)).map((g) => g.name.replace("prod-aws-", ""));
     return sgs.length === 1 ? sgs[0] : sgs.find((g) => g !== to)!;
   };
-  const from = (role: string, port: string) => rulesTo(role).filter((x) => inputs(x).fromPort === Number(port.split("-")[0])).map((x) => sourceOf(x, role));
+  const from = (role: string, port: string) =>
+    rulesTo(role)
+      .filter((x) => inputs(x).fromPort === Number(port.split("-")[0]))
+      .map((x) => sourceOf(x, role));
   assert.deepEqual(from("master", "6443").sort(), ["apiserver-lb", "bastion", "master", "worker"]);
   assert.deepEqual(from("master", "2379-2380"), ["master"]);
   assert.equal(inputs(rulesTo("master").find((x) => inputs(x).fromPort === 2379)!).toPort, 2380);
   assert.deepEqual(from("worker", "10250"), ["master"]);
   assert.deepEqual(from("worker", "22"), ["bastion"]);
-  assert.deepEqual(rulesTo("bastion").map((x) => inputs(x).cidrIpv4), ["198.51.100.0/24"]);
+  assert.deepEqual(
+    rulesTo("bastion").map((x) => inputs(x).cidrIpv4),
+    ["198.51.100.0/24"],
+  );
   for (const x of ofType(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")) assert.notEqual(inputs(x).cidrIpv4, "0.0.0.0/0", x.name);
 });
 
@@ -129,7 +145,10 @@ test("a NAT gateway in every zone by default, each private subnet routed through
   assert.equal(nats.length, 3);
   for (const route of ofType(r, "aws:ec2/route:Route").filter((x) => x.name.includes("-private-"))) {
     const zone = route.name.match(/-private-([a-z])-default$/)![1];
-    assert.ok(route.dependencies.some((u) => u.endsWith(`::prod-aws-nat-${zone}`)), route.name);
+    assert.ok(
+      route.dependencies.some((u) => u.endsWith(`::prod-aws-nat-${zone}`)),
+      route.name,
+    );
   }
 });
 
@@ -137,7 +156,11 @@ test("network.natGateways single puts one NAT gateway behind every private subne
   const v = renderVariant((t) => t.replace("natGateways: one-per-zone", "natGateways: single"));
   assert.equal(v.status, 0, v.stderr);
   assert.equal(v.resources.filter((x) => x.type === "aws:ec2/natGateway:NatGateway").length, 1);
-  for (const route of v.resources.filter((x) => x.type === "aws:ec2/route:Route" && x.name.includes("-private-"))) assert.ok(route.dependencies.some((u) => u.endsWith("::prod-aws-nat-a")), route.name);
+  for (const route of v.resources.filter((x) => x.type === "aws:ec2/route:Route" && x.name.includes("-private-")))
+    assert.ok(
+      route.dependencies.some((u) => u.endsWith("::prod-aws-nat-a")),
+      route.name,
+    );
 });
 
 test("workers: a launch template (IMDSv2, encrypted volume) and an auto scaling group per zone", () => {
@@ -149,9 +172,19 @@ test("workers: a launch template (IMDSv2, encrypted volume) and an auto scaling 
   assert.match(boot, /^#cloud-config\n/);
   assert.doesNotMatch(boot, /PRIVATE KEY/);
   const asgs = ofType(r, "aws:autoscaling/group:Group");
-  assert.deepEqual(asgs.map((a) => [inputs(a).minSize, inputs(a).maxSize, inputs(a).desiredCapacity]), [[1, 5, 1], [1, 5, 1], [1, 5, 1]]);
+  assert.deepEqual(
+    asgs.map((a) => [inputs(a).minSize, inputs(a).maxSize, inputs(a).desiredCapacity]),
+    [
+      [1, 5, 1],
+      [1, 5, 1],
+      [1, 5, 1],
+    ],
+  );
   // Named after the pool's generation (blue-green rolls, worker-roll.test.ts).
-  assert.deepEqual(asgs.map((a) => inputs(a).name.replace(/-[0-9a-f]{8}$/, "")), ["prod-aws-general-a", "prod-aws-general-b", "prod-aws-general-c"]);
+  assert.deepEqual(
+    asgs.map((a) => inputs(a).name.replace(/-[0-9a-f]{8}$/, "")),
+    ["prod-aws-general-a", "prod-aws-general-b", "prod-aws-general-c"],
+  );
 });
 
 test("the token reaches workers through an SSM SecureString only the workers' role may read", () => {
@@ -190,7 +223,10 @@ test("etcd snapshots go to a bucket that is versioned, encrypted, private and pr
   assert.match(inputs(bucket).bucket, /^prod-aws-etcd-backups-[0-9a-f]{8}$/);
   assert.equal(bucket.options.retainOnDelete, true, "pulumi destroy leaves the snapshots");
   const on = (type: string) => ofType(r, type).map(inputs);
-  assert.deepEqual(on("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").map((b) => [b.blockPublicAcls, b.blockPublicPolicy, b.ignorePublicAcls, b.restrictPublicBuckets]), [[true, true, true, true]]);
+  assert.deepEqual(
+    on("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").map((b) => [b.blockPublicAcls, b.blockPublicPolicy, b.ignorePublicAcls, b.restrictPublicBuckets]),
+    [[true, true, true, true]],
+  );
   assert.equal(on("aws:s3/bucketVersioning:BucketVersioning")[0].versioningConfiguration.status, "Enabled");
   assert.equal(on("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")[0].rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
   const [rule] = on("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].rules;

@@ -13,7 +13,16 @@ import { join } from "path";
 import { freePort, labHostsConfig, ROOT, tempDir, toolchainSkip } from "./helpers";
 import { tool } from "../toolchain/cache";
 import { planCluster } from "../components/plan/cluster-plan";
-import { BACKUP_CONFIG, BACKUP_CREDENTIALS, BACKUP_STAGING, backupConfig, backupCredentials, backupScript, LAST_SNAPSHOT_ANNOTATION, snapshotName } from "../components/plan/backups";
+import {
+  BACKUP_CONFIG,
+  BACKUP_CREDENTIALS,
+  BACKUP_STAGING,
+  backupConfig,
+  backupCredentials,
+  backupScript,
+  LAST_SNAPSHOT_ANNOTATION,
+  snapshotName,
+} from "../components/plan/backups";
 
 let script: string;
 /** lab-master-1's script when etcd is external: three members of its own at 10.0.0.30-32. */
@@ -31,7 +40,18 @@ before(() => {
 });
 
 /** lab-master-1, with the cluster's Lease as `lease` says, and snapshots already at the destination. */
-function master(s: { lease?: { holder: string; renewedSecondsAgo: number; lastSnapshotSecondsAgo?: number }; unhealthy?: boolean; unhealthyMembers?: string[]; imageMissing?: boolean; external?: boolean; existing?: string[]; destination?: string; credentials?: string } = {}) {
+function master(
+  s: {
+    lease?: { holder: string; renewedSecondsAgo: number; lastSnapshotSecondsAgo?: number };
+    unhealthy?: boolean;
+    unhealthyMembers?: string[];
+    imageMissing?: boolean;
+    external?: boolean;
+    existing?: string[];
+    destination?: string;
+    credentials?: string;
+  } = {},
+) {
   const root = tempDir("kubeadm-ha-backup-");
   const state = join(root, "state");
   const share = join(root, "mnt/share/etcd-backups");
@@ -45,13 +65,28 @@ function master(s: { lease?: { holder: string; renewedSecondsAgo: number; lastSn
     const at = (ago: number) => new Date(Date.now() - ago * 1000).toISOString().replace("Z", "000Z");
     const last = s.lease.lastSnapshotSecondsAgo;
     const annotations = last === undefined ? {} : { [LAST_SNAPSHOT_ANNOTATION]: `${Math.floor(Date.now() / 1000) - last} lab/earlier.db` };
-    writeFileSync(join(state, "lease"), JSON.stringify({ metadata: { name: "kubeadm-ha-etcd-backup", resourceVersion: "7", annotations }, spec: { holderIdentity: s.lease.holder, renewTime: at(s.lease.renewedSecondsAgo) } }));
+    writeFileSync(
+      join(state, "lease"),
+      JSON.stringify({
+        metadata: { name: "kubeadm-ha-etcd-backup", resourceVersion: "7", annotations },
+        spec: { holderIdentity: s.lease.holder, renewTime: at(s.lease.renewedSecondsAgo) },
+      }),
+    );
   }
   for (const name of s.existing ?? []) {
     mkdirSync(join(share, name, ".."), { recursive: true });
     writeFileSync(join(share, name), "older snapshot");
   }
-  const under = (text: string) => text.split("/etc/kubernetes").join(join(root, "etc/kubernetes")).split("/etc/kubeadm-ha").join(join(root, "etc/kubeadm-ha")).split("/var/lib/kubeadm-ha").join(join(root, "var/lib/kubeadm-ha")).split("/mnt/share").join(join(root, "mnt/share"));
+  const under = (text: string) =>
+    text
+      .split("/etc/kubernetes")
+      .join(join(root, "etc/kubernetes"))
+      .split("/etc/kubeadm-ha")
+      .join(join(root, "etc/kubeadm-ha"))
+      .split("/var/lib/kubeadm-ha")
+      .join(join(root, "var/lib/kubeadm-ha"))
+      .split("/mnt/share")
+      .join(join(root, "mnt/share"));
   writeFileSync(join(root, BACKUP_CONFIG), under(s.destination ?? config));
   if (s.credentials) writeFileSync(join(root, BACKUP_CREDENTIALS), s.credentials, { mode: 0o600 });
   const path = join(root, "kubeadm-ha-etcd-backup");
@@ -201,7 +236,9 @@ before(async () => {
   const folder = tempDir("kubeadm-ha-s3-");
   mkdirSync(join(folder, S3.bucket));
   const port = await freePort();
-  const child = spawn(tool("versitygw"), ["--port", `127.0.0.1:${port}`, "--access", S3.accessKeyId, "--secret", S3.secretAccessKey, "--region", S3.region, "posix", folder], { stdio: "ignore" });
+  const child = spawn(tool("versitygw"), ["--port", `127.0.0.1:${port}`, "--access", S3.accessKeyId, "--secret", S3.secretAccessKey, "--region", S3.region, "posix", folder], {
+    stdio: "ignore",
+  });
   const url = `http://127.0.0.1:${port}`;
   // Up once it answers (any HTTP status: an unsigned request is refused).
   const deadline = Date.now() + 30_000;
@@ -216,7 +253,14 @@ after(() => gateway?.stop());
 const s3Destination = () => backupConfig(planForS3(), { kind: "s3", bucket: S3.bucket, region: S3.region, endpoint: gateway!.url, credentials: "keys" });
 function planForS3() {
   return planCluster(
-    labHostsConfig({ backups: { every: "15m", keepDays: 7, destination: "s3", s3: { endpoint: "http://127.0.0.1:9000", bucket: S3.bucket, region: S3.region, accessKeyId: S3.accessKeyId, secretAccessKey: S3.secretAccessKey } } }),
+    labHostsConfig({
+      backups: {
+        every: "15m",
+        keepDays: 7,
+        destination: "s3",
+        s3: { endpoint: "http://127.0.0.1:9000", bucket: S3.bucket, region: S3.region, accessKeyId: S3.accessKeyId, secretAccessKey: S3.secretAccessKey },
+      },
+    }),
   );
 }
 const onGateway = () => (existsSync(join(gateway!.folder, S3.bucket, "lab")) ? readdirSync(join(gateway!.folder, S3.bucket, "lab")).sort() : []);

@@ -10,7 +10,18 @@ import { renderInChildProcess } from "../render/child";
 import { join } from "path";
 import { ConfigError, validateClusterConfig } from "../components/config/validate";
 import { planCluster } from "../components/plan/cluster-plan";
-import { backupCheckSeconds, backupConfig, backupCredentials, backupScript, backupUnits, initialCluster, RESTORE_PHASES, restoreCommand, restoreToken, snapshotName } from "../components/plan/backups";
+import {
+  backupCheckSeconds,
+  backupConfig,
+  backupCredentials,
+  backupScript,
+  backupUnits,
+  initialCluster,
+  RESTORE_PHASES,
+  restoreCommand,
+  restoreToken,
+  snapshotName,
+} from "../components/plan/backups";
 import { renderInChild, ROOT, tempDir } from "./helpers";
 
 const gcp = () => ({ region: "europe-west1", zones: ["europe-west1-b", "europe-west1-c", "europe-west1-d"], adminCidrs: ["198.51.100.0/24"] });
@@ -101,7 +112,11 @@ test("the masters' destination file and credentials quote every value for bash",
   const config = backupConfig(plan, { kind: "s3", bucket: "etcd-backups", region: "us-east-1", endpoint: S3.endpoint, credentials: "keys" });
   const dir = tempDir("kubeadm-ha-backups-");
   writeFileSync(join(dir, "config.env"), config + backupCredentials("AKIAEXAMPLE", "it's/secret"));
-  const read = execFileSync("bash", ["-c", `set -eu; . ${join(dir, "config.env")}; printf '%s|' "$CLUSTER" "$EVERY_S" "$KEEP_DAYS" "$DESTINATION" "$BUCKET" "$ENDPOINT" "$CREDENTIALS" "$SECRET_ACCESS_KEY"`], { encoding: "utf8" });
+  const read = execFileSync(
+    "bash",
+    ["-c", `set -eu; . ${join(dir, "config.env")}; printf '%s|' "$CLUSTER" "$EVERY_S" "$KEEP_DAYS" "$DESTINATION" "$BUCKET" "$ENDPOINT" "$CREDENTIALS" "$SECRET_ACCESS_KEY"`],
+    { encoding: "utf8" },
+  );
   assert.equal(read, "dev|900|7|s3|etcd-backups|https://minio.example.com:9000|keys|it's/secret|");
 });
 
@@ -156,7 +171,10 @@ test("each phase of a restore on a master passes shellcheck, and the member phas
   });
   execFileSync("shellcheck", ["--shell=bash", "--severity=style", ...files]);
   const member = restoreCommand(plan.masters[1], "member", config);
-  assert.match(member, /fetch dev\/20261203T101500Z-m0\.db \/var\/lib\/kubeadm-ha\/etcd-backups\/restore\.db\n.*restore \/var\/lib\/kubeadm-ha\/etcd-backups\/restore\.db dev-restore-1-[0-9a-f]{8}\n.*rm -f/);
+  assert.match(
+    member,
+    /fetch dev\/20261203T101500Z-m0\.db \/var\/lib\/kubeadm-ha\/etcd-backups\/restore\.db\n.*restore \/var\/lib\/kubeadm-ha\/etcd-backups\/restore\.db dev-restore-1-[0-9a-f]{8}\n.*rm -f/,
+  );
 });
 
 test("a restore renders every resource of the stack, its four phases in order on every master, and only the validation waits for it", async () => {
@@ -171,7 +189,11 @@ test("a restore renders every resource of the stack, its four phases in order on
   const r = await renderInChildProcess(ROOT, "lab-local-proxy", out, dir, join(dir, "last.json"));
   assert.equal(r.code, 0, r.stderr);
   const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as typeof plain.resources;
-  const names = (rs: typeof resources) => rs.map((x) => x.name).filter((n) => !/-restore-/.test(n)).sort();
+  const names = (rs: typeof resources) =>
+    rs
+      .map((x) => x.name)
+      .filter((n) => !/-restore-/.test(n))
+      .sort();
   assert.deepEqual(names(resources), names(plain.resources), "a resource the program did not register would be deleted by pulumi up");
   const byName = new Map(resources.map((x) => [x.name, x]));
   const urn = (n: string) => byName.get(n)!.urn;
@@ -179,9 +201,12 @@ test("a restore renders every resource of the stack, its four phases in order on
     for (const m of ["lab-master-0", "lab-master-1", "lab-master-2"]) {
       const step = byName.get(`${m}-restore-${phase}`);
       assert.ok(step, `no ${m}-restore-${phase}`);
-      if (i > 0) for (const other of ["lab-master-0", "lab-master-1", "lab-master-2"]) assert.ok(step.dependencies.includes(urn(`${other}-restore-${RESTORE_PHASES[i - 1]}`)), `${step.name} does not wait for ${other}'s ${RESTORE_PHASES[i - 1]}`);
+      if (i > 0)
+        for (const other of ["lab-master-0", "lab-master-1", "lab-master-2"])
+          assert.ok(step.dependencies.includes(urn(`${other}-restore-${RESTORE_PHASES[i - 1]}`)), `${step.name} does not wait for ${other}'s ${RESTORE_PHASES[i - 1]}`);
     }
   }
-  for (const n of ["lab-master-0-init", "lab-master-1-join", "lab-master-2-join"]) assert.ok(!byName.get(n)!.dependencies.some((u) => /-restore-/.test(u)), `${n} waits for the restore`);
+  for (const n of ["lab-master-0-init", "lab-master-1-join", "lab-master-2-join"])
+    assert.ok(!byName.get(n)!.dependencies.some((u) => /-restore-/.test(u)), `${n} waits for the restore`);
   assert.ok(byName.get("lab-control-plane-validate")!.dependencies.includes(urn("lab-master-2-restore-start-apiserver")));
 });

@@ -112,19 +112,29 @@ test("an OCI image archive has the layout ctr imports: oci-layout, an annotated 
   // The config's diff_id is the sha256 of the uncompressed layer; the layer holds /pause.
   const tar = gunzipSync(blob(manifest.layers[0].digest));
   assert.deepEqual(config.rootfs, { type: "layers", diff_ids: [`sha256:${sha(tar)}`] });
-  assert.deepEqual(readTar(tar).map((e) => [e.path, e.mode]), [["pause", 0o755]]);
+  assert.deepEqual(
+    readTar(tar).map((e) => [e.path, e.mode]),
+    [["pause", 0o755]],
+  );
   assert.equal(config.architecture, "amd64");
   assert.equal(config.os, "linux");
   assert.deepEqual(config.config.Entrypoint, ["/pause"]);
   assert.equal(config.config.User, "65535:65535");
   assert.equal(config.history.length, 1);
   // docker load reads the same archive.
-  assert.deepEqual(JSON.parse(files.get("manifest.json")!.data.toString()), [{ Config: `blobs/sha256/${img.configDigest}`, RepoTags: ["registry.k8s.io/pause:3.10.1"], Layers: [`blobs/sha256/${layer.digest}`] }]);
+  assert.deepEqual(JSON.parse(files.get("manifest.json")!.data.toString()), [
+    { Config: `blobs/sha256/${img.configDigest}`, RepoTags: ["registry.k8s.io/pause:3.10.1"], Layers: [`blobs/sha256/${layer.digest}`] },
+  ]);
 });
 
 test("the same inputs give the same layer, config and manifest digests; a changed input changes them", () => {
   const build = (content: string, user = "0") =>
-    ociArchive({ ref: "kubeadm-ha.lab/echo:1", arch: "amd64", config: { User: user }, layers: [makeLayer("echo", [file("echo", content, 0o755), { path: "tmp", type: "dir", mode: 0o1777 }])] });
+    ociArchive({
+      ref: "kubeadm-ha.lab/echo:1",
+      arch: "amd64",
+      config: { User: user },
+      layers: [makeLayer("echo", [file("echo", content, 0o755), { path: "tmp", type: "dir", mode: 0o1777 }])],
+    });
   const a = build("v1");
   const b = build("v1");
   assert.equal(a.manifestDigest, b.manifestDigest);
@@ -178,7 +188,10 @@ test("bundle.json validation names each problem", () => {
   assert.match(problems({ ...goodManifest(), arch: "" }), /"arch" must name an architecture/);
   assert.match(problems({ ...goodManifest(), images: [] }), /"images" must be a non-empty array/);
   assert.match(problems({ ...goodManifest(), images: [{ ref: "pause", file: "images/pause.tar" }] }), /images\[0\]\.ref "pause" is not a registry\/name:tag reference/);
-  assert.match(problems({ ...goodManifest(), images: [{ ref: "registry.k8s.io/etcd:3.6.5-0", file: "images/etcd.tar" }] }), /images\[0\] \(registry\.k8s\.io\/etcd:3\.6\.5-0\) names images\/etcd\.tar, which "files" does not list/);
+  assert.match(
+    problems({ ...goodManifest(), images: [{ ref: "registry.k8s.io/etcd:3.6.5-0", file: "images/etcd.tar" }] }),
+    /images\[0\] \(registry\.k8s\.io\/etcd:3\.6\.5-0\) names images\/etcd\.tar, which "files" does not list/,
+  );
   const m = goodManifest();
   delete (m.files as Record<string, string>)["bin/kubelet"];
   (m.files as Record<string, string>)["../etc/passwd"] = "zz";
@@ -218,7 +231,10 @@ test("readBundleManifest checks that every listed file is there with its sha256,
 
 const pluginsDir = join(toolchainDir(), "go", "mod", `${CNI_PLUGINS_MODULE}@${CNI_PLUGINS_VERSION}`);
 const pluginsGoMod = join(toolchainDir(), "go", "mod", "cache", "download", CNI_PLUGINS_MODULE, "@v", `${CNI_PLUGINS_VERSION}.mod`);
-const pluginsNotDownloaded = existsSync(pluginsDir) && existsSync(pluginsGoMod) ? false : `${CNI_PLUGINS_MODULE}@${CNI_PLUGINS_VERSION} is not in the toolchain's module cache: run npm run toolchain -- --only cni-plugins`;
+const pluginsNotDownloaded =
+  existsSync(pluginsDir) && existsSync(pluginsGoMod)
+    ? false
+    : `${CNI_PLUGINS_MODULE}@${CNI_PLUGINS_VERSION} is not in the toolchain's module cache: run npm run toolchain -- --only cni-plugins`;
 
 test("the CNI recipe builds every plugin upstream's build_linux.sh builds, in one static go build with the version stamp", { skip: pluginsNotDownloaded }, () => {
   // build_linux.sh: every folder of plugins/meta, plugins/main (but windows) and plugins/ipam.
@@ -236,7 +252,10 @@ test("the CNI recipe builds every plugin upstream's build_linux.sh builds, in on
   assert.deepEqual(b.ldflags, [`-X ${CNI_PLUGINS_MODULE}/pkg/utils/buildversion.BuildVersion=${CNI_PLUGINS_VERSION}`]);
   assert.match(b.files["go.mod"], new RegExp(`require \\(\\n\\t${CNI_PLUGINS_MODULE.replace(/\./g, "\\.")} ${CNI_PLUGINS_VERSION}\\n\\)`));
   assert.throws(() => cniPluginsBuild({ version: "v1.0.0", goMod: "module example.com/other\n" }), /expected the go\.mod of github\.com\/containernetworking\/plugins/);
-  assert.ok(allRecipes(toolchainVersions(ROOT)).some((r) => r.name === "cni-plugins"), "npm run toolchain builds the plugins");
+  assert.ok(
+    allRecipes(toolchainVersions(ROOT)).some((r) => r.name === "cni-plugins"),
+    "npm run toolchain builds the plugins",
+  );
 });
 
 test("the built CNI plugins print the pinned release", { skip: toolchainSkip(["bridge", "portmap"]) }, () => {
@@ -261,7 +280,9 @@ test("ldd's and dpkg's output is read as printed", () => {
     ["/lib/x86_64-linux-gnu/libxtables.so.12", "/lib64/ld-linux-x86-64.so.2"],
   );
   assert.throws(() => parseLdd("\tlibfoo.so.1 => not found\n"), /a shared library is missing/);
-  const owners = parseDpkgSearch("libc6:amd64: /lib/x86_64-linux-gnu/libc.so.6\niptables: /usr/sbin/xtables-nft-multi\ndiversion by x from: /y\nlibxtables12:amd64, other: /usr/lib/libxtables.so.12\n");
+  const owners = parseDpkgSearch(
+    "libc6:amd64: /lib/x86_64-linux-gnu/libc.so.6\niptables: /usr/sbin/xtables-nft-multi\ndiversion by x from: /y\nlibxtables12:amd64, other: /usr/lib/libxtables.so.12\n",
+  );
   assert.deepEqual(owners.get("/lib/x86_64-linux-gnu/libc.so.6"), ["libc6"]);
   assert.deepEqual(owners.get("/usr/lib/libxtables.so.12"), ["libxtables12", "other"]);
   assert.equal(owners.size, 3);
@@ -282,7 +303,10 @@ test("the command line needs --out and knows --with-lab-images", () => {
 
 test("a toolchain that lacks a program is named with the command that builds it", () => {
   const empty = tempDir("bundle-no-toolchain-");
-  assert.throws(() => checkToolchain(empty, V), (e: unknown) => e instanceof BundleError && /lacks kubeadm, kubelet, .*bridge.*: run npm run toolchain/.test(e.message));
+  assert.throws(
+    () => checkToolchain(empty, V),
+    (e: unknown) => e instanceof BundleError && /lacks kubeadm, kubelet, .*bridge.*: run npm run toolchain/.test(e.message),
+  );
   const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "bundle/cli.ts"), "--out", join(empty, "b")], {
     cwd: ROOT,
     encoding: "utf8",
@@ -319,7 +343,10 @@ describe("a bundle built from the toolchain", { skip: noToolchain }, () => {
       kubeadmList(),
     );
     for (const i of manifest.images) assert.equal(i.file, `images/${parseImageRef(i.ref).name}.tar`);
-    assert.deepEqual(manifest.extraImages?.map((i) => i.ref), [ECHO_IMAGE]);
+    assert.deepEqual(
+      manifest.extraImages?.map((i) => i.ref),
+      [ECHO_IMAGE],
+    );
     assert.equal(manifest.format, 1);
     assert.equal(manifest.kubernetesVersion, V);
     assert.equal(manifest.arch, "amd64");
@@ -342,7 +369,13 @@ describe("a bundle built from the toolchain", { skip: noToolchain }, () => {
     assert.equal(readBundleManifest(out, { verifyFiles: true, kubernetesVersion: V }).images.length, manifest.images.length);
     for (const b of ["kubeadm", "kubelet", "kubectl"]) {
       assert.equal(statSync(join(out, "bin", b)).mode & 0o777, 0o755, b);
-      assert.equal(execFileSync(join(out, "bin", b), b === "kubeadm" ? ["version", "-o", "short"] : b === "kubectl" ? ["version", "--client", "-o", "yaml"] : ["--version"], { encoding: "utf8" }).includes(`v${V}`), true, b);
+      assert.equal(
+        execFileSync(join(out, "bin", b), b === "kubeadm" ? ["version", "-o", "short"] : b === "kubectl" ? ["version", "--client", "-o", "yaml"] : ["--version"], {
+          encoding: "utf8",
+        }).includes(`v${V}`),
+        true,
+        b,
+      );
     }
     assert.equal(readFileSync(join(out, "systemd/kubelet.service"), "utf8"), KUBELET_SERVICE);
     assert.equal(readFileSync(join(out, "systemd/kubelet.service.d/10-kubeadm.conf"), "utf8"), KUBEADM_DROPIN);
@@ -375,7 +408,10 @@ describe("a bundle built from the toolchain", { skip: noToolchain }, () => {
     for (const c of IPTABLES_COMMANDS) assert.equal(proxy.paths.get(`usr/sbin/${c}`)?.linkname, "xtables-nft-multi", c);
     assert.ok(proxy.paths.has("usr/sbin/conntrack"));
     assert.ok([...proxy.paths.keys()].filter((p) => /\/xtables\/libxt_comment\.so$/.test(p)).length === 1, "the xtables extension modules are there");
-    assert.ok([...proxy.paths.keys()].some((p) => p.endsWith("/ld-linux-x86-64.so.2")), "the dynamic loader is there");
+    assert.ok(
+      [...proxy.paths.keys()].some((p) => p.endsWith("/ld-linux-x86-64.so.2")),
+      "the dynamic loader is there",
+    );
     assert.equal(proxy.paths.get("lib64")?.linkname, "usr/lib64");
     const dpkgVersion = (p: string) => execFileSync("dpkg-query", ["-W", "-f", "${Version}", p], { encoding: "utf8" });
     assert.equal(proxy.config.config.Labels["io.kubeadm-ha.debian.iptables"], dpkgVersion("iptables"));
@@ -476,7 +512,12 @@ describe("the bundle's images in a real containerd", { skip: containerdSkip() },
     daemon = spawn("containerd", ["--config", join(dir, "config.toml")], { stdio: ["ignore", "pipe", "pipe"] });
     daemon.stdout!.on("data", (d) => (daemonLog += d));
     daemon.stderr!.on("data", (d) => (daemonLog += d));
-    await waitFor("containerd to answer", 30_000, () => (daemon!.exitCode === null && ctr(["version"], 5_000).status === 0 ? true : undefined), () => daemonLog.split("\n").slice(-5).join("\n"));
+    await waitFor(
+      "containerd to answer",
+      30_000,
+      () => (daemon!.exitCode === null && ctr(["version"], 5_000).status === 0 ? true : undefined),
+      () => daemonLog.split("\n").slice(-5).join("\n"),
+    );
     execFileSync("ip", ["netns", "add", netns]);
   });
 
@@ -492,7 +533,11 @@ describe("the bundle's images in a real containerd", { skip: containerdSkip() },
       await waitFor("containerd to stop", 20_000, () => (daemon!.exitCode !== null || daemon!.signalCode !== null ? true : undefined)).catch(() => daemon!.kill("SIGKILL"));
     }
     if (dir) {
-      const mounts = readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1]).filter((m) => m?.startsWith(dir)).reverse();
+      const mounts = readFileSync("/proc/mounts", "utf8")
+        .split("\n")
+        .map((l) => l.split(" ")[1])
+        .filter((m) => m?.startsWith(dir))
+        .reverse();
       for (const m of mounts) spawnSync("umount", ["-l", m]);
     }
     spawnSync("ip", ["netns", "del", netns]);
@@ -530,13 +575,23 @@ describe("the bundle's images in a real containerd", { skip: containerdSkip() },
     // what a container's grandchild wrote to stdout before it exited (measured: 2 of 150 runs).
     const logs = join(dir, "go-runner");
     mkdirSync(logs, { recursive: true });
-    run(`registry.k8s.io/kube-scheduler:v${V}`, ["/go-runner", "--log-file=/out/kube-scheduler.log", "kube-scheduler", "--version"], ["--mount", `type=bind,src=${logs},dst=/out,options=rbind:rw`]);
+    run(
+      `registry.k8s.io/kube-scheduler:v${V}`,
+      ["/go-runner", "--log-file=/out/kube-scheduler.log", "kube-scheduler", "--version"],
+      ["--mount", `type=bind,src=${logs},dst=/out,options=rbind:rw`],
+    );
     assert.match(readFileSync(join(logs, "kube-scheduler.log"), "utf8"), new RegExp(`Kubernetes v${V.replace(/\./g, "\\.")}`));
     const images = kubeadmList();
     const tagOf = (name: string) => parseImageRef(images.find((r) => parseImageRef(r).name === name)!).tag;
-    assert.match(run(`registry.k8s.io/etcd:${tagOf("etcd")}`, ["etcd", "--version"]), new RegExp(`^etcd Version: ${tagOf("etcd").replace(/-\d+$/, "").replace(/\./g, "\\.")}$`, "m"));
+    assert.match(
+      run(`registry.k8s.io/etcd:${tagOf("etcd")}`, ["etcd", "--version"]),
+      new RegExp(`^etcd Version: ${tagOf("etcd").replace(/-\d+$/, "").replace(/\./g, "\\.")}$`, "m"),
+    );
     assert.match(run(`registry.k8s.io/etcd:${tagOf("etcd")}`, ["etcdctl", "version"]), /^etcdctl version: 3\./m);
-    assert.match(run(`registry.k8s.io/coredns/coredns:${tagOf("coredns")}`, ["/coredns", "-version"]), new RegExp(`^CoreDNS-${tagOf("coredns").replace(/^v/, "").replace(/\./g, "\\.")}$`, "m"));
+    assert.match(
+      run(`registry.k8s.io/coredns/coredns:${tagOf("coredns")}`, ["/coredns", "-version"]),
+      new RegExp(`^CoreDNS-${tagOf("coredns").replace(/^v/, "").replace(/\./g, "\\.")}$`, "m"),
+    );
     assert.match(run(`registry.k8s.io/pause:${tagOf("pause")}`, ["/pause", "-v"]), new RegExp(`pause\\.c v${tagOf("pause").replace(/\./g, "\\.")}`));
     assert.equal(run(ECHO_IMAGE, ["/echo", "-version"]).trim(), "echo 1");
   });
@@ -590,7 +645,12 @@ describe("the bundle's images in a real containerd", { skip: containerdSkip() },
     p.stdout.on("data", (d) => (output += d));
     p.stderr.on("data", (d) => (output += d));
     try {
-      await waitFor(`${cmd.join(" ")} in ${image} to print ${ready}`, 60_000, () => (ready.test(output) ? true : p.exitCode !== null ? assert.fail(`${cmd[0]} exited ${p.exitCode}: ${output}`) : undefined), () => output);
+      await waitFor(
+        `${cmd.join(" ")} in ${image} to print ${ready}`,
+        60_000,
+        () => (ready.test(output) ? true : p.exitCode !== null ? assert.fail(`${cmd[0]} exited ${p.exitCode}: ${output}`) : undefined),
+        () => output,
+      );
       if (then) await then();
       return output;
     } finally {
@@ -605,7 +665,12 @@ describe("the bundle's images in a real containerd", { skip: containerdSkip() },
     writeFileSync(join(conf, "Corefile"), ".:53 {\n  whoami\n}\n");
     const images = kubeadmList();
     const ref = images.find((r) => parseImageRef(r).name === "coredns")!;
-    const output = await serve(ref, ["/coredns", "-conf", "/etc/coredns/Corefile"], ["--mount", `type=bind,src=${conf},dst=/etc/coredns,options=rbind:ro`], /^CoreDNS-\d+\.\d+\.\d+$/m);
+    const output = await serve(
+      ref,
+      ["/coredns", "-conf", "/etc/coredns/Corefile"],
+      ["--mount", `type=bind,src=${conf},dst=/etc/coredns,options=rbind:ro`],
+      /^CoreDNS-\d+\.\d+\.\d+$/m,
+    );
     assert.match(output, /^\.:53$/m);
     assert.doesNotMatch(output, /permission denied/);
   });
@@ -613,9 +678,15 @@ describe("the bundle's images in a real containerd", { skip: containerdSkip() },
   test("the lab's echo server answers with its pod name", async () => {
     const port = await freePort();
     let answer = "";
-    await serve(ECHO_IMAGE, ["/echo", "-listen", `127.0.0.1:${port}`], ["--net-host", "--env", "POD_NAME=echo-test-pod", "--env", "POD_NAMESPACE=lab"], /listening on/, async () => {
-      answer = await waitForAsync(`http://127.0.0.1:${port}/hello`, 30_000);
-    });
+    await serve(
+      ECHO_IMAGE,
+      ["/echo", "-listen", `127.0.0.1:${port}`],
+      ["--net-host", "--env", "POD_NAME=echo-test-pod", "--env", "POD_NAMESPACE=lab"],
+      /listening on/,
+      async () => {
+        answer = await waitForAsync(`http://127.0.0.1:${port}/hello`, 30_000);
+      },
+    );
     assert.match(answer, /^pod=echo-test-pod namespace=lab hostname=\S+ path=\/hello$/m);
   });
 });
@@ -623,7 +694,7 @@ describe("the bundle's images in a real containerd", { skip: containerdSkip() },
 /** GETs url until it answers 200 (the server may still be starting); returns the body. */
 async function waitForAsync(url: string, ms: number): Promise<string> {
   const deadline = Date.now() + ms;
-  let last = "";
+  let last: string;
   for (;;) {
     try {
       const r = await fetch(url);

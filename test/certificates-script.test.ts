@@ -41,15 +41,21 @@ function master(s: { residual: number; validity?: number; lease?: { holder: stri
   for (const [pod, content] of Object.entries(s.newManifests ?? {})) writeFileSync(join(state, `new-${pod}`), content);
   if (s.lease) {
     const renewed = new Date(Date.now() - s.lease.renewedSecondsAgo * 1000).toISOString().replace("Z", "000Z");
-    writeFileSync(join(state, "lease"), JSON.stringify({ metadata: { name: "kubeadm-ha-certificates", resourceVersion: "7" }, spec: { holderIdentity: s.lease.holder, renewTime: renewed } }));
+    writeFileSync(
+      join(state, "lease"),
+      JSON.stringify({ metadata: { name: "kubeadm-ha-certificates", resourceVersion: "7" }, spec: { holderIdentity: s.lease.holder, renewTime: renewed } }),
+    );
   }
   const path = join(root, "kubeadm-ha-certificates");
   writeFileSync(
     path,
     script
-      .split("/etc/kubernetes").join(join(root, "etc/kubernetes"))
-      .split("/etc/kubeadm-ha").join(join(root, "etc/kubeadm-ha"))
-      .split(paths.waitMember).join("kubeadm-ha-wait-member"),
+      .split("/etc/kubernetes")
+      .join(join(root, "etc/kubernetes"))
+      .split("/etc/kubeadm-ha")
+      .join(join(root, "etc/kubeadm-ha"))
+      .split(paths.waitMember)
+      .join("kubeadm-ha-wait-member"),
   );
   chmodSync(path, 0o755);
   return {
@@ -67,7 +73,10 @@ function master(s: { residual: number; validity?: number; lease?: { holder: stri
       }),
     calls: () => readFileSync(join(state, "calls"), "utf8").split("\n").filter(Boolean),
     /** What changed the cluster or the master: renewals, Lease writes, pods stopped and started. */
-    writes: () => readFileSync(join(state, "calls"), "utf8").split("\n").filter((l) => /^kubeadm (certs renew|init phase upload-config)|kubectl .*(create|replace|delete)|^(stopped|started) /.test(l)),
+    writes: () =>
+      readFileSync(join(state, "calls"), "utf8")
+        .split("\n")
+        .filter((l) => /^kubeadm (certs renew|init phase upload-config)|kubectl .*(create|replace|delete)|^(stopped|started) /.test(l)),
     manifest: (pod: string) => readFileSync(join(manifests, `${pod}.yaml`), "utf8"),
     lease: () => (existsSync(join(state, "lease")) ? JSON.parse(readFileSync(join(state, "lease"), "utf8")) : undefined),
     manifests: () => readdirSync(manifests).sort(),
@@ -101,7 +110,10 @@ test("due certificates are renewed under the cluster's Lease, each static pod re
   assert.equal(waits.length, 2);
   assert.ok(waits[0] < calls.indexOf("stopped etcd") && waits[1] > calls.indexOf("started kube-scheduler"));
   assert.equal(m.lease(), undefined);
-  assert.deepEqual(m.manifests(), PODS.map((p) => `${p}.yaml`));
+  assert.deepEqual(
+    m.manifests(),
+    PODS.map((p) => `${p}.yaml`),
+  );
   assert.match(r.stdout, /earliest-expiry=/);
 });
 
@@ -111,7 +123,10 @@ test("one master at a time: while another master holds the Lease, a master renew
   assert.equal(r.status, 1);
   assert.match(r.stdout, /lab-master-0: waiting while lab-master-1 renews its certificates/);
   assert.match(r.stderr, /the renewal Lease kube-system\/kubeadm-ha-certificates stayed with lab-master-1 for 3s/);
-  assert.deepEqual(m.writes().filter((w) => !/create -f -/.test(w)), []);
+  assert.deepEqual(
+    m.writes().filter((w) => !/create -f -/.test(w)),
+    [],
+  );
   assert.equal(m.lease().spec.holderIdentity, "lab-master-1");
 });
 
@@ -119,7 +134,10 @@ test("a Lease left by a master that stopped mid-renewal is taken over once it is
   const m = master({ residual: DUE, lease: { holder: "lab-master-2", renewedSecondsAgo: 3600 } });
   const r = m.run();
   assert.equal(r.status, 0, r.stderr);
-  assert.ok(m.calls().some((c) => /^kubectl replace -f -/.test(c)), "the stale Lease was not taken over");
+  assert.ok(
+    m.calls().some((c) => /^kubectl replace -f -/.test(c)),
+    "the stale Lease was not taken over",
+  );
   assert.ok(m.calls().some((c) => /^kubeadm certs renew all/.test(c)));
   assert.equal(m.lease(), undefined);
 });
@@ -129,7 +147,10 @@ test("an interrupted renewal is resumed: a manifest it had moved aside goes back
   const r = m.run();
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /putting back kube-apiserver\.yaml, moved aside by an interrupted renewal/);
-  assert.deepEqual(m.manifests(), PODS.map((p) => `${p}.yaml`));
+  assert.deepEqual(
+    m.manifests(),
+    PODS.map((p) => `${p}.yaml`),
+  );
   assert.deepEqual(m.parked(), []);
 });
 
@@ -140,7 +161,10 @@ test("certificates that already expired are renewed without the Lease: the API c
   assert.match(r.stderr, /expired at \S+: renewing without the cluster's Lease/);
   assert.ok(!m.calls().some((c) => c.startsWith("kubectl")), "kubectl was called with expired certificates");
   assert.ok(m.calls().some((c) => /^kubeadm certs renew all/.test(c)));
-  assert.deepEqual(m.writes().filter((w) => /^(stopped|started)/.test(w)), RESTARTS);
+  assert.deepEqual(
+    m.writes().filter((w) => /^(stopped|started)/.test(w)),
+    RESTARTS,
+  );
 });
 
 test("expiry prints the earliest expiry for the stack output, and changes nothing", () => {
@@ -156,7 +180,10 @@ test("a configuration that changes no manifest restarts nothing, and the cluster
   const r = m.run("reconfigure");
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /lab-master-0: the control plane runs on the cluster's configuration already/);
-  assert.deepEqual(m.writes().map((w) => w.split(" --config")[0]), ["kubeadm init phase upload-config kubeadm"]);
+  assert.deepEqual(
+    m.writes().map((w) => w.split(" --config")[0]),
+    ["kubeadm init phase upload-config kubeadm"],
+  );
 });
 
 test("a new apiserver flag restarts the apiserver alone, on kubeadm's new manifest, under the cluster's Lease, the master healthy before and after", () => {

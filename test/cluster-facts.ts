@@ -39,7 +39,11 @@ export function clusterFacts(stack: string) {
       assert.ok(deps(`${m(2)}-join`).includes(`${m(1)}-join`));
       assert.ok(!deps(`${m(1)}-join`).includes(`${m(2)}-join`));
       assert.ok(deps(cp("prune-members")).includes(`${m(2)}-healthy`));
-      for (const [i, step] of [[0, "init"], [1, "join"], [2, "join"]] as const) {
+      for (const [i, step] of [
+        [0, "init"],
+        [1, "join"],
+        [2, "join"],
+      ] as const) {
         const cmd = file(r, `${m(i)}/commands/${step}.sh`);
         assert.match(cmd, new RegExp(`kubeadm-ha-member ${m(i)}\\b`));
         // Each master waits for itself, never for "exactly N members": re-runs pass in any cluster size.
@@ -49,7 +53,10 @@ export function clusterFacts(stack: string) {
 
     test("whether a master inits or joins is decided on the machine: every master can join, only master-0 can init", () => {
       for (const x of masters) {
-        assert.ok(r.files.some((f) => f.path === `${x.name}/etc/kubeadm-ha/kubeadm-join.yaml`), `${x.name} has no join config`);
+        assert.ok(
+          r.files.some((f) => f.path === `${x.name}/etc/kubeadm-ha/kubeadm-join.yaml`),
+          `${x.name} has no join config`,
+        );
         assert.equal(file(r, `${x.name}/usr/local/sbin/kubeadm-ha-member`), file(r, `${m(0)}/usr/local/sbin/kubeadm-ha-member`));
       }
       assert.ok(!r.files.some((f) => f.path === `${m(1)}/etc/kubeadm-ha/kubeadm-init.yaml`));
@@ -68,11 +75,18 @@ export function clusterFacts(stack: string) {
     test("worker pools start only after the control plane is validated and the bootstrap token they join with is in the cluster", () => {
       const pools = r.resources.filter((x) => x.type === "gcp:compute/instanceGroupManager:InstanceGroupManager" || x.type === "aws:autoscaling/group:Group");
       assert.ok(pools.length >= 3);
-      for (const g of pools) assert.ok(g.dependencies.some((u) => u.endsWith(`::${cp("bootstrap-token")}`)), `${g.name} does not wait for the token`);
+      for (const g of pools)
+        assert.ok(
+          g.dependencies.some((u) => u.endsWith(`::${cp("bootstrap-token")}`)),
+          `${g.name} does not wait for the token`,
+        );
       assert.ok(deps(cp("bootstrap-token")).includes(cp("validate")));
       // The token's secret store is written once the token is in the cluster; old tokens go after the pools.
       const store = r.resources.find((x) => x.type === "gcp:secretmanager/secretVersion:SecretVersion" || x.type === "aws:ssm/parameter:Parameter")!;
-      assert.ok(store.dependencies.some((u) => u.endsWith(`::${cp("bootstrap-token")}`)), `${store.name} is written before the token is in the cluster`);
+      assert.ok(
+        store.dependencies.some((u) => u.endsWith(`::${cp("bootstrap-token")}`)),
+        `${store.name} is written before the token is in the cluster`,
+      );
       assert.ok(deps(cp("bootstrap-token-prune")).includes(cp("bootstrap-token")));
     });
 
@@ -132,14 +146,25 @@ export function clusterFacts(stack: string) {
         assert.equal(i.update, step.name === cp("kubeconfig") ? undefined : update, `${step.name}: an update would run its create command again`);
         if (i.create.includes("kubeadm-ha-etcd-member show")) continue; // replaced only with its master's VM (above)
         assert.ok(i.triggers.includes(sha256(i.create)), `${step.name}: a changed command would not run it again`);
-        if (i.stdin !== undefined) assert.ok(i.triggers.some((t: unknown) => t === SECRET || t === sha256(i.stdin)), `${step.name}: a changed input would not run it again`);
+        if (i.stdin !== undefined)
+          assert.ok(
+            i.triggers.some((t: unknown) => t === SECRET || t === sha256(i.stdin)),
+            `${step.name}: a changed input would not run it again`,
+          );
       }
-      assert.ok(!ofType(r, "command:remote:Command").some((x) => JSON.stringify(inputs(x).connection ?? {}).includes("agentSocketPath")), "an agent socket path that differs per shell is in a connection");
+      assert.ok(
+        !ofType(r, "command:remote:Command").some((x) => JSON.stringify(inputs(x).connection ?? {}).includes("agentSocketPath")),
+        "an agent socket path that differs per shell is in a connection",
+      );
     });
 
     test("a replaced master's old member is cleared by the new machine as it joins; no step removes one from a fixed peer", () => {
       assert.match(file(r, `${m(1)}/usr/local/sbin/kubeadm-ha-member`), /stale/);
-      for (const [i, peer] of [[0, 1], [1, 0], [2, 0]]) {
+      for (const [i, peer] of [
+        [0, 1],
+        [1, 0],
+        [2, 0],
+      ]) {
         const step = named(r, cp(`etcd-member-${m(i)}`));
         assert.equal(inputs(step).delete, undefined, `${step.name} removes a member when it goes`);
         assert.match(inputs(step).create, new RegExp(`kubeadm-ha-etcd-member show ${m(i)} https://${masters[i].address.replace(/\\./g, "\\\\.")}:2380\\n`));
@@ -189,9 +214,21 @@ export function clusterFacts(stack: string) {
       const steps = ofType(r, "command:remote:Command").filter((x) => x.name.startsWith(cp("")));
       // The blue-green roll's steps: one Ready wait per pool, one drain hook per zone's group.
       const workerGroups = r.resources.filter((x) => /(instanceGroupManager:InstanceGroupManager|autoscaling\/group:Group)$/.test(x.type)).map((x) => x.name);
-      assert.deepEqual(steps.map((x) => x.name.slice(cp("").length)).sort(), [
-        "bootstrap-token", "bootstrap-token-prune", ...workerGroups.map((g) => "drain-" + g).sort(), "encryption-rewrite", ...[0, 1, 2].map((i) => "etcd-member-" + m(i)), "kubeconfig", "prune-members", "ready-general", ...[0, 1, 2].map((i) => "remove-" + m(i)), "validate",
-      ].sort());
+      assert.deepEqual(
+        steps.map((x) => x.name.slice(cp("").length)).sort(),
+        [
+          "bootstrap-token",
+          "bootstrap-token-prune",
+          ...workerGroups.map((g) => "drain-" + g).sort(),
+          "encryption-rewrite",
+          ...[0, 1, 2].map((i) => "etcd-member-" + m(i)),
+          "kubeconfig",
+          "prune-members",
+          "ready-general",
+          ...[0, 1, 2].map((i) => "remove-" + m(i)),
+          "validate",
+        ].sort(),
+      );
       const sshForwarding = r.resources.filter((x) => /ssh-rule$|ssh-listener$/.test(x.name));
       assert.equal(sshForwarding.length, 1, "one SSH forwarding on the apiserver load balancer");
       for (const step of steps) {

@@ -324,7 +324,10 @@ describe("our pulumi-resource-command under the real Pulumi CLI, against a real 
     assert.ok(lines("hello").includes("hello-2") && lines("hello").includes("to-stderr"), `hello's output is logged: ${JSON.stringify(lines("hello"))}`);
     assert.ok(lines("quiet-stdout").includes("err-logged"), JSON.stringify(lines("quiet-stdout")));
     assert.ok(!lines("quiet-stdout").some((l) => l.includes("visible-only-in-state")), "logging: stderr keeps stdout out of the logs");
-    assert.ok(diagnostics(r.events, "hello").every((d) => d.ephemeral), "output lines are status (ephemeral) messages");
+    assert.ok(
+      diagnostics(r.events, "hello").every((d) => d.ephemeral),
+      "output lines are status (ephemeral) messages",
+    );
   });
 
   test("secrets: a secret stdin stays secret in the state and never reaches the backend or the logs", async () => {
@@ -348,7 +351,10 @@ describe("our pulumi-resource-command under the real Pulumi CLI, against a real 
     assert.equal(p.code, 0, p.stdout + p.stderr);
     const ops = changedSteps(JSON.parse(p.stdout));
     assert.ok(ops.includes("update edited") && ops.includes("update with-update"), ops.join(", "));
-    assert.ok(ops.some((o) => /^(replace|create-replacement) triggered$/.test(o)), ops.join(", "));
+    assert.ok(
+      ops.some((o) => /^(replace|create-replacement) triggered$/.test(o)),
+      ops.join(", "),
+    );
     assert.ok(!ops.some((o) => !/ (edited|triggered|with-update)$/.test(o)), `nothing else changes: ${ops.join(", ")}`);
 
     await mustUp();
@@ -510,7 +516,7 @@ describe("our pulumi-resource-command under the real Pulumi CLI, against a real 
 
     copied = await state(COPY_TYPE);
     const bundle = copied.get("bundle")!;
-    assert.match(bundle.id ?? "", /^[0-9a-f]{8}$/, "ids as NewUniqueHex(\"\", 8)");
+    assert.match(bundle.id ?? "", /^[0-9a-f]{8}$/, 'ids as NewUniqueHex("", 8)');
     assert.deepEqual(Object.keys(bundle.outputs!).sort(), ["connection", "remotePath", "source"], "the outputs are the inputs");
     assert.deepEqual(Object.keys(copied.get("single")!.outputs!).sort(), ["connection", "remotePath", "source", "triggers"]);
     assert.ok(bundle.outputs!.connection["4dabf18193072939515e22adb298388d"], "connection is always secret");
@@ -522,7 +528,10 @@ describe("our pulumi-resource-command under the real Pulumi CLI, against a real 
     const lines = diagnostics(r.events, "bundle");
     const texts = lines.map((d) => d.message.trim());
     assert.ok(lines.length >= 2 && lines.length <= 20, `a few progress lines, not one per file: ${JSON.stringify(texts)}`);
-    assert.ok(lines.every((d) => d.ephemeral && d.severity === "info"), JSON.stringify(lines));
+    assert.ok(
+      lines.every((d) => d.ephemeral && d.severity === "info"),
+      JSON.stringify(lines),
+    );
     log(`CopyToRemote progress lines: ${texts.join(" | ")}`);
     const target = `root@127.0.0.1:${dest()}`;
     assert.ok(texts.includes(`copying ${BUNDLE_FILES} files (50.0 MiB) to ${target}`), JSON.stringify(texts));
@@ -550,8 +559,15 @@ describe("our pulumi-resource-command under the real Pulumi CLI, against a real 
     const p = await pulumi(["preview", "--json"]);
     assert.equal(p.code, 0, p.stdout + p.stderr);
     const ops = changedOps(p.stdout);
-    assert.deepEqual(ops.filter((o) => !/ single$/.test(o)), ["update bundle", "update text"], ops.join(", "));
-    assert.ok(ops.some((o) => /^(replace|create-replacement) single$/.test(o)), ops.join(", "));
+    assert.deepEqual(
+      ops.filter((o) => !/ single$/.test(o)),
+      ["update bundle", "update text"],
+      ops.join(", "),
+    );
+    assert.ok(
+      ops.some((o) => /^(replace|create-replacement) single$/.test(o)),
+      ops.join(", "),
+    );
     assert.equal(readFileSync(deep, "utf8"), "deep v1\nchanged on the host\n", "a preview copies nothing");
 
     await mustUp();
@@ -580,10 +596,7 @@ describe("our pulumi-resource-command under the real Pulumi CLI, against a real 
       .map((d) => d.message)
       .join("\n");
     log(`CopyToRemote error: ${errors}`);
-    assert.ok(
-      errors.includes(`copying ${src} to nobody@127.0.0.1:${target}: failed to create remote directory ${target}: permission denied`),
-      `${errors}\n${r.stdout}${r.stderr}`,
-    );
+    assert.ok(errors.includes(`copying ${src} to nobody@127.0.0.1:${target}: failed to create remote directory ${target}: permission denied`), `${errors}\n${r.stdout}${r.stderr}`);
     assert.ok((r.stdout + r.stderr).includes(`failed to create remote directory ${target}: permission denied`), "the CLI's output says it too");
     assert.ok(!existsSync(target));
     const now = await state(COPY_TYPE);

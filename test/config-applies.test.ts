@@ -66,7 +66,8 @@ const SNAPSHOT = (raw: Raw) => `${raw.clusterName}/20261203T101500Z-${raw.cluste
  * a bundle or repository packages, a restore from a snapshot or a file, backups on or off).
  */
 const EXAMPLES: Record<string, { value: (raw: Raw, i: number) => unknown; variant?: string }> = {};
-const example = (key: string, value: unknown, variant?: string) => (EXAMPLES[key] = { value: typeof value === "function" ? (value as (raw: Raw, i: number) => unknown) : () => structuredClone(value), variant });
+const example = (key: string, value: unknown, variant?: string) =>
+  (EXAMPLES[key] = { value: typeof value === "function" ? (value as (raw: Raw, i: number) => unknown) : () => structuredClone(value), variant });
 example("platform", "gcp");
 example("clusterName", "prod");
 example("region", "europe-west1");
@@ -80,7 +81,12 @@ for (const role of ["masters", "workers"]) {
 }
 // The every-key stack keeps etcd stacked (its machines and sizes are refused there as keys
 // that do not apply); the "external etcd" variant gives them to machines of their own.
-const ETCD_HOSTS = (raw: Raw) => ["a", "b", "c"].map((z, i) => ({ name: `${raw.clusterName}-etcd-${i}`, address: `${String(raw.network.nodeCidr).split(".").slice(0, 3).join(".")}.${220 + i}`, zone: `rack-${z}` }));
+const ETCD_HOSTS = (raw: Raw) =>
+  ["a", "b", "c"].map((z, i) => ({
+    name: `${raw.clusterName}-etcd-${i}`,
+    address: `${String(raw.network.nodeCidr).split(".").slice(0, 3).join(".")}.${220 + i}`,
+    zone: `rack-${z}`,
+  }));
 example("etcd", { topology: "stacked" });
 example("etcd.topology", "external", "external etcd");
 example("etcd.count", 3);
@@ -140,8 +146,19 @@ example("backups.every", "30m");
 example("backups.keepDays", 14);
 example("backups.destination", "s3", "to S3 from a snapshot");
 example("backups.path", "/srv/etcd-backups");
-example("backups.s3", { endpoint: "https://s3.example.com", bucket: "etcd-backups", region: "us-east-1", accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret-key" }, "to S3 from a snapshot");
-for (const [k, v] of Object.entries({ endpoint: "https://s3.example.com", bucket: "etcd-backups", region: "us-east-1", accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret-key" })) example(`backups.s3.${k}`, v, "to S3 from a snapshot");
+example(
+  "backups.s3",
+  { endpoint: "https://s3.example.com", bucket: "etcd-backups", region: "us-east-1", accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret-key" },
+  "to S3 from a snapshot",
+);
+for (const [k, v] of Object.entries({
+  endpoint: "https://s3.example.com",
+  bucket: "etcd-backups",
+  region: "us-east-1",
+  accessKeyId: "AKIAEXAMPLE",
+  secretAccessKey: "example-secret-key",
+}))
+  example(`backups.s3.${k}`, v, "to S3 from a snapshot");
 example("restore.snapshot", SNAPSHOT, "to S3 from a snapshot");
 example("restore.file", __filename);
 example("restore.round", 2);
@@ -258,10 +275,11 @@ function watchConfigReads(): { names: Set<string>; restore: () => void } {
   const proto = pulumi.Config.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
   const methods = Object.getOwnPropertyNames(proto).filter((m) => /^(get|require)/.test(m));
   const originals = methods.map((m) => [m, proto[m]] as const);
-  for (const [m, f] of originals) proto[m] = function (this: unknown, ...args: unknown[]) {
-    names.add(String(args[0]));
-    return f.apply(this, args);
-  };
+  for (const [m, f] of originals)
+    proto[m] = function (this: unknown, ...args: unknown[]) {
+      names.add(String(args[0]));
+      return f.apply(this, args);
+    };
   return { names, restore: () => originals.forEach(([m, f]) => (proto[m] = f)) };
 }
 
@@ -277,8 +295,15 @@ const flat = (raw: Raw, provider: Record<string, string>) => ({
 });
 
 test("every key of the schema has an example value (a new key must get one to be checked here)", () => {
-  assert.deepEqual(KEYS.filter((k) => !EXAMPLES[k]), []);
-  assert.deepEqual(Object.keys(EXAMPLES).filter((k) => !KEYS.some((key) => key === k || key.startsWith(k + ".") || key.startsWith(k + "["))), [], "examples of keys the schema no longer has");
+  assert.deepEqual(
+    KEYS.filter((k) => !EXAMPLES[k]),
+    [],
+  );
+  assert.deepEqual(
+    Object.keys(EXAMPLES).filter((k) => !KEYS.some((key) => key === k || key.startsWith(k + ".") || key.startsWith(k + "["))),
+    [],
+    "examples of keys the schema no longer has",
+  );
 });
 
 for (const stack of ["gcp-three-zone", "aws-three-az", "onprem-vip", "onprem-local-proxy"]) {
@@ -297,7 +322,10 @@ for (const stack of ["gcp-three-zone", "aws-three-az", "onprem-vip", "onprem-loc
           for (const p of e.problems) {
             const { key, path } = keyOfProblem(p);
             // A refusal names what the stack gave (the key, or the map or list holding it).
-            assert.ok(KEYS.some((k) => (k === key || k.startsWith(key + ".") || k.startsWith(key + "[")) && given(raw, k)), `${p.key} is refused, but the stack does not give it: ${p.message}`);
+            assert.ok(
+              KEYS.some((k) => (k === key || k.startsWith(key + ".") || k.startsWith(key + "[")) && given(raw, k)),
+              `${p.key} is refused, but the stack does not give it: ${p.message}`,
+            );
             refused.push(key);
             remove(raw, path);
           }
@@ -316,7 +344,8 @@ for (const stack of ["gcp-three-zone", "aws-three-az", "onprem-vip", "onprem-loc
       } finally {
         reads.restore();
       }
-      const read = (k: string) => [...seen].some((s) => s === k || s.startsWith(k + ".") || s.startsWith(k + "[")) || (THROUGH_PULUMI_CONFIG[k] !== undefined && reads.names.has(THROUGH_PULUMI_CONFIG[k]));
+      const read = (k: string) =>
+        [...seen].some((s) => s === k || s.startsWith(k + ".") || s.startsWith(k + "[")) || (THROUGH_PULUMI_CONFIG[k] !== undefined && reads.names.has(THROUGH_PULUMI_CONFIG[k]));
       const ignored = givenKeys.filter((k) => !read(k));
       assert.deepEqual(ignored, [], `given on ${stack} (${variant}), neither refused (refused: ${refused.join(", ") || "none"}) nor read by the program`);
     });

@@ -12,7 +12,20 @@ import { ConfigError, fromRawConfig, validateClusterConfig } from "../components
 import { readStackFile } from "../render/render";
 import { ROOT } from "./helpers";
 
-type Json = { type?: string | string[]; properties?: Record<string, Json>; items?: Json; enum?: unknown[]; minimum?: number; maximum?: number; pattern?: string; maxLength?: number; minLength?: number; minItems?: number; additionalProperties?: Json | boolean; anyOf?: Json[] };
+type Json = {
+  type?: string | string[];
+  properties?: Record<string, Json>;
+  items?: Json;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+  maxLength?: number;
+  minLength?: number;
+  minItems?: number;
+  additionalProperties?: Json | boolean;
+  anyOf?: Json[];
+};
 
 /** Every leaf key: its path (list items as index 0) and its JSON Schema. */
 function leaves(s: Json, path: Array<string | number> = []): Array<{ path: Array<string | number>; schema: Json }> {
@@ -32,7 +45,11 @@ function baseFor(path: Array<string | number>): { raw: Record<string, unknown>; 
   const stack = staticKey ? "onprem-vip" : "gcp-three-zone";
   const { config } = readStackFile(join(ROOT, "stacks"), stack);
   const raw = fromRawConfig(config);
-  if (path[0] === "backups" && path[1] === "s3") raw.backups = { destination: "s3", s3: { endpoint: "https://s3.example.com", bucket: "etcd-backups", region: "us-east-1", accessKeyId: "AKIAEXAMPLE", secretAccessKey: "secret-key" } };
+  if (path[0] === "backups" && path[1] === "s3")
+    raw.backups = {
+      destination: "s3",
+      s3: { endpoint: "https://s3.example.com", bucket: "etcd-backups", region: "us-east-1", accessKeyId: "AKIAEXAMPLE", secretAccessKey: "secret-key" },
+    };
   if (path[0] === "nodePools" && !Array.isArray(raw.nodePools)) raw.nodePools = [{ name: "general" }];
   if (path[0] === "nodePools" && path[2] === "taints") (raw.nodePools as Array<Record<string, unknown>>)[0].taints = [{ key: "dedicated", value: "batch", effect: "NoSchedule" }];
   if (path[0] === "restore") raw.restore = { file: __filename };
@@ -65,7 +82,7 @@ function problems(raw: Record<string, unknown>, stack: string, config: Record<st
   }
 }
 
-const typeOf = (s: Json): string => (Array.isArray(s.type) ? s.type[0] : s.type ?? (s.anyOf ? "any" : "any"));
+const typeOf = (s: Json): string => (Array.isArray(s.type) ? s.type[0] : (s.type ?? (s.anyOf ? "any" : "any")));
 
 /** A value of another type than the key's. */
 function wrongType(s: Json): unknown {
@@ -108,7 +125,8 @@ function outOfRange(s: Json): unknown[] {
 
 test("the schema walk finds every key (more than 80), each with a type", () => {
   assert.ok(KEYS.length > 80, `walked only ${KEYS.length} keys`);
-  for (const { path, schema } of KEYS) assert.ok(schema.type !== undefined || schema.enum || schema.anyOf || schema.additionalProperties !== undefined, `${dotted(path)} has no type`);
+  for (const { path, schema } of KEYS)
+    assert.ok(schema.type !== undefined || schema.enum || schema.anyOf || schema.additionalProperties !== undefined, `${dotted(path)} has no type`);
 });
 
 for (const { path, schema } of KEYS) {
@@ -123,7 +141,10 @@ for (const { path, schema } of KEYS) {
       assert.ok(mine, `${JSON.stringify(value)} at ${keyName(path)} should be refused naming it; got ${JSON.stringify(found)}`);
       assert.ok(mine.message.includes(JSON.stringify(value)) || /\[secret\]/.test(mine.message), `the message should quote ${JSON.stringify(value)}: ${mine.message}`);
       if (typeof value === "string" && value.length > 2) assert.ok(!mine.fix.includes(value), `the fix should not suggest the value refused: ${mine.fix}`);
-      assert.ok(FIX_HINTS[dotted(path)] !== undefined || !found.some((p) => p.key === keyName(path) && p.fix === FIX_HINTS[dotted(path.slice(0, -1))]), `the fix is a parent key's: ${mine.fix}`);
+      assert.ok(
+        FIX_HINTS[dotted(path)] !== undefined || !found.some((p) => p.key === keyName(path) && p.fix === FIX_HINTS[dotted(path.slice(0, -1))]),
+        `the fix is a parent key's: ${mine.fix}`,
+      );
     }
   });
 }
@@ -136,19 +157,42 @@ const NOT_APPLYING: Record<string, { stack: string; keys: Record<string, unknown
   "hosts you own (vip)": {
     stack: "onprem-vip",
     keys: {
-      region: "europe-west1", zones: ["europe-west1-b", "europe-west1-c", "europe-west1-d"], adminCidrs: ["198.51.100.0/24"], image: "ubuntu-os-cloud/ubuntu-2404-lts-amd64",
-      "bastion.machineType": "e2-small", "controlPlane.count": 3, "controlPlane.machineType": "e2-standard-4", "controlPlane.diskSizeGb": 100,
-      nodePools: [{ name: "general" }], sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHkG0b9Pd4rA0X0wBn0JmIFp5p3h8pLr2n3tJ4X1eC9F user@host", "network.natGateways": "single",
+      region: "europe-west1",
+      zones: ["europe-west1-b", "europe-west1-c", "europe-west1-d"],
+      adminCidrs: ["198.51.100.0/24"],
+      image: "ubuntu-os-cloud/ubuntu-2404-lts-amd64",
+      "bastion.machineType": "e2-small",
+      "controlPlane.count": 3,
+      "controlPlane.machineType": "e2-standard-4",
+      "controlPlane.diskSizeGb": 100,
+      nodePools: [{ name: "general" }],
+      sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHkG0b9Pd4rA0X0wBn0JmIFp5p3h8pLr2n3tJ4X1eC9F user@host",
+      "network.natGateways": "single",
     },
   },
   "hosts you own (local-proxy)": { stack: "onprem-local-proxy", keys: { "endpoint.vip": "10.103.97.2", "endpoint.interface": "eth1" } },
   gcp: {
     stack: "gcp-three-zone",
-    keys: { "hosts.sshUser": "ubuntu", "endpoint.vip": "10.10.0.5", "endpoint.interface": "eth0", "network.natGateways": "single", "backups.path": "/var/backups/kubeadm-ha", "kubernetes.packages.source": "bundle", "kubernetes.cni.name": "bridge" },
+    keys: {
+      "hosts.sshUser": "ubuntu",
+      "endpoint.vip": "10.10.0.5",
+      "endpoint.interface": "eth0",
+      "network.natGateways": "single",
+      "backups.path": "/var/backups/kubeadm-ha",
+      "kubernetes.packages.source": "bundle",
+      "kubernetes.cni.name": "bridge",
+    },
   },
   aws: {
     stack: "aws-three-az",
-    keys: { "hosts.sshUser": "ubuntu", "endpoint.vip": "10.20.0.5", "endpoint.interface": "eth0", "backups.path": "/var/backups/kubeadm-ha", "kubernetes.packages.source": "bundle", "kubernetes.cni.name": "bridge" },
+    keys: {
+      "hosts.sshUser": "ubuntu",
+      "endpoint.vip": "10.20.0.5",
+      "endpoint.interface": "eth0",
+      "backups.path": "/var/backups/kubeadm-ha",
+      "kubernetes.packages.source": "bundle",
+      "kubernetes.cni.name": "bridge",
+    },
   },
 };
 

@@ -114,7 +114,11 @@ test("a pool zone outside the cluster's zones is refused", () => {
 });
 
 test("labels the kubelet may not set on itself are refused", () => {
-  assertRejected({ ...minimal(), nodePools: [{ name: "a", labels: { "node-role.kubernetes.io/worker": "" } }] }, "kubeadm-ha:nodePools[0].labels.node-role.kubernetes.io/worker", "node-role.kubernetes.io/worker");
+  assertRejected(
+    { ...minimal(), nodePools: [{ name: "a", labels: { "node-role.kubernetes.io/worker": "" } }] },
+    "kubeadm-ha:nodePools[0].labels.node-role.kubernetes.io/worker",
+    "node-role.kubernetes.io/worker",
+  );
 });
 
 test("Kubernetes older than 1.31 is refused (kubeadm v1beta4)", () => {
@@ -212,7 +216,10 @@ test("one zone and one master are accepted only when the stack says the control 
   assert.equal(c.controlPlane.count, 1);
   const problems = problemsOf({ ...dev, controlPlane: { count: 1 } });
   assert.deepEqual(problems.map((p) => p.key).sort(), ["kubeadm-ha:controlPlane.count", "kubeadm-ha:zones"]);
-  assert.ok(problems.every((p) => p.fix.includes("highAvailability: false")), JSON.stringify(problems));
+  assert.ok(
+    problems.every((p) => p.fix.includes("highAvailability: false")),
+    JSON.stringify(problems),
+  );
 });
 
 test("a non-HA control plane still needs an odd number of masters", () => {
@@ -220,7 +227,12 @@ test("a non-HA control plane still needs an odd number of masters", () => {
 });
 
 test("hosts you own: HA masters must sit in three failure domains", () => {
-  const hosts = (zones: string[]) => ({ platform: "static", endpoint: { mode: "local-proxy" }, network: { nodeCidr: "10.0.0.0/24" }, hosts: { masters: zones.map((zone, i) => ({ name: `m${i}`, address: `10.0.0.${10 + i}`, zone })) } });
+  const hosts = (zones: string[]) => ({
+    platform: "static",
+    endpoint: { mode: "local-proxy" },
+    network: { nodeCidr: "10.0.0.0/24" },
+    hosts: { masters: zones.map((zone, i) => ({ name: `m${i}`, address: `10.0.0.${10 + i}`, zone })) },
+  });
   assert.doesNotThrow(() => validateClusterConfig(hosts(["rack-a", "rack-b", "rack-c"]), "dc"));
   assertRejected(hosts(["site", "site", "site"]), "kubeadm-ha:hosts.masters", "site");
 });
@@ -230,7 +242,10 @@ test("a host you own named as the program's own steps (<cluster>-control-plane) 
   const raw = fromRawConfig(config);
   (raw.hosts as { workers: Array<{ name: string }> }).workers[1].name = "dc1-control-plane";
   const problems = problemsOf(raw, "onprem-vip");
-  assert.deepEqual(problems.map((p) => p.key), ["kubeadm-ha:hosts.workers[1].name"]);
+  assert.deepEqual(
+    problems.map((p) => p.key),
+    ["kubeadm-ha:hosts.workers[1].name"],
+  );
   assert.match(problems[0].message, /"dc1-control-plane" is taken: the program names its own steps dc1-control-plane and dc1-control-plane-\*/);
   assert.match(problems[0].fix, /e\.g\. dc1-worker-1/);
 });
@@ -241,8 +256,11 @@ test("a host address or VIP with an octet above 255 is named as not an address, 
   (raw.hosts as { workers: Array<{ address: string }> }).workers[0].address = "10.103.97.300";
   (raw.endpoint as { vip: string }).vip = "10.103.97.256";
   const problems = problemsOf(raw, "onprem-vip");
-  assert.deepEqual(problems.map((p) => [p.key, p.message]), [
-    ["kubeadm-ha:hosts.workers[0].address", '"10.103.97.300" is not an IPv4 address (four octets 0-255)'],
-    ["kubeadm-ha:endpoint.vip", '"10.103.97.256" is not an IPv4 address (four octets 0-255)'],
-  ]);
+  assert.deepEqual(
+    problems.map((p) => [p.key, p.message]),
+    [
+      ["kubeadm-ha:hosts.workers[0].address", '"10.103.97.300" is not an IPv4 address (four octets 0-255)'],
+      ["kubeadm-ha:endpoint.vip", '"10.103.97.256" is not an IPv4 address (four octets 0-255)'],
+    ],
+  );
 });

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "fs";
 import { join } from "path";
 import { clusterConfigSchema } from "../components/config/schema";
+import { federationConfigSchema } from "../components/config/federation";
 import { ROOT } from "./helpers";
 
 /** Leaf keys of a zod object schema, as `a.b`, `list[].c`. */
@@ -42,9 +43,11 @@ test("README gives the two commands of a fresh machine", () => {
 });
 
 test("README's federation reference lists every federation config key", () => {
-  const { federationConfigSchema } = require("../components/config/federation") as typeof import("../components/config/federation");
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   const keys = keysOf(federationConfigSchema).filter((k) => !/^(services\[\]\.ports\[\]|aliases\[\])\./.test(k));
   assert.ok(keys.length > 12, `walked only ${keys.length} keys`);
-  assert.deepEqual(keys.filter((k) => !readme.includes(`| \`${k}\` |`)), []);
+  assert.deepEqual(
+    keys.filter((k) => !readme.includes(`| \`${k}\` |`)),
+    [],
+  );
 });

@@ -30,7 +30,10 @@ function master(s: { configured: boolean; up: boolean; live?: "read" | "use"; se
   writeFileSync(join(state, "calls"), "");
   const staged = Object.fromEntries(encryptionFiles(rotation, KEYS).map((f) => [f.path, f.content]));
   for (const [path, content] of Object.entries(staged)) writeFileSync(under(path), content, { mode: 0o600 });
-  writeFileSync(under("etc/kubernetes/manifests/kube-apiserver.yaml"), `spec:\n  containers:\n  - command:\n    - kube-apiserver\n${s.configured ? `    - --encryption-provider-config=${under(ENCRYPTION_CONFIG)}\n` : ""}`);
+  writeFileSync(
+    under("etc/kubernetes/manifests/kube-apiserver.yaml"),
+    `spec:\n  containers:\n  - command:\n    - kube-apiserver\n${s.configured ? `    - --encryption-provider-config=${under(ENCRYPTION_CONFIG)}\n` : ""}`,
+  );
   if (s.live) {
     mkdirSync(under("etc/kubernetes/encryption"), { recursive: true });
     writeFileSync(under(ENCRYPTION_CONFIG), staged[ENCRYPTION_STAGED[s.live]]);
@@ -38,7 +41,10 @@ function master(s: { configured: boolean; up: boolean; live?: "read" | "use"; se
   }
   if (s.up) writeFileSync(join(state, "apiserver-up"), "");
   const names = s.secrets ?? ["bootstrap-token-abcdef", "db-password"];
-  writeFileSync(join(state, "secrets"), JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: "default" } })) }));
+  writeFileSync(
+    join(state, "secrets"),
+    JSON.stringify({ apiVersion: "v1", kind: "List", items: names.map((name) => ({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: "default" } })) }),
+  );
   if (s.conflicts) writeFileSync(join(state, "conflicts"), String(s.conflicts));
   const path = join(root, "kubeadm-ha-encryption");
   writeFileSync(path, encryptionScript(plan.masters[1]).split("/etc/kubernetes").join(under("etc/kubernetes")).split("/etc/kubeadm-ha").join(under("etc/kubeadm-ha")));
@@ -47,7 +53,14 @@ function master(s: { configured: boolean; up: boolean; live?: "read" | "use"; se
     run: (action: string, env: Record<string, string> = {}) =>
       spawnSync("bash", [path, action], {
         encoding: "utf8",
-        env: { ...process.env, PATH: `${join(ROOT, "test/fixtures/encryption-standins")}:${process.env.PATH}`, STANDIN_STATE: state, STANDIN_LIVE: under(ENCRYPTION_CONFIG), KUBEADM_HA_ENCRYPTION_TIMEOUT_S: "20", ...env },
+        env: {
+          ...process.env,
+          PATH: `${join(ROOT, "test/fixtures/encryption-standins")}:${process.env.PATH}`,
+          STANDIN_STATE: state,
+          STANDIN_LIVE: under(ENCRYPTION_CONFIG),
+          KUBEADM_HA_ENCRYPTION_TIMEOUT_S: "20",
+          ...env,
+        },
       }),
     live: () => (existsSync(under(ENCRYPTION_CONFIG)) ? readFileSync(under(ENCRYPTION_CONFIG), "utf8") : undefined),
     liveMode: () => statSync(under(ENCRYPTION_CONFIG)).mode & 0o777,

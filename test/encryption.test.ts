@@ -83,7 +83,11 @@ test("the EncryptionConfiguration names each key by its round, covers Secrets, a
   const doc = parse(encryptionConfiguration(p.use, KEYS));
   assert.equal(doc.kind, "EncryptionConfiguration");
   assert.deepEqual(doc.resources[0].resources, ["secrets"]);
-  assert.deepEqual(doc.resources[0].providers, [{ aescbc: { keys: [{ name: "key-2", secret: KEYS[2] }] } }, { secretbox: { keys: [{ name: "key-1", secret: KEYS[1] }] } }, { identity: {} }]);
+  assert.deepEqual(doc.resources[0].providers, [
+    { aescbc: { keys: [{ name: "key-2", secret: KEYS[2] }] } },
+    { secretbox: { keys: [{ name: "key-1", secret: KEYS[1] }] } },
+    { identity: {} },
+  ]);
   assert.throws(() => encryptionConfiguration(p.use, { 1: KEYS[1] }), /no key of round 2/);
 });
 
@@ -95,25 +99,43 @@ test("the audit policy logs metadata only: no rule asks for a request or respons
   assert.match(auditPolicyPath(), /^\/etc\/kubernetes\/audit\/policy-[0-9a-f]{12}\.yaml$/);
 });
 
-test("kubeadm writes the apiserver's manifest with the encryption config (reloaded), the audit log and their folders mounted; none of the audit with it off", { skip: toolchainSkip(["kubeadm"]) }, () => {
-  const kubeadm = tool("kubeadm");
-  const manifest = (c: ReturnType<typeof config>) => {
-    const dir = tempDir("kubeadm-ha-dryrun-");
-    const plan = planCluster(c);
-    writeFileSync(join(dir, "config.yaml"), certificatesConfig(plan, plan.masters[0]));
-    mkdirSync(join(dir, "out"));
-    const r = spawnSync(kubeadm, ["init", "phase", "control-plane", "apiserver", "--config", join(dir, "config.yaml"), "--dry-run"], { encoding: "utf8", env: { ...process.env, KUBEADM_INIT_DRYRUN_DIR: join(dir, "out") } });
-    assert.equal(r.status, 0, r.stderr);
-    return parseAllDocuments(readFileSync(join(dir, "out/kube-apiserver.yaml"), "utf8"))[0].toJS();
-  };
-  const on = manifest(config());
-  const command: string[] = on.spec.containers[0].command;
-  for (const flag of ["--encryption-provider-config=/etc/kubernetes/encryption/config.yaml", "--encryption-provider-config-automatic-reload=true", `--audit-policy-file=${auditPolicyPath()}`, "--audit-log-path=/var/log/kubernetes/audit/audit.log", "--audit-log-maxage=30", "--audit-log-maxbackup=10", "--audit-log-maxsize=100"]) {
-    assert.ok(command.includes(flag), `${flag} missing`);
-  }
-  const mounts = Object.fromEntries(on.spec.containers[0].volumeMounts.map((v: { mountPath: string; readOnly?: boolean }) => [v.mountPath, v.readOnly === true]));
-  assert.deepEqual([mounts["/etc/kubernetes/encryption"], mounts["/etc/kubernetes/audit"], mounts["/var/log/kubernetes/audit"]], [true, true, false]);
-  const off: string[] = manifest(config({ audit: { enabled: false } })).spec.containers[0].command;
-  assert.ok(!off.some((f) => f.startsWith("--audit-")));
-  assert.ok(off.includes("--encryption-provider-config=/etc/kubernetes/encryption/config.yaml"), "the encryption config stays: turning encryption on again is a file, not a restart");
-});
+test(
+  "kubeadm writes the apiserver's manifest with the encryption config (reloaded), the audit log and their folders mounted; none of the audit with it off",
+  { skip: toolchainSkip(["kubeadm"]) },
+  () => {
+    const kubeadm = tool("kubeadm");
+    const manifest = (c: ReturnType<typeof config>) => {
+      const dir = tempDir("kubeadm-ha-dryrun-");
+      const plan = planCluster(c);
+      writeFileSync(join(dir, "config.yaml"), certificatesConfig(plan, plan.masters[0]));
+      mkdirSync(join(dir, "out"));
+      const r = spawnSync(kubeadm, ["init", "phase", "control-plane", "apiserver", "--config", join(dir, "config.yaml"), "--dry-run"], {
+        encoding: "utf8",
+        env: { ...process.env, KUBEADM_INIT_DRYRUN_DIR: join(dir, "out") },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      return parseAllDocuments(readFileSync(join(dir, "out/kube-apiserver.yaml"), "utf8"))[0].toJS();
+    };
+    const on = manifest(config());
+    const command: string[] = on.spec.containers[0].command;
+    for (const flag of [
+      "--encryption-provider-config=/etc/kubernetes/encryption/config.yaml",
+      "--encryption-provider-config-automatic-reload=true",
+      `--audit-policy-file=${auditPolicyPath()}`,
+      "--audit-log-path=/var/log/kubernetes/audit/audit.log",
+      "--audit-log-maxage=30",
+      "--audit-log-maxbackup=10",
+      "--audit-log-maxsize=100",
+    ]) {
+      assert.ok(command.includes(flag), `${flag} missing`);
+    }
+    const mounts = Object.fromEntries(on.spec.containers[0].volumeMounts.map((v: { mountPath: string; readOnly?: boolean }) => [v.mountPath, v.readOnly === true]));
+    assert.deepEqual([mounts["/etc/kubernetes/encryption"], mounts["/etc/kubernetes/audit"], mounts["/var/log/kubernetes/audit"]], [true, true, false]);
+    const off: string[] = manifest(config({ audit: { enabled: false } })).spec.containers[0].command;
+    assert.ok(!off.some((f) => f.startsWith("--audit-")));
+    assert.ok(
+      off.includes("--encryption-provider-config=/etc/kubernetes/encryption/config.yaml"),
+      "the encryption config stays: turning encryption on again is a file, not a restart",
+    );
+  },
+);

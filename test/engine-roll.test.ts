@@ -71,7 +71,11 @@ describe("the real Pulumi engine rolls a worker generation as the drain hooks ne
     // The engine runs a dynamic provider as the plugin pulumi-resource-pulumi-nodejs, which the
     // Pulumi distribution ships as a launcher of the SDK's dynamic-provider program.
     mkdirSync(join(project, "bin"));
-    writeFileSync(join(project, "bin", "pulumi-resource-pulumi-nodejs"), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, "node_modules/@pulumi/pulumi/cmd/dynamic-provider")}" "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      join(project, "bin", "pulumi-resource-pulumi-nodejs"),
+      `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, "node_modules/@pulumi/pulumi/cmd/dynamic-provider")}" "$@"\n`,
+      { mode: 0o755 },
+    );
     engine = await PulumiEngine.start({ root: project, versions: toolchainVersions(ROOT) });
     await engine.initStack(stack);
     await engine.must(["config", "set", "log", log, ...engine.stackArgs(stack)]);

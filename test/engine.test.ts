@@ -22,7 +22,12 @@ if (missing) console.log(`# engine tests skipped: ${missing}`);
 
 const key = (r: { type: string; name: string }) => `${r.type} ${r.name}`;
 /** The stack files the engine must never write (it works on copies). */
-const stackFiles = () => STACKS.map((s) => createHash("sha256").update(readFileSync(join(ROOT, "stacks", `Pulumi.${s}.yaml`))).digest("hex"));
+const stackFiles = () =>
+  STACKS.map((s) =>
+    createHash("sha256")
+      .update(readFileSync(join(ROOT, "stacks", `Pulumi.${s}.yaml`)))
+      .digest("hex"),
+  );
 const log = (l: string) => console.log(`# ${l}`);
 
 describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, timeout: 15 * 60_000 }, () => {
@@ -60,7 +65,10 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
       renderDirs.push(render.dir);
       renders.set(stack, render);
       previews.set(stack, resources);
-      const fromEngine = resources.filter((r) => !isEngineOwn(r.type)).map(key).sort();
+      const fromEngine = resources
+        .filter((r) => !isEngineOwn(r.type))
+        .map(key)
+        .sort();
       const fromRender = render.resources.map(key).sort();
       assert.ok(fromRender.length >= 40, `the render lists ${fromRender.length} resources`);
       assert.deepEqual(fromEngine, fromRender);
@@ -72,9 +80,15 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
 
   test("the offline render names every resource with the URN the engine gives it", () => {
     for (const stack of STACKS) {
-      const fromEngine = (previews.get(stack) ?? []).filter((r) => !isEngineOwn(r.type)).map((r) => r.urn).sort();
+      const fromEngine = (previews.get(stack) ?? [])
+        .filter((r) => !isEngineOwn(r.type))
+        .map((r) => r.urn)
+        .sort();
       const fromRender = (renders.get(stack)?.resources ?? []).map((r) => r.urn).sort();
-      assert.ok(fromRender.some((u) => u.includes("kubeadm-ha:index:Cluster$kubeadm-ha:pki:ClusterPki$tls:")), stack);
+      assert.ok(
+        fromRender.some((u) => u.includes("kubeadm-ha:index:Cluster$kubeadm-ha:pki:ClusterPki$tls:")),
+        stack,
+      );
       assert.deepEqual(fromRender, fromEngine, stack);
     }
   });
@@ -118,7 +132,10 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
       assert.equal(certs.length, 3);
       for (const c of certs) assert.match(c.outputs!.certPem, /^-----BEGIN CERTIFICATE-----/);
       const parts = state.filter((s) => s.type === "random:index/randomPassword:RandomPassword").map((s) => secretText(s.outputs!.result) as string);
-      assert.deepEqual(parts.map((p) => p.length).sort((a, b) => a - b), [6, 16]);
+      assert.deepEqual(
+        parts.map((p) => p.length).sort((a, b) => a - b),
+        [6, 16],
+      );
       for (const p of parts) assert.match(p, /^[a-z0-9]+$/);
       const [encryptionKey, ...more] = state.filter((s) => s.type === "random:index/randomBytes:RandomBytes");
       assert.deepEqual(more, []);
@@ -140,7 +157,10 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
       assert.ok(secrets.includes(keyBytes), "the encryption key is a secret");
 
       const files = engine.backendFiles();
-      assert.ok(files.some((f) => f.path.endsWith(`${stack}.json`)), `the backend keeps the stack's state: ${files.map((f) => f.path).join(", ")}`);
+      assert.ok(
+        files.some((f) => f.path.endsWith(`${stack}.json`)),
+        `the backend keeps the stack's state: ${files.map((f) => f.path).join(", ")}`,
+      );
       const texts: Array<[string, string]> = [["pulumi stack export", plain.text], ...files.map((f): [string, string] => [`backend ${f.path}`, f.content])];
       const leaks: string[] = [];
       for (const [where, text] of texts) {
@@ -205,7 +225,9 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
     const [federation, neverUp, absent] = ["fed-asia-east1", "fed-europe-west1", "fed-us-east1"];
     /** The federation's resources in its state: none may be created when a member is refused. */
     const created = async () =>
-      (((await engine.exportStack(stack)).json as { deployment: { resources?: Array<{ type: string }> } }).deployment.resources ?? []).map((r) => r.type).filter((t) => !["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference", "pulumi:providers:pulumi"].includes(t));
+      (((await engine.exportStack(stack)).json as { deployment: { resources?: Array<{ type: string }> } }).deployment.resources ?? [])
+        .map((r) => r.type)
+        .filter((t) => !["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference", "pulumi:providers:pulumi"].includes(t));
 
     before(async () => {
       await engine.initStack(stack);
@@ -214,7 +236,14 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
         version: 3,
         deployment: {
           manifest: { time: new Date().toISOString(), magic: "", version: "" },
-          resources: [{ urn: `urn:pulumi:${federation}::kubeadm-ha::pulumi:pulumi:Stack::kubeadm-ha-${federation}`, custom: false, type: "pulumi:pulumi:Stack", outputs: { federation: "asia" } }],
+          resources: [
+            {
+              urn: `urn:pulumi:${federation}::kubeadm-ha::pulumi:pulumi:Stack::kubeadm-ha-${federation}`,
+              custom: false,
+              type: "pulumi:pulumi:Stack",
+              outputs: { federation: "asia" },
+            },
+          ],
         },
       };
       const file = join(engine.dir, `${federation}-state.json`);
@@ -227,7 +256,16 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
         const r = await engine.run([...args, ...engine.stackArgs(stack)], { timeoutMs: 10 * 60_000 });
         const said = r.stdout + r.stderr;
         assert.notEqual(r.code, 0, `${args[0]} passed:\n${said}`);
-        log(`${args[0]}: ${[...new Set(said.split("\n").filter((l) => /kubeadm-ha:members/.test(l)).map((l) => l.trim()))].join(" | ")}`);
+        log(
+          `${args[0]}: ${[
+            ...new Set(
+              said
+                .split("\n")
+                .filter((l) => /kubeadm-ha:members/.test(l))
+                .map((l) => l.trim()),
+            ),
+          ].join(" | ")}`,
+        );
         assert.match(said, new RegExp(`kubeadm-ha:members\\[0\\]\\.stack: .*${federation}.*federation`), `${args[0]}: the federation member`);
         assert.match(said, new RegExp(`kubeadm-ha:members\\[1\\]\\.stack: .*${neverUp}.* has no 'federation' output`), `${args[0]}: the member never up`);
         assert.match(said, new RegExp(`kubeadm-ha:members\\[2\\]\\.stack: .*${absent}`), `${args[0]}: the member the backend does not have`);

@@ -14,7 +14,15 @@ import { tmpdir } from "os";
 import { dirname, join } from "path";
 import { parse } from "yaml";
 import { awsSubnets, placeEtcdMembers } from "../components/plan/cluster-plan";
-import { clientUrl, EtcdMemberPlan, externalEtcd, INITIAL_CLUSTER_PLACEHOLDER, INITIAL_CLUSTER_STATE_PLACEHOLDER, peerUrl, zonesHoldingQuorum } from "../components/plan/etcd-cluster";
+import {
+  clientUrl,
+  EtcdMemberPlan,
+  externalEtcd,
+  INITIAL_CLUSTER_PLACEHOLDER,
+  INITIAL_CLUSTER_STATE_PLACEHOLDER,
+  peerUrl,
+  zonesHoldingQuorum,
+} from "../components/plan/etcd-cluster";
 import { etcdMemberConfig } from "../components/plan/kubeadm";
 import { ETCD_MEMBER_CONFIG, etcdJoinScript } from "../components/plan/etcd-member";
 import { ETCD_CERTIFICATES_LOCK, etcdMemberCertificatesScript } from "../components/plan/certificates";
@@ -30,31 +38,51 @@ const GCP_ZONES = ["europe-west1-b", "europe-west1-c", "europe-west1-d"];
 
 test("GCP: three members, one per zone, at .20 .21 .22 of the nodes' subnet, named after the cluster", () => {
   const m = placeEtcdMembers({ cluster: "prod", platform: "gcp", zones: GCP_ZONES, subnets: [{ name: "prod-nodes", cidr: "10.10.0.0/20", public: false }], count: 3 });
-  assert.deepEqual(m.map((x) => [x.name, x.zone, x.ip, x.subnet]), [
-    ["prod-etcd-0", "europe-west1-b", "10.10.0.20", "prod-nodes"],
-    ["prod-etcd-1", "europe-west1-c", "10.10.0.21", "prod-nodes"],
-    ["prod-etcd-2", "europe-west1-d", "10.10.0.22", "prod-nodes"],
-  ]);
+  assert.deepEqual(
+    m.map((x) => [x.name, x.zone, x.ip, x.subnet]),
+    [
+      ["prod-etcd-0", "europe-west1-b", "10.10.0.20", "prod-nodes"],
+      ["prod-etcd-1", "europe-west1-c", "10.10.0.21", "prod-nodes"],
+      ["prod-etcd-2", "europe-west1-d", "10.10.0.22", "prod-nodes"],
+    ],
+  );
 });
 
 test("AWS: five members over three zones sit in their zone's private subnet, .20 then .21; no zone holds a quorum", () => {
   const zones = ["us-east-1a", "us-east-1b", "us-east-1c"];
   const subnets = awsSubnets("prod", "10.20.0.0/20", zones);
   const m = placeEtcdMembers({ cluster: "prod", platform: "aws", zones, subnets, count: 5 });
-  assert.deepEqual(m.map((x) => x.zone), ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1a", "us-east-1b"]);
+  assert.deepEqual(
+    m.map((x) => x.zone),
+    ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1a", "us-east-1b"],
+  );
   for (const x of m) {
     const subnet = subnets.find((s) => s.name === x.subnet)!;
     assert.equal(subnet.zone, x.zone);
     assert.ok(!subnet.public, `${x.name} is in a private subnet`);
   }
-  assert.deepEqual(m.map((x) => x.ip.split(".")[3]), ["20", "20", "20", "21", "21"]);
+  assert.deepEqual(
+    m.map((x) => x.ip.split(".")[3]),
+    ["20", "20", "20", "21", "21"],
+  );
   assert.deepEqual(zonesHoldingQuorum(m.map((x) => x.zone)), []);
 });
 
 test("hosts you own: members are the hosts listed, in order, with their machine", () => {
-  const hosts = [{ name: "dc1-etcd-a", address: "10.103.97.220", zone: "rack-a", machine: "sn-1" }, { name: "dc1-etcd-b", address: "10.103.97.221", zone: "rack-b" }, { name: "dc1-etcd-c", address: "10.103.97.222", zone: "rack-c" }];
+  const hosts = [
+    { name: "dc1-etcd-a", address: "10.103.97.220", zone: "rack-a", machine: "sn-1" },
+    { name: "dc1-etcd-b", address: "10.103.97.221", zone: "rack-b" },
+    { name: "dc1-etcd-c", address: "10.103.97.222", zone: "rack-c" },
+  ];
   const m = placeEtcdMembers({ cluster: "dc1", platform: "static", zones: [], subnets: [{ name: "dc1-nodes", cidr: "10.103.97.0/24", public: false }], count: 0, hosts });
-  assert.deepEqual(m.map((x) => [x.index, x.name, x.ip, x.zone, x.machine]), [[0, "dc1-etcd-a", "10.103.97.220", "rack-a", "sn-1"], [1, "dc1-etcd-b", "10.103.97.221", "rack-b", undefined], [2, "dc1-etcd-c", "10.103.97.222", "rack-c", undefined]]);
+  assert.deepEqual(
+    m.map((x) => [x.index, x.name, x.ip, x.zone, x.machine]),
+    [
+      [0, "dc1-etcd-a", "10.103.97.220", "rack-a", "sn-1"],
+      [1, "dc1-etcd-b", "10.103.97.221", "rack-b", undefined],
+      [2, "dc1-etcd-c", "10.103.97.222", "rack-c", undefined],
+    ],
+  );
 });
 
 test("a zone holding a quorum of the members is named: losing it stops the cluster", () => {
@@ -76,7 +104,9 @@ test("every apiserver is given every member's client URL, in plan order, with th
 
 test("a member's kubeadm config: its name and address in both certificates, placeholders for the members it starts with, and etcd's timing", () => {
   const m = placeEtcdMembers({ cluster: "prod", platform: "gcp", zones: GCP_ZONES, subnets: [{ name: "prod-nodes", cidr: "10.10.0.0/20", public: false }], count: 3 });
-  const docs = etcdMemberConfig({ clusterName: "prod", kubernetesVersion: "1.34.2", certificateValidity: "8760h0m0s", member: m[1] }).split(/^---$/m).map((d) => parse(d));
+  const docs = etcdMemberConfig({ clusterName: "prod", kubernetesVersion: "1.34.2", certificateValidity: "8760h0m0s", member: m[1] })
+    .split(/^---$/m)
+    .map((d) => parse(d));
   const cluster = docs.find((d) => d.kind === "ClusterConfiguration");
   assert.deepEqual(cluster.etcd.local.serverCertSANs, ["10.10.0.21", "prod-etcd-1"]);
   assert.deepEqual(cluster.etcd.local.peerCertSANs, ["10.10.0.21", "prod-etcd-1"]);
@@ -126,16 +156,36 @@ const rootOf = (m: EtcdMemberPlan) => join(work, m.name);
 const pki = (m: EtcdMemberPlan) => join(rootOf(m), "etc/kubernetes/pki/etcd");
 const manifestOf = (m: EtcdMemberPlan) => join(rootOf(m), "etc/kubernetes/manifests/etcd.yaml");
 const logOf = (m: EtcdMemberPlan) => join(work, `${m.name}.etcd.log`);
-const said = (m: EtcdMemberPlan) => (existsSync(logOf(m)) ? `${m.name}'s etcd said:\n` + readFileSync(logOf(m), "utf8").split("\n").slice(-6).join("\n") : `${m.name}'s etcd never ran`);
+const said = (m: EtcdMemberPlan) =>
+  existsSync(logOf(m)) ? `${m.name}'s etcd said:\n` + readFileSync(logOf(m), "utf8").split("\n").slice(-6).join("\n") : `${m.name}'s etcd never ran`;
 /** etcdctl on member `on`'s machine, to `to` (itself by default), with `on`'s health-check client certificate. */
 const etcdctl = (on: EtcdMemberPlan, args: string[], to: EtcdMemberPlan = on) =>
-  spawnSync("ip", ["netns", "exec", nsOf(on), tool("etcdctl"), `--endpoints=${clientUrl(to)}`, `--cacert=${pki(on)}/ca.crt`, `--cert=${pki(on)}/healthcheck-client.crt`, `--key=${pki(on)}/healthcheck-client.key`, "--dial-timeout=2s", "--command-timeout=5s", ...args], { encoding: "utf8" });
+  spawnSync(
+    "ip",
+    [
+      "netns",
+      "exec",
+      nsOf(on),
+      tool("etcdctl"),
+      `--endpoints=${clientUrl(to)}`,
+      `--cacert=${pki(on)}/ca.crt`,
+      `--cert=${pki(on)}/healthcheck-client.crt`,
+      `--key=${pki(on)}/healthcheck-client.key`,
+      "--dial-timeout=2s",
+      "--command-timeout=5s",
+      ...args,
+    ],
+    { encoding: "utf8" },
+  );
 /** The members as etcd lists them: name, hex ID, peer URL, learner or voter (IDs in hex: JSON's uint64 does not survive a JS number). */
 const listed = (asked: EtcdMemberPlan) =>
-  etcdctl(asked, ["member", "list", "-w", "simple"]).stdout.split("\n").filter(Boolean).map((l) => {
-    const [id, , name, peer, , learner] = l.split(", ");
-    return { id, name, peer, learner: learner === "true" };
-  });
+  etcdctl(asked, ["member", "list", "-w", "simple"])
+    .stdout.split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [id, , name, peer, , learner] = l.split(", ");
+      return { id, name, peer, learner: learner === "true" };
+    });
 
 /** The kubelet of each machine: the process running its static pod, and the manifest it runs. */
 const kubelets = new Map<string, { proc: ChildProcess; manifest: string }>();
@@ -182,7 +232,9 @@ function joinScript(m: EtcdMemberPlan): Promise<{ status: number | null; out: st
 /** A rendered script of `m`'s, run as that host with the real kubeadm; resolves with its exit status and output. */
 function asScript(m: EtcdMemberPlan, script: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; out: string }> {
   // KUBEADM_HA_TRACE=1: each run's bash trace beside its output (a trace on stderr would be captured by the script's own $(...)).
-  const traced = process.env.KUBEADM_HA_TRACE ? ["bash", "-c", `exec 9>>"${join(work, m.name + ".trace")}"; BASH_XTRACEFD=9; set -x; . "$0" "$@"`, script, ...args] : ["bash", script, ...args];
+  const traced = process.env.KUBEADM_HA_TRACE
+    ? ["bash", "-c", `exec 9>>"${join(work, m.name + ".trace")}"; BASH_XTRACEFD=9; set -x; . "$0" "$@"`, script, ...args]
+    : ["bash", script, ...args];
   const cmd = asHost(rootOf(m), traced, nsOf(m));
   const p = spawn(cmd[0], cmd.slice(1), { env: { ...process.env, PATH: `${dirname(tool("kubeadm"))}:${process.env.PATH}`, KUBEADM_HA_ETCD_TIMEOUT_S: "120", ...env } });
   let out = "";
@@ -209,22 +261,32 @@ describe("the etcd member script on three machines, with the real kubeadm and et
   });
   after(() => clearInterval(kubeletTimer));
 
-  test("one at a time, the first machine starts the cluster and each next one joins as a learner and is promoted: three voters of the plan's names and URLs", { timeout: 300_000 }, async () => {
-    for (const m of members) {
-      const r = await joinScript(m);
-      assert.equal(r.status, 0, `${m.name}:\n${r.out}\n${said(m)}`);
-      if (m.index === 0) assert.match(r.out, /no member of this stack holds a cluster \(each refuses ports 2379 2380\); starting it/);
-      else {
-        assert.match(r.out, /the member at 10\.250\.0\.1 answers; joining the cluster as a learner/);
-        assert.match(r.out, /promoted from learner to voting member/);
+  test(
+    "one at a time, the first machine starts the cluster and each next one joins as a learner and is promoted: three voters of the plan's names and URLs",
+    { timeout: 300_000 },
+    async () => {
+      for (const m of members) {
+        const r = await joinScript(m);
+        assert.equal(r.status, 0, `${m.name}:\n${r.out}\n${said(m)}`);
+        if (m.index === 0) assert.match(r.out, /no member of this stack holds a cluster \(each refuses ports 2379 2380\); starting it/);
+        else {
+          assert.match(r.out, /the member at 10\.250\.0\.1 answers; joining the cluster as a learner/);
+          assert.match(r.out, /promoted from learner to voting member/);
+        }
+        assert.match(r.out, new RegExp(`${m.name}: a healthy voting member of the etcd cluster`));
       }
-      assert.match(r.out, new RegExp(`${m.name}: a healthy voting member of the etcd cluster`));
-    }
-    assert.deepEqual(listed(members[2]).map((x) => [x.name, x.peer, x.learner]).sort(), members.map((m) => [m.name, peerUrl(m), false]));
-    assert.equal(etcdctl(members[0], ["put", "/kubeadm-ha/probe", "written-through-etcd-0"]).status, 0);
-    // Each member serves it, asked from another member's machine (its client URL, its certificate's SANs).
-    for (const m of members) assert.match(etcdctl(members[(m.index + 1) % 3], ["get", "/kubeadm-ha/probe", "--print-value-only"], m).stdout, /written-through-etcd-0/, `${m.name} serves it`);
-  });
+      assert.deepEqual(
+        listed(members[2])
+          .map((x) => [x.name, x.peer, x.learner])
+          .sort(),
+        members.map((m) => [m.name, peerUrl(m), false]),
+      );
+      assert.equal(etcdctl(members[0], ["put", "/kubeadm-ha/probe", "written-through-etcd-0"]).status, 0);
+      // Each member serves it, asked from another member's machine (its client URL, its certificate's SANs).
+      for (const m of members)
+        assert.match(etcdctl(members[(m.index + 1) % 3], ["get", "/kubeadm-ha/probe", "--print-value-only"], m).stdout, /written-through-etcd-0/, `${m.name} serves it`);
+    },
+  );
 
   test("a re-run on a member changes nothing", { timeout: 120_000 }, async () => {
     const before = listed(members[0]);
@@ -235,84 +297,122 @@ describe("the etcd member script on three machines, with the real kubeadm and et
     assert.deepEqual(listed(members[0]), before);
   });
 
-  test("a replaced etcd-0 (a new machine at its address, no data) removes its predecessor's member and joins the running cluster, never starts a second one", { timeout: 300_000 }, async () => {
-    const old = listed(members[1]).find((x) => x.name === "prod-etcd-0")!;
-    lose(members[0]);
-    provision(members[0], ca);
-    const r = await joinScript(members[0]);
-    assert.equal(r.status, 0, `${r.out}\n${said(members[0])}`);
-    assert.match(r.out, new RegExp(`removing etcd member ${BigInt("0x" + old.id)},`));
-    assert.match(r.out, /joining the cluster as a learner/);
-    assert.doesNotMatch(r.out, /starting it/);
-    const now = listed(members[2]);
-    assert.deepEqual(now.map((x) => [x.name, x.peer, x.learner]).sort(), members.map((m) => [m.name, peerUrl(m), false]));
-    assert.notEqual(now.find((x) => x.name === "prod-etcd-0")!.id, old.id, "a new member, not the old one");
-    // The new machine serves what the cluster held before it came.
-    assert.match(etcdctl(members[1], ["get", "/kubeadm-ha/probe", "--print-value-only"], members[0]).stdout, /written-through-etcd-0/);
-  });
+  test(
+    "a replaced etcd-0 (a new machine at its address, no data) removes its predecessor's member and joins the running cluster, never starts a second one",
+    { timeout: 300_000 },
+    async () => {
+      const old = listed(members[1]).find((x) => x.name === "prod-etcd-0")!;
+      lose(members[0]);
+      provision(members[0], ca);
+      const r = await joinScript(members[0]);
+      assert.equal(r.status, 0, `${r.out}\n${said(members[0])}`);
+      assert.match(r.out, new RegExp(`removing etcd member ${BigInt("0x" + old.id)},`));
+      assert.match(r.out, /joining the cluster as a learner/);
+      assert.doesNotMatch(r.out, /starting it/);
+      const now = listed(members[2]);
+      assert.deepEqual(
+        now.map((x) => [x.name, x.peer, x.learner]).sort(),
+        members.map((m) => [m.name, peerUrl(m), false]),
+      );
+      assert.notEqual(now.find((x) => x.name === "prod-etcd-0")!.id, old.id, "a new member, not the old one");
+      // The new machine serves what the cluster held before it came.
+      assert.match(etcdctl(members[1], ["get", "/kubeadm-ha/probe", "--print-value-only"], members[0]).stdout, /written-through-etcd-0/);
+    },
+  );
 
-  test("two members due at once renew their certificates one at a time, through a lock in etcd: each etcd restarted on new ones, every member healthy before the lock goes", { timeout: 300_000 }, async () => {
-    const config = validateClusterConfig(
-      {
-        platform: "static",
-        clusterName: "prod",
-        hosts: { masters: [0, 1, 2].map((i) => ({ name: `prod-master-${i}`, address: `10.250.0.${i + 11}`, zone: `zone-${i}` })), etcd: members.map((m) => ({ name: m.name, address: m.ip, zone: m.zone })) },
-        network: { nodeCidr: "10.250.0.0/24" },
-        endpoint: { mode: "local-proxy" },
-        etcd: { topology: "external" },
-      },
-      "prod",
-    );
-    const plan = planCluster(config);
-    const serial = (m: EtcdMemberPlan) => spawnSync("openssl", ["x509", "-noout", "-serial", "-in", join(pki(m), "server.crt")], { encoding: "utf8" }).stdout.trim();
-    const renewing = [members[1], members[2]];
-    const before = renewing.map(serial);
-    for (const m of renewing) writeFileSync(join(work, `${m.name}-certificates`), etcdMemberCertificatesScript(plan, plan.etcd.members[m.index]), { mode: 0o755 });
-    // Due: a window wider than the certificates' year.
-    const due = { KUBEADM_HA_RENEW_BEFORE_S: String(400 * 86400), KUBEADM_HA_CERTIFICATES_TIMEOUT_S: "120" };
-    const runs = await Promise.all(renewing.map((m) => asScript(m, join(work, `${m.name}-certificates`), ["renew-if-due"], due)));
-    const spans = runs.map((r, i) => {
-      assert.equal(r.status, 0, `${renewing[i].name}:\n${r.out}\n${said(renewing[i])}`);
-      assert.match(r.out, /within the renewal window: renewing, one etcd member at a time/);
-      assert.match(r.out, /etcd restarted on the renewed certificates, healthy/);
-      const [start, end] = [/renewing started at (\d+)/, /renewing finished at (\d+)/].map((re) => Number(r.out.match(re)![1]));
-      return { start, end };
-    });
-    const [first, second] = spans[0].start <= spans[1].start ? [spans[0], spans[1]] : [spans[1], spans[0]];
-    assert.ok(second.start >= first.end, `one at a time: ${JSON.stringify(spans)}`);
-    assert.ok(runs.some((r) => /waiting while prod-etcd-\d renews its certificates \(one etcd member at a time\)/.test(r.out)), "the second waited for the first, by name");
-    renewing.forEach((m, i) => assert.notEqual(serial(m), before[i], `${m.name}'s server certificate is a new one`));
-    // The lock is gone; every member a healthy voter, serving what the cluster held.
-    assert.equal(etcdctl(members[0], ["get", ETCD_CERTIFICATES_LOCK, "--print-value-only"]).stdout.trim(), "");
-    assert.deepEqual(listed(members[0]).map((x) => [x.name, x.learner]).sort(), members.map((m) => [m.name, false]));
-    for (const m of members) assert.match(etcdctl(members[0], ["get", "/kubeadm-ha/probe", "--print-value-only"], m).stdout, /written-through-etcd-0/);
-  });
+  test(
+    "two members due at once renew their certificates one at a time, through a lock in etcd: each etcd restarted on new ones, every member healthy before the lock goes",
+    { timeout: 300_000 },
+    async () => {
+      const config = validateClusterConfig(
+        {
+          platform: "static",
+          clusterName: "prod",
+          hosts: {
+            masters: [0, 1, 2].map((i) => ({ name: `prod-master-${i}`, address: `10.250.0.${i + 11}`, zone: `zone-${i}` })),
+            etcd: members.map((m) => ({ name: m.name, address: m.ip, zone: m.zone })),
+          },
+          network: { nodeCidr: "10.250.0.0/24" },
+          endpoint: { mode: "local-proxy" },
+          etcd: { topology: "external" },
+        },
+        "prod",
+      );
+      const plan = planCluster(config);
+      const serial = (m: EtcdMemberPlan) => spawnSync("openssl", ["x509", "-noout", "-serial", "-in", join(pki(m), "server.crt")], { encoding: "utf8" }).stdout.trim();
+      const renewing = [members[1], members[2]];
+      const before = renewing.map(serial);
+      for (const m of renewing) writeFileSync(join(work, `${m.name}-certificates`), etcdMemberCertificatesScript(plan, plan.etcd.members[m.index]), { mode: 0o755 });
+      // Due: a window wider than the certificates' year.
+      const due = { KUBEADM_HA_RENEW_BEFORE_S: String(400 * 86400), KUBEADM_HA_CERTIFICATES_TIMEOUT_S: "120" };
+      const runs = await Promise.all(renewing.map((m) => asScript(m, join(work, `${m.name}-certificates`), ["renew-if-due"], due)));
+      const spans = runs.map((r, i) => {
+        assert.equal(r.status, 0, `${renewing[i].name}:\n${r.out}\n${said(renewing[i])}`);
+        assert.match(r.out, /within the renewal window: renewing, one etcd member at a time/);
+        assert.match(r.out, /etcd restarted on the renewed certificates, healthy/);
+        const [start, end] = [/renewing started at (\d+)/, /renewing finished at (\d+)/].map((re) => Number(r.out.match(re)![1]));
+        return { start, end };
+      });
+      const [first, second] = spans[0].start <= spans[1].start ? [spans[0], spans[1]] : [spans[1], spans[0]];
+      assert.ok(second.start >= first.end, `one at a time: ${JSON.stringify(spans)}`);
+      assert.ok(
+        runs.some((r) => /waiting while prod-etcd-\d renews its certificates \(one etcd member at a time\)/.test(r.out)),
+        "the second waited for the first, by name",
+      );
+      renewing.forEach((m, i) => assert.notEqual(serial(m), before[i], `${m.name}'s server certificate is a new one`));
+      // The lock is gone; every member a healthy voter, serving what the cluster held.
+      assert.equal(etcdctl(members[0], ["get", ETCD_CERTIFICATES_LOCK, "--print-value-only"]).stdout.trim(), "");
+      assert.deepEqual(
+        listed(members[0])
+          .map((x) => [x.name, x.learner])
+          .sort(),
+        members.map((m) => [m.name, false]),
+      );
+      for (const m of members) assert.match(etcdctl(members[0], ["get", "/kubeadm-ha/probe", "--print-value-only"], m).stdout, /written-through-etcd-0/);
+    },
+  );
 
   test("a member's renewal lock left by a machine that stopped holding it goes with its lease; one it left itself is taken over at once", { timeout: 120_000 }, async () => {
     // prod-etcd-0's, with a lease of 2 s that nobody keeps alive (its machine stopped).
     const grant = etcdctl(members[0], ["lease", "grant", "2"]).stdout.match(/lease ([0-9a-f]+) granted/)![1];
     assert.equal(etcdctl(members[0], ["put", ETCD_CERTIFICATES_LOCK, "prod-etcd-0", `--lease=${grant}`]).status, 0);
     const script = join(work, "prod-etcd-1-certificates");
-    const r = await asScript(members[1], script, ["renew-if-due"], { KUBEADM_HA_RENEW_BEFORE_S: String(400 * 86400), KUBEADM_HA_CERTIFICATES_TIMEOUT_S: "120", KUBEADM_HA_LEASE_WAIT_S: "60" });
+    const r = await asScript(members[1], script, ["renew-if-due"], {
+      KUBEADM_HA_RENEW_BEFORE_S: String(400 * 86400),
+      KUBEADM_HA_CERTIFICATES_TIMEOUT_S: "120",
+      KUBEADM_HA_LEASE_WAIT_S: "60",
+    });
     assert.equal(r.status, 0, r.out);
     assert.match(r.out, /waiting while prod-etcd-0 renews its certificates/);
     // prod-etcd-2's own, left by an interrupted run (without a lease: it would stay for ever).
     assert.equal(etcdctl(members[0], ["put", ETCD_CERTIFICATES_LOCK, "prod-etcd-2"]).status, 0);
-    const own = await asScript(members[2], join(work, "prod-etcd-2-certificates"), ["renew-if-due"], { KUBEADM_HA_RENEW_BEFORE_S: String(400 * 86400), KUBEADM_HA_CERTIFICATES_TIMEOUT_S: "120", KUBEADM_HA_LEASE_WAIT_S: "30" });
+    const own = await asScript(members[2], join(work, "prod-etcd-2-certificates"), ["renew-if-due"], {
+      KUBEADM_HA_RENEW_BEFORE_S: String(400 * 86400),
+      KUBEADM_HA_CERTIFICATES_TIMEOUT_S: "120",
+      KUBEADM_HA_LEASE_WAIT_S: "30",
+    });
     assert.equal(own.status, 0, own.out);
     assert.doesNotMatch(own.out, /waiting while/);
     assert.equal(etcdctl(members[0], ["get", ETCD_CERTIFICATES_LOCK, "--print-value-only"]).stdout.trim(), "");
   });
 
   test("etcd machines taken out leave the cluster one at a time, through a member that answers; the last one has nothing to leave", { timeout: 300_000 }, async () => {
-    for (const [m, through] of [[members[2], members[0]], [members[1], members[0]]] as const) {
+    for (const [m, through] of [
+      [members[2], members[0]],
+      [members[1], members[0]],
+    ] as const) {
       const r = await asScript(m, join(work, "kubeadm-ha-etcd-join"), [m.name, "leave"]);
       assert.equal(r.status, 0, r.out);
       assert.match(r.out, new RegExp(`${m.name}: removed from the etcd cluster through the member at ${through.ip.replace(/\./g, "\\.")}`));
       // Its reset: the machine gone.
       lose(m);
       const left = members.filter((x) => x.index < m.index);
-      assert.deepEqual(listed(members[0]).map((x) => [x.name, x.learner]).sort(), left.map((x) => [x.name, false]));
+      assert.deepEqual(
+        listed(members[0])
+          .map((x) => [x.name, x.learner])
+          .sort(),
+        left.map((x) => [x.name, false]),
+      );
       for (const x of left) assert.match(etcdctl(members[0], ["get", "/kubeadm-ha/probe", "--print-value-only"], x).stdout, /written-through-etcd-0/, `${x.name} still serves`);
     }
     const last = await asScript(members[0], join(work, "kubeadm-ha-etcd-join"), [members[0].name, "leave"]);

@@ -53,18 +53,24 @@ test("external etcd on GCP: three members by default, one per zone, beside the m
   const c = valid(withEtcd("gcp-three-zone", (r) => (r.etcd = { topology: "external" })));
   assert.deepEqual(c.etcd, { topology: "external", count: 3, machineType: "e2-standard-2", diskSizeGb: 50 });
   const plan = planCluster(c);
-  assert.deepEqual(plan.etcd.members.map((m) => [m.name, m.zone, m.ip]), [
-    ["prod-etcd-0", "europe-west1-b", "10.10.0.20"],
-    ["prod-etcd-1", "europe-west1-c", "10.10.0.21"],
-    ["prod-etcd-2", "europe-west1-d", "10.10.0.22"],
-  ]);
+  assert.deepEqual(
+    plan.etcd.members.map((m) => [m.name, m.zone, m.ip]),
+    [
+      ["prod-etcd-0", "europe-west1-b", "10.10.0.20"],
+      ["prod-etcd-1", "europe-west1-c", "10.10.0.21"],
+      ["prod-etcd-2", "europe-west1-d", "10.10.0.22"],
+    ],
+  );
   const addresses = [...plan.masters.map((m) => m.ip), ...plan.etcd.members.map((m) => m.ip), ...plan.endpoint.addresses, plan.bastion.ip];
   assert.equal(new Set(addresses).size, addresses.length, `no two machines share an address: ${addresses}`);
 });
 
 test("external etcd on AWS: five members over three zones, none holding a quorum, each in its zone's private subnet", () => {
   const plan = planCluster(valid(withEtcd("aws-three-az", (r) => (r.etcd = { topology: "external", count: 5, machineType: "m6i.large" }))));
-  assert.deepEqual(plan.etcd.members.map((m) => m.zone), ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1a", "us-east-1b"]);
+  assert.deepEqual(
+    plan.etcd.members.map((m) => m.zone),
+    ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1a", "us-east-1b"],
+  );
   for (const m of plan.etcd.members) assert.equal(plan.subnets.find((s) => s.name === m.subnet)?.zone, m.zone, m.name);
 });
 
@@ -84,18 +90,23 @@ test("an external etcd needs 3 or 5 members (1 only for a non-HA dev cluster), w
 
 test("hosts you own: the members are hosts.etcd, and no failure domain may hold a quorum of them (losing it would stop etcd)", () => {
   const ok = valid(withEtcd("onprem-vip", (r) => ((r.etcd = { topology: "external" }), (r.hosts.etcd = ETCD_HOSTS(["rack-a", "rack-b", "rack-c"])))));
-  assert.deepEqual(planCluster(ok).etcd.members.map((m) => [m.name, m.ip, m.zone]), [
-    ["dc1-etcd-0", "10.103.97.220", "rack-a"],
-    ["dc1-etcd-1", "10.103.97.221", "rack-b"],
-    ["dc1-etcd-2", "10.103.97.222", "rack-c"],
-  ]);
+  assert.deepEqual(
+    planCluster(ok).etcd.members.map((m) => [m.name, m.ip, m.zone]),
+    [
+      ["dc1-etcd-0", "10.103.97.220", "rack-a"],
+      ["dc1-etcd-1", "10.103.97.221", "rack-b"],
+      ["dc1-etcd-2", "10.103.97.222", "rack-c"],
+    ],
+  );
   valid(withEtcd("onprem-vip", (r) => ((r.etcd = { topology: "external" }), (r.hosts.etcd = ETCD_HOSTS(["rack-a", "rack-a", "rack-b", "rack-b", "rack-c"])))));
   const two = problems(withEtcd("onprem-vip", (r) => ((r.etcd = { topology: "external" }), (r.hosts.etcd = ETCD_HOSTS(["rack-a", "rack-a", "rack-b"])))));
   assert.deepEqual(keys(two), ["kubeadm-ha:hosts.etcd"]);
   assert.match(two[0].message, /zone "rack-a" holds 2 of the 3 members, a quorum/);
   const five = problems(withEtcd("onprem-vip", (r) => ((r.etcd = { topology: "external" }), (r.hosts.etcd = ETCD_HOSTS(["rack-a", "rack-a", "rack-a", "rack-b", "rack-c"])))));
   assert.match(five[0].message, /zone "rack-a" holds 3 of the 5 members/);
-  assert.deepEqual(keys(problems(withEtcd("onprem-vip", (r) => ((r.etcd = { topology: "external" }), (r.hosts.etcd = ETCD_HOSTS(["rack-a", "rack-b"])))))), ["kubeadm-ha:hosts.etcd"]);
+  assert.deepEqual(keys(problems(withEtcd("onprem-vip", (r) => ((r.etcd = { topology: "external" }), (r.hosts.etcd = ETCD_HOSTS(["rack-a", "rack-b"])))))), [
+    "kubeadm-ha:hosts.etcd",
+  ]);
   assert.deepEqual(keys(problems(withEtcd("onprem-vip", (r) => (r.etcd = { topology: "external" })))), ["kubeadm-ha:hosts.etcd"], "missing");
 });
 
@@ -136,7 +147,18 @@ test("with an external etcd, its client port is open to the masters only, its pe
   /** Who may reach `port` on machines of `role`. */
   const reaching = (rules: ReturnType<typeof ingressRules>, role: string, port: number) =>
     rules
-      .filter((r) => r.to.includes(role as never) && r.allow.some((a) => a.protocol === "tcp" && (a.ports ?? []).some((p) => { const [lo, hi] = p.split("-").map(Number); return lo <= port && port <= (hi ?? lo); })))
+      .filter(
+        (r) =>
+          r.to.includes(role as never) &&
+          r.allow.some(
+            (a) =>
+              a.protocol === "tcp" &&
+              (a.ports ?? []).some((p) => {
+                const [lo, hi] = p.split("-").map(Number);
+                return lo <= port && port <= (hi ?? lo);
+              }),
+          ),
+      )
       .flatMap((r) => [...(r.from.roles ?? []), ...(r.from.cidrs ?? [])])
       .sort();
   for (const name of ["gcp-three-zone", "aws-three-az"]) {
@@ -160,21 +182,28 @@ test("with an external etcd, its client port is open to the masters only, its pe
 
 const NOT_ROOT = typeof process.getuid === "function" && process.getuid() !== 0 ? "needs root: kubeadm runs as a lab host (private mounts)" : undefined;
 
-test("with an external etcd, kubeadm points every master's apiserver at every member with the client files, and runs no member on it", { skip: toolchainSkip(["kubeadm"]) || NOT_ROOT }, () => {
-  const plan = planCluster(valid(withEtcd("onprem-vip", (r) => ((r.etcd = { topology: "external" }), (r.hosts.etcd = ETCD_HOSTS(["rack-a", "rack-b", "rack-c"]))))));
-  const root = tempDir("kubeadm-ha-external-master-");
-  // A master holds the etcd CA's certificate, never its key (etcd-cluster.ts).
-  writeSharedPki(root, plan.name);
-  rmSync(join(root, "etc/kubernetes/pki/etcd/ca.key"));
-  const config = join(root, "init.yaml");
-  writeFileSync(config, initConfig(plan, plan.masters[0]).replaceAll(TOKEN_PLACEHOLDER, "abcdef.0123456789abcdef"));
-  const said = kubeadmPhases(root, config).map((r) => r.stdout + r.stderr).join("\n");
-  const apiserver = parse(readFileSync(join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8"));
-  const flags = new Map<string, string>(apiserver.spec.containers[0].command.slice(1).map((a: string) => a.replace(/^--/, "").split(/=(.*)/s).slice(0, 2) as [string, string]));
-  assert.equal(flags.get("etcd-servers"), "https://10.103.97.220:2379,https://10.103.97.221:2379,https://10.103.97.222:2379");
-  assert.equal(flags.get("etcd-cafile"), EXTERNAL_ETCD_CLIENT.caFile);
-  assert.equal(flags.get("etcd-certfile"), EXTERNAL_ETCD_CLIENT.certFile);
-  assert.equal(flags.get("etcd-keyfile"), EXTERNAL_ETCD_CLIENT.keyFile);
-  assert.ok(!existsSync(join(root, "etc/kubernetes/manifests/etcd.yaml")), `no etcd member on a master:\n${said}`);
-  for (const f of ["etcd/server.crt", "etcd/peer.crt", "etcd/ca.key", "apiserver-etcd-client.crt"]) assert.ok(!existsSync(join(root, "etc/kubernetes/pki", f)), `kubeadm made no ${f} on a master`);
-});
+test(
+  "with an external etcd, kubeadm points every master's apiserver at every member with the client files, and runs no member on it",
+  { skip: toolchainSkip(["kubeadm"]) || NOT_ROOT },
+  () => {
+    const plan = planCluster(valid(withEtcd("onprem-vip", (r) => ((r.etcd = { topology: "external" }), (r.hosts.etcd = ETCD_HOSTS(["rack-a", "rack-b", "rack-c"]))))));
+    const root = tempDir("kubeadm-ha-external-master-");
+    // A master holds the etcd CA's certificate, never its key (etcd-cluster.ts).
+    writeSharedPki(root, plan.name);
+    rmSync(join(root, "etc/kubernetes/pki/etcd/ca.key"));
+    const config = join(root, "init.yaml");
+    writeFileSync(config, initConfig(plan, plan.masters[0]).replaceAll(TOKEN_PLACEHOLDER, "abcdef.0123456789abcdef"));
+    const said = kubeadmPhases(root, config)
+      .map((r) => r.stdout + r.stderr)
+      .join("\n");
+    const apiserver = parse(readFileSync(join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"), "utf8"));
+    const flags = new Map<string, string>(apiserver.spec.containers[0].command.slice(1).map((a: string) => a.replace(/^--/, "").split(/=(.*)/s).slice(0, 2) as [string, string]));
+    assert.equal(flags.get("etcd-servers"), "https://10.103.97.220:2379,https://10.103.97.221:2379,https://10.103.97.222:2379");
+    assert.equal(flags.get("etcd-cafile"), EXTERNAL_ETCD_CLIENT.caFile);
+    assert.equal(flags.get("etcd-certfile"), EXTERNAL_ETCD_CLIENT.certFile);
+    assert.equal(flags.get("etcd-keyfile"), EXTERNAL_ETCD_CLIENT.keyFile);
+    assert.ok(!existsSync(join(root, "etc/kubernetes/manifests/etcd.yaml")), `no etcd member on a master:\n${said}`);
+    for (const f of ["etcd/server.crt", "etcd/peer.crt", "etcd/ca.key", "apiserver-etcd-client.crt"])
+      assert.ok(!existsSync(join(root, "etc/kubernetes/pki", f)), `kubeadm made no ${f} on a master`);
+  },
+);

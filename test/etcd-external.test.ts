@@ -68,14 +68,28 @@ test("the policy pack passes the render and sees the etcd machines, not the mast
   assert.deepEqual(await runPolicies(render.resources, POLICIES), []);
   const facts = (render.resources.find((r: { type: string }) => r.type === T.cluster) as { outputs: { controlPlane: ControlPlaneFacts } }).outputs.controlPlane;
   assert.equal(facts.etcd, "external");
-  assert.deepEqual(facts.masters.map((m) => m.etcdMember), [false, false, false]);
-  assert.deepEqual(facts.etcdMachines?.map((e) => `${e.name}@${e.zone}`), ["dc2-etcd-0@rack-a", "dc2-etcd-1@rack-b", "dc2-etcd-2@rack-c"]);
+  assert.deepEqual(
+    facts.masters.map((m) => m.etcdMember),
+    [false, false, false],
+  );
+  assert.deepEqual(
+    facts.etcdMachines?.map((e) => `${e.name}@${e.zone}`),
+    ["dc2-etcd-0@rack-a", "dc2-etcd-1@rack-b", "dc2-etcd-2@rack-c"],
+  );
 });
 
 test("masters get the etcd CA's certificate and the apiservers' client certificate, never the CA's key; etcd machines get the CA, and kubelets of their own", () => {
-  const pki = (machine: string) => readdirSync(join(files(machine), "etc/kubernetes/pki"), { recursive: true }).map(String).filter((f) => statSync(join(files(machine), "etc/kubernetes/pki", f)).isFile()).sort();
+  const pki = (machine: string) =>
+    readdirSync(join(files(machine), "etc/kubernetes/pki"), { recursive: true })
+      .map(String)
+      .filter((f) => statSync(join(files(machine), "etc/kubernetes/pki", f)).isFile())
+      .sort();
   for (const m of ["dc2-master-0", "dc2-master-1", "dc2-master-2"]) {
-    assert.deepEqual(pki(m), ["apiserver-etcd-client.crt", "apiserver-etcd-client.key", "ca.crt", "ca.key", "etcd/ca.crt", "front-proxy-ca.crt", "front-proxy-ca.key", "sa.key", "sa.pub"], m);
+    assert.deepEqual(
+      pki(m),
+      ["apiserver-etcd-client.crt", "apiserver-etcd-client.key", "ca.crt", "ca.key", "etcd/ca.crt", "front-proxy-ca.crt", "front-proxy-ca.key", "sa.key", "sa.pub"],
+      m,
+    );
     assert.equal(readFileSync(join(files(m), "etc/kubeadm-ha/node-name"), "utf8"), `${m}\n`);
   }
   for (const m of ["dc2-etcd-0", "dc2-etcd-1", "dc2-etcd-2"]) {
@@ -97,10 +111,16 @@ test("masters get the etcd CA's certificate and the apiservers' client certifica
 
 test("a certificate renewal on a master restarts its apiserver, controller-manager and scheduler, never an etcd it does not run", () => {
   const script = readFileSync(join(files("dc2-master-0"), "usr/local/sbin/kubeadm-ha-certificates"), "utf8");
-  assert.deepEqual([...script.matchAll(/^  restart (\S+) /gm)].map((m) => m[1]), ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]);
+  assert.deepEqual(
+    [...script.matchAll(/^  restart (\S+) /gm)].map((m) => m[1]),
+    ["kube-apiserver", "kube-controller-manager", "kube-scheduler"],
+  );
   // With etcd stacked, the same renewal restarts the master's own member first.
   const plan = planCluster(validateClusterConfig(fromRawConfig(readStackFile(join(ROOT, "stacks"), "onprem-vip").config), "onprem-vip"));
-  assert.deepEqual([...certificatesScript(plan, plan.masters[0]).matchAll(/^  restart (\S+) /gm)].map((m) => m[1]), ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]);
+  assert.deepEqual(
+    [...certificatesScript(plan, plan.masters[0]).matchAll(/^  restart (\S+) /gm)].map((m) => m[1]),
+    ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"],
+  );
 });
 
 test("every script that reaches a machine of the external-etcd render passes shellcheck", () => {
@@ -112,7 +132,10 @@ test("every script that reaches a machine of the external-etcd render passes she
       for (const f of readdirSync(at)) if (readFileSync(join(at, f), "utf8").startsWith("#!/usr/bin/env bash")) scripts.push(join(at, f));
     }
   }
-  assert.ok(scripts.some((s) => s.endsWith("dc2-etcd-0/usr/local/sbin/kubeadm-ha-etcd-join")), "the member script is among them");
+  assert.ok(
+    scripts.some((s) => s.endsWith("dc2-etcd-0/usr/local/sbin/kubeadm-ha-etcd-join")),
+    "the member script is among them",
+  );
   const r = spawnSync("shellcheck", ["-s", "bash", ...scripts], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
@@ -130,7 +153,11 @@ test("the masters snapshot the external members with the apiservers' client cert
   const master = readFileSync(join(files("dc2-master-1"), "usr/local/sbin/kubeadm-ha-etcd-backup"), "utf8");
   assert.match(master, /members=\(https:\/\/10\.103\.98\.220:2379 https:\/\/10\.103\.98\.221:2379 https:\/\/10\.103\.98\.222:2379\)/);
   assert.match(master, /--cert=\/etc\/kubernetes\/pki\/apiserver-etcd-client\.crt --key=\/etc\/kubernetes\/pki\/apiserver-etcd-client\.key/);
-  assert.match(master, /^usage=".* snapshot-if-due \| snapshot \[REASON\] \| list \| fetch NAME FILE \| restore-stop \| restore-start-apiserver"$/m, "a master of an external etcd restores no member");
+  assert.match(
+    master,
+    /^usage=".* snapshot-if-due \| snapshot \[REASON\] \| list \| fetch NAME FILE \| restore-stop \| restore-start-apiserver"$/m,
+    "a master of an external etcd restores no member",
+  );
   assert.ok(existsSync(join(files("dc2-master-1"), "etc/systemd/system/kubeadm-ha-etcd-backup.timer")));
   const etcd = readFileSync(join(files("dc2-etcd-1"), "usr/local/sbin/kubeadm-ha-etcd-backup"), "utf8");
   assert.match(etcd, /^usage=".* list \| fetch NAME FILE \| restore-stop \| restore FILE TOKEN \| restore-start-etcd"$/m);
@@ -154,12 +181,20 @@ test("a restore of an external etcd stops the apiservers, then the members; rest
   const byName = new Map(resources.map((x) => [x.name, x]));
   const masters = ["dc2-master-0", "dc2-master-1", "dc2-master-2"];
   const members = ["dc2-etcd-0", "dc2-etcd-1", "dc2-etcd-2"];
-  const turns: Array<[string, string[]]> = [["stop", masters], ["stop", members], ["member", members], ["start-etcd", members], ["start-apiserver", masters]];
+  const turns: Array<[string, string[]]> = [
+    ["stop", masters],
+    ["stop", members],
+    ["member", members],
+    ["start-etcd", members],
+    ["start-apiserver", masters],
+  ];
   const waitsFor = (step: string) => byName.get(step)!.dependencies.map((u) => u.split("::").pop());
   for (const [i, [phase, on]] of turns.entries()) {
     for (const m of on) {
       assert.ok(byName.has(`${m}-restore-${phase}`), `no ${m}-restore-${phase}`);
-      if (i > 0) for (const other of turns[i - 1][1]) assert.ok(waitsFor(`${m}-restore-${phase}`).includes(`${other}-restore-${turns[i - 1][0]}`), `${m}'s ${phase} does not wait for ${other}'s ${turns[i - 1][0]}`);
+      if (i > 0)
+        for (const other of turns[i - 1][1])
+          assert.ok(waitsFor(`${m}-restore-${phase}`).includes(`${other}-restore-${turns[i - 1][0]}`), `${m}'s ${phase} does not wait for ${other}'s ${turns[i - 1][0]}`);
     }
   }
   assert.equal(resources.filter((x) => /^dc2-master-\d-restore-(member|start-etcd)$/.test(x.name)).length, 0, "no member is restored on a master");
@@ -171,8 +206,14 @@ test("a restore of an external etcd stops the apiservers, then the members; rest
 test("each etcd machine renews its member's certificates: the script and timer, and its step in turn before the masters'", () => {
   const script = readFileSync(join(files("dc2-etcd-1"), "usr/local/sbin/kubeadm-ha-certificates"), "utf8");
   assert.match(script, /^config="\/etc\/kubeadm-ha\/etcd-member\.yaml"$/m);
-  assert.deepEqual([...script.matchAll(/^  kubeadm certs renew (\S+) /gm)].map((m) => m[1]), ["etcd-server", "etcd-peer", "etcd-healthcheck-client"]);
-  assert.deepEqual([...script.matchAll(/^  restart (\S+) /gm)].map((m) => m[1]), ["etcd"]);
+  assert.deepEqual(
+    [...script.matchAll(/^  kubeadm certs renew (\S+) /gm)].map((m) => m[1]),
+    ["etcd-server", "etcd-peer", "etcd-healthcheck-client"],
+  );
+  assert.deepEqual(
+    [...script.matchAll(/^  restart (\S+) /gm)].map((m) => m[1]),
+    ["etcd"],
+  );
   assert.match(script, /^members=\(dc2-etcd-0=10\.103\.98\.220 dc2-etcd-1=10\.103\.98\.221 dc2-etcd-2=10\.103\.98\.222\)$/m);
   assert.doesNotMatch(script, /kubectl/, "no Kubernetes API on an etcd machine");
   assert.ok(existsSync(join(files("dc2-etcd-1"), "etc/systemd/system/kubeadm-ha-certificates.timer")));
@@ -205,7 +246,10 @@ async function cloudExternal(stack: string) {
 test("GCP: an etcd VM per zone at its reserved address, tagged etcd, without a service account; the masters labelled its clients; the policy pack passes", async () => {
   const { r, of } = await cloudExternal("gcp-external-etcd");
   const vms = of("gcp:compute/instance:Instance", /-etcd-\d$/);
-  assert.deepEqual(vms.map((v) => v.inputs.zone), ["europe-west1-b", "europe-west1-c", "europe-west1-d"]);
+  assert.deepEqual(
+    vms.map((v) => v.inputs.zone),
+    ["europe-west1-b", "europe-west1-c", "europe-west1-d"],
+  );
   for (const v of vms) {
     assert.deepEqual(v.inputs.tags, ["core-etcd"]);
     assert.equal(v.inputs.serviceAccount, undefined, "a member needs nothing from the cloud");
@@ -216,8 +260,14 @@ test("GCP: an etcd VM per zone at its reserved address, tagged etcd, without a s
   assert.deepEqual(addresses.map((a) => a.split(".")[3]).sort(), ["20", "21", "22"], "members at .20 .21 .22 of the nodes' subnet");
   for (const m of of("gcp:compute/instance:Instance", /-master-\d$/)) assert.equal(m.inputs.labels["kubeadm-ha-etcd"], "client");
   // Each member's steps wait for its VM; the next VM waits for the member before it.
-  assert.ok(vms[1].dependencies.some((u) => u.endsWith("::core-etcd-0-member")), "one member's VM at a time");
-  assert.ok(r.resources.find((x) => x.name === "core-etcd-1-files")!.dependencies.some((u) => u.endsWith("::core-etcd-1")), "a member's steps after its VM");
+  assert.ok(
+    vms[1].dependencies.some((u) => u.endsWith("::core-etcd-0-member")),
+    "one member's VM at a time",
+  );
+  assert.ok(
+    r.resources.find((x) => x.name === "core-etcd-1-files")!.dependencies.some((u) => u.endsWith("::core-etcd-1")),
+    "a member's steps after its VM",
+  );
   assert.deepEqual(await runPolicies(r.resources, POLICIES), []);
 });
 

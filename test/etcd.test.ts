@@ -74,26 +74,79 @@ before(async () => {
   const cluster = NAMES.map((n, i) => `${n}=${peerUrl(i)}`).join(",");
   NAMES.forEach((name, i) => {
     procs.push(
-      spawn("etcd", [
-        "--name", name, "--data-dir", join(dir, name),
-        "--listen-client-urls", clientUrl(i), "--advertise-client-urls", clientUrl(i),
-        "--listen-peer-urls", peerUrl(i), "--initial-advertise-peer-urls", peerUrl(i),
-        "--initial-cluster", cluster, "--initial-cluster-state", "new", "--initial-cluster-token", `t${process.pid}`,
-        "--heartbeat-interval", "100", "--election-timeout", "1000",
-      ], { stdio: "ignore" }),
+      spawn(
+        "etcd",
+        [
+          "--name",
+          name,
+          "--data-dir",
+          join(dir, name),
+          "--listen-client-urls",
+          clientUrl(i),
+          "--advertise-client-urls",
+          clientUrl(i),
+          "--listen-peer-urls",
+          peerUrl(i),
+          "--initial-advertise-peer-urls",
+          peerUrl(i),
+          "--initial-cluster",
+          cluster,
+          "--initial-cluster-state",
+          "new",
+          "--initial-cluster-token",
+          `t${process.pid}`,
+          "--heartbeat-interval",
+          "100",
+          "--election-timeout",
+          "1000",
+        ],
+        { stdio: "ignore" },
+      ),
     );
   });
   await waitHealthy();
 
   // Three stand-in apiservers: two ready, one answering like an apiserver whose etcd check fails.
-  spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(dir, "tls.key"), "-out", join(dir, "tls.crt"), "-subj", "/CN=127.0.0.1", "-days", "1"]);
-  const answers: Array<[number, string]> = [[200, "ok"], [200, "ok"], [500, "[-]etcd failed: reason withheld"]];
-  await Promise.all(answers.map(([status, body], i) => new Promise<void>((resolve, reject) => {
-    const p = spawn(process.execPath, [join(ROOT, "test/fixtures/readyz-standin.js"), String(BASE_PORT + 5 + i), join(dir, "tls.crt"), join(dir, "tls.key"), String(status), body]);
-    procs.push(p);
-    p.stdout.once("data", () => resolve());
-    p.once("exit", (code) => reject(new Error(`readyz stand-in exited ${code}`)));
-  })));
+  spawnSync("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    join(dir, "tls.key"),
+    "-out",
+    join(dir, "tls.crt"),
+    "-subj",
+    "/CN=127.0.0.1",
+    "-days",
+    "1",
+  ]);
+  const answers: Array<[number, string]> = [
+    [200, "ok"],
+    [200, "ok"],
+    [500, "[-]etcd failed: reason withheld"],
+  ];
+  await Promise.all(
+    answers.map(
+      ([status, body], i) =>
+        new Promise<void>((resolve, reject) => {
+          const p = spawn(process.execPath, [
+            join(ROOT, "test/fixtures/readyz-standin.js"),
+            String(BASE_PORT + 5 + i),
+            join(dir, "tls.crt"),
+            join(dir, "tls.key"),
+            String(status),
+            body,
+          ]);
+          procs.push(p);
+          p.stdout.once("data", () => resolve());
+          p.once("exit", (code) => reject(new Error(`readyz stand-in exited ${code}`)));
+        }),
+    ),
+  );
 });
 
 const apiserverUrls = (n: number) => Array.from({ length: n }, (_, i) => `https://127.0.0.1:${BASE_PORT + 5 + i}`).join(" ");
@@ -126,7 +179,9 @@ test("a learner, or a member of a master the stack does not list, never holds up
     assert.equal(show.status, 0, show.stderr);
     assert.match(show.stdout, /^learner-x is etcd member [0-9a-f]+ \(asked prod-master-0\)$/m);
   } finally {
-    const left = etcdctl(["member", "list"]).stdout.split("\n").find((l) => l.includes("http://127.0.0.1:1,"));
+    const left = etcdctl(["member", "list"])
+      .stdout.split("\n")
+      .find((l) => l.includes("http://127.0.0.1:1,"));
     if (left) assert.equal(etcdctl(["member", "remove", left.split(",")[0]]).status, 0);
   }
 });
@@ -157,7 +212,10 @@ test("a master that leaves the stack after a failed join (a grow reverted) is dr
   addLearner("prod-master-3", "http://127.0.0.1:3");
   const res = run("kubeadm-ha-etcd-member", ["leave", "prod-master-3", "http://127.0.0.1:3"]);
   assert.equal(res.status, 0, res.stderr);
-  assert.match(res.stdout, /prod-master-3 has left the stack: draining it, then removing its Node and etcd member \(through prod-master-0\)\n[^]*prod-master-3: no Node and no etcd member left\n/);
+  assert.match(
+    res.stdout,
+    /prod-master-3 has left the stack: draining it, then removing its Node and etcd member \(through prod-master-0\)\n[^]*prod-master-3: no Node and no etcd member left\n/,
+  );
   assert.ok(!etcdctl(["member", "list"]).stdout.includes("http://127.0.0.1:3,"), "the learner is still a member");
   assert.match(readFileSync(log, "utf8"), /drain prod-master-3 --ignore-daemonsets[^\n]*\ndelete node prod-master-3 --ignore-not-found\n/);
   const again = run("kubeadm-ha-etcd-member", ["leave", "prod-master-3", "http://127.0.0.1:3"]);
@@ -209,7 +267,14 @@ test("fewer masters: the members and control-plane Nodes the stack no longer has
   assert.match(res.stdout, /prod-master-2 is a master this stack no longer has[^]*prod-master-7 is a master[^]*prod-master-1 \(this master\) is a master this stack no longer has/);
   assert.match(res.stdout, /pruned 3 former masters; the stack's masters: prod-master-0 \(on prod-master-1\)\n/);
   const left = etcdctl(["member", "list"]).stdout;
-  assert.deepEqual(left.trim().split("\n").map((l) => l.split(", ")[2]), ["prod-master-0"], left);
+  assert.deepEqual(
+    left
+      .trim()
+      .split("\n")
+      .map((l) => l.split(", ")[2]),
+    ["prod-master-0"],
+    left,
+  );
   const deleted = readFileSync(log, "utf8");
   for (const n of ["prod-master-2", "prod-master-7", "prod-master-1"]) assert.match(deleted, new RegExp(`delete node ${n} --ignore-not-found`));
   assert.doesNotMatch(deleted, /delete node prod-master-0/);
@@ -239,7 +304,13 @@ test("the cluster's last etcd member stays when its master leaves (a destroy's l
   const res = run("kubeadm-ha-etcd-member", ["leave", "prod-master-0", clientUrl(0).replace(/\d+$/, String(BASE_PORT + 10))]);
   assert.equal(res.status, 0, res.stderr);
   assert.match(res.stdout, /^prod-master-0 holds the cluster's last etcd member: it stays/m);
-  assert.deepEqual(etcdctl(["member", "list"]).stdout.trim().split("\n").map((l) => l.split(", ")[2]), ["prod-master-0"]);
+  assert.deepEqual(
+    etcdctl(["member", "list"])
+      .stdout.trim()
+      .split("\n")
+      .map((l) => l.split(", ")[2]),
+    ["prod-master-0"],
+  );
 });
 
 test("a removal that cannot reach etcd fails the step, naming the member, so the next pulumi up runs it again", () => {
@@ -261,7 +332,10 @@ test("after a join, the host-network DaemonSet pods that started with the peer's
     writeFileSync(join(pods, uid, "etc-hosts"), entry(address));
   }
   const listing = join(dir, "pods.txt");
-  writeFileSync(listing, "uid-proxy kube-proxy-x7k2p DaemonSet kube-proxy\nuid-cni cni-node-4hd8s DaemonSet cni-node\nuid-apiserver kube-apiserver-prod-master-1 Node prod-master-1\n");
+  writeFileSync(
+    listing,
+    "uid-proxy kube-proxy-x7k2p DaemonSet kube-proxy\nuid-cni cni-node-4hd8s DaemonSet cni-node\nuid-apiserver kube-apiserver-prod-master-1 Node prod-master-1\n",
+  );
   writeFileSync(log, "");
   const env = { KUBEADM_HA_KUBELET_PODS: pods, KUBEADM_HA_HOSTS_FILE: hosts, STANDIN_PODS: listing };
   const res = run("kubeadm-ha-refresh-endpoint-pods", ["prod-master-1"], env);

@@ -34,12 +34,15 @@ test("members are read through StackReferences, and their outputs come from thei
   const refs = ofType(r, "pulumi:pulumi:StackReference");
   assert.deepEqual(refs.map((x) => inputs(x).name).sort(), [...MEMBERS].sort());
   const members = r.outputs.members as Array<{ stack: string; cloud: string; region: string }>;
-  assert.deepEqual(members.map((m) => [m.stack, m.cloud, m.region]), [
-    ["fed-asia-east1", "gcp", "asia-east1"],
-    ["fed-europe-west1", "gcp", "europe-west1"],
-    ["fed-us-east1", "aws", "us-east-1"],
-    ["fed-us-central1", "gcp", "us-central1"],
-  ]);
+  assert.deepEqual(
+    members.map((m) => [m.stack, m.cloud, m.region]),
+    [
+      ["fed-asia-east1", "gcp", "asia-east1"],
+      ["fed-europe-west1", "gcp", "europe-west1"],
+      ["fed-us-east1", "aws", "us-east-1"],
+      ["fed-us-central1", "gcp", "us-central1"],
+    ],
+  );
 });
 
 test("one copy of each service per member, through that member's own Kubernetes provider", () => {
@@ -52,14 +55,22 @@ test("one copy of each service per member, through that member's own Kubernetes 
   assert.deepEqual(replicas, { "acme-nginx-asia-deployment": 2, "acme-nginx-eu-deployment": 2, "acme-nginx-use-deployment": 2, "acme-nginx-usc-deployment": 3 });
   for (const s of ofType(r, "kubernetes:core/v1:Service")) {
     assert.equal(inputs(s).spec.type, "NodePort");
-    assert.deepEqual(inputs(s).spec.ports.map((p: { nodePort: number }) => p.nodePort), [30080]);
+    assert.deepEqual(
+      inputs(s).spec.ports.map((p: { nodePort: number }) => p.nodePort),
+      [30080],
+    );
   }
 });
 
 test("mixed clouds: each copy gets its member cloud's own regional load balancer", () => {
   assert.equal(ofType(r, "kubeadm-ha:federation:GcpServiceLoadBalancer").length, 3);
   assert.equal(ofType(r, "kubeadm-ha:federation:AwsServiceLoadBalancer").length, 1);
-  assert.deepEqual(ofType(r, "pulumi:providers:gcp").map((p) => inputs(p).region).sort(), ["asia-east1", "europe-west1", "us-central1"]);
+  assert.deepEqual(
+    ofType(r, "pulumi:providers:gcp")
+      .map((p) => inputs(p).region)
+      .sort(),
+    ["asia-east1", "europe-west1", "us-central1"],
+  );
   assert.ok(ofType(r, "pulumi:providers:aws").some((p) => inputs(p).region === "us-east-1"));
   for (const fr of ofType(r, "gcp:compute/forwardingRule:ForwardingRule")) assert.equal(inputs(fr).loadBalancingScheme, "EXTERNAL");
   const [nlb] = ofType(r, "aws:lb/loadBalancer:LoadBalancer");
@@ -154,7 +165,10 @@ test("config errors: a duplicate member", () => {
 test("config errors: a service without a health-check path", () => {
   const { healthCheckPath: _, ...service } = fed().services[0];
   const p = fedProblems({ ...fed(), services: [service] });
-  assert.ok(p.some((x) => x.key === "kubeadm-ha:services[0].healthCheckPath" && /required/.test(x.message)), JSON.stringify(p));
+  assert.ok(
+    p.some((x) => x.key === "kubeadm-ha:services[0].healthCheckPath" && /required/.test(x.message)),
+    JSON.stringify(p),
+  );
 });
 
 test("config errors: a Cloud DNS domain without its trailing dot", () => {
@@ -171,6 +185,15 @@ test("config errors: clashing node ports and overrides for non-members", () => {
 
 test("the plan refuses a member without worker pools", () => {
   const config = validateFederationConfig(fed(), "acme");
-  const member = (stack: string, groups: string[]) => ({ stack, export: { cluster: stack, cloud: "gcp" as const, region: "europe-west1", zones: ["europe-west1-b"], ingress: { cloud: "gcp" as const, network: "n", workerTag: "t", workerGroups: groups } } });
+  const member = (stack: string, groups: string[]) => ({
+    stack,
+    export: {
+      cluster: stack,
+      cloud: "gcp" as const,
+      region: "europe-west1",
+      zones: ["europe-west1-b"],
+      ingress: { cloud: "gcp" as const, network: "n", workerTag: "t", workerGroups: groups },
+    },
+  });
   assert.throws(() => planFederation(config, [member("a", ["g"]), member("b", [])]), /member b has no worker pools/);
 });

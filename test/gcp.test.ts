@@ -20,7 +20,11 @@ test("masters are shielded VMs with minimal scopes and no public address", () =>
     const i = inputs(m);
     assert.deepEqual(i.shieldedInstanceConfig, { enableIntegrityMonitoring: true, enableSecureBoot: true, enableVtpm: true });
     // Logs, metrics, and Cloud Storage for the etcd snapshots (IAM: object creation on the backup bucket only).
-    assert.deepEqual(i.serviceAccount.scopes, ["https://www.googleapis.com/auth/logging.write", "https://www.googleapis.com/auth/monitoring.write", "https://www.googleapis.com/auth/devstorage.read_write"]);
+    assert.deepEqual(i.serviceAccount.scopes, [
+      "https://www.googleapis.com/auth/logging.write",
+      "https://www.googleapis.com/auth/monitoring.write",
+      "https://www.googleapis.com/auth/devstorage.read_write",
+    ]);
     assert.equal(i.networkInterfaces[0].accessConfigs, undefined, `${m.name} must not get a public IP`);
   }
 });
@@ -71,8 +75,13 @@ test("a second forwarding rule of the same backend sends SSH to a master whose a
   assert.equal(inputs(ssh).ipAddress, undefined, "the apiserver's address stays the apiserver rule's alone");
   assert.ok(ssh.dependencies.includes(backend.urn));
   // Passthrough: the connection arrives from the bastion, which the firewall admits on port 22.
-  const fromBastion = ofType(r, "gcp:compute/firewall:Firewall").filter((f) => (inputs(f).sourceTags ?? []).includes("prod-bastion") && inputs(f).allows.some((a: { ports?: string[] }) => a.ports?.includes("22")));
-  assert.ok(fromBastion.some((f) => inputs(f).targetTags.includes("prod-master")), "no firewall rule admits SSH from the bastion to the masters");
+  const fromBastion = ofType(r, "gcp:compute/firewall:Firewall").filter(
+    (f) => (inputs(f).sourceTags ?? []).includes("prod-bastion") && inputs(f).allows.some((a: { ports?: string[] }) => a.ports?.includes("22")),
+  );
+  assert.ok(
+    fromBastion.some((f) => inputs(f).targetTags.includes("prod-master")),
+    "no firewall rule admits SSH from the bastion to the masters",
+  );
 });
 
 test("the health check is HTTPS /readyz on 6443 and marks a dead master down within about 6 s", () => {
@@ -121,7 +130,11 @@ test("no metadata holds a secret: workers read the token from Secret Manager wit
   for (const m of [...masters(), ...ofType(r, "gcp:compute/instanceTemplate:InstanceTemplate")]) {
     const md = JSON.stringify(inputs(m).metadata);
     assert.ok(!md.includes(SECRET) && !/PRIVATE KEY/.test(md), `${m.name} metadata carries a secret`);
-    assert.deepEqual(Object.keys(inputs(m).metadata).sort(), ["block-project-ssh-keys", "enable-oslogin", "user-data"], `${m.name}: metadata beyond the boot config and SSH settings`);
+    assert.deepEqual(
+      Object.keys(inputs(m).metadata).sort(),
+      ["block-project-ssh-keys", "enable-oslogin", "user-data"],
+      `${m.name}: metadata beyond the boot config and SSH settings`,
+    );
   }
   const secret = ofType(r, "gcp:secretmanager/secret:Secret")[0];
   const version = ofType(r, "gcp:secretmanager/secretVersion:SecretVersion")[0];
@@ -142,9 +155,18 @@ test("etcd snapshots go to a bucket in the region, versioned, private and pruned
   const b = inputs(bucket);
   assert.match(b.name, /^prod-etcd-backups-[0-9a-f]{8}$/);
   assert.deepEqual([b.location, b.uniformBucketLevelAccess, b.publicAccessPrevention, b.versioning.enabled], ["europe-west1", true, "enforced", true]);
-  assert.deepEqual(b.lifecycleRules.map((l: { condition: Record<string, unknown> }) => l.condition), [{ age: 7, withState: "LIVE" }, { daysSinceNoncurrentTime: 1, withState: "ARCHIVED" }]);
+  assert.deepEqual(
+    b.lifecycleRules.map((l: { condition: Record<string, unknown> }) => l.condition),
+    [
+      { age: 7, withState: "LIVE" },
+      { daysSinceNoncurrentTime: 1, withState: "ARCHIVED" },
+    ],
+  );
   assert.equal(bucket.options.retainOnDelete, true, "pulumi destroy leaves the snapshots");
   const members = r.resources.filter((x) => x.type === "gcp:storage/bucketIAMMember:BucketIAMMember").map(inputs);
-  assert.deepEqual(members.map((m) => [m.role, m.member]), [["roles/storage.objectCreator", "serviceAccount:prod-master@mock-project.iam.gserviceaccount.com"]]);
+  assert.deepEqual(
+    members.map((m) => [m.role, m.member]),
+    [["roles/storage.objectCreator", "serviceAccount:prod-master@mock-project.iam.gserviceaccount.com"]],
+  );
   assert.equal((r.outputs.backups as { destination: string }).destination, `gs://${b.name}/prod/`);
 });

@@ -47,7 +47,17 @@ export function fakeBundle(version: string): string {
   const dir = tempDir("airgap-bundle-");
   const sha = "0".repeat(64);
   const files = Object.fromEntries([...REQUIRED_FILES, "images/pause.tar"].map((f) => [f, sha]));
-  writeFileSync(join(dir, "bundle.json"), JSON.stringify({ format: 1, kubernetesVersion: version, arch: "amd64", cniPlugins: "v1.9.1", images: [{ ref: "registry.k8s.io/pause:3.10.1", file: "images/pause.tar" }], files }));
+  writeFileSync(
+    join(dir, "bundle.json"),
+    JSON.stringify({
+      format: 1,
+      kubernetesVersion: version,
+      arch: "amd64",
+      cniPlugins: "v1.9.1",
+      images: [{ ref: "registry.k8s.io/pause:3.10.1", file: "images/pause.tar" }],
+      files,
+    }),
+  );
   return dir;
 }
 

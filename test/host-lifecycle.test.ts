@@ -94,10 +94,14 @@ test("a host's reset runs only when it leaves the stack or the stack is destroye
 test("a destroy drains and resets the workers first, then takes the masters out from the last to master-0, each before its reset", async () => {
   const r = await renderInChild(STACK);
   const names = [
-    "lab-control-plane-remove-lab-worker-0", "lab-worker-0-reset",
-    "lab-control-plane-remove-lab-master-2", "lab-master-2-reset",
-    "lab-control-plane-remove-lab-master-1", "lab-master-1-reset",
-    "lab-control-plane-remove-lab-master-0", "lab-master-0-reset",
+    "lab-control-plane-remove-lab-worker-0",
+    "lab-worker-0-reset",
+    "lab-control-plane-remove-lab-master-2",
+    "lab-master-2-reset",
+    "lab-control-plane-remove-lab-master-1",
+    "lab-master-1-reset",
+    "lab-control-plane-remove-lab-master-0",
+    "lab-master-0-reset",
   ];
   for (let i = 0; i + 1 < names.length; i++) {
     assert.ok(dependenciesOf(r.resources, names[i]).has(names[i + 1]), `${names[i]} is deleted before ${names[i + 1]}`);
@@ -123,7 +127,13 @@ test("a master whose join failed is still taken out when it leaves the stack: it
 test("the reset removes every file the steps write on the host, and only resets the node it was made for", async () => {
   const r = await renderInChild(STACK);
   const script = readFileSync(join(r.dir, "files/lab-master-1/usr/local/sbin/kubeadm-ha-reset"), "utf8");
-  for (const f of ["/etc/kubeadm-ha/kubeadm-join.yaml", "/usr/local/sbin/kubeadm-ha-prepare", "/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf", "/usr/local/sbin/kubeadm-ha-node-labels"]) {
+  for (const f of [
+    "/etc/kubeadm-ha/kubeadm-join.yaml",
+    "/usr/local/sbin/kubeadm-ha-prepare",
+    "/etc/haproxy/haproxy.cfg",
+    "/etc/keepalived/keepalived.conf",
+    "/usr/local/sbin/kubeadm-ha-node-labels",
+  ]) {
     assert.ok(script.includes(`rm -f ${f}\n`), `reset removes ${f}`);
   }
   assert.match(script, /kubeadm reset --force/);

@@ -12,9 +12,28 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs"
 import { tmpdir } from "os";
 import { join } from "path";
 import {
-  certificateAt, clusterStacks, ClusterRender, extraArgFlags, fillKubeadmConfig, FilledConfig, hostFile, hostFileExists,
-  kubeadmPhases, kubeadmValidate, kubeconfigServer, NodeIdentity, PLACEHOLDERS, renderCluster,
-  RenderedKubeadmConfig, renderedKubeadmConfigs, Run, stackConfig, subjectAltNames, tokenFileUnder, writeSharedPki, yamlDocs,
+  certificateAt,
+  clusterStacks,
+  ClusterRender,
+  extraArgFlags,
+  fillKubeadmConfig,
+  FilledConfig,
+  hostFile,
+  hostFileExists,
+  kubeadmPhases,
+  kubeadmValidate,
+  kubeconfigServer,
+  NodeIdentity,
+  PLACEHOLDERS,
+  renderCluster,
+  RenderedKubeadmConfig,
+  renderedKubeadmConfigs,
+  Run,
+  stackConfig,
+  subjectAltNames,
+  tokenFileUnder,
+  writeSharedPki,
+  yamlDocs,
 } from "../lab/kubeadm";
 import { CA_VALIDITY_HOURS, KEY_SPEC, sharedCaSpecs } from "../lab/pki";
 import { SharedPki, sharedPkiFiles } from "../components/plan/pki";
@@ -22,9 +41,10 @@ import { removeMountPoints } from "../lab/hostfs";
 import { podArgv } from "../lab/staticpods";
 import { toolchainSkip } from "./helpers";
 
-const NOT_ROOT = typeof process.getuid === "function" && process.getuid() !== 0
-  ? "needs root: kubeadm and the workers' boot scripts run as lab hosts in private mount namespaces (lab/hostfs.ts)"
-  : undefined;
+const NOT_ROOT =
+  typeof process.getuid === "function" && process.getuid() !== 0
+    ? "needs root: kubeadm and the workers' boot scripts run as lab hosts in private mount namespaces (lab/hostfs.ts)"
+    : undefined;
 /** Why these tests cannot run here; undefined when they can. */
 const SKIP = toolchainSkip(["kubeadm"]) || NOT_ROOT;
 const STACKS = clusterStacks();
@@ -65,25 +85,28 @@ function cloudIdentity(r: ClusterRender, cfg: RenderedKubeadmConfig): NodeIdenti
 const prepared = new Map<string, Promise<Prepared>>();
 function prepare(stack: string): Promise<Prepared> {
   if (!prepared.has(stack)) {
-    prepared.set(stack, (async () => {
-      const render = await renderCluster(stack);
-      const configs = await renderedKubeadmConfigs(stack);
-      const initCfg = configs.find((c) => c.role === "init");
-      assert.ok(initCfg, `${stack}: no init config rendered`);
-      const cluster = yamlDocs(initCfg.content).find((d) => d.kind === "ClusterConfiguration");
-      const root = join(WORK, stack, "master-0");
-      const pki = writeSharedPki(root, cluster.clusterName);
-      const filled = configs.map((cfg, i): Filled => {
-        const f = fillKubeadmConfig(cfg, {
-          tokenFile: tokenFileUnder(root),
-          dst: join(WORK, stack, "configs", `${cfg.machine}-${cfg.path.split("/").pop()}`),
-          node: cfg.filler.how === "boot-script" ? cloudIdentity(render, cfg) : undefined,
-          work: join(WORK, stack, "fill", String(i)),
+    prepared.set(
+      stack,
+      (async () => {
+        const render = await renderCluster(stack);
+        const configs = await renderedKubeadmConfigs(stack);
+        const initCfg = configs.find((c) => c.role === "init");
+        assert.ok(initCfg, `${stack}: no init config rendered`);
+        const cluster = yamlDocs(initCfg.content).find((d) => d.kind === "ClusterConfiguration");
+        const root = join(WORK, stack, "master-0");
+        const pki = writeSharedPki(root, cluster.clusterName);
+        const filled = configs.map((cfg, i): Filled => {
+          const f = fillKubeadmConfig(cfg, {
+            tokenFile: tokenFileUnder(root),
+            dst: join(WORK, stack, "configs", `${cfg.machine}-${cfg.path.split("/").pop()}`),
+            node: cfg.filler.how === "boot-script" ? cloudIdentity(render, cfg) : undefined,
+            work: join(WORK, stack, "fill", String(i)),
+          });
+          return { ...f, cfg, text: readFileSync(f.path, "utf8") };
         });
-        return { ...f, cfg, text: readFileSync(f.path, "utf8") };
-      });
-      return { render, configs, root, pki, filled, init: filled.find((f) => f.cfg.role === "init")!, cluster };
-    })());
+        return { render, configs, root, pki, filled, init: filled.find((f) => f.cfg.role === "init")!, cluster };
+      })(),
+    );
   }
   return prepared.get(stack)!;
 }
@@ -94,7 +117,8 @@ const said = (r: Run) => (r.stdout + r.stderr).trim();
  * kubeadm ignores a KubeletConfiguration in a JoinConfiguration file (a joining kubelet
  * takes the cluster-wide `kubelet-config` ConfigMap that init uploaded), and says so.
  */
-const IGNORED_KUBELET_CONFIG = /^W\d{4} [\d:.]+ +\d+ joinconfiguration\.go:\d+\] \[config\] WARNING: Ignored configuration document with GroupVersionKind kubelet\.config\.k8s\.io\/v1beta1, Kind=KubeletConfiguration$/;
+const IGNORED_KUBELET_CONFIG =
+  /^W\d{4} [\d:.]+ +\d+ joinconfiguration\.go:\d+\] \[config\] WARNING: Ignored configuration document with GroupVersionKind kubelet\.config\.k8s\.io\/v1beta1, Kind=KubeletConfiguration$/;
 
 // ------------------------------------------------------------------ kubeadm config validate
 
@@ -143,13 +167,18 @@ test("cloud workers fill their join config from where the program put the token 
       const join = yamlDocs(f.text).find((d) => d.kind === "JoinConfiguration");
       assert.equal(join.nodeRegistration.name, id.name);
       assert.ok(join.nodeRegistration.kubeletExtraArgs.some((a: { name: string; value: string }) => a.name === "node-ip" && a.value === id.ip));
-      const gcpSecret = f.requests.map((r) => /^https:\/\/secretmanager\.googleapis\.com\/v1\/projects\/[^/]+\/secrets\/([^/]+)\/versions\/latest:access /.exec(r)?.[1]).find(Boolean);
+      const gcpSecret = f.requests
+        .map((r) => /^https:\/\/secretmanager\.googleapis\.com\/v1\/projects\/[^/]+\/secrets\/([^/]+)\/versions\/latest:access /.exec(r)?.[1])
+        .find(Boolean);
       const ssmName = f.requests.map((r) => /"Name":"([^"]+)"/.exec(r)?.[1]).find(Boolean);
       if (gcpSecret) {
         const secrets = p.render.resources.filter((r) => r.type === "gcp:secretmanager/secret:Secret").map((r) => r.inputs.secretId);
         assert.ok(secrets.includes(gcpSecret), `${stack}: ${f.cfg.machine} reads secret ${gcpSecret}; the program stores ${secrets.join(", ")}`);
         // With the worker's own service account, asked of the metadata server first.
-        assert.ok(f.requests.some((r) => r.includes("/instance/service-accounts/default/token")), `${stack}: no service-account token asked`);
+        assert.ok(
+          f.requests.some((r) => r.includes("/instance/service-accounts/default/token")),
+          `${stack}: no service-account token asked`,
+        );
       } else {
         assert.ok(ssmName, `${stack}: ${f.cfg.machine} asked neither GCP metadata nor SSM for the token: ${f.requests.join("; ")}`);
         const params = p.render.resources.filter((r) => r.type === "aws:ssm/parameter:Parameter").map((r) => r.inputs.name);
@@ -209,15 +238,25 @@ test("join configs carry no KubeletConfiguration: kubeadm would ignore it, even 
     const run = kubeadmValidate(path);
     assert.equal(run.status, 0, said(run));
     assert.equal(run.stdout.trim(), "ok");
-    assert.ok(run.stderr.split("\n").filter(Boolean).every((l) => IGNORED_KUBELET_CONFIG.test(l)), run.stderr);
+    assert.ok(
+      run.stderr
+        .split("\n")
+        .filter(Boolean)
+        .every((l) => IGNORED_KUBELET_CONFIG.test(l)),
+      run.stderr,
+    );
   }
 });
 
 // ------------------------------------------------------------------ the shared PKI and kubeadm's init phases
 
 test("the lab's CA set is the one the program asks the tls provider for", { skip: SKIP }, async () => {
-  const shape = (c: { commonName: string; isCaCertificate: boolean; validityPeriodHours: number; allowedUses: string[] }) =>
-    ({ commonName: c.commonName, isCaCertificate: c.isCaCertificate, validityPeriodHours: c.validityPeriodHours, allowedUses: c.allowedUses });
+  const shape = (c: { commonName: string; isCaCertificate: boolean; validityPeriodHours: number; allowedUses: string[] }) => ({
+    commonName: c.commonName,
+    isCaCertificate: c.isCaCertificate,
+    validityPeriodHours: c.validityPeriodHours,
+    allowedUses: c.allowedUses,
+  });
   for (const stack of STACKS) {
     const p = await prepare(stack);
     assert.equal(p.cluster.clusterName, stackConfig(stack).clusterName);
@@ -231,7 +270,11 @@ test("the lab's CA set is the one the program asks the tls provider for", { skip
     assert.equal(keys.length, 4, `${stack}: ${keys.map((k) => k.name).join(", ")}`);
     for (const k of keys) assert.deepEqual(k.inputs, KEY_SPEC, `${stack}: ${k.name}`);
     // And what openssl made from the spec says the same.
-    for (const [pem, cn] of [[p.pki.caCert, "kubernetes-ca"], [p.pki.frontProxyCaCert, "front-proxy-ca"], [p.pki.etcdCaCert, "etcd-ca"]]) {
+    for (const [pem, cn] of [
+      [p.pki.caCert, "kubernetes-ca"],
+      [p.pki.frontProxyCaCert, "front-proxy-ca"],
+      [p.pki.etcdCaCert, "etcd-ca"],
+    ]) {
       const cert = new X509Certificate(pem);
       assert.equal(cert.subject, `CN=${p.cluster.clusterName}-${cn}`);
       assert.ok(cert.ca && cert.checkIssued(cert) && cert.verify(cert.publicKey), `${cn} is not a self-signed CA`);
@@ -246,10 +289,13 @@ const phased = new Map<string, Promise<{ p: Prepared; runs: Run[]; before: Map<s
 /** Runs certs, kubeconfig, control-plane and etcd-local on master-0's filled init config, once per stack. */
 function phases(stack: string) {
   if (!phased.has(stack)) {
-    phased.set(stack, prepare(stack).then((p) => {
-      const before = new Map(sharedPkiFiles(p.pki).map((f) => [f.path, hostFile(p.root, f.path)]));
-      return { p, runs: kubeadmPhases(p.root, p.init.path), before };
-    }));
+    phased.set(
+      stack,
+      prepare(stack).then((p) => {
+        const before = new Map(sharedPkiFiles(p.pki).map((f) => [f.path, hostFile(p.root, f.path)]));
+        return { p, runs: kubeadmPhases(p.root, p.init.path), before };
+      }),
+    );
   }
   return phased.get(stack)!;
 }
@@ -269,11 +315,15 @@ for (const stack of STACKS) {
     // An external etcd's CA and certificates are its own machines' (and the apiservers' client certificate the program's): kubeadm makes none of them on a master.
     const external = p.cluster.etcd?.external !== undefined;
     for (const ca of ["ca", "front-proxy-ca", ...(external ? [] : ["etcd/ca"])]) assert.match(out, new RegExp(`Using existing ${ca} certificate authority`), out);
-    if (external) for (const what of ["etcd/ca certificate authority", "etcd/server certificate", "apiserver-etcd-client certificate"]) assert.match(out, new RegExp(`External etcd mode: Skipping ${what} generation`), out);
+    if (external)
+      for (const what of ["etcd/ca certificate authority", "etcd/server certificate", "apiserver-etcd-client certificate"])
+        assert.match(out, new RegExp(`External etcd mode: Skipping ${what} generation`), out);
     assert.match(out, /Using the existing "sa" key/, out);
     for (const [path, content] of before) assert.equal(hostFile(p.root, path), content, `kubeadm changed the shared ${path}`);
     const issuedBy: Array<[string, string]> = [
-      ["apiserver", p.pki.caCert], ["apiserver-kubelet-client", p.pki.caCert], ["front-proxy-client", p.pki.frontProxyCaCert],
+      ["apiserver", p.pki.caCert],
+      ["apiserver-kubelet-client", p.pki.caCert],
+      ["front-proxy-client", p.pki.frontProxyCaCert],
       ...(external ? [] : (["etcd/server", "etcd/peer", "etcd/healthcheck-client", "apiserver-etcd-client"].map((n) => [n, p.pki.etcdCaCert]) as Array<[string, string]>)),
     ];
     for (const [name, caPem] of issuedBy) {
@@ -305,7 +355,10 @@ for (const stack of STACKS) {
     const master0 = (p.render.outputs.masters as Array<{ name: string; address: string }>)[0];
     const external = p.cluster.etcd?.external !== undefined;
     const manifests: Array<[string, "apiServer" | "controllerManager" | "scheduler" | "etcd"]> = [
-      ["kube-apiserver", "apiServer"], ["kube-controller-manager", "controllerManager"], ["kube-scheduler", "scheduler"], ...(external ? [] : [["etcd", "etcd"] as [string, "etcd"]]),
+      ["kube-apiserver", "apiServer"],
+      ["kube-controller-manager", "controllerManager"],
+      ["kube-scheduler", "scheduler"],
+      ...(external ? [] : [["etcd", "etcd"] as [string, "etcd"]]),
     ];
     for (const [pod, component] of manifests) {
       const path = `/etc/kubernetes/manifests/${pod}.yaml`;
@@ -326,7 +379,8 @@ for (const stack of STACKS) {
     // The leader-election and etcd timing the program promises, by name.
     for (const pod of ["kube-controller-manager", "kube-scheduler"]) {
       const c = podArgv(hostFile(p.root, `/etc/kubernetes/manifests/${pod}.yaml`));
-      for (const f of ["--leader-elect=true", "--leader-elect-lease-duration=15s", "--leader-elect-renew-deadline=10s", "--leader-elect-retry-period=2s"]) assert.ok(c.includes(f), `${pod} lacks ${f}`);
+      for (const f of ["--leader-elect=true", "--leader-elect-lease-duration=15s", "--leader-elect-renew-deadline=10s", "--leader-elect-retry-period=2s"])
+        assert.ok(c.includes(f), `${pod} lacks ${f}`);
     }
     if (!external) {
       const etcd = podArgv(hostFile(p.root, "/etc/kubernetes/manifests/etcd.yaml"));
@@ -340,7 +394,9 @@ for (const stack of STACKS) {
     const endpoint = `https://${p.cluster.controlPlaneEndpoint}`;
     const init = yamlDocs(p.init.text).find((d) => d.kind === "InitConfiguration");
     const local = `https://${init.localAPIEndpoint.advertiseAddress}:${init.localAPIEndpoint.bindPort}`;
-    const servers = Object.fromEntries(["admin", "super-admin", "kubelet", "controller-manager", "scheduler"].map((k) => [k, kubeconfigServer(hostFile(p.root, `/etc/kubernetes/${k}.conf`))]));
+    const servers = Object.fromEntries(
+      ["admin", "super-admin", "kubelet", "controller-manager", "scheduler"].map((k) => [k, kubeconfigServer(hostFile(p.root, `/etc/kubernetes/${k}.conf`))]),
+    );
     t.diagnostic(JSON.stringify(servers));
     // Users reach the cluster through the endpoint. On a control-plane node the kubelet,
     // controller-manager and scheduler talk to their own apiserver: kubeadm's design for the

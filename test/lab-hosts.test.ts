@@ -26,11 +26,19 @@ function skipReason(): string | false {
 }
 
 const ssh = (key: string, address: string, cmd: string) =>
-  execFileSync("ssh", ["-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", `${LAB_SSH_USER}@${address}`, cmd], { encoding: "utf8" });
+  execFileSync(
+    "ssh",
+    ["-i", key, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", `${LAB_SSH_USER}@${address}`, cmd],
+    { encoding: "utf8" },
+  );
 
 const leftovers = () => ({
-  netns: spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout.split("\n").filter((l) => l.startsWith("khl-")),
-  mounts: readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.includes(LAB_HOSTS_DIR)),
+  netns: spawnSync("ip", ["netns", "list"], { encoding: "utf8" })
+    .stdout.split("\n")
+    .filter((l) => l.startsWith("khl-")),
+  mounts: readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter((l) => l.includes(LAB_HOSTS_DIR)),
   dir: existsSync(LAB_HOSTS_DIR),
   nspawn: spawnSync("pgrep", ["-f", `systemd-nspawn -D ${LAB_HOSTS_DIR}`], { encoding: "utf8" }).stdout.trim(),
   cgroups: labCgroupRoots().filter((d) => existsSync(d)),
@@ -43,7 +51,11 @@ test("lab hosts boot like hosts a user owns, survive a crash and leave nothing b
     const ids = new Set<string>();
     for (const h of SPECS) {
       // Over SSH from this machine, as the program reaches hosts you own: the user, passwordless sudo, systemd as PID 1.
-      const out = ssh(hosts.sshKey, h.address, "hostname; cat /etc/machine-id; sudo -n cat /proc/1/comm; systemctl is-system-running; systemctl is-active containerd ssh; ip -4 -o addr show eth0");
+      const out = ssh(
+        hosts.sshKey,
+        h.address,
+        "hostname; cat /etc/machine-id; sudo -n cat /proc/1/comm; systemctl is-system-running; systemctl is-active containerd ssh; ip -4 -o addr show eth0",
+      );
       const [hostname, machineId, pid1, running, containerd, sshd] = out.split("\n");
       assert.equal(hostname, h.name);
       assert.equal(pid1, "systemd");

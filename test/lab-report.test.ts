@@ -6,7 +6,8 @@ import { collapseRepeats } from "../engine/pulumi";
 import { unreported } from "../lab/cluster-cli";
 
 test("a failed up's report keeps kubeadm's error: retry warnings that differ only in their timestamp are folded into a count", () => {
-  const retry = (ts: string) => `    {"level":"warn","ts":"${ts}","logger":"etcd-client","msg":"retrying of unary invoker failed","error":"can only promote a learner member which is in sync with leader"}`;
+  const retry = (ts: string) =>
+    `    {"level":"warn","ts":"${ts}","logger":"etcd-client","msg":"retrying of unary invoker failed","error":"can only promote a learner member which is in sync with leader"}`;
   const lines = ["[etcd] Waiting for the new etcd member to join the cluster", ...["15:49:24.3", "15:49:24.8", "15:49:25.3"].map(retry), "error execution phase etcd-join: ..."];
   assert.deepEqual(collapseRepeats(lines), [lines[0], lines[1], "    (2 more like the line above)", lines[4]]);
   assert.deepEqual(collapseRepeats(["a", "b", "b"]), ["a", "b", "    (1 more like the line above)"]);

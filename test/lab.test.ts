@@ -59,7 +59,10 @@ for (const mode of ["vip", "local-proxy"] as EndpointMode[]) {
       for (const l of r.leases) {
         assert.ok(l.takeoverMs > 0, JSON.stringify(r));
         assert.notEqual(l.newHolder, r.lost);
-        assert.ok(cp.masters.some((m) => m.name === l.newHolder), JSON.stringify(r));
+        assert.ok(
+          cp.masters.some((m) => m.name === l.newHolder),
+          JSON.stringify(r),
+        );
       }
       assert.ok(r.writesAfter > 0, JSON.stringify(r));
       assert.ok(r.answersAfter, JSON.stringify(r));
@@ -110,7 +113,13 @@ test("the lab removes every namespace, link, process and hosts file it made, als
 });
 
 test("the lab refuses to run without root, saying why", () => {
-  const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "lab/cli.ts")], { encoding: "utf8", uid: 65534, gid: 65534, env: { ...process.env, HOME: "/tmp" }, cwd: ROOT });
+  const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "lab/cli.ts")], {
+    encoding: "utf8",
+    uid: 65534,
+    gid: 65534,
+    env: { ...process.env, HOME: "/tmp" },
+    cwd: ROOT,
+  });
   assert.equal(res.status, 1, res.stderr);
   assert.match(res.stderr, /needs root/);
 });

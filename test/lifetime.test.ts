@@ -43,7 +43,10 @@ test("once the earliest expiry the last up saw is within the window, pulumi up s
   // masters that renewed already do not run again.
   assert.equal(renewalRound(last, at("2027-11-05T00:00:00Z"), 720 * HOUR), "renew-before-2027-12-03T00:00:00Z");
   // After the renewal the output holds the new expiry and the round: nothing runs until the next window.
-  assert.equal(renewalRound({ expires: "2028-11-04T00:00:00Z", round: "renew-before-2027-12-03T00:00:00Z" }, at("2027-11-06T00:00:00Z"), 720 * HOUR), "renew-before-2027-12-03T00:00:00Z");
+  assert.equal(
+    renewalRound({ expires: "2028-11-04T00:00:00Z", round: "renew-before-2027-12-03T00:00:00Z" }, at("2027-11-06T00:00:00Z"), 720 * HOUR),
+    "renew-before-2027-12-03T00:00:00Z",
+  );
 });
 
 test("the earliest expiry is the earliest any master printed", () => {

@@ -29,7 +29,10 @@ function renderEdited(stack: string, edit: (config: Record<string, any>) => void
   return renderInChild(stack, dir);
 }
 
-for (const [stack, cluster] of [["gcp-three-zone", "prod"], ["aws-three-az", "prod-aws"]] as const) {
+for (const [stack, cluster] of [
+  ["gcp-three-zone", "prod"],
+  ["aws-three-az", "prod-aws"],
+] as const) {
   test(`${stack}: each master's VM waits until the previous master is healthy again; master-0's waits for none`, async () => {
     const r = await renderInChild(stack);
     assert.ok(!waitsFor(r, `${cluster}-master-0`).some((d) => d.endsWith("-healthy")));
@@ -107,7 +110,12 @@ test("a master's preparation run again points the endpoint name where its join l
   const config = parse(readFileSync(join(ROOT, "stacks", "Pulumi.onprem-vip.yaml"), "utf8")).config;
   const vip: string = config["kubeadm-ha:endpoint"].vip;
   const master0: string = config["kubeadm-ha:hosts"].masters[0].address;
-  assert.match(prepare, new RegExp(`if sudo test -f /var/lib/kubeadm-ha/member; then\\n  sudo /usr/local/sbin/kubeadm-ha-set-endpoint ${vip.replace(/\./g, "\\.")}\\nelse\\n  sudo /usr/local/sbin/kubeadm-ha-set-endpoint ${master0.replace(/\./g, "\\.")}\\nfi\\n`));
+  assert.match(
+    prepare,
+    new RegExp(
+      `if sudo test -f /var/lib/kubeadm-ha/member; then\\n  sudo /usr/local/sbin/kubeadm-ha-set-endpoint ${vip.replace(/\./g, "\\.")}\\nelse\\n  sudo /usr/local/sbin/kubeadm-ha-set-endpoint ${master0.replace(/\./g, "\\.")}\\nfi\\n`,
+    ),
+  );
   // Workers always point it at the same place.
   assert.doesNotMatch(readFileSync(join(r.dir, "files/dc1-worker-0/commands/prepare.sh"), "utf8"), /kubeadm-ha\/member/);
 });
@@ -132,10 +140,16 @@ test("five masters on hosts you own: the two added take their turns after the th
   const all = ["200", "201", "202", "203", "204"].map((x) => `10.103.97.${x}`);
   for (const m of [0, 1, 2, 3, 4]) {
     const haproxy = readFileSync(join(r.dir, `files/dc1-master-${m}/etc/haproxy/haproxy.cfg`), "utf8");
-    assert.deepEqual([...haproxy.matchAll(/^ {4}server \S+ ([\d.]+):6443 /gm)].map((x) => x[1]), all);
+    assert.deepEqual(
+      [...haproxy.matchAll(/^ {4}server \S+ ([\d.]+):6443 /gm)].map((x) => x[1]),
+      all,
+    );
     const keepalived = readFileSync(join(r.dir, `files/dc1-master-${m}/etc/keepalived/keepalived.conf`), "utf8");
     const peers = /unicast_peer \{([^}]*)\}/.exec(keepalived)![1].split(/\s+/).filter(Boolean);
-    assert.deepEqual(peers, all.filter((_, i) => i !== m));
+    assert.deepEqual(
+      peers,
+      all.filter((_, i) => i !== m),
+    );
   }
   // Pruning waits for the last master's turn and keeps all five.
   assert.ok(waitsFor(r, "dc1-control-plane-prune-members").includes("dc1-master-4-healthy"));

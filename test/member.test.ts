@@ -32,9 +32,7 @@ const servers: Array<Server | TcpServer> = [];
 
 before(async () => {
   const r = await renderOnce("gcp-three-zone");
-  scripts = Object.fromEntries(
-    ["kubeadm-ha-member", "kubeadm-ha-set-endpoint", "kubeadm-ha-render-config"].map((s) => [s, file(r, `prod-master-0/usr/local/sbin/${s}`)]),
-  );
+  scripts = Object.fromEntries(["kubeadm-ha-member", "kubeadm-ha-set-endpoint", "kubeadm-ha-render-config"].map((s) => [s, file(r, `prod-master-0/usr/local/sbin/${s}`)]));
   work = tempDir("kubeadm-ha-member-");
   apiserverPort = await freePort();
   etcdPorts = [await freePort(), await freePort()];
@@ -126,7 +124,8 @@ const joined = (m: { name: string; at: (p: string) => string }) => [
   // The token it joins with exists in the cluster first, made with a credential minted from the shared CA.
   `kubeconfig user --config ${m.at("/etc/kubeadm-ha/certificates.yaml")} --client-name kubeadm-ha:token:${m.name} --org kubeadm:cluster-admins --validity-period 1h`,
   `token create abcdef.0123456789abcdef --kubeconfig ${m.at("/run/kubeadm-ha/token-admin.conf")} --ttl 720h --description kubeadm-ha: nodes join with this token; pulumi up rotates it --groups system:bootstrappers:kubeadm:default-node-token --usages signing,authentication`,
-  `join phase control-plane-prepare certs --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`, `join --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`,
+  `join phase control-plane-prepare certs --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`,
+  `join --config ${m.at("/run/kubeadm-ha/kubeadm.yaml")}`,
 ];
 
 const closeAll = async () => {
@@ -213,7 +212,10 @@ describe("kubeadm-ha-member decides on the machine", () => {
     const m = machine("prod-master-2");
     const never = await m.run([], { STANDIN_KUBEADM_FAIL: "join" });
     assert.notEqual(never.status, 0);
-    assert.match(never.stderr, /kubeadm join failed on prod-master-2; what its kubelet and etcd did:\n  the kubelet does not answer http:\/\/127\.0\.0\.1:10248\/healthz; its last lines \(journalctl -u kubelet\):\n {4}\S/);
+    assert.match(
+      never.stderr,
+      /kubeadm join failed on prod-master-2; what its kubelet and etcd did:\n  the kubelet does not answer http:\/\/127\.0\.0\.1:10248\/healthz; its last lines \(journalctl -u kubelet\):\n {4}\S/,
+    );
     assert.match(never.stderr, /etcd never started here: the kubelet did not run \S*\/etc\/kubernetes\/manifests\/etcd\.yaml/);
     // The kubelet started etcd twice; the newer log is the one quoted.
     const pod = m.at(`${POD_LOGS}/kube-system_etcd-prod-master-2_0123/etcd`);
@@ -241,9 +243,28 @@ describe("kubeadm-ha-member decides on the machine", () => {
   async function withEtcdOnMaster1(f: (etcdctl: (...args: string[]) => ReturnType<typeof spawnSync>) => Promise<void>) {
     const data = join(work, `etcd-1-${Date.now()}`);
     const peerPort = await freePort();
-    const etcd = spawn("etcd", ["--name", "prod-master-1", "--data-dir", data, "--listen-client-urls", `http://${ADDRESS(1)}:${etcdPorts[0]}`, "--advertise-client-urls", `http://${ADDRESS(1)}:${etcdPorts[0]}`,
-      "--listen-peer-urls", `http://${ADDRESS(1)}:${peerPort}`, "--initial-advertise-peer-urls", `http://${ADDRESS(1)}:${peerPort}`, "--initial-cluster", `prod-master-1=http://${ADDRESS(1)}:${peerPort}`], { stdio: "ignore" });
-    const etcdctl = (...args: string[]) => spawnSync("etcdctl", [`--endpoints=http://${ADDRESS(1)}:${etcdPorts[0]}`, ...args], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } });
+    const etcd = spawn(
+      "etcd",
+      [
+        "--name",
+        "prod-master-1",
+        "--data-dir",
+        data,
+        "--listen-client-urls",
+        `http://${ADDRESS(1)}:${etcdPorts[0]}`,
+        "--advertise-client-urls",
+        `http://${ADDRESS(1)}:${etcdPorts[0]}`,
+        "--listen-peer-urls",
+        `http://${ADDRESS(1)}:${peerPort}`,
+        "--initial-advertise-peer-urls",
+        `http://${ADDRESS(1)}:${peerPort}`,
+        "--initial-cluster",
+        `prod-master-1=http://${ADDRESS(1)}:${peerPort}`,
+      ],
+      { stdio: "ignore" },
+    );
+    const etcdctl = (...args: string[]) =>
+      spawnSync("etcdctl", [`--endpoints=http://${ADDRESS(1)}:${etcdPorts[0]}`, ...args], { encoding: "utf8", env: { ...process.env, ETCDCTL_API: "3" } });
     try {
       await waitUntil("etcd to be healthy", () => etcdctl("endpoint", "health").status === 0, 10_000, 100);
       await f(etcdctl);
@@ -287,7 +308,10 @@ describe("kubeadm-ha-member decides on the machine", () => {
 
   test("a node that is not a master of the stack is refused", async () => {
     machine("prod-master-0");
-    const stranger = spawnSync("bash", [join(work, "prod-master-0", "usr/local/sbin/kubeadm-ha-member"), "prod-worker-9"], { encoding: "utf8", env: { ...process.env, KUBEADM_HA_MASTERS: "prod-master-0=127.0.0.2" } });
+    const stranger = spawnSync("bash", [join(work, "prod-master-0", "usr/local/sbin/kubeadm-ha-member"), "prod-worker-9"], {
+      encoding: "utf8",
+      env: { ...process.env, KUBEADM_HA_MASTERS: "prod-master-0=127.0.0.2" },
+    });
     assert.equal(stranger.status, 2);
     assert.match(stranger.stderr, /prod-worker-9 is not a master of this stack/);
   });

@@ -28,7 +28,10 @@ const base = () => ({ platform: "static", hosts, network: { nodeCidr: "10.103.97
 const problems = (raw: Record<string, unknown>) => problemsOf(() => validateClusterConfig(raw, "dc1"));
 
 test("a VIP is refused on GCP and AWS, saying why", () => {
-  for (const [platform, region, zones] of [["gcp", "europe-west1", ["europe-west1-b", "europe-west1-c", "europe-west1-d"]], ["aws", "us-east-1", ["us-east-1a", "us-east-1b", "us-east-1c"]]] as const) {
+  for (const [platform, region, zones] of [
+    ["gcp", "europe-west1", ["europe-west1-b", "europe-west1-c", "europe-west1-d"]],
+    ["aws", "us-east-1", ["us-east-1a", "us-east-1b", "us-east-1c"]],
+  ] as const) {
     const p = problems({ platform, region, zones, adminCidrs: ["198.51.100.0/24"], endpoint: { mode: "vip", vip: "10.10.0.2" } }).find((x) => x.key === "kubeadm-ha:endpoint.mode");
     assert.ok(p && /gratuitous ARP and VRRP/.test(p.message) && /cloud-lb/.test(p.fix), JSON.stringify(p));
   }
@@ -53,7 +56,10 @@ test("static hosts: an odd number of masters, unique names and addresses, inside
 test("the onprem stacks create no cloud resource: only keys, certificates, the token and SSH steps (and read their own last outputs)", () => {
   const types = new Set(r.resources.map((x) => x.type.split(":")[0]));
   assert.deepEqual([...types].sort(), ["command", "kubeadm-ha", "pulumi", "random", "tls"]);
-  assert.deepEqual(r.resources.filter((x) => x.type.startsWith("pulumi:")).map((x) => x.type), ["pulumi:pulumi:StackReference"]);
+  assert.deepEqual(
+    r.resources.filter((x) => x.type.startsWith("pulumi:")).map((x) => x.type),
+    ["pulumi:pulumi:StackReference"],
+  );
 });
 
 test("every machine is prepared over SSH from files the render shows, then joins", () => {
@@ -64,7 +70,11 @@ test("every machine is prepared over SSH from files the render shows, then joins
   }
   // After the validation, once the bootstrap token it joins with is in the cluster.
   assert.ok(named(r, "dc1-control-plane-bootstrap-token").dependencies.some((u) => u.endsWith("::dc1-control-plane-validate")));
-  for (const w of WORKERS) assert.ok(named(r, `${w}-join`).dependencies.some((u) => u.endsWith("::dc1-control-plane-bootstrap-token")), `${w} joins before its token is in the cluster`);
+  for (const w of WORKERS)
+    assert.ok(
+      named(r, `${w}-join`).dependencies.some((u) => u.endsWith("::dc1-control-plane-bootstrap-token")),
+      `${w} joins before its token is in the cluster`,
+    );
 });
 
 test("vip: haproxy and keepalived on the masters only; the endpoint is the VIP on 8443, in the certificate", () => {
@@ -73,7 +83,12 @@ test("vip: haproxy and keepalived on the masters only; the endpoint is the VIP o
     const ka = file(r, `${m}/etc/keepalived/keepalived.conf`);
     assert.match(ka, /10\.103\.97\.2\/24 dev eth0/);
     const peers = ka.split("unicast_peer {")[1].split("}")[0].trim().split(/\s+/);
-    assert.deepEqual(peers.sort(), MASTERS.filter((x) => x !== m).map((x) => `10.103.97.${200 + Number(x.slice(-1))}`).sort());
+    assert.deepEqual(
+      peers.sort(),
+      MASTERS.filter((x) => x !== m)
+        .map((x) => `10.103.97.${200 + Number(x.slice(-1))}`)
+        .sort(),
+    );
   }
   for (const w of WORKERS) assert.ok(!r.files.some((f) => f.path.startsWith(`${w}/etc/haproxy`)));
   const init = file(r, "dc1-master-0/etc/kubeadm-ha/kubeadm-init.yaml");
@@ -114,7 +129,10 @@ test("the rendered endpoint configs pass haproxy -c and keepalived --config-test
 
 test("local-proxy works on GCP and AWS too: no cloud load balancer, haproxy on every node from its boot config", () => {
   const dir = tempDir("lp-clouds-");
-  for (const [stack, cloud] of [["gcp-three-zone", "gcp"], ["aws-three-az", "aws"]]) {
+  for (const [stack, cloud] of [
+    ["gcp-three-zone", "gcp"],
+    ["aws-three-az", "aws"],
+  ]) {
     writeFileSync(join(dir, `Pulumi.${cloud}-lp.yaml`), readFileSync(join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8").replace("    mode: cloud-lb", "    mode: local-proxy"));
     const out = join(dir, `out-${cloud}`);
     const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", `${cloud}-lp`, "--config-dir", dir, "--out", out], { encoding: "utf8" });

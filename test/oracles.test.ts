@@ -92,12 +92,23 @@ async function agreeWithKubeadm(t: { diagnostic(s: string): void }, stack: strin
     if (v.accepted) {
       assert.ok(v.theirs?.ok, `${key} ${JSON.stringify(v.value)} passes our validation, but kubeadm refuses the init config the program writes: ${v.theirs?.said}`);
     } else {
-      assert.ok((v.mine as string[]).some((k) => k.startsWith(`kubeadm-ha:${key.split("[")[0]}`)), `${key} ${JSON.stringify(v.value)} is refused naming another key: ${v.mine}`);
+      assert.ok(
+        (v.mine as string[]).some((k) => k.startsWith(`kubeadm-ha:${key.split("[")[0]}`)),
+        `${key} ${JSON.stringify(v.value)} is refused naming another key: ${v.mine}`,
+      );
     }
-    t.diagnostic(`${key} ${JSON.stringify(v.value)}: ours ${v.accepted ? "accepts" : "refuses"}, kubeadm ${v.theirs === undefined ? "not reached (the plan cannot be made)" : v.theirs.ok ? "accepts" : "refuses: " + v.theirs.said.split("\n")[0]}`);
+    t.diagnostic(
+      `${key} ${JSON.stringify(v.value)}: ours ${v.accepted ? "accepts" : "refuses"}, kubeadm ${v.theirs === undefined ? "not reached (the plan cannot be made)" : v.theirs.ok ? "accepts" : "refuses: " + v.theirs.said.split("\n")[0]}`,
+    );
   }
-  assert.ok(verdicts.some((v) => !v.accepted && v.theirs && !v.theirs.ok), `no ${key} value tried is refused by kubeadm: the candidates do not reach its rule`);
-  assert.ok(verdicts.some((v) => v.accepted), `no ${key} value tried is accepted`);
+  assert.ok(
+    verdicts.some((v) => !v.accepted && v.theirs && !v.theirs.ok),
+    `no ${key} value tried is refused by kubeadm: the candidates do not reach its rule`,
+  );
+  assert.ok(
+    verdicts.some((v) => v.accepted),
+    `no ${key} value tried is accepted`,
+  );
 }
 
 const SKIP_KUBEADM = toolchainSkip(["kubeadm"]);
@@ -105,7 +116,13 @@ const ON_CLOUD = "gcp-three-zone";
 const ON_HOSTS = "onprem-vip";
 
 test("cluster names: every one we accept makes node names kubeadm accepts", { skip: SKIP_KUBEADM }, async (t) => {
-  await agreeWithKubeadm(t, ON_CLOUD, "clusterName", ["prod", "p", "a".repeat(20), "prod-eu-1", "Prod", "prod_1", "1prod", "prod-", "prod.eu", "a".repeat(21)], (c, v) => (c.clusterName = v));
+  await agreeWithKubeadm(
+    t,
+    ON_CLOUD,
+    "clusterName",
+    ["prod", "p", "a".repeat(20), "prod-eu-1", "Prod", "prod_1", "1prod", "prod-", "prod.eu", "a".repeat(21)],
+    (c, v) => (c.clusterName = v),
+  );
 });
 
 test("host names you own: every one we accept is a node name kubeadm accepts", { skip: SKIP_KUBEADM }, async (t) => {
@@ -115,11 +132,23 @@ test("host names you own: every one we accept is a node name kubeadm accepts", {
 
 test("service ranges: every one we accept is a service subnet kubeadm accepts", { skip: SKIP_KUBEADM }, async (t) => {
   const prefixes = [8, 10, 11, 12, 16, 20, 24, 25, 27, 28, 29];
-  await agreeWithKubeadm(t, ON_CLOUD, "network.serviceCidr", prefixes.map((p) => `10.96.0.0/${p}`.replace(/^10\.96\.0\.0\/([89]|1[01])$/, "10.0.0.0/$1")), (c, v) => (c.network.serviceCidr = v));
+  await agreeWithKubeadm(
+    t,
+    ON_CLOUD,
+    "network.serviceCidr",
+    prefixes.map((p) => `10.96.0.0/${p}`.replace(/^10\.96\.0\.0\/([89]|1[01])$/, "10.0.0.0/$1")),
+    (c, v) => (c.network.serviceCidr = v),
+  );
 });
 
 test("pod ranges: every one we accept is a pod subnet kubeadm accepts", { skip: SKIP_KUBEADM }, async (t) => {
-  await agreeWithKubeadm(t, ON_CLOUD, "network.podCidr", ["10.244.0.0/16", "10.244.0.0/14", "10.244.0.0/24", "10.244.0.0/33", "10.244.0.0", "10.244.0.0/-1"], (c, v) => (c.network.podCidr = v));
+  await agreeWithKubeadm(
+    t,
+    ON_CLOUD,
+    "network.podCidr",
+    ["10.244.0.0/16", "10.244.0.0/14", "10.244.0.0/24", "10.244.0.0/33", "10.244.0.0", "10.244.0.0/-1"],
+    (c, v) => (c.network.podCidr = v),
+  );
 });
 
 test("host addresses: every one we accept is an advertise address kubeadm accepts", { skip: SKIP_KUBEADM }, async (t) => {
@@ -129,7 +158,13 @@ test("host addresses: every one we accept is an advertise address kubeadm accept
 
 test("endpoint names: every one we accept is a control-plane endpoint kubeadm accepts", { skip: SKIP_KUBEADM }, async (t) => {
   const put = (c: Raw, v: unknown) => (c.endpoint.name = v);
-  await agreeWithKubeadm(t, ON_CLOUD, "endpoint.name", ["api.prod.internal", "api.prod.example.com", `${"a".repeat(63)}.internal`, "api", "API.prod.internal", "api_prod.internal", "api..internal", "api.prod.internal:6443"], put);
+  await agreeWithKubeadm(
+    t,
+    ON_CLOUD,
+    "endpoint.name",
+    ["api.prod.internal", "api.prod.example.com", `${"a".repeat(63)}.internal`, "api", "API.prod.internal", "api_prod.internal", "api..internal", "api.prod.internal:6443"],
+    put,
+  );
 });
 
 // ------------------------------------------------------------------ the kernel and keepalived
@@ -172,11 +207,21 @@ test("VIP interfaces: every name we accept is one the kernel can give an interfa
     return { value, accepted, mine, theirs: keepalived(accepted ? mine : forced(ON_HOSTS, (c) => (c.endpoint.interface = value))) };
   });
   for (const v of verdicts) {
-    if (v.accepted) assert.ok(v.theirs.kernel && v.theirs.keepalived, `endpoint.interface ${JSON.stringify(v.value)} passes our validation, but ${v.theirs.kernel ? "keepalived" : "the kernel"} refuses it: ${v.theirs.said}`);
+    if (v.accepted)
+      assert.ok(
+        v.theirs.kernel && v.theirs.keepalived,
+        `endpoint.interface ${JSON.stringify(v.value)} passes our validation, but ${v.theirs.kernel ? "keepalived" : "the kernel"} refuses it: ${v.theirs.said}`,
+      );
     else assert.ok((v.mine as string[]).includes("kubeadm-ha:endpoint.interface"), `${JSON.stringify(v.value)} is refused naming another key: ${v.mine}`);
   }
-  assert.ok(verdicts.some((v) => !v.accepted && !v.theirs.kernel), "some name tried is refused by the kernel");
-  assert.ok(verdicts.some((v) => !v.accepted && v.theirs.kernel && !v.theirs.keepalived), "some name tried is one the kernel takes but keepalived misreads");
+  assert.ok(
+    verdicts.some((v) => !v.accepted && !v.theirs.kernel),
+    "some name tried is refused by the kernel",
+  );
+  assert.ok(
+    verdicts.some((v) => !v.accepted && v.theirs.kernel && !v.theirs.keepalived),
+    "some name tried is one the kernel takes but keepalived misreads",
+  );
 });
 
 test("VIPs: every address we accept is one keepalived takes as the VIP", { skip: SKIP_KEEPALIVED }, () => {
@@ -188,8 +233,15 @@ test("VIPs: every address we accept is one keepalived takes as the VIP", { skip:
     return { value, accepted, mine, theirs: keepalived(accepted ? mine : forced(ON_HOSTS, (c) => (c.endpoint.vip = value))) };
   });
   for (const v of verdicts) {
-    if (v.accepted) assert.ok(v.theirs.keepalived && !/skipping|ignoring/.test(v.theirs.said), `endpoint.vip ${JSON.stringify(v.value)} passes our validation, but keepalived does not take it: ${v.theirs.said}`);
+    if (v.accepted)
+      assert.ok(
+        v.theirs.keepalived && !/skipping|ignoring/.test(v.theirs.said),
+        `endpoint.vip ${JSON.stringify(v.value)} passes our validation, but keepalived does not take it: ${v.theirs.said}`,
+      );
     else assert.ok((v.mine as string[]).includes("kubeadm-ha:endpoint.vip"), `${JSON.stringify(v.value)} is refused naming another key: ${v.mine}`);
   }
-  assert.ok(verdicts.some((v) => !v.accepted && !v.theirs.keepalived), "some address tried is refused by keepalived");
+  assert.ok(
+    verdicts.some((v) => !v.accepted && !v.theirs.keepalived),
+    "some address tried is refused by keepalived",
+  );
 });

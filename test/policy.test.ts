@@ -22,9 +22,17 @@ function fake(type: string, name: string, inputs: Record<string, unknown>, extra
 const only = async (policy: (typeof POLICIES)[number], resources: RenderedResource[]) => (await runPolicies(resources, [policy])).map((v) => v.message);
 
 const gcpMaster = (name: string, zone: string, labels: Record<string, string> = {}) =>
-  fake(rules.T.gcpInstance, name, { name, zone, labels: { "kubeadm-ha-cluster": "prod", "kubeadm-ha-role": "master", "kubeadm-ha-etcd": "member", "kubeadm-ha-control-plane": "ha", ...labels } });
+  fake(rules.T.gcpInstance, name, {
+    name,
+    zone,
+    labels: { "kubeadm-ha-cluster": "prod", "kubeadm-ha-role": "master", "kubeadm-ha-etcd": "member", "kubeadm-ha-control-plane": "ha", ...labels },
+  });
 const awsMaster = (name: string, zone: string, extra: Record<string, unknown> = {}) =>
-  fake(rules.T.awsInstance, name, { availabilityZone: zone, tags: { Name: name, "kubeadm-ha/cluster": "prod", "kubeadm-ha/role": "master", "kubeadm-ha/etcd": "member", "kubeadm-ha/control-plane": "ha" }, ...extra });
+  fake(rules.T.awsInstance, name, {
+    availabilityZone: zone,
+    tags: { Name: name, "kubeadm-ha/cluster": "prod", "kubeadm-ha/role": "master", "kubeadm-ha/etcd": "member", "kubeadm-ha/control-plane": "ha" },
+    ...extra,
+  });
 
 describe("each rule on its own", () => {
   test("control-plane-spans-three-zones passes masters in three zones and refuses two", async () => {
@@ -46,7 +54,16 @@ describe("each rule on its own", () => {
 
   test("control-plane-spans-three-zones reads hosts you own from the Cluster component's outputs", async () => {
     const cluster = (zones: string[]) =>
-      fake(rules.T.cluster, "dc1", {}, { outputs: { controlPlane: { highAvailability: true, etcd: "stacked", masters: zones.map((zone, i) => ({ name: `m${i}`, zone, address: `10.0.0.${i}`, etcdMember: true })) } } });
+      fake(
+        rules.T.cluster,
+        "dc1",
+        {},
+        {
+          outputs: {
+            controlPlane: { highAvailability: true, etcd: "stacked", masters: zones.map((zone, i) => ({ name: `m${i}`, zone, address: `10.0.0.${i}`, etcdMember: true })) },
+          },
+        },
+      );
     assert.deepEqual(await only(rules.controlPlaneSpansThreeZones, [cluster(["rack-a", "rack-b", "rack-c"])]), []);
     assert.equal((await only(rules.controlPlaneSpansThreeZones, [cluster(["rack-a", "rack-a", "rack-b"])])).length, 1);
   });
@@ -60,18 +77,26 @@ describe("each rule on its own", () => {
 
   test("with an external etcd, its machines count as the members: odd, and in three zones; the masters hold none", async () => {
     const cluster = (zones: string[]) =>
-      fake(rules.T.cluster, "dc1", {}, {
-        outputs: {
-          controlPlane: {
-            highAvailability: true,
-            etcd: "external",
-            masters: ["rack-a", "rack-b", "rack-c"].map((zone, i) => ({ name: `m${i}`, zone, address: `10.0.0.${i}`, etcdMember: false })),
-            etcdMachines: zones.map((zone, i) => ({ name: `e${i}`, zone, address: `10.0.1.${i}` })),
+      fake(
+        rules.T.cluster,
+        "dc1",
+        {},
+        {
+          outputs: {
+            controlPlane: {
+              highAvailability: true,
+              etcd: "external",
+              masters: ["rack-a", "rack-b", "rack-c"].map((zone, i) => ({ name: `m${i}`, zone, address: `10.0.0.${i}`, etcdMember: false })),
+              etcdMachines: zones.map((zone, i) => ({ name: `e${i}`, zone, address: `10.0.1.${i}` })),
+            },
           },
         },
-      });
+      );
     const both = [rules.etcdMembersOdd, rules.controlPlaneSpansThreeZones];
-    assert.deepEqual((await runPolicies([cluster(["rack-a", "rack-b", "rack-c"])], both)).map((v) => v.message), []);
+    assert.deepEqual(
+      (await runPolicies([cluster(["rack-a", "rack-b", "rack-c"])], both)).map((v) => v.message),
+      [],
+    );
     const [odd] = await only(rules.etcdMembersOdd, [cluster(["rack-a", "rack-b", "rack-c", "rack-a"])]);
     assert.match(odd, /etcd has 4 members \(e0, e1, e2, e3\).*odd number/);
     const [zones] = await only(rules.controlPlaneSpansThreeZones, [cluster(["rack-a", "rack-a", "rack-b"])]);
@@ -91,7 +116,10 @@ describe("each rule on its own", () => {
   });
 
   test("apiserver-health-check-readyz leaves service load balancers alone", async () => {
-    assert.deepEqual(await only(rules.apiserverHealthCheckReadyz, [fake(rules.T.awsTargetGroup, "web", { port: 80, protocol: "TCP", healthCheck: { protocol: "HTTP", path: "/" } })]), []);
+    assert.deepEqual(
+      await only(rules.apiserverHealthCheckReadyz, [fake(rules.T.awsTargetGroup, "web", { port: 80, protocol: "TCP", healthCheck: { protocol: "HTTP", path: "/" } })]),
+      [],
+    );
   });
 
   test("no-world-ingress-to-cluster-ports refuses 0.0.0.0/0 to 22, 6443, 2379-2380 and 10250, and allows it to 443", async () => {
@@ -178,7 +206,10 @@ describe("the pack over every shipped stack's render", () => {
         if (!r.name.startsWith(`${c.clusterName}-`)) continue;
         const rest = r.name.slice(c.clusterName.length + 1);
         if (own.some((n) => rest === n || rest.startsWith(`${n}-`))) continue;
-        assert.ok(DERIVED_NAMES.some((d) => rest === d || rest.startsWith(`${d}-`)), `${stack}: ${r.name} (${r.type}) is named <cluster>-${rest}, which DERIVED_NAMES does not cover`);
+        assert.ok(
+          DERIVED_NAMES.some((d) => rest === d || rest.startsWith(`${d}-`)),
+          `${stack}: ${r.name} (${r.type}) is named <cluster>-${rest}, which DERIVED_NAMES does not cover`,
+        );
       }
     }
   });
@@ -195,7 +226,10 @@ describe("the pack over every shipped stack's render", () => {
       assert.ok(masters.length >= 3 && masters.every((m) => m.zone && m.etcdMember === !external && m.highAvailability), `${stack}: masters seen ${JSON.stringify(masters)}`);
       assert.equal(etcdMachines.filter((e) => e.zone).length, external ? 3 : 0, `${stack}: etcd machines seen ${JSON.stringify(etcdMachines)}`);
     }
-    const hcs = (stack: string) => renders.get(stack)!.filter((r) => ["gcp:compute/regionHealthCheck:RegionHealthCheck", rules.T.awsTargetGroup].includes(r.type) && r.parent?.includes("ApiServerLoadBalancer"));
+    const hcs = (stack: string) =>
+      renders
+        .get(stack)!
+        .filter((r) => ["gcp:compute/regionHealthCheck:RegionHealthCheck", rules.T.awsTargetGroup].includes(r.type) && r.parent?.includes("ApiServerLoadBalancer"));
     assert.equal(hcs("gcp-three-zone").length, 1);
     // The NLB's two target groups (apiserver, and SSH to a master whose apiserver is ready) share the check.
     assert.equal(hcs("aws-three-az").length, 2);
@@ -215,10 +249,21 @@ describe("the pack over every shipped stack's render", () => {
     if (!r) throw new Error(`broken copy: no ${what} in the render`);
     return r;
   };
-  const master = (rs: RenderedResource[], i: number) => find(rs, (r) => (r.type === rules.T.gcpInstance || r.type === rules.T.awsInstance) && r.name.endsWith(`-master-${i}`), `master-${i}`);
+  const master = (rs: RenderedResource[], i: number) =>
+    find(rs, (r) => (r.type === rules.T.gcpInstance || r.type === rules.T.awsInstance) && r.name.endsWith(`-master-${i}`), `master-${i}`);
   const BREAKS: Break[] = [
-    { rule: "control-plane-spans-three-zones", stack: "gcp-three-zone", what: "master-2 moved into master-1's zone", mutate: (rs) => void (inputs(master(rs, 2)).zone = inputs(master(rs, 1)).zone) },
-    { rule: "control-plane-spans-three-zones", stack: "aws-three-az", what: "every master in one AZ", mutate: (rs) => [1, 2].forEach((i) => (inputs(master(rs, i)).availabilityZone = inputs(master(rs, 0)).availabilityZone)) },
+    {
+      rule: "control-plane-spans-three-zones",
+      stack: "gcp-three-zone",
+      what: "master-2 moved into master-1's zone",
+      mutate: (rs) => void (inputs(master(rs, 2)).zone = inputs(master(rs, 1)).zone),
+    },
+    {
+      rule: "control-plane-spans-three-zones",
+      stack: "aws-three-az",
+      what: "every master in one AZ",
+      mutate: (rs) => [1, 2].forEach((i) => (inputs(master(rs, i)).availabilityZone = inputs(master(rs, 0)).availabilityZone)),
+    },
     {
       rule: "control-plane-spans-three-zones",
       stack: "onprem-vip",
@@ -237,15 +282,59 @@ describe("the pack over every shipped stack's render", () => {
         rs.push({ ...copy, urn: copy.urn.replace(/master-0$/, "master-3"), name: copy.name.replace(/0$/, "3") });
       },
     },
-    { rule: "apiserver-health-check-readyz", stack: "gcp-three-zone", what: "health check on /healthz", mutate: (rs) => void (inputs(find(rs, (r) => r.type === "gcp:compute/regionHealthCheck:RegionHealthCheck", "health check")).httpsHealthCheck.requestPath = "/healthz") },
-    { rule: "apiserver-health-check-readyz", stack: "aws-three-az", what: "TCP target-group check", mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.awsTargetGroup, "target group")).healthCheck.protocol = "TCP") },
-    { rule: "no-world-ingress-to-cluster-ports", stack: "gcp-three-zone", what: "bastion SSH open to the world", mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.gcpFirewall && JSON.stringify(r.inputs).includes('"22"'), "SSH firewall")).sourceRanges = ["0.0.0.0/0"]) },
-    { rule: "no-world-ingress-to-cluster-ports", stack: "aws-three-az", what: "apiserver open to the world", mutate: (rs) => void Object.assign(inputs(find(rs, (r) => r.type === rules.T.awsIngressRule && inputs(r).fromPort === 6443, "6443 rule")), { cidrIpv4: "0.0.0.0/0", referencedSecurityGroupId: undefined }) },
+    {
+      rule: "apiserver-health-check-readyz",
+      stack: "gcp-three-zone",
+      what: "health check on /healthz",
+      mutate: (rs) => void (inputs(find(rs, (r) => r.type === "gcp:compute/regionHealthCheck:RegionHealthCheck", "health check")).httpsHealthCheck.requestPath = "/healthz"),
+    },
+    {
+      rule: "apiserver-health-check-readyz",
+      stack: "aws-three-az",
+      what: "TCP target-group check",
+      mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.awsTargetGroup, "target group")).healthCheck.protocol = "TCP"),
+    },
+    {
+      rule: "no-world-ingress-to-cluster-ports",
+      stack: "gcp-three-zone",
+      what: "bastion SSH open to the world",
+      mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.gcpFirewall && JSON.stringify(r.inputs).includes('"22"'), "SSH firewall")).sourceRanges = ["0.0.0.0/0"]),
+    },
+    {
+      rule: "no-world-ingress-to-cluster-ports",
+      stack: "aws-three-az",
+      what: "apiserver open to the world",
+      mutate: (rs) =>
+        void Object.assign(inputs(find(rs, (r) => r.type === rules.T.awsIngressRule && inputs(r).fromPort === 6443, "6443 rule")), {
+          cidrIpv4: "0.0.0.0/0",
+          referencedSecurityGroupId: undefined,
+        }),
+    },
     { rule: "aws-imdsv2-required", stack: "aws-three-az", what: "IMDSv1 on a master", mutate: (rs) => void (inputs(master(rs, 1)).metadataOptions.httpTokens = "optional") },
-    { rule: "gcp-shielded-vm", stack: "gcp-three-zone", what: "Secure Boot off on a master", mutate: (rs) => void (inputs(master(rs, 0)).shieldedInstanceConfig.enableSecureBoot = false) },
-    { rule: "no-secrets-in-master-boot-data", stack: "gcp-three-zone", what: "the bootstrap token in a master's metadata", mutate: (rs) => void (inputs(master(rs, 1)).metadata["kubeadm-token"] = "[secret]") },
-    { rule: "no-secrets-in-master-boot-data", stack: "aws-three-az", what: "a CA key in a master's user data", mutate: (rs) => void (inputs(master(rs, 0)).userData += "\n-----BEGIN EC PRIVATE KEY-----\n") },
-    { rule: "no-secrets-in-worker-boot-data", stack: "gcp-three-zone", what: "the bootstrap token in a worker template's metadata", mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.gcpTemplate, "template")).metadata["kubeadm-ha-bootstrap-token"] = "[secret]") },
+    {
+      rule: "gcp-shielded-vm",
+      stack: "gcp-three-zone",
+      what: "Secure Boot off on a master",
+      mutate: (rs) => void (inputs(master(rs, 0)).shieldedInstanceConfig.enableSecureBoot = false),
+    },
+    {
+      rule: "no-secrets-in-master-boot-data",
+      stack: "gcp-three-zone",
+      what: "the bootstrap token in a master's metadata",
+      mutate: (rs) => void (inputs(master(rs, 1)).metadata["kubeadm-token"] = "[secret]"),
+    },
+    {
+      rule: "no-secrets-in-master-boot-data",
+      stack: "aws-three-az",
+      what: "a CA key in a master's user data",
+      mutate: (rs) => void (inputs(master(rs, 0)).userData += "\n-----BEGIN EC PRIVATE KEY-----\n"),
+    },
+    {
+      rule: "no-secrets-in-worker-boot-data",
+      stack: "gcp-three-zone",
+      what: "the bootstrap token in a worker template's metadata",
+      mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.gcpTemplate, "template")).metadata["kubeadm-ha-bootstrap-token"] = "[secret]"),
+    },
     {
       rule: "workers-not-newer-than-control-plane",
       stack: "gcp-three-zone",
@@ -285,7 +374,12 @@ describe("the pack over every shipped stack's render", () => {
       what: "a cluster without an audit log",
       mutate: (rs) => void ((find(rs, (r) => r.type === rules.T.cluster, "Cluster component").outputs as any).controlPlane.audit.enabled = false),
     },
-    { rule: "encrypted-disks", stack: "aws-three-az", what: "a plain worker volume", mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.awsLaunchTemplate, "launch template")).blockDeviceMappings[0].ebs.encrypted = "false") },
+    {
+      rule: "encrypted-disks",
+      stack: "aws-three-az",
+      what: "a plain worker volume",
+      mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.awsLaunchTemplate, "launch template")).blockDeviceMappings[0].ebs.encrypted = "false"),
+    },
   ];
 
   for (const b of BREAKS) {

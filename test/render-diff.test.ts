@@ -29,10 +29,26 @@ describe("the difference of two renders", () => {
     write("base", [r("kept", { size: 1, key: "[secret]" }), r("gone", {})], { "m0/etc/a.conf": "one\ntwo\n", "m0/old.sh": "x\n", "m0/key.pem": "[secret]" });
     write("head", [r("kept", { size: 2, key: "[secret]" }), r("new", {})], { "m0/etc/a.conf": "one\nthree\n", "m0/new.sh": "y\n", "m0/key.pem": "[secret]" });
     const d = diffRenders("s", join(dir, "base"), join(dir, "head"));
-    assert.deepEqual(d.added.map((x) => x.name), ["new"]);
-    assert.deepEqual(d.removed.map((x) => x.name), ["gone"]);
-    assert.deepEqual(d.changed.map((c) => [c.name, c.paths]), [["kept", ["size"]]]);
-    assert.deepEqual(d.files.map((f) => [f.path, f.kind]), [["m0/etc/a.conf", "changed"], ["m0/new.sh", "added"], ["m0/old.sh", "removed"]]);
+    assert.deepEqual(
+      d.added.map((x) => x.name),
+      ["new"],
+    );
+    assert.deepEqual(
+      d.removed.map((x) => x.name),
+      ["gone"],
+    );
+    assert.deepEqual(
+      d.changed.map((c) => [c.name, c.paths]),
+      [["kept", ["size"]]],
+    );
+    assert.deepEqual(
+      d.files.map((f) => [f.path, f.kind]),
+      [
+        ["m0/etc/a.conf", "changed"],
+        ["m0/new.sh", "added"],
+        ["m0/old.sh", "removed"],
+      ],
+    );
     assert.match(d.files[0].diff, /^--- base\/m0\/etc\/a.conf\n\+\+\+ head\/m0\/etc\/a.conf\n@@ .* @@\n one\n-two\n\+three\n$/);
     const md = formatDiffs([d], "markdown");
     assert.match(md, /1 to add, 1 to change, 1 to remove; 3 machine files changed/);
@@ -40,7 +56,7 @@ describe("the difference of two renders", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test("no difference prints \"no changes\"", () => {
+  test('no difference prints "no changes"', () => {
     assert.match(formatDiffs([{ stack: "a", added: [], removed: [], changed: [], files: [] }], "text"), /^no changes \(1 stack rendered: a\)$/m);
   });
 });
@@ -50,12 +66,15 @@ describe("npm run render:diff", () => {
   // and the test edits the stack files of its working tree as a pull request would.
   let repo: string;
   const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: repo, stdio: "pipe" });
-  const renderDiff = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", join(repo, "render/diff-cli.ts"), "--base", "HEAD", ...args], { cwd: repo, encoding: "utf8" });
+  const renderDiff = (...args: string[]) =>
+    spawnSync(process.execPath, ["--import", "tsx", join(repo, "render/diff-cli.ts"), "--base", "HEAD", ...args], { cwd: repo, encoding: "utf8" });
   const stackFile = (s: string) => join(repo, "stacks", `Pulumi.${s}.yaml`);
 
   before(() => {
     repo = mkdtempSync(join(tmpdir(), "render-diff-repo-"));
-    const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" }).split("\n").filter((f) => f && !f.startsWith("test/fixtures/invalid-stacks/"));
+    const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" })
+      .split("\n")
+      .filter((f) => f && !f.startsWith("test/fixtures/invalid-stacks/"));
     for (const f of files) cpSync(join(ROOT, f), join(repo, f), { recursive: true });
     symlinkSync(join(ROOT, "node_modules"), join(repo, "node_modules"), "dir");
     git("init", "-q");
@@ -64,7 +83,7 @@ describe("npm run render:diff", () => {
   });
   after(() => rmSync(repo, { recursive: true, force: true }));
 
-  test("an unchanged stack prints \"no changes\" and exits 0", () => {
+  test('an unchanged stack prints "no changes" and exits 0', () => {
     const r = renderDiff("--stack", "onprem-vip");
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /no changes \(1 stack rendered: onprem-vip\)/);

@@ -35,14 +35,22 @@ test("two renders of the same stack are byte-identical (reviewable diffs)", () =
     const keys = ["urn", "type", "name", "parent", "dependencies", "inputs", "options"];
     assert.deepEqual(Object.keys(x), [...keys, ...(x.outputs === undefined ? [] : ["outputs"]), ...(x.sshTarget === undefined ? [] : ["sshTarget"])]);
     if (x.outputs !== undefined) assert.match(x.type, /^kubeadm-ha:/, "only components carry outputs");
-    if (x.type.startsWith("command:remote:")) assert.deepEqual(Object.keys(x.sshTarget ?? {}).filter((k) => k !== "via"), ["host", "user"], `${x.name}: where it connects`);
+    if (x.type.startsWith("command:remote:"))
+      assert.deepEqual(
+        Object.keys(x.sshTarget ?? {}).filter((k) => k !== "via"),
+        ["host", "user"],
+        `${x.name}: where it connects`,
+      );
     else assert.equal(x.sshTarget, undefined);
   }
 });
 
 test("an invalid stack file fails with the key and the fix, and registers nothing", () => {
   const dir = tempDir("stacks-");
-  writeFileSync(join(dir, "Pulumi.bad.yaml"), "config:\n  kubeadm-ha:region: europe-west1\n  kubeadm-ha:zones: [europe-west1-b, europe-west1-c]\n  kubeadm-ha:adminCidrs: [198.51.100.0/24]\n  kubeadm-ha:controlPlane: {count: 4}\n");
+  writeFileSync(
+    join(dir, "Pulumi.bad.yaml"),
+    "config:\n  kubeadm-ha:region: europe-west1\n  kubeadm-ha:zones: [europe-west1-b, europe-west1-c]\n  kubeadm-ha:adminCidrs: [198.51.100.0/24]\n  kubeadm-ha:controlPlane: {count: 4}\n",
+  );
   const out = join(dir, "out");
   const res = render(["--stack", "bad", "--config-dir", dir, "--out", out]);
   assert.equal(res.status, 1);
@@ -74,7 +82,17 @@ test("--stack is required", () => {
   assert.match(res.stderr, /--stack is required/);
 });
 
-const reg = (over: Partial<Registration>): Registration => ({ urn: `urn:pulumi:s::kubeadm-ha::t::${over.name ?? "x"}`, type: "gcp:compute/network:Network", name: "x", parent: null, custom: true, dependencies: [], rawInputs: {}, options: {}, ...over });
+const reg = (over: Partial<Registration>): Registration => ({
+  urn: `urn:pulumi:s::kubeadm-ha::t::${over.name ?? "x"}`,
+  type: "gcp:compute/network:Network",
+  name: "x",
+  parent: null,
+  custom: true,
+  dependencies: [],
+  rawInputs: {},
+  options: {},
+  ...over,
+});
 
 test("duplicate URNs fail the render", () => {
   const problems = checkRegistrations([reg({ name: "a" }), reg({ name: "a" })]);

@@ -67,7 +67,11 @@ test("a kubectl call the apiserver does not answer is retried until it answers, 
   // A kubectl that fails its first two calls (the apiserver out of reach), then answers.
   const bin = tempDir("kubectl-flaky-");
   const count = join(bin, "calls");
-  writeFileSync(join(bin, "kubectl"), `#!/usr/bin/env bash\nn=$(( $(cat ${count} 2>/dev/null || echo 0) + 1 ))\necho $n > ${count}\nif [ $n -le 2 ]; then echo "connection refused" >&2; exit 1; fi\necho "answer to $*"\n`, { mode: 0o755 });
+  writeFileSync(
+    join(bin, "kubectl"),
+    `#!/usr/bin/env bash\nn=$(( $(cat ${count} 2>/dev/null || echo 0) + 1 ))\necho $n > ${count}\nif [ $n -le 2 ]; then echo "connection refused" >&2; exit 1; fi\necho "answer to $*"\n`,
+    { mode: 0o755 },
+  );
   const script = `set -euo pipefail\n${kubectlRetryFunction()}\nkubectl_retry get node x\n`;
   const env = { PATH: `${bin}:${process.env.PATH}` };
   const ok = bash(script, [], { env });

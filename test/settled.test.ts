@@ -35,7 +35,10 @@ test("the same config again, and changes one master at a time can make, pass", (
 
 test("a new pod network on a running cluster is refused, naming the key, both values, why, and the safe way", () => {
   const made = settledOf(configOf("gcp-three-zone"));
-  const problems = settledChanges(made, configOf("gcp-three-zone", (r) => (r.network.podCidr = "10.200.0.0/16")));
+  const problems = settledChanges(
+    made,
+    configOf("gcp-three-zone", (r) => (r.network.podCidr = "10.200.0.0/16")),
+  );
   assert.equal(problems.length, 1);
   const [p] = problems;
   assert.equal(p.key, "kubeadm-ha:network.podCidr");
@@ -63,8 +66,14 @@ test("each settled key is refused when changed: name, region, networks, endpoint
 
 test("a VIP moved on hosts you own is refused", () => {
   const made = settledOf(configOf("onprem-vip"));
-  const problems = settledChanges(made, configOf("onprem-vip", (r) => (r.endpoint.vip = "10.103.97.250")));
-  assert.deepEqual(problems.map((p) => p.key), ["kubeadm-ha:endpoint.vip"]);
+  const problems = settledChanges(
+    made,
+    configOf("onprem-vip", (r) => (r.endpoint.vip = "10.103.97.250")),
+  );
+  assert.deepEqual(
+    problems.map((p) => p.key),
+    ["kubeadm-ha:endpoint.vip"],
+  );
 });
 
 test("the render records what the cluster settled as the stack output `settled`, and reads the stack's own last outputs (none offline)", async () => {

@@ -40,7 +40,8 @@ function cachedGoMod(module: string, version: string): string | undefined {
   const p = join(toolchainDir(), "go", "mod", "cache", "download", escaped, "@v", `${version}.mod`);
   return existsSync(p) ? readFileSync(p, "utf8") : undefined;
 }
-const needsCache = (text: string | undefined) => (text ? false : "the module cache has no copy yet: run npm run toolchain -- --only pulumi-cli,pulumi-resource-tls,pulumi-resource-random");
+const needsCache = (text: string | undefined) =>
+  text ? false : "the module cache has no copy yet: run npm run toolchain -- --only pulumi-cli,pulumi-resource-tls,pulumi-resource-random";
 
 /** Small go.mod texts in upstream's shapes, for what must hold whatever the cache has. */
 const PKG_GO_MOD = `module github.com/pulumi/pulumi/pkg/v3
@@ -120,7 +121,11 @@ test("the CLI is built at the SDK's tag when the proxy serves it, else at its na
 });
 
 test("proxy answers that mean 'not published here' are told apart from other failures", () => {
-  assert.ok(notPublished(new Error("reading https://proxy.golang.org/github.com/pulumi/pulumi/pkg/v3/@v/v3.270.0.mod: 403 Forbidden\n\tserver response: This module version is not available.")));
+  assert.ok(
+    notPublished(
+      new Error("reading https://proxy.golang.org/github.com/pulumi/pulumi/pkg/v3/@v/v3.270.0.mod: 403 Forbidden\n\tserver response: This module version is not available."),
+    ),
+  );
   assert.ok(notPublished(new Error("github.com/x/y@v1.0.0: invalid version: unknown revision v1.0.0")));
   assert.ok(!notPublished(new Error("dial tcp: lookup proxy.golang.org: no such host")));
 });
@@ -155,9 +160,18 @@ test("CLI wrapper from the real pkg/v3 go.mod in the module cache", { skip: need
   const mod = parseGoMod(b.files["go.mod"]);
   assert.equal(mod.go, upstream.go);
   // Every non-local replace of upstream, and nothing else.
-  assert.deepEqual(mod.replaces, upstream.replaces.filter((r) => !r.to.startsWith(".")));
-  assert.ok(mod.replaces.some((r) => r.from === "github.com/atotto/clipboard"), "pkg/v3 replaces clipboard");
-  assert.ok(upstream.replaces.some((r) => r.from === PULUMI_SDK && r.to === "../sdk"), "upstream replaces sdk with ../sdk");
+  assert.deepEqual(
+    mod.replaces,
+    upstream.replaces.filter((r) => !r.to.startsWith(".")),
+  );
+  assert.ok(
+    mod.replaces.some((r) => r.from === "github.com/atotto/clipboard"),
+    "pkg/v3 replaces clipboard",
+  );
+  assert.ok(
+    upstream.replaces.some((r) => r.from === PULUMI_SDK && r.to === "../sdk"),
+    "upstream replaces sdk with ../sdk",
+  );
   assert.match(b.title, /for @pulumi\/pulumi v3.270.0: why/);
 });
 
@@ -185,7 +199,11 @@ test("language host: the stand-in against sdk/v3 at the SDK's version, or the pu
     { path: PULUMI_SDK, version: "v3.270.0" },
     { path: PULUMI_PKG, version: "v3.259.0" },
   ]);
-  assert.deepEqual(pm.replaces.map((r) => r.from), ["github.com/atotto/clipboard"], "the host's own non-local replaces, not its ../ ones");
+  assert.deepEqual(
+    pm.replaces.map((r) => r.from),
+    ["github.com/atotto/clipboard"],
+    "the host's own non-local replaces, not its ../ ones",
+  );
   assert.deepEqual(pinned.packages, [LANGUAGE_NODEJS_MODULE]);
   assert.deepEqual(pinned.renames, { v3: "pulumi-language-nodejs" });
   assert.deepEqual(pinned.ldflags, standin.ldflags);
@@ -205,7 +223,10 @@ test("bridged providers: a shim module under the Terraform provider's path, the 
   );
   assert.ok(mod.requires.some((r) => r.path === BRIDGE_MODULE && r.version === "v3.137.0"));
   assert.ok(mod.requires.some((r) => r.path === "github.com/hashicorp/terraform-provider-tls" && r.version === BRIDGED.tls["5.6.1"].tfSource.version));
-  assert.ok(mod.requires.some((r) => r.path === PULUMI_PKG && r.version === "v3.259.0"), "the CLI's pkg/v3, so its packages compile once");
+  assert.ok(
+    mod.requires.some((r) => r.path === PULUMI_PKG && r.version === "v3.259.0"),
+    "the CLI's pkg/v3, so its packages compile once",
+  );
   assert.equal(parseGoMod(tls["shim/go.mod"]).module, "github.com/hashicorp/terraform-provider-tls/shim");
   assert.match(tls["shim/shim.go"], /"github.com\/hashicorp\/terraform-provider-tls\/internal\/provider"/);
   assert.match(tls["provider/provider.go"], /tokens\.SingleModule\("tls_", "index"/);
@@ -215,12 +236,23 @@ test("bridged providers: a shim module under the Terraform provider's path, the 
   const random = bridgedFiles(bridgedProvider("random", "4.21.2"), { bridgeGoMod: BRIDGE_GO_MOD, tfGoMod: RANDOM_GO_MOD, pulumiVersion: "3.259.0" });
   const rm = parseGoMod(random["go.mod"]);
   const fork = rm.replaces.find((r) => r.from === "github.com/terraform-providers/terraform-provider-random");
-  assert.deepEqual(fork, { from: "github.com/terraform-providers/terraform-provider-random", fromVersion: undefined, to: "github.com/hashicorp/terraform-provider-random", toVersion: BRIDGED.random["4.21.2"].tfSource.version });
-  assert.ok(parseGoMod(random["shim/go.mod"]).replaces.some((r) => r.to === "github.com/hashicorp/terraform-provider-random"), "the shim module resolves the fork too");
+  assert.deepEqual(fork, {
+    from: "github.com/terraform-providers/terraform-provider-random",
+    fromVersion: undefined,
+    to: "github.com/hashicorp/terraform-provider-random",
+    toVersion: BRIDGED.random["4.21.2"].tfSource.version,
+  });
+  assert.ok(
+    parseGoMod(random["shim/go.mod"]).replaces.some((r) => r.to === "github.com/hashicorp/terraform-provider-random"),
+    "the shim module resolves the fork too",
+  );
   assert.match(random["provider/provider.go"], /"Random"\+name/, "random_password becomes RandomPassword, as upstream names it");
   assert.match(random["provider/provider.go"], /EnableAccurateBridgePreview: true/);
 
-  assert.throws(() => bridgedFiles(bridgedProvider("tls", "5.6.1"), { bridgeGoMod: BRIDGE_GO_MOD, tfGoMod: RANDOM_GO_MOD, pulumiVersion: "3.259.0" }), /declares module .*terraform-provider-random, expected .*terraform-provider-tls/);
+  assert.throws(
+    () => bridgedFiles(bridgedProvider("tls", "5.6.1"), { bridgeGoMod: BRIDGE_GO_MOD, tfGoMod: RANDOM_GO_MOD, pulumiVersion: "3.259.0" }),
+    /declares module .*terraform-provider-random, expected .*terraform-provider-tls/,
+  );
   assert.throws(() => bridgedProvider("tls", "9.9.9"), /knows no Terraform provider .*9.9.9.*BRIDGED/);
 });
 
@@ -245,7 +277,11 @@ test("bridged wrapper from the real bridge and Terraform provider go.mod files",
   const files = bridgedFiles(bridgedProvider("tls", "5.6.1"), { bridgeGoMod: realBridge!, tfGoMod: realTls!, pulumiVersion: "3.259.0" });
   const mod = parseGoMod(files["go.mod"]);
   const upstream = parseGoMod(realBridge!);
-  for (const r of upstream.replaces.filter((r) => !r.to.startsWith("."))) assert.ok(mod.replaces.some((m) => m.from === r.from && m.to === r.to && m.toVersion === r.toVersion), `keeps ${r.from}`);
+  for (const r of upstream.replaces.filter((r) => !r.to.startsWith(".")))
+    assert.ok(
+      mod.replaces.some((m) => m.from === r.from && m.to === r.to && m.toVersion === r.toVersion),
+      `keeps ${r.from}`,
+    );
   assert.ok(!mod.replaces.some((r) => r.to.startsWith("./pkg")), "the bridge's test-only local replaces are dropped");
   const fw = parseGoMod(realTls!).requires.find((r) => r.path === "github.com/hashicorp/terraform-plugin-framework")!;
   assert.ok(parseGoMod(files["shim/go.mod"]).requires.some((r) => r.path === fw.path && r.version === fw.version));
@@ -257,15 +293,24 @@ test("command: our implementation of remote.Command, stamped with the version @p
   assert.equal(b.id, "pulumi-resource-command-ours-v1.2.1");
   assert.deepEqual(b.ldflags, ["-X main.Version=1.2.1"]);
   const mod = parseGoMod(b.files["go.mod"]);
-  assert.ok(mod.requires.some((r) => r.path === PULUMI_SDK && r.version === "v3.259.0"), "against the CLI's sdk/v3");
-  assert.ok(mod.requires.some((r) => r.path === "golang.org/x/crypto" && r.version === "v0.54.0"), "the SSH client at the version sdk/v3 requires");
+  assert.ok(
+    mod.requires.some((r) => r.path === PULUMI_SDK && r.version === "v3.259.0"),
+    "against the CLI's sdk/v3",
+  );
+  assert.ok(
+    mod.requires.some((r) => r.path === "golang.org/x/crypto" && r.version === "v0.54.0"),
+    "the SSH client at the version sdk/v3 requires",
+  );
   assert.deepEqual(b.outputs, ["pulumi-resource-command"]);
   assert.match(b.title, /our implementation of pulumi-command 1\.2\.1's remote\.Command protocol/);
   const main = b.files["pulumi-resource-command/main.go"];
   assert.match(main, /"golang.org\/x\/crypto\/ssh"/);
   assert.doesNotMatch(main, /preview-only/);
   // An sdk/v3 that does not require x/crypto gets a clear error, not a guessed version.
-  assert.throws(() => commandBuild({ version: "1.2.1", sdkVersion: "3.259.0", sdkGoMod: "module github.com/pulumi/pulumi/sdk/v3\n\ngo 1.26.6\n" }), /does not require golang.org\/x\/crypto/);
+  assert.throws(
+    () => commandBuild({ version: "1.2.1", sdkVersion: "3.259.0", sdkGoMod: "module github.com/pulumi/pulumi/sdk/v3\n\ngo 1.26.6\n" }),
+    /does not require golang.org\/x\/crypto/,
+  );
 });
 
 test("the plugin versions come from package-lock.json and each has a recipe", () => {
@@ -275,7 +320,8 @@ test("the plugin versions come from package-lock.json and each has a recipe", ()
   assert.doesNotThrow(() => bridgedProvider("tls", plugins.tls));
   assert.doesNotThrow(() => bridgedProvider("random", plugins.random));
   const names = allRecipes(toolchainVersions(ROOT)).map((r) => r.name);
-  for (const n of ["kubernetes", "pulumi-cli", "pulumi-language-nodejs", "pulumi-resource-command", "pulumi-resource-tls", "pulumi-resource-random"]) assert.ok(names.includes(n), n);
+  for (const n of ["kubernetes", "pulumi-cli", "pulumi-language-nodejs", "pulumi-resource-command", "pulumi-resource-tls", "pulumi-resource-random"])
+    assert.ok(names.includes(n), n);
 });
 
 test("recipes resolve through the module source: a 403 for pkg/v3 at the SDK's tag picks the substitute", async () => {
@@ -310,6 +356,11 @@ test("recipes resolve through the module source: a 403 for pkg/v3 at the SDK's t
   assert.ok(asked.includes(`${PULUMI_PKG}@v3.270.0`), "asks for the lockfile's tag first");
   assert.match(builds[0].title, /for @pulumi\/pulumi v3.270.0/);
   // Any other failure is not papered over.
-  const broken: ModuleSource = { ...src, goMod: async () => { throw new Error("dial tcp: lookup proxy.golang.org: i/o timeout"); } };
+  const broken: ModuleSource = {
+    ...src,
+    goMod: async () => {
+      throw new Error("dial tcp: lookup proxy.golang.org: i/o timeout");
+    },
+  };
   await assert.rejects(recipes[0].resolve(broken), /i\/o timeout/);
 });

@@ -31,11 +31,16 @@ test("the cache folder is outside the repository and overridable; Go's caches li
 });
 
 test("a go.mod is read in both its one-line and block forms", () => {
-  const mod = parseGoMod(`module example.com/m\n\ngo 1.24.0\n\ngodebug default=go1.24\n\nrequire a.com/x v1.2.3\nrequire (\n\tb.com/y v0.0.0 // indirect\n)\nreplace (\n\tb.com/y => ./staging/y\n\tc.com/z v1.0.0 => d.com/z v1.0.1\n)\n`);
+  const mod = parseGoMod(
+    `module example.com/m\n\ngo 1.24.0\n\ngodebug default=go1.24\n\nrequire a.com/x v1.2.3\nrequire (\n\tb.com/y v0.0.0 // indirect\n)\nreplace (\n\tb.com/y => ./staging/y\n\tc.com/z v1.0.0 => d.com/z v1.0.1\n)\n`,
+  );
   assert.equal(mod.module, "example.com/m");
   assert.equal(mod.go, "1.24.0");
   assert.deepEqual(mod.godebug, ["default=go1.24"]);
-  assert.deepEqual(mod.requires, [{ path: "a.com/x", version: "v1.2.3" }, { path: "b.com/y", version: "v0.0.0" }]);
+  assert.deepEqual(mod.requires, [
+    { path: "a.com/x", version: "v1.2.3" },
+    { path: "b.com/y", version: "v0.0.0" },
+  ]);
   assert.deepEqual(mod.replaces.map(isLocalReplace), [true, false]);
   const again = parseGoMod(wrapperGoMod({ module: "w", go: "1.24", godebug: mod.godebug, requires: mod.requires, replaces: mod.replaces }));
   assert.deepEqual(again.requires, mod.requires);
@@ -48,7 +53,11 @@ test("every staging module of Kubernetes is pointed at its published v0.<minor>.
   const local = upstream.replaces.filter(isLocalReplace);
   assert.ok(local.length >= 25, `Kubernetes' go.mod has ${local.length} staging replaces`);
   const [, minor, patch] = DEFAULT_KUBERNETES_VERSION.split(".");
-  for (const r of local) assert.ok(replaces.some((x) => x.from === r.from && x.to === r.from && x.toVersion === `v0.${minor}.${patch}`), r.from);
+  for (const r of local)
+    assert.ok(
+      replaces.some((x) => x.from === r.from && x.to === r.from && x.toVersion === `v0.${minor}.${patch}`),
+      r.from,
+    );
   assert.equal(replaces.filter(isLocalReplace).length, 0);
   const build = kubernetesBuild({ version: V, goMod: readFileSync(k8sGoMod, "utf8"), time: "2025-11-11T19:00:37Z" });
   assert.match(build.kind === "go" ? build.files["go.mod"] : "", new RegExp(`require \\(\\n\\tk8s.io/kubernetes ${V.replace(/\./g, "\\.")}\\n\\)`));
@@ -98,15 +107,22 @@ test("two releases that pin the same pause compile it as two builds: a warm run 
   assert.equal(a.id, "pause-3.10.1-from-kubernetes-v1.34.2");
 });
 
-test("the lab's upgrade release is built beside the default one, under versioned names", { skip: toolchainSkip([`kubeadm@v${LAB_UPGRADE_VERSION}`, `kubelet@v${LAB_UPGRADE_VERSION}`]) }, () => {
-  const manifest = JSON.parse(readFileSync(join(toolchainDir(), "toolchain.json"), "utf8"));
-  const out = (t: string, args: string[]) => spawnSync(manifest.tools[t].path, args, { encoding: "utf8" }).stdout.trim();
-  assert.equal(out(`kubeadm@v${LAB_UPGRADE_VERSION}`, ["version", "-o", "short"]), `v${LAB_UPGRADE_VERSION}`);
-  assert.equal(out(`kubelet@v${LAB_UPGRADE_VERSION}`, ["--version"]), `Kubernetes v${LAB_UPGRADE_VERSION}`);
-  assert.equal(out("kubeadm", ["version", "-o", "short"]), V, "the plain names stay the default release's");
-  const names = allRecipes(toolchainVersions(ROOT)).map((r) => r.name);
-  assert.deepEqual(names.filter((n) => n.endsWith("-upgrade")), ["kubernetes-upgrade", "etcd-upgrade", "coredns-upgrade", "pause-upgrade"]);
-});
+test(
+  "the lab's upgrade release is built beside the default one, under versioned names",
+  { skip: toolchainSkip([`kubeadm@v${LAB_UPGRADE_VERSION}`, `kubelet@v${LAB_UPGRADE_VERSION}`]) },
+  () => {
+    const manifest = JSON.parse(readFileSync(join(toolchainDir(), "toolchain.json"), "utf8"));
+    const out = (t: string, args: string[]) => spawnSync(manifest.tools[t].path, args, { encoding: "utf8" }).stdout.trim();
+    assert.equal(out(`kubeadm@v${LAB_UPGRADE_VERSION}`, ["version", "-o", "short"]), `v${LAB_UPGRADE_VERSION}`);
+    assert.equal(out(`kubelet@v${LAB_UPGRADE_VERSION}`, ["--version"]), `Kubernetes v${LAB_UPGRADE_VERSION}`);
+    assert.equal(out("kubeadm", ["version", "-o", "short"]), V, "the plain names stay the default release's");
+    const names = allRecipes(toolchainVersions(ROOT)).map((r) => r.name);
+    assert.deepEqual(
+      names.filter((n) => n.endsWith("-upgrade")),
+      ["kubernetes-upgrade", "etcd-upgrade", "coredns-upgrade", "pause-upgrade"],
+    );
+  },
+);
 
 test("the built programs print the versions they were built for", { skip: toolchainSkip(["kubeadm", "kubelet", "etcd"]) }, () => {
   const manifest = JSON.parse(readFileSync(join(toolchainDir(), "toolchain.json"), "utf8"));
@@ -136,7 +152,11 @@ test("an unreachable module proxy fails with one clear sentence, keeping go's ow
 });
 
 test("a warm run reuses every build instead of rebuilding it", { skip: toolchainSkip(["kubeadm", "etcd", "pause"]) }, () => {
-  const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "toolchain/cli.ts"), "--only", "kubernetes,etcd,pause"], { cwd: ROOT, encoding: "utf8", timeout: 300_000 });
+  const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "toolchain/cli.ts"), "--only", "kubernetes,etcd,pause"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 300_000,
+  });
   assert.equal(res.status, 0, res.stderr);
   assert.equal((res.stderr.match(/built already/g) ?? []).length, 3, res.stderr);
   assert.doesNotMatch(res.stderr, /building \.\.\./);

@@ -8,8 +8,13 @@ import { join } from "path";
 import { parseAllDocuments } from "yaml";
 import { renderOnce, ROOT, tempDir } from "./helpers";
 import { RenderResult, SECRET } from "../render/render";
+import { discoveryHash } from "../components/plan/pki";
+import { haproxyConfig, keepalivedConfig, vipCheckScript } from "../components/plan/onprem-endpoint";
+import { createHash } from "crypto";
 
-const STACKS = readdirSync(join(ROOT, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter((s): s is string => !!s);
+const STACKS = readdirSync(join(ROOT, "stacks"))
+  .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+  .filter((s): s is string => !!s);
 
 let r: RenderResult;
 let dir: string;
@@ -22,7 +27,8 @@ before(async () => {
     const out = join(dir, "renders", stack);
     const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", stack, "--out", out], { encoding: "utf8" });
     assert.equal(res.status, 0, `render of ${stack}: ${res.stderr}`);
-    const walk = (rel: string): string[] => readdirSync(join(out, "files", rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(rel, e.name)) : [join(rel, e.name)]));
+    const walk = (rel: string): string[] =>
+      readdirSync(join(out, "files", rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(rel, e.name)) : [join(rel, e.name)]));
     files = files.concat(walk("").map((p) => ({ path: join("renders", stack, "files", p), content: readFileSync(join(out, "files", p), "utf8") })));
   }
 });
@@ -41,7 +47,10 @@ test("every boot config of every stack passes cloud-init schema", () => {
   // Federation stacks put no file on a machine and static hosts get none from cloud-init;
   // every cloud cluster stack has boot configs for a bastion, 3 masters and a pool.
   const clusters = new Set(configs.map((f) => f.path.split("/")[1]));
-  assert.ok(clusters.size >= 6 && configs.length >= 5 * clusters.size, `expected boot configs for bastion, 3 masters and the pool of each cluster stack, got ${configs.length} for ${clusters.size}`);
+  assert.ok(
+    clusters.size >= 6 && configs.length >= 5 * clusters.size,
+    `expected boot configs for bastion, 3 masters and the pool of each cluster stack, got ${configs.length} for ${clusters.size}`,
+  );
   for (const f of configs) {
     const res = spawnSync("cloud-init", ["schema", "--config-file", join(dir, f.path)], { encoding: "utf8" });
     assert.equal(res.status, 0, `${f.path}: ${res.stdout}${res.stderr}`);
@@ -67,30 +76,35 @@ test("shellcheck does catch a broken script (the check is live)", () => {
 
 test("the discovery hash matches openssl's computation on the real CA certificate", () => {
   // kubeadm's documented recipe: openssl x509 -pubkey | openssl pkey -pubin -outform der | sha256sum
-  const { discoveryHash } = require("../components/plan/pki") as typeof import("../components/plan/pki");
   const key = execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"], { encoding: "utf8" });
   writeFileSync(join(dir, "k.pem"), key);
   const cert = execFileSync("openssl", ["req", "-x509", "-new", "-key", join(dir, "k.pem"), "-subj", "/CN=kubernetes", "-days", "1"], { encoding: "utf8" });
   writeFileSync(join(dir, "c.pem"), cert);
   const pub = execFileSync("openssl", ["x509", "-pubkey", "-noout", "-in", join(dir, "c.pem")]);
   const der = execFileSync("openssl", ["pkey", "-pubin", "-outform", "der"], { input: pub });
-  const expected = "sha256:" + require("crypto").createHash("sha256").update(der).digest("hex");
+  const expected = "sha256:" + createHash("sha256").update(der).digest("hex");
   assert.equal(discoveryHash(cert), expected);
   assert.equal(discoveryHash(execFileSync("openssl", ["pkey", "-pubout", "-in", join(dir, "k.pem")], { encoding: "utf8" })), expected);
 });
 
 test("kubeadm configs are v1beta4 documents of the expected kinds", () => {
   const kinds = (p: string) => parseAllDocuments(r.files.find((f) => f.path === p)!.content).map((d) => `${d.get("apiVersion")}/${d.get("kind")}`);
-  assert.deepEqual(kinds("prod-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), ["kubeadm.k8s.io/v1beta4/InitConfiguration", "kubeadm.k8s.io/v1beta4/ClusterConfiguration", "kubelet.config.k8s.io/v1beta1/KubeletConfiguration"]);
+  assert.deepEqual(kinds("prod-master-0/etc/kubeadm-ha/kubeadm-init.yaml"), [
+    "kubeadm.k8s.io/v1beta4/InitConfiguration",
+    "kubeadm.k8s.io/v1beta4/ClusterConfiguration",
+    "kubelet.config.k8s.io/v1beta1/KubeletConfiguration",
+  ]);
   assert.deepEqual(kinds("prod-master-1/etc/kubeadm-ha/kubeadm-join.yaml"), ["kubeadm.k8s.io/v1beta4/JoinConfiguration"]);
 });
 
 test("haproxy -c and keepalived --config-test accept the endpoint configs, and reject broken ones", () => {
   requireTool("haproxy", ["-v"]);
   requireTool("keepalived", ["--version"]);
-  const { haproxyConfig, keepalivedConfig, vipCheckScript } = require("../components/plan/onprem-endpoint") as typeof import("../components/plan/onprem-endpoint");
   const backends = [0, 1, 2].map((i) => ({ name: `m${i}`, address: `10.103.97.${200 + i}`, port: 6443 }));
-  for (const [bind, port] of [["*", 8443], ["127.0.0.1", 16443]] as const) {
+  for (const [bind, port] of [
+    ["*", 8443],
+    ["127.0.0.1", 16443],
+  ] as const) {
     const cfg = join(dir, `haproxy-${port}.cfg`);
     writeFileSync(cfg, haproxyConfig({ bind, port, backends }));
     const res = spawnSync("haproxy", ["-c", "-f", cfg], { encoding: "utf8" });
@@ -99,7 +113,14 @@ test("haproxy -c and keepalived --config-test accept the endpoint configs, and r
   const check = join(dir, "check.sh");
   writeFileSync(check, vipCheckScript(), { mode: 0o755 });
   const ka = join(dir, "keepalived.conf");
-  const text = keepalivedConfig({ self: { name: "m0", address: "10.103.97.200", index: 0 }, peers: ["10.103.97.201", "10.103.97.202"], vip: "10.103.97.2", prefix: 24, interface: "eth0", checkScript: check });
+  const text = keepalivedConfig({
+    self: { name: "m0", address: "10.103.97.200", index: 0 },
+    peers: ["10.103.97.201", "10.103.97.202"],
+    vip: "10.103.97.2",
+    prefix: 24,
+    interface: "eth0",
+    checkScript: check,
+  });
   writeFileSync(ka, text);
   assert.equal(spawnSync("keepalived", ["--config-test", "-f", ka]).status, 0);
   assert.equal(spawnSync("shellcheck", [check]).status, 0);

@@ -20,7 +20,13 @@ before(async () => {
 const RELEASE = "v1.34.2"; // the lab stack's
 
 /** A cluster as the stand-ins see it: the release in kubeadm-config, each node's kubelet, this node's kubelet and apiserver. */
-function cluster(s: { cluster: string; nodes: Record<string, { kubelet: string; master?: boolean; cordoned?: boolean; annotated?: boolean; notReady?: boolean }>; local?: { kubelet: string; apiserver: string }; leaderless?: boolean; kubeProxyRolling?: number }) {
+function cluster(s: {
+  cluster: string;
+  nodes: Record<string, { kubelet: string; master?: boolean; cordoned?: boolean; annotated?: boolean; notReady?: boolean }>;
+  local?: { kubelet: string; apiserver: string };
+  leaderless?: boolean;
+  kubeProxyRolling?: number;
+}) {
   const root = tempDir("kubeadm-ha-upgrade-");
   const state = join(root, "state");
   mkdirSync(join(root, "etc/kubernetes/manifests"), { recursive: true });
@@ -47,12 +53,23 @@ function cluster(s: { cluster: string; nodes: Record<string, { kubelet: string; 
     run: (action: string, node: string) =>
       spawnSync("bash", [path, action, node], {
         encoding: "utf8",
-        env: { ...process.env, PATH: `${join(ROOT, "test/fixtures/upgrade-standins")}:${process.env.PATH}`, STANDIN_STATE: state, KUBEADM_HA_API_RETRY_S: "2", KUBEADM_HA_UPGRADE_TIMEOUT_S: "3", KUBEADM_HA_CONTROLLERS_WAIT_S: "3", KUBEADM_HA_KUBE_PROXY_WAIT_S: "3" },
+        env: {
+          ...process.env,
+          PATH: `${join(ROOT, "test/fixtures/upgrade-standins")}:${process.env.PATH}`,
+          STANDIN_STATE: state,
+          KUBEADM_HA_API_RETRY_S: "2",
+          KUBEADM_HA_UPGRADE_TIMEOUT_S: "3",
+          KUBEADM_HA_CONTROLLERS_WAIT_S: "3",
+          KUBEADM_HA_KUBE_PROXY_WAIT_S: "3",
+        },
       }),
     /** The node's kubelet now runs `version` (what its own upgrade step does). */
     upgraded: (node: string, version: string) => writeFileSync(join(state, "nodes", node, "kubelet"), version),
     calls: () => readFileSync(join(state, "calls"), "utf8").split("\n").filter(Boolean),
-    writes: () => readFileSync(join(state, "calls"), "utf8").split("\n").filter((l) => /^kubeadm |kubectl (annotate|drain|uncordon)/.test(l)),
+    writes: () =>
+      readFileSync(join(state, "calls"), "utf8")
+        .split("\n")
+        .filter((l) => /^kubeadm |kubectl (annotate|drain|uncordon)/.test(l)),
     cordoned: (node: string) => existsSync(join(state, "nodes", node, "cordoned")),
   };
 }
@@ -88,7 +105,10 @@ test("once every master runs the release, a worker on the old one is marked, cor
   const c = cluster({ cluster: RELEASE, nodes: { ...MASTERS, "lab-worker-0": { kubelet: "v1.33.7" } } });
   const drained = c.run("drain", "lab-worker-0");
   assert.equal(drained.status, 0, drained.stderr);
-  assert.deepEqual(c.writes().map((l) => l.split(" ").slice(0, 3).join(" ")), ["kubectl annotate node", "kubectl drain lab-worker-0"]);
+  assert.deepEqual(
+    c.writes().map((l) => l.split(" ").slice(0, 3).join(" ")),
+    ["kubectl annotate node", "kubectl drain lab-worker-0"],
+  );
   assert.ok(c.cordoned("lab-worker-0"));
   assert.match(c.writes()[1], /--ignore-daemonsets --delete-emptydir-data --timeout=600s/);
   // Not upgraded: the uncordon waits for it, then fails and leaves it cordoned.
@@ -101,7 +121,13 @@ test("once every master runs the release, a worker on the old one is marked, cor
   const r = c.run("uncordon", "lab-worker-0");
   assert.equal(r.status, 0, r.stderr);
   assert.equal(c.cordoned("lab-worker-0"), false);
-  assert.deepEqual(c.writes().slice(2).map((l) => l.split(" ").slice(0, 2).join(" ")), ["kubectl uncordon", "kubectl annotate"]);
+  assert.deepEqual(
+    c
+      .writes()
+      .slice(2)
+      .map((l) => l.split(" ").slice(0, 2).join(" ")),
+    ["kubectl uncordon", "kubectl annotate"],
+  );
   assert.match(c.writes()[3], /kubeadm-ha\.io\/upgrading-to-$/);
 });
 
@@ -130,7 +156,10 @@ test("a worker is drained only once kube-proxy's roll to the release has finishe
   assert.equal(looks.length, 3, "looked until the roll was seen finished");
   const drainAt = calls.findIndex((l) => l.startsWith("kubectl drain lab-worker-0"));
   assert.ok(drainAt > calls.lastIndexOf(looks[2]), "drained after the roll finished");
-  assert.match(r.stdout, /kube-proxy's DaemonSet is rolling \(4 of 5 pods updated, 4 available\): waiting for it before the drain\n(.*\n)*kube-proxy's roll finished after \d+s of waiting/);
+  assert.match(
+    r.stdout,
+    /kube-proxy's DaemonSet is rolling \(4 of 5 pods updated, 4 available\): waiting for it before the drain\n(.*\n)*kube-proxy's roll finished after \d+s of waiting/,
+  );
 });
 
 test("no worker is drained while kube-proxy's roll does not finish: the step fails saying how far it is", () => {
@@ -142,7 +171,11 @@ test("no worker is drained while kube-proxy's roll does not finish: the step fai
 });
 
 test("a kube-proxy roll held by a node that is not Ready does not hold the drain: it names the node and goes on", () => {
-  const c = cluster({ cluster: RELEASE, nodes: { ...MASTERS, "lab-worker-0": { kubelet: "v1.33.7" }, "lab-worker-1": { kubelet: "v1.33.7", notReady: true } }, kubeProxyRolling: 1000 });
+  const c = cluster({
+    cluster: RELEASE,
+    nodes: { ...MASTERS, "lab-worker-0": { kubelet: "v1.33.7" }, "lab-worker-1": { kubelet: "v1.33.7", notReady: true } },
+    kubeProxyRolling: 1000,
+  });
   const r = c.run("drain", "lab-worker-0");
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /kube-proxy's roll is held by nodes that are not Ready \(lab-worker-1\): not waiting for it/);

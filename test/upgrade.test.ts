@@ -49,7 +49,16 @@ test("a master added in the same up as an upgrade is refused: it would join on t
   assert.match(p.fix, /add the masters after the upgrade/);
   // Either change alone passes; so does a stack with no recorded release or masters.
   assert.deepEqual(newMastersDuringUpgrade("1.34.2", "1.34.2", before, five, "controlPlane.count"), []);
-  assert.deepEqual(newMastersDuringUpgrade("1.34.2", "1.35.4", before, before.map((m) => m.name), "controlPlane.count"), []);
+  assert.deepEqual(
+    newMastersDuringUpgrade(
+      "1.34.2",
+      "1.35.4",
+      before,
+      before.map((m) => m.name),
+      "controlPlane.count",
+    ),
+    [],
+  );
   assert.deepEqual(newMastersDuringUpgrade(undefined, "1.35.4", undefined, five, "hosts.masters"), []);
 });
 
@@ -80,7 +89,10 @@ test("the render runs the upgrade steps in the planned order: workers never befo
     const plan = planOf(stack);
     const wave = new Map(waves(r.resources).flatMap((w, i) => w.map((x) => [x.name, i] as const)));
     const planned = upgradeOrder(plan).map((s) => s.resource);
-    assert.ok(planned.every((s) => wave.has(s)), `${stack}: every planned step is a resource`);
+    assert.ok(
+      planned.every((s) => wave.has(s)),
+      `${stack}: every planned step is a resource`,
+    );
     // Every node fetches at once; the first master's upgrade waits for all of them.
     const fetches = planned.filter((s) => s.endsWith("-fetch-release"));
     const steps = planned.filter((s) => !fetches.includes(s));

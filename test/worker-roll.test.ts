@@ -33,7 +33,10 @@ for (const stack of ["gcp-three-zone", "aws-three-az"]) {
     const gen = generationOf(gs[0].physical);
     assert.match(gen, /^[0-9a-f]{8}$/);
     for (const g of gs) assert.equal(g.physical, g.name, "a new generation is a group of a new name, not a replacement of the old one");
-    assert.ok(gs.every((g) => generationOf(g.physical) === gen), "every zone's group of a pool is of one generation");
+    assert.ok(
+      gs.every((g) => generationOf(g.physical) === gen),
+      "every zone's group of a pool is of one generation",
+    );
     const join = r.resources.find((x) => /(instanceTemplate:InstanceTemplate|launchTemplate:LaunchTemplate)$/.test(x.type))!;
     const userData = JSON.stringify(join.inputs);
     const text = userData.includes("#cloud-config") ? userData : Buffer.from(String((join.inputs as { userData: string }).userData), "base64").toString("utf8");
@@ -47,8 +50,14 @@ for (const stack of ["gcp-three-zone", "aws-three-az"]) {
     const bigger = await renderEdited(stack, (c) => (c["kubeadm-ha:nodePools"][0].machineType = stack.startsWith("gcp") ? "e2-standard-8" : "m6i.2xlarge"));
     assert.notEqual(generationOf(groups(bigger)[0].physical), before);
     const drains = (r: R) => r.resources.filter((x) => /-control-plane-drain-/.test(x.name)).map((x) => x.name);
-    assert.ok(groups(bigger).every((g) => !old.some((o) => o.name === g.name)), "the new generation's groups have new names: the old ones leave the program after the up");
-    assert.ok(drains(bigger).every((d) => !drains(first).includes(d)), "and so do their hooks, whose deletes drain the old generation");
+    assert.ok(
+      groups(bigger).every((g) => !old.some((o) => o.name === g.name)),
+      "the new generation's groups have new names: the old ones leave the program after the up",
+    );
+    assert.ok(
+      drains(bigger).every((d) => !drains(first).includes(d)),
+      "and so do their hooks, whose deletes drain the old generation",
+    );
     const admins = await renderEdited(stack, (c) => (c["kubeadm-ha:adminCidrs"] = ["203.0.113.0/24"]));
     assert.equal(generationOf(groups(admins)[0].physical), before);
   });

@@ -38,7 +38,9 @@ test("the render-diff job needs no credentials and runs the same command a devel
   const { text, doc } = workflow("render-diff.yml");
   assert.doesNotMatch(text, /secrets\./, "no secrets in the fork-facing job");
   assert.deepEqual(doc.permissions, { contents: "read" });
-  const run = steps(doc, "render-diff").map((s) => s.run ?? "").join("\n");
+  const run = steps(doc, "render-diff")
+    .map((s) => s.run ?? "")
+    .join("\n");
   assert.match(run, /npm run --silent render:diff -- --base "\$\{\{ github\.event\.pull_request\.base\.sha \}\}" --format markdown --out render-diff\.md/);
   assert.match(run, /setup\.sh/);
   assert.equal(steps(doc, "render-diff")[0].with["fetch-depth"], 0, "the base commit must be fetched");

@@ -52,7 +52,10 @@ export class Toolchain {
   readonly env: NodeJS.ProcessEnv;
   private readonly downloaded = new Map<string, Promise<{ Dir: string; GoMod: string; Info: string }>>();
 
-  constructor(readonly dir: string, private readonly log: Log) {
+  constructor(
+    readonly dir: string,
+    private readonly log: Log,
+  ) {
     this.env = { ...process.env, ...goEnv(dir) };
     mkdirSync(join(dir, "work"), { recursive: true });
   }
@@ -75,14 +78,17 @@ export class Toolchain {
     time: async (m, v) => (JSON.parse(readFileSync((await this.download(m, v)).Info, "utf8")) as { Time: string }).Time,
     commit: async (m, v) => (JSON.parse(readFileSync((await this.download(m, v)).Info, "utf8")) as { Origin?: { Hash?: string } }).Origin?.Hash,
     versions: async (m) => (await run("go", ["list", "-m", "-versions", m], { cwd: join(this.dir, "work"), env: this.env })).trim().split(/\s+/).slice(1),
-    pseudoVersion: async (m, commit) => (JSON.parse(await run("go", ["list", "-m", "-json", `${m}@${commit}`], { cwd: join(this.dir, "work"), env: this.env })) as { Version: string }).Version,
+    pseudoVersion: async (m, commit) =>
+      (JSON.parse(await run("go", ["list", "-m", "-json", `${m}@${commit}`], { cwd: join(this.dir, "work"), env: this.env })) as { Version: string }).Version,
   };
 
   private goVersion = execFileSync("go", ["env", "GOVERSION"], { encoding: "utf8" }).trim();
 
   /** Everything that decides a build's output; a changed stamp rebuilds. */
   stamp(b: Build): string {
-    return createHash("sha256").update(JSON.stringify({ go: this.goVersion, b })).digest("hex");
+    return createHash("sha256")
+      .update(JSON.stringify({ go: this.goVersion, b }))
+      .digest("hex");
   }
 
   /** Builds (or reuses) one build; returns the absolute paths of its outputs by name. */

@@ -159,7 +159,9 @@ export function kubernetesRecipes(version: string, as: "default" | "upgrade" = "
   const recipes: Recipe[] = [
     {
       name: "kubernetes",
-      resolve: async (src) => [kubernetesBuild({ version: v, goMod: await src.goMod(KUBERNETES_MODULE, v), commit: await src.commit(KUBERNETES_MODULE, v), time: await src.time(KUBERNETES_MODULE, v) })],
+      resolve: async (src) => [
+        kubernetesBuild({ version: v, goMod: await src.goMod(KUBERNETES_MODULE, v), commit: await src.commit(KUBERNETES_MODULE, v), time: await src.time(KUBERNETES_MODULE, v) }),
+      ],
     },
     { name: "etcd", resolve: async (src) => [etcdBuild((await pins(src)).etcd)] },
     { name: "coredns", resolve: async (src) => [corednsBuild((await pins(src)).coredns)] },

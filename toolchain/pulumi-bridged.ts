@@ -5,7 +5,6 @@
 import { Build, parseGoMod, wrapperGoMod } from "./recipe";
 import { maxGo, nonLocalReplaces, PULUMI_PKG, PULUMI_SDK, releaseTag } from "./pulumi-release";
 
-
 export const BRIDGE_MODULE = "github.com/pulumi/pulumi-terraform-bridge/v3";
 
 /** A Terraform provider as the bridge sees it, and what stands in for the Pulumi provider module. */
@@ -72,7 +71,10 @@ export const BRIDGED: Record<string, Record<string, BridgedProvider>> = {
 export function bridgedProvider(name: string, version: string): BridgedProvider {
   const v = releaseTag(version).slice(1);
   const p = BRIDGED[name]?.[v];
-  if (!p) throw new Error(`toolchain/pulumi.ts knows no Terraform provider and bridge version for pulumi-resource-${name} ${v}: add them to BRIDGED (the lockfile asks for @pulumi/${name} ${v})`);
+  if (!p)
+    throw new Error(
+      `toolchain/pulumi.ts knows no Terraform provider and bridge version for pulumi-resource-${name} ${v}: add them to BRIDGED (the lockfile asks for @pulumi/${name} ${v})`,
+    );
   return p;
 }
 
@@ -243,4 +245,3 @@ export function bridgedBuild(args: { name: string; version: string; bridgeGoMod:
     outputs: [`pulumi-resource-${p.name}`],
   };
 }
-

@@ -25,10 +25,13 @@ export const nonLocalReplaces = (mod: GoModFacts): GoModFacts["replaces"] => mod
 export function maxGo(...versions: Array<string | undefined>): string {
   const known = versions.filter((v): v is string => !!v);
   if (!known.length) return "1.24";
-  const key = (v: string) => v.split(".").map((n) => n.padStart(4, "0")).join(".");
+  const key = (v: string) =>
+    v
+      .split(".")
+      .map((n) => n.padStart(4, "0"))
+      .join(".");
   return known.reduce((a, b) => (key(b) > key(a) ? b : a));
 }
 
 /** `-X` stamps of the Pulumi version variable (the CLI and the language host both read it). */
 export const pulumiVersionLdflags = (version: string) => [`-X ${PULUMI_VERSION_VAR}=${releaseTag(version)}`];
-

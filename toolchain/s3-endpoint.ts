@@ -19,7 +19,12 @@ export function versitygwBuild(args: { version: string; goMod: string }): Build 
     id: versitygwBuildId(args.version),
     title: `Versity S3 Gateway ${args.version} (an S3-compatible endpoint for the backup tests)`,
     files: {
-      "go.mod": wrapperGoMod({ module: "kubeadm-ha.toolchain/versitygw", go: mod.go ?? "1.24", godebug: mod.godebug, requires: [{ path: VERSITYGW_MODULE, version: args.version }] }),
+      "go.mod": wrapperGoMod({
+        module: "kubeadm-ha.toolchain/versitygw",
+        go: mod.go ?? "1.24",
+        godebug: mod.godebug,
+        requires: [{ path: VERSITYGW_MODULE, version: args.version }],
+      }),
     },
     packages: [`${VERSITYGW_MODULE}/cmd/versitygw`],
     ldflags: [`-X main.Version=${args.version}`],

@@ -75,8 +75,8 @@ export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
         },
         parent,
       );
-      const attachments = args.masters.map((instance, i) =>
-        new aws.lb.TargetGroupAttachment(`${plan.masters[i].name}-${named("target")}`, { targetGroupArn: targetGroup.arn, targetId: instance.id, port }, parent),
+      const attachments = args.masters.map(
+        (instance, i) => new aws.lb.TargetGroupAttachment(`${plan.masters[i].name}-${named("target")}`, { targetGroupArn: targetGroup.arn, targetId: instance.id, port }, parent),
       );
       const listener = new aws.lb.Listener(
         `${name}-${named("listener")}`,
@@ -89,7 +89,11 @@ export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
     const ssh = forward("ssh-", 22, controlPlaneSshTargetGroupName(plan));
 
     const { zone, record } = endpointZone(plan);
-    const hostedZone = new aws.route53.Zone(`${name}-zone`, { name: zone, comment: `${plan.name}: apiserver endpoint`, vpcs: [{ vpcId: args.vpcId }], forceDestroy: true, tags: tags(plan.name, zone) }, parent);
+    const hostedZone = new aws.route53.Zone(
+      `${name}-zone`,
+      { name: zone, comment: `${plan.name}: apiserver endpoint`, vpcs: [{ vpcId: args.vpcId }], forceDestroy: true, tags: tags(plan.name, zone) },
+      parent,
+    );
     new aws.route53.Record(
       `${name}-record`,
       { zoneId: hostedZone.zoneId, name: record, type: "A", aliases: [{ name: nlb.dnsName, zoneId: nlb.zoneId, evaluateTargetHealth: true }] },

@@ -26,9 +26,17 @@ export class AwsBackupBucket extends pulumi.ComponentResource {
     const parent = { parent: this };
     const suffix = new random.RandomId(`${name}-suffix`, { byteLength: BUCKET_SUFFIX_BYTES }, parent);
     // The snapshots outlive the cluster: `pulumi destroy` leaves the bucket (and its objects).
-    const bucket = new aws.s3.Bucket(name, { bucket: suffix.hex.apply((hex) => backupBucketName(plan.name, hex)), tags: tags(plan.name, name) }, { ...parent, retainOnDelete: true });
+    const bucket = new aws.s3.Bucket(
+      name,
+      { bucket: suffix.hex.apply((hex) => backupBucketName(plan.name, hex)), tags: tags(plan.name, name) },
+      { ...parent, retainOnDelete: true },
+    );
     const on = { bucket: bucket.id };
-    new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, { ...on, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, parent);
+    new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      { ...on, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      parent,
+    );
     new aws.s3.BucketOwnershipControls(`${name}-ownership`, { ...on, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
     new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, { ...on, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }, parent);
     const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { ...on, versioningConfiguration: { status: "Enabled" } }, parent);

@@ -29,7 +29,13 @@ export class AwsControlPlane extends pulumi.ComponentResource {
       fixedAddressInstance(
         m.name,
         { zone: m.zone, ip: m.ip, subnetId: args.subnetIds[m.subnet], securityGroupId: args.securityGroupId, cluster: plan.name, tags: asAwsTags(masterLabels(plan)) },
-        { ami: args.ami, instanceType: plan.config.controlPlane.machineType, iamInstanceProfile: profile.name, rootBlockDevice: rootVolume(plan.config.controlPlane.diskSizeGb), userData: args.userData[m.index] },
+        {
+          ami: args.ami,
+          instanceType: plan.config.controlPlane.machineType,
+          iamInstanceProfile: profile.name,
+          rootBlockDevice: rootVolume(plan.config.controlPlane.diskSizeGb),
+          userData: args.userData[m.index],
+        },
         // One master at a time: a new instance type or user data stops and starts each
         // instance only once the previous master is healthy again.
         { parent: this, dependsOn: args.after[m.index] },

@@ -66,7 +66,11 @@ export class AwsInfrastructure extends InfrastructureComponent {
     );
     const etcd =
       plan.etcd.topology === "external"
-        ? new AwsEtcdMachines(`${name}-etcd`, { plan, ami: args.ami, subnetIds: this.network.subnetIds, securityGroupId: this.groups.ids.etcd!, userData: args.etcdUserData, after: args.etcdAfter }, parent).instances
+        ? new AwsEtcdMachines(
+            `${name}-etcd`,
+            { plan, ami: args.ami, subnetIds: this.network.subnetIds, securityGroupId: this.groups.ids.etcd!, userData: args.etcdUserData, after: args.etcdAfter },
+            parent,
+          ).instances
         : [];
     // local-proxy: every node balances itself; no load balancer, no DNS zone.
     if (plan.config.endpoint.mode === "cloud-lb") {
@@ -96,14 +100,19 @@ export class AwsInfrastructure extends InfrastructureComponent {
       .apply(([vpcId, workerSecurityGroupId, publicSubnetIds, workerGroups]) => ({ cloud: "aws" as const, vpcId, publicSubnetIds, workerSecurityGroupId, workerGroups }));
   }
 
-
   addPools(args: PoolsArgs): pulumi.Resource[] {
     const plan = this.plan;
     const parent = { parent: this };
     // The token reaches workers through SSM, readable by the workers' role only.
     const parameter = new aws.ssm.Parameter(
       `${plan.name}-bootstrap-token`,
-      { name: tokenParameterName(plan), type: "SecureString", value: pulumi.secret(args.bootstrapToken), description: `${plan.name}: kubeadm bootstrap token for workers`, tags: tags(plan.name, `${plan.name}-bootstrap-token`) },
+      {
+        name: tokenParameterName(plan),
+        type: "SecureString",
+        value: pulumi.secret(args.bootstrapToken),
+        description: `${plan.name}: kubeadm bootstrap token for workers`,
+        tags: tags(plan.name, `${plan.name}-bootstrap-token`),
+      },
       // A rotated token is written once it is in the cluster.
       { ...parent, dependsOn: args.dependsOn },
     );

@@ -30,11 +30,7 @@ export class AwsNetwork extends pulumi.ComponentResource {
 
     const subnets = new Map<string, aws.ec2.Subnet>();
     for (const s of plan.subnets) {
-      const subnet = new aws.ec2.Subnet(
-        s.name,
-        { vpcId: this.vpc.id, cidrBlock: s.cidr, availabilityZone: s.zone, mapPublicIpOnLaunch: false, tags: t(s.name) },
-        parent,
-      );
+      const subnet = new aws.ec2.Subnet(s.name, { vpcId: this.vpc.id, cidrBlock: s.cidr, availabilityZone: s.zone, mapPublicIpOnLaunch: false, tags: t(s.name) }, parent);
       subnets.set(s.name, subnet);
       this.subnetIds[s.name] = subnet.id;
     }
@@ -51,7 +47,11 @@ export class AwsNetwork extends pulumi.ComponentResource {
       const n = `${name}-nat-${zoneSuffix(zone)}`;
       const eip = new aws.ec2.Eip(`${n}-ip`, { domain: "vpc", tags: t(`${n}-ip`) }, parent);
       const pub = plan.subnets.find((s) => s.public && s.zone === zone)!;
-      const nat = new aws.ec2.NatGateway(n, { allocationId: eip.allocationId, subnetId: subnets.get(pub.name)!.id, connectivityType: "public", tags: t(n) }, { parent: this, dependsOn: [igw] });
+      const nat = new aws.ec2.NatGateway(
+        n,
+        { allocationId: eip.allocationId, subnetId: subnets.get(pub.name)!.id, connectivityType: "public", tags: t(n) },
+        { parent: this, dependsOn: [igw] },
+      );
       natByZone.set(zone, nat);
       this.natGateways.push(nat);
     }

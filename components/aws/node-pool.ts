@@ -37,7 +37,10 @@ export class AwsNodePool extends pulumi.ComponentResource {
         metadataOptions: METADATA_OPTIONS,
         blockDeviceMappings: [{ deviceName: ROOT_DEVICE, ebs: { volumeSize: pool.pool.diskSizeGb, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
         userData: pulumi.output(args.userData).apply((u) => Buffer.from(u, "utf8").toString("base64")),
-        tagSpecifications: [{ resourceType: "instance", tags: t(pool.name) }, { resourceType: "volume", tags: t(pool.name) }],
+        tagSpecifications: [
+          { resourceType: "instance", tags: t(pool.name) },
+          { resourceType: "volume", tags: t(pool.name) },
+        ],
         updateDefaultVersion: true,
         tags: t(pool.name),
       },
@@ -62,7 +65,10 @@ export class AwsNodePool extends pulumi.ComponentResource {
             desiredCapacity: z.nodesPerZone,
             launchTemplate: { id: this.template.id, version: this.template.latestVersion.apply(String) },
             healthCheckType: "EC2",
-            tags: [{ key: "Name", value: z.name, propagateAtLaunch: true }, { key: "kubeadm-ha/cluster", value: plan.name, propagateAtLaunch: true }],
+            tags: [
+              { key: "Name", value: z.name, propagateAtLaunch: true },
+              { key: "kubeadm-ha/cluster", value: plan.name, propagateAtLaunch: true },
+            ],
           },
           { ...parent, ignoreChanges: ["desiredCapacity"] },
         ),

@@ -9,10 +9,34 @@ export function awsIngressRules(plan: ClusterPlan): IngressRule[] {
   const [fromNodes, ...rest] = ingressRules(plan);
   return [
     { ...fromNodes, suffix: "apiserver-from-nodes" },
-    { suffix: "apiserver-from-lb", description: "kube-apiserver from the internal NLB (client IP preservation off) and its health checks", allow: [{ protocol: "tcp", ports: ["6443"] }], from: { roles: ["apiserver-lb"] }, to: ["master"] },
-    { suffix: "lb-from-nodes", description: "the internal NLB's listener from nodes and the bastion", allow: [{ protocol: "tcp", ports: ["6443"] }], from: { roles: ["master", "worker", "bastion"] }, to: ["apiserver-lb"] },
-    { suffix: "ssh-from-lb", description: "SSH from the internal NLB's SSH listener (the control-plane steps)", allow: [{ protocol: "tcp", ports: ["22"] }], from: { roles: ["apiserver-lb"] }, to: ["master"] },
-    { suffix: "lb-ssh-from-bastion", description: "the internal NLB's SSH listener from the bastion", allow: [{ protocol: "tcp", ports: ["22"] }], from: { roles: ["bastion"] }, to: ["apiserver-lb"] },
+    {
+      suffix: "apiserver-from-lb",
+      description: "kube-apiserver from the internal NLB (client IP preservation off) and its health checks",
+      allow: [{ protocol: "tcp", ports: ["6443"] }],
+      from: { roles: ["apiserver-lb"] },
+      to: ["master"],
+    },
+    {
+      suffix: "lb-from-nodes",
+      description: "the internal NLB's listener from nodes and the bastion",
+      allow: [{ protocol: "tcp", ports: ["6443"] }],
+      from: { roles: ["master", "worker", "bastion"] },
+      to: ["apiserver-lb"],
+    },
+    {
+      suffix: "ssh-from-lb",
+      description: "SSH from the internal NLB's SSH listener (the control-plane steps)",
+      allow: [{ protocol: "tcp", ports: ["22"] }],
+      from: { roles: ["apiserver-lb"] },
+      to: ["master"],
+    },
+    {
+      suffix: "lb-ssh-from-bastion",
+      description: "the internal NLB's SSH listener from the bastion",
+      allow: [{ protocol: "tcp", ports: ["22"] }],
+      from: { roles: ["bastion"] },
+      to: ["apiserver-lb"],
+    },
     ...rest,
   ];
 }
@@ -37,7 +61,13 @@ export class AwsSecurityGroups extends pulumi.ComponentResource {
       roles.map((role) => {
         const n = `${name}-${role}`;
         const sg = new aws.ec2.SecurityGroup(n, { name: n, description: `${plan.name} ${role}`, vpcId: args.vpcId, tags: tags(plan.name, n) }, parent);
-        this.rules.push(new aws.vpc.SecurityGroupEgressRule(`${n}-egress`, { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "all egress", tags: tags(plan.name, `${n}-egress`) }, parent));
+        this.rules.push(
+          new aws.vpc.SecurityGroupEgressRule(
+            `${n}-egress`,
+            { securityGroupId: sg.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "all egress", tags: tags(plan.name, `${n}-egress`) },
+            parent,
+          ),
+        );
         return [role, sg];
       }),
     ) as Record<Role, aws.ec2.SecurityGroup>;
@@ -58,7 +88,16 @@ export class AwsSecurityGroups extends pulumi.ComponentResource {
               this.rules.push(
                 new aws.vpc.SecurityGroupIngressRule(
                   n,
-                  { securityGroupId: groups[to].id, ipProtocol: proto, fromPort, toPort, referencedSecurityGroupId: src.ref, cidrIpv4: src.cidr, description: rule.description, tags: tags(plan.name, n) },
+                  {
+                    securityGroupId: groups[to].id,
+                    ipProtocol: proto,
+                    fromPort,
+                    toPort,
+                    referencedSecurityGroupId: src.ref,
+                    cidrIpv4: src.cidr,
+                    description: rule.description,
+                    tags: tags(plan.name, n),
+                  },
                   parent,
                 ),
               );

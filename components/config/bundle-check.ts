@@ -14,7 +14,11 @@ export interface BundleProblem {
 export function checkBundleFolder(path: string, version: string): BundleProblem | undefined {
   const dir = resolve(path);
   const make = `npm run bundle -- --out ${JSON.stringify(path)}`;
-  if (!existsSync(dir)) return { message: `the bundle folder ${JSON.stringify(path)} does not exist (looked at ${dir})`, fix: `make it with \`${make}\`, or point packages.path at an existing bundle` };
+  if (!existsSync(dir))
+    return {
+      message: `the bundle folder ${JSON.stringify(path)} does not exist (looked at ${dir})`,
+      fix: `make it with \`${make}\`, or point packages.path at an existing bundle`,
+    };
   let held: string;
   try {
     held = readBundleManifest(dir).kubernetesVersion;
@@ -23,7 +27,10 @@ export function checkBundleFolder(path: string, version: string): BundleProblem 
     return { message: e.message, fix: `make it again with \`${make}\`` };
   }
   if (held !== version) {
-    return { message: `the bundle at ${JSON.stringify(path)} holds Kubernetes ${held}, the stack wants ${version}`, fix: `build a ${version} bundle (\`${make}\` with the toolchain at ${version}), or set kubernetes.version to ${held}` };
+    return {
+      message: `the bundle at ${JSON.stringify(path)} holds Kubernetes ${held}, the stack wants ${version}`,
+      fix: `build a ${version} bundle (\`${make}\` with the toolchain at ${version}), or set kubernetes.version to ${held}`,
+    };
   }
   return undefined;
 }

@@ -24,9 +24,7 @@ const serviceSchema = z
     /** Replicas in every member. @default 2 */
     replicas: z.number().int().min(1).default(2),
     /** Ports clients use; each is a fixed NodePort on every member, behind that member's load balancer. */
-    ports: z
-      .array(z.object({ port: z.number().int().min(1).max(65535), nodePort: z.number().int().min(30000).max(32767) }).strict())
-      .min(1),
+    ports: z.array(z.object({ port: z.number().int().min(1).max(65535), nodePort: z.number().int().min(30000).max(32767) }).strict()).min(1),
     /** HTTP path that answers 200 when the copy is healthy; DNS health checks probe it. Required. */
     healthCheckPath: z.string({ error: "is required: DNS drops a member whose copy fails it" }).regex(/^\//, "must start with /"),
     /** Per member (by stack name): other replicas, or exclusion. @default {} */
@@ -40,7 +38,9 @@ export const federationConfigSchema = z
     /** Federation name: part of every DNS name. @default the stack name */
     federationName: z.string().regex(dns1123, "must be lower-case letters, digits and '-'").max(12).optional(),
     /** Member cluster stacks: `stack`, `project/stack` or `org/project/stack`. */
-    members: z.array(z.object({ stack: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/, "must be a stack name such as fed-europe-west1 or org/project/stack") }).strict()).min(1),
+    members: z
+      .array(z.object({ stack: z.string().regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){0,2}$/, "must be a stack name such as fed-europe-west1 or org/project/stack") }).strict())
+      .min(1),
     dns: z
       .object({
         /** Where the records live. */
@@ -54,7 +54,9 @@ export const federationConfigSchema = z
         healthCheck: z
           .object({
             /** Route 53 allows 10 or 30. @default DEFAULT_DNS_CHECK_INTERVAL_S */
-            intervalSeconds: z.union([z.literal(10), z.literal(30)], { error: "must be 10 or 30, the intervals Route 53 health checks offer" }).default(DEFAULT_DNS_CHECK_INTERVAL_S),
+            intervalSeconds: z
+              .union([z.literal(10), z.literal(30)], { error: "must be 10 or 30, the intervals Route 53 health checks offer" })
+              .default(DEFAULT_DNS_CHECK_INTERVAL_S),
             /** @default DEFAULT_DNS_FAILURE_THRESHOLD */
             failureThreshold: z.number().int().min(1).max(10).default(DEFAULT_DNS_FAILURE_THRESHOLD),
           })
@@ -65,7 +67,16 @@ export const federationConfigSchema = z
     services: z.array(serviceSchema).min(1),
     /** Short names: a CNAME to a service's region (or global) record, e.g. eu.nginx.acme.com. */
     aliases: z
-      .array(z.object({ name: z.string().regex(/^([a-z0-9*]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}\.?$/, "must be a DNS name"), service: z.string(), namespace: z.string().default("default"), region: z.string().optional() }).strict())
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^([a-z0-9*]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}\.?$/, "must be a DNS name"),
+            service: z.string(),
+            namespace: z.string().default("default"),
+            region: z.string().optional(),
+          })
+          .strict(),
+      )
       .default([]),
   })
   .strict();
@@ -111,20 +122,31 @@ export function validateFederationConfig(raw: Record<string, unknown>, stackName
   }
   const c = parsed.data;
   const federationName = c.federationName ?? stackName;
-  if (!dns1123.test(federationName) || federationName.length > 12) add(["federationName"], `the federation name defaults to the stack name ${JSON.stringify(stackName)}, which is not a valid name (up to 12 lower-case letters, digits and '-')`, "set kubeadm-ha:federationName, e.g. acme");
+  if (!dns1123.test(federationName) || federationName.length > 12)
+    add(
+      ["federationName"],
+      `the federation name defaults to the stack name ${JSON.stringify(stackName)}, which is not a valid name (up to 12 lower-case letters, digits and '-')`,
+      "set kubeadm-ha:federationName, e.g. acme",
+    );
 
   const seen = new Set<string>();
   c.members.forEach((m, i) => {
     if (seen.has(m.stack)) add(["members", i, "stack"], `member ${JSON.stringify(m.stack)} is listed twice`, "list each member stack once");
     seen.add(m.stack);
-    if (m.stack === stackName || m.stack.endsWith(`/${stackName}`) && m.stack.split("/").length === 2) {
-      add(["members", i, "stack"], `${JSON.stringify(m.stack)} is this federation itself: a federation's members are cluster stacks`, "name the cluster stacks it spreads over, e.g. fed-europe-west1");
+    if (m.stack === stackName || (m.stack.endsWith(`/${stackName}`) && m.stack.split("/").length === 2)) {
+      add(
+        ["members", i, "stack"],
+        `${JSON.stringify(m.stack)} is this federation itself: a federation's members are cluster stacks`,
+        "name the cluster stacks it spreads over, e.g. fed-europe-west1",
+      );
     }
   });
 
   if (c.dns.provider === "clouddns") {
-    if (!c.dns.domain.endsWith(".")) add(["dns", "domain"], `${JSON.stringify(c.dns.domain)} has no trailing dot; Cloud DNS names are fully qualified`, `write ${JSON.stringify(c.dns.domain + ".")}`);
-    if (!c.dns.managedZone) add(["dns", "managedZone"], "Cloud DNS needs the managed zone that holds dns.domain (missing)", "set dns.managedZone to the zone's name, e.g. acme-com");
+    if (!c.dns.domain.endsWith("."))
+      add(["dns", "domain"], `${JSON.stringify(c.dns.domain)} has no trailing dot; Cloud DNS names are fully qualified`, `write ${JSON.stringify(c.dns.domain + ".")}`);
+    if (!c.dns.managedZone)
+      add(["dns", "managedZone"], "Cloud DNS needs the managed zone that holds dns.domain (missing)", "set dns.managedZone to the zone's name, e.g. acme-com");
   } else if (c.dns.managedZone) add(["dns", "managedZone"], "managedZone is for Cloud DNS; Route 53 finds the hosted zone by dns.domain", "remove dns.managedZone");
 
   const names = new Set<string>();
@@ -141,14 +163,22 @@ export function validateFederationConfig(raw: Record<string, unknown>, stackName
     for (const member of Object.keys(s.overrides)) {
       if (!seen.has(member)) add(["services", i, "overrides", member], `${JSON.stringify(member)} is not a member`, `use one of ${[...seen].join(", ")}`);
     }
-    if (c.members.every((m) => s.overrides[m.stack]?.exclude)) add(["services", i, "overrides"], `service ${id} is excluded from every member`, "keep it in at least one member, or remove the service");
+    if (c.members.every((m) => s.overrides[m.stack]?.exclude))
+      add(["services", i, "overrides"], `service ${id} is excluded from every member`, "keep it in at least one member, or remove the service");
   });
   c.aliases.forEach((a, i) => {
-    if (!names.has(`${a.namespace}/${a.service}`)) add(["aliases", i, "service"], `${JSON.stringify(`${a.namespace}/${a.service}`)} is not a federated service`, "name a service from kubeadm-ha:services");
-    if (c.dns.provider === "clouddns" && !a.name.endsWith(".")) add(["aliases", i, "name"], `${JSON.stringify(a.name)} has no trailing dot; Cloud DNS names are fully qualified`, `write ${JSON.stringify(a.name + ".")}`);
+    if (!names.has(`${a.namespace}/${a.service}`))
+      add(["aliases", i, "service"], `${JSON.stringify(`${a.namespace}/${a.service}`)} is not a federated service`, "name a service from kubeadm-ha:services");
+    if (c.dns.provider === "clouddns" && !a.name.endsWith("."))
+      add(["aliases", i, "name"], `${JSON.stringify(a.name)} has no trailing dot; Cloud DNS names are fully qualified`, `write ${JSON.stringify(a.name + ".")}`);
     const fqdn = (n: string) => (n.endsWith(".") ? n : `${n}.`).toLowerCase();
     const domain = fqdn(c.dns.domain);
-    if (!fqdn(a.name).endsWith(`.${domain}`)) add(["aliases", i, "name"], `${JSON.stringify(a.name)} is outside dns.domain ${JSON.stringify(c.dns.domain)}: the federation's zone cannot hold it`, `use a name under ${domain}, e.g. ${JSON.stringify(`${a.service}.${domain}`)}`);
+    if (!fqdn(a.name).endsWith(`.${domain}`))
+      add(
+        ["aliases", i, "name"],
+        `${JSON.stringify(a.name)} is outside dns.domain ${JSON.stringify(c.dns.domain)}: the federation's zone cannot hold it`,
+        `use a name under ${domain}, e.g. ${JSON.stringify(`${a.service}.${domain}`)}`,
+      );
   });
   if (problems.length) throw new ConfigError(problems);
   return { ...c, federationName, dns: { ...c.dns, domain: c.dns.domain.endsWith(".") ? c.dns.domain : c.dns.domain + "." } };
@@ -166,9 +196,16 @@ export function memberKindProblems(members: string[], kindOf: (stack: string) =>
   return members.flatMap((stack, i): ConfigProblem[] => {
     const kind = kindOf(stack);
     const key = `${NAMESPACE}:members[${i}].stack`;
-    if (kind.layout === "federation") return [{ key, message: `${JSON.stringify(stack)} is a federation, not a cluster: federations do not nest`, fix: "list the cluster stacks of that federation here instead" }];
+    if (kind.layout === "federation")
+      return [{ key, message: `${JSON.stringify(stack)} is a federation, not a cluster: federations do not nest`, fix: "list the cluster stacks of that federation here instead" }];
     if (kind.layout === "cluster" && kind.platform === "static") {
-      return [{ key, message: `${JSON.stringify(stack)} is a cluster on hosts you own: it has no cloud load balancer for the federation's health-checked DNS`, fix: "name GCP or AWS cluster stacks (platform gcp or aws)" }];
+      return [
+        {
+          key,
+          message: `${JSON.stringify(stack)} is a cluster on hosts you own: it has no cloud load balancer for the federation's health-checked DNS`,
+          fix: "name GCP or AWS cluster stacks (platform gcp or aws)",
+        },
+      ];
     }
     return [];
   });

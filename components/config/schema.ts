@@ -36,7 +36,16 @@ export const DEFAULT_AUDIT = { enabled: true, maxAgeDays: 30, maxBackups: 10, ma
 /** CNIs the program installs (or none). */
 export const CNI_NAMES = ["calico", "flannel", "bridge", "none"] as const;
 /** The kubelet's eviction signals (kubelet config evictionHard keys). */
-export const EVICTION_SIGNALS = ["memory.available", "nodefs.available", "nodefs.inodesFree", "imagefs.available", "imagefs.inodesFree", "containerfs.available", "containerfs.inodesFree", "pid.available"] as const;
+export const EVICTION_SIGNALS = [
+  "memory.available",
+  "nodefs.available",
+  "nodefs.inodesFree",
+  "imagefs.available",
+  "imagefs.inodesFree",
+  "containerfs.available",
+  "containerfs.inodesFree",
+  "pid.available",
+] as const;
 /** Where etcd runs: on the masters (kubeadm's stacked topology) or on machines of its own. */
 export const ETCD_TOPOLOGIES = ["stacked", "external"] as const;
 /** External etcd members on GCP/AWS when etcd.count is left out. */
@@ -92,10 +101,17 @@ const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IP
 const hostSchema = z
   .object({
     /** Node name (kubelet registers with it). */
-    name: z.string().regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, "must be lower-case letters, digits and '-', starting with a letter").max(63),
+    name: z
+      .string()
+      .regex(/^[a-z]([-a-z0-9]*[a-z0-9])?$/, "must be lower-case letters, digits and '-', starting with a letter")
+      .max(63),
     address: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "must be an IPv4 address"),
     /** Failure domain label (rack, room); topology.kubernetes.io/zone. @default "site" */
-    zone: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be lower-case letters, digits and '-' (it becomes the node's topology.kubernetes.io/zone label)").max(63).default("site"),
+    zone: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be lower-case letters, digits and '-' (it becomes the node's topology.kubernetes.io/zone label)")
+      .max(63)
+      .default("site"),
     /** Node labels set by the kubelet when the host joins (besides topology.kubernetes.io/zone). @default {} */
     labels: z.record(z.string(), z.string()).default({}),
     /**
@@ -103,7 +119,11 @@ const hostSchema = z
      * reinstall date). Change it when the host is replaced or reinstalled: every step runs
      * again on it, and a master's old etcd member is removed first. @default none
      */
-    machine: z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9_.:]*$/, "must be letters, digits and - _ . :").max(63).optional(),
+    machine: z
+      .string()
+      .regex(/^[A-Za-z0-9][-A-Za-z0-9_.:]*$/, "must be letters, digits and - _ . :")
+      .max(63)
+      .optional(),
   })
   .strict();
 
@@ -162,7 +182,10 @@ export const clusterConfigSchema = z
         /** @default [] */
         workers: z.array(hostSchema).default([]),
         /** User with passwordless sudo on every host. @default "ubuntu" */
-        sshUser: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a user name").default("ubuntu"),
+        sshUser: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_-]*$/, "must be a user name")
+          .default("ubuntu"),
         /**
          * etcd.topology external: the machines of the etcd cluster, 3 or 5, each in a failure
          * domain of its own (zone), none of them a master or a worker. @default none
@@ -225,7 +248,10 @@ export const clusterConfigSchema = z
     kubernetes: z
       .object({
         /** Kubernetes release, x.y.z, 1.31 or newer (kubeadm v1beta4). @default DEFAULT_KUBERNETES_VERSION */
-        version: z.string().regex(/^1\.\d+\.\d+$/, "must be a release such as 1.34.2 (no leading v)").default(DEFAULT_KUBERNETES_VERSION),
+        version: z
+          .string()
+          .regex(/^1\.\d+\.\d+$/, "must be a release such as 1.34.2 (no leading v)")
+          .default(DEFAULT_KUBERNETES_VERSION),
         cni: z
           .object({
             /**
@@ -235,7 +261,10 @@ export const clusterConfigSchema = z
              */
             name: z.enum(CNI_NAMES).default("calico"),
             /** Release of the CNI manifest. @default DEFAULT_CALICO_VERSION / DEFAULT_FLANNEL_VERSION */
-            version: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a release such as 3.29.1 (no leading v)").optional(),
+            version: z
+              .string()
+              .regex(/^\d+\.\d+\.\d+$/, "must be a release such as 3.29.1 (no leading v)")
+              .optional(),
           })
           .strict()
           .default({ name: "calico" }),
@@ -250,7 +279,10 @@ export const clusterConfigSchema = z
             /** bundle: the bundle's folder on the deploying machine, copied to every host over SSH. */
             path: z.string().min(1).optional(),
             /** bundle: the bundle's base URL, reachable from every host (e.g. an internal web server). */
-            url: z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, "must be an http:// or https:// URL").optional(),
+            url: z
+              .string()
+              .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, "must be an http:// or https:// URL")
+              .optional(),
           })
           .strict()
           .default({ source: "repository" }),
@@ -265,7 +297,9 @@ export const clusterConfigSchema = z
              * kubelet `evictionHard` thresholds by signal, e.g. {"nodefs.available": "0%"}
              * where hosts share one disk. @default the kubelet's own
              */
-            evictionHard: z.partialRecord(z.enum(EVICTION_SIGNALS), z.string().regex(/^(\d+(\.\d+)?%|\d+(Ki|Mi|Gi|Ti)?)$/, "must be a percentage such as 10% or a quantity such as 100Mi")).optional(),
+            evictionHard: z
+              .partialRecord(z.enum(EVICTION_SIGNALS), z.string().regex(/^(\d+(\.\d+)?%|\d+(Ki|Mi|Gi|Ti)?)$/, "must be a percentage such as 10% or a quantity such as 100Mi"))
+              .optional(),
             /** Disk use (%) above which unused images are removed; 100 never removes them. @default 85 */
             imageGCHighThresholdPercent: z.number().int().min(1).max(100).optional(),
           })
@@ -363,7 +397,19 @@ export const clusterConfigSchema = z
           .default(DEFAULT_AUDIT),
       })
       .strict()
-      .default({ version: DEFAULT_KUBERNETES_VERSION, cni: { name: "calico" }, packages: { source: "repository" }, kubelet: { allowCgroupV1: false }, containerd: { restrictOomScoreAdj: false }, controllerManager: {}, kubeProxy: {}, certificates: { validity: DEFAULT_CERTIFICATE_VALIDITY, renewBefore: DEFAULT_RENEW_BEFORE }, bootstrapToken: { ttl: DEFAULT_TOKEN_TTL }, encryption: DEFAULT_ENCRYPTION, audit: DEFAULT_AUDIT }),
+      .default({
+        version: DEFAULT_KUBERNETES_VERSION,
+        cni: { name: "calico" },
+        packages: { source: "repository" },
+        kubelet: { allowCgroupV1: false },
+        containerd: { restrictOomScoreAdj: false },
+        controllerManager: {},
+        kubeProxy: {},
+        certificates: { validity: DEFAULT_CERTIFICATE_VALIDITY, renewBefore: DEFAULT_RENEW_BEFORE },
+        bootstrapToken: { ttl: DEFAULT_TOKEN_TTL },
+        encryption: DEFAULT_ENCRYPTION,
+        audit: DEFAULT_AUDIT,
+      }),
     backups: z
       .object({
         /**
@@ -388,16 +434,24 @@ export const clusterConfigSchema = z
          */
         destination: z.enum(["bucket", "directory", "s3"]).optional(),
         /** directory: the folder, absolute. @default "/var/backups/kubeadm-ha" */
-        path: z.string().regex(/^\/[A-Za-z0-9._\/-]*$/, "must be an absolute path of letters, digits, '.', '_', '-' and '/'").optional(),
+        path: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._/-]*$/, "must be an absolute path of letters, digits, '.', '_', '-' and '/'")
+          .optional(),
         /** s3: the endpoint and bucket, and keys that may add, list and delete objects there. */
         s3: z
           .object({
             /** The endpoint's URL, e.g. https://minio.example.com:9000 (path-style requests). */
-            endpoint: z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "must be an http(s) URL of a host and an optional port, such as https://minio.example.com:9000"),
+            endpoint: z
+              .string()
+              .regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "must be an http(s) URL of a host and an optional port, such as https://minio.example.com:9000"),
             /** The bucket, which must exist. */
             bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-'"),
             /** The region the endpoint signs for. @default "us-east-1" */
-            region: z.string().regex(/^[a-z0-9-]+$/, "must be a region name such as us-east-1").default("us-east-1"),
+            region: z
+              .string()
+              .regex(/^[a-z0-9-]+$/, "must be a region name such as us-east-1")
+              .default("us-east-1"),
             accessKeyId: z.string().min(1),
             /** Set it with `pulumi config set --secret --path kubeadm-ha:backups.s3.secretAccessKey`. */
             secretAccessKey: z.string().min(1),
@@ -414,7 +468,10 @@ export const clusterConfigSchema = z
          * prod/20261203T101500Z-prod-master-1.db (the `backups` output's `taken`, or the
          * destination's listing). The masters fetch it: a directory or an endpoint of yours.
          */
-        snapshot: z.string().regex(/^[a-z0-9-]+\/\d{8}T\d{6}Z-[a-z0-9.-]+\.db$/, "must be a snapshot name such as prod/20261203T101500Z-prod-master-1.db").optional(),
+        snapshot: z
+          .string()
+          .regex(/^[a-z0-9-]+\/\d{8}T\d{6}Z-[a-z0-9.-]+\.db$/, "must be a snapshot name such as prod/20261203T101500Z-prod-master-1.db")
+          .optional(),
         /** Or a snapshot file on the machine that runs `pulumi up`, copied to every master. */
         file: z.string().min(1).optional(),
         /** Raise it to restore from the same snapshot again. @default 1 */
@@ -427,18 +484,30 @@ export const clusterConfigSchema = z
         /** How clients reach kube-apiserver: `cloud-lb` (GCP/AWS internal LB), `vip` (keepalived + haproxy, hosts you own), `local-proxy` (haproxy on every node). @default cloud-lb on GCP/AWS, vip on static */
         mode: z.enum(["cloud-lb", "vip", "local-proxy"]).optional(),
         /** vip: the virtual address, in network.nodeCidr and used by no host. */
-        vip: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/, "must be an IPv4 address").optional(),
+        vip: z
+          .string()
+          .regex(/^\d{1,3}(\.\d{1,3}){3}$/, "must be an IPv4 address")
+          .optional(),
         /** vip: the hosts' interface on the VIP's segment. @default "eth0" */
-        interface: z.string().regex(/^(?!\.\.?$)[a-zA-Z0-9_.-]{1,15}$/, "must be an interface name such as eth0 (up to 15 letters, digits and _ . -; not . or ..)").default("eth0"),
+        interface: z
+          .string()
+          .regex(/^(?!\.\.?$)[a-zA-Z0-9_.-]{1,15}$/, "must be an interface name such as eth0 (up to 15 letters, digits and _ . -; not . or ..)")
+          .default("eth0"),
         /** Stable DNS name in controlPlaneEndpoint and the apiserver certificate. @default api.<clusterName>.internal */
-        name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, "must be a DNS name such as api.prod.internal").optional(),
+        name: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, "must be a DNS name such as api.prod.internal")
+          .optional(),
       })
       .strict()
       .default({ interface: "eth0" }),
     /** CIDRs allowed to SSH to the bastion. Required: there is no default that opens it to the world. */
     adminCidrs: z.array(cidr).min(1).optional(),
     /** OpenSSH public key for the `kubeadm-ha` user. @default a key pair generated by the program and kept as a secret */
-    sshPublicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+( .*)?$/, "must be one OpenSSH public key line").optional(),
+    sshPublicKey: z
+      .string()
+      .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+( .*)?$/, "must be one OpenSSH public key line")
+      .optional(),
     /** OpenSSH private key matching sshPublicKey; set it with `pulumi config set --secret`. @default generated with the public key */
     sshPrivateKey: z.string().includes("PRIVATE KEY", { message: "must be an OpenSSH or PEM private key" }).optional(),
     /** Boot image: GCP `project/family` or image link; AWS AMI id to pin. @default GCP: DEFAULT_GCP_IMAGE; AWS: newest Canonical Ubuntu 24.04 AMI */
@@ -488,10 +557,11 @@ export const FIX_HINTS: Record<string, string> = {
   "kubernetes.kubelet.imageGCHighThresholdPercent": "use a whole number from 1 to 100, e.g. 85 (100 never removes images)",
   "kubernetes.containerd": "use restrictOomScoreAdj: true or false",
   "kubernetes.controllerManager": "use nodeMonitorGracePeriodSeconds, a whole number of seconds from 20 to 600",
-  "kubernetes.controllerManager.nodeMonitorGracePeriodSeconds": "use a whole number of seconds from 20 (two missed Lease renewals) to 600, e.g. 30; leave it out for Kubernetes' 50",
+  "kubernetes.controllerManager.nodeMonitorGracePeriodSeconds":
+    "use a whole number of seconds from 20 (two missed Lease renewals) to 600, e.g. 30; leave it out for Kubernetes' 50",
   "kubernetes.kubeProxy": "use conntrackMaxPerCore, a whole number from 0 (0 leaves nf_conntrack_max alone)",
   "kubernetes.certificates": 'use validity and renewBefore, durations such as "8760h" and "720h"',
-  "kubernetes.certificates.validity": 'use hours and minutes from 1h to 87600h (the CAs\' ten years), e.g. "8760h" (one year, kubeadm\'s own)',
+  "kubernetes.certificates.validity": "use hours and minutes from 1h to 87600h (the CAs' ten years), e.g. \"8760h\" (one year, kubeadm's own)",
   "kubernetes.certificates.renewBefore": 'use hours and minutes from 10m, less than certificates.validity, e.g. "720h" (30 days)',
   "kubernetes.bootstrapToken": 'use ttl, a duration such as "720h"',
   "kubernetes.bootstrapToken.ttl": 'use hours and minutes from 1h to 8760h, e.g. "720h" (30 days); pulumi up rotates the token once half of it has passed',

@@ -21,17 +21,49 @@ interface Settled {
 const NEW_CLUSTER = "build a cluster with the new value in a new stack beside this one and move the workloads over (or `pulumi destroy` this stack first, losing its data)";
 
 const SETTLED: Settled[] = [
-  { key: "clusterName", value: (c) => c.clusterName, why: "every resource's name comes from it: a new name makes a second cluster and deletes this one, every master and etcd's data at once" },
+  {
+    key: "clusterName",
+    value: (c) => c.clusterName,
+    why: "every resource's name comes from it: a new name makes a second cluster and deletes this one, every master and etcd's data at once",
+  },
   { key: "platform", value: (c) => c.platform, why: "every machine would be replaced at once, on another platform" },
   { key: "region", value: (c) => c.region, why: "every machine and network would be replaced at once, in another region" },
-  { key: "network.nodeCidr", value: (c) => c.network.nodeCidr, why: "the masters' addresses (etcd's peer URLs, the certificates) and the subnets come from it: every master would be replaced at once" },
-  { key: "network.podCidr", value: (c) => c.network.podCidr, why: "each node's pod range is cut from it when the node joins, and running pods keep their addresses: old and new ranges would overlap in routing" },
-  { key: "network.serviceCidr", value: (c) => c.network.serviceCidr, why: "every Service's cluster IP, the apiserver certificate's service address and every kubelet's cluster DNS address come from it" },
+  {
+    key: "network.nodeCidr",
+    value: (c) => c.network.nodeCidr,
+    why: "the masters' addresses (etcd's peer URLs, the certificates) and the subnets come from it: every master would be replaced at once",
+  },
+  {
+    key: "network.podCidr",
+    value: (c) => c.network.podCidr,
+    why: "each node's pod range is cut from it when the node joins, and running pods keep their addresses: old and new ranges would overlap in routing",
+  },
+  {
+    key: "network.serviceCidr",
+    value: (c) => c.network.serviceCidr,
+    why: "every Service's cluster IP, the apiserver certificate's service address and every kubelet's cluster DNS address come from it",
+  },
   { key: "endpoint.mode", value: (c) => c.endpoint.mode, why: "every kubelet, kube-proxy and kubeconfig reaches the apiserver through the endpoint it was given at its join" },
-  { key: "endpoint.name", value: (c) => c.endpoint.name, why: "every kubelet, kube-proxy and kubeconfig names the endpoint it was given at its join, and the apiserver certificate carries it" },
-  { key: "endpoint.vip", value: (c) => c.endpoint.vip, why: "every node reaches the apiserver through the address it was given at its join, and the apiserver certificate carries it" },
-  { key: "etcd.topology", value: (c) => c.etcd.topology, why: "the cluster's every object is in the etcd it was made with: moving it between the masters and machines of its own is a migration of the data, not a change of config" },
-  { key: "kubernetes.cni.name", value: (c) => c.kubernetes.cni.name, why: "running pods are wired by the CNI they started with: a second CNI leaves them unreachable until each node is rebuilt" },
+  {
+    key: "endpoint.name",
+    value: (c) => c.endpoint.name,
+    why: "every kubelet, kube-proxy and kubeconfig names the endpoint it was given at its join, and the apiserver certificate carries it",
+  },
+  {
+    key: "endpoint.vip",
+    value: (c) => c.endpoint.vip,
+    why: "every node reaches the apiserver through the address it was given at its join, and the apiserver certificate carries it",
+  },
+  {
+    key: "etcd.topology",
+    value: (c) => c.etcd.topology,
+    why: "the cluster's every object is in the etcd it was made with: moving it between the masters and machines of its own is a migration of the data, not a change of config",
+  },
+  {
+    key: "kubernetes.cni.name",
+    value: (c) => c.kubernetes.cni.name,
+    why: "running pods are wired by the CNI they started with: a second CNI leaves them unreachable until each node is rebuilt",
+  },
 ];
 
 /** The values to record (the `settled` stack output): key → value, unset keys left out. */

@@ -48,7 +48,14 @@ export class AwsServiceLoadBalancer extends pulumi.ComponentResource implements 
       ingress.workerGroups.forEach((group) => new aws.autoscaling.Attachment(`${name}-${p.port}-${group}`, { autoscalingGroupName: group, lbTargetGroupArn: tg.arn }, parent));
       new aws.vpc.SecurityGroupIngressRule(
         `${name}-${p.nodePort}`,
-        { securityGroupId: ingress.workerSecurityGroupId, ipProtocol: "tcp", fromPort: p.nodePort, toPort: p.nodePort, cidrIpv4: "0.0.0.0/0", description: `${service.namespace}/${service.name}: clients and health checks to the node port` },
+        {
+          securityGroupId: ingress.workerSecurityGroupId,
+          ipProtocol: "tcp",
+          fromPort: p.nodePort,
+          toPort: p.nodePort,
+          cidrIpv4: "0.0.0.0/0",
+          description: `${service.namespace}/${service.name}: clients and health checks to the node port`,
+        },
         parent,
       );
     });

@@ -42,7 +42,10 @@ export class CloudDns extends pulumi.ComponentResource {
       const routingPolicy =
         record.level === "global"
           ? { geos: targets((r) => r).map((t) => ({ location: t.key, healthCheckedTargets: { externalEndpoints: t.endpoints } })), healthCheck: checks[record.serviceKey].id }
-          : { wrrs: record.targets.map((t) => ({ weight: 1, healthCheckedTargets: { externalEndpoints: endpoints[t.placement].addresses } })), healthCheck: checks[record.serviceKey].id };
+          : {
+              wrrs: record.targets.map((t) => ({ weight: 1, healthCheckedTargets: { externalEndpoints: endpoints[t.placement].addresses } })),
+              healthCheck: checks[record.serviceKey].id,
+            };
       new gcp.dns.RecordSet(record.key, { managedZone, name: record.name, type: "A", ttl: config.dns.ttl, routingPolicy }, parent);
     }
     for (const a of plan.aliases) new gcp.dns.RecordSet(a.key, { managedZone, name: a.name, type: "CNAME", ttl: config.dns.ttl, rrdatas: [a.target] }, parent);

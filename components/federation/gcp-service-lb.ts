@@ -29,27 +29,64 @@ export class GcpServiceLoadBalancer extends pulumi.ComponentResource implements 
     const address = new gcp.compute.Address(`${name}-ip`, { name: `${name}-ip`, region, addressType: "EXTERNAL", networkTier: "PREMIUM" }, parent);
     const hc = new gcp.compute.RegionHealthCheck(
       `${name}-hc`,
-      { name: `${name}-hc`, region, checkIntervalSec: 5, timeoutSec: 5, healthyThreshold: 2, unhealthyThreshold: 2, httpHealthCheck: { port: service.ports[0].nodePort, requestPath: service.healthCheckPath } },
+      {
+        name: `${name}-hc`,
+        region,
+        checkIntervalSec: 5,
+        timeoutSec: 5,
+        healthyThreshold: 2,
+        unhealthyThreshold: 2,
+        httpHealthCheck: { port: service.ports[0].nodePort, requestPath: service.healthCheckPath },
+      },
       parent,
     );
     const backend = new gcp.compute.RegionBackendService(
       `${name}-backend`,
-      { name: `${name}-backend`, region, loadBalancingScheme: "EXTERNAL", protocol: "TCP", healthChecks: hc.id, backends: ingress.workerGroups.map((group) => ({ group, balancingMode: "CONNECTION" })) },
+      {
+        name: `${name}-backend`,
+        region,
+        loadBalancingScheme: "EXTERNAL",
+        protocol: "TCP",
+        healthChecks: hc.id,
+        backends: ingress.workerGroups.map((group) => ({ group, balancingMode: "CONNECTION" })),
+      },
       parent,
     );
     new gcp.compute.ForwardingRule(
       `${name}-rule`,
-      { name: `${name}-rule`, region, loadBalancingScheme: "EXTERNAL", ipProtocol: "TCP", ports: service.ports.map((p) => String(p.port)), ipAddress: address.address, backendService: backend.id },
+      {
+        name: `${name}-rule`,
+        region,
+        loadBalancingScheme: "EXTERNAL",
+        ipProtocol: "TCP",
+        ports: service.ports.map((p) => String(p.port)),
+        ipAddress: address.address,
+        backendService: backend.id,
+      },
       parent,
     );
     new gcp.compute.Firewall(
       `${name}-clients`,
-      { name: `${name}-clients`, network: ingress.network, description: `${service.namespace}/${service.name}: clients to the service ports`, allows: [{ protocol: "tcp", ports: service.ports.map((p) => String(p.port)) }], sourceRanges: ["0.0.0.0/0"], targetTags: [ingress.workerTag] },
+      {
+        name: `${name}-clients`,
+        network: ingress.network,
+        description: `${service.namespace}/${service.name}: clients to the service ports`,
+        allows: [{ protocol: "tcp", ports: service.ports.map((p) => String(p.port)) }],
+        sourceRanges: ["0.0.0.0/0"],
+        targetTags: [ingress.workerTag],
+      },
       parent,
     );
     new gcp.compute.Firewall(
       `${name}-probes`,
-      { name: `${name}-probes`, network: ingress.network, description: `${service.namespace}/${service.name}: health checks to the node port`, allows: [{ protocol: "tcp", ports: [String(service.ports[0].nodePort)] }], sourceRanges: GCP_NLB_HEALTH_CHECK_RANGES, targetTags: [ingress.workerTag] },
+      {
+        name: `${name}-probes`,
+        network: ingress.network,
+        description: `${service.namespace}/${service.name}: health checks to the node port`,
+        allows: [{ protocol: "tcp", ports: [String(service.ports[0].nodePort)] }],
+        sourceRanges: GCP_NLB_HEALTH_CHECK_RANGES,
+        targetTags: [ingress.workerTag],
+      },
       parent,
     );
     this.addresses = address.address.apply((a) => [a]);

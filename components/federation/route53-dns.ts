@@ -36,7 +36,16 @@ export class Route53Dns extends pulumi.ComponentResource {
         const routing = record.level === "global" ? { latencyRoutingPolicies: [{ region: t.routingRegion }] } : { weightedRoutingPolicies: [{ weight: 1 }] };
         new aws.route53.Record(
           `${record.key}-${t.cluster}`,
-          { zoneId: zone.zoneId, name: record.name, type: "A", ttl: config.dns.ttl, records: endpoints[t.placement].addresses, setIdentifier: t.member, healthCheckId: checks[t.placement].id, ...routing },
+          {
+            zoneId: zone.zoneId,
+            name: record.name,
+            type: "A",
+            ttl: config.dns.ttl,
+            records: endpoints[t.placement].addresses,
+            setIdentifier: t.member,
+            healthCheckId: checks[t.placement].id,
+            ...routing,
+          },
           parent,
         );
       }

@@ -42,7 +42,11 @@ export class GcpBackupBucket extends pulumi.ComponentResource {
       // The snapshots outlive the cluster: `pulumi destroy` leaves the bucket (and its objects).
       { ...parent, retainOnDelete: true },
     );
-    const writer = new gcp.storage.BucketIAMMember(`${name}-writer`, { bucket: bucket.name, role: "roles/storage.objectCreator", member: pulumi.interpolate`serviceAccount:${args.writerEmail}` }, parent);
+    const writer = new gcp.storage.BucketIAMMember(
+      `${name}-writer`,
+      { bucket: bucket.name, role: "roles/storage.objectCreator", member: pulumi.interpolate`serviceAccount:${args.writerEmail}` },
+      parent,
+    );
     // Known once the masters may write there: their first snapshot comes after.
     this.destination = pulumi.all([bucket.name, writer.id]).apply(([b]): BackupDestination => ({ kind: "gcs", bucket: b }));
     this.registerOutputs({ destination: this.destination });

@@ -26,7 +26,15 @@ export class GcpControlPlane extends pulumi.ComponentResource {
     this.instances = plan.masters.map((m) =>
       fixedAddressVm(
         m.name,
-        { zone: m.zone, ip: m.ip, region: plan.region, subnet: args.subnet, image: plan.config.image, diskSizeGb: plan.config.controlPlane.diskSizeGb, userData: args.userData[m.index] },
+        {
+          zone: m.zone,
+          ip: m.ip,
+          region: plan.region,
+          subnet: args.subnet,
+          image: plan.config.image,
+          diskSizeGb: plan.config.controlPlane.diskSizeGb,
+          userData: args.userData[m.index],
+        },
         {
           machineType: plan.config.controlPlane.machineType,
           tags: [networkTag(plan, "master")],

@@ -52,7 +52,8 @@ export class GcpInfrastructure extends InfrastructureComponent {
       parent,
     );
     const controlPlane = new GcpControlPlane(`${name}-masters`, { plan, subnet, userData: args.masterUserData, after: args.masterAfter }, parent);
-    const etcd = plan.etcd.topology === "external" ? new GcpEtcdMachines(`${name}-etcd`, { plan, subnet, userData: args.etcdUserData, after: args.etcdAfter }, parent).instances : [];
+    const etcd =
+      plan.etcd.topology === "external" ? new GcpEtcdMachines(`${name}-etcd`, { plan, subnet, userData: args.etcdUserData, after: args.etcdAfter }, parent).instances : [];
     // local-proxy: every node balances itself; no load balancer.
     if (plan.config.endpoint.mode === "cloud-lb") {
       const lb = new GcpApiServerLoadBalancer(`${name}-apiserver`, { plan, network: this.network.network.id, subnet, groups: controlPlane.groups.map((g) => g.id) }, parent);
@@ -80,7 +81,6 @@ export class GcpInfrastructure extends InfrastructureComponent {
       workerGroups,
     }));
   }
-
 
   addPools(args: PoolsArgs): pulumi.Resource[] {
     const plan = this.plan;

@@ -38,7 +38,11 @@ export function fixedAddressVm(
   args: Pick<gcp.compute.InstanceArgs, "machineType" | "tags" | "labels" | "serviceAccount">,
   opts: pulumi.CustomResourceOptions,
 ): gcp.compute.Instance {
-  const address = new gcp.compute.Address(`${name}-ip`, { name: `${name}-ip`, region: m.region, addressType: "INTERNAL", subnetwork: m.subnet, address: m.ip, purpose: "GCE_ENDPOINT" }, { parent: opts.parent });
+  const address = new gcp.compute.Address(
+    `${name}-ip`,
+    { name: `${name}-ip`, region: m.region, addressType: "INTERNAL", subnetwork: m.subnet, address: m.ip, purpose: "GCE_ENDPOINT" },
+    { parent: opts.parent },
+  );
   return new gcp.compute.Instance(
     name,
     {

@@ -42,7 +42,7 @@ export function shutdownDelaySeconds(c: ClusterConfig): number {
 export function apiserverArgs(c: ClusterConfig): Record<string, string> {
   return {
     "anonymous-auth": "true",
-    "profiling": "false",
+    profiling: "false",
     "shutdown-delay-duration": `${shutdownDelaySeconds(c)}s`,
     // Always given (identity only, with encryption off): turning encryption on or off, or a
     // new key, is a new file the apiservers load, never a new flag that restarts them.

@@ -33,7 +33,13 @@ export function auditPolicy(): string {
         },
         { level: "None", userGroups: ["system:nodes"], verbs: ["get", "update", "patch"], resources: [{ group: "coordination.k8s.io", resources: ["leases"] }] },
         // Secrets, ConfigMaps and tokens: who read or changed them, never what they hold.
-        { level: "Metadata", resources: [{ group: "", resources: ["secrets", "configmaps", "serviceaccounts/token"] }, { group: "authentication.k8s.io", resources: ["tokenreviews"] }] },
+        {
+          level: "Metadata",
+          resources: [
+            { group: "", resources: ["secrets", "configmaps", "serviceaccounts/token"] },
+            { group: "authentication.k8s.io", resources: ["tokenreviews"] },
+          ],
+        },
         { level: "Metadata" },
       ],
     },

@@ -76,9 +76,7 @@ const ETCD_DATA = "/var/lib/etcd";
 
 /** Where snapshots go, as the masters' script reads it (BACKUP_CONFIG). */
 export type BackupDestination =
-  | { kind: "directory"; path: string }
-  | { kind: "gcs"; bucket: string }
-  | { kind: "s3"; bucket: string; region: string; endpoint?: string; credentials: "instance-role" | "keys" };
+  { kind: "directory"; path: string } | { kind: "gcs"; bucket: string } | { kind: "s3"; bucket: string; region: string; endpoint?: string; credentials: "instance-role" | "keys" };
 
 /** Bytes of the random suffix that makes a bucket's name unique in its cloud. */
 export const BUCKET_SUFFIX_BYTES = 4;
@@ -128,7 +126,10 @@ export function backupCheckSeconds(everyS: number): number {
 
 /** A snapshot's object name under the cluster's prefix: sorts by time; says which master took it. */
 export function snapshotName(cluster: string, takenAt: Date, master: string): string {
-  const t = takenAt.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const t = takenAt
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   return `${cluster}/${t}-${master}.db`;
 }
 
@@ -146,7 +147,9 @@ export function backupConfig(plan: ClusterPlan, destination: BackupDestination):
       ? { BUCKET: destination.bucket, REGION: destination.region, ...(destination.endpoint ? { ENDPOINT: destination.endpoint } : {}), CREDENTIALS: destination.credentials }
       : {}),
   };
-  return Object.entries(lines).map(([k, v]) => `${k}=${shellWord(v)}\n`).join("");
+  return Object.entries(lines)
+    .map(([k, v]) => `${k}=${shellWord(v)}\n`)
+    .join("");
 }
 
 /** An S3-compatible endpoint's keys, as BACKUP_CREDENTIALS holds them (secret). */
@@ -169,7 +172,9 @@ export function restoredMembers(plan: ClusterPlan): Array<{ name: string; ip: st
 
 /** `--initial-cluster` of a restore: every member of the plan, at its peer URL. */
 export function initialCluster(plan: ClusterPlan): string {
-  return restoredMembers(plan).map((m) => `${m.name}=https://${m.ip}:${ETCD_PEER_PORT}`).join(",");
+  return restoredMembers(plan)
+    .map((m) => `${m.name}=https://${m.ip}:${ETCD_PEER_PORT}`)
+    .join(",");
 }
 
 /**
@@ -181,20 +186,35 @@ export function backupScript(plan: ClusterPlan, machine: { name: string; ip: str
   const external = plan.etcd.topology === "external";
   const apiserver = role === "master";
   const member = role === "etcd" || !external;
-  const actions = [...(apiserver ? ["snapshot-if-due", "snapshot [REASON]"] : []), "list", "fetch NAME FILE", "restore-stop", ...(member ? ["restore FILE TOKEN", "restore-start-etcd"] : []), ...(apiserver ? ["restore-start-apiserver"] : [])];
+  const actions = [
+    ...(apiserver ? ["snapshot-if-due", "snapshot [REASON]"] : []),
+    "list",
+    "fetch NAME FILE",
+    "restore-stop",
+    ...(member ? ["restore FILE TOKEN", "restore-start-etcd"] : []),
+    ...(apiserver ? ["restore-start-apiserver"] : []),
+  ];
   const stopped = [...(apiserver ? ["apiserver, controller-manager, scheduler"] : []), ...(member ? ["etcd"] : [])].join(" and ");
   return `${header(apiserver ? `Takes etcd snapshots to the cluster's backup destination, one master at a time${member ? "; restores this master's member from one" : ""}.` : "Restores this machine's etcd member from a snapshot of the cluster's backup destination.")}
 usage="usage: kubeadm-ha-etcd-backup ${actions.join(" | ")}"
 action="\${1:?$usage}"
 node="${machine.name}"
-${member ? `peer_url="https://${machine.ip}:${ETCD_PEER_PORT}"
+${
+  member
+    ? `peer_url="https://${machine.ip}:${ETCD_PEER_PORT}"
 initial_cluster="${initialCluster(plan)}"
-` : ""}timeout="\${KUBEADM_HA_BACKUP_TIMEOUT_S:-${MEMBER_READY_TIMEOUT_S}}"
+`
+    : ""
+}timeout="\${KUBEADM_HA_BACKUP_TIMEOUT_S:-${MEMBER_READY_TIMEOUT_S}}"
 staging="${BACKUP_STAGING}"
 parked="${RESTORE_PARKED}"
-${apiserver ? `lease="${BACKUP_LEASE}"
+${
+  apiserver
+    ? `lease="${BACKUP_LEASE}"
 export KUBECONFIG=/etc/kubernetes/admin.conf
-` : ""}# shellcheck source=/dev/null
+`
+    : ""
+}# shellcheck source=/dev/null
 . "${BACKUP_CONFIG}"
 if [ "\${CREDENTIALS:-}" = keys ]; then
   # shellcheck source=/dev/null
@@ -208,11 +228,14 @@ fail() {
 }
 
 ${waitForFunctions()}
-${member ? `# etcd_image: the image of this machine's etcd static pod (running, or parked by a restore).
+${
+  member
+    ? `# etcd_image: the image of this machine's etcd static pod (running, or parked by a restore).
 etcd_image() {
   image="$(cat ${MANIFESTS}/etcd.yaml "$parked/etcd.yaml" 2>/dev/null | sed -n 's/^[ -]*image: *//p' | head -1 || true)"
   [ -n "$image" ] || fail "no etcd image in ${MANIFESTS}/etcd.yaml"
-}` : `# etcd_image: the etcd image kubeadm names for this master's release (a master of an external
+}`
+    : `# etcd_image: the etcd image kubeadm names for this master's release (a master of an external
 # etcd runs no etcd pod); pulled when the machine does not have it (a bundle imports it).
 etcd_image() {
   image="$(kubeadm config images list --kubernetes-version "$(kubeadm version -o short)" 2>/dev/null | grep '/etcd:' || true)"
@@ -220,7 +243,8 @@ etcd_image() {
   if ! ctr -n k8s.io images ls -q "name==$image" | grep -q .; then
     ctr -n k8s.io images pull "$image" >/dev/null || fail "cannot pull $image for etcdctl"
   fi
-}`}
+}`
+}
 
 # etcd_tool TOOL ARGS...: etcdctl or etcdutl from the etcd image, with the Kubernetes
 # certificates, the data folder's parent and the staging folder mounted at their own paths.
@@ -598,7 +622,11 @@ export interface BackupsOutput {
 
 /** The snapshot the masters' steps printed they took (their stdout), if any. */
 export function snapshotTaken(stdouts: Array<string | undefined>): string | undefined {
-  return stdouts.flatMap((o) => (o ?? "").split("\n")).filter((l) => l.startsWith(SNAPSHOT_PREFIX)).map((l) => l.slice(SNAPSHOT_PREFIX.length).trim()).pop();
+  return stdouts
+    .flatMap((o) => (o ?? "").split("\n"))
+    .filter((l) => l.startsWith(SNAPSHOT_PREFIX))
+    .map((l) => l.slice(SNAPSHOT_PREFIX.length).trim())
+    .pop();
 }
 
 /** A restore's phases (see backupScript). */
@@ -636,7 +664,10 @@ export const RESTORE_FILE = `${BACKUP_STAGING}/restore.db`;
  */
 export function restoreToken(c: ClusterConfig): string {
   const r = c.restore!;
-  const what = createHash("sha256").update(JSON.stringify([r.snapshot ?? null, r.file ?? null])).digest("hex").slice(0, 8);
+  const what = createHash("sha256")
+    .update(JSON.stringify([r.snapshot ?? null, r.file ?? null]))
+    .digest("hex")
+    .slice(0, 8);
   return `${c.clusterName}-restore-${r.round}-${what}`;
 }
 

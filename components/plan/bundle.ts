@@ -10,7 +10,7 @@ export interface MachineFile {
   content: string;
 }
 
-const PATH_RE = /^\/[A-Za-z0-9._\/-]+$/;
+const PATH_RE = /^\/[A-Za-z0-9._/-]+$/;
 const MODE_RE = /^0[0-7]{3}$/;
 
 export function encodeBundle(files: MachineFile[]): string {

@@ -369,8 +369,10 @@ function reconfigureBranch(): string {
   dry="$(mktemp -d)"
   KUBEADM_INIT_DRYRUN_DIR="$dry" kubeadm init phase control-plane all --config "$config" --dry-run >/dev/null
   changed=()
-${RECONFIGURED.map((name) => `  [ -s "$dry/${name}.yaml" ] || { echo "kubeadm-ha: $node: kubeadm wrote no ${name} manifest" >&2; exit 1; }
-  cmp -s "$dry/${name}.yaml" "${MANIFESTS}/${name}.yaml" || changed+=(${name})`).join("\n")}
+${RECONFIGURED.map(
+  (name) => `  [ -s "$dry/${name}.yaml" ] || { echo "kubeadm-ha: $node: kubeadm wrote no ${name} manifest" >&2; exit 1; }
+  cmp -s "$dry/${name}.yaml" "${MANIFESTS}/${name}.yaml" || changed+=(${name})`,
+).join("\n")}
   if [ "\${#changed[@]}" -eq 0 ]; then
     echo "$node: the control plane runs on the cluster's configuration already"
   else

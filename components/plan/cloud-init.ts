@@ -36,7 +36,14 @@ export interface BootConfigInput {
 export function nodeBaseFiles(c: ClusterConfig, endpointName: string): MachineFile[] {
   return [
     { path: "/etc/modules-load.d/kubeadm-ha.conf", mode: "0644", content: MODULES.join("\n") + "\n" },
-    { path: "/etc/sysctl.d/90-kubeadm-ha.conf", mode: "0644", content: Object.entries(SYSCTLS).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n" },
+    {
+      path: "/etc/sysctl.d/90-kubeadm-ha.conf",
+      mode: "0644",
+      content:
+        Object.entries(SYSCTLS)
+          .map(([k, v]) => `${k} = ${v}`)
+          .join("\n") + "\n",
+    },
     { path: paths.prepare, mode: "0755", content: prepareScript(c) },
     { path: paths.setEndpoint, mode: "0755", content: setEndpointScript(endpointName) },
     ...(c.kubernetes.cni.name === "bridge" ? bridgeFiles(c.network.podCidr) : []),

@@ -2,7 +2,7 @@
 // resource exists. Components only turn this into resources. No Pulumi imports.
 import { createHash } from "crypto";
 import { ClusterConfig, ResolvedNodePool } from "../config/validate";
-import { hostAt, prefixOf, subnetAt } from "./cidr";
+import { hostAt, prefixOf, subnetAt } from "../config/cidr";
 import { LOCAL_PROXY_PORT, VIP_PROXY_PORT } from "./onprem-endpoint";
 import { EtcdMemberPlan, FIRST_ETCD_HOST_NUMBER } from "./etcd-cluster";
 
@@ -76,7 +76,9 @@ export function hostIdentity(h: { address: string; machine?: string }): string {
  */
 export function machineRevision(config: ClusterConfig, userData: string): string {
   const cp = config.controlPlane;
-  return createHash("sha256").update(JSON.stringify([cp.machineType, config.image ?? "", cp.diskSizeGb, userData])).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify([cp.machineType, config.image ?? "", cp.diskSizeGb, userData]))
+    .digest("hex");
 }
 
 /** The well-known label of a node's failure domain; kubelets may set it on their own Node. */
@@ -176,13 +178,27 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
   const mode = config.endpoint.mode;
   const port = mode === "vip" ? VIP_PROXY_PORT : mode === "local-proxy" ? LOCAL_PROXY_PORT : APISERVER_PORT;
   const placed: Array<Omit<MasterPlan, "endpointWhileJoining" | "endpointAfterJoin">> = config.hosts
-    ? config.hosts.masters.map((h, i) => ({ index: i, name: h.name, zone: h.zone, ip: h.address, subnet: subnets[0].name, labels: { [ZONE_LABEL]: h.zone, ...h.labels }, machine: h.machine }))
+    ? config.hosts.masters.map((h, i) => ({
+        index: i,
+        name: h.name,
+        zone: h.zone,
+        ip: h.address,
+        subnet: subnets[0].name,
+        labels: { [ZONE_LABEL]: h.zone, ...h.labels },
+        machine: h.machine,
+      }))
     : Array.from({ length: config.controlPlane.count }, (_, i) => {
         const at = zonalPlace({ aws, zones, subnets }, i, FIRST_MASTER_HOST_NUMBER);
         return { index: i, name: `${name}-master-${i}`, ...at, labels: { [ZONE_LABEL]: at.zone } };
       });
   const lbAddresses =
-    mode === "vip" ? [config.endpoint.vip!] : mode === "local-proxy" ? ["127.0.0.1"] : aws ? zones.map((z) => hostAt(privateSubnetOf(subnets, z).cidr, LB_HOST_NUMBER)) : [hostAt(cidr, LB_HOST_NUMBER)];
+    mode === "vip"
+      ? [config.endpoint.vip!]
+      : mode === "local-proxy"
+        ? ["127.0.0.1"]
+        : aws
+          ? zones.map((z) => hostAt(privateSubnetOf(subnets, z).cidr, LB_HOST_NUMBER))
+          : [hostAt(cidr, LB_HOST_NUMBER)];
   const masters: MasterPlan[] = placed.map((m) => ({
     ...m,
     endpointWhileJoining: mode === "local-proxy" ? "127.0.0.1" : placed[0].ip,
@@ -257,5 +273,9 @@ export interface EtcdPlacement {
 /** Where each member runs: hosts you own as listed; cloud members round-robin over the zones. */
 export function placeEtcdMembers(p: EtcdPlacement): EtcdMemberPlan[] {
   if (p.hosts) return p.hosts.map((h, index) => ({ index, name: h.name, zone: h.zone, ip: h.address, subnet: p.subnets[0].name, ...(h.machine ? { machine: h.machine } : {}) }));
-  return Array.from({ length: p.count }, (_, index) => ({ index, name: `${p.cluster}-etcd-${index}`, ...zonalPlace({ aws: p.platform === "aws", zones: p.zones, subnets: p.subnets }, index, FIRST_ETCD_HOST_NUMBER) }));
+  return Array.from({ length: p.count }, (_, index) => ({
+    index,
+    name: `${p.cluster}-etcd-${index}`,
+    ...zonalPlace({ aws: p.platform === "aws", zones: p.zones, subnets: p.subnets }, index, FIRST_ETCD_HOST_NUMBER),
+  }));
 }

@@ -179,8 +179,12 @@ while :; do
     # The token it joins with exists in the cluster (a rotation may make it in this same up).
     ensure_join_token ${CERTIFICATES_CONFIG}
     kubeadm join phase control-plane-prepare certs --config ${paths.renderedConfig}
-${stacked ? `    remove_stale_members "$peer"
-` : ""}    if ! kubeadm join --config ${paths.renderedConfig}; then
+${
+  stacked
+    ? `    remove_stale_members "$peer"
+`
+    : ""
+}    if ! kubeadm join --config ${paths.renderedConfig}; then
       explain_failed_join
       exit 1
     fi

@@ -153,7 +153,10 @@ export function encryptionConfiguration(refs: ProviderRef[], keys: Record<number
     if (!secret) throw new Error(`no key of round ${r.round}`);
     return { [r.provider]: { keys: [{ name: keyName(r), secret }] } };
   };
-  return stringify({ apiVersion: "apiserver.config.k8s.io/v1", kind: "EncryptionConfiguration", resources: [{ resources: ["secrets"], providers: refs.map(provider) }] }, { lineWidth: 0 });
+  return stringify(
+    { apiVersion: "apiserver.config.k8s.io/v1", kind: "EncryptionConfiguration", resources: [{ resources: ["secrets"], providers: refs.map(provider) }] },
+    { lineWidth: 0 },
+  );
 }
 
 /** sha256 of a text, hex. */

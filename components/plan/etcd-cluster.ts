@@ -49,4 +49,3 @@ export const clientUrl = (m: EtcdMemberPlan) => `https://${m.ip}:${ETCD_CLIENT_P
 export function externalEtcd(members: EtcdMemberPlan[]) {
   return { endpoints: members.map(clientUrl), ...EXTERNAL_ETCD_CLIENT };
 }
-

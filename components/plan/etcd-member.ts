@@ -337,7 +337,11 @@ Restart=always
 export function etcdMachineFiles(plan: ClusterPlan, member: EtcdMemberPlan): MachineFile[] {
   const c = plan.config;
   return [
-    { path: ETCD_MEMBER_CONFIG, mode: "0644", content: etcdMemberConfig({ clusterName: plan.name, kubernetesVersion: c.kubernetes.version, certificateValidity: c.kubernetes.certificates.validity, member }) },
+    {
+      path: ETCD_MEMBER_CONFIG,
+      mode: "0644",
+      content: etcdMemberConfig({ clusterName: plan.name, kubernetesVersion: c.kubernetes.version, certificateValidity: c.kubernetes.certificates.validity, member }),
+    },
     { path: ETCD_MEMBER_SCRIPT, mode: "0755", content: etcdJoinScript(plan.etcd.members) },
     { path: ETCD_KUBELET_CONFIG, mode: "0644", content: etcdKubeletConfig(plan) },
     { path: ETCD_KUBELET_DROPIN, mode: "0644", content: etcdKubeletDropIn() },

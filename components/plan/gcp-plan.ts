@@ -6,7 +6,6 @@ import { IngressRule, ingressRules, Role } from "./network-policy";
 /** Google's health-check probers; the apiserver firewall must admit them. */
 export const GCP_HEALTH_CHECK_RANGES = ["35.191.0.0/16", "130.211.0.0/22"];
 
-
 /** Scopes of the VMs' service accounts: write logs and metrics, nothing else. */
 export const NODE_SCOPES = ["https://www.googleapis.com/auth/logging.write", "https://www.googleapis.com/auth/monitoring.write"];
 /** Scopes of the workers' service account: also Secret Manager (IAM grants it one secret only: the bootstrap token). */
@@ -82,7 +81,13 @@ export function firewallRules(plan: ClusterPlan): IngressRule[] {
   const [fromNodes, ...rest] = ingressRules(plan);
   return [
     fromNodes,
-    { suffix: "apiserver-health-checks", description: "Google health-check probers to kube-apiserver /readyz", allow: [{ protocol: "tcp", ports: ["6443"] }], from: { cidrs: GCP_HEALTH_CHECK_RANGES }, to: ["master"] },
+    {
+      suffix: "apiserver-health-checks",
+      description: "Google health-check probers to kube-apiserver /readyz",
+      allow: [{ protocol: "tcp", ports: ["6443"] }],
+      from: { cidrs: GCP_HEALTH_CHECK_RANGES },
+      to: ["master"],
+    },
     ...rest,
   ];
 }

@@ -60,7 +60,9 @@ export function kubeletConfiguration(plan: ClusterPlan) {
     serverTLSBootstrap: false,
     ...(k.allowCgroupV1 ? { failCgroupV1: false } : {}),
     ...(k.evictionHard ? { evictionHard: k.evictionHard } : {}),
-    ...(k.imageGCHighThresholdPercent !== undefined ? { imageGCHighThresholdPercent: k.imageGCHighThresholdPercent, imageGCLowThresholdPercent: Math.min(80, k.imageGCHighThresholdPercent - 1) } : {}),
+    ...(k.imageGCHighThresholdPercent !== undefined
+      ? { imageGCHighThresholdPercent: k.imageGCHighThresholdPercent, imageGCLowThresholdPercent: Math.min(80, k.imageGCHighThresholdPercent - 1) }
+      : {}),
   };
 }
 
@@ -126,8 +128,8 @@ export function clusterConfiguration(plan: ClusterPlan) {
       extraArgs: args(apiserverArgs(c)),
       extraVolumes: apiserverMounts(c),
     },
-    controllerManager: { extraArgs: [...leaderElectionArgs(), ...args({ "profiling": "false", ...nodeMonitorArgs(plan) })] },
-    scheduler: { extraArgs: [...leaderElectionArgs(), ...args({ "profiling": "false" })] },
+    controllerManager: { extraArgs: [...leaderElectionArgs(), ...args({ profiling: "false", ...nodeMonitorArgs(plan) })] },
+    scheduler: { extraArgs: [...leaderElectionArgs(), ...args({ profiling: "false" })] },
     // Stacked: kubeadm runs a member on every master. External: every apiserver is given every
     // member's client URL, with the etcd CA and its own client certificate (etcd-cluster.ts).
     etcd:
@@ -211,7 +213,10 @@ export function workerJoinConfig(plan: ClusterPlan, pool: Pick<ResolvedNodePool,
       apiVersion: KUBEADM_API,
       kind: "JoinConfiguration",
       discovery: { bootstrapToken: { apiServerEndpoint: plan.endpoint.hostPort, token: TOKEN_PLACEHOLDER, caCertHashes: [caCertHash] } },
-      nodeRegistration: nodeRegistration(plan.config, NODE_NAME_PLACEHOLDER, NODE_IP_PLACEHOLDER, { labels: { "kubeadm-ha/pool": pool.name, ...pool.labels }, taints: pool.taints }),
+      nodeRegistration: nodeRegistration(plan.config, NODE_NAME_PLACEHOLDER, NODE_IP_PLACEHOLDER, {
+        labels: { "kubeadm-ha/pool": pool.name, ...pool.labels },
+        taints: pool.taints,
+      }),
     },
   ]);
 }

@@ -84,7 +84,9 @@ export function controlPlaneFacts(plan: ClusterPlan): ControlPlaneFacts {
     masters: plan.masters.map((m) => ({ name: m.name, zone: m.zone, address: m.ip, etcdMember: plan.etcd.topology === "stacked" })),
     ...(plan.etcd.topology === "external" ? { etcdMachines: plan.etcd.members.map((e) => ({ name: e.name, zone: e.zone, address: e.ip })) } : {}),
     workers: plan.staticWorkers.map((w) => ({ name: w.name, kubernetesVersion: plan.config.kubernetes.version })),
-    backups: b.enabled ? { enabled: true, every: b.every, keepDays: b.keepDays, destination: b.destination } : { enabled: false, ...(b.offReason ? { offReason: b.offReason } : {}) },
+    backups: b.enabled
+      ? { enabled: true, every: b.every, keepDays: b.keepDays, destination: b.destination }
+      : { enabled: false, ...(b.offReason ? { offReason: b.offReason } : {}) },
     encryption: { enabled: plan.config.kubernetes.encryption.enabled, provider: plan.config.kubernetes.encryption.provider },
     audit: { enabled: plan.config.kubernetes.audit.enabled },
   };

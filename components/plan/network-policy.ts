@@ -35,19 +35,71 @@ export function ingressRules(plan: ClusterPlan): IngressRule[] {
   // masters (their apiservers) to the members, the peer port between members, none on masters.
   const etcd: IngressRule[] = external
     ? [
-        { suffix: "etcd-client", description: "etcd's client port on the etcd machines from the masters (apiservers) only", allow: [{ protocol: "tcp", ports: [String(ETCD_CLIENT_PORT)] }], from: { roles: ["master"] }, to: ["etcd"] },
-        { suffix: "etcd-peer", description: "etcd's peer port between the etcd machines only", allow: [{ protocol: "tcp", ports: [String(ETCD_PEER_PORT)] }], from: { roles: ["etcd"] }, to: ["etcd"] },
+        {
+          suffix: "etcd-client",
+          description: "etcd's client port on the etcd machines from the masters (apiservers) only",
+          allow: [{ protocol: "tcp", ports: [String(ETCD_CLIENT_PORT)] }],
+          from: { roles: ["master"] },
+          to: ["etcd"],
+        },
+        {
+          suffix: "etcd-peer",
+          description: "etcd's peer port between the etcd machines only",
+          allow: [{ protocol: "tcp", ports: [String(ETCD_PEER_PORT)] }],
+          from: { roles: ["etcd"] },
+          to: ["etcd"],
+        },
       ]
-    : [{ suffix: "etcd", description: "etcd client and peer traffic between masters only", allow: [{ protocol: "tcp", ports: ["2379-2380"] }], from: { roles: ["master"] }, to: ["master"] }];
+    : [
+        {
+          suffix: "etcd",
+          description: "etcd client and peer traffic between masters only",
+          allow: [{ protocol: "tcp", ports: ["2379-2380"] }],
+          from: { roles: ["master"] },
+          to: ["master"],
+        },
+      ];
   const rules: IngressRule[] = [
-    { suffix: "apiserver-from-nodes", description: "kube-apiserver from nodes and the bastion (through the internal LB or directly)", allow: [{ protocol: "tcp", ports: ["6443"] }], from: { roles: ["master", "worker", "bastion"] }, to: ["master"] },
+    {
+      suffix: "apiserver-from-nodes",
+      description: "kube-apiserver from nodes and the bastion (through the internal LB or directly)",
+      allow: [{ protocol: "tcp", ports: ["6443"] }],
+      from: { roles: ["master", "worker", "bastion"] },
+      to: ["master"],
+    },
     ...etcd,
-    { suffix: "kubelet", description: "kubelet API from masters (logs, exec, port-forward)", allow: [{ protocol: "tcp", ports: ["10250"] }], from: { roles: ["master"] }, to: nodes },
-    { suffix: "ssh-from-bastion", description: external ? "SSH to nodes and etcd machines only from the bastion" : "SSH to nodes only from the bastion", allow: [{ protocol: "tcp", ports: ["22"] }], from: { roles: ["bastion"] }, to: external ? [...nodes, "etcd"] : nodes },
-    { suffix: "ssh-to-bastion", description: "SSH to the bastion only from the admin CIDRs", allow: [{ protocol: "tcp", ports: ["22"] }], from: { cidrs: [...plan.config.adminCidrs] }, to: ["bastion"] },
+    {
+      suffix: "kubelet",
+      description: "kubelet API from masters (logs, exec, port-forward)",
+      allow: [{ protocol: "tcp", ports: ["10250"] }],
+      from: { roles: ["master"] },
+      to: nodes,
+    },
+    {
+      suffix: "ssh-from-bastion",
+      description: external ? "SSH to nodes and etcd machines only from the bastion" : "SSH to nodes only from the bastion",
+      allow: [{ protocol: "tcp", ports: ["22"] }],
+      from: { roles: ["bastion"] },
+      to: external ? [...nodes, "etcd"] : nodes,
+    },
+    {
+      suffix: "ssh-to-bastion",
+      description: "SSH to the bastion only from the admin CIDRs",
+      allow: [{ protocol: "tcp", ports: ["22"] }],
+      from: { cidrs: [...plan.config.adminCidrs] },
+      to: ["bastion"],
+    },
   ];
-  if (cni === "calico") rules.push({ suffix: "cni", description: "Calico between nodes: IP-in-IP pod traffic and BGP", allow: [{ protocol: "ipip" }, { protocol: "tcp", ports: ["179"] }], from: { roles: nodes }, to: nodes });
-  if (cni === "flannel") rules.push({ suffix: "cni", description: "flannel VXLAN pod traffic between nodes", allow: [{ protocol: "udp", ports: ["8472"] }], from: { roles: nodes }, to: nodes });
+  if (cni === "calico")
+    rules.push({
+      suffix: "cni",
+      description: "Calico between nodes: IP-in-IP pod traffic and BGP",
+      allow: [{ protocol: "ipip" }, { protocol: "tcp", ports: ["179"] }],
+      from: { roles: nodes },
+      to: nodes,
+    });
+  if (cni === "flannel")
+    rules.push({ suffix: "cni", description: "flannel VXLAN pod traffic between nodes", allow: [{ protocol: "udp", ports: ["8472"] }], from: { roles: nodes }, to: nodes });
   return rules;
 }
 

@@ -31,9 +31,7 @@ export interface ProxyConfigInput {
 /** haproxy in TCP mode (TLS passes through to the apiservers) with HTTPS /readyz checks. */
 export function haproxyConfig(input: ProxyConfigInput): string {
   const c = PROXY_CHECK;
-  const servers = input.backends
-    .map((b) => `    server ${b.name} ${b.address}:${b.port} check check-ssl verify none inter ${c.interMs} fall ${c.fall} rise ${c.rise}`)
-    .join("\n");
+  const servers = input.backends.map((b) => `    server ${b.name} ${b.address}:${b.port} check check-ssl verify none inter ${c.interMs} fall ${c.fall} rise ${c.rise}`).join("\n");
   return `# Rendered by kubeadm-ha: kube-apiserver load balancing. Do not edit on the machine.
 global
     log stdout format raw local0 warning

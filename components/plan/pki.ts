@@ -104,6 +104,12 @@ export const KEY_SPEC = { algorithm: "ECDSA", ecdsaCurve: "P256" } as const;
 
 /** The three shared CAs of `clusterName`. Pure. */
 export function sharedCaSpecs(clusterName: string): CaSpec[] {
-  const ca = (id: CaSpec["id"], cn: string): CaSpec => ({ id, commonName: `${clusterName}-${cn}`, isCaCertificate: true, validityPeriodHours: CA_VALIDITY_HOURS, allowedUses: CA_USES });
+  const ca = (id: CaSpec["id"], cn: string): CaSpec => ({
+    id,
+    commonName: `${clusterName}-${cn}`,
+    isCaCertificate: true,
+    validityPeriodHours: CA_VALIDITY_HOURS,
+    allowedUses: CA_USES,
+  });
   return [ca("ca", "kubernetes-ca"), ca("front-proxy-ca", "front-proxy-ca"), ca("etcd-ca", "etcd-ca")];
 }

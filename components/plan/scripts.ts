@@ -420,13 +420,21 @@ ${osPackages(bundle)}
 ${kubernetesPackageFunctions(version, packages)}
 fetch_kubernetes
 install_kubernetes ${KUBERNETES_PACKAGES.join(" ")}
-${bundle ? `install -d -m 0755 /opt/cni/bin
+${
+  bundle
+    ? `install -d -m 0755 /opt/cni/bin
 install -m 0755 "${BUNDLE_DIR}"/cni/bin/* /opt/cni/bin/
-` : ""}
+`
+    : ""
+}
 ${containerdConfig(c)}import_images
 systemctl daemon-reload
-${c.kubernetes.cni.name === "bridge" ? `systemctl enable --now ${POD_ROUTES_SERVICE}
-` : ""}systemctl enable kubelet
+${
+  c.kubernetes.cni.name === "bridge"
+    ? `systemctl enable --now ${POD_ROUTES_SERVICE}
+`
+    : ""
+}systemctl enable kubelet
 
 mkdir -p "$(dirname "$MARKER")"
 touch "$MARKER"
@@ -1044,11 +1052,19 @@ else
   sudo ${paths.setEndpoint} ${endpointAddress}
 fi`;
   return `${header("Prepares a machine you own (what cloud-init does on GCP and AWS) from the files on standard input.")}
-${unpackCommand().split("\n").filter((l) => !l.startsWith("#") && !l.startsWith("set -euo")).join("\n").trim()}
+${unpackCommand()
+  .split("\n")
+  .filter((l) => !l.startsWith("#") && !l.startsWith("set -euo"))
+  .join("\n")
+  .trim()}
 ${setEndpoint}
 sudo ${paths.prepare}
-${hasEndpointServices ? `sudo /usr/local/sbin/kubeadm-ha-endpoint
-` : ""}`;
+${
+  hasEndpointServices
+    ? `sudo /usr/local/sbin/kubeadm-ha-endpoint
+`
+    : ""
+}`;
 }
 
 /**

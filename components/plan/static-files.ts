@@ -3,7 +3,7 @@
 import { MachineFile } from "./bundle";
 import { nodeBaseFiles } from "./cloud-init";
 import { APISERVER_PORT, ClusterPlan } from "./cluster-plan";
-import { prefixOf } from "./cidr";
+import { prefixOf } from "../config/cidr";
 import { LIFECYCLE_PATHS, nodeLabelsScript, resetScript } from "./host-lifecycle";
 import { TOKEN_FILE } from "./kubeadm";
 import { CERTIFICATES_PATHS } from "./certificates";
@@ -66,6 +66,20 @@ export function staticPrepareFiles(plan: ClusterPlan, m: StaticMachine): Machine
     { path: LIFECYCLE_PATHS.nodeName, mode: "0644", content: m.name + "\n" },
     { path: LIFECYCLE_PATHS.nodeLabels, mode: "0755", content: nodeLabelsScript() },
   ];
-  const written = [...files.map((f) => f.path), ...Object.values(paths), TOKEN_FILE, LIFECYCLE_PATHS.reset, ...CERTIFICATES_PATHS, BOOTSTRAP_TOKEN_SCRIPT, ...BACKUP_PATHS, ...ENCRYPTION_PATHS, ETCD_MEMBER_CONFIG, ETCD_MEMBER_RENDERED, ETCD_MEMBER_SCRIPT, ETCD_KUBELET_CONFIG, ETCD_KUBELET_DROPIN];
+  const written = [
+    ...files.map((f) => f.path),
+    ...Object.values(paths),
+    TOKEN_FILE,
+    LIFECYCLE_PATHS.reset,
+    ...CERTIFICATES_PATHS,
+    BOOTSTRAP_TOKEN_SCRIPT,
+    ...BACKUP_PATHS,
+    ...ENCRYPTION_PATHS,
+    ETCD_MEMBER_CONFIG,
+    ETCD_MEMBER_RENDERED,
+    ETCD_MEMBER_SCRIPT,
+    ETCD_KUBELET_CONFIG,
+    ETCD_KUBELET_DROPIN,
+  ];
   return [...files, { path: LIFECYCLE_PATHS.reset, mode: "0755", content: resetScript(plan.config, written) }];
 }

@@ -14,7 +14,16 @@ import { KUBELET_HEALTHZ } from "./control-plane-member";
 import { skippedPreflightChecks } from "./kubeadm";
 import { ETCD_CLIENT_PORT } from "./etcd-cluster";
 import { membersHealthyFunctions, staticPodFunction } from "./etcd-member";
-import { controllersLiveFunction, waitForFunctions, header, kubectlRetryFunction, kubeProxySettledFunction, kubernetesPackageFunctions, MEMBER_READY_TIMEOUT_S, paths } from "./scripts";
+import {
+  controllersLiveFunction,
+  waitForFunctions,
+  header,
+  kubectlRetryFunction,
+  kubeProxySettledFunction,
+  kubernetesPackageFunctions,
+  MEMBER_READY_TIMEOUT_S,
+  paths,
+} from "./scripts";
 
 /** The upgrade script on every node (its release and package source written in). */
 export const UPGRADE_SCRIPT = paths.upgrade;
@@ -46,28 +55,27 @@ export function upgradeOrder(plan: ClusterPlan): UpgradeStep[] {
   // First every node at once: the release within reach, its images imported. kubeadm rolls
   // kube-proxy and CoreDNS to the new release's images with the last master, before the
   // workers' turn: a node without them (air-gapped) would lose its kube-proxy until then.
-  const fetched = [...plan.etcd.members.map((m) => m.name), ...plan.masters.map((m) => m.name), ...plan.staticWorkers.map((w) => w.name)].map(
-    (node): UpgradeStep => ({ resource: `${node}-fetch-release`, node, on: "node", what: "the release's packages and images onto the node, every node at once, before any master moves" }),
-  );
-  const members = plan.etcd.members.map(
-    (m): UpgradeStep => ({
-      resource: `${m.name}-upgrade`,
-      node: m.name,
-      on: "node",
-      what: "every member healthy; kubeadm, its member on the etcd kubeadm names for the release (kubeadm init phase etcd local), its kubelet; a healthy member on it, every member healthy",
-    }),
-  );
-  const masters = plan.masters.map(
-    (m, i): UpgradeStep => ({
-      resource: `${m.name}-upgrade`,
-      node: m.name,
-      on: "node",
-      what:
-        i === 0
-          ? "kubeadm upgrade apply if the cluster is on the old release (else kubeadm upgrade node), drain, kubelet and kubectl, uncordon, healthy"
-          : "kubeadm upgrade node (apply if no master before it did), drain, kubelet and kubectl, uncordon, healthy",
-    }),
-  );
+  const fetched = [...plan.etcd.members.map((m) => m.name), ...plan.masters.map((m) => m.name), ...plan.staticWorkers.map((w) => w.name)].map((node): UpgradeStep => ({
+    resource: `${node}-fetch-release`,
+    node,
+    on: "node",
+    what: "the release's packages and images onto the node, every node at once, before any master moves",
+  }));
+  const members = plan.etcd.members.map((m): UpgradeStep => ({
+    resource: `${m.name}-upgrade`,
+    node: m.name,
+    on: "node",
+    what: "every member healthy; kubeadm, its member on the etcd kubeadm names for the release (kubeadm init phase etcd local), its kubelet; a healthy member on it, every member healthy",
+  }));
+  const masters = plan.masters.map((m, i): UpgradeStep => ({
+    resource: `${m.name}-upgrade`,
+    node: m.name,
+    on: "node",
+    what:
+      i === 0
+        ? "kubeadm upgrade apply if the cluster is on the old release (else kubeadm upgrade node), drain, kubelet and kubectl, uncordon, healthy"
+        : "kubeadm upgrade node (apply if no master before it did), drain, kubelet and kubectl, uncordon, healthy",
+  }));
   const cp = `${plan.name}-control-plane`;
   const workers = plan.staticWorkers.flatMap((w): UpgradeStep[] => [
     { resource: `${cp}-drain-${w.name}`, node: w.name, on: "control-plane", what: "refuse unless every master runs the release; cordon and drain" },
@@ -99,7 +107,9 @@ export function upgradeOrder(plan: ClusterPlan): UpgradeStep[] {
 export function upgradeScript(plan: ClusterPlan): string {
   const c = plan.config;
   const want = `v${c.kubernetes.version}`;
-  const skip = skippedPreflightChecks(c).map((check) => ` --ignore-preflight-errors=${check}`).join("");
+  const skip = skippedPreflightChecks(c)
+    .map((check) => ` --ignore-preflight-errors=${check}`)
+    .join("");
   return `${header(`Upgrades this node, or a worker from a master, to Kubernetes ${want}: kubeadm upgrade, drain, kubelet and kubectl, uncordon.`)}
 usage="usage: kubeadm-ha-upgrade fetch|${plan.etcd.topology === "external" ? "etcd|" : ""}master|drain|node|uncordon NODE"
 action="\${1:?$usage}"
@@ -351,7 +361,14 @@ function etcdAction(): string {
 
 /** A step's command: the upgrade script's action for one node, run as root. */
 export function upgradeCommand(plan: ClusterPlan, action: "fetch" | "etcd" | "master" | "drain" | "node" | "uncordon", node: string): string {
-  const what = { fetch: "Fetches, for its upgrade,", etcd: "Upgrades", master: "Upgrades", node: "Upgrades", drain: "Drains, for its upgrade,", uncordon: "Uncordons, once upgraded," }[action];
+  const what = {
+    fetch: "Fetches, for its upgrade,",
+    etcd: "Upgrades",
+    master: "Upgrades",
+    node: "Upgrades",
+    drain: "Drains, for its upgrade,",
+    uncordon: "Uncordons, once upgraded,",
+  }[action];
   return `${header(`${what} ${node} to Kubernetes v${plan.config.kubernetes.version} (see ${UPGRADE_SCRIPT}).`)}
 sudo ${UPGRADE_SCRIPT} ${action} ${node}
 `;

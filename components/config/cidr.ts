@@ -1,4 +1,5 @@
-// IPv4 CIDR helpers over the ip-address library. Pure.
+// IPv4 CIDR helpers over the ip-address library: validation checks addresses with them, the
+// plan lays out subnets with them. Pure.
 import { Address4 } from "ip-address";
 
 /** Parses `a.b.c.d/n`; returns undefined when it is not a valid IPv4 CIDR. */

@@ -1,0 +1,42 @@
+// The layering is a check, not a comment (eslint.config.mjs): the validated config and the
+// pure plan import no Pulumi package, config does not import plan, plan imports no
+// component. ESLint lints code as if it were a file at each place in the tree.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "path";
+import { ESLint } from "eslint";
+import { ROOT } from "./helpers";
+
+const eslint = new ESLint({ cwd: ROOT });
+
+/** The rules `code` breaks as the file at `path`, with their messages. */
+async function broken(path: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: join(ROOT, path) });
+  return result.messages.map((m) => `${m.ruleId}: ${m.message}`);
+}
+
+test("config/ and plan/ import no Pulumi package; the components do", async () => {
+  for (const path of ["components/config/example.ts", "components/plan/example.ts"]) {
+    const [problem, ...more] = await broken(path, 'import * as pulumi from "@pulumi/pulumi";\nexport const stack = pulumi.getStack();\n');
+    assert.match(problem, /^no-restricted-imports: .*'@pulumi\/pulumi'.*pure: no Pulumi package/, path);
+    assert.deepEqual(more, []);
+  }
+  assert.deepEqual(await broken("components/example.ts", 'import * as pulumi from "@pulumi/pulumi";\nexport const stack = pulumi.getStack();\n'), []);
+});
+
+test("config/ does not import plan/; plan/ imports config/ and itself, never a component", async () => {
+  assert.match(
+    (await broken("components/config/example.ts", 'import { planCluster } from "../plan/cluster-plan";\nexport const p = planCluster;\n'))[0],
+    /config\/ comes before plan\//,
+  );
+  assert.deepEqual(
+    await broken(
+      "components/plan/example.ts",
+      'import { ClusterConfig } from "../config/validate";\nimport { KUBEADM_API } from "./kubeadm";\nexport type C = ClusterConfig;\nexport const a = KUBEADM_API;\n',
+    ),
+    [],
+  );
+  for (const component of ["../cluster", "../gcp/node-pool", "../aws/infrastructure", "../bootstrap"]) {
+    assert.match((await broken("components/plan/example.ts", `import * as c from "${component}";\nexport const x = c;\n`))[0] ?? "", /plan\/ sits below the components/, component);
+  }
+});
