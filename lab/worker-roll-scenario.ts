@@ -13,7 +13,8 @@
 // which the ready step drains itself. The labels and cordons are taken back afterwards.
 import { LabCluster } from "./cluster";
 import { ClusterFacts, masterOf, workloadSampler } from "./cluster-scenarios";
-import { drainGenerationCommand, generationReadyCommand, GENERATION_LABEL, POOL_LABEL } from "../components/plan/worker-roll";
+import { drainGenerationCommand, generationReadyCommand, GENERATION_LABEL } from "../components/plan/worker-roll";
+import { POOL_LABEL } from "../components/plan/labels";
 
 export interface WorkersRolled {
   pool: string;

@@ -1,10 +1,15 @@
-// README stays true: every config key of the schema has a row in the config reference.
+// README stays true: every config key of the schema has a row in the config reference, and
+// the numbers it gives for the endpoint's checks are the ones the code configures.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "fs";
 import { join } from "path";
 import { clusterConfigSchema } from "../components/config/schema";
 import { federationConfigSchema } from "../components/config/federation";
+import { fromRawConfig, validateClusterConfig } from "../components/config/validate";
+import { APISERVER_HEALTH_CHECK, APISERVER_TARGET_HEALTH_CHECK, endpointMarkDownSeconds, PROXY_CHECK } from "../components/plan/endpoint-checks";
+import { shutdownDelaySeconds } from "../components/plan/apiserver-flags";
+import { readStackFile } from "../render/render";
 import { ROOT } from "./helpers";
 
 /** Leaf keys of a zod object schema, as `a.b`, `list[].c`. */
@@ -50,4 +55,21 @@ test("README's federation reference lists every federation config key", () => {
     keys.filter((k) => !readme.includes(`| \`${k}\` |`)),
     [],
   );
+});
+
+test("README's numbers for the endpoint's health checks and the apiservers' shutdown delay are the code's", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8").replace(/\s+/g, " ");
+  const gcp = APISERVER_HEALTH_CHECK;
+  const aws = APISERVER_TARGET_HEALTH_CHECK;
+  assert.ok(readme.includes(`HTTPS /readyz every ${gcp.checkIntervalSec} s, down after ${gcp.unhealthyThreshold}`), "GCP's check in the picture");
+  assert.ok(readme.includes(`HTTPS \`/readyz\` on 6443 every ${aws.interval} s, unhealthy after ${aws.unhealthyThreshold}`), "AWS's target group check");
+  assert.equal(PROXY_CHECK.interMs, 1000, "README says haproxy checks every second");
+  assert.ok(readme.includes(`HTTPS \`/readyz\` checks every second, down after ${PROXY_CHECK.fall} failures`), "haproxy's check");
+  // Design notes: each endpoint's worst case, and the delay that covers it.
+  const delays = ["onprem-vip", "gcp-three-zone", "aws-three-az"].map((stack) => {
+    const raw = readStackFile(join(ROOT, "stacks"), stack).config;
+    const c = validateClusterConfig(fromRawConfig(raw), stack, raw);
+    return `${endpointMarkDownSeconds(c)} s: ${shutdownDelaySeconds(c)} s`;
+  });
+  assert.ok(readme.includes(`(haproxy ${delays[0]}; the GCP load balancer ${delays[1]}; the AWS NLB ${delays[2]},`), `README's shutdown delays: ${delays.join(", ")}`);
 });

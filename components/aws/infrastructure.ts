@@ -13,6 +13,7 @@ import { AwsNodePool } from "./node-pool";
 import { AwsSecurityGroups } from "./security-groups";
 import { instanceRole, METADATA_OPTIONS, rootVolume, tags } from "./vm";
 import { BASTION_DISK_GB } from "../plan/cluster-plan";
+import { awsTagKey, LABEL } from "../plan/labels";
 
 export interface AwsInfrastructureArgs extends InfrastructureArgs {
   /** AMI of every machine: the stack's `image`, or the looked-up Ubuntu 24.04 AMI. */
@@ -55,7 +56,7 @@ export class AwsInfrastructure extends InfrastructureComponent {
         metadataOptions: METADATA_OPTIONS,
         rootBlockDevice: rootVolume(BASTION_DISK_GB),
         userData: args.bastionUserData,
-        tags: tags(plan.name, plan.bastion.name, { "kubeadm-ha/role": "bastion" }),
+        tags: tags(plan.name, plan.bastion.name, { [awsTagKey(LABEL.role)]: "bastion" }),
       },
       { parent: this, ignoreChanges: ["ami"] },
     );

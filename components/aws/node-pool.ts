@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import { ROOT_DEVICE } from "../plan/aws-plan";
 import { METADATA_OPTIONS, tags } from "./vm";
 import { NodePoolArgs } from "../platform";
-import { asAwsTags, workerLabels } from "../plan/labels";
+import { asAwsTags, awsTagKey, LABEL, workerLabels } from "../plan/labels";
 import { generationGroupName } from "../plan/worker-roll";
 
 export interface AwsNodePoolArgs extends NodePoolArgs {
@@ -67,7 +67,7 @@ export class AwsNodePool extends pulumi.ComponentResource {
             healthCheckType: "EC2",
             tags: [
               { key: "Name", value: z.name, propagateAtLaunch: true },
-              { key: "kubeadm-ha/cluster", value: plan.name, propagateAtLaunch: true },
+              { key: awsTagKey(LABEL.cluster), value: plan.name, propagateAtLaunch: true },
             ],
           },
           { ...parent, ignoreChanges: ["desiredCapacity"] },

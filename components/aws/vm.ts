@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { METADATA_OPTIONS } from "../plan/aws-plan";
 import { ClusterPlan } from "../plan/cluster-plan";
+import { awsTagKey, LABEL } from "../plan/labels";
 
 export { METADATA_OPTIONS };
 
@@ -13,7 +14,7 @@ export function rootVolume(sizeGb: number) {
 
 /** Name tag plus the cluster's tags. */
 export function tags(cluster: string, name: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { Name: name, "kubeadm-ha/cluster": cluster, ...extra };
+  return { Name: name, [awsTagKey(LABEL.cluster)]: cluster, ...extra };
 }
 
 /** What a component of machines at fixed addresses (the masters, an external etcd's) is given. */

@@ -3,7 +3,7 @@
 // once, naming the key, the value and the fix. Pure: no Pulumi imports.
 import { z } from "zod";
 import { ConfigError, ConfigProblem, fromRawConfig, hintFor } from "./validate";
-import { NAMESPACE } from "./schema";
+import { keyOf, NAMESPACE } from "./schema";
 
 /** TTL of the federation's DNS records when none is given, seconds. */
 export const DEFAULT_DNS_TTL = 30;
@@ -94,10 +94,6 @@ const HINTS: Record<string, string> = {
   "services.healthCheckPath": "set it to an HTTP path that answers 200 while the copy is healthy, e.g. /healthz",
   aliases: "e.g. {name: eu.nginx.acme.com., service: nginx, region: europe-west1}",
 };
-
-function keyOf(path: ReadonlyArray<PropertyKey>): string {
-  return NAMESPACE + ":" + path.map((p, i) => (typeof p === "number" ? `[${p}]` : (i ? "." : "") + String(p))).join("");
-}
 
 /** True when the stack config says it is a federation. */
 export function isFederation(all: Record<string, string>): boolean {

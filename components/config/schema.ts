@@ -7,6 +7,18 @@ import { DURATION_RE } from "./durations";
 /** Config namespace: every key in a stack file is `kubeadm-ha:<key>`. */
 export const NAMESPACE = "kubeadm-ha";
 
+/** The stack file's key at `path`: ["nodePools", 0, "labels"] -> `kubeadm-ha:nodePools[0].labels`. */
+export function keyOf(path: ReadonlyArray<PropertyKey>): string {
+  return NAMESPACE + ":" + path.map((p, i) => (typeof p === "number" ? `[${p}]` : (i ? "." : "") + String(p))).join("");
+}
+
+/**
+ * Longest cluster and pool name: resource names are built from them (`<cluster>-<pool>-<zone>`,
+ * AWS load balancers at 32 characters, GCP instance templates, etc.).
+ */
+export const CLUSTER_NAME_MAX = 20;
+export const POOL_NAME_MAX = 20;
+
 /** Kubernetes release installed from pkgs.k8s.io when `kubernetes.version` is left out. */
 export const DEFAULT_KUBERNETES_VERSION = "1.34.2";
 /** Calico release applied after `kubeadm init` when `kubernetes.cni.version` is left out. */
@@ -138,7 +150,7 @@ const taint = z
 export const nodePoolSchema = z
   .object({
     /** Pool name, part of every machine name of the pool. */
-    name: z.string().regex(dns1123Label, "must be lower-case letters, digits and '-', starting with a letter").max(20),
+    name: z.string().regex(dns1123Label, "must be lower-case letters, digits and '-', starting with a letter").max(POOL_NAME_MAX),
     /** @default every zone of the cluster */
     zones: z.array(z.string()).min(1).optional(),
     /** @default PLATFORMS[platform].workerMachineType */
@@ -170,7 +182,7 @@ export const clusterConfigSchema = z
     /** Where machines come from. @default "gcp" */
     platform: z.enum(["gcp", "aws", "static"]).default("gcp"),
     /** Cluster name: prefix of every resource name. @default the stack name */
-    clusterName: z.string().regex(dns1123Label, "must be lower-case letters, digits and '-', starting with a letter").max(20).optional(),
+    clusterName: z.string().regex(dns1123Label, "must be lower-case letters, digits and '-', starting with a letter").max(CLUSTER_NAME_MAX).optional(),
     /** Cloud region of every machine, e.g. europe-west1. Required. */
     region: z.string().min(1).optional(),
     /** Zones of the region; one master per zone (round-robin when there are more masters than zones). Required. */
@@ -536,7 +548,7 @@ export const SECRET_KEYS = ["sshPrivateKey", "backups.s3.secretAccessKey"];
 export const FIX_HINTS: Record<string, string> = {
   layout: 'set it to "cluster" (or leave it out), or to "federation" for a federation stack',
   platform: 'set it to "gcp", "aws" or "static" (or leave it out for gcp)',
-  clusterName: "use up to 20 lower-case letters, digits and '-', starting with a letter, e.g. prod",
+  clusterName: `use up to ${CLUSTER_NAME_MAX} lower-case letters, digits and '-', starting with a letter, e.g. prod`,
   region: "set the cloud region, e.g. `pulumi config set kubeadm-ha:region europe-west1`",
   zones: "list three or more distinct zones of the region, e.g. [europe-west1-b, europe-west1-c, europe-west1-d]",
   controlPlane: "use controlPlane.count 3 or 5, highAvailability true or false, and a machine type such as e2-standard-4",
@@ -628,7 +640,7 @@ export const FIX_HINTS: Record<string, string> = {
   bastion: "use bastion.machineType, e.g. e2-small",
   "controlPlane.diskSizeGb": "use a whole number of GB from 20 to 65536, e.g. 100",
   "nodePools.diskSizeGb": "use a whole number of GB from 20 to 65536, e.g. 100",
-  "nodePools.name": "use up to 20 lower-case letters, digits and '-', starting with a letter, e.g. general",
+  "nodePools.name": `use up to ${POOL_NAME_MAX} lower-case letters, digits and '-', starting with a letter, e.g. general`,
   "nodePools.zones": "list one or more of the cluster's zones, or leave zones out for all of them",
   "nodePools.nodesPerZone": "use a whole number from 0, between minPerZone and maxPerZone, e.g. 3",
   "nodePools.minPerZone": "use a whole number from 0, at most nodesPerZone",

@@ -12,6 +12,8 @@ import {
   FIX_HINTS,
   SECRET_KEYS,
   NAMESPACE,
+  keyOf,
+  CLUSTER_NAME_MAX,
   NodePoolConfig,
   ParsedClusterConfig,
   DEFAULT_CALICO_VERSION,
@@ -137,15 +139,6 @@ export const AWS_MAX_NODE_CIDR_PREFIX = 22;
 export const AWS_MAX_ZONES = 6;
 /** GCP: longest instance-template name prefix (`<cluster>-<pool>-`) that still gets the provider's full unique suffix; longer ones get a shortened, collision-prone one (the render refuses them). */
 export const GCP_NAME_PREFIX_MAX = 37;
-
-function keyOf(path: ReadonlyArray<PropertyKey>): string {
-  let s = NAMESPACE + ":";
-  path.forEach((p, i) => {
-    if (typeof p === "number") s += `[${p}]`;
-    else s += (i === 0 ? "" : ".") + String(p);
-  });
-  return s;
-}
 
 function valueAt(obj: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   let v: unknown = obj;
@@ -723,10 +716,10 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
   const add = (path: PropertyKey[], message: string, fix?: string) => problems.push({ key: keyOf(path), message, fix: fix ?? hint(path) });
 
   const clusterName = c.clusterName ?? stackName;
-  if ((c.clusterName === undefined && !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(stackName)) || clusterName.length > 20) {
+  if ((c.clusterName === undefined && !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(stackName)) || clusterName.length > CLUSTER_NAME_MAX) {
     add(
       ["clusterName"],
-      `the cluster name defaults to the stack name ${show(stackName)}, which is not a valid name (up to 20 lower-case letters, digits and '-')`,
+      `the cluster name defaults to the stack name ${show(stackName)}, which is not a valid name (up to ${CLUSTER_NAME_MAX} lower-case letters, digits and '-')`,
       "set kubeadm-ha:clusterName explicitly, e.g. prod",
     );
   }
@@ -855,7 +848,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
     poolNames.add(p.name);
     // GCP: the pool's instance template is named `<cluster>-<pool>-` + a generated suffix (components/gcp/node-pool.ts).
     const prefix = `${clusterName}-${p.name}-`;
-    if (c.platform === "gcp" && clusterName.length <= 20 && prefix.length > GCP_NAME_PREFIX_MAX) {
+    if (c.platform === "gcp" && clusterName.length <= CLUSTER_NAME_MAX && prefix.length > GCP_NAME_PREFIX_MAX) {
       add(
         ["nodePools", i, "name"],
         `pool name ${show(p.name)} after cluster name ${show(clusterName)} makes the instance template prefix ${show(prefix)}, ${prefix.length} characters; above ${GCP_NAME_PREFIX_MAX}, GCP template names get a shortened, collision-prone suffix`,

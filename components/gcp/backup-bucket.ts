@@ -3,6 +3,7 @@ import * as gcp from "@pulumi/gcp";
 import * as random from "@pulumi/random";
 import { ClusterPlan } from "../plan/cluster-plan";
 import { BackupDestination, backupBucketName, BUCKET_SUFFIX_BYTES, NONCURRENT_DAYS } from "../plan/backups";
+import { LABEL } from "../plan/labels";
 
 export interface GcpBackupBucketArgs {
   plan: ClusterPlan;
@@ -37,7 +38,7 @@ export class GcpBackupBucket extends pulumi.ComponentResource {
           { action: { type: "Delete" }, condition: { age: plan.config.backups.keepDays, withState: "LIVE" } },
           { action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: NONCURRENT_DAYS, withState: "ARCHIVED" } },
         ],
-        labels: { "kubeadm-ha-cluster": plan.name },
+        labels: { [LABEL.cluster]: plan.name },
       },
       // The snapshots outlive the cluster: `pulumi destroy` leaves the bucket (and its objects).
       { ...parent, retainOnDelete: true },

@@ -12,6 +12,7 @@ import * as gcp from "@pulumi/gcp";
 import { gcpInstanceIdentity, networkTag, tokenSecretId } from "../plan/gcp-plan";
 import { BASTION_DISK_GB } from "../plan/cluster-plan";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
+import { LABEL } from "../plan/labels";
 
 /** Everything a cluster needs from GCP: network, bastion, masters, the apiserver LB, and later the pools. */
 export class GcpInfrastructure extends InfrastructureComponent {
@@ -90,7 +91,7 @@ export class GcpInfrastructure extends InfrastructureComponent {
     // and destroys the old one.
     const secret = new gcp.secretmanager.Secret(
       `${plan.name}-bootstrap-token`,
-      { secretId: tokenSecretId(plan), replication: { auto: {} }, labels: { "kubeadm-ha-cluster": plan.name } },
+      { secretId: tokenSecretId(plan), replication: { auto: {} }, labels: { [LABEL.cluster]: plan.name } },
       parent,
     );
     const version = new gcp.secretmanager.SecretVersion(

@@ -7,6 +7,7 @@ import { APISERVER_PORT, ClusterPlan, MasterPlan, ZONE_LABEL } from "./cluster-p
 import { ClusterConfig, ResolvedNodePool } from "../config/validate";
 import { apiserverArgs, apiserverMounts } from "./apiserver-flags";
 import { clientUrl, EtcdMemberPlan, ETCD_CLIENT_PORT, externalEtcd, INITIAL_CLUSTER_PLACEHOLDER, INITIAL_CLUSTER_STATE_PLACEHOLDER, peerUrl } from "./etcd-cluster";
+import { POOL_LABEL } from "./labels";
 
 export const TOKEN_PLACEHOLDER = "@@KUBEADM_HA_BOOTSTRAP_TOKEN@@";
 export const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
@@ -214,7 +215,7 @@ export function workerJoinConfig(plan: ClusterPlan, pool: Pick<ResolvedNodePool,
       kind: "JoinConfiguration",
       discovery: { bootstrapToken: { apiServerEndpoint: plan.endpoint.hostPort, token: TOKEN_PLACEHOLDER, caCertHashes: [caCertHash] } },
       nodeRegistration: nodeRegistration(plan.config, NODE_NAME_PLACEHOLDER, NODE_IP_PLACEHOLDER, {
-        labels: { "kubeadm-ha/pool": pool.name, ...pool.labels },
+        labels: { [POOL_LABEL]: pool.name, ...pool.labels },
         taints: pool.taints,
       }),
     },

@@ -1,7 +1,7 @@
 // Labels (GCP) and tags (AWS) that say what a machine is to the people and tools
 // that read the cloud: the policy pack (policy/) finds masters and etcd members by
 // them. Pure: no Pulumi imports.
-import { ClusterPlan } from "./cluster-plan";
+import type { ClusterPlan } from "./cluster-plan";
 
 /** Label keys on GCP machines; AWS tags are the same words with '/' ("kubeadm-ha/role"). */
 export const LABEL = {
@@ -13,7 +13,12 @@ export const LABEL = {
   controlPlane: "kubeadm-ha-control-plane",
   /** The Kubernetes release a machine (or a worker group's template) is configured for: `v1-34-2`. */
   kubernetes: "kubeadm-ha-kubernetes",
+  /** The node pool of a worker group's machines. */
+  pool: "kubeadm-ha-pool",
 } as const;
+
+/** The Kubernetes node label naming a worker's pool (kubeadm's join config sets it; the pool's roll reads it). */
+export const POOL_LABEL = "kubeadm-ha/pool";
 
 /** A release as a label value (GCP label values allow no dots): `1.34.2` -> `v1-34-2`. */
 export const versionLabel = (version: string) => `v${version.replace(/^v/, "").replace(/\./g, "-")}`;
@@ -45,7 +50,7 @@ export function etcdMachineLabels(plan: ClusterPlan): Record<string, string> {
 
 /** Labels of a worker group's template (GCP) or tags of its launch template (AWS, through `asAwsTags`). */
 export function workerLabels(plan: ClusterPlan, pool: string): Record<string, string> {
-  return { [LABEL.cluster]: plan.name, [LABEL.role]: "worker", "kubeadm-ha-pool": pool, [LABEL.kubernetes]: versionLabel(plan.config.kubernetes.version) };
+  return { [LABEL.cluster]: plan.name, [LABEL.role]: "worker", [LABEL.pool]: pool, [LABEL.kubernetes]: versionLabel(plan.config.kubernetes.version) };
 }
 
 /** The same labels as AWS tags (`kubeadm-ha/...` keys). */

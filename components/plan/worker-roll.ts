@@ -8,11 +8,11 @@
 import { createHash } from "crypto";
 import { controllersLiveFunction, header, kubectlRetryFunction, kubeProxySettledFunction } from "./scripts";
 import { UPGRADED_READY_TIMEOUT_S, DRAIN_TIMEOUT_S } from "./upgrade";
+import { POOL_LABEL } from "./labels";
 
 /** The node label naming a worker's generation (set by its join config). */
 export const GENERATION_LABEL = "kubeadm-ha/generation";
 /** The node label naming a worker's pool (set by its join config). */
-export const POOL_LABEL = "kubeadm-ha/pool";
 
 /** A pool's generation: 8 hex digits of what makes its workers (each part as the program renders it). */
 export function workerGeneration(parts: string[]): string {
