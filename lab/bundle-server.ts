@@ -33,7 +33,15 @@ export function serveBundle(dir: string, host: string, port: number): Promise<Bu
     createReadStream(path).pipe(res);
   });
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === "EADDRINUSE"
+          ? new Error(
+              `${host}:${port} is in use: another lab still serves its bundle there (a run with --keep leaves its process running); stop that process (ss -ltnp 'sport = :${port}' names it) and run again`,
+            )
+          : e,
+      ),
+    );
     server.listen(port, host, () =>
       resolve({
         url: `http://${host}:${port}`,

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from "fs";
 import { join } from "path";
 import { serveBundle } from "../lab/bundle-server";
 import { freePort, tempDir } from "./helpers";
+import { createServer } from "net";
 
 test("the bundle server serves files under its folder and answers anything else, a malformed %-escape too, with 404", async () => {
   const dir = tempDir("bundle-server-");
@@ -19,5 +20,19 @@ test("the bundle server serves files under its folder and answers anything else,
     assert.equal((await fetch(`${server.url}/bin/kubeadm`, { method: "POST" })).status, 405);
   } finally {
     await server.close();
+  }
+});
+
+test("a port another process holds is refused, saying what to stop", async () => {
+  const port = await freePort();
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(port, "127.0.0.1", r));
+  try {
+    await assert.rejects(
+      serveBundle(tempDir("bundle-server-"), "127.0.0.1", port),
+      new RegExp(`^Error: 127\\.0\\.0\\.1:${port} is in use: another lab still serves its bundle there .*ss -ltnp 'sport = :${port}'`),
+    );
+  } finally {
+    holder.close();
   }
 });
