@@ -34,9 +34,8 @@ export async function leaseHolder(c: LabCluster, master: string, lease: string):
   return holderNode(await c.kubectl(master, ["-n", "kube-system", "get", "lease", lease, "-o", "jsonpath={.spec.holderIdentity}"]))!;
 }
 
-/** etcd members seen from one master's etcd: voters, learners, and whether every one answers health. */
 /** kubectl arguments that run etcdctl in a master's etcd pod, against that member. */
-const etcdctlIn = (master: string) => [
+export const etcdctlIn = (master: string) => [
   "-n",
   "kube-system",
   "exec",
@@ -60,6 +59,7 @@ export async function readyStatus(c: LabCluster, from: string, node: string): Pr
   );
 }
 
+/** etcd members seen from one master's etcd: voters, learners, and whether every one answers health. */
 export async function etcdMembers(c: LabCluster, master: string): Promise<{ voters: string[]; learners: string[]; healthy: boolean }> {
   const etcdctl = etcdctlIn(master);
   const list = JSON.parse(await c.kubectl(master, [...etcdctl, "member", "list", "-w", "json"])) as { members: Array<{ name: string; isLearner?: boolean }> };

@@ -12,7 +12,7 @@
 import { readFileSync, writeFileSync } from "fs";
 import { parse, stringify } from "yaml";
 import { LabCluster, stepSpans } from "./cluster";
-import { ClusterFacts, masterOf } from "./cluster-scenarios";
+import { ClusterFacts, etcdctlIn, masterOf } from "./cluster-scenarios";
 import { ENCRYPTION_OUTPUT, EncryptionOutput, storedPrefix } from "../components/plan/encryption";
 import { AUDIT_LOG } from "../components/plan/audit";
 
@@ -43,21 +43,7 @@ export interface EncryptionRun {
 
 const SECRET = "kubeadm-ha-lab-encryption";
 const DATA = "lab-secret-value-that-must-never-be-logged";
-const etcdctlGet = (master: string, key: string) => [
-  "-n",
-  "kube-system",
-  "exec",
-  `etcd-${master}`,
-  "--",
-  "etcdctl",
-  "--endpoints=https://127.0.0.1:2379",
-  "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
-  "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt",
-  "--key=/etc/kubernetes/pki/etcd/healthcheck-client.key",
-  "get",
-  key,
-  "--print-value-only",
-];
+const etcdctlGet = (master: string, key: string) => [...etcdctlIn(master), "get", key, "--print-value-only"];
 
 /** The first bytes of a Secret's value in etcd, read on `master`'s member. */
 async function storedBytes(c: LabCluster, master: string, name: string): Promise<string> {
