@@ -14,6 +14,7 @@ import { ConfigError, ConfigProblem, fromRawConfig, validateClusterConfig } from
 import { SETTLED_OUTPUT, settledOf } from "../components/config/settled";
 import { clusterOf } from "../components/cluster-main";
 import { readStackFile } from "../render/render";
+import { hostAt } from "../components/config/cidr";
 import { installMocks, MOCK_ORGANIZATION, PROJECT } from "../render/mocks";
 import { fakeBundle, ROOT } from "./helpers";
 
@@ -84,7 +85,7 @@ for (const role of ["masters", "workers"]) {
 const ETCD_HOSTS = (raw: Raw) =>
   ["a", "b", "c"].map((z, i) => ({
     name: `${raw.clusterName}-etcd-${i}`,
-    address: `${String(raw.network.nodeCidr).split(".").slice(0, 3).join(".")}.${220 + i}`,
+    address: hostAt(raw.network.nodeCidr, 220 + i),
     zone: `rack-${z}`,
   }));
 example("etcd", { topology: "stacked" });

@@ -113,6 +113,9 @@ function prepare(stack: string): Promise<Prepared> {
 
 const said = (r: Run) => (r.stdout + r.stderr).trim();
 
+/** The stack's etcd is on machines of its own (kubeadm's `etcd.external`). */
+const externalEtcd = (p: Prepared) => p.cluster.etcd?.external !== undefined;
+
 /**
  * kubeadm ignores a KubeletConfiguration in a JoinConfiguration file (a joining kubelet
  * takes the cluster-wide `kubelet-config` ConfigMap that init uploaded), and says so.
@@ -313,7 +316,7 @@ for (const stack of STACKS) {
     const { p, runs, before } = await phases(stack);
     const out = runs.map(said).join("\n");
     // An external etcd's CA and certificates are its own machines' (and the apiservers' client certificate the program's): kubeadm makes none of them on a master.
-    const external = p.cluster.etcd?.external !== undefined;
+    const external = externalEtcd(p);
     for (const ca of ["ca", "front-proxy-ca", ...(external ? [] : ["etcd/ca"])]) assert.match(out, new RegExp(`Using existing ${ca} certificate authority`), out);
     if (external)
       for (const what of ["etcd/ca certificate authority", "etcd/server certificate", "apiserver-etcd-client certificate"])
@@ -353,7 +356,7 @@ for (const stack of STACKS) {
   test(`the static pod manifests for ${stack} exist and carry the rendered extraArgs`, { skip: SKIP }, async () => {
     const { p } = await phases(stack);
     const master0 = (p.render.outputs.masters as Array<{ name: string; address: string }>)[0];
-    const external = p.cluster.etcd?.external !== undefined;
+    const external = externalEtcd(p);
     const manifests: Array<[string, "apiServer" | "controllerManager" | "scheduler" | "etcd"]> = [
       ["kube-apiserver", "apiServer"],
       ["kube-controller-manager", "controllerManager"],
