@@ -178,6 +178,40 @@ export class LabCluster {
     return out;
   }
 
+  /**
+   * Each master's apiserver starts so far: the kubelet's log files of its containers (one per
+   * start, in the pod's folder; a new pod, its manifest changed, has a new folder).
+   */
+  async apiserverStarts(masters: string[]): Promise<ApiserverStarts> {
+    const starts = await Promise.all(
+      masters.map(async (m) => [m, (await this.exec(m, ["sh", "-c", `ls -dtr ${APISERVER_POD_LOGS} 2>/dev/null || true`])).stdout.split("\n").filter(Boolean)] as const),
+    );
+    return { at: new Date(), files: Object.fromEntries(starts) };
+  }
+
+  /**
+   * The apiservers started again since `before`, and why, as the kubelet and the container
+   * before told it: how it ended (its log's last lines) and what the kubelet said about it.
+   * Empty: none restarted.
+   */
+  async apiserverRestarts(before: ApiserverStarts): Promise<string[]> {
+    const now = await this.apiserverStarts(Object.keys(before.files));
+    const since = before.at.toISOString().replace("T", " ").slice(0, 19);
+    return Promise.all(
+      Object.entries(now.files)
+        .map(([m, files]) => ({ m, fresh: files.filter((f) => !before.files[m].includes(f)), last: before.files[m].at(-1) }))
+        .filter(({ fresh }) => fresh.length > 0)
+        .map(async ({ m, fresh, last }) => {
+          const run = async (cmd: string) => (await this.exec(m, ["sh", "-c", cmd])).stdout.trim();
+          const ended = last ? await run(`tail -n 6 '${last}' 2>/dev/null | cut -c1-300`) : "";
+          const kubelet = await run(
+            `journalctl -u kubelet --no-pager -o cat --since '${since} UTC' 2>/dev/null | grep -i 'kube-apiserver' | grep -iv 'status_manager' | tail -n 12 | cut -c1-300`,
+          );
+          return `${m}'s apiserver started again ${fresh.length} time(s) (${fresh.join(", ")}); the one before ended:\n${ended || "(no log)"}\nthe kubelet on it said:\n${kubelet || "(nothing about kube-apiserver)"}`;
+        }),
+    );
+  }
+
   async diagnose(): Promise<string> {
     return (await this.hostReports())
       .flatMap((r) => [
@@ -252,6 +286,13 @@ export class LabCluster {
     LabHosts.down(this.log);
   }
 }
+
+/** Each master's apiserver container log files at a moment (one per start). */
+export interface ApiserverStarts {
+  at: Date;
+  files: Record<string, string[]>;
+}
+const APISERVER_POD_LOGS = `${POD_LOGS}/kube-system_kube-apiserver-*/kube-apiserver/*.log`;
 
 /** One host's part of a failed up's report. */
 export interface HostReport {

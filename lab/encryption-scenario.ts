@@ -38,6 +38,8 @@ export interface EncryptionRun {
     storedAfter: string;
     readBackAfter: boolean;
     output?: EncryptionOutput;
+    /** Apiservers started again during the up (none: a rotation restarts nothing), each with why. */
+    restarts: string[];
   };
 }
 
@@ -94,6 +96,7 @@ async function rotate(c: LabCluster, f: ClusterFacts, log: (s: string) => void):
   const addresses = await Promise.all(
     f.masters.map(async (m) => (await c.kubectl(master, ["get", "node", m, "-o", 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}'])).trim()),
   );
+  const starts = await c.apiserverStarts(f.masters);
   // Through the rotation: a Secret written through master i's apiserver, read through master i+1's.
   let done = false;
   let crossRequests = 0;
@@ -128,15 +131,17 @@ async function rotate(c: LabCluster, f: ClusterFacts, log: (s: string) => void):
   done = true;
   await cross;
   const failure = up.code === 0 ? "" : await c.failureOf(up.output, 60);
+  // A rotation restarts no apiserver: one that did is why a request was refused.
+  const restarts = await c.apiserverRestarts(starts);
   const steps = Object.fromEntries(Object.entries(stepSpans(up.events)).filter(([n]) => /-encryption(-read|-rewrite)?$/.test(n)));
   const storedAfter = await storedBytes(c, master, SECRET);
   const readBackAfter = await readsBack(c, master, SECRET);
   const output = JSON.parse((await c.engine.must(["stack", "output", ENCRYPTION_OUTPUT, "--json", "--stack", c.stack, "--non-interactive"])).trim() || "null") as
     EncryptionOutput | undefined;
   log(
-    `encryption: rotation up ${up.code === 0 ? `in ${upSeconds.toFixed(0)} s` : `FAILED:\n${failure}`}; cross-master failures ${crossFailures}/${crossRequests}${firstCrossFailure ? ` (first: ${firstCrossFailure})` : ""}; ${SECRET} now stored as ${JSON.stringify(storedAfter)}, read back ${readBackAfter}; output ${JSON.stringify(output)}`,
+    `encryption: rotation up ${up.code === 0 ? `in ${upSeconds.toFixed(0)} s` : `FAILED:\n${failure}`}; cross-master failures ${crossFailures}/${crossRequests}${firstCrossFailure ? ` (first: ${firstCrossFailure})` : ""}; ${SECRET} now stored as ${JSON.stringify(storedAfter)}, read back ${readBackAfter}; output ${JSON.stringify(output)}${restarts.length ? `\napiservers restarted during the rotation:\n${restarts.join("\n")}` : ""}`,
   );
-  return { upOk: up.code === 0, failure, upSeconds, steps, crossRequests, crossFailures, firstCrossFailure, storedAfter, readBackAfter, output: output ?? undefined };
+  return { upOk: up.code === 0, failure, upSeconds, steps, crossRequests, crossFailures, firstCrossFailure, storedAfter, readBackAfter, output: output ?? undefined, restarts };
 }
 
 /** What must hold: [what, held]. */
@@ -162,6 +167,7 @@ export function encryptionChecks(r: EncryptionRun, masters: string[]): Array<[st
     ["no audit event carries a body, and the Secret's data is in no log", r.withBodies === 0 && !r.dataInLog],
     [`pulumi up rotated the key in ${rot.upSeconds.toFixed(0)} s${rot.failure ? `: ${rot.failure}` : ""}`, rot.upOk],
     ["every master read the new key before any wrote with it, and every Secret was written again after", ordered],
+    [`no apiserver restarted during the rotation${rot.restarts.length ? `: ${rot.restarts.join("; ")}` : ""}`, rot.restarts.length === 0],
     [
       `every Secret written through one apiserver read back through another during the rotation (${rot.crossFailures}/${rot.crossRequests} failed)`,
       rot.crossRequests > 0 && rot.crossFailures === 0,
