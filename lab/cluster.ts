@@ -179,35 +179,35 @@ export class LabCluster {
   }
 
   /**
-   * Each master's apiserver starts so far: the kubelet's log files of its containers (one per
-   * start, in the pod's folder; a new pod, its manifest changed, has a new folder).
+   * Each master's running apiserver process, as `<pid>:<start time>` ("" when none runs): a
+   * different one later is a restart, whichever way it came (the kubelet restarting the
+   * container, or the static pod made again from its manifest, which starts its log over).
    */
-  async apiserverStarts(masters: string[]): Promise<ApiserverStarts> {
-    const starts = await Promise.all(
-      masters.map(async (m) => [m, (await this.exec(m, ["sh", "-c", `ls -dtr ${APISERVER_POD_LOGS} 2>/dev/null || true`])).stdout.split("\n").filter(Boolean)] as const),
-    );
-    return { at: new Date(), files: Object.fromEntries(starts) };
+  async apiserverProcesses(masters: string[]): Promise<ApiserverProcesses> {
+    const running = await Promise.all(masters.map(async (m) => [m, (await this.exec(m, ["sh", "-c", APISERVER_PROCESS])).stdout.trim()] as const));
+    return { at: new Date(), process: Object.fromEntries(running) };
   }
 
   /**
-   * The apiservers started again since `before`, and why, as the kubelet and the container
-   * before told it: how it ended (its log's last lines) and what the kubelet said about it.
-   * Empty: none restarted.
+   * The apiservers that are not the process they were at `before`, and why, as the kubelet
+   * told it: the host's journal since then (the kubelet, containerd, the kubeadm-ha services,
+   * haproxy) about kube-apiserver, kubeadm-ha or a probe. Empty: none restarted.
    */
-  async apiserverRestarts(before: ApiserverStarts): Promise<string[]> {
-    const now = await this.apiserverStarts(Object.keys(before.files));
+  async apiserverRestarts(before: ApiserverProcesses): Promise<string[]> {
+    const now = await this.apiserverProcesses(Object.keys(before.process));
     const since = before.at.toISOString().replace("T", " ").slice(0, 19);
     return Promise.all(
-      Object.entries(now.files)
-        .map(([m, files]) => ({ m, fresh: files.filter((f) => !before.files[m].includes(f)), last: before.files[m].at(-1) }))
-        .filter(({ fresh }) => fresh.length > 0)
-        .map(async ({ m, fresh, last }) => {
-          const run = async (cmd: string) => (await this.exec(m, ["sh", "-c", cmd])).stdout.trim();
-          const ended = last ? await run(`tail -n 6 '${last}' 2>/dev/null | cut -c1-300`) : "";
-          const kubelet = await run(
-            `journalctl -u kubelet --no-pager -o cat --since '${since} UTC' 2>/dev/null | grep -i 'kube-apiserver' | grep -iv 'status_manager' | tail -n 12 | cut -c1-300`,
-          );
-          return `${m}'s apiserver started again ${fresh.length} time(s) (${fresh.join(", ")}); the one before ended:\n${ended || "(no log)"}\nthe kubelet on it said:\n${kubelet || "(nothing about kube-apiserver)"}`;
+      Object.entries(now.process)
+        .filter(([m, p]) => p !== before.process[m])
+        .map(async ([m, p]) => {
+          const journal = (
+            await this.exec(m, [
+              "sh",
+              "-c",
+              `journalctl --no-pager -o short-iso --since '${since} UTC' 2>/dev/null | grep -Ei 'kube-apiserver|kubeadm-ha|probe' | grep -Ev 'reconciler_common|status_manager|event.go' | tail -n 20 | cut -c1-300`,
+            ])
+          ).stdout.trim();
+          return `${m}'s apiserver is not the process it was (${before.process[m] || "none"} -> ${p || "none"}); its journal said:\n${journal || "(nothing about kube-apiserver)"}`;
         }),
     );
   }
@@ -287,12 +287,12 @@ export class LabCluster {
   }
 }
 
-/** Each master's apiserver container log files at a moment (one per start). */
-export interface ApiserverStarts {
+/** Each master's apiserver process at a moment: `<pid>:<start time in clock ticks since boot>`. */
+export interface ApiserverProcesses {
   at: Date;
-  files: Record<string, string[]>;
+  process: Record<string, string>;
 }
-const APISERVER_POD_LOGS = `${POD_LOGS}/kube-system_kube-apiserver-*/kube-apiserver/*.log`;
+const APISERVER_PROCESS = `for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = kube-apiserver ] && echo "\${p#/proc/}:$(cut -d' ' -f22 "$p/stat")"; done; true`;
 
 /** One host's part of a failed up's report. */
 export interface HostReport {

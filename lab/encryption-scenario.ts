@@ -96,7 +96,7 @@ async function rotate(c: LabCluster, f: ClusterFacts, log: (s: string) => void):
   const addresses = await Promise.all(
     f.masters.map(async (m) => (await c.kubectl(master, ["get", "node", m, "-o", 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}'])).trim()),
   );
-  const starts = await c.apiserverStarts(f.masters);
+  const apiservers = await c.apiserverProcesses(f.masters);
   // Through the rotation: a Secret written through master i's apiserver, read through master i+1's.
   let done = false;
   let crossRequests = 0;
@@ -132,7 +132,7 @@ async function rotate(c: LabCluster, f: ClusterFacts, log: (s: string) => void):
   await cross;
   const failure = up.code === 0 ? "" : await c.failureOf(up.output, 60);
   // A rotation restarts no apiserver: one that did is why a request was refused.
-  const restarts = await c.apiserverRestarts(starts);
+  const restarts = await c.apiserverRestarts(apiservers);
   const steps = Object.fromEntries(Object.entries(stepSpans(up.events)).filter(([n]) => /-encryption(-read|-rewrite)?$/.test(n)));
   const storedAfter = await storedBytes(c, master, SECRET);
   const readBackAfter = await readsBack(c, master, SECRET);
