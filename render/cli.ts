@@ -3,10 +3,11 @@
 // <dir>/resources.json, <dir>/outputs.json, <dir>/files/<machine>/<path> and the
 // stack's picture, <dir>/topology.dot and <dir>/topology.svg, and the order `pulumi up`
 // works in, <dir>/order.txt.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
-import { dirname, join, resolve } from "path";
+import { readFileSync } from "fs";
+import { join, resolve } from "path";
 import { RenderError, renderStack } from "./render";
-import { DrawError, drawSvg } from "./topology";
+import { DrawError } from "./topology";
+import { writeRender } from "./output";
 
 function usage(msg: string): never {
   console.error(
@@ -32,18 +33,7 @@ async function main() {
   const root = resolve(__dirname, "..");
   const dir = resolve(out ?? join(root, "out", stack));
   const result = await renderStack(root, stack, configDir ? resolve(configDir) : undefined, lastOutputs ? JSON.parse(readFileSync(resolve(lastOutputs), "utf8")) : undefined);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, "files"), { recursive: true });
-  writeFileSync(join(dir, "resources.json"), JSON.stringify(result.resources, null, 2) + "\n");
-  writeFileSync(join(dir, "outputs.json"), JSON.stringify(result.outputs, null, 2) + "\n");
-  for (const f of result.files) {
-    const p = join(dir, "files", f.path);
-    mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, f.content, { mode: parseInt(f.mode, 8) });
-  }
-  writeFileSync(join(dir, "topology.dot"), result.topology);
-  writeFileSync(join(dir, "topology.svg"), drawSvg(result.topology));
-  writeFileSync(join(dir, "order.txt"), result.order);
+  writeRender(dir, result);
   console.log(result.summary);
   console.log(`wrote ${result.resources.length} resources and ${result.files.length} machine files to ${dir}`);
 }

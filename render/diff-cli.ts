@@ -9,7 +9,7 @@ import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { diffRenders, formatDiffs, StackDiff } from "./diff";
 import { inParallel } from "./parallel";
-import { renderInChildProcess } from "./child";
+import { cachedRender } from "./cache";
 
 const ROOT = resolve(__dirname, "..");
 
@@ -22,9 +22,13 @@ class RenderFailed extends Error {}
 
 const stacksIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []) : []);
 
-async function renderSide(src: string, stack: string, out: string): Promise<void> {
-  const { code, stderr } = await renderInChildProcess(src, stack, out);
-  if (code !== 0) throw new RenderFailed(`${stack} did not render:\n${stderr.trim()}`);
+/** The folder of `src`'s render of `stack`: from the render cache (render/cache.ts), or made in `scratch`. */
+async function renderSide(src: string, stack: string, scratch: string): Promise<string> {
+  try {
+    return (await cachedRender(src, stack, () => scratch)).dir;
+  } catch (e) {
+    throw new RenderFailed(`${stack} did not render:\n${(e as Error).message}`);
+  }
 }
 
 async function main() {
@@ -67,14 +71,14 @@ async function main() {
       ...(baseStacks.includes(s) ? [{ side: "base", src: baseSrc, stack: s }] : []),
       ...(headStacks.includes(s) ? [{ side: "head", src: ROOT, stack: s }] : []),
     ]);
+    const dirs = new Map<string, string>();
     await inParallel(jobs, (j) =>
-      renderSide(j.src, j.stack, join(tmp, j.side, j.stack)).catch((e: Error) =>
-        Promise.reject(new RenderFailed(`${j.side === "base" ? `base ${base}` : "working tree"}: ${e.message}`)),
+      renderSide(j.src, j.stack, join(tmp, j.side, j.stack)).then(
+        (dir) => void dirs.set(`${j.side}/${j.stack}`, dir),
+        (e: Error) => Promise.reject(new RenderFailed(`${j.side === "base" ? `base ${base}` : "working tree"}: ${e.message}`)),
       ),
     );
-    const diffs: StackDiff[] = stacks.map((s) =>
-      diffRenders(s, baseStacks.includes(s) ? join(tmp, "base", s) : undefined, headStacks.includes(s) ? join(tmp, "head", s) : undefined),
-    );
+    const diffs: StackDiff[] = stacks.map((s) => diffRenders(s, dirs.get(`base/${s}`), dirs.get(`head/${s}`)));
     const text = formatDiffs(diffs, format, `Offline render: ${base} (${commit.slice(0, 12)}) -> working tree`);
     if (outFile) writeFileSync(outFile, text);
     process.stdout.write(text);

@@ -5,17 +5,17 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "f
 import { REQUIRED_FILES } from "../bundle/manifest";
 import { tmpdir } from "os";
 import assert from "node:assert/strict";
-import { renderStack, RenderResult, RenderedResource } from "../render/render";
+import { RenderResult, RenderedResource } from "../render/render";
+import { cachedRender } from "../render/cache";
 import { renderInChildProcess } from "../render/child";
 import { ClusterConfig, ConfigError, ConfigProblem, validateClusterConfig } from "../components/config/validate";
 import { hasTools, toolchainDir } from "../toolchain/cache";
 
 export const ROOT = join(__dirname, "..");
 
-let cached: Promise<RenderResult> | undefined;
-export function renderOnce(stack = "gcp-three-zone"): Promise<RenderResult> {
-  cached ??= renderStack(ROOT, stack);
-  return cached;
+/** A shipped stack's render (render/cache.ts: made once for these sources, shared by every test process). */
+export async function renderOnce(stack = "gcp-three-zone"): Promise<RenderResult> {
+  return (await cachedRender(ROOT, stack, () => tempDir(`render-${stack}-`))).result();
 }
 
 export const ofType = (r: RenderResult, type: string) => r.resources.filter((x) => x.type === type);
@@ -80,9 +80,21 @@ export function tempDir(prefix: string): string {
 
 const childRenders = new Map<string, Promise<ChildRender>>();
 
-/** Renders `stack` through `render/cli.ts` in a child process, once per test process. */
+/**
+ * Renders `stack` in a child process, once per test process; a shipped stack's render comes
+ * from the render cache (render/cache.ts), made once for these sources.
+ */
 export function renderInChild(stack: string, configDir = join(ROOT, "stacks")): Promise<ChildRender> {
   const key = `${configDir}/${stack}`;
+  if (configDir === join(ROOT, "stacks") && !childRenders.has(key)) {
+    childRenders.set(
+      key,
+      cachedRender(ROOT, stack, () => tempDir(`child-render-${stack}-`)).then(({ dir }) => {
+        const read = (f: string) => JSON.parse(readFileSync(join(dir, f), "utf8"));
+        return { dir, resources: read("resources.json"), outputs: read("outputs.json") };
+      }),
+    );
+  }
   if (!childRenders.has(key)) {
     const dir = tempDir(`child-render-${stack}-`);
     childRenders.set(

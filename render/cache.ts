@@ -1,0 +1,187 @@
+// Renders of the shipped stacks kept between runs and shared between processes: the
+// tests, the kubeadm checks and render:diff need the same renders again and again, and a
+// render is a Node process running the whole program (seconds each). An entry is keyed by
+// everything a render reads: the program's sources (index.ts, components/, render/), the
+// stack files, Pulumi.yaml, tsconfig.json and the lockfile; a change to any makes a new
+// key. Only renders of a source tree's own stacks/ without last outputs are kept (others
+// read files the key does not cover, such as a bundle folder's).
+//
+// Each entry holds `out/` (the render's folder, as the CLI writes it) and `render.json`
+// (the whole result). An entry is made in a folder of its own and renamed into place, so a
+// reader never sees half of one; a lock file keeps two processes from making the same one.
+import { spawn } from "child_process";
+import { createHash } from "crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "fs";
+import { join, relative, resolve } from "path";
+import { cacheDir } from "../toolchain/cache";
+import type { RenderResult } from "./render";
+
+/** Overrides the cache folder; `off` renders every time. */
+export const RENDER_CACHE_ENV = "KUBEADM_HA_RENDER_CACHE";
+/** Entries not used for this long are removed when a new one is made. */
+const KEEP_UNUSED_MS = 3 * 24 * 3600_000;
+/** How long a process waits for another that makes the same entry. */
+const WAIT_FOR_OTHER_MS = 10 * 60_000;
+
+/** `$KUBEADM_HA_RENDER_CACHE`, else `~/.cache/kubeadm-ha/renders`; undefined when it is `off`. */
+export function renderCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env[RENDER_CACHE_ENV] === "off" ? undefined : cacheDir("renders", RENDER_CACHE_ENV, env);
+}
+
+/** What a render reads from a source tree, relative to it. */
+const INPUTS = { files: ["index.ts", "Pulumi.yaml", "tsconfig.json", "package-lock.json"], dirs: ["components", "render", "stacks"] };
+
+function filesUnder(root: string, dir: string): string[] {
+  const full = join(root, dir);
+  if (!existsSync(full)) return [];
+  return readdirSync(full, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(root, join(e.parentPath, e.name)));
+}
+
+const digests = new Map<string, string>();
+/** sha256 over every file a render of `root` reads: paths and contents. */
+export function sourcesDigest(root: string): string {
+  const r = resolve(root);
+  if (!digests.has(r)) {
+    const h = createHash("sha256");
+    const files = [...INPUTS.files.filter((f) => existsSync(join(r, f))), ...INPUTS.dirs.flatMap((d) => filesUnder(r, d))].sort();
+    for (const f of files)
+      h.update(`${f}\0`)
+        .update(readFileSync(join(r, f)))
+        .update("\0");
+    digests.set(r, h.digest("hex"));
+  }
+  return digests.get(r)!;
+}
+
+export interface CachedRender {
+  /** The render's folder (resources.json, outputs.json, files/, topology.*, order.txt): read it, never write it. */
+  dir: string;
+  /** The whole result, as renderStack returns it. */
+  result(): RenderResult;
+}
+
+const inProcess = new Map<string, Promise<CachedRender>>();
+
+/**
+ * The render of `root`'s stack `stack` (from `root`/stacks), made in a child process the first
+ * time its sources are seen and read from the cache after. Without a cache
+ * (KUBEADM_HA_RENDER_CACHE=off), `scratch` holds a fresh render.
+ */
+export function cachedRender(root: string, stack: string, scratch: () => string): Promise<CachedRender> {
+  const base = renderCacheDir();
+  const key = base ? `${sourcesDigest(root).slice(0, 32)}-${stack}` : `${resolve(root)}:${stack}`;
+  if (!inProcess.has(key)) {
+    const made = base ? fromCache(root, stack, base, key) : renderInto(root, stack, scratch()).then((dir) => entryAt(dir));
+    inProcess.set(key, made);
+    made.catch(() => inProcess.delete(key));
+  }
+  return inProcess.get(key)!;
+}
+
+function entryAt(entry: string): CachedRender {
+  let result: RenderResult | undefined;
+  const json = join(entry, "render.json");
+  return {
+    dir: join(entry, "out"),
+    result: () => {
+      if (!existsSync(json)) throw new Error(`${entry} holds a render's folder only (made by a tree from before the render cache)`);
+      return (result ??= JSON.parse(readFileSync(json, "utf8")) as RenderResult);
+    },
+  };
+}
+
+async function fromCache(root: string, stack: string, base: string, key: string): Promise<CachedRender> {
+  mkdirSync(base, { recursive: true });
+  const entry = join(base, key);
+  const lock = `${entry}.lock`;
+  const deadline = Date.now() + WAIT_FOR_OTHER_MS;
+  for (;;) {
+    if (existsSync(join(entry, "out", "resources.json"))) {
+      const now = new Date();
+      utimesSync(entry, now, now); // used: kept
+      return entryAt(entry);
+    }
+    if (takeLock(lock)) break;
+    if (Date.now() > deadline) throw new Error(`render cache: ${lock} held for ${WAIT_FOR_OTHER_MS / 60_000} min by another process; remove it if no render runs`);
+    await new Promise((r) => setTimeout(r, 200)); // another process is making it: its entry, or its lock gone, ends the wait
+  }
+  try {
+    const tmp = `${entry}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    await renderInto(root, stack, tmp);
+    rmSync(entry, { recursive: true, force: true });
+    renameSync(tmp, entry);
+    prune(base);
+    return entryAt(entry);
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** Takes `lock` (a file holding our pid); a lock whose process is gone is taken over. */
+function takeLock(lock: string): boolean {
+  try {
+    closeSync(openSync(lock, "wx"));
+    writeFileSync(lock, String(process.pid));
+    return true;
+  } catch {
+    const pid = Number(readFileSync(lock, { encoding: "utf8", flag: "a+" }).trim());
+    if (pid > 0 && !alive(pid)) rmSync(lock, { force: true });
+    return false;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function prune(base: string): void {
+  const now = Date.now();
+  for (const e of readdirSync(base)) {
+    const p = join(base, e);
+    if (!e.endsWith(".lock") && now - statSync(p).mtimeMs > KEEP_UNUSED_MS) rmSync(p, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Renders in a child process (the SDK runs one program per process) into `entry`/out and
+ * `entry`/render.json, with `root`'s own code: its render/cache.ts, or, in a tree from before
+ * the cache (render:diff's base), its render CLI (no render.json: the folder alone).
+ */
+function renderInto(root: string, stack: string, entry: string): Promise<string> {
+  const own = join(root, "render", "cache.ts");
+  const args = existsSync(own) ? [own, root, stack, entry] : [join(root, "render", "cli.ts"), "--stack", stack, "--out", join(entry, "out")];
+  return new Promise((resolveEntry, reject) => {
+    const p = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    p.stderr.on("data", (d) => (stderr += d));
+    p.on("close", (code) => (code === 0 ? resolveEntry(entry) : reject(new Error(`render of ${stack} failed (exit ${code}): ${stderr.trim()}`))));
+  });
+}
+
+// The child: node --import tsx render/cache.ts <root> <stack> <entry>
+if (require.main === module) {
+  const [root, stack, entry] = process.argv.slice(2);
+  // (Required here, not imported above: a reader of the cache never loads the program.)
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { renderStack } = require("./render") as typeof import("./render");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { writeRender } = require("./output") as typeof import("./output");
+  renderStack(resolve(root), stack)
+    .then((result) => {
+      mkdirSync(entry, { recursive: true });
+      writeRender(join(entry, "out"), result);
+      writeFileSync(join(entry, "render.json"), JSON.stringify(result));
+    })
+    .catch((e) => {
+      console.error((e as Error).message ?? e);
+      process.exit(1);
+    });
+}
