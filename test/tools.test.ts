@@ -7,6 +7,9 @@ import { readdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { parseAllDocuments } from "yaml";
 import { renderOnce, ROOT, tempDir } from "./helpers";
+import { cachedRender } from "../render/cache";
+import { inParallel } from "../render/parallel";
+import { checkOnce } from "./passes";
 import { RenderResult, SECRET } from "../render/render";
 import { discoveryHash } from "../components/plan/pki";
 import { haproxyConfig, keepalivedConfig, vipCheckScript } from "../components/plan/onprem-endpoint";
@@ -18,53 +21,52 @@ const STACKS = readdirSync(join(ROOT, "stacks"))
 
 let r: RenderResult;
 let dir: string;
-/** Every file of every shipped stack, as `<stack>/<machine>/<path>` under `dir`. */
-let files: Array<{ path: string; content: string }> = [];
+/** Every file of every shipped stack: `<stack>/<machine>/<path>`, where it is, and what it holds. */
+let files: Array<{ path: string; at: string; content: string }> = [];
 before(async () => {
   r = await renderOnce("gcp-three-zone");
   dir = tempDir("kubeadm-ha-tools-");
+  const renders = new Map<string, string>();
+  await inParallel(STACKS, async (stack) => void renders.set(stack, (await cachedRender(ROOT, stack, () => join(dir, "renders", stack))).dir));
   for (const stack of STACKS) {
-    const out = join(dir, "renders", stack);
-    const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", stack, "--out", out], { encoding: "utf8" });
-    assert.equal(res.status, 0, `render of ${stack}: ${res.stderr}`);
-    const walk = (rel: string): string[] =>
-      readdirSync(join(out, "files", rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(rel, e.name)) : [join(rel, e.name)]));
-    files = files.concat(walk("").map((p) => ({ path: join("renders", stack, "files", p), content: readFileSync(join(out, "files", p), "utf8") })));
+    const out = join(renders.get(stack)!, "files");
+    const walk = (rel: string): string[] => readdirSync(join(out, rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(rel, e.name)) : [join(rel, e.name)]));
+    files = files.concat(walk("").map((p) => ({ path: join(stack, p), at: join(out, p), content: readFileSync(join(out, p), "utf8") })));
   }
 });
 
-function requireTool(cmd: string, args: string[]) {
+/** The tool's version (what it prints for `args`); fails when it is not installed. */
+function requireTool(cmd: string, args: string[]): string {
   const res = spawnSync(cmd, args, { encoding: "utf8" });
   assert.ok(!res.error, `${cmd} is not installed: run ./setup.sh (it installs Debian's ${cmd})`);
+  return `${res.stdout}${res.stderr}`;
 }
 
 const bootConfigs = () => files.filter((f) => f.path.endsWith("/cloud-init.yaml") && f.content !== SECRET);
 const scripts = () => files.filter((f) => f.content.startsWith("#!/usr/bin/env bash\n"));
 
-test("every boot config of every stack passes cloud-init schema", () => {
-  requireTool("cloud-init", ["--version"]);
+test("every boot config of every stack passes cloud-init schema", async () => {
+  const version = requireTool("cloud-init", ["--version"]);
   const configs = bootConfigs();
   // Federation stacks put no file on a machine and static hosts get none from cloud-init;
   // every cloud cluster stack has boot configs for a bastion, 3 masters and a pool.
-  const clusters = new Set(configs.map((f) => f.path.split("/")[1]));
+  const clusters = new Set(configs.map((f) => f.path.split("/")[0]));
   assert.ok(
     clusters.size >= 6 && configs.length >= 5 * clusters.size,
     `expected boot configs for bastion, 3 masters and the pool of each cluster stack, got ${configs.length} for ${clusters.size}`,
   );
-  for (const f of configs) {
-    const res = spawnSync("cloud-init", ["schema", "--config-file", join(dir, f.path)], { encoding: "utf8" });
-    assert.equal(res.status, 0, `${f.path}: ${res.stdout}${res.stderr}`);
-    assert.match(res.stdout, /Valid cloud-config/);
-  }
+  // (One file a run: `cloud-init schema` takes one config file.)
+  const verdict = await checkOnce("cloud-init", version, ["schema", "--config-file"], configs);
+  assert.deepEqual(verdict.failures, []);
 });
 
-test("every script that reaches a machine, in every stack, passes shellcheck", () => {
-  requireTool("shellcheck", ["--version"]);
+test("every script that reaches a machine, in every stack, passes shellcheck", async () => {
+  const version = requireTool("shellcheck", ["--version"]);
   const all = scripts();
-  const clusters = new Set(files.map((f) => f.path.split("/")[1]));
+  const clusters = new Set(files.map((f) => f.path.split("/")[0]));
   assert.ok(all.length >= 20 * clusters.size, `expected the boot scripts and every SSH step, got ${all.length}`);
-  const res = spawnSync("shellcheck", ["--shell=bash", "--severity=style", ...all.map((f) => join(dir, f.path))], { encoding: "utf8" });
-  assert.equal(res.status, 0, res.stdout + res.stderr);
+  const verdict = await checkOnce("shellcheck", version, ["--shell=bash", "--severity=style"], all, 40);
+  assert.deepEqual(verdict.failures, []);
 });
 
 test("shellcheck does catch a broken script (the check is live)", () => {
@@ -72,6 +74,23 @@ test("shellcheck does catch a broken script (the check is live)", () => {
   const bad = join(dir, "bad.sh");
   writeFileSync(bad, "#!/usr/bin/env bash\nrm -rf $TARGET/\n");
   assert.notEqual(spawnSync("shellcheck", [bad]).status, 0);
+});
+
+test("a pass is remembered by content and tool version, a failure never: the broken script fails on every run", async () => {
+  const version = requireTool("shellcheck", ["--version"]);
+  const args = ["--shell=bash", `--exclude=SC1000${Date.now() % 1000}`]; // this run's own cache entry
+  const good = { at: join(dir, "good.sh"), content: `#!/usr/bin/env bash\necho "ok ${Date.now()}"\n` };
+  const bad = { at: join(dir, "broken.sh"), content: "#!/usr/bin/env bash\nrm -rf $TARGET/\n" };
+  writeFileSync(good.at, good.content);
+  writeFileSync(bad.at, bad.content);
+  assert.deepEqual(await checkOnce("shellcheck", version, args, [good]), { checked: 1, failures: [] });
+  assert.deepEqual(await checkOnce("shellcheck", version, args, [good]), { checked: 0, failures: [] });
+  for (let run = 0; run < 2; run++) {
+    const v = await checkOnce("shellcheck", version, args, [good, bad]);
+    assert.equal(v.checked, 1);
+    assert.match(v.failures.join("\n"), /SC2115/);
+  }
+  assert.equal((await checkOnce("shellcheck", `${version} (another build)`, args, [good])).checked, 1, "another version checks again");
 });
 
 test("the discovery hash matches openssl's computation on the real CA certificate", () => {
