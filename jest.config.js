@@ -10,8 +10,9 @@
 // - machines (`npm run test:machines`, called by CI): real software running on this
 //   machine, as root: a control plane of real etcd, apiservers, haproxy and keepalived in
 //   network namespaces; the real Pulumi engine and our command plugin against sshd; the
-//   etcd scripts on three real etcd members; containerd loading the bundle; lab hosts.
-const MACHINES = ["lab", "lab-hosts", "engine", "engine-roll", "command-provider", "etcd-cluster", "bundle", "member"];
+//   etcd scripts on three real etcd members (on loopback, and on three machines with kubeadm);
+//   containerd loading the bundle; lab hosts.
+const MACHINES = ["lab", "lab-hosts", "engine", "engine-roll", "command-provider", "etcd", "etcd-cluster", "bundle", "member"];
 
 const common = {
   // One context with the runner's own globals (jest's default gives each file a vm context whose

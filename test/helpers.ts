@@ -63,6 +63,7 @@ export function fakeBundle(version: string): string {
 
 /** A render made by the CLI in its own process (one program per process): its directory and resources. */
 export interface ChildRender {
+  /** The render's folder: a shipped stack's is the render cache's, shared by every test process: read it, never change or remove it (the cleanup is the helpers'). */
   dir: string;
   resources: RenderedResource[];
   outputs: Record<string, unknown>;
