@@ -14,8 +14,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { cpus, tmpdir } from "os";
 import { basename, dirname, join, posix } from "path";
 import { parse, parseAllDocuments } from "yaml";
-import { renderInChildProcess } from "../render/child";
-import { cachedRender } from "../render/cache";
+import { renderFolder } from "../render/cache";
 import { SharedPki, sharedPkiFiles } from "../components/plan/pki";
 import { NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE, TOKEN_PLACEHOLDER } from "../components/plan/kubeadm";
 import { CERTIFICATES_CONFIG } from "../components/plan/certificates";
@@ -99,15 +98,7 @@ export function renderCluster(stack: string, configDir = join(REPO_ROOT, "stacks
       return d;
     };
     // A shipped stack's render comes from the render cache (render/cache.ts); others are made here.
-    const made =
-      configDir === join(REPO_ROOT, "stacks")
-        ? limited(() => cachedRender(REPO_ROOT, stack, scratch)).then((c) => c.dir)
-        : limited(async () => {
-            const dir = scratch();
-            const { code, stderr } = await renderInChildProcess(REPO_ROOT, stack, dir, configDir);
-            if (code !== 0) throw new Error(`render of ${stack} failed: ${stderr}`);
-            return dir;
-          });
+    const made = limited(() => renderFolder(REPO_ROOT, stack, configDir, scratch));
     const p = made.then((dir) => {
       const read = (f: string) => JSON.parse(readFileSync(join(dir, f), "utf8"));
       return { stack, dir, outputs: read("outputs.json"), resources: read("resources.json"), config: stackConfig(stack, configDir), files: readTree(join(dir, "files")) };

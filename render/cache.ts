@@ -15,6 +15,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join, relative, resolve } from "path";
 import { cacheDir } from "../toolchain/cache";
 import type { RenderResult } from "./render";
+import { renderInChildProcess } from "./child";
 
 /** Overrides the cache folder; `off` renders every time. */
 export const RENDER_CACHE_ENV = "KUBEADM_HA_RENDER_CACHE";
@@ -78,6 +79,18 @@ export function cachedRender(root: string, stack: string, scratch: () => string)
     made.catch(() => inProcess.delete(key));
   }
   return inProcess.get(key)!;
+}
+
+/**
+ * The folder of a render of `stack` from `configDir`: a tree's own stacks/ from the cache
+ * (cachedRender); any other stack folder rendered afresh into `scratch()`.
+ */
+export async function renderFolder(root: string, stack: string, configDir: string, scratch: () => string): Promise<string> {
+  if (resolve(configDir) === resolve(root, "stacks")) return (await cachedRender(root, stack, scratch)).dir;
+  const dir = scratch();
+  const { code, stderr } = await renderInChildProcess(root, stack, dir, configDir);
+  if (code !== 0) throw new Error(`render of ${stack} failed: ${stderr}`);
+  return dir;
 }
 
 function entryAt(entry: string): CachedRender {

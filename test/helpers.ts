@@ -6,8 +6,7 @@ import { REQUIRED_FILES } from "../bundle/manifest";
 import { tmpdir } from "os";
 import assert from "node:assert/strict";
 import { RenderResult, RenderedResource } from "../render/render";
-import { cachedRender } from "../render/cache";
-import { renderInChildProcess } from "../render/child";
+import { cachedRender, renderFolder } from "../render/cache";
 import { ClusterConfig, ConfigError, ConfigProblem, validateClusterConfig } from "../components/config/validate";
 import { hasTools, toolchainDir } from "../toolchain/cache";
 
@@ -87,21 +86,10 @@ const childRenders = new Map<string, Promise<ChildRender>>();
  */
 export function renderInChild(stack: string, configDir = join(ROOT, "stacks")): Promise<ChildRender> {
   const key = `${configDir}/${stack}`;
-  if (configDir === join(ROOT, "stacks") && !childRenders.has(key)) {
-    childRenders.set(
-      key,
-      cachedRender(ROOT, stack, () => tempDir(`child-render-${stack}-`)).then(({ dir }) => {
-        const read = (f: string) => JSON.parse(readFileSync(join(dir, f), "utf8"));
-        return { dir, resources: read("resources.json"), outputs: read("outputs.json") };
-      }),
-    );
-  }
   if (!childRenders.has(key)) {
-    const dir = tempDir(`child-render-${stack}-`);
     childRenders.set(
       key,
-      renderInChildProcess(ROOT, stack, dir, configDir).then(({ code, stderr }) => {
-        if (code !== 0) throw new Error(`render of ${stack} failed: ${stderr}`);
+      renderFolder(ROOT, stack, configDir, () => tempDir(`child-render-${stack}-`)).then((dir) => {
         const read = (f: string) => JSON.parse(readFileSync(join(dir, f), "utf8"));
         return { dir, resources: read("resources.json"), outputs: read("outputs.json") };
       }),

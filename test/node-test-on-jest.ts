@@ -40,7 +40,6 @@ export function test(name: string, a?: Options | Body, b?: Body): void {
   const run = concurrent ? jestTest.concurrent : jestTest;
   run(name, () => body(context(name)), opts.timeout);
 }
-export const it = test;
 
 export function describe(name: string, a?: Options | (() => void), b?: () => void): void {
   const [opts, body] = split<() => void>(a, b);
@@ -63,5 +62,4 @@ const hook =
     jestHook(fn, opts?.timeout);
 export const before = hook((globalThis as any).beforeAll);
 export const after = hook((globalThis as any).afterAll);
-export const beforeEach = hook((globalThis as any).beforeEach);
 export const afterEach = hook((globalThis as any).afterEach);

@@ -2,12 +2,12 @@
 // (same version, same arguments) passed before, byte for byte, is not checked again, as
 // ESLint's --cache does. Only passes are kept; a failure is checked again every run.
 // `KUBEADM_HA_CHECK_CACHE=off` checks every file every time.
-import { spawn } from "child_process";
 import { createHash } from "crypto";
 import { closeSync, existsSync, mkdirSync, openSync } from "fs";
 import { join } from "path";
 import { cacheDir } from "../toolchain/cache";
 import { inParallel } from "../render/parallel";
+import { collect } from "../lab/lab";
 
 export const CHECK_CACHE_ENV = "KUBEADM_HA_CHECK_CACHE";
 
@@ -38,20 +38,9 @@ export async function checkOnce(tool: string, version: string, args: string[], f
   const failures: string[] = [];
   mkdirSync(dir, { recursive: true });
   await inParallel(runs, async (run) => {
-    const r = await spawned(tool, [...args, ...run.map((f) => f.at)]);
-    if (r.code !== 0) failures.push(`${tool} ${run.length === 1 ? run[0].at : `(${run.length} files)`}: exit ${r.code}\n${r.output}`);
+    const r = await collect(tool, [...args, ...run.map((f) => f.at)]);
+    if (r.code !== 0) failures.push(`${tool} ${run.length === 1 ? run[0].at : `(${run.length} files)`}: exit ${r.code}\n${r.stdout}${r.stderr}`);
     else if (!off) for (const f of run) closeSync(openSync(passed(f), "w"));
   });
   return { checked: todo.length, failures };
-}
-
-function spawned(cmd: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    p.stdout.on("data", (d) => (output += d));
-    p.stderr.on("data", (d) => (output += d));
-    p.on("error", reject);
-    p.on("close", (code) => resolve({ code, output }));
-  });
 }
