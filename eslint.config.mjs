@@ -40,12 +40,15 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [noPulumi, { group: ["../plan", "../plan/*"], message: "config/ comes before plan/: the plan reads the validated config, never the other way" }] },
+        { patterns: [noPulumi, { group: ["**/plan", "**/plan/*"], message: "config/ comes before plan/: the plan reads the validated config, never the other way" }] },
       ],
     },
   },
-  {
-    files: ["components/plan/**/*.ts"],
+  ...[
+    ["components/plan/*.ts", "../"],
+    ["components/plan/*/*.ts", "../../"],
+  ].map(([files, up]) => ({
+    files: [files],
     rules: {
       "no-restricted-imports": [
         "error",
@@ -53,12 +56,12 @@ export default tseslint.config(
           patterns: [
             noPulumi,
             {
-              group: ["../*", "!../config", "../gcp/*", "../aws/*", "../federation/*"],
+              group: [`${up}*`, `!${up}config`, `${up}gcp/*`, `${up}aws/*`, `${up}federation/*`],
               message: "plan/ sits below the components: it imports config/ and itself, never a component",
             },
           ],
         },
       ],
     },
-  },
+  })),
 );

@@ -5,6 +5,7 @@ import { restoreWithoutCluster, SETTLED_OUTPUT, settledChanges, settledOf } from
 import { newMastersDuringUpgrade, VERSION_OUTPUT, versionChangeProblems } from "./config/versions";
 import { planCluster } from "./plan/cluster-plan";
 import { NAMESPACE } from "./config/schema";
+import { PLATFORM_RULES } from "./config/platforms";
 import { KubeadmCluster } from "./cluster";
 import { awsPreflight } from "./aws/preflight";
 import { orConfigError } from "./run-error";
@@ -34,7 +35,7 @@ export async function clusterOf(config: ClusterConfig) {
   const last = await lastOutputs(config.clusterName, [SETTLED_OUTPUT, VERSION_OUTPUT, CERTIFICATES_OUTPUT, BOOTSTRAP_TOKEN_OUTPUT, ENCRYPTION_OUTPUT, "masters"]);
   await orConfigError(() => {
     const masters = planCluster(config).masters.map((m) => m.name);
-    const mastersKey = config.platform === "static" ? "hosts.masters" : "controlPlane.count";
+    const mastersKey = PLATFORM_RULES[config.platform].mastersCount.path.join(".");
     const refused = [
       ...settledChanges(last[SETTLED_OUTPUT], config),
       ...restoreWithoutCluster(last[SETTLED_OUTPUT], config),

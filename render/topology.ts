@@ -6,6 +6,7 @@ import { execFileSync } from "child_process";
 import { ClusterPlan, planCluster } from "../components/plan/cluster-plan";
 import { fromRawConfig, validateClusterConfig } from "../components/config/validate";
 import { LOCAL_PROXY_PORT, VIP_PROXY_PORT } from "../components/plan/onprem-endpoint";
+import { PLATFORM_PLANS } from "../components/plan/platforms";
 
 /** A DOT string literal. */
 const q = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
@@ -21,10 +22,9 @@ const STYLE = [
 /** What fronts kube-apiserver, as one line of the endpoint node. */
 export function endpointLabel(plan: ClusterPlan): string {
   const { mode, vip } = plan.config.endpoint;
-  const platform = plan.config.platform;
   if (mode === "vip") return `keepalived VIP ${vip}\nhaproxy :${VIP_PROXY_PORT} on every master\n${plan.endpoint.hostPort}`;
   if (mode === "local-proxy") return `haproxy 127.0.0.1:${LOCAL_PROXY_PORT} on every node\nto all masters\n${plan.endpoint.hostPort}`;
-  const lb = platform === "aws" ? "internal NLB" : "internal passthrough LB";
+  const lb = PLATFORM_PLANS[plan.config.platform].loadBalancer?.title ?? "load balancer";
   const at = plan.endpoint.addresses.map((a) => `${a}:${plan.endpoint.port}`);
   const where = at.length === 1 ? `${lb} ${at[0]}` : `${lb}, one address per zone\n${at.join("\n")}`;
   return `${where}\nhealth check HTTPS /readyz\n${plan.endpoint.hostPort}`;
@@ -33,7 +33,8 @@ export function endpointLabel(plan: ClusterPlan): string {
 /** DOT of one cluster: a box per zone with its masters (and etcd members) and pool groups. */
 export function clusterDot(stack: string, plan: ClusterPlan): string {
   const lines = ["digraph topology {", ...STYLE];
-  const where = plan.config.platform === "static" ? "hosts you own" : `${plan.config.platform.toUpperCase()} ${plan.region}`;
+  const picture = PLATFORM_PLANS[plan.config.platform].picture;
+  const where = picture.where(plan.region);
   const external = plan.etcd.topology === "external";
   const etcd = external ? `external etcd (${plan.etcd.members.length} members)` : "stacked etcd";
   const ha = plan.config.controlPlane.highAvailability
@@ -41,8 +42,8 @@ export function clusterDot(stack: string, plan: ClusterPlan): string {
     : `${plan.masters.length} master(s), NOT HA (declared)${external ? `, ${etcd}` : ""}`;
   lines.push(`  label=${q(`stack ${stack}: cluster ${plan.name} (${where}), ${ha}`)}; labelloc=t;`);
   lines.push(`  ${id("endpoint")} [label=${q(endpointLabel(plan))}, shape=box, fillcolor="#dbeafe"];`);
-  if (plan.config.platform !== "static" || plan.config.hosts?.bastion) {
-    const bastion = plan.config.platform === "static" ? plan.config.hosts!.bastion! : `${plan.bastion.name}${plan.bastion.ip ? ` ${plan.bastion.ip}` : ""}\nSSH from admin CIDRs`;
+  const bastion = picture.bastion(plan);
+  if (bastion !== undefined) {
     lines.push(`  ${id("bastion")} [label=${q(`bastion ${bastion}`)}, fillcolor="#f3f4f6"];`);
   }
   const zones = [
@@ -54,10 +55,7 @@ export function clusterDot(stack: string, plan: ClusterPlan): string {
     ]),
   ];
   for (const zone of zones) {
-    lines.push(
-      `  subgraph ${q(`cluster_${zone}`)} {`,
-      `    label=${q(`${plan.config.platform === "static" ? "failure domain" : "zone"} ${zone}`)}; style="rounded"; color="#94a3b8";`,
-    );
+    lines.push(`  subgraph ${q(`cluster_${zone}`)} {`, `    label=${q(`${picture.failureDomain} ${zone}`)}; style="rounded"; color="#94a3b8";`);
     for (const m of plan.masters.filter((x) => x.zone === zone)) {
       lines.push(
         `    ${id("master", m.name)} [label=${q(`${m.name}\n${m.ip}\napiserver, scheduler, controller-manager${m.index === 0 ? "\nkubeadm init" : `\njoins after ${plan.masters[m.index - 1].name}`}`)}, fillcolor="#fef3c7"];`,

@@ -7,7 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { hasHostBits, hostAt, networkOf, overlaps, parseCidr, prefixOf, sizeOf, subnetAt } from "../components/config/cidr";
-import { AWS_MAX_NODE_CIDR_PREFIX, validateClusterConfig } from "../components/config/validate";
+import { validateClusterConfig } from "../components/config/validate";
+import { AWS_MAX_NODE_CIDR_PREFIX } from "../components/config/platforms/aws";
 import { awsSubnets, planCluster } from "../components/plan/cluster-plan";
 
 /** An IPv4 network in CIDR form with a prefix in [min, max] (host bits cleared). */

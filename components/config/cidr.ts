@@ -63,3 +63,12 @@ export function subnetAt(cidr: string, newPrefix: number, index: number): string
   const start = a.startAddress().bigInt() + BigInt(index) * 2n ** BigInt(32 - newPrefix);
   return `${Address4.fromBigInt(start).correctForm()}/${newPrefix}`;
 }
+
+/** "network" or "broadcast" when `address` is that address of `cidr` (a /31 or /32 has neither); else undefined. */
+export function edgeAddress(address: string, cidr: string): "network" | "broadcast" | undefined {
+  const size = sizeOf(cidr);
+  if (size <= 2) return undefined;
+  if (address === hostAt(cidr, 0)) return "network";
+  if (address === hostAt(cidr, size - 1)) return "broadcast";
+  return undefined;
+}

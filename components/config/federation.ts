@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { ConfigError, ConfigProblem, fromRawConfig, hintFor } from "./validate";
 import { keyOf, NAMESPACE } from "./schema";
+import { rulesNamed } from "./platforms";
 
 /** TTL of the federation's DNS records when none is given, seconds. */
 export const DEFAULT_DNS_TTL = 30;
@@ -194,7 +195,7 @@ export function memberKindProblems(members: string[], kindOf: (stack: string) =>
     const key = `${NAMESPACE}:members[${i}].stack`;
     if (kind.layout === "federation")
       return [{ key, message: `${JSON.stringify(stack)} is a federation, not a cluster: federations do not nest`, fix: "list the cluster stacks of that federation here instead" }];
-    if (kind.layout === "cluster" && kind.platform === "static") {
+    if (kind.layout === "cluster" && rulesNamed(kind.platform)?.makesMachines === false) {
       return [
         {
           key,

@@ -1,6 +1,7 @@
 // What the Kubernetes API accepts for the names and values a stack hands it (node labels,
 // taints), as apimachinery's validation has it (IsQualifiedName, IsValidLabelValue), so a
 // value the API server would refuse at a node's registration is refused at validation. Pure.
+import { Add, show } from "./problems";
 
 /** A DNS-1123 subdomain: what a qualified name's prefix must be. */
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -32,4 +33,39 @@ export function labelValueProblem(value: string): string | undefined {
   if (value.length > LABEL_VALUE_MAX) return `is longer than ${LABEL_VALUE_MAX} characters`;
   if (!LABEL_VALUE.test(value)) return "is not empty or letters, digits, '-', '_' and '.', starting and ending with a letter or digit";
   return undefined;
+}
+
+/** Labels the API accepts (qualified keys, label values) and a kubelet may set on its own Node (NodeRestriction admission). */
+export function checkKubeletLabels(labels: Record<string, string>, at: PropertyKey[], add: Add) {
+  for (const [key, value] of Object.entries(labels)) {
+    const keyProblem = qualifiedNameProblem(key);
+    if (keyProblem) {
+      add(
+        [...at, key],
+        `label key ${show(key)} ${keyProblem}: Kubernetes refuses it`,
+        "write a key such as example.com/role or tier (an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' or '.')",
+      );
+      continue;
+    }
+    const valueProblem = labelValueProblem(value);
+    if (valueProblem)
+      add(
+        [...at, key],
+        `label value ${show(value)} ${valueProblem}: Kubernetes refuses it`,
+        `write a value such as ${show(
+          value
+            .replace(/[^A-Za-z0-9_.-]+/g, "-")
+            .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "")
+            .slice(0, LABEL_VALUE_MAX) || "web",
+        )}`,
+      );
+    const prefix = key.includes("/") ? key.split("/")[0] : "";
+    const restricted = /(^|\.)(kubernetes\.io|k8s\.io)$/.test(prefix) && !/(^|\.)(kubelet|node)\.kubernetes\.io$/.test(prefix);
+    if (restricted)
+      add(
+        [...at, key],
+        `the kubelet may not set label ${show(key)} on its own node (NodeRestriction admission)`,
+        "use your own prefix, e.g. example.com/role, or node.kubernetes.io/...",
+      );
+  }
 }

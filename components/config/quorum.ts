@@ -13,3 +13,10 @@ export function zonesHoldingQuorum(zones: string[]): string[] {
   for (const z of zones) counts.set(z, (counts.get(z) ?? 0) + 1);
   return [...counts].filter(([, n]) => n >= quorum).map(([z]) => z);
 }
+
+/** Control-plane sizes that keep an odd etcd quorum and survive a zone. */
+export const CONTROL_PLANE_COUNTS = [3, 5];
+/** Sizes allowed when the stack says `controlPlane.highAvailability: false` (a single master, for dev). */
+export const NON_HA_CONTROL_PLANE_COUNTS = [1, 3, 5];
+/** Zones (failure domains) an HA control plane spreads over at least. */
+export const HA_MIN_ZONES = 3;

@@ -66,37 +66,8 @@ export const DEFAULT_ETCD_COUNT = 3;
 export const DEFAULT_ETCD_DISK_SIZE_GB = 50;
 /** Masters: an HA control plane needs three; five survives two failures. */
 export const DEFAULT_CONTROL_PLANE_COUNT = 3;
-/**
- * Per-platform defaults and name formats. Masters get 4 vCPU / 16 GiB (etcd and the
- * apiserver are comfortable up to a few hundred nodes); the bastion only forwards SSH.
- */
-export const PLATFORMS = {
-  gcp: {
-    masterMachineType: "e2-standard-4",
-    workerMachineType: "e2-standard-4",
-    etcdMachineType: "e2-standard-2",
-    bastionMachineType: "e2-small",
-    region: /^[a-z]+-[a-z]+\d+$/,
-    zone: /^[a-z]+-[a-z]+\d+-[a-z]$/,
-    machineType: /^[a-z0-9]+(-[a-z0-9]+)+$/,
-    example: { region: "europe-west1", zone: "europe-west1-b", machineType: "e2-standard-4" },
-  },
-  aws: {
-    masterMachineType: "m6i.xlarge",
-    workerMachineType: "m6i.xlarge",
-    etcdMachineType: "m6i.large",
-    bastionMachineType: "t3.small",
-    region: /^[a-z]{2}(-[a-z]+)+-\d$/,
-    zone: /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/,
-    machineType: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
-    example: { region: "us-east-1", zone: "us-east-1a", machineType: "m6i.xlarge" },
-  },
-} as const;
-export type Platform = keyof typeof PLATFORMS;
 /** Boot disk of every machine, GB (etcd wants fast disk: pd-balanced). */
 export const DEFAULT_DISK_SIZE_GB = 100;
-/** GCP image of every machine: Ubuntu 24.04 LTS (cloud-init, apt, systemd). On AWS the newest Canonical Ubuntu 24.04 AMI is looked up. */
-export const DEFAULT_GCP_IMAGE = "ubuntu-os-cloud/ubuntu-2404-lts-amd64";
 /** Subnet of the machines. */
 export const DEFAULT_NODE_CIDR = "10.10.0.0/20";
 /** Pod network (kubeadm `networking.podSubnet`). */
@@ -153,7 +124,7 @@ export const nodePoolSchema = z
     name: z.string().regex(dns1123Label, "must be lower-case letters, digits and '-', starting with a letter").max(POOL_NAME_MAX),
     /** @default every zone of the cluster */
     zones: z.array(z.string()).min(1).optional(),
-    /** @default PLATFORMS[platform].workerMachineType */
+    /** @default the platform's (config/platforms/): workerMachineType */
     machineType: z.string().min(1).optional(),
     /** Nodes started in each zone. @default 1 */
     nodesPerZone: z.number().int().min(0).default(1),
@@ -218,7 +189,7 @@ export const clusterConfigSchema = z
          * fewer zones); the policy pack then does not ask for three zones. @default true
          */
         highAvailability: z.boolean().default(true),
-        /** @default PLATFORMS[platform].masterMachineType */
+        /** @default the platform's (config/platforms/): masterMachineType */
         machineType: z.string().min(1).optional(),
         /** @default DEFAULT_DISK_SIZE_GB */
         diskSizeGb: z.number().int().min(20).max(65536).default(DEFAULT_DISK_SIZE_GB),
@@ -235,7 +206,7 @@ export const clusterConfigSchema = z
         topology: z.enum(ETCD_TOPOLOGIES).default("stacked"),
         /** external, GCP/AWS: members, 3 or 5, round-robin over the zones. @default 3 */
         count: z.number().int().optional(),
-        /** external, GCP/AWS: the members' machine type. @default PLATFORMS[platform].etcdMachineType */
+        /** external, GCP/AWS: the members' machine type. @default the platform's (config/platforms/): etcdMachineType */
         machineType: z.string().min(1).optional(),
         /** external, GCP/AWS: the members' disk, GB (etcd wants fast disk: pd-ssd or gp3). @default DEFAULT_ETCD_DISK_SIZE_GB */
         diskSizeGb: z.number().int().min(20).max(65536).optional(),
@@ -522,11 +493,11 @@ export const clusterConfigSchema = z
       .optional(),
     /** OpenSSH private key matching sshPublicKey; set it with `pulumi config set --secret`. @default generated with the public key */
     sshPrivateKey: z.string().includes("PRIVATE KEY", { message: "must be an OpenSSH or PEM private key" }).optional(),
-    /** Boot image: GCP `project/family` or image link; AWS AMI id to pin. @default GCP: DEFAULT_GCP_IMAGE; AWS: newest Canonical Ubuntu 24.04 AMI */
+    /** Boot image: GCP `project/family` or image link; AWS AMI id to pin. @default GCP: DEFAULT_GCP_IMAGE (config/platforms/gcp.ts); AWS: newest Canonical Ubuntu 24.04 AMI */
     image: z.string().min(1).optional(),
     bastion: z
       .object({
-        /** @default PLATFORMS[platform].bastionMachineType */
+        /** @default the platform's (config/platforms/): bastionMachineType */
         machineType: z.string().min(1).optional(),
       })
       .strict()

@@ -2,28 +2,22 @@
 // resource exists. Components only turn this into resources. No Pulumi imports.
 import { createHash } from "crypto";
 import { ClusterConfig, ResolvedNodePool } from "../config/validate";
-import { hostAt, prefixOf, subnetAt } from "../config/cidr";
+import type { PlatformName } from "../config/platforms";
+import { PLATFORM_PLANS } from "./platforms";
+import { BastionPlan, FIRST_MASTER_HOST_NUMBER, SubnetPlan } from "./platforms/layout";
+import { awsSubnets } from "./platforms/aws";
+import { zoneSuffix } from "./platforms/zones";
+
+export { BASTION_HOST_NUMBER, FIRST_MASTER_HOST_NUMBER, LB_HOST_NUMBER } from "./platforms/layout";
+export type { SubnetPlan } from "./platforms/layout";
+export { awsSubnets, zoneSuffix };
 import { LOCAL_PROXY_PORT, VIP_PROXY_PORT } from "./onprem-endpoint";
 import { EtcdMemberPlan, FIRST_ETCD_HOST_NUMBER } from "./etcd-cluster";
 
 /** kube-apiserver's secure port, on every master and on the endpoint. */
 export const APISERVER_PORT = 6443;
-/** Address numbers inside the node subnet (GCP keeps .0 and .1 for itself). */
-export const LB_HOST_NUMBER = 5;
-export const BASTION_HOST_NUMBER = 6;
-export const FIRST_MASTER_HOST_NUMBER = 10;
 /** Boot disk of the bastion, GB: it only forwards SSH. */
 export const BASTION_DISK_GB = 20;
-
-export interface SubnetPlan {
-  /** Resource name, e.g. prod-nodes (GCP) or prod-private-a (AWS). */
-  name: string;
-  cidr: string;
-  /** AWS subnets are zonal; the GCP subnet is regional (undefined). */
-  zone?: string;
-  /** Public subnets hold the bastion and NAT gateways only (AWS). */
-  public: boolean;
-}
 
 export interface MasterPlan {
   /** 0-based; master-0 runs `kubeadm init` when no master of the stack holds a cluster yet. */
@@ -134,8 +128,7 @@ export interface ClusterPlan {
    * address (local-proxy), the first master that answers SSH when `pulumi up` runs.
    */
   controlPlaneSsh: ControlPlaneSsh;
-  /** The bastion; its address is fixed on GCP and assigned by AWS; static hosts use an existing one, if any. */
-  bastion: { name: string; zone: string; ip?: string; subnet: string };
+  bastion: BastionPlan;
   /** static: the workers you own. */
   staticWorkers: StaticWorkerPlan[];
   subnets: SubnetPlan[];
@@ -146,35 +139,12 @@ export interface ClusterPlan {
   etcd: { topology: "stacked" | "external"; members: EtcdMemberPlan[] };
 }
 
-/** The zone's letter: europe-west1-b -> b, us-east-1a -> a. Unique within a region. */
-export function zoneSuffix(zone: string): string {
-  const m = /-\d+([a-z]+)$/.exec(zone);
-  return m ? m[1] : zone.slice(zone.lastIndexOf("-") + 1);
-}
-
-/** The private subnet machines of `zone` sit in: the regional one (GCP) or the zone's own (AWS). */
-function privateSubnetOf(subnets: SubnetPlan[], zone: string): SubnetPlan {
-  return subnets.find((s) => !s.public && (s.zone === undefined || s.zone === zone))!;
-}
-
-/**
- * Machine `index` of a set with fixed addresses (masters, etcd members), round-robin over the
- * zones: GCP, one regional subnet, at first, first+1, ...; AWS, in its zone's private subnet,
- * at first of each zone, then first+1.
- */
-export function zonalPlace(p: { aws: boolean; zones: string[]; subnets: SubnetPlan[] }, index: number, firstHostNumber: number): { zone: string; ip: string; subnet: string } {
-  const zone = p.zones[index % p.zones.length];
-  const subnet = privateSubnetOf(p.subnets, zone);
-  const n = firstHostNumber + (p.aws ? Math.floor(index / p.zones.length) : index);
-  return { zone, ip: hostAt(subnet.cidr, n), subnet: subnet.name };
-}
-
 export function planCluster(config: ClusterConfig): ClusterPlan {
   const name = config.clusterName;
   const zones = [...config.zones];
   const cidr = config.network.nodeCidr;
-  const aws = config.platform === "aws";
-  const subnets = aws ? awsSubnets(name, cidr, zones) : [{ name: `${name}-nodes`, cidr, public: false }];
+  const layout = PLATFORM_PLANS[config.platform].network;
+  const subnets = layout.subnets(name, cidr, zones);
   const mode = config.endpoint.mode;
   const port = mode === "vip" ? VIP_PROXY_PORT : mode === "local-proxy" ? LOCAL_PROXY_PORT : APISERVER_PORT;
   const placed: Array<Omit<MasterPlan, "endpointWhileJoining" | "endpointAfterJoin">> = config.hosts
@@ -188,17 +158,10 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
         machine: h.machine,
       }))
     : Array.from({ length: config.controlPlane.count }, (_, i) => {
-        const at = zonalPlace({ aws, zones, subnets }, i, FIRST_MASTER_HOST_NUMBER);
+        const at = layout.place(zones, subnets, i, FIRST_MASTER_HOST_NUMBER);
         return { index: i, name: `${name}-master-${i}`, ...at, labels: { [ZONE_LABEL]: at.zone } };
       });
-  const lbAddresses =
-    mode === "vip"
-      ? [config.endpoint.vip!]
-      : mode === "local-proxy"
-        ? ["127.0.0.1"]
-        : aws
-          ? zones.map((z) => hostAt(privateSubnetOf(subnets, z).cidr, LB_HOST_NUMBER))
-          : [hostAt(cidr, LB_HOST_NUMBER)];
+  const lbAddresses = mode === "vip" ? [config.endpoint.vip!] : mode === "local-proxy" ? ["127.0.0.1"] : layout.loadBalancerAddresses(cidr, zones, subnets);
   const masters: MasterPlan[] = placed.map((m) => ({
     ...m,
     endpointWhileJoining: mode === "local-proxy" ? "127.0.0.1" : placed[0].ip,
@@ -224,16 +187,14 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
       name: config.endpoint.name,
       port,
       addresses: lbAddresses,
-      workerAddress: aws && mode === "cloud-lb" ? undefined : lbAddresses[0],
+      workerAddress: mode === "cloud-lb" && !layout.workersUseLoadBalancerAddress ? undefined : lbAddresses[0],
       hostPort: `${config.endpoint.name}:${port}`,
     },
     masters,
     controlPlaneSsh:
       mode === "local-proxy" ? { kind: "first-answering", candidates: masters.map((m) => m.ip) } : { kind: "endpoint", address: mode === "cloud-lb" ? undefined : lbAddresses[0] },
     staticWorkers: config.hosts?.workers.map((h) => ({ name: h.name, address: h.address, zone: h.zone, labels: { [ZONE_LABEL]: h.zone, ...h.labels }, machine: h.machine })) ?? [],
-    bastion: aws
-      ? { name: `${name}-bastion`, zone: zones[0], subnet: subnets.find((s) => s.public && s.zone === zones[0])!.name }
-      : { name: `${name}-bastion`, zone: zones[0], ip: hostAt(cidr, BASTION_HOST_NUMBER), subnet: subnets[0].name },
+    bastion: layout.bastion(name, cidr, zones, subnets),
     subnets,
     pools,
     apiServerSans: [config.endpoint.name, ...lbAddresses, ...masters.map((m) => m.ip)],
@@ -247,22 +208,9 @@ export function planCluster(config: ClusterConfig): ClusterPlan {
   };
 }
 
-/**
- * AWS: nodeCidr (/p) is cut into eight /(p+3): the first ones are the zones' private
- * subnets; the last is cut again into /(p+6) public subnets, one per zone (bastion, NAT).
- */
-export function awsSubnets(cluster: string, nodeCidr: string, zones: string[]): SubnetPlan[] {
-  const p = prefixOf(nodeCidr);
-  const publicBlock = subnetAt(nodeCidr, p + 3, 7);
-  return [
-    ...zones.map((zone, i) => ({ name: `${cluster}-private-${zoneSuffix(zone)}`, cidr: subnetAt(nodeCidr, p + 3, i), zone, public: false })),
-    ...zones.map((zone, i) => ({ name: `${cluster}-public-${zoneSuffix(zone)}`, cidr: subnetAt(publicBlock, p + 6, i), zone, public: true })),
-  ];
-}
-
 export interface EtcdPlacement {
   cluster: string;
-  platform: "gcp" | "aws" | "static";
+  platform: PlatformName;
   zones: string[];
   subnets: SubnetPlan[];
   /** Cloud members (hosts you own list theirs). */
@@ -276,6 +224,6 @@ export function placeEtcdMembers(p: EtcdPlacement): EtcdMemberPlan[] {
   return Array.from({ length: p.count }, (_, index) => ({
     index,
     name: `${p.cluster}-etcd-${index}`,
-    ...zonalPlace({ aws: p.platform === "aws", zones: p.zones, subnets: p.subnets }, index, FIRST_ETCD_HOST_NUMBER),
+    ...PLATFORM_PLANS[p.platform].network.place(p.zones, p.subnets, index, FIRST_ETCD_HOST_NUMBER),
   }));
 }
