@@ -3,8 +3,9 @@
 // render is a Node process running the whole program (seconds each). An entry is keyed by
 // everything a render reads: the program's sources (index.ts, components/, render/), the
 // stack files, Pulumi.yaml, tsconfig.json and the lockfile; a change to any makes a new
-// key. Only renders of a source tree's own stacks/ without last outputs are kept (others
-// read files the key does not cover, such as a bundle folder's).
+// key. A render from another stack folder (a test's variant of a stack) is keyed by that
+// folder's files too, unless its stack file names a local file or folder (packages.path,
+// restore.file: files the key does not cover); renders with last outputs are never kept.
 //
 // Each entry holds `out/` (the render's folder, as the CLI writes it) and `render.json`
 // (the whole result). An entry is made in a folder of its own and renamed into place, so a
@@ -73,8 +74,13 @@ const inProcess = new Map<string, Promise<CachedRender>>();
 export function cachedRender(root: string, stack: string, scratch: () => string): Promise<CachedRender> {
   const base = renderCacheDir();
   const key = base ? `${sourcesDigest(root).slice(0, 32)}-${stack}` : `${resolve(root)}:${stack}`;
+  return once(key, () => (base ? fromCache(root, stack, base, key) : renderInto(root, stack, scratch()).then((dir) => entryAt(dir))));
+}
+
+/** The render of `key`, made by `make` once per process (made again after a failure). */
+function once(key: string, make: () => Promise<CachedRender>): Promise<CachedRender> {
   if (!inProcess.has(key)) {
-    const made = base ? fromCache(root, stack, base, key) : renderInto(root, stack, scratch()).then((dir) => entryAt(dir));
+    const made = make();
     inProcess.set(key, made);
     made.catch(() => inProcess.delete(key));
   }
@@ -83,14 +89,38 @@ export function cachedRender(root: string, stack: string, scratch: () => string)
 
 /**
  * The folder of a render of `stack` from `configDir`: a tree's own stacks/ from the cache
- * (cachedRender); any other stack folder rendered afresh into `scratch()`.
+ * (cachedRender); another stack folder from the cache too, keyed by its files, unless its
+ * stack file names a local file (a fresh render into `scratch()`).
  */
 export async function renderFolder(root: string, stack: string, configDir: string, scratch: () => string): Promise<string> {
   if (resolve(configDir) === resolve(root, "stacks")) return (await cachedRender(root, stack, scratch)).dir;
+  const base = renderCacheDir();
+  if (base && !namesLocalFiles(configDir, stack)) {
+    const key = `${sourcesDigest(root).slice(0, 32)}-${folderDigest(configDir).slice(0, 16)}-${stack}`;
+    return (await once(key, () => fromCache(root, stack, base, key, configDir))).dir;
+  }
   const dir = scratch();
   const { code, stderr } = await renderInChildProcess(root, stack, dir, configDir);
   if (code !== 0) throw new Error(`render of ${stack} failed: ${stderr}`);
   return dir;
+}
+
+/** Whether `stack`'s file in `configDir` names a file or folder of this machine (a bundle's folder, a snapshot to restore): its contents are not in the key. */
+function namesLocalFiles(configDir: string, stack: string): boolean {
+  const file = join(configDir, `Pulumi.${stack}.yaml`);
+  return !existsSync(file) || /^\s*(path|file):/m.test(readFileSync(file, "utf8"));
+}
+
+/** sha256 over the names and contents of the files directly in `dir` (the stack files a render from it may read). */
+function folderDigest(dir: string): string {
+  const h = createHash("sha256");
+  for (const e of readdirSync(dir, { withFileTypes: true })
+    .filter((x) => x.isFile())
+    .sort((a, b) => (a.name < b.name ? -1 : 1)))
+    h.update(`${e.name}\0`)
+      .update(readFileSync(join(dir, e.name)))
+      .update("\0");
+  return h.digest("hex");
 }
 
 function entryAt(entry: string): CachedRender {
@@ -105,7 +135,7 @@ function entryAt(entry: string): CachedRender {
   };
 }
 
-async function fromCache(root: string, stack: string, base: string, key: string): Promise<CachedRender> {
+async function fromCache(root: string, stack: string, base: string, key: string, configDir?: string): Promise<CachedRender> {
   mkdirSync(base, { recursive: true });
   const entry = join(base, key);
   const lock = `${entry}.lock`;
@@ -123,7 +153,7 @@ async function fromCache(root: string, stack: string, base: string, key: string)
   try {
     const tmp = `${entry}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
-    await renderInto(root, stack, tmp);
+    await renderInto(root, stack, tmp, configDir);
     rmSync(entry, { recursive: true, force: true });
     renameSync(tmp, entry);
     prune(base);
@@ -168,9 +198,11 @@ function prune(base: string): void {
  * `entry`/render.json, with `root`'s own code: its render/cache.ts, or, in a tree from before
  * the cache (render:diff's base), its render CLI (no render.json: the folder alone).
  */
-function renderInto(root: string, stack: string, entry: string): Promise<string> {
+function renderInto(root: string, stack: string, entry: string, configDir?: string): Promise<string> {
   const own = join(root, "render", "cache.ts");
-  const args = existsSync(own) ? [own, root, stack, entry] : [join(root, "render", "cli.ts"), "--stack", stack, "--out", join(entry, "out")];
+  const args = existsSync(own)
+    ? [own, root, stack, entry, ...(configDir ? [configDir] : [])]
+    : [join(root, "render", "cli.ts"), "--stack", stack, "--out", join(entry, "out"), ...(configDir ? ["--config-dir", configDir] : [])];
   return new Promise((resolveEntry, reject) => {
     const p = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
@@ -179,15 +211,15 @@ function renderInto(root: string, stack: string, entry: string): Promise<string>
   });
 }
 
-// The child: node --import tsx render/cache.ts <root> <stack> <entry>
+// The child: node --import tsx render/cache.ts <root> <stack> <entry> [<config dir>]
 if (require.main === module) {
-  const [root, stack, entry] = process.argv.slice(2);
+  const [root, stack, entry, configDir] = process.argv.slice(2);
   // (Required here, not imported above: a reader of the cache never loads the program.)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { renderStack } = require("./render") as typeof import("./render");
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { writeRender } = require("./output") as typeof import("./output");
-  renderStack(resolve(root), stack)
+  renderStack(resolve(root), stack, configDir ? resolve(configDir) : undefined)
     .then((result) => {
       mkdirSync(entry, { recursive: true });
       writeRender(join(entry, "out"), result);

@@ -7,6 +7,7 @@ import { join, posix } from "path";
 import { parse } from "yaml";
 import { inParallel } from "./parallel";
 import { renderInChildProcess } from "./child";
+import { cachedRender, renderCacheDir } from "./cache";
 import { installMocks, MOCK_ORGANIZATION, PROJECT, Registration, ResourceOptionsSeen } from "./mocks";
 import { decodeBundle } from "../components/plan/bundle";
 import { filesOfBootConfig } from "../components/plan/cloud-init";
@@ -328,6 +329,14 @@ async function renderMembers(root: string, stack: string, configDir: string, con
   const outputs: Record<string, Record<string, unknown>> = {};
   await inParallel(stacks, async (s) => {
     const local = s.split("/").pop()!;
+    if (renderCacheDir() && isShipped(root, local, fileOf(s))) {
+      // The same stack file as the tree's own: its render is the cached one (render/cache.ts).
+      const render = await cachedRender(root, local, () => mkdtempSync(join(tmpdir(), `member-${local}-`))).catch((e: Error) => {
+        throw new RenderError(`member stack ${s} did not render:\n${e.message}`);
+      });
+      outputs[s] = JSON.parse(readFileSync(join(render.dir, "outputs.json"), "utf8"));
+      return;
+    }
     const out = mkdtempSync(join(tmpdir(), `member-${local}-`));
     const res = await renderInChildProcess(root, local, out, configDir);
     if (res.code !== 0) throw new RenderError(`member stack ${s} did not render:\n${res.stderr.trim()}`);
@@ -335,6 +344,12 @@ async function renderMembers(root: string, stack: string, configDir: string, con
     rmSync(out, { recursive: true, force: true });
   });
   return outputs;
+}
+
+/** Whether `file` is, byte for byte, `root`'s own stack file of `stack` (so its render is the tree's own). */
+function isShipped(root: string, stack: string, file: string): boolean {
+  const own = join(root, "stacks", `Pulumi.${stack}.yaml`);
+  return existsSync(own) && readFileSync(own).equals(readFileSync(file));
 }
 
 /** A config value that should be a list, as written (for messages about a config that failed validation). */

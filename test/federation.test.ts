@@ -3,30 +3,43 @@
 // the three DNS levels, health checks, and what config changes do.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "child_process";
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { inputs, ofType, problemsOf, renderOnce, ROOT, tempDir } from "./helpers";
 import { RenderedResource, RenderResult } from "../render/render";
+import { renderInChildProcess } from "../render/child";
 import { validateFederationConfig } from "../components/config/federation";
 import { planFederation, serviceDnsNames } from "../components/plan/federation-plan";
 
+/** Variants of the federation stack file (rendered side by side, next to copies of the member stack files). */
+const VARIANTS = {
+  "asia removed": (t: string) => t.replace("    - stack: fed-asia-east1\n", ""),
+  "us-central1 excluded": (t: string) => t.replace("        fed-us-central1:\n          replicas: 3", "        fed-us-central1:\n          exclude: true"),
+  "cloud dns": (t: string) => t.replace("    provider: route53\n", "    provider: clouddns\n    managedZone: acme-com\n"),
+  "unknown member": (t: string) => t.replace("stack: fed-us-central1", "stack: fed-mars1"),
+};
+type Variant = { resources: RenderedResource[]; status: number | null; stderr: string };
+
 let r: RenderResult;
+let variants: Record<keyof typeof VARIANTS, Variant>;
 before(async () => {
-  r = await renderOnce("fed-global");
+  const names = Object.keys(VARIANTS) as Array<keyof typeof VARIANTS>;
+  const [fed, ...rendered] = await Promise.all([renderOnce("fed-global"), ...names.map((n) => renderVariant(VARIANTS[n]))]);
+  r = fed;
+  variants = Object.fromEntries(names.map((n, i) => [n, rendered[i]])) as typeof variants;
 });
 
 const MEMBERS = ["fed-asia-east1", "fed-europe-west1", "fed-us-east1", "fed-us-central1"];
 const records = (res: RenderedResource[]) => res.filter((x) => x.type === "aws:route53/record:Record").map((x) => x.inputs as Record<string, any>);
 
-/** Renders a variant of the federation stack file, next to copies of the member stack files. */
-function renderVariant(change: (text: string) => string): { resources: RenderedResource[]; status: number | null; stderr: string } {
+/** Renders a variant of the federation stack file, next to copies of the member stack files (the same files: their renders are the cached ones). */
+async function renderVariant(change: (text: string) => string): Promise<Variant> {
   const dir = tempDir("fed-variant-");
   for (const f of readdirSync(join(ROOT, "stacks"))) copyFileSync(join(ROOT, "stacks", f), join(dir, f));
   writeFileSync(join(dir, "Pulumi.fed-variant.yaml"), change(readFileSync(join(ROOT, "stacks/Pulumi.fed-global.yaml"), "utf8")));
   const out = join(dir, "out");
-  const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", "fed-variant", "--config-dir", dir, "--out", out], { encoding: "utf8" });
-  if (res.status !== 0) return { resources: [], status: res.status, stderr: res.stderr };
+  const res = await renderInChildProcess(ROOT, "fed-variant", out, dir);
+  if (res.code !== 0) return { resources: [], status: res.code, stderr: res.stderr };
   return { resources: JSON.parse(readFileSync(join(out, "resources.json"), "utf8")), status: 0, stderr: "" };
 }
 
@@ -115,7 +128,7 @@ test("a convenience CNAME points at a region's name", () => {
 });
 
 test("a member removed from config leaves no records, checks or copies behind", () => {
-  const v = renderVariant((t) => t.replace("    - stack: fed-asia-east1\n", ""));
+  const v = variants["asia removed"];
   assert.equal(v.status, 0, v.stderr);
   const text = JSON.stringify(v.resources);
   assert.doesNotMatch(text, /asia/);
@@ -124,14 +137,14 @@ test("a member removed from config leaves no records, checks or copies behind", 
 });
 
 test("a member excluded for a service gets no copy and no DNS answer for it", () => {
-  const v = renderVariant((t) => t.replace("        fed-us-central1:\n          replicas: 3", "        fed-us-central1:\n          exclude: true"));
+  const v = variants["us-central1 excluded"];
   assert.equal(v.status, 0, v.stderr);
   assert.equal(v.resources.filter((x) => x.type === "kubernetes:apps/v1:Deployment").length, 3);
   assert.ok(!records(v.resources).some((x) => x.setIdentifier === "fed-us-central1"));
 });
 
 test("Cloud DNS: geo routing globally, weighted per region and zone, over health-checked external endpoints", () => {
-  const v = renderVariant((t) => t.replace("    provider: route53\n", "    provider: clouddns\n    managedZone: acme-com\n"));
+  const v = variants["cloud dns"];
   assert.equal(v.status, 0, v.stderr);
   const sets = v.resources.filter((x) => x.type === "gcp:dns/recordSet:RecordSet").map((x) => x.inputs as Record<string, any>);
   const global = sets.find((x) => x.name === "nginx.default.acme.svc.acme.com.")!;
@@ -144,7 +157,7 @@ test("Cloud DNS: geo routing globally, weighted per region and zone, over health
 });
 
 test("an unknown member stack is named, and nothing is registered", () => {
-  const v = renderVariant((t) => t.replace("stack: fed-us-central1", "stack: fed-mars1"));
+  const v = variants["unknown member"];
   assert.equal(v.status, 1);
   assert.match(v.stderr, /unknown member stack "fed-mars1"/);
 });

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import { readFileSync, readdirSync, writeFileSync } from "fs";
 import { join } from "path";
-import { file, named, problemsOf, renderOnce, ROOT, tempDir } from "./helpers";
+import { file, named, problemsOf, renderInChild, renderOnce, ROOT, tempDir } from "./helpers";
+import { renderInChildProcess } from "../render/child";
 import { createServer, AddressInfo } from "net";
 import { RenderedResource, RenderResult } from "../render/render";
 import { firstAnswering } from "../components/control-plane-host";
@@ -97,10 +98,8 @@ test("vip: haproxy and keepalived on the masters only; the endpoint is the VIP o
   assert.match(init, /bindPort: 6443/);
 });
 
-test("local-proxy: haproxy on 127.0.0.1:16443 on every node, the endpoint name at 127.0.0.1, and the address in the certificate", () => {
-  const out = tempDir("onprem-lp-");
-  const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", "onprem-local-proxy", "--out", out], { encoding: "utf8" });
-  assert.equal(res.status, 0, res.stderr);
+test("local-proxy: haproxy on 127.0.0.1:16443 on every node, the endpoint name at 127.0.0.1, and the address in the certificate", async () => {
+  const out = (await renderInChild("onprem-local-proxy")).dir;
   for (const m of readdirSync(join(out, "files")).filter((x) => !x.endsWith("-control-plane"))) {
     assert.match(readFileSync(join(out, "files", m, "etc/haproxy/haproxy.cfg"), "utf8"), /bind 127\.0\.0\.1:16443/);
     assert.match(readFileSync(join(out, "files", m, "commands/prepare.sh"), "utf8"), /kubeadm-ha-set-endpoint 127\.0\.0\.1\n/);
@@ -127,16 +126,19 @@ test("the rendered endpoint configs pass haproxy -c and keepalived --config-test
   }
 });
 
-test("local-proxy works on GCP and AWS too: no cloud load balancer, haproxy on every node from its boot config", () => {
+test("local-proxy works on GCP and AWS too: no cloud load balancer, haproxy on every node from its boot config", async () => {
   const dir = tempDir("lp-clouds-");
-  for (const [stack, cloud] of [
+  const clouds = [
     ["gcp-three-zone", "gcp"],
     ["aws-three-az", "aws"],
-  ]) {
+  ];
+  for (const [stack, cloud] of clouds)
     writeFileSync(join(dir, `Pulumi.${cloud}-lp.yaml`), readFileSync(join(ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8").replace("    mode: cloud-lb", "    mode: local-proxy"));
+  // Both renders side by side, each in its own process.
+  const renders = await Promise.all(clouds.map(([, cloud]) => renderInChildProcess(ROOT, `${cloud}-lp`, join(dir, `out-${cloud}`), dir)));
+  for (const [i, [, cloud]] of clouds.entries()) {
     const out = join(dir, `out-${cloud}`);
-    const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", `${cloud}-lp`, "--config-dir", dir, "--out", out], { encoding: "utf8" });
-    assert.equal(res.status, 0, res.stderr);
+    assert.equal(renders[i].code, 0, renders[i].stderr);
     const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Array<{ type: string }>;
     assert.ok(!resources.some((x) => /regionBackendService|forwardingRule|aws:lb\/|route53/.test(x.type)), `${cloud}: a load balancer was created`);
     for (const m of readdirSync(join(out, "files")).filter((x) => !x.endsWith("-bastion") && !x.endsWith("-control-plane"))) {
@@ -157,9 +159,7 @@ test("vip: the steps that need any one healthy master connect to the VIP, which 
 });
 
 test("local-proxy: the steps that need any one healthy master connect to the first master that answers SSH when pulumi runs", async () => {
-  const out = tempDir("onprem-lp-host-");
-  const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", "onprem-local-proxy", "--out", out], { encoding: "utf8" });
-  assert.equal(res.status, 0, res.stderr);
+  const out = (await renderInChild("onprem-local-proxy")).dir;
   const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as RenderedResource[];
   const masters = JSON.parse(readFileSync(join(out, "outputs.json"), "utf8")).masters as Array<{ address: string }>;
   // The offline render probes nothing: the first master, as a run with every master up picks;
