@@ -6,13 +6,11 @@ import { durationSeconds, durationText } from "./durations";
 import {
   CA_VALIDITY_HOURS,
   clusterConfigSchema,
-  CNI_NAMES,
   DEFAULT_ETCD_COUNT,
   DEFAULT_ETCD_DISK_SIZE_GB,
   keyOf,
   NAMESPACE,
   CLUSTER_NAME_MAX,
-  NodePoolConfig,
   ParsedClusterConfig,
   DEFAULT_CALICO_VERSION,
   DEFAULT_FLANNEL_VERSION,
@@ -28,45 +26,19 @@ import { problemsOfHostsOnCloud } from "./platforms/cloud";
 export { ConfigError, hintFor } from "./problems";
 export type { ConfigProblem } from "./problems";
 
-/** A fully defaulted, cross-checked cluster configuration. */
-export interface ClusterConfig extends Omit<
-  ParsedClusterConfig,
-  "clusterName" | "nodePools" | "endpoint" | "kubernetes" | "controlPlane" | "bastion" | "network" | "image" | "region" | "zones" | "adminCidrs" | "backups" | "etcd"
-> {
-  clusterName: string;
-  /** Cloud region; "site" for static hosts. */
-  region: string;
-  /** Cloud zones; the masters' zone labels for static hosts. */
-  zones: string[];
-  /** CIDRs allowed to reach the bastion ([] for static hosts). */
-  adminCidrs: string[];
-  controlPlane: { count: number; highAvailability: boolean; machineType: string; diskSizeGb: number };
-  /**
-   * Where etcd runs. external: `count` members (hosts you own: hosts.etcd's); machine type and
-   * disk of the cloud members ("" and 0 on hosts you own). stacked: count 0.
-   */
-  etcd: { topology: "stacked" | "external"; count: number; machineType: string; diskSizeGb: number };
-  bastion: { machineType: string };
-  network: { nodeCidr: string; podCidr: string; serviceCidr: string; natGateways: "one-per-zone" | "single" };
-  /** GCP image, or AWS AMI id; undefined on AWS means "look up the newest Canonical Ubuntu 24.04 AMI". */
-  image?: string;
-  nodePools: ResolvedNodePool[];
-  endpoint: { mode: "cloud-lb" | "vip" | "local-proxy"; name: string; vip?: string; interface: string };
-  /** As parsed, with the destination resolved (and its folder, for a directory). */
-  backups: Omit<ParsedClusterConfig["backups"], "destination" | "path"> & { destination: BackupDestinationKind; path?: string };
-  /** As parsed, with the CNI's version resolved. */
-  kubernetes: Omit<ParsedClusterConfig["kubernetes"], "cni"> & { cni: { name: CniName; version: string } };
-}
-
-export type CniName = (typeof CNI_NAMES)[number];
-export type BackupDestinationKind = "bucket" | "directory" | "s3";
-
-export interface ResolvedNodePool extends Omit<NodePoolConfig, "zones" | "minPerZone" | "maxPerZone" | "machineType"> {
-  zones: string[];
-  machineType: string;
-  minPerZone: number;
-  maxPerZone: number;
-}
+export type {
+  AwsClusterConfig,
+  BackupDestinationKind,
+  ClusterConfig,
+  ClusterConfigCommon,
+  CniName,
+  GcpClusterConfig,
+  Platform,
+  PlatformKeys,
+  ResolvedNodePool,
+  StaticClusterConfig,
+} from "./cluster-config";
+import type { BackupDestinationKind, ClusterConfig, ClusterConfigCommon, ResolvedNodePool } from "./cluster-config";
 
 /** Lowest Kubernetes minor release whose kubeadm reads v1beta4 configs. */
 export const MIN_KUBERNETES_MINOR = 31;
@@ -385,7 +357,7 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
 
   const defaults = rules.defaults;
   const cniVersion = c.kubernetes.cni.version ?? (c.kubernetes.cni.name === "flannel" ? DEFAULT_FLANNEL_VERSION : DEFAULT_CALICO_VERSION);
-  return {
+  const common: ClusterConfigCommon = {
     ...c,
     region: placement.region,
     zones: placement.zones,
@@ -399,13 +371,13 @@ export function validateClusterConfig(raw: Record<string, unknown>, stackName: s
       diskSizeGb: etcd.count && rules.makesMachines ? (c.etcd.diskSizeGb ?? DEFAULT_ETCD_DISK_SIZE_GB) : 0,
     },
     network: { ...c.network, natGateways: c.network.natGateways ?? "one-per-zone" },
-    image: c.image ?? rules.defaultImage,
     clusterName,
     nodePools: pools,
     endpoint: { mode: endpointMode, name: c.endpoint.name ?? `api.${clusterName}.internal`, vip: c.endpoint.vip, interface: c.endpoint.interface },
     kubernetes: { ...c.kubernetes, cni: { name: c.kubernetes.cni.name, version: cniVersion } },
     backups: { ...c.backups, destination: backupDestination, path: backupDestination === "directory" ? (c.backups.path ?? DEFAULT_BACKUP_DIRECTORY) : undefined },
   };
+  return { ...common, ...rules.ownKeys(c) };
 }
 
 /** The config as the schema parses it (types, defaults, one-field checks), or every problem of the schema, each naming its key. */

@@ -28,7 +28,8 @@ export const aws = cloudRules(
     maxZones: AWS_MAX_ZONES,
   },
   {
-    // (no defaultImage: the newest Canonical Ubuntu 24.04 AMI is looked up when deploying)
+    // No image: the newest Canonical Ubuntu 24.04 AMI is looked up when deploying.
+    ownKeys: (c) => ({ platform: "aws", image: c.image }),
     refuseKeys(c, _mode, refuse) {
       c.nodePools.forEach((_, i) =>
         refuse(

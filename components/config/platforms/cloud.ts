@@ -36,16 +36,13 @@ export function problemsOfHostsOnCloud(platform: string): ConfigProblem[] {
 }
 
 /** The rules every cloud shares, with its formats; `own` adds or replaces the cloud's own. */
-export function cloudRules(
-  f: CloudFormats,
-  own: Pick<PlatformRules, "checkNodeCidr" | "checkPoolName"> & { refuseKeys?: PlatformRules["refuseKeys"]; defaultImage?: string },
-): PlatformRules {
+export function cloudRules(f: CloudFormats, own: Pick<PlatformRules, "checkNodeCidr" | "checkPoolName" | "ownKeys"> & { refuseKeys?: PlatformRules["refuseKeys"] }): PlatformRules {
   return {
     name: f.name,
     makesMachines: true,
     defaultEndpointMode: "cloud-lb",
     defaults: f.defaults,
-    defaultImage: own.defaultImage,
+    ownKeys: own.ownKeys,
     refuseKeys(c, endpointMode, refuse, add) {
       // (mode vip itself is refused by the placement, with the reason: one mistake, one problem)
       if (endpointMode !== "vip") refuseVipKeys(f.name, refuse);

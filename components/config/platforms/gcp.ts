@@ -35,7 +35,7 @@ export const gcp = cloudRules(
     providerRegionRequired: false,
   },
   {
-    defaultImage: DEFAULT_GCP_IMAGE,
+    ownKeys: (c) => ({ platform: "gcp", image: c.image ?? DEFAULT_GCP_IMAGE }),
     refuseKeys(c, _mode, _refuse, add) {
       if (c.network.natGateways !== undefined)
         add(["network", "natGateways"], `${show(c.network.natGateways)} applies to AWS only (GCP uses one regional Cloud NAT)`, "remove network.natGateways");

@@ -3,6 +3,7 @@
 // this interface, so the checks common to every cluster (validate.ts) never compare platform
 // names, and a new platform is a new module. Pure: no Pulumi imports.
 import type { ParsedClusterConfig } from "../schema";
+import type { PlatformKeys } from "../cluster-config";
 import type { Add, Refuse } from "../problems";
 
 export type PlatformName = ParsedClusterConfig["platform"];
@@ -31,8 +32,11 @@ export interface PlatformRules {
   /** endpoint.mode when the stack leaves it out. */
   defaultEndpointMode: EndpointMode;
   defaults: MachineDefaults;
-  /** The machines' image when the stack leaves it out (undefined: looked up when deploying, or none). */
-  defaultImage?: string;
+  /**
+   * The keys whose shape is this platform's own (`platform`, and its image or its hosts),
+   * defaulted; called once the config has no problems.
+   */
+  ownKeys(c: ParsedClusterConfig): PlatformKeys;
   /** Refuses, through `refuse`, the keys that mean nothing on this platform (`add` for those it quotes itself). */
   refuseKeys(c: ParsedClusterConfig, endpointMode: EndpointMode, refuse: Refuse, add: Add): void;
   /** Checks and resolves where the masters are. */

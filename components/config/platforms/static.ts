@@ -37,6 +37,11 @@ export const onHostsYouOwn: PlatformRules = {
   etcdMembers: etcdHosts,
   checkNodeCidr: () => {},
   checkPoolName: () => {},
+  ownKeys(c) {
+    // The placement refuses a static stack without hosts, so it has them here.
+    if (c.hosts === undefined) throw new Error("ownKeys: a static stack without hosts passed validation");
+    return { platform: "static", hosts: c.hosts };
+  },
 };
 
 /** External etcd on hosts you own: the machines in hosts.etcd, checked; stacked: hosts.etcd refused. */
