@@ -4,13 +4,16 @@ import { spawnSync } from "child_process";
 import { mkdtempSync, readdirSync, writeFileSync } from "fs";
 import { cpus, tmpdir } from "os";
 import { join } from "path";
+import { parseArgs } from "util";
 import { median } from "./stats";
 import { NEAREST_AWS_REGION } from "../components/plan/federation-plan";
 
 const ROOT = join(__dirname, "..");
 const runs = Number(process.env.RUNS ?? 5);
-const stacks = process.argv.slice(2).length
-  ? process.argv.slice(2)
+// bench/render [stack...]: the stacks to time (default: every stack file of stacks/).
+const { positionals } = parseArgs({ allowPositionals: true, options: {}, strict: true });
+const stacks = positionals.length
+  ? positionals
   : readdirSync(join(ROOT, "stacks"))
       .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
       .filter((s): s is string => !!s);

@@ -5,6 +5,7 @@
 // works in, <dir>/order.txt.
 import { readFileSync } from "fs";
 import { join, resolve } from "path";
+import { parseArgs } from "util";
 import { RenderError, renderStack } from "./render";
 import { DrawError } from "./topology";
 import { writeRender } from "./output";
@@ -17,18 +18,16 @@ function usage(msg: string): never {
 }
 
 async function main() {
-  const argv = process.argv.slice(2);
-  let stack: string | undefined;
-  let out: string | undefined;
-  let configDir: string | undefined;
-  let lastOutputs: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--stack") stack = argv[++i];
-    else if (argv[i] === "--out") out = argv[++i];
-    else if (argv[i] === "--config-dir") configDir = argv[++i];
-    else if (argv[i] === "--last-outputs") lastOutputs = argv[++i];
-    else usage(`unknown argument ${JSON.stringify(argv[i])}`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: { stack: { type: "string" }, out: { type: "string" }, "config-dir": { type: "string" }, "last-outputs": { type: "string" } },
+      strict: true,
+    }));
+  } catch (e) {
+    usage((e as Error).message);
   }
+  const { stack, out, "config-dir": configDir, "last-outputs": lastOutputs } = values;
   if (!stack) usage("--stack is required");
   const root = resolve(__dirname, "..");
   const dir = resolve(out ?? join(root, "out", stack));

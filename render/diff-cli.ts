@@ -7,6 +7,7 @@ import { execFileSync } from "child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
+import { parseArgs } from "util";
 import { diffRenders, formatDiffs, StackDiff } from "./diff";
 import { inParallel } from "./parallel";
 import { cachedRender } from "./cache";
@@ -32,22 +33,18 @@ async function renderSide(src: string, stack: string, scratch: string): Promise<
 }
 
 async function main() {
-  const argv = process.argv.slice(2);
-  let base: string | undefined;
-  let only: string | undefined;
-  let format: "text" | "markdown" = "text";
-  let outFile: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--base") base = argv[++i];
-    else if (a === "--stack") only = argv[++i];
-    else if (a === "--out") outFile = argv[++i];
-    else if (a === "--format") {
-      const f = argv[++i];
-      if (f !== "text" && f !== "markdown") usage(`--format must be text or markdown, got ${JSON.stringify(f)}`);
-      format = f;
-    } else usage(`unknown argument ${JSON.stringify(a)}`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: { base: { type: "string" }, stack: { type: "string" }, out: { type: "string" }, format: { type: "string", default: "text" } },
+      strict: true,
+    }));
+  } catch (e) {
+    usage((e as Error).message);
   }
+  const { base, stack: only, out: outFile } = values;
+  const format = values.format;
+  if (format !== "text" && format !== "markdown") usage(`--format must be text or markdown, got ${JSON.stringify(format)}`);
   if (!base) usage("--base is required (a git ref: main, origin/main, HEAD~1, a commit)");
   let commit: string;
   try {
