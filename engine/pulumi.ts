@@ -4,10 +4,11 @@
 // repository is written, and everything removed again by `dispose()`.
 import { spawn } from "child_process";
 import { randomBytes } from "crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "fs";
 import { tmpdir } from "os";
-import { dirname, join, relative } from "path";
+import { dirname, join } from "path";
 import { readManifest, tool, toolchainDir } from "../toolchain/cache";
+import { filesUnder } from "../render/files";
 import { pluginVersions } from "../toolchain/pulumi";
 
 /** The built tools the engine needs, by manifest name. */
@@ -88,17 +89,8 @@ export function secretValues(deployment: unknown): string[] {
 }
 
 /** Every file under `dir`, with its path relative to it. */
-export function filesUnder(dir: string): Array<{ path: string; content: string }> {
-  const out: Array<{ path: string; content: string }> = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out.push({ path: relative(dir, p), content: readFileSync(p, "latin1") });
-    }
-  };
-  if (existsSync(dir)) walk(dir);
-  return out;
+export function contentsUnder(dir: string): Array<{ path: string; content: string }> {
+  return filesUnder(dir).map((path) => ({ path, content: readFileSync(join(dir, path), "latin1") }));
 }
 
 export interface EngineOptions {
@@ -262,7 +254,7 @@ export class PulumiEngine {
 
   /** Every file the backend keeps (state, history, backups). */
   backendFiles() {
-    return filesUnder(this.backend);
+    return contentsUnder(this.backend);
   }
 
   /** Removes the home, the backend and the config copies. */

@@ -12,9 +12,10 @@ import { spawnSync } from "child_process";
 import { X509Certificate } from "crypto";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "fs";
 import { cpus, tmpdir } from "os";
-import { basename, dirname, join, posix } from "path";
+import { basename, dirname, join } from "path";
 import { parse, parseAllDocuments } from "yaml";
 import { renderFolder } from "../render/cache";
+import { filesUnder } from "../render/files";
 import { SharedPki, sharedPkiFiles } from "../components/plan/pki";
 import { NODE_IP_PLACEHOLDER, NODE_NAME_PLACEHOLDER, TOKEN_FILE, TOKEN_PLACEHOLDER } from "../components/plan/kubeadm";
 import { CERTIFICATES_CONFIG } from "../components/plan/certificates";
@@ -61,13 +62,8 @@ export function clusterStacks(configDir = join(REPO_ROOT, "stacks")): string[] {
     .sort();
 }
 
-function readTree(dir: string, prefix = "", out = new Map<string, string>()): Map<string, string> {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) readTree(p, posix.join(prefix, e.name), out);
-    else out.set(posix.join(prefix, e.name), readFileSync(p, "utf8"));
-  }
-  return out;
+function readTree(dir: string): Map<string, string> {
+  return new Map(filesUnder(dir).map((f) => [f, readFileSync(join(dir, f), "utf8")]));
 }
 
 // Renders are separate Node processes: at most one per core at a time.

@@ -13,9 +13,10 @@
 import { spawn } from "child_process";
 import { createHash } from "crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "fs";
-import { join, relative, resolve } from "path";
+import { join, resolve } from "path";
 import { cacheDir } from "../toolchain/cache";
 import type { RenderResult } from "./render";
+import { filesUnder } from "./files";
 import { renderInChildProcess } from "./child";
 
 /** Overrides the cache folder; `off` renders every time. */
@@ -33,21 +34,13 @@ export function renderCacheDir(env: NodeJS.ProcessEnv = process.env): string | u
 /** What a render reads from a source tree, relative to it. */
 const INPUTS = { files: ["index.ts", "Pulumi.yaml", "tsconfig.json", "package-lock.json"], dirs: ["components", "render", "stacks"] };
 
-function filesUnder(root: string, dir: string): string[] {
-  const full = join(root, dir);
-  if (!existsSync(full)) return [];
-  return readdirSync(full, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => relative(root, join(e.parentPath, e.name)));
-}
-
 const digests = new Map<string, string>();
 /** sha256 over every file a render of `root` reads: paths and contents. */
 export function sourcesDigest(root: string): string {
   const r = resolve(root);
   if (!digests.has(r)) {
     const h = createHash("sha256");
-    const files = [...INPUTS.files.filter((f) => existsSync(join(r, f))), ...INPUTS.dirs.flatMap((d) => filesUnder(r, d))].sort();
+    const files = [...INPUTS.files.filter((f) => existsSync(join(r, f))), ...INPUTS.dirs.flatMap((d) => filesUnder(join(r, d)).map((f) => join(d, f)))].sort();
     for (const f of files)
       h.update(`${f}\0`)
         .update(readFileSync(join(r, f)))

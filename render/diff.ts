@@ -2,11 +2,12 @@
 // request): resources added, removed and changed (with the input paths that
 // changed), and machine files as unified diffs. Secrets are "[secret]" on both sides
 // already, so nothing here can reveal one. Pure apart from reading the two render
-// directories and calling diff(1) for unified diffs.
-import { execFileSync } from "child_process";
-import { existsSync, readdirSync, readFileSync, statSync } from "fs";
-import { join, relative } from "path";
+// directories; unified diffs by jsdiff (the diff package).
+import { existsSync, readFileSync } from "fs";
+import { join } from "path";
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from "diff";
 import type { RenderedResource } from "./render";
+import { filesUnder } from "./files";
 
 export interface ResourceChange {
   urn: string;
@@ -44,23 +45,13 @@ export function changedPaths(a: unknown, b: unknown, path = ""): string[] {
   });
 }
 
-function walk(dir: string, root = dir): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .sort()
-    .flatMap((e) => (statSync(join(dir, e)).isDirectory() ? walk(join(dir, e), root) : [relative(root, join(dir, e))]));
-}
-
-/** Unified diff of two files (either may be absent: /dev/null), labelled base/ and head/. */
+/** Unified diff of two files (either may be absent), labelled base/ and head/, as diff -u writes it; "" when they are the same. */
 function unifiedDiff(baseFile: string | undefined, headFile: string | undefined, label: string): string {
-  try {
-    execFileSync("diff", ["-u", "--label", `base/${label}`, "--label", `head/${label}`, baseFile ?? "/dev/null", headFile ?? "/dev/null"], { encoding: "utf8" });
-    return "";
-  } catch (e) {
-    const err = e as { status?: number; stdout?: string };
-    if (err.status === 1 && typeof err.stdout === "string") return err.stdout;
-    throw e;
-  }
+  const base = baseFile ? readFileSync(baseFile) : Buffer.alloc(0);
+  const head = headFile ? readFileSync(headFile) : Buffer.alloc(0);
+  if (base.equals(head)) return "";
+  if (base.includes(0) || head.includes(0)) return `Binary files base/${label} and head/${label} differ\n`;
+  return createTwoFilesPatch(`base/${label}`, `head/${label}`, base.toString("utf8"), head.toString("utf8"), undefined, undefined, { headerOptions: FILE_HEADERS_ONLY });
 }
 
 const readResources = (dir: string): RenderedResource[] => (existsSync(join(dir, "resources.json")) ? JSON.parse(readFileSync(join(dir, "resources.json"), "utf8")) : []);
@@ -88,7 +79,7 @@ export function diffRenders(stack: string, baseDir: string | undefined, headDir:
     const paths = changedPaths(view(b), view(r)).map((p) => p.replace(/^inputs\./, ""));
     if (paths.length) changed.push({ urn: r.urn, type: r.type, name: r.name, paths });
   }
-  const filesOf = (dir: string | undefined) => (dir ? walk(join(dir, "files")) : []);
+  const filesOf = (dir: string | undefined) => (dir ? filesUnder(join(dir, "files")) : []);
   const baseFiles = new Set(filesOf(baseDir));
   const headFiles = new Set(filesOf(headDir));
   const files: FileChange[] = [];

@@ -3,18 +3,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "fs";
+import { existsSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { checkRegistrations, findLeaks } from "../render/render";
 import { Registration } from "../render/mocks";
+import { filesUnder } from "../render/files";
 import { ROOT, tempDir } from "./helpers";
 
 function render(args: string[]) {
   return spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), ...args], { encoding: "utf8", cwd: ROOT });
-}
-
-function listFiles(dir: string, prefix = ""): string[] {
-  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(dir, join(prefix, e.name)) : [join(prefix, e.name)]));
 }
 
 test("two renders of the same stack are byte-identical (reviewable diffs)", () => {
@@ -25,8 +22,8 @@ test("two renders of the same stack are byte-identical (reviewable diffs)", () =
     assert.equal(res.status, 0, res.stderr);
     assert.match(res.stdout, /machines by zone:/);
   }
-  const files = listFiles(a).sort();
-  assert.deepEqual(files, listFiles(b).sort());
+  const files = filesUnder(a);
+  assert.deepEqual(files, filesUnder(b));
   assert.ok(files.includes("resources.json") && files.includes("outputs.json"));
   for (const f of files) assert.equal(readFileSync(join(a, f), "utf8"), readFileSync(join(b, f), "utf8"), f);
   const resources = JSON.parse(readFileSync(join(a, "resources.json"), "utf8"));

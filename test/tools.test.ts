@@ -9,6 +9,7 @@ import { parseAllDocuments } from "yaml";
 import { renderOnce, ROOT, tempDir } from "./helpers";
 import { cachedRender } from "../render/cache";
 import { inParallel } from "../render/parallel";
+import { filesUnder } from "../render/files";
 import { checkOnce } from "./passes";
 import { RenderResult, SECRET } from "../render/render";
 import { discoveryHash } from "../components/plan/pki";
@@ -30,8 +31,7 @@ before(async () => {
   await inParallel(STACKS, async (stack) => void renders.set(stack, (await cachedRender(ROOT, stack, () => join(dir, "renders", stack))).dir));
   for (const stack of STACKS) {
     const out = join(renders.get(stack)!, "files");
-    const walk = (rel: string): string[] => readdirSync(join(out, rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(rel, e.name)) : [join(rel, e.name)]));
-    files = files.concat(walk("").map((p) => ({ path: join(stack, p), at: join(out, p), content: readFileSync(join(out, p), "utf8") })));
+    files = files.concat(filesUnder(out).map((p) => ({ path: join(stack, p), at: join(out, p), content: readFileSync(join(out, p), "utf8") })));
   }
 });
 
