@@ -2,7 +2,7 @@
 // what is GCP's own (VMs, internal passthrough LB, firewall, NAT, pools).
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { file, inputs, named, ofType, renderOnce } from "./helpers";
+import { bootConfigOf, commandOf, file, inputs, named, ofType, renderOnce } from "./helpers";
 import { RenderResult, SECRET } from "../render/render";
 import { clusterFacts } from "./cluster-facts";
 
@@ -123,7 +123,8 @@ test("the pool has a managed group and an autoscaler (1..5) in each zone", () =>
 });
 
 test("workers resolve the endpoint name to the internal LB", () => {
-  assert.match(file(r, "prod-general/cloud-init.yaml"), /kubeadm-ha-set-endpoint\n\s+- 10\.10\.0\.5/);
+  const boot = bootConfigOf(file(r, "prod-general/cloud-init.yaml"));
+  assert.deepEqual(commandOf(boot, "/usr/local/sbin/kubeadm-ha-set-endpoint"), ["/usr/local/sbin/kubeadm-ha-set-endpoint", "10.10.0.5"]);
 });
 
 test("no metadata holds a secret: workers read the token from Secret Manager with their own service account, and pods never reach the metadata server", () => {

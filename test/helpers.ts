@@ -1,6 +1,7 @@
 // Shared fixture: one offline render of a stack per test process (the SDK keeps one runtime per process).
 import { createServer } from "net";
 import { join } from "path";
+import { parse } from "yaml";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { REQUIRED_FILES } from "../bundle/manifest";
 import { tmpdir } from "os";
@@ -29,6 +30,15 @@ export const file = (r: RenderResult, path: string) => {
   if (!f) throw new Error(`no rendered file ${path}`);
   return f.content;
 };
+
+/** A boot config (cloud-init.yaml) as cloud-init reads it: its commands and the files it writes. */
+export interface BootConfig {
+  runcmd?: string[][];
+  write_files?: Array<{ path: string; content: string; permissions?: string }>;
+}
+export const bootConfigOf = (text: string) => parse(text) as BootConfig;
+/** The boot config's command that runs `program`, with its arguments (undefined: none runs it). */
+export const commandOf = (boot: BootConfig, program: string) => boot.runcmd?.find((c) => c[0] === program);
 
 /** The problems of the ConfigError `f` throws; fails the test when it throws none. */
 export function problemsOf(f: () => unknown): ConfigProblem[] {

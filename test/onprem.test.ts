@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import { readFileSync, readdirSync, writeFileSync } from "fs";
 import { join } from "path";
-import { file, named, problemsOf, renderInChild, renderOnce, ROOT, tempDir } from "./helpers";
+import { bootConfigOf, commandOf, file, named, problemsOf, renderInChild, renderOnce, ROOT, tempDir } from "./helpers";
 import { renderInChildProcess } from "../render/child";
 import { createServer, AddressInfo } from "net";
 import { RenderedResource, RenderResult } from "../render/render";
@@ -142,9 +142,12 @@ test("local-proxy works on GCP and AWS too: no cloud load balancer, haproxy on e
     const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Array<{ type: string }>;
     assert.ok(!resources.some((x) => /regionBackendService|forwardingRule|aws:lb\/|route53/.test(x.type)), `${cloud}: a load balancer was created`);
     for (const m of readdirSync(join(out, "files")).filter((x) => !x.endsWith("-bastion") && !x.endsWith("-control-plane"))) {
-      const boot = readFileSync(join(out, "files", m, "cloud-init.yaml"), "utf8");
-      assert.match(boot, /bind 127\.0\.0\.1:16443/, `${cloud} ${m}`);
-      assert.match(boot, /- - \/usr\/local\/sbin\/kubeadm-ha-endpoint\n/, `${cloud} ${m}`);
+      const boot = bootConfigOf(readFileSync(join(out, "files", m, "cloud-init.yaml"), "utf8"));
+      assert.ok(
+        boot.write_files?.some((f) => /^\s*bind 127\.0\.0\.1:16443$/m.test(f.content)),
+        `${cloud} ${m}: no haproxy listening on 127.0.0.1:16443`,
+      );
+      assert.deepEqual(commandOf(boot, "/usr/local/sbin/kubeadm-ha-endpoint"), ["/usr/local/sbin/kubeadm-ha-endpoint"], `${cloud} ${m}`);
       const check = spawnSync("cloud-init", ["schema", "--config-file", join(out, "files", m, "cloud-init.yaml")], { encoding: "utf8" });
       assert.equal(check.status, 0, check.stdout + check.stderr);
     }
