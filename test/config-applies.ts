@@ -10,9 +10,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "path";
-import { z } from "zod";
 import * as pulumi from "@pulumi/pulumi";
 import { clusterConfigSchema, SECRET_KEYS } from "../components/config/schema";
+import { schemaKeys } from "../components/config/keys";
 import { ConfigError, ConfigProblem, fromRawConfig, validateClusterConfig } from "../components/config/validate";
 import { SETTLED_OUTPUT, settledOf } from "../components/config/settled";
 import { clusterOf } from "../components/cluster-main";
@@ -21,17 +21,9 @@ import { hostAt } from "../components/config/cidr";
 import { installMocks, MOCK_ORGANIZATION, PROJECT } from "../render/mocks";
 import { fakeBundle, ROOT } from "./helpers";
 
-type Json = { type?: string | string[]; properties?: Record<string, Json>; items?: Json };
 type Raw = Record<string, any>;
 
-/** A key as the schema has it, list items as `[]`: `nodePools[].taints[].effect`. */
-function schemaKeys(s: Json, key = ""): string[] {
-  const at = (k: string) => (key ? `${key}.${k}` : k);
-  if (s.properties) return Object.entries(s.properties).flatMap(([k, v]) => schemaKeys(v, at(k)));
-  if (s.type === "array" && s.items?.properties) return [key, ...schemaKeys(s.items, `${key}[]`)];
-  return [key];
-}
-const KEYS = schemaKeys(z.toJSONSchema(clusterConfigSchema, { io: "input", unrepresentable: "any" }) as Json).filter((k) => k !== "layout");
+const KEYS = schemaKeys(clusterConfigSchema).filter((k) => k !== "layout");
 
 /** Parts of a key: `nodePools[].labels` -> ["nodePools", "[]", "labels"]. */
 const partsOf = (key: string) => key.replace(/\[\]/g, ".[]").split(".");

@@ -6,33 +6,16 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { clusterConfigSchema } from "../components/config/schema";
 import { federationConfigSchema } from "../components/config/federation";
+import { schemaKeys } from "../components/config/keys";
 import { fromRawConfig, validateClusterConfig } from "../components/config/validate";
 import { APISERVER_HEALTH_CHECK, APISERVER_TARGET_HEALTH_CHECK, endpointMarkDownSeconds, PROXY_CHECK } from "../components/plan/endpoint-checks";
 import { shutdownDelaySeconds } from "../components/plan/apiserver-flags";
 import { readStackFile } from "../render/render";
 import { ROOT } from "./helpers";
 
-/** Leaf keys of a zod object schema, as `a.b`, `list[].c`. */
-function keysOf(schema: any, prefix = ""): string[] {
-  let s = schema;
-  while (["default", "optional", "nullable"].includes(s.def.type)) s = s.def.innerType;
-  if (s.def.type === "object") {
-    return Object.entries(s.def.shape).flatMap(([k, v]) => {
-      const inner = keysOf(v, prefix ? `${prefix}.${k}` : k);
-      return inner.length ? inner : [prefix ? `${prefix}.${k}` : k];
-    });
-  }
-  if (s.def.type === "array") {
-    let el = s.def.element;
-    while (["default", "optional"].includes(el.def.type)) el = el.def.innerType;
-    if (el.def.type === "object" && prefix) return [prefix, ...keysOf(el, `${prefix}[]`)];
-  }
-  return [];
-}
-
 test("README's config reference lists every config key", () => {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const keys = keysOf(clusterConfigSchema);
+  const keys = schemaKeys(clusterConfigSchema);
   assert.ok(keys.length > 25, `walked only ${keys.length} keys`);
   const missing = keys.filter((k) => !readme.includes(`| \`${k}\` |`));
   assert.deepEqual(missing, [], "add these keys to the config reference in README.md");
@@ -49,7 +32,7 @@ test("README gives the two commands of a fresh machine", () => {
 
 test("README's federation reference lists every federation config key", () => {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const keys = keysOf(federationConfigSchema).filter((k) => !/^(services\[\]\.ports\[\]|aliases\[\])\./.test(k));
+  const keys = schemaKeys(federationConfigSchema).filter((k) => !/^(services\[\]\.ports\[\]|aliases\[\])\./.test(k));
   assert.ok(keys.length > 12, `walked only ${keys.length} keys`);
   assert.deepEqual(
     keys.filter((k) => !readme.includes(`| \`${k}\` |`)),
