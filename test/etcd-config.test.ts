@@ -13,7 +13,7 @@ import { planCluster } from "../components/plan/cluster-plan";
 import { EXTERNAL_ETCD_CLIENT } from "../components/plan/etcd-cluster";
 import { initConfig, TOKEN_PLACEHOLDER } from "../components/plan/kubeadm";
 import { ingressRules, rolesOf } from "../components/plan/network-policy";
-import { firewallRules } from "../components/plan/gcp-plan";
+import { firewallRules } from "../components/plan/platforms/gcp-resources";
 import { awsIngressRules } from "../components/aws/security-groups";
 import { readStackFile } from "../render/render";
 import { kubeadmPhases, writeSharedPki } from "../lab/kubeadm";

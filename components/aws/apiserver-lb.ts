@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { apiserverLbName, controlPlaneSshTargetGroupName, endpointZone } from "../plan/aws-plan";
+import { apiserverLbName, controlPlaneSshTargetGroupName, endpointZone } from "../plan/platforms/aws-resources";
 import { APISERVER_TARGET_HEALTH_CHECK } from "../plan/endpoint-checks";
 import { tags } from "./vm";
 

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { awsInstanceIdentity, tokenParameterName } from "../plan/aws-plan";
+import { awsInstanceIdentity, tokenParameterName } from "../plan/platforms/aws-resources";
 import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platform";
 import { MemberIngress } from "../plan/member";
 import { AwsApiServerLoadBalancer } from "./apiserver-lb";

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ROOT_DEVICE } from "../plan/aws-plan";
+import { ROOT_DEVICE } from "../plan/platforms/aws-resources";
 import { METADATA_OPTIONS, tags } from "./vm";
 import { NodePoolArgs } from "../platform";
 import { asAwsTags, awsTagKey, LABEL, workerLabels } from "../plan/labels";

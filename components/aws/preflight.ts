@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { ClusterConfig, ConfigError } from "../config/validate";
 import { NAMESPACE } from "../config/schema";
-import { UBUNTU_AMI_LOOKUP } from "../plan/aws-plan";
+import { UBUNTU_AMI_LOOKUP } from "../plan/platforms/aws-resources";
 
 /**
  * Lookups AWS needs before any resource is registered: the zones must exist in the

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { APISERVER_PORT, zoneSuffix } from "../plan/cluster-plan";
-import { masterScopes, networkTag } from "../plan/gcp-plan";
+import { masterScopes, networkTag } from "../plan/platforms/gcp-resources";
 import { fixedAddressVm, GcpMachinesArgs } from "./vm";
 import { masterLabels } from "../plan/labels";
 

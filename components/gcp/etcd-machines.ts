@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
-import { networkTag } from "../plan/gcp-plan";
+import { networkTag } from "../plan/platforms/gcp-resources";
 import { etcdMachineLabels } from "../plan/labels";
 import { fixedAddressVm, GcpMachinesArgs } from "./vm";
 

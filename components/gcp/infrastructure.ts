@@ -9,7 +9,7 @@ import { GcpNetwork } from "./network";
 import { GcpNodePool } from "./node-pool";
 import { GcpBackupBucket } from "./backup-bucket";
 import * as gcp from "@pulumi/gcp";
-import { gcpInstanceIdentity, networkTag, tokenSecretId } from "../plan/gcp-plan";
+import { gcpInstanceIdentity, networkTag, tokenSecretId } from "../plan/platforms/gcp-resources";
 import { BASTION_DISK_GB } from "../plan/cluster-plan";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
 import { LABEL } from "../plan/labels";

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { firewallRules, networkTag } from "../plan/gcp-plan";
+import { firewallRules, networkTag } from "../plan/platforms/gcp-resources";
 
 export interface GcpNetworkArgs {
   plan: ClusterPlan;

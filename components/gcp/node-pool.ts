@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { NodePoolArgs } from "../platform";
-import { networkTag, WORKER_SCOPES } from "../plan/gcp-plan";
+import { networkTag, WORKER_SCOPES } from "../plan/platforms/gcp-resources";
 import { BOOT_DISK_TYPE, SHIELDED, vmMetadata } from "./vm";
 import { workerLabels } from "../plan/labels";
 import { generationGroupName } from "../plan/worker-roll";

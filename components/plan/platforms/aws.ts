@@ -1,6 +1,6 @@
 // AWS in the plan: a private and a public subnet per zone (subnets are zonal there), the
 // internal NLB and its target group's health check. (Names, instance metadata options, the
-// AMI lookup and the workers' identity: ../aws-plan.ts.) No Pulumi imports.
+// AMI lookup and the workers' identity: aws-resources.ts.) No Pulumi imports.
 import { hostAt, prefixOf, subnetAt } from "../../config/cidr";
 import { LB_HOST_NUMBER, NetworkLayout, privateSubnetOf, SubnetPlan, zonalPlace } from "./layout";
 import { zoneSuffix } from "./zones";

@@ -1,5 +1,5 @@
 // GCP in the plan: one regional subnet, the internal passthrough load balancer and its
-// health check. (Tags, firewall rules, scopes and the workers' identity: ../gcp-plan.ts.) No Pulumi imports.
+// health check. (Tags, firewall rules, scopes and the workers' identity: gcp-resources.ts.) No Pulumi imports.
 import { oneSubnet } from "./layout";
 import { cloudPlan, PlatformPlan } from "./platform";
 

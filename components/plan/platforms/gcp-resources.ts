@@ -1,7 +1,9 @@
-// GCP-specific pure plan: tags, firewall rules and health-check tuning. No Pulumi imports.
-import { ClusterConfig } from "../config/validate";
-import { ClusterPlan } from "./cluster-plan";
-import { IngressRule, ingressRules, Role } from "./network-policy";
+// What GCP's components need of the plan: network tags, firewall rules, service-account scopes,
+// the token's secret and how a worker learns its name, address and token. No Pulumi imports.
+// (Not in gcp.ts, which the cluster plan loads: these read the network policy, which reads the plan.)
+import { ClusterConfig } from "../../config/validate";
+import { ClusterPlan } from "../cluster-plan";
+import { IngressRule, ingressRules, Role } from "../network-policy";
 
 /** Google's health-check probers; the apiserver firewall must admit them. */
 export const GCP_HEALTH_CHECK_RANGES = ["35.191.0.0/16", "130.211.0.0/22"];

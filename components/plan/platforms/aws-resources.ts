@@ -1,5 +1,7 @@
-// AWS-specific pure plan: health-check tuning, IMDS settings, AMI lookup, names. No Pulumi imports.
-import { ClusterPlan } from "./cluster-plan";
+// What AWS's components need of the plan: instance metadata options, the AMI lookup, load
+// balancer, parameter and zone names, and how a worker learns its name, address and token.
+// No Pulumi imports.
+import { ClusterPlan } from "../cluster-plan";
 
 /** IMDSv2 only, and one hop: containers (one hop further) cannot reach instance metadata or credentials. */
 export const METADATA_OPTIONS = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" };
