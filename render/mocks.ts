@@ -8,6 +8,7 @@ import { execFileSync } from "child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { SIG_KEY } from "./wire";
 
 /** Project name of Pulumi.yaml: config keys are read in this namespace. */
 export const PROJECT = "kubeadm-ha";
@@ -128,8 +129,6 @@ function randomFromSeed(seed: string, length: number, chars: string): string {
   }
   return out;
 }
-
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
 
 /** The mock receives secret inputs wrapped; computed fields are derived from the plain values. */
 function unwrapSecrets(v: unknown): unknown {

@@ -5,6 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join, posix } from "path";
 import { parse } from "yaml";
+import { isSecret, plain, SIG_ASSET, SIG_KEY, SIG_RESOURCE, SIG_SECRET, UNKNOWN_VALUE } from "./wire";
+import { RENDER_PLATFORMS } from "./platforms";
 import { inParallel } from "./parallel";
 import { renderInChildProcess } from "./child";
 import { cachedRender, renderCacheDir } from "./cache";
@@ -18,11 +20,6 @@ import { MemberKind, memberKindProblems, validateFederationConfig } from "../com
 
 export const SECRET = "[secret]";
 export const UNKNOWN = "[unknown]";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_ASSET = "c44067f5952c0a294b673a41bacd8c17";
-const SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e";
-const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export interface RenderedResource {
   urn: string;
@@ -153,16 +150,6 @@ function collectStrings(v: unknown, out: Set<string>) {
   else if (v && typeof v === "object") Object.values(v).forEach((x) => collectStrings(x, out));
 }
 
-function isSecret(v: unknown): boolean {
-  return !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SIG_SECRET;
-}
-
-function plain(v: unknown): unknown {
-  return isSecret(v) ? (v as { value: unknown }).value : v;
-}
-
-const GCP_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-
 /** Problems that make a render fail: duplicate URNs, stringified Outputs, bad cloud names. */
 export function checkRegistrations(regs: Registration[]): string[] {
   const problems: string[] = [];
@@ -177,31 +164,7 @@ export function checkRegistrations(regs: Registration[]): string[] {
       else if (v && typeof v === "object") Object.entries(v).forEach(([k, x]) => walk(x, path ? `${path}.${k}` : k));
     };
     walk(r.rawInputs, "");
-    // Record sets are named by DNS names, not by GCP's resource-name rules.
-    if (r.type.startsWith("gcp:") && r.type !== "gcp:dns/recordSet:RecordSet") {
-      const name = plain(r.rawInputs.name);
-      if (typeof name === "string" && (!GCP_NAME.test(name) || name.length > 63)) {
-        problems.push(
-          `${r.urn}: GCP name ${JSON.stringify(name)} breaks GCP naming rules (lower-case letters, digits and '-', starting with a letter, at most 63 characters); shorten kubeadm-ha:clusterName or the pool name`,
-        );
-      }
-      const prefix = plain(r.rawInputs.namePrefix);
-      if (typeof prefix === "string" && (!/^[a-z]([-a-z0-9]*)$/.test(prefix) || prefix.length > 37)) {
-        problems.push(`${r.urn}: GCP name prefix ${JSON.stringify(prefix)} must be at most 37 characters of lower-case letters, digits and '-'; shorten the cluster or pool name`);
-      }
-      const accountId = plain(r.rawInputs.accountId);
-      if (typeof accountId === "string" && !/^[a-z]([-a-z0-9]{4,28}[a-z0-9])$/.test(accountId)) {
-        problems.push(`${r.urn}: service account id ${JSON.stringify(accountId)} must be 6-30 characters of lower-case letters, digits and '-'; shorten kubeadm-ha:clusterName`);
-      }
-    }
-    if (r.type === "aws:lb/loadBalancer:LoadBalancer" || r.type === "aws:lb/targetGroup:TargetGroup") {
-      const name = plain(r.rawInputs.name);
-      if (typeof name === "string" && (name.length > 32 || !/^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$/.test(name))) {
-        problems.push(
-          `${r.urn}: AWS ${r.type.endsWith("TargetGroup") ? "target group" : "load balancer"} name ${JSON.stringify(name)} must be at most 32 letters, digits and '-' (not at either end); shorten kubeadm-ha:clusterName`,
-        );
-      }
-    }
+    for (const p of RENDER_PLATFORMS) problems.push(...p.nameProblems(r));
   }
   return problems;
 }
@@ -216,24 +179,10 @@ export function machineFiles(regs: Registration[]): RenderedFile[] {
     for (const f of list(text)) add(machine, f.path, secret ? SECRET : f.content, f.mode);
   };
   for (const r of regs) {
-    if (r.type === "gcp:compute/instance:Instance" || r.type === "gcp:compute/instanceTemplate:InstanceTemplate") {
-      const machine = r.type.endsWith("Instance") ? String(plain(r.rawInputs.name)) : String(plain(r.rawInputs.namePrefix)).replace(/-$/, "");
-      const metadata = r.rawInputs.metadata;
-      const userData = isSecret(metadata) ? undefined : (metadata as Record<string, unknown> | undefined)?.["user-data"];
-      if (userData === undefined) continue;
-      const secret = isSecret(userData) || isSecret(metadata);
-      add(machine, "cloud-init.yaml", secret ? SECRET : String(userData));
-      addFilesOf(machine, plain(userData), secret, filesOfBootConfig);
-    }
-    if (r.type === "aws:ec2/instance:Instance" || r.type === "aws:ec2/launchTemplate:LaunchTemplate") {
-      const template = r.type.endsWith("LaunchTemplate");
-      const machine = template ? String(plain(r.rawInputs.namePrefix)).replace(/-$/, "") : String((plain(r.rawInputs.tags) as Record<string, string> | undefined)?.Name ?? r.name);
-      const userData = r.rawInputs.userData;
-      if (userData === undefined || userData === UNKNOWN_VALUE) continue;
-      const secret = isSecret(userData);
-      const text = template ? Buffer.from(String(plain(userData)), "base64").toString("utf8") : String(plain(userData));
-      add(machine, "cloud-init.yaml", secret ? SECRET : text);
-      addFilesOf(machine, text, secret, filesOfBootConfig);
+    for (const boot of RENDER_PLATFORMS.map((p) => p.bootConfig(r))) {
+      if (!boot) continue;
+      add(boot.machine, "cloud-init.yaml", boot.secret ? SECRET : String(boot.text));
+      addFilesOf(boot.machine, boot.text, boot.secret, filesOfBootConfig);
     }
     if (r.type === "command:remote:Command") {
       const parent = r.parent ? byUrn.get(r.parent) : undefined;
