@@ -21,6 +21,7 @@ const common = {
   testEnvironment: "jest-environment-node-single-context",
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" } }] },
   moduleNameMapper: { "^node:test$": "<rootDir>/test/node-test-on-jest.ts" },
+  setupFilesAfterEnv: ["<rootDir>/test/fast-promise-stacks.ts"],
 };
 
 module.exports = {
