@@ -14,6 +14,7 @@ import { spawn } from "child_process";
 import { createHash } from "crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "fs";
 import { join, resolve } from "path";
+import { parse } from "yaml";
 import { cacheDir } from "../toolchain/cache";
 import type { RenderResult } from "./render";
 import { filesUnder } from "./files";
@@ -98,10 +99,24 @@ export async function renderFolder(root: string, stack: string, configDir: strin
   return dir;
 }
 
-/** Whether `stack`'s file in `configDir` names a file or folder of this machine (a bundle's folder, a snapshot to restore): its contents are not in the key. */
-function namesLocalFiles(configDir: string, stack: string): boolean {
-  const file = join(configDir, `Pulumi.${stack}.yaml`);
-  return !existsSync(file) || /^\s*(path|file):/m.test(readFileSync(file, "utf8"));
+/**
+ * Whether a render of `stack` from `configDir` reads a file or folder of this machine that the
+ * key does not cover: a bundle's folder (packages.path) or a snapshot to restore
+ * (restore.file), in the stack's file or a member's beside it. (backups.path is a folder on
+ * the machines, not read by the render.)
+ */
+export function namesLocalFiles(configDir: string, stack: string): boolean {
+  if (!existsSync(join(configDir, `Pulumi.${stack}.yaml`))) return true;
+  return readdirSync(configDir)
+    .filter((f) => /^Pulumi\..+\.yaml$/.test(f))
+    .some((f) => {
+      const config = (parse(readFileSync(join(configDir, f), "utf8")) as { config?: Record<string, unknown> } | null)?.config ?? {};
+      const has = (key: string, field: string) => {
+        const v = config[`kubeadm-ha:${key}`];
+        return config[`kubeadm-ha:${key}.${field}`] !== undefined || (v !== null && typeof v === "object" && field in v);
+      };
+      return has("packages", "path") || has("restore", "file");
+    });
 }
 
 /** sha256 over the names and contents of the files directly in `dir` (the stack files a render from it may read). */

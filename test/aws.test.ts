@@ -2,10 +2,7 @@
 // what is AWS's own (IMDSv2, encrypted volumes, NLB, security groups, NAT, Route 53, ASGs).
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "child_process";
-import { readFileSync, writeFileSync } from "fs";
-import { join } from "path";
-import { bootConfigOf, commandOf, file, inputs, named, ofType, renderOnce, ROOT, tempDir } from "./helpers";
+import { bootConfigOf, commandOf, file, inputs, named, ofType, renderOnce, renderVariant } from "./helpers";
 import { RenderedResource, RenderResult, SECRET } from "../render/render";
 import { clusterFacts } from "./cluster-facts";
 
@@ -21,15 +18,8 @@ const sgId = (role: string) => ofType(r, "aws:ec2/securityGroup:SecurityGroup").
 const rulesTo = (role: string) =>
   ofType(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((x) => x.dependencies.includes(sgId(role)) && x.name.includes(`-${role}-from-`));
 
-/** Renders a variant of the AWS stack file (extra/overridden top-level keys) in a child process. */
-function renderVariant(change: (text: string) => string): { resources: RenderedResource[]; outputs: Record<string, unknown>; status: number | null; stderr: string } {
-  const dir = tempDir("aws-variant-");
-  writeFileSync(join(dir, "Pulumi.aws-variant.yaml"), change(readFileSync(join(ROOT, "stacks/Pulumi.aws-three-az.yaml"), "utf8")));
-  const out = join(dir, "out");
-  const res = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "render/cli.ts"), "--stack", "aws-variant", "--config-dir", dir, "--out", out], { encoding: "utf8" });
-  if (res.status !== 0) return { resources: [], outputs: {}, status: res.status, stderr: res.stderr };
-  return { resources: JSON.parse(readFileSync(join(out, "resources.json"), "utf8")), outputs: JSON.parse(readFileSync(join(out, "outputs.json"), "utf8")), status: 0, stderr: "" };
-}
+/** The AWS stack with `change` applied to its file, rendered. */
+const awsVariant = (change: (text: string) => string) => renderVariant("aws-three-az", "aws-variant", change);
 
 test("masters require IMDSv2 with one hop, boot from encrypted volumes and have no public address", () => {
   assert.equal(masters().length, 3);
@@ -156,8 +146,8 @@ test("a NAT gateway in every zone by default, each private subnet routed through
   }
 });
 
-test("network.natGateways single puts one NAT gateway behind every private subnet", () => {
-  const v = renderVariant((t) => t.replace("natGateways: one-per-zone", "natGateways: single"));
+test("network.natGateways single puts one NAT gateway behind every private subnet", async () => {
+  const v = await awsVariant((t) => t.replace("natGateways: one-per-zone", "natGateways: single"));
   assert.equal(v.status, 0, v.stderr);
   assert.equal(v.resources.filter((x) => x.type === "aws:ec2/natGateway:NatGateway").length, 1);
   for (const route of v.resources.filter((x) => x.type === "aws:ec2/route:Route" && x.name.includes("-private-")))
@@ -206,17 +196,17 @@ test("the token reaches workers through an SSM SecureString only the workers' ro
   assert.doesNotMatch(file(r, "prod-aws-general/cloud-init.yaml"), /[a-z0-9]{6}\.[a-z0-9]{16}/);
 });
 
-test("the AMI is looked up (Canonical Ubuntu 24.04) unless the stack pins one", () => {
+test("the AMI is looked up (Canonical Ubuntu 24.04) unless the stack pins one", async () => {
   assert.equal(r.outputs.ami, "ami-0123456789abcdef0");
   for (const m of masters()) assert.equal(inputs(m).ami, "ami-0123456789abcdef0");
-  const pinned = renderVariant((t) => t + "  kubeadm-ha:image: ami-0fedcba9876543210\n");
+  const pinned = await awsVariant((t) => t + "  kubeadm-ha:image: ami-0fedcba9876543210\n");
   assert.equal(pinned.status, 0, pinned.stderr);
   assert.equal(pinned.outputs.ami, "ami-0fedcba9876543210");
   assert.ok(pinned.resources.filter((x) => x.type === "aws:ec2/instance:Instance").every((x) => (x.inputs as { ami: string }).ami === "ami-0fedcba9876543210"));
 });
 
-test("a zone the region does not have is refused before anything is registered", () => {
-  const v = renderVariant((t) => t.replace("- us-east-1c", "- us-east-1z"));
+test("a zone the region does not have is refused before anything is registered", async () => {
+  const v = await awsVariant((t) => t.replace("- us-east-1c", "- us-east-1z"));
   assert.equal(v.status, 1);
   assert.match(v.stderr, /kubeadm-ha:zones\[2\]: zone "us-east-1z" is not an available zone of us-east-1/);
   assert.doesNotMatch(v.stderr, /resources were registered/);

@@ -3,11 +3,8 @@
 // the three DNS levels, health checks, and what config changes do.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "fs";
-import { join } from "path";
-import { inputs, ofType, problemsOf, renderOnce, ROOT, tempDir } from "./helpers";
+import { inputs, ofType, problemsOf, renderOnce, renderVariant, VariantRender } from "./helpers";
 import { RenderedResource, RenderResult } from "../render/render";
-import { renderInChildProcess } from "../render/child";
 import { validateFederationConfig } from "../components/config/federation";
 import { planFederation, serviceDnsNames } from "../components/plan/federation-plan";
 
@@ -18,30 +15,19 @@ const VARIANTS = {
   "cloud dns": (t: string) => t.replace("    provider: route53\n", "    provider: clouddns\n    managedZone: acme-com\n"),
   "unknown member": (t: string) => t.replace("stack: fed-us-central1", "stack: fed-mars1"),
 };
-type Variant = { resources: RenderedResource[]; status: number | null; stderr: string };
+type Variant = VariantRender;
 
 let r: RenderResult;
 let variants: Record<keyof typeof VARIANTS, Variant>;
 before(async () => {
   const names = Object.keys(VARIANTS) as Array<keyof typeof VARIANTS>;
-  const [fed, ...rendered] = await Promise.all([renderOnce("fed-global"), ...names.map((n) => renderVariant(VARIANTS[n]))]);
+  const [fed, ...rendered] = await Promise.all([renderOnce("fed-global"), ...names.map((n) => renderVariant("fed-global", "fed-variant", VARIANTS[n]))]);
   r = fed;
   variants = Object.fromEntries(names.map((n, i) => [n, rendered[i]])) as typeof variants;
 });
 
 const MEMBERS = ["fed-asia-east1", "fed-europe-west1", "fed-us-east1", "fed-us-central1"];
 const records = (res: RenderedResource[]) => res.filter((x) => x.type === "aws:route53/record:Record").map((x) => x.inputs as Record<string, any>);
-
-/** Renders a variant of the federation stack file, next to copies of the member stack files (the same files: their renders are the cached ones). */
-async function renderVariant(change: (text: string) => string): Promise<Variant> {
-  const dir = tempDir("fed-variant-");
-  for (const f of readdirSync(join(ROOT, "stacks"))) copyFileSync(join(ROOT, "stacks", f), join(dir, f));
-  writeFileSync(join(dir, "Pulumi.fed-variant.yaml"), change(readFileSync(join(ROOT, "stacks/Pulumi.fed-global.yaml"), "utf8")));
-  const out = join(dir, "out");
-  const res = await renderInChildProcess(ROOT, "fed-variant", out, dir);
-  if (res.code !== 0) return { resources: [], status: res.code, stderr: res.stderr };
-  return { resources: JSON.parse(readFileSync(join(out, "resources.json"), "utf8")), status: 0, stderr: "" };
-}
 
 test("members are read through StackReferences, and their outputs come from their own renders", () => {
   const refs = ofType(r, "pulumi:pulumi:StackReference");

@@ -108,6 +108,26 @@ export function renderInChild(stack: string, configDir = join(ROOT, "stacks")): 
   return childRenders.get(key)!;
 }
 
+/** A variant's render: what it made, or (status 1) what the failed render printed. */
+export type VariantRender = { resources: RenderedResource[]; outputs: Record<string, unknown>; status: 0 | 1; stderr: string };
+
+/**
+ * Renders `name`, a variant of the shipped stack `of` (its file with `change` applied), in a
+ * folder of its own beside copies of the shipped stack files (a federation's members); from
+ * the render cache when the same files rendered before (render/cache.ts renderFolder).
+ */
+export async function renderVariant(of: string, name: string, change: (text: string) => string): Promise<VariantRender> {
+  const dir = tempDir(`variant-${name}-`);
+  for (const s of SHIPPED_STACKS) writeFileSync(join(dir, `Pulumi.${s}.yaml`), readFileSync(join(ROOT, "stacks", `Pulumi.${s}.yaml`)));
+  writeFileSync(join(dir, `Pulumi.${name}.yaml`), change(readFileSync(join(ROOT, "stacks", `Pulumi.${of}.yaml`), "utf8")));
+  try {
+    const r = await renderInChild(name, dir);
+    return { resources: r.resources, outputs: r.outputs, status: 0, stderr: "" };
+  } catch (e) {
+    return { resources: [], outputs: {}, status: 1, stderr: (e as Error).message };
+  }
+}
+
 /** Every shipped stack: stacks/Pulumi.<name>.yaml. */
 export const SHIPPED_STACKS = readdirSync(join(ROOT, "stacks"))
   .flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? [])

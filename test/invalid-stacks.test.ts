@@ -3,7 +3,9 @@
 // the bad value and says how to fix it, before any resource is registered (nothing written).
 // A cluster stack's config is validated in this process, as the program validates it first;
 // federations (whose members are read from their stack files), the AWS preflight and a few
-// rows of each kind go through the real render CLI, in their own processes, end to end.
+// rows of each kind run the whole program on the mock runtime in this process, as the render
+// CLI runs it (renderStack); one cluster row and one federation row go through the real
+// render CLI, in their own processes, end to end (exit code, stderr, nothing written).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "fs";
@@ -11,7 +13,7 @@ import { tmpdir } from "os";
 import { basename, join } from "path";
 import { ROOT, SHIPPED_STACKS } from "./helpers";
 import { renderInChildProcess } from "../render/child";
-import { readStackFile } from "../render/render";
+import { readStackFile, RenderError, renderStack } from "../render/render";
 import { ConfigError, fromRawConfig, validateClusterConfig } from "../components/config/validate";
 
 const DIR = join(ROOT, "test/fixtures/invalid-stacks");
@@ -29,13 +31,16 @@ interface Case {
   fix: string;
   /** Other keys the same mistake is also reported under (a zone listed twice leaves too few zones). @default [] */
   also?: string[];
-  /** Through the render CLI, end to end (federations and the AWS preflight always are). @default false */
-  cli?: boolean;
+  /**
+   * program: the whole program on the mock runtime, in this process (federations always are);
+   * cli: the render CLI in its own process, end to end. @default validation alone
+   */
+  via?: "program" | "cli";
 }
 
 const CASES: Case[] = [
   // The control plane and its zones.
-  { cli: true, file: "even-masters", what: "a stack with four masters", key: "kubeadm-ha:controlPlane.count", value: "4 masters", fix: "use 3 (survives one failure) or 5" },
+  { via: "cli", file: "even-masters", what: "a stack with four masters", key: "kubeadm-ha:controlPlane.count", value: "4 masters", fix: "use 3 (survives one failure) or 5" },
   { file: "zero-masters", what: "a stack with no master", key: "kubeadm-ha:controlPlane.count", value: "0 masters", fix: "use 3" },
   { file: "count-not-a-number", what: 'a master count written "three"', key: "kubeadm-ha:controlPlane.count", value: '"three"', fix: "use 3 (survives one failure) or 5" },
   { file: "two-zones", what: "a stack with two zones", key: "kubeadm-ha:zones", value: '"europe-west1-c"]', fix: "list three zones of europe-west1" },
@@ -57,7 +62,7 @@ const CASES: Case[] = [
   },
   { file: "aws-zone-of-another-region", what: "an AWS zone of another region", key: "kubeadm-ha:zones[2]", value: '"us-west-2c"', fix: "use zones of us-east-1" },
   {
-    cli: true,
+    via: "program",
     file: "aws-zone-not-available",
     what: "an AWS zone the region does not have",
     key: "kubeadm-ha:zones[2]",
@@ -123,7 +128,7 @@ const CASES: Case[] = [
     fix: 'use "vip"',
   },
   {
-    cli: true,
+    via: "program",
     file: "static-vip-missing",
     what: "mode vip without a VIP",
     key: "kubeadm-ha:endpoint.vip",
@@ -160,7 +165,7 @@ const CASES: Case[] = [
   },
   // Keys and types.
   {
-    cli: true,
+    via: "program",
     file: "unknown-top-level-key",
     what: "a typo of a top-level key (kubeadm-ha:zone)",
     key: "kubeadm-ha:zone",
@@ -254,7 +259,7 @@ const CASES: Case[] = [
     fix: 'write a value such as "data-science"',
   },
   {
-    cli: true,
+    via: "program",
     file: "pool-taint-twice",
     what: "a taint listed twice with one effect",
     key: "kubeadm-ha:nodePools[0].taints[1]",
@@ -314,7 +319,7 @@ const CASES: Case[] = [
   },
   { file: "kubernetes-version-with-v", what: "kubernetes.version v1.34.2", key: "kubeadm-ha:kubernetes.version", value: '"v1.34.2"', fix: 'e.g. "1.34.2"' },
   {
-    cli: true,
+    via: "program",
     file: "kubernetes-version-unquoted",
     what: "kubernetes.version 1.34 (a YAML number)",
     key: "kubeadm-ha:kubernetes.version",
@@ -389,6 +394,7 @@ const CASES: Case[] = [
   },
   // Federations.
   {
+    via: "cli",
     file: "fed-unknown-member",
     what: "a federation member stack that does not exist",
     key: "kubeadm-ha:members",
@@ -444,17 +450,22 @@ const CASES: Case[] = [
 const fixtures = () => readdirSync(DIR).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []);
 
 /**
- * Renders one fixture with `render/cli.ts` in a child process. Its config dir holds the
- * fixture next to the shipped stacks (links), as if it had been dropped into stacks/: a
- * federation's members resolve as they do there, so only the broken thing is reported.
+ * A config dir that holds the fixture next to the shipped stacks (links), as if it had been
+ * dropped into stacks/: a federation's members resolve as they do there, so only the broken
+ * thing is reported.
  */
-function render(file: string): Promise<{ code: number | null; stderr: string; out: string; cleanup: () => void }> {
+function besideShippedStacks(file: string): { tmp: string; configDir: string; cleanup: () => void } {
   const tmp = mkdtempSync(join(tmpdir(), `invalid-${file}-`));
   const configDir = join(tmp, "stacks");
   mkdirSync(configDir);
   for (const s of [...SHIPPED_STACKS.map((name) => join(ROOT, "stacks", `Pulumi.${name}.yaml`)), join(DIR, `Pulumi.${file}.yaml`)]) symlinkSync(s, join(configDir, basename(s)));
+  return { tmp, configDir, cleanup: () => rmSync(tmp, { recursive: true, force: true }) };
+}
+
+/** Renders one fixture, beside the shipped stacks, with `render/cli.ts` in a child process. */
+function render(file: string): Promise<{ code: number | null; stderr: string; out: string; cleanup: () => void }> {
+  const { tmp, configDir, cleanup } = besideShippedStacks(file);
   const out = join(tmp, "out");
-  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
   return renderInChildProcess(ROOT, file, out, configDir).then((r) => ({ ...r, out, cleanup }));
 }
 
@@ -475,8 +486,8 @@ test("every invalid stack file has a row, every row a file, and there are at lea
   }
 });
 
-// Three renders at a time on two cores: each is a Node process of ~1.5 s CPU, nearly all of it
-// loading @pulumi/pulumi, so every row adds ~0.75 s to the file (56 rows: ~45 s).
+// Rows through the program run it here, one after another (the mock runtime is one per process):
+// a render CLI process costs ~2 s of CPU, nearly all of it loading @pulumi/pulumi and the providers.
 /** One problem line of the row's key: names it, quotes the value, and says how to fix it; no other problem but those the row expects. */
 function assertOneProblem(c: Case, text: string) {
   const problems = problemsOf(text);
@@ -489,10 +500,20 @@ function assertOneProblem(c: Case, text: string) {
 }
 
 const isFederation = (file: string) => readStackFile(DIR, file).config["kubeadm-ha:layout"] === "federation";
-const viaCli = (c: Case) => c.cli === true || isFederation(c.file);
+/** How a row is checked: its own `via`, the program for a federation, else the validation alone. */
+const wayOf = (c: Case) => c.via ?? (isFederation(c.file) ? "program" : "validation");
+
+/** Fails unless `text` (what the render CLI prints) states exactly the row's problem, found before any resource was registered. */
+function assertRefusedBeforeAnything(c: Case, text: string) {
+  // Config problems, reported before the program registered anything (not a stack trace, not a render check after it ran).
+  assert.match(text, /^render: (invalid stack config \(\d+ problems?\); nothing was created:\n|kubeadm-ha:)/, text);
+  assert.doesNotMatch(text, /resources were registered before the error/);
+  // One thing is broken, so one problem (and those the row expects with it).
+  assertOneProblem(c, text);
+}
 
 describe("invalid cluster stack files are refused by the program's validation, with the key, the value and the fix", () => {
-  for (const c of CASES.filter((x) => !viaCli(x))) {
+  for (const c of CASES.filter((x) => wayOf(x) === "validation")) {
     test(`${c.what} is refused, naming ${c.key}`, () => {
       const { config } = readStackFile(DIR, c.file);
       let error: unknown;
@@ -507,17 +528,29 @@ describe("invalid cluster stack files are refused by the program's validation, w
   }
 });
 
-describe("invalid stack files fail the render CLI with the key, the value and the fix, registering nothing", { concurrency: 3 }, () => {
-  for (const c of CASES.filter(viaCli)) {
+describe("invalid stack files fail the program on the mock runtime, as the render CLI runs it, before any resource is registered", () => {
+  for (const c of CASES.filter((x) => wayOf(x) === "program")) {
+    test(`${c.what} is refused, naming ${c.key}`, async () => {
+      const { configDir, cleanup } = besideShippedStacks(c.file);
+      try {
+        let error: unknown;
+        await renderStack(ROOT, c.file, configDir).catch((e) => (error = e));
+        assert.ok(error instanceof RenderError, `the render must fail with a RenderError, got ${String(error)}`);
+        assertRefusedBeforeAnything(c, `render: ${error.message}`);
+      } finally {
+        cleanup();
+      }
+    });
+  }
+});
+
+describe("invalid stack files fail the render CLI with the key, the value and the fix, writing nothing", { concurrency: 2 }, () => {
+  for (const c of CASES.filter((x) => wayOf(x) === "cli")) {
     test(`${c.what} is refused, naming ${c.key}`, async () => {
       const r = await render(c.file);
       try {
         assert.equal(r.code, 1, `the render must fail:\n${r.stderr}`);
-        // Config problems, reported before the program registered anything (not a stack trace, not a render check after it ran).
-        assert.match(r.stderr, /^render: (invalid stack config \(\d+ problems?\); nothing was created:\n|kubeadm-ha:)/, r.stderr);
-        assert.doesNotMatch(r.stderr, /resources were registered before the error/);
-        // One thing is broken, so one problem (and those the row expects with it).
-        assertOneProblem(c, r.stderr);
+        assertRefusedBeforeAnything(c, r.stderr);
         assert.ok(!existsSync(join(r.out, "resources.json")) && !existsSync(r.out), "a failed render writes nothing");
       } finally {
         r.cleanup();

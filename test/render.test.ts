@@ -8,6 +8,7 @@ import { join } from "path";
 import { checkRegistrations, findLeaks } from "../render/render";
 import { Registration } from "../render/mocks";
 import { filesUnder } from "../render/files";
+import { namesLocalFiles, renderCacheDir, renderFolder } from "../render/cache";
 import { ROOT, tempDir } from "./helpers";
 
 function render(args: string[]) {
@@ -121,4 +122,26 @@ test("AWS load balancer and target group names over 32 characters fail the rende
   assert.match(checkRegistrations([lb("a".repeat(33))])[0], /at most 32/);
   assert.match(checkRegistrations([reg({ type: "aws:lb/targetGroup:TargetGroup", rawInputs: { name: "-bad" } })])[0], /target group name/);
   assert.deepEqual(checkRegistrations([lb("prod-aws-apiserver")]), []);
+});
+
+test("a render from another stack folder is kept in the cache by its files, unless a stack there names a file of this machine", async () => {
+  const stack = readFileSync(join(ROOT, "stacks/Pulumi.lab-vip.yaml"), "utf8");
+  // backups.path is a folder on the machines: the render never reads it, so the folder's files are the whole key.
+  assert.match(stack, /backups:\n(\s+.*\n)*?\s+path: \//);
+  const [a, b] = [tempDir("variant-a-"), tempDir("variant-b-")];
+  for (const dir of [a, b]) writeFileSync(join(dir, "Pulumi.lab-vip.yaml"), stack);
+  assert.equal(namesLocalFiles(a, "lab-vip"), false);
+  if (renderCacheDir()) {
+    const [ra, rb] = [await renderFolder(ROOT, "lab-vip", a, () => tempDir("variant-out-")), await renderFolder(ROOT, "lab-vip", b, () => tempDir("variant-out-"))];
+    assert.equal(ra, rb, "two folders with the same files share one cached render");
+  }
+  // A bundle's folder or a snapshot file is read by the render: its contents are not in the key.
+  const withBundle = tempDir("variant-bundle-");
+  writeFileSync(join(withBundle, "Pulumi.lab-vip.yaml"), stack.replace("config:\n", "config:\n  kubeadm-ha:packages:\n    source: bundle\n    path: ./bundle\n"));
+  assert.equal(namesLocalFiles(withBundle, "lab-vip"), true);
+  const withRestore = tempDir("variant-restore-");
+  writeFileSync(join(withRestore, "Pulumi.lab-vip.yaml"), stack);
+  writeFileSync(join(withRestore, "Pulumi.other.yaml"), "config:\n  kubeadm-ha:restore:\n    file: ./snapshot.db\n");
+  assert.equal(namesLocalFiles(withRestore, "lab-vip"), true, "a stack beside it (a federation's member) counts too");
+  assert.equal(namesLocalFiles(withRestore, "missing"), true, "no stack file: nothing to key on");
 });
