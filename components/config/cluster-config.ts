@@ -8,7 +8,6 @@ import type { CNI_NAMES, NodePoolConfig, ParsedClusterConfig } from "./schema";
  * default) and knows which keys a platform has (hosts only on static, the image only on clouds).
  */
 export type ClusterConfig = GcpClusterConfig | AwsClusterConfig | StaticClusterConfig;
-export type Platform = ClusterConfig["platform"];
 
 /** GCP: zonal VMs the program creates from `image` (a family or image link; defaulted). */
 export interface GcpClusterConfig extends ClusterConfigCommon {

@@ -26,18 +26,7 @@ import { problemsOfHostsOnCloud } from "./platforms/cloud";
 export { ConfigError, hintFor } from "./problems";
 export type { ConfigProblem } from "./problems";
 
-export type {
-  AwsClusterConfig,
-  BackupDestinationKind,
-  ClusterConfig,
-  ClusterConfigCommon,
-  CniName,
-  GcpClusterConfig,
-  Platform,
-  PlatformKeys,
-  ResolvedNodePool,
-  StaticClusterConfig,
-} from "./cluster-config";
+export type { AwsClusterConfig, ClusterConfig, GcpClusterConfig, ResolvedNodePool, StaticClusterConfig } from "./cluster-config";
 import type { BackupDestinationKind, ClusterConfig, ClusterConfigCommon, ResolvedNodePool } from "./cluster-config";
 
 /** Lowest Kubernetes minor release whose kubeadm reads v1beta4 configs. */
