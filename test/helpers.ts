@@ -108,6 +108,17 @@ export function renderInChild(stack: string, configDir = join(ROOT, "stacks")): 
   return childRenders.get(key)!;
 }
 
+/**
+ * A stack folder holding copies of the shipped stack files and `name`'s stack file `text`, as
+ * if it had been dropped into stacks/: a federation's members resolve as they do there.
+ */
+export function besideShippedStacks(name: string, text: string | Buffer): string {
+  const dir = tempDir(`stacks-${name}-`);
+  for (const s of SHIPPED_STACKS) writeFileSync(join(dir, `Pulumi.${s}.yaml`), readFileSync(join(ROOT, "stacks", `Pulumi.${s}.yaml`)));
+  writeFileSync(join(dir, `Pulumi.${name}.yaml`), text);
+  return dir;
+}
+
 /** A variant's render: what it made, or (status 1) what the failed render printed. */
 export type VariantRender = { resources: RenderedResource[]; outputs: Record<string, unknown>; status: 0 | 1; stderr: string };
 
@@ -117,9 +128,7 @@ export type VariantRender = { resources: RenderedResource[]; outputs: Record<str
  * the render cache when the same files rendered before (render/cache.ts renderFolder).
  */
 export async function renderVariant(of: string, name: string, change: (text: string) => string): Promise<VariantRender> {
-  const dir = tempDir(`variant-${name}-`);
-  for (const s of SHIPPED_STACKS) writeFileSync(join(dir, `Pulumi.${s}.yaml`), readFileSync(join(ROOT, "stacks", `Pulumi.${s}.yaml`)));
-  writeFileSync(join(dir, `Pulumi.${name}.yaml`), change(readFileSync(join(ROOT, "stacks", `Pulumi.${of}.yaml`), "utf8")));
+  const dir = besideShippedStacks(name, change(readFileSync(join(ROOT, "stacks", `Pulumi.${of}.yaml`), "utf8")));
   try {
     const r = await renderInChild(name, dir);
     return { resources: r.resources, outputs: r.outputs, status: 0, stderr: "" };

@@ -8,10 +8,9 @@
 // render CLI, in their own processes, end to end (exit code, stderr, nothing written).
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "fs";
-import { tmpdir } from "os";
-import { basename, join } from "path";
-import { ROOT, SHIPPED_STACKS } from "./helpers";
+import { existsSync, readdirSync, readFileSync } from "fs";
+import { join } from "path";
+import { besideShippedStacks, ROOT, SHIPPED_STACKS, tempDir } from "./helpers";
 import { renderInChildProcess } from "../render/child";
 import { readStackFile, RenderError, renderStack } from "../render/render";
 import { ConfigError, fromRawConfig, validateClusterConfig } from "../components/config/validate";
@@ -449,24 +448,13 @@ const CASES: Case[] = [
 
 const fixtures = () => readdirSync(DIR).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []);
 
-/**
- * A config dir that holds the fixture next to the shipped stacks (links), as if it had been
- * dropped into stacks/: a federation's members resolve as they do there, so only the broken
- * thing is reported.
- */
-function besideShippedStacks(file: string): { tmp: string; configDir: string; cleanup: () => void } {
-  const tmp = mkdtempSync(join(tmpdir(), `invalid-${file}-`));
-  const configDir = join(tmp, "stacks");
-  mkdirSync(configDir);
-  for (const s of [...SHIPPED_STACKS.map((name) => join(ROOT, "stacks", `Pulumi.${name}.yaml`)), join(DIR, `Pulumi.${file}.yaml`)]) symlinkSync(s, join(configDir, basename(s)));
-  return { tmp, configDir, cleanup: () => rmSync(tmp, { recursive: true, force: true }) };
-}
+/** A config dir holding the fixture beside the shipped stacks: only the broken thing is reported. */
+const configDirOf = (file: string) => besideShippedStacks(file, readFileSync(join(DIR, `Pulumi.${file}.yaml`)));
 
 /** Renders one fixture, beside the shipped stacks, with `render/cli.ts` in a child process. */
-function render(file: string): Promise<{ code: number | null; stderr: string; out: string; cleanup: () => void }> {
-  const { tmp, configDir, cleanup } = besideShippedStacks(file);
-  const out = join(tmp, "out");
-  return renderInChildProcess(ROOT, file, out, configDir).then((r) => ({ ...r, out, cleanup }));
+function render(file: string): Promise<{ code: number | null; stderr: string; out: string }> {
+  const out = join(tempDir(`invalid-${file}-`), "out");
+  return renderInChildProcess(ROOT, file, out, configDirOf(file)).then((r) => ({ ...r, out }));
 }
 
 /** The problems stated in the render's stderr, one per line: "render: <key>: ..." or "  - <key>: ...". */
@@ -531,15 +519,10 @@ describe("invalid cluster stack files are refused by the program's validation, w
 describe("invalid stack files fail the program on the mock runtime, as the render CLI runs it, before any resource is registered", () => {
   for (const c of CASES.filter((x) => wayOf(x) === "program")) {
     test(`${c.what} is refused, naming ${c.key}`, async () => {
-      const { configDir, cleanup } = besideShippedStacks(c.file);
-      try {
-        let error: unknown;
-        await renderStack(ROOT, c.file, configDir).catch((e) => (error = e));
-        assert.ok(error instanceof RenderError, `the render must fail with a RenderError, got ${String(error)}`);
-        assertRefusedBeforeAnything(c, `render: ${error.message}`);
-      } finally {
-        cleanup();
-      }
+      let error: unknown;
+      await renderStack(ROOT, c.file, configDirOf(c.file)).catch((e) => (error = e));
+      assert.ok(error instanceof RenderError, `the render must fail with a RenderError, got ${String(error)}`);
+      assertRefusedBeforeAnything(c, `render: ${error.message}`);
     });
   }
 });
@@ -548,13 +531,9 @@ describe("invalid stack files fail the render CLI with the key, the value and th
   for (const c of CASES.filter((x) => wayOf(x) === "cli")) {
     test(`${c.what} is refused, naming ${c.key}`, async () => {
       const r = await render(c.file);
-      try {
-        assert.equal(r.code, 1, `the render must fail:\n${r.stderr}`);
-        assertRefusedBeforeAnything(c, r.stderr);
-        assert.ok(!existsSync(join(r.out, "resources.json")) && !existsSync(r.out), "a failed render writes nothing");
-      } finally {
-        r.cleanup();
-      }
+      assert.equal(r.code, 1, `the render must fail:\n${r.stderr}`);
+      assertRefusedBeforeAnything(c, r.stderr);
+      assert.ok(!existsSync(join(r.out, "resources.json")) && !existsSync(r.out), "a failed render writes nothing");
     });
   }
 });
