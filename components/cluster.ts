@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterPlan, planCluster } from "./plan/cluster-plan";
 import { MemberExport } from "./plan/member";
-import { controlPlaneFacts } from "./plan/labels";
+import { CLUSTER_TYPE, controlPlaneFacts } from "./plan/labels";
 import { CertificatesOutput } from "./plan/certificates";
 import { BootstrapTokenOutput } from "./plan/bootstrap-token";
 import { BackupsOutput } from "./plan/backups";
@@ -37,7 +37,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly generatedSshPrivateKey?: pulumi.Output<string>;
 
   constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kubeadm-ha:index:Cluster", name, {}, opts);
+    super(CLUSTER_TYPE, name, {}, opts);
     const plan = (this.plan = planCluster(args.config));
     const parts = clusterParts(name, args, plan, { parent: this });
     const made = plan.config.platform === "static" ? clusterOnHosts(parts, plan.config.hosts) : clusterOnCloud(parts, plan.config);

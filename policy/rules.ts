@@ -5,11 +5,13 @@
 // They read what the program writes on the cloud resources: master machines carry
 // labels (GCP) or tags (AWS) saying role, etcd membership and the declared HA intent
 // (components/plan/labels.ts); on hosts you own, where no cloud resource exists,
-// the Cluster component's registered outputs say the same.
+// the Cluster component's registered outputs say the same. What a cloud's resources
+// look like is the cloud's to say (policy/platforms/); the rules here name no cloud.
 import { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { awsTagKey, ControlPlaneFacts, LABEL, versionOfLabel } from "../components/plan/labels";
+import { CLUSTER_TYPE, ControlPlaneFacts, LABEL, versionOfLabel } from "../components/plan/labels";
 import { APISERVER_PORT } from "../components/plan/cluster-plan";
 import { compareReleases } from "../components/config/versions";
+import { CloudMachine, POLICY_PLATFORMS } from "./platforms";
 
 /** Zones (failure domains) an HA control plane must span. */
 export const MIN_ZONES = 3;
@@ -22,26 +24,6 @@ export const PROTECTED_PORTS: ReadonlyArray<{ name: string; from: number; to: nu
   { name: "etcd 2379-2380", from: 2379, to: 2380 },
   { name: "kubelet 10250", from: 10250, to: 10250 },
 ];
-const WORLD = ["0.0.0.0/0", "::/0"];
-
-export const T = {
-  gcpInstance: "gcp:compute/instance:Instance",
-  gcpTemplate: "gcp:compute/instanceTemplate:InstanceTemplate",
-  gcpFirewall: "gcp:compute/firewall:Firewall",
-  gcpHealthChecks: ["gcp:compute/regionHealthCheck:RegionHealthCheck", "gcp:compute/healthCheck:HealthCheck"],
-  awsInstance: "aws:ec2/instance:Instance",
-  awsLaunchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
-  awsIngressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-  awsSgRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
-  awsSg: "aws:ec2/securityGroup:SecurityGroup",
-  awsTargetGroup: "aws:lb/targetGroup:TargetGroup",
-  awsVolume: "aws:ebs/volume:Volume",
-  cluster: "kubeadm-ha:index:Cluster",
-  apiserverLbs: ["kubeadm-ha:gcp:ApiServerLoadBalancer", "kubeadm-ha:aws:ApiServerLoadBalancer"],
-} as const;
-
-type Props = Record<string, any>;
-
 /** A master as the policies see it, from a cloud machine or the Cluster component. */
 export interface MasterSeen {
   cluster: string;
@@ -55,38 +37,37 @@ export interface MasterSeen {
   urn: string;
 }
 
-/** Labels of a GCP machine, or the tags of an AWS one under the label keys. */
-function labelsOf(r: { type: string; props: Props }): Record<string, string> {
-  if (r.type === T.gcpInstance || r.type === T.gcpTemplate) return r.props.labels ?? {};
-  const tags: Record<string, string> = r.props.tags ?? {};
-  return Object.fromEntries(
-    Object.values(LABEL)
-      .map((k) => [k, tags[awsTagKey(k)]])
-      .filter(([, v]) => v !== undefined),
-  );
+/** The resource as a cloud's machine or template of machines; undefined when it is neither. */
+function machineOf(r: { type: string; props: Record<string, any> }): CloudMachine | undefined {
+  for (const p of POLICY_PLATFORMS) {
+    const m = p.machine(r);
+    if (m) return m;
+  }
+  return undefined;
 }
 
-function isMaster(r: { type: string; props: Props }): boolean {
-  return (r.type === T.gcpInstance || r.type === T.awsInstance) && labelsOf(r)[LABEL.role] === "master";
+function isMaster(r: { type: string; props: Record<string, any> }): boolean {
+  const m = machineOf(r);
+  return !!m && !m.template && m.labels[LABEL.role] === "master";
 }
 
 /** Every master of the stack: labelled cloud machines; on hosts you own, the Cluster component's facts. */
 export function mastersOf(resources: PolicyResource[]): MasterSeen[] {
   const cloud = resources.filter(isMaster).map((r): MasterSeen => {
-    const l = labelsOf(r);
+    const { labels: l, zone } = machineOf(r)!;
     return {
       cluster: l[LABEL.cluster] ?? "",
       name: r.name,
-      zone: r.type === T.gcpInstance ? r.props.zone : r.props.availabilityZone,
+      zone,
       etcdMember: l[LABEL.etcd] === "member",
       highAvailability: l[LABEL.controlPlane] !== "not-ha",
       kubernetesVersion: versionOfLabel(l[LABEL.kubernetes]),
       urn: r.urn,
     };
   });
-  const clustersWithMachines = new Set(resources.filter((r) => r.type === T.cluster && resources.some((x) => isMaster(x) && descendsFrom(x, r))).map((r) => r.urn));
+  const clustersWithMachines = new Set(resources.filter((r) => r.type === CLUSTER_TYPE && resources.some((x) => isMaster(x) && descendsFrom(x, r))).map((r) => r.urn));
   const declared = resources
-    .filter((r) => r.type === T.cluster && !clustersWithMachines.has(r.urn) && r.props.controlPlane)
+    .filter((r) => r.type === CLUSTER_TYPE && !clustersWithMachines.has(r.urn) && r.props.controlPlane)
     .flatMap((r) => {
       const facts = r.props.controlPlane as ControlPlaneFacts;
       return facts.masters.map((m): MasterSeen => ({
@@ -114,7 +95,7 @@ export interface EtcdMachineSeen {
 /** Every machine of an external etcd, from the Cluster components' facts. */
 export function etcdMachinesOf(resources: PolicyResource[]): EtcdMachineSeen[] {
   return resources
-    .filter((r) => r.type === T.cluster && r.props.controlPlane)
+    .filter((r) => r.type === CLUSTER_TYPE && r.props.controlPlane)
     .flatMap((r) => {
       const facts = r.props.controlPlane as ControlPlaneFacts;
       return (facts.etcdMachines ?? []).map((e): EtcdMachineSeen => ({ cluster: r.name, name: e.name, zone: e.zone, highAvailability: facts.highAvailability, urn: r.urn }));
@@ -175,19 +156,8 @@ export const etcdMembersOdd: StackValidationPolicy = {
 };
 
 /** The health check of a kube-apiserver load balancer, or undefined when `r` is not one. */
-function apiserverHealthCheck(r: PolicyResource): { port: number | undefined; protocol: string | undefined; path: string | undefined } | undefined {
-  const underApiserverLb = !!r.parent && (T.apiserverLbs as readonly string[]).includes(r.parent.type);
-  if ((T.gcpHealthChecks as readonly string[]).includes(r.type) && underApiserverLb) {
-    const kind = ["httpsHealthCheck", "http2HealthCheck", "httpHealthCheck", "tcpHealthCheck", "sslHealthCheck", "grpcHealthCheck"].find((k) => r.props[k]);
-    const hc = kind ? r.props[kind] : {};
-    return { port: num(hc.port), protocol: kind?.replace(/HealthCheck$/, "").toUpperCase(), path: hc.requestPath };
-  }
-  if (r.type === T.awsTargetGroup && (underApiserverLb || num(r.props.port) === APISERVER_PORT)) {
-    const hc = r.props.healthCheck ?? {};
-    const port = hc.port === undefined || hc.port === "traffic-port" ? num(r.props.port) : num(hc.port);
-    return { port, protocol: hc.protocol?.toUpperCase(), path: hc.path };
-  }
-  return undefined;
+function apiserverHealthCheck(r: PolicyResource) {
+  return POLICY_PLATFORMS.map((p) => p.apiserverHealthCheck(r)).find((hc) => hc !== undefined);
 }
 
 export const apiserverHealthCheckReadyz: StackValidationPolicy = {
@@ -208,44 +178,13 @@ export const apiserverHealthCheckReadyz: StackValidationPolicy = {
   },
 };
 
-const num = (v: unknown) => (v === undefined || v === null || v === "" ? undefined : Number(v));
-
-/** Port ranges of one GCP allow entry: no ports means every port. */
-function gcpRanges(allow: { protocol?: string; ports?: string[] }): Array<[number, number]> {
-  if (!["tcp", "all"].includes(String(allow.protocol ?? "").toLowerCase())) return [];
-  if (!allow.ports?.length) return [[0, 65535]];
-  return allow.ports.map((p) => {
-    const [a, b] = String(p).split("-").map(Number);
-    return [a, b ?? a];
-  });
-}
-
 function exposed(ranges: Array<[number, number]>): string[] {
   return PROTECTED_PORTS.filter((p) => ranges.some(([a, b]) => a <= p.to && b >= p.from)).map((p) => p.name);
 }
 
 /** World-open ingress of one resource: the protected ports it exposes ([] when none). */
-export function worldOpenPorts(type: string, props: Props): string[] {
-  const world = (cidrs: unknown) => Array.isArray(cidrs) && cidrs.some((c) => WORLD.includes(String(c)));
-  const awsRange = (proto: unknown, from: unknown, to: unknown): Array<[number, number]> =>
-    String(proto) === "-1" || String(proto).toLowerCase() === "all"
-      ? [[0, 65535]]
-      : String(proto).toLowerCase() === "tcp" || String(proto) === "6"
-        ? [[Number(from), Number(to)]]
-        : [];
-  switch (type) {
-    case T.gcpFirewall:
-      if ((props.direction ?? "INGRESS") !== "INGRESS" || props.disabled || !world(props.sourceRanges)) return [];
-      return exposed((props.allows ?? []).flatMap(gcpRanges));
-    case T.awsIngressRule:
-      return WORLD.includes(props.cidrIpv4) || WORLD.includes(props.cidrIpv6) ? exposed(awsRange(props.ipProtocol, props.fromPort, props.toPort)) : [];
-    case T.awsSgRule:
-      return props.type === "ingress" && (world(props.cidrBlocks) || world(props.ipv6CidrBlocks)) ? exposed(awsRange(props.protocol, props.fromPort, props.toPort)) : [];
-    case T.awsSg:
-      return (props.ingress ?? []).flatMap((i: Props) => (world(i.cidrBlocks) || world(i.ipv6CidrBlocks) ? exposed(awsRange(i.protocol, i.fromPort, i.toPort)) : []));
-    default:
-      return [];
-  }
+export function worldOpenPorts(type: string, props: Record<string, any>): string[] {
+  return exposed(POLICY_PLATFORMS.flatMap((p) => p.worldOpenRanges(type, props)));
 }
 
 export const noWorldIngressToClusterPorts: ResourceValidationPolicy = {
@@ -258,29 +197,6 @@ export const noWorldIngressToClusterPorts: ResourceValidationPolicy = {
   },
 };
 
-export const awsImdsv2Required: ResourceValidationPolicy = {
-  name: "aws-imdsv2-required",
-  description: "EC2 machines require IMDSv2 session tokens (httpTokens: required): IMDSv1 lets any SSRF read the instance's credentials.",
-  enforcementLevel: "mandatory",
-  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-    if (args.type !== T.awsInstance && args.type !== T.awsLaunchTemplate) return;
-    const tokens = args.props.metadataOptions?.httpTokens;
-    if (tokens !== "required") report(`${args.name}: metadataOptions.httpTokens is ${JSON.stringify(tokens ?? "optional (default)")}; set it to "required" (IMDSv2).`);
-  },
-};
-
-export const gcpShieldedVm: ResourceValidationPolicy = {
-  name: "gcp-shielded-vm",
-  description: "GCP machines boot as Shielded VMs: Secure Boot, vTPM and integrity monitoring on.",
-  enforcementLevel: "mandatory",
-  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-    if (args.type !== T.gcpInstance && args.type !== T.gcpTemplate) return;
-    const s = args.props.shieldedInstanceConfig ?? {};
-    const off = ["enableSecureBoot", "enableVtpm", "enableIntegrityMonitoring"].filter((k) => s[k] !== true);
-    if (off.length) report(`${args.name}: shieldedInstanceConfig.${off.join(", ")} must be true (Shielded VM).`);
-  },
-};
-
 /** What marks a secret in boot data: a private key, a kubeadm token or certificate key, or a value Pulumi keeps secret. */
 export const SECRET_PATTERNS: ReadonlyArray<{ what: string; re: RegExp }> = [
   { what: "a private key", re: /-----BEGIN [A-Z ]*PRIVATE KEY-----/ },
@@ -290,22 +206,9 @@ export const SECRET_PATTERNS: ReadonlyArray<{ what: string; re: RegExp }> = [
   { what: "a Pulumi secret", re: /\[secret\]/ },
 ];
 
-function strings(v: unknown, out: string[] = []): string[] {
-  if (typeof v === "string") out.push(v);
-  else if (Array.isArray(v)) v.forEach((x) => strings(x, out));
-  else if (v && typeof v === "object") Object.values(v).forEach((x) => strings(x, out));
-  return out;
-}
-
-/** The secrets (SECRET_PATTERNS' names) in a machine's or template's metadata or user data. */
-function secretsInBootData(args: ResourceValidationArgs): string[] {
-  const p = args.props;
-  const gcp = args.type === T.gcpInstance || args.type === T.gcpTemplate;
-  const decoded = [p.userDataBase64, args.type === T.awsLaunchTemplate ? p.userData : undefined].flatMap((b) =>
-    typeof b === "string" ? [Buffer.from(b, "base64").toString("utf8")] : [],
-  );
-  const texts = [...strings(gcp ? [p.metadata, p.metadataStartupScript] : [p.userData]), ...decoded];
-  return SECRET_PATTERNS.filter((x) => texts.some((t) => x.re.test(t))).map((x) => x.what);
+/** The secrets (SECRET_PATTERNS' names) in a machine's or template's boot data. */
+function secretsIn(m: CloudMachine): string[] {
+  return SECRET_PATTERNS.filter((x) => m.bootTexts.some((t) => x.re.test(t))).map((x) => x.what);
 }
 
 export const noSecretsInMasterBootData: ResourceValidationPolicy = {
@@ -314,12 +217,10 @@ export const noSecretsInMasterBootData: ResourceValidationPolicy = {
     "A master's instance metadata and user data hold no private key, bootstrap token or certificate key: anything on the node (and, without IMDS limits, any pod) can read them. Secrets reach masters over SSH.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-    if (!isMaster(args)) return;
-    const found = secretsInBootData(args);
-    if (found.length)
-      report(
-        `${args.name}: its ${args.type === T.gcpInstance ? "instance metadata" : "user data"} contains ${found.join(", ")}; send secrets over SSH (the bootstrap does), never in boot data.`,
-      );
+    const m = machineOf(args);
+    if (!m || !isMaster(args)) return;
+    const found = secretsIn(m);
+    if (found.length) report(`${args.name}: its ${m.bootDataName} contains ${found.join(", ")}; send secrets over SSH (the bootstrap does), never in boot data.`);
   },
 };
 
@@ -329,11 +230,12 @@ export const noSecretsInWorkerBootData: ResourceValidationPolicy = {
     "A worker template's metadata and user data hold no bootstrap token or key: a rotation would change the template and replace every worker, and whatever reads the metadata could join nodes. Workers read the token at boot with their own identity (GCP Secret Manager, AWS SSM).",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-    if (args.type !== T.gcpTemplate && args.type !== T.awsLaunchTemplate) return;
-    const found = secretsInBootData(args);
+    const m = machineOf(args);
+    if (!m?.template) return;
+    const found = secretsIn(m);
     if (found.length)
       report(
-        `${args.name}: its ${args.type === T.gcpTemplate ? "metadata" : "user data"} contains ${found.join(", ")}; keep the token in the secret store the workers read at boot (Secret Manager, SSM), never in a template.`,
+        `${args.name}: its ${m.bootDataName} contains ${found.join(", ")}; keep the token in the secret store the workers read at boot (Secret Manager, SSM), never in a template.`,
       );
   },
 };
@@ -344,17 +246,7 @@ export const encryptedDisks: ResourceValidationPolicy = {
     "Every AWS root and data volume is encrypted (etcd's data and the PKI live on them). GCP encrypts every persistent disk at rest and cannot turn it off, so only AWS has something to check.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-    const p = args.props;
-    const plainDisks: string[] = [];
-    const truthy = (v: unknown) => v === true || v === "true";
-    if (args.type === T.awsInstance) {
-      if (!truthy(p.rootBlockDevice?.encrypted)) plainDisks.push("rootBlockDevice");
-      (p.ebsBlockDevices ?? []).forEach((d: Props, i: number) => !truthy(d.encrypted) && plainDisks.push(`ebsBlockDevices[${i}]`));
-    } else if (args.type === T.awsLaunchTemplate) {
-      const mappings: Props[] = p.blockDeviceMappings ?? [];
-      if (!mappings.length) plainDisks.push("blockDeviceMappings (none: the AMI's unencrypted default)");
-      mappings.forEach((m, i) => m.ebs && !truthy(m.ebs.encrypted) && plainDisks.push(`blockDeviceMappings[${i}].ebs`));
-    } else if (args.type === T.awsVolume && !truthy(p.encrypted)) plainDisks.push("the volume");
+    const plainDisks = POLICY_PLATFORMS.flatMap((p) => p.plainDisks(args.type, args.props));
     if (plainDisks.length) report(`${args.name}: ${plainDisks.join(", ")} not encrypted; set encrypted: true.`);
   },
 };
@@ -369,15 +261,15 @@ export interface WorkerSeen {
 
 /** Worker templates (GCP instance templates, AWS launch templates) labelled with a release; workers you own from the Cluster component's facts. */
 export function workersOf(resources: PolicyResource[]): WorkerSeen[] {
-  const templates = resources
-    .filter((r) => r.type === T.gcpTemplate || r.type === T.awsLaunchTemplate)
-    .flatMap((r): WorkerSeen[] => {
-      const l = labelsOf(r);
-      const version = versionOfLabel(l[LABEL.kubernetes]);
-      return l[LABEL.role] === "worker" && version ? [{ cluster: l[LABEL.cluster] ?? "", name: r.name, kubernetesVersion: version, urn: r.urn }] : [];
-    });
+  const templates = resources.flatMap((r): WorkerSeen[] => {
+    const m = machineOf(r);
+    if (!m?.template) return [];
+    const l = m.labels;
+    const version = versionOfLabel(l[LABEL.kubernetes]);
+    return l[LABEL.role] === "worker" && version ? [{ cluster: l[LABEL.cluster] ?? "", name: r.name, kubernetesVersion: version, urn: r.urn }] : [];
+  });
   const owned = resources
-    .filter((r) => r.type === T.cluster && r.props.controlPlane)
+    .filter((r) => r.type === CLUSTER_TYPE && r.props.controlPlane)
     .flatMap((r) =>
       ((r.props.controlPlane as ControlPlaneFacts).workers ?? []).map((w): WorkerSeen => ({ cluster: r.name, name: w.name, kubernetesVersion: w.kubernetesVersion, urn: r.urn })),
     );
@@ -411,7 +303,7 @@ export const etcdBackupsOn: StackValidationPolicy = {
     "An HA cluster takes scheduled etcd snapshots (backups.enabled), unless its stack says why not (backups.offReason). A cluster declared non-HA (controlPlane.highAvailability: false) is exempt.",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-    for (const r of args.resources.filter((x) => x.type === T.cluster && x.props.controlPlane)) {
+    for (const r of args.resources.filter((x) => x.type === CLUSTER_TYPE && x.props.controlPlane)) {
       const facts = r.props.controlPlane as ControlPlaneFacts;
       const b = facts.backups;
       if (!facts.highAvailability || !b || b.enabled || b.offReason) continue;
@@ -428,7 +320,7 @@ export const secretsEncryptedAndAudited: StackValidationPolicy = {
   description: "Every cluster stores its Secrets encrypted in etcd (kubernetes.encryption.enabled) and keeps an audit log of its API (kubernetes.audit.enabled).",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, report: ReportViolation) => {
-    for (const r of args.resources.filter((x) => x.type === T.cluster && x.props.controlPlane)) {
+    for (const r of args.resources.filter((x) => x.type === CLUSTER_TYPE && x.props.controlPlane)) {
       const facts = r.props.controlPlane as ControlPlaneFacts;
       if (facts.encryption && !facts.encryption.enabled) {
         report(
@@ -452,8 +344,8 @@ export const POLICIES: Array<ResourceValidationPolicy | StackValidationPolicy> =
   etcdMembersOdd,
   apiserverHealthCheckReadyz,
   noWorldIngressToClusterPorts,
-  awsImdsv2Required,
-  gcpShieldedVm,
+  // The clouds' own: aws-imdsv2-required, gcp-shielded-vm.
+  ...POLICY_PLATFORMS.flatMap((p) => p.policies),
   noSecretsInMasterBootData,
   noSecretsInWorkerBootData,
   encryptedDisks,

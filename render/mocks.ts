@@ -9,12 +9,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from "os";
 import { join } from "path";
 import { SIG_KEY } from "./wire";
+import { RENDER_PLATFORMS } from "./platforms";
+import { digest, hex, randomFromSeed } from "./seeded";
 
 /** Project name of Pulumi.yaml: config keys are read in this namespace. */
 export const PROJECT = "kubeadm-ha";
-export const MOCK_GCP_PROJECT = "mock-project";
-
-const digest = (s: string) => createHash("sha256").update(s).digest();
 
 /** A P-256 key derived from a seed (mock only: real keys come from the tls provider). */
 export function deterministicEcKey(seed: string): KeyObject {
@@ -116,20 +115,6 @@ function opensslExtensions(uses: string[] = []): string {
   );
 }
 
-function randomFromSeed(seed: string, length: number, chars: string): string {
-  let out = "";
-  let block = digest(seed);
-  let i = 0;
-  while (out.length < length) {
-    if (i >= block.length) {
-      block = digest(block.toString("hex"));
-      i = 0;
-    }
-    out += chars[block[i++] % chars.length];
-  }
-  return out;
-}
-
 /** The mock receives secret inputs wrapped; computed fields are derived from the plain values. */
 function unwrapSecrets(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(unwrapSecrets);
@@ -140,8 +125,6 @@ function unwrapSecrets(v: unknown): unknown {
   }
   return v;
 }
-
-const selfLink = (kind: string, scope: string, name: string) => `https://www.googleapis.com/compute/v1/projects/${MOCK_GCP_PROJECT}/${scope}/${kind}/${name}`;
 
 /** Computed outputs per resource type, as the provider would return them. */
 export function mockState(
@@ -159,31 +142,12 @@ export function mockState(
     if (!outputs) throw new Error(`unknown member stack ${JSON.stringify(stack)}: the offline render has no outputs for it`);
     return { id: stack, state: { name: stack, outputs, secretOutputNames: Object.keys(outputs).filter((k) => outputs[k] === "[secret]") } };
   }
-  const n: string = inputs.name ?? name;
-  const scope = inputs.zone ? `zones/${inputs.zone}` : inputs.region ? `regions/${inputs.region}` : "global";
-  const id = `${n}-id`;
+  for (const p of RENDER_PLATFORMS) {
+    const answer = p.mockResource(type, name, inputs);
+    if (answer) return answer;
+  }
+  const id = `${inputs.name ?? name}-id`;
   switch (type) {
-    case "gcp:compute/instance:Instance": {
-      const nics = (inputs.networkInterfaces ?? []).map((nic: any, i: number) => ({
-        ...nic,
-        accessConfigs: (nic.accessConfigs ?? []).map((ac: any) => ({ ...ac, natIp: ac.natIp ?? `203.0.113.${10 + i}` })),
-      }));
-      return {
-        id,
-        state: { ...inputs, instanceId: String(parseInt(digest(n).toString("hex").slice(0, 12), 16)), selfLink: selfLink("instances", scope, n), networkInterfaces: nics },
-      };
-    }
-    case "gcp:compute/instanceTemplate:InstanceTemplate": {
-      const tn = inputs.name ?? `${inputs.namePrefix ?? name}${randomFromSeed(name, 26, "0123456789")}`;
-      return {
-        id: tn,
-        state: { ...inputs, name: tn, selfLink: selfLink("instanceTemplates", "global", tn), selfLinkUnique: `${selfLink("instanceTemplates", "global", tn)}?uniqueId=1` },
-      };
-    }
-    case "gcp:compute/instanceGroupManager:InstanceGroupManager":
-      return { id, state: { ...inputs, selfLink: selfLink("instanceGroupManagers", scope, n), instanceGroup: selfLink("instanceGroups", scope, n) } };
-    case "gcp:serviceaccount/account:Account":
-      return { id, state: { ...inputs, email: `${inputs.accountId}@${MOCK_GCP_PROJECT}.iam.gserviceaccount.com` } };
     case "tls:index/privateKey:PrivateKey": {
       const key = inputs.algorithm === "ED25519" ? deterministicEd25519Key(name) : deterministicEcKey(name);
       const pem = key.export({ format: "pem", type: key.asymmetricKeyType === "ec" ? "sec1" : "pkcs8" }) as string;
@@ -248,57 +212,8 @@ export function mockState(
     case "command:remote:Command":
       return { id, state: { ...inputs, stdout: `(offline render: ${name} did not run)`, stderr: "" } };
     default:
-      if (type.startsWith("aws:")) return mockAwsState(type, name, inputs);
-      return { id, state: { ...inputs, selfLink: type.startsWith("gcp:compute") ? selfLink(type.split(":")[2].toLowerCase() + "s", scope, n) : undefined } };
+      return { id, state: { ...inputs, selfLink: undefined } };
   }
-}
-
-const MOCK_ACCOUNT = "123456789012";
-const hex = (seed: string, n: number) => digest(seed).toString("hex").slice(0, n);
-
-/** AWS resources: ids in AWS's formats, ARNs, and the computed fields the program reads. */
-function mockAwsState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, unknown> } {
-  const service = type.split(":")[1].split("/")[0];
-  const n: string = inputs.name ?? name;
-  const arn = `arn:aws:${service}:us-east-1:${MOCK_ACCOUNT}:${type.split(":")[2].toLowerCase()}/${n}`;
-  const prefixes: Record<string, string> = {
-    "aws:ec2/instance:Instance": "i-",
-    "aws:ec2/vpc:Vpc": "vpc-",
-    "aws:ec2/subnet:Subnet": "subnet-",
-    "aws:ec2/securityGroup:SecurityGroup": "sg-",
-    "aws:ec2/networkInterface:NetworkInterface": "eni-",
-    "aws:ec2/natGateway:NatGateway": "nat-",
-    "aws:ec2/internetGateway:InternetGateway": "igw-",
-    "aws:ec2/routeTable:RouteTable": "rtb-",
-    "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
-    "aws:ec2/eip:Eip": "eipalloc-",
-  };
-  // A bucket's id is its name; its ARN has no region or account.
-  if (type === "aws:s3/bucket:Bucket") return { id: inputs.bucket, state: { ...inputs, arn: `arn:aws:s3:::${inputs.bucket}` } };
-  const id = prefixes[type] ? prefixes[type] + hex(name, 17) : `${n}-id`;
-  const state: Record<string, unknown> = { ...inputs, arn };
-  switch (type) {
-    case "aws:ec2/instance:Instance":
-      state.privateIp = inputs.privateIp ?? `10.0.0.${(parseInt(hex(name, 2), 16) % 200) + 20}`;
-      if (inputs.associatePublicIpAddress) state.publicIp = "203.0.113.20";
-      break;
-    case "aws:ec2/eip:Eip":
-      state.allocationId = id;
-      state.publicIp = "203.0.113.30";
-      break;
-    case "aws:ec2/launchTemplate:LaunchTemplate":
-      state.name = inputs.name ?? `${inputs.namePrefix ?? name}${randomFromSeed(name, 26, "0123456789")}`;
-      state.latestVersion = 1;
-      break;
-    case "aws:lb/loadBalancer:LoadBalancer":
-      state.dnsName = `${n}-${hex(name, 10)}.elb.us-east-1.amazonaws.com`;
-      state.zoneId = "Z26RNL4JYFTOTI";
-      break;
-    case "aws:route53/zone:Zone":
-      state.zoneId = "Z" + hex(name, 20).toUpperCase();
-      break;
-  }
-  return { id, state };
 }
 
 /** Answers to invokes, as the clouds would answer them for the stack's region. */
@@ -308,6 +223,10 @@ export function mockCall(
   config: Record<string, string>,
   stackOutputs: Record<string, Record<string, unknown>> = {},
 ): Record<string, unknown> {
+  for (const p of RENDER_PLATFORMS) {
+    const answer = p.mockInvoke(token, inputs, config);
+    if (answer) return answer;
+  }
   switch (token) {
     case "pulumi:pulumi:readStackOutputs": {
       // As the engine's builtin provider answers: the stack's outputs, or an error for a stack the backend does not have.
@@ -315,24 +234,8 @@ export function mockCall(
       if (!outputs) throw new Error(`unknown stack ${JSON.stringify(String(inputs.name))}`);
       return { name: inputs.name, outputs, secretOutputNames: [] };
     }
-    case "aws:index/getAvailabilityZones:getAvailabilityZones": {
-      const region = config["aws:region"] ?? "us-east-1";
-      const names = ["a", "b", "c", "d", "e", "f"].map((l) => region + l);
-      return { id: region, names, zoneIds: names.map((_, i) => `use1-az${i + 1}`), state: "available" };
-    }
-    case "aws:route53/getZone:getZone":
-      return { id: "Z0MOCKPUBLICZONE", zoneId: "Z0MOCKPUBLICZONE", name: String(inputs.name).replace(/\.$/, ""), privateZone: false };
-    case "aws:ec2/getAmi:getAmi":
-      // The name pattern asked for, with a fixed date: offline renders stay deterministic.
-      return {
-        id: "ami-0123456789abcdef0",
-        name: String(inputs.filters?.[0]?.values?.[0] ?? "image").replace("*", "20261101"),
-        ownerId: inputs.owners?.[0],
-        architecture: "x86_64",
-        rootDeviceName: "/dev/sda1",
-      };
     default:
-      throw new Error(`the offline render has no answer for invoke ${token}; add one to render/mocks.ts`);
+      throw new Error(`the offline render has no answer for invoke ${token}; add one to render/mocks.ts or to its cloud's render/platforms/ module`);
   }
 }
 

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { bootConfigOf, commandOf, file, inputs, named, ofType, renderOnce, renderVariant } from "./helpers";
 import { RenderedResource, RenderResult, SECRET } from "../render/render";
 import { clusterFacts } from "./cluster-facts";
+import { AWS_TYPES } from "../components/plan/platforms/aws-resources";
 
 clusterFacts("aws-three-az");
 
@@ -228,4 +229,21 @@ test("etcd snapshots go to a bucket that is versioned, encrypted, private and pr
   const policy = JSON.parse(inputs(ofType(r, "aws:iam/rolePolicy:RolePolicy").find((x) => !/worker/.test(x.name))!).policy);
   assert.deepEqual(policy.Statement, [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::${inputs(bucket).bucket}/prod-aws/*`] }]);
   assert.equal((r.outputs.backups as { destination: string }).destination, `s3://${inputs(bucket).bucket}/prod-aws/`);
+});
+
+test("the AWS types the render and the policy pack read are the provider's own", async () => {
+  const aws = await import("@pulumi/aws");
+  const typeOf = (cls: unknown) => (cls as { __pulumiType: string }).__pulumiType;
+  const { apiserverLb, ...providers } = AWS_TYPES;
+  assert.deepEqual(providers, {
+    instance: typeOf(aws.ec2.Instance),
+    template: typeOf(aws.ec2.LaunchTemplate),
+    securityGroup: typeOf(aws.ec2.SecurityGroup),
+    securityGroupRule: typeOf(aws.ec2.SecurityGroupRule),
+    ingressRule: typeOf(aws.vpc.SecurityGroupIngressRule),
+    loadBalancer: typeOf(aws.lb.LoadBalancer),
+    targetGroup: typeOf(aws.lb.TargetGroup),
+    volume: typeOf(aws.ebs.Volume),
+  });
+  assert.equal(ofType(r, apiserverLb).length, 1, "the apiserver's load balancer is registered under the type the policy pack looks for");
 });

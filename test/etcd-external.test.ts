@@ -18,8 +18,8 @@ import { certificatesScript } from "../components/plan/certificates";
 import { ChildRender, renderInChild, ROOT, tempDir } from "./helpers";
 import { renderInChildProcess } from "../render/child";
 import { runPolicies } from "../policy/offline";
-import { POLICIES, T } from "../policy/rules";
-import type { ControlPlaneFacts } from "../components/plan/labels";
+import { POLICIES } from "../policy/rules";
+import { CLUSTER_TYPE, type ControlPlaneFacts } from "../components/plan/labels";
 
 const STACK = "onprem-external-etcd";
 
@@ -66,7 +66,7 @@ test("a destroy gives the etcd machines back last, from the last to the first: e
 
 test("the policy pack passes the render and sees the etcd machines, not the masters, as etcd's members", async () => {
   assert.deepEqual(await runPolicies(render.resources, POLICIES), []);
-  const facts = (render.resources.find((r: { type: string }) => r.type === T.cluster) as { outputs: { controlPlane: ControlPlaneFacts } }).outputs.controlPlane;
+  const facts = (render.resources.find((r: { type: string }) => r.type === CLUSTER_TYPE) as { outputs: { controlPlane: ControlPlaneFacts } }).outputs.controlPlane;
   assert.equal(facts.etcd, "external");
   assert.deepEqual(
     facts.masters.map((m) => m.etcdMember),

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { bootConfigOf, commandOf, file, inputs, named, ofType, renderOnce } from "./helpers";
 import { RenderResult, SECRET } from "../render/render";
 import { clusterFacts } from "./cluster-facts";
+import { GCP_TYPES } from "../components/plan/platforms/gcp-resources";
 
 clusterFacts("gcp-three-zone");
 
@@ -170,4 +171,19 @@ test("etcd snapshots go to a bucket in the region, versioned, private and pruned
     [["roles/storage.objectCreator", "serviceAccount:prod-master@mock-project.iam.gserviceaccount.com"]],
   );
   assert.equal((r.outputs.backups as { destination: string }).destination, `gs://${b.name}/prod/`);
+});
+
+test("the GCP types the render and the policy pack read are the provider's own", async () => {
+  const gcp = await import("@pulumi/gcp");
+  const typeOf = (cls: unknown) => (cls as { __pulumiType: string }).__pulumiType;
+  assert.deepEqual(
+    { instance: GCP_TYPES.instance, template: GCP_TYPES.template, firewall: GCP_TYPES.firewall, healthChecks: [...GCP_TYPES.healthChecks] },
+    {
+      instance: typeOf(gcp.compute.Instance),
+      template: typeOf(gcp.compute.InstanceTemplate),
+      firewall: typeOf(gcp.compute.Firewall),
+      healthChecks: [typeOf(gcp.compute.RegionHealthCheck), typeOf(gcp.compute.HealthCheck)],
+    },
+  );
+  assert.equal(ofType(r, GCP_TYPES.apiserverLb).length, 1, "the apiserver's load balancer is registered under the type the policy pack looks for");
 });

@@ -88,3 +88,22 @@ test("platform names are compared only in the platforms' modules and the places 
     "compares platform names outside the platforms' modules: ask the platform (PlatformRules, PlatformPlan), or list the file in the guide",
   );
 });
+
+test("a cloud's resource types are named only in its own modules: the render and the policy pack ask the cloud's modules", () => {
+  const own = /^(components\/(config|plan)\/platforms\/|components\/(gcp|aws)\/|render\/platforms\/|policy\/platforms\/)/;
+  const providerType = /["'`](gcp|aws):[A-Za-z0-9]+\/[A-Za-z0-9]+:[A-Za-z]/;
+  const files = ["components", "render", "policy"].flatMap((dir) =>
+    readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => `${dir}/${f}`),
+  );
+  assert.ok(
+    files.some((f) => own.test(f) && providerType.test(readFileSync(join(ROOT, f), "utf8"))),
+    "the scan finds the types in the platforms' modules",
+  );
+  assert.deepEqual(
+    files.filter((f) => !own.test(f) && providerType.test(readFileSync(join(ROOT, f), "utf8"))),
+    [],
+    "names a cloud's resource type outside the platforms' modules: use GCP_TYPES / AWS_TYPES (components/plan/platforms/<cloud>-resources.ts) or the cloud's render/ and policy/ platform module",
+  );
+});

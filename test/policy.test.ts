@@ -7,6 +7,11 @@ import { join } from "path";
 import { asPolicyResources, runPolicies, Violation } from "../policy/offline";
 import * as rules from "../policy/rules";
 import { POLICIES } from "../policy/rules";
+import { awsImdsv2Required } from "../policy/platforms/aws";
+import { gcpShieldedVm } from "../policy/platforms/gcp";
+import { CLUSTER_TYPE } from "../components/plan/labels";
+import { GCP_TYPES } from "../components/plan/platforms/gcp-resources";
+import { AWS_TYPES } from "../components/plan/platforms/aws-resources";
 import type { RenderedResource } from "../render/render";
 import { renderInChild, ROOT, SHIPPED_STACKS } from "./helpers";
 import { readStackFile } from "../render/render";
@@ -22,13 +27,13 @@ function fake(type: string, name: string, inputs: Record<string, unknown>, extra
 const only = async (policy: (typeof POLICIES)[number], resources: RenderedResource[]) => (await runPolicies(resources, [policy])).map((v) => v.message);
 
 const gcpMaster = (name: string, zone: string, labels: Record<string, string> = {}) =>
-  fake(rules.T.gcpInstance, name, {
+  fake(GCP_TYPES.instance, name, {
     name,
     zone,
     labels: { "kubeadm-ha-cluster": "prod", "kubeadm-ha-role": "master", "kubeadm-ha-etcd": "member", "kubeadm-ha-control-plane": "ha", ...labels },
   });
 const awsMaster = (name: string, zone: string, extra: Record<string, unknown> = {}) =>
-  fake(rules.T.awsInstance, name, {
+  fake(AWS_TYPES.instance, name, {
     availabilityZone: zone,
     tags: { Name: name, "kubeadm-ha/cluster": "prod", "kubeadm-ha/role": "master", "kubeadm-ha/etcd": "member", "kubeadm-ha/control-plane": "ha" },
     ...extra,
@@ -55,7 +60,7 @@ describe("each rule on its own", () => {
   test("control-plane-spans-three-zones reads hosts you own from the Cluster component's outputs", async () => {
     const cluster = (zones: string[]) =>
       fake(
-        rules.T.cluster,
+        CLUSTER_TYPE,
         "dc1",
         {},
         {
@@ -78,7 +83,7 @@ describe("each rule on its own", () => {
   test("with an external etcd, its machines count as the members: odd, and in three zones; the masters hold none", async () => {
     const cluster = (zones: string[]) =>
       fake(
-        rules.T.cluster,
+        CLUSTER_TYPE,
         "dc1",
         {},
         {
@@ -110,46 +115,46 @@ describe("each rule on its own", () => {
     assert.equal((await only(rules.apiserverHealthCheckReadyz, hc({ httpsHealthCheck: { port: 6443, requestPath: "/healthz" } }))).length, 1);
     assert.equal((await only(rules.apiserverHealthCheckReadyz, hc({ tcpHealthCheck: { port: 6443 } }))).length, 1);
     assert.equal((await only(rules.apiserverHealthCheckReadyz, hc({ httpsHealthCheck: { port: 443, requestPath: "/readyz" } }))).length, 1);
-    const tg = (healthCheck: Record<string, unknown>) => [fake(rules.T.awsTargetGroup, "prod-api", { port: 6443, protocol: "TCP", healthCheck })];
+    const tg = (healthCheck: Record<string, unknown>) => [fake(AWS_TYPES.targetGroup, "prod-api", { port: 6443, protocol: "TCP", healthCheck })];
     assert.deepEqual(await only(rules.apiserverHealthCheckReadyz, tg({ protocol: "HTTPS", path: "/readyz", port: "6443" })), []);
     assert.equal((await only(rules.apiserverHealthCheckReadyz, tg({ protocol: "TCP", port: "traffic-port" }))).length, 1);
   });
 
   test("apiserver-health-check-readyz leaves service load balancers alone", async () => {
     assert.deepEqual(
-      await only(rules.apiserverHealthCheckReadyz, [fake(rules.T.awsTargetGroup, "web", { port: 80, protocol: "TCP", healthCheck: { protocol: "HTTP", path: "/" } })]),
+      await only(rules.apiserverHealthCheckReadyz, [fake(AWS_TYPES.targetGroup, "web", { port: 80, protocol: "TCP", healthCheck: { protocol: "HTTP", path: "/" } })]),
       [],
     );
   });
 
   test("no-world-ingress-to-cluster-ports refuses 0.0.0.0/0 to 22, 6443, 2379-2380 and 10250, and allows it to 443", async () => {
     const p = rules.noWorldIngressToClusterPorts;
-    const fw = (sourceRanges: string[], ports: string[]) => [fake(rules.T.gcpFirewall, "fw", { direction: "INGRESS", sourceRanges, allows: [{ protocol: "tcp", ports }] })];
+    const fw = (sourceRanges: string[], ports: string[]) => [fake(GCP_TYPES.firewall, "fw", { direction: "INGRESS", sourceRanges, allows: [{ protocol: "tcp", ports }] })];
     assert.deepEqual(await only(p, fw(["0.0.0.0/0"], ["443"])), []);
     assert.deepEqual(await only(p, fw(["198.51.100.0/24"], ["22"])), []);
     for (const port of ["22", "6443", "2380", "10250", "2000-3000"]) assert.equal((await only(p, fw(["0.0.0.0/0"], [port]))).length, 1, `port ${port}`);
-    const rule = (cidrIpv4: string, ipProtocol: string, fromPort: number, toPort: number) => [fake(rules.T.awsIngressRule, "r", { cidrIpv4, ipProtocol, fromPort, toPort })];
+    const rule = (cidrIpv4: string, ipProtocol: string, fromPort: number, toPort: number) => [fake(AWS_TYPES.ingressRule, "r", { cidrIpv4, ipProtocol, fromPort, toPort })];
     assert.deepEqual(await only(p, rule("0.0.0.0/0", "tcp", 30000, 32767)), []);
     assert.equal((await only(p, rule("0.0.0.0/0", "tcp", 10250, 10250))).length, 1);
     assert.equal((await only(p, rule("0.0.0.0/0", "-1", 0, 0))).length, 1, "all protocols include every port");
   });
 
   test("aws-imdsv2-required passes httpTokens required and refuses optional", async () => {
-    assert.deepEqual(await only(rules.awsImdsv2Required, [awsMaster("m0", "us-east-1a", { metadataOptions: { httpTokens: "required" } })]), []);
-    assert.equal((await only(rules.awsImdsv2Required, [fake(rules.T.awsLaunchTemplate, "lt", { metadataOptions: { httpTokens: "optional" } })])).length, 1);
-    assert.equal((await only(rules.awsImdsv2Required, [fake(rules.T.awsInstance, "bastion", {})])).length, 1, "no metadataOptions means IMDSv1 allowed");
+    assert.deepEqual(await only(awsImdsv2Required, [awsMaster("m0", "us-east-1a", { metadataOptions: { httpTokens: "required" } })]), []);
+    assert.equal((await only(awsImdsv2Required, [fake(AWS_TYPES.template, "lt", { metadataOptions: { httpTokens: "optional" } })])).length, 1);
+    assert.equal((await only(awsImdsv2Required, [fake(AWS_TYPES.instance, "bastion", {})])).length, 1, "no metadataOptions means IMDSv1 allowed");
   });
 
   test("gcp-shielded-vm passes Secure Boot + vTPM + integrity monitoring and refuses a VM without Secure Boot", async () => {
     const on = { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true };
-    assert.deepEqual(await only(rules.gcpShieldedVm, [fake(rules.T.gcpTemplate, "t", { shieldedInstanceConfig: on })]), []);
-    const [msg] = await only(rules.gcpShieldedVm, [fake(rules.T.gcpInstance, "vm", { shieldedInstanceConfig: { ...on, enableSecureBoot: false } })]);
+    assert.deepEqual(await only(gcpShieldedVm, [fake(GCP_TYPES.template, "t", { shieldedInstanceConfig: on })]), []);
+    const [msg] = await only(gcpShieldedVm, [fake(GCP_TYPES.instance, "vm", { shieldedInstanceConfig: { ...on, enableSecureBoot: false } })]);
     assert.match(msg, /enableSecureBoot must be true/);
   });
 
   test("no-secrets-in-master-boot-data refuses a private key or token in a master's metadata or user data", async () => {
     const p = rules.noSecretsInMasterBootData;
-    const gcp = (userData: string) => [fake(rules.T.gcpInstance, "m0", { zone: "z", labels: { "kubeadm-ha-role": "master" }, metadata: { "user-data": userData } })];
+    const gcp = (userData: string) => [fake(GCP_TYPES.instance, "m0", { zone: "z", labels: { "kubeadm-ha-role": "master" }, metadata: { "user-data": userData } })];
     assert.deepEqual(await only(p, gcp("#cloud-config\npackages: [containerd]\n")), []);
     assert.match((await only(p, gcp("-----BEGIN EC PRIVATE KEY-----\nMHc...\n")))[0], /a private key/);
     assert.match((await only(p, gcp("kubeadm join --token abcdef.0123456789abcdef")))[0], /bootstrap token/);
@@ -161,21 +166,21 @@ describe("each rule on its own", () => {
 
   test("no-secrets-in-worker-boot-data refuses a token in a worker template: workers read it from their secret store", async () => {
     const p = rules.noSecretsInWorkerBootData;
-    assert.match((await only(p, [fake(rules.T.gcpTemplate, "workers", { metadata: { "kubeadm-ha-bootstrap-token": "[secret]" } })]))[0], /a Pulumi secret/);
-    const lt = (text: string) => [fake(rules.T.awsLaunchTemplate, "lt", { userData: Buffer.from(text).toString("base64") })];
+    assert.match((await only(p, [fake(GCP_TYPES.template, "workers", { metadata: { "kubeadm-ha-bootstrap-token": "[secret]" } })]))[0], /a Pulumi secret/);
+    const lt = (text: string) => [fake(AWS_TYPES.template, "lt", { userData: Buffer.from(text).toString("base64") })];
     assert.match((await only(p, lt("TOKEN=abcdef.0123456789abcdef")))[0], /bootstrap token/);
     assert.deepEqual(await only(p, lt("#cloud-config\n")), []);
-    assert.deepEqual(await only(p, [fake(rules.T.gcpTemplate, "workers", { metadata: { "user-data": "#cloud-config\n" } })]), []);
+    assert.deepEqual(await only(p, [fake(GCP_TYPES.template, "workers", { metadata: { "user-data": "#cloud-config\n" } })]), []);
     // Masters are the other rule's.
-    assert.deepEqual(await only(rules.noSecretsInMasterBootData, [fake(rules.T.gcpTemplate, "workers", { metadata: { "kubeadm-token": "[secret]" } })]), []);
+    assert.deepEqual(await only(rules.noSecretsInMasterBootData, [fake(GCP_TYPES.template, "workers", { metadata: { "kubeadm-token": "[secret]" } })]), []);
   });
 
   test("encrypted-disks passes encrypted AWS volumes and refuses a plain root volume or launch template", async () => {
     const p = rules.encryptedDisks;
     assert.deepEqual(await only(p, [awsMaster("m0", "us-east-1a", { rootBlockDevice: { encrypted: true } })]), []);
     assert.equal((await only(p, [awsMaster("m0", "us-east-1a", { rootBlockDevice: { encrypted: false } })])).length, 1);
-    assert.deepEqual(await only(p, [fake(rules.T.awsLaunchTemplate, "lt", { blockDeviceMappings: [{ ebs: { encrypted: "true" } }] })]), []);
-    assert.equal((await only(p, [fake(rules.T.awsLaunchTemplate, "lt", { blockDeviceMappings: [{ ebs: { encrypted: "false" } }] })])).length, 1);
+    assert.deepEqual(await only(p, [fake(AWS_TYPES.template, "lt", { blockDeviceMappings: [{ ebs: { encrypted: "true" } }] })]), []);
+    assert.equal((await only(p, [fake(AWS_TYPES.template, "lt", { blockDeviceMappings: [{ ebs: { encrypted: "false" } }] })])).length, 1);
   });
 });
 
@@ -215,7 +220,7 @@ describe("the pack over every shipped stack's render", () => {
   });
 
   test("the rules see what they guard in the shipped stacks (no rule passes for want of resources)", () => {
-    const clusters = SHIPPED_STACKS.filter((s) => renders.get(s)!.some((r) => r.type === rules.T.cluster));
+    const clusters = SHIPPED_STACKS.filter((s) => renders.get(s)!.some((r) => r.type === CLUSTER_TYPE));
     assert.ok(clusters.length >= 8, `cluster stacks: ${clusters}`);
     for (const stack of clusters) {
       const resources = asPolicyResources(renders.get(stack)!);
@@ -227,9 +232,7 @@ describe("the pack over every shipped stack's render", () => {
       assert.equal(etcdMachines.filter((e) => e.zone).length, external ? 3 : 0, `${stack}: etcd machines seen ${JSON.stringify(etcdMachines)}`);
     }
     const hcs = (stack: string) =>
-      renders
-        .get(stack)!
-        .filter((r) => ["gcp:compute/regionHealthCheck:RegionHealthCheck", rules.T.awsTargetGroup].includes(r.type) && r.parent?.includes("ApiServerLoadBalancer"));
+      renders.get(stack)!.filter((r) => ["gcp:compute/regionHealthCheck:RegionHealthCheck", AWS_TYPES.targetGroup].includes(r.type) && r.parent?.includes("ApiServerLoadBalancer"));
     assert.equal(hcs("gcp-three-zone").length, 1);
     // The NLB's two target groups (apiserver, and SSH to a master whose apiserver is ready) share the check.
     assert.equal(hcs("aws-three-az").length, 2);
@@ -237,7 +240,7 @@ describe("the pack over every shipped stack's render", () => {
 
   test("a single-zone dev cluster passes because its stack says it is not HA", async () => {
     assert.deepEqual(await runPolicies(renders.get("gcp-dev")!, POLICIES), []);
-    const masters = renders.get("gcp-dev")!.filter((r) => r.type === rules.T.gcpInstance && (r.inputs as any).labels?.["kubeadm-ha-role"] === "master");
+    const masters = renders.get("gcp-dev")!.filter((r) => r.type === GCP_TYPES.instance && (r.inputs as any).labels?.["kubeadm-ha-role"] === "master");
     assert.equal(masters.length, 1);
     assert.equal((masters[0].inputs as any).labels["kubeadm-ha-control-plane"], "not-ha");
   });
@@ -250,7 +253,7 @@ describe("the pack over every shipped stack's render", () => {
     return r;
   };
   const master = (rs: RenderedResource[], i: number) =>
-    find(rs, (r) => (r.type === rules.T.gcpInstance || r.type === rules.T.awsInstance) && r.name.endsWith(`-master-${i}`), `master-${i}`);
+    find(rs, (r) => (r.type === GCP_TYPES.instance || r.type === AWS_TYPES.instance) && r.name.endsWith(`-master-${i}`), `master-${i}`);
   const BREAKS: Break[] = [
     {
       rule: "control-plane-spans-three-zones",
@@ -269,7 +272,7 @@ describe("the pack over every shipped stack's render", () => {
       stack: "onprem-vip",
       what: "two hosts in one rack",
       mutate: (rs) => {
-        const c = find(rs, (r) => r.type === rules.T.cluster, "Cluster component");
+        const c = find(rs, (r) => r.type === CLUSTER_TYPE, "Cluster component");
         (c.outputs as any).controlPlane.masters[2].zone = "rack-a";
       },
     },
@@ -292,20 +295,20 @@ describe("the pack over every shipped stack's render", () => {
       rule: "apiserver-health-check-readyz",
       stack: "aws-three-az",
       what: "TCP target-group check",
-      mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.awsTargetGroup, "target group")).healthCheck.protocol = "TCP"),
+      mutate: (rs) => void (inputs(find(rs, (r) => r.type === AWS_TYPES.targetGroup, "target group")).healthCheck.protocol = "TCP"),
     },
     {
       rule: "no-world-ingress-to-cluster-ports",
       stack: "gcp-three-zone",
       what: "bastion SSH open to the world",
-      mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.gcpFirewall && JSON.stringify(r.inputs).includes('"22"'), "SSH firewall")).sourceRanges = ["0.0.0.0/0"]),
+      mutate: (rs) => void (inputs(find(rs, (r) => r.type === GCP_TYPES.firewall && JSON.stringify(r.inputs).includes('"22"'), "SSH firewall")).sourceRanges = ["0.0.0.0/0"]),
     },
     {
       rule: "no-world-ingress-to-cluster-ports",
       stack: "aws-three-az",
       what: "apiserver open to the world",
       mutate: (rs) =>
-        void Object.assign(inputs(find(rs, (r) => r.type === rules.T.awsIngressRule && inputs(r).fromPort === 6443, "6443 rule")), {
+        void Object.assign(inputs(find(rs, (r) => r.type === AWS_TYPES.ingressRule && inputs(r).fromPort === 6443, "6443 rule")), {
           cidrIpv4: "0.0.0.0/0",
           referencedSecurityGroupId: undefined,
         }),
@@ -333,13 +336,13 @@ describe("the pack over every shipped stack's render", () => {
       rule: "no-secrets-in-worker-boot-data",
       stack: "gcp-three-zone",
       what: "the bootstrap token in a worker template's metadata",
-      mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.gcpTemplate, "template")).metadata["kubeadm-ha-bootstrap-token"] = "[secret]"),
+      mutate: (rs) => void (inputs(find(rs, (r) => r.type === GCP_TYPES.template, "template")).metadata["kubeadm-ha-bootstrap-token"] = "[secret]"),
     },
     {
       rule: "workers-not-newer-than-control-plane",
       stack: "gcp-three-zone",
       what: "a worker template a minor ahead of the masters",
-      mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.gcpTemplate, "instance template")).labels["kubeadm-ha-kubernetes"] = "v1-35-0"),
+      mutate: (rs) => void (inputs(find(rs, (r) => r.type === GCP_TYPES.template, "instance template")).labels["kubeadm-ha-kubernetes"] = "v1-35-0"),
     },
     {
       rule: "workers-not-newer-than-control-plane",
@@ -352,7 +355,7 @@ describe("the pack over every shipped stack's render", () => {
       stack: "onprem-vip",
       what: "a worker you own configured for a newer release",
       mutate: (rs) => {
-        const c = find(rs, (r) => r.type === rules.T.cluster, "Cluster component");
+        const c = find(rs, (r) => r.type === CLUSTER_TYPE, "Cluster component");
         (c.outputs as any).controlPlane.workers[0].kubernetesVersion = "1.35.0";
       },
     },
@@ -360,25 +363,25 @@ describe("the pack over every shipped stack's render", () => {
       rule: "etcd-backups-on",
       stack: "onprem-vip",
       what: "an HA cluster whose backups are off without a reason",
-      mutate: (rs) => void ((find(rs, (r) => r.type === rules.T.cluster, "Cluster component").outputs as any).controlPlane.backups = { enabled: false }),
+      mutate: (rs) => void ((find(rs, (r) => r.type === CLUSTER_TYPE, "Cluster component").outputs as any).controlPlane.backups = { enabled: false }),
     },
     {
       rule: "secrets-encrypted-and-audited",
       stack: "gcp-three-zone",
       what: "a cluster storing its Secrets as plain bytes",
-      mutate: (rs) => void ((find(rs, (r) => r.type === rules.T.cluster, "Cluster component").outputs as any).controlPlane.encryption.enabled = false),
+      mutate: (rs) => void ((find(rs, (r) => r.type === CLUSTER_TYPE, "Cluster component").outputs as any).controlPlane.encryption.enabled = false),
     },
     {
       rule: "secrets-encrypted-and-audited",
       stack: "onprem-vip",
       what: "a cluster without an audit log",
-      mutate: (rs) => void ((find(rs, (r) => r.type === rules.T.cluster, "Cluster component").outputs as any).controlPlane.audit.enabled = false),
+      mutate: (rs) => void ((find(rs, (r) => r.type === CLUSTER_TYPE, "Cluster component").outputs as any).controlPlane.audit.enabled = false),
     },
     {
       rule: "encrypted-disks",
       stack: "aws-three-az",
       what: "a plain worker volume",
-      mutate: (rs) => void (inputs(find(rs, (r) => r.type === rules.T.awsLaunchTemplate, "launch template")).blockDeviceMappings[0].ebs.encrypted = "false"),
+      mutate: (rs) => void (inputs(find(rs, (r) => r.type === AWS_TYPES.template, "launch template")).blockDeviceMappings[0].ebs.encrypted = "false"),
     },
   ];
 

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { apiserverLbName, controlPlaneSshTargetGroupName, endpointZone } from "../plan/platforms/aws-resources";
+import { apiserverLbName, AWS_TYPES, controlPlaneSshTargetGroupName, endpointZone } from "../plan/platforms/aws-resources";
 import { APISERVER_TARGET_HEALTH_CHECK } from "../plan/endpoint-checks";
 import { tags } from "./vm";
 
@@ -27,7 +27,7 @@ export class AwsApiServerLoadBalancer extends pulumi.ComponentResource {
    */
   public readonly sshHost: pulumi.Output<string>;
   constructor(name: string, args: AwsApiServerLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kubeadm-ha:aws:ApiServerLoadBalancer", name, {}, opts);
+    super(AWS_TYPES.apiserverLb, name, {}, opts);
     const { plan } = args;
     const parent = { parent: this };
     const lbName = apiserverLbName(plan);

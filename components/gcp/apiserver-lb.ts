@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as gcp from "@pulumi/gcp";
 import { ClusterPlan } from "../plan/cluster-plan";
 import { APISERVER_HEALTH_CHECK } from "../plan/endpoint-checks";
+import { GCP_TYPES } from "../plan/platforms/gcp-resources";
 
 export interface GcpApiServerLoadBalancerArgs {
   plan: ClusterPlan;
@@ -22,7 +23,7 @@ export class GcpApiServerLoadBalancer extends pulumi.ComponentResource {
   /** Internal address whose port 22 reaches a healthy master. */
   public readonly sshAddress: pulumi.Output<string>;
   constructor(name: string, args: GcpApiServerLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("kubeadm-ha:gcp:ApiServerLoadBalancer", name, {}, opts);
+    super(GCP_TYPES.apiserverLb, name, {}, opts);
     const { plan } = args;
     const parent = { parent: this };
     const hc = APISERVER_HEALTH_CHECK;

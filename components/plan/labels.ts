@@ -58,6 +58,9 @@ export function asAwsTags(labels: Record<string, string>): Record<string, string
   return Object.fromEntries(Object.entries(labels).map(([k, v]) => [awsTagKey(k), v]));
 }
 
+/** The Cluster component's type: the policy pack reads its outputs (ControlPlaneFacts). */
+export const CLUSTER_TYPE = "kubeadm-ha:index:Cluster";
+
 /**
  * What the control plane is, as the Cluster component's outputs: the policy pack reads
  * it where no cloud machine carries labels (hosts you own).

@@ -3,6 +3,23 @@
 // No Pulumi imports.
 import { ClusterPlan } from "../cluster-plan";
 
+/**
+ * The types of AWS's resources that the render and the policy pack read: machines, their launch
+ * templates, security groups and their rules, load balancers, target groups, volumes, and the
+ * component of the apiserver's load balancer (test/aws.test.ts holds them to the provider's classes).
+ */
+export const AWS_TYPES = {
+  instance: "aws:ec2/instance:Instance",
+  template: "aws:ec2/launchTemplate:LaunchTemplate",
+  securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+  securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+  ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
+  targetGroup: "aws:lb/targetGroup:TargetGroup",
+  volume: "aws:ebs/volume:Volume",
+  apiserverLb: "kubeadm-ha:aws:ApiServerLoadBalancer",
+} as const;
+
 /** IMDSv2 only, and one hop: containers (one hop further) cannot reach instance metadata or credentials. */
 export const METADATA_OPTIONS = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" };
 

@@ -5,6 +5,19 @@ import { ClusterConfig } from "../../config/validate";
 import { ClusterPlan } from "../cluster-plan";
 import { IngressRule, ingressRules, Role } from "../network-policy";
 
+/**
+ * The types of GCP's resources that the render and the policy pack read: machines, their
+ * templates, firewall rules, health checks, and the component of the apiserver's load balancer
+ * (test/gcp.test.ts holds them to the provider's classes).
+ */
+export const GCP_TYPES = {
+  instance: "gcp:compute/instance:Instance",
+  template: "gcp:compute/instanceTemplate:InstanceTemplate",
+  firewall: "gcp:compute/firewall:Firewall",
+  healthChecks: ["gcp:compute/regionHealthCheck:RegionHealthCheck", "gcp:compute/healthCheck:HealthCheck"],
+  apiserverLb: "kubeadm-ha:gcp:ApiServerLoadBalancer",
+} as const;
+
 /** Google's health-check probers; the apiserver firewall must admit them. */
 export const GCP_HEALTH_CHECK_RANGES = ["35.191.0.0/16", "130.211.0.0/22"];
 
