@@ -196,3 +196,25 @@ test("the plan refuses a member without worker pools", () => {
   });
   assert.throws(() => planFederation(config, [member("a", ["g"]), member("b", [])]), /member b has no worker pools/);
 });
+
+test("each DNS provider routes by its own cloud's regions: another cloud's member goes to the nearest, and a region with none is refused naming the member", () => {
+  const member = (stack: string, region: string) => ({
+    stack,
+    export: {
+      cluster: stack,
+      cloud: "gcp" as const,
+      region,
+      zones: [`${region}-b`],
+      ingress: { cloud: "gcp" as const, network: "n", workerTag: "t", workerGroups: ["g"] },
+    },
+  });
+  const route53 = validateFederationConfig(fed(), "acme");
+  const regions = (plan: ReturnType<typeof planFederation>) => [...new Set(plan.records.flatMap((r) => r.targets.map((t) => t.routingRegion)))].sort();
+  assert.deepEqual(regions(planFederation(route53, [member("a", "europe-west1"), member("b", "us-east1")])), ["eu-west-3", "us-east-1"]);
+  const clouddns = validateFederationConfig({ ...fed(), dns: { provider: "clouddns", domain: "acme.com.", managedZone: "acme-com" } }, "acme");
+  assert.deepEqual(regions(planFederation(clouddns, [member("a", "europe-west1"), member("b", "us-east1")])), ["europe-west1", "us-east1"]);
+  assert.throws(
+    () => planFederation(route53, [member("a", "europe-west1"), member("b", "mars-north1")]),
+    (e: Error) => /members\[1\]/.test(JSON.stringify(e)) && /member b is in gcp region mars-north1, which has no nearest AWS region for route53 routing/.test(e.message),
+  );
+});

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { AwsMachinesArgs, fixedAddressInstance, instanceRole, rootVolume } from "./vm";
-import { asAwsTags, masterLabels } from "../plan/labels";
+import { masterLabels } from "../plan/labels";
+import { asAwsTags } from "../plan/platforms/aws-resources";
 
 /** Each master waits for the previous master to be healthy again. */
 export type AwsControlPlaneArgs = AwsMachinesArgs;

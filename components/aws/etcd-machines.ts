@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { asAwsTags, etcdMachineLabels } from "../plan/labels";
+import { etcdMachineLabels } from "../plan/labels";
+import { asAwsTags } from "../plan/platforms/aws-resources";
 import { AwsMachinesArgs, fixedAddressInstance, rootVolume } from "./vm";
 
 /** The etcd machines' security group admits 2379 from the masters and 2380 between members; each waits for the member before it to be a voter again. */

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { awsInstanceIdentity, tokenParameterName } from "../plan/platforms/aws-resources";
+import { awsInstanceIdentity, awsTagKey, tokenParameterName } from "../plan/platforms/aws-resources";
 import { InfrastructureArgs, InfrastructureComponent, PoolsArgs } from "../platform";
 import { MemberIngress } from "../plan/member";
 import { AwsApiServerLoadBalancer } from "./apiserver-lb";
@@ -13,7 +13,7 @@ import { AwsNodePool } from "./node-pool";
 import { AwsSecurityGroups } from "./security-groups";
 import { instanceRole, METADATA_OPTIONS, rootVolume, tags } from "./vm";
 import { BASTION_DISK_GB } from "../plan/cluster-plan";
-import { awsTagKey, LABEL } from "../plan/labels";
+import { LABEL } from "../plan/labels";
 
 export interface AwsInfrastructureArgs extends InfrastructureArgs {
   /** AMI of every machine: the stack's `image`, or the looked-up Ubuntu 24.04 AMI. */

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ROOT_DEVICE } from "../plan/platforms/aws-resources";
+import { asAwsTags, awsTagKey, ROOT_DEVICE } from "../plan/platforms/aws-resources";
 import { METADATA_OPTIONS, tags } from "./vm";
 import { NodePoolArgs } from "../platform";
-import { asAwsTags, awsTagKey, LABEL, workerLabels } from "../plan/labels";
+import { LABEL, workerLabels } from "../plan/labels";
 import { generationGroupName } from "../plan/worker-roll";
 
 export interface AwsNodePoolArgs extends NodePoolArgs {

@@ -1,9 +1,9 @@
 // Settings every EC2 machine of a cluster shares (plain argument builders, not a component).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { METADATA_OPTIONS } from "../plan/platforms/aws-resources";
+import { awsTagKey, METADATA_OPTIONS } from "../plan/platforms/aws-resources";
 import { ClusterPlan } from "../plan/cluster-plan";
-import { awsTagKey, LABEL } from "../plan/labels";
+import { LABEL } from "../plan/labels";
 
 export { METADATA_OPTIONS };
 

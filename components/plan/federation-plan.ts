@@ -56,6 +56,12 @@ export const NEAREST_GCP_REGION: Record<string, string> = {
   "us-west-2": "us-west1",
 };
 
+/** The cloud whose regions each DNS provider's latency or geo routing names, and the nearest of them to another cloud's region. */
+const DNS_ROUTING: Record<FederationConfig["dns"]["provider"], { cloud: MemberExport["cloud"]; title: string; nearest: Record<string, string> }> = {
+  route53: { cloud: "aws", title: "AWS", nearest: NEAREST_AWS_REGION },
+  clouddns: { cloud: "gcp", title: "GCP", nearest: NEAREST_GCP_REGION },
+};
+
 export interface MemberInfo {
   /** Stack name as listed in kubeadm-ha:members. */
   stack: string;
@@ -125,17 +131,15 @@ export function planFederation(config: FederationConfig, members: MemberInfo[]):
   const fed = config.federationName;
   const domain = config.dns.domain;
   const provider = config.dns.provider;
-  const routingRegion = (m: MemberExport): string | undefined => {
-    if (provider === "route53") return m.cloud === "aws" ? m.region : NEAREST_AWS_REGION[m.region];
-    return m.cloud === "gcp" ? m.region : NEAREST_GCP_REGION[m.region];
-  };
+  const routing = DNS_ROUTING[provider];
+  const routingRegion = (m: MemberExport): string | undefined => (m.cloud === routing.cloud ? m.region : routing.nearest[m.region]);
   members.forEach((m, i) => {
     if (!m.export.ingress.workerGroups.length)
       problems.push({ key: `${NAMESPACE}:members[${i}]`, message: `member ${m.stack} has no worker pools to run services on`, fix: "give the member stack a nodePools entry" });
     if (!routingRegion(m.export))
       problems.push({
         key: `${NAMESPACE}:members[${i}]`,
-        message: `member ${m.stack} is in ${m.export.cloud} region ${m.export.region}, which has no nearest ${provider === "route53" ? "AWS" : "GCP"} region for ${provider} routing`,
+        message: `member ${m.stack} is in ${m.export.cloud} region ${m.export.region}, which has no nearest ${routing.title} region for ${provider} routing`,
         fix: "add the region to NEAREST_AWS_REGION / NEAREST_GCP_REGION in components/plan/federation-plan.ts",
       });
   });

@@ -3,7 +3,7 @@
 // them. Pure: no Pulumi imports.
 import type { ClusterPlan } from "./cluster-plan";
 
-/** Label keys on GCP machines; AWS tags are the same words with '/' ("kubeadm-ha/role"). */
+/** Label keys on GCP machines; AWS tags are the same words with '/' ("kubeadm-ha/role", platforms/aws-resources.ts). */
 export const LABEL = {
   cluster: "kubeadm-ha-cluster",
   role: "kubeadm-ha-role",
@@ -29,9 +29,6 @@ export function versionOfLabel(label: string | undefined): string | undefined {
   return m ? `${m[1]}.${m[2]}.${m[3]}` : undefined;
 }
 
-/** The AWS tag key for a label key: `kubeadm-ha-role` -> `kubeadm-ha/role`. */
-export const awsTagKey = (label: string) => label.replace(/^kubeadm-ha-/, "kubeadm-ha/");
-
 /** Labels of a master: role, etcd member (stacked) or client (external), and the declared HA intent. */
 export function masterLabels(plan: ClusterPlan): Record<string, string> {
   return {
@@ -48,14 +45,9 @@ export function etcdMachineLabels(plan: ClusterPlan): Record<string, string> {
   return { [LABEL.cluster]: plan.name, [LABEL.role]: "etcd", [LABEL.etcd]: "member", [LABEL.kubernetes]: versionLabel(plan.config.kubernetes.version) };
 }
 
-/** Labels of a worker group's template (GCP) or tags of its launch template (AWS, through `asAwsTags`). */
+/** Labels of a worker group's template (GCP) or tags of its launch template (AWS, through `asAwsTags` in platforms/aws-resources.ts). */
 export function workerLabels(plan: ClusterPlan, pool: string): Record<string, string> {
   return { [LABEL.cluster]: plan.name, [LABEL.role]: "worker", [LABEL.pool]: pool, [LABEL.kubernetes]: versionLabel(plan.config.kubernetes.version) };
-}
-
-/** The same labels as AWS tags (`kubeadm-ha/...` keys). */
-export function asAwsTags(labels: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(labels).map(([k, v]) => [awsTagKey(k), v]));
 }
 
 /** The Cluster component's type: the policy pack reads its outputs (ControlPlaneFacts). */

@@ -3,8 +3,8 @@
 // group, EBS encryption, and the IMDSv2 rule.
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { APISERVER_PORT } from "../../components/plan/cluster-plan";
-import { awsTagKey, LABEL } from "../../components/plan/labels";
-import { AWS_TYPES } from "../../components/plan/platforms/aws-resources";
+import { LABEL } from "../../components/plan/labels";
+import { AWS_TYPES, awsTagKey } from "../../components/plan/platforms/aws-resources";
 import { isWorld, num, PolicyPlatform, Props, strings } from "./platform";
 
 const isMachine = (type: string) => type === AWS_TYPES.instance || type === AWS_TYPES.template;

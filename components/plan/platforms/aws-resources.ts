@@ -20,6 +20,14 @@ export const AWS_TYPES = {
   apiserverLb: "kubeadm-ha:aws:ApiServerLoadBalancer",
 } as const;
 
+/** The AWS tag key for a label key (components/plan/labels.ts): `kubeadm-ha-role` -> `kubeadm-ha/role`. */
+export const awsTagKey = (label: string) => label.replace(/^kubeadm-ha-/, "kubeadm-ha/");
+
+/** A machine's labels as AWS tags (`kubeadm-ha/...` keys). */
+export function asAwsTags(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).map(([k, v]) => [awsTagKey(k), v]));
+}
+
 /** IMDSv2 only, and one hop: containers (one hop further) cannot reach instance metadata or credentials. */
 export const METADATA_OPTIONS = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" };
 
