@@ -1,12 +1,13 @@
-// README stays true: every config key of the schema has a row in the config reference, and
-// the numbers it gives for the endpoint's checks are the ones the code configures.
+// README stays true: every config key of the schema has a row in the config reference with the
+// default the schema gives it, and the numbers it gives for the endpoint's checks are the ones
+// the code configures.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "fs";
 import { join } from "path";
 import { clusterConfigSchema } from "../components/config/schema";
 import { federationConfigSchema } from "../components/config/federation";
-import { schemaKeys } from "../components/config/keys";
+import { schemaDefaults, schemaKeys } from "../components/config/keys";
 import { fromRawConfig, validateClusterConfig } from "../components/config/validate";
 import { APISERVER_HEALTH_CHECK, APISERVER_TARGET_HEALTH_CHECK, endpointMarkDownSeconds, PROXY_CHECK } from "../components/plan/endpoint-checks";
 import { shutdownDelaySeconds } from "../components/plan/apiserver-flags";
@@ -19,6 +20,36 @@ test("README's config reference lists every config key", () => {
   assert.ok(keys.length > 25, `walked only ${keys.length} keys`);
   const missing = keys.filter((k) => !readme.includes(`| \`${k}\` |`));
   assert.deepEqual(missing, [], "add these keys to the config reference in README.md");
+});
+
+test("README's config reference gives each key the default the schema gives it", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const federationAt = readme.indexOf("### Federation stacks");
+  const rowsOf = (section: string) =>
+    new Map(
+      section.split("\n").flatMap((line) => {
+        const m = /^\| `([^`]+)` \| (.*?) \| (.*) \|$/.exec(line);
+        return m ? [[m[1], { default: m[2], meaning: m[3] }] as const] : [];
+      }),
+    );
+  const sections = [
+    { schema: clusterConfigSchema, rows: rowsOf(readme.slice(readme.indexOf("## Config reference"), federationAt)) },
+    { schema: federationConfigSchema, rows: rowsOf(readme.slice(federationAt, readme.indexOf("\n## ", federationAt))) },
+  ];
+  const wrong: string[] = [];
+  let compared = 0;
+  for (const { schema, rows } of sections) {
+    for (const [key, value] of Object.entries(schemaDefaults(schema))) {
+      const row = rows.get(key);
+      // A key refused where it is listed (an etcd machine's labels) documents the refusal instead.
+      if (!row || row.meaning.startsWith("refused")) continue;
+      compared++;
+      const shown = typeof value === "string" ? value : JSON.stringify(value);
+      if (!row.default.startsWith(`\`${shown}\``)) wrong.push(`${key}: README says ${row.default}, the schema ${shown}`);
+    }
+  }
+  assert.ok(compared > 40, `compared only ${compared} defaults`);
+  assert.deepEqual(wrong, [], "correct the default column of these rows in README.md");
 });
 
 test("README gives the two commands of a fresh machine", () => {
