@@ -173,6 +173,7 @@ export class Lab {
     const proc = spawn("ip", ["netns", "exec", host.ns, ...cmd], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
     const entry = { host: host.name, role, proc, output: [] as string[] };
     this.procs.push(entry);
+    let timer: NodeJS.Timeout | undefined;
     const seen = new Promise<void>((resolve, reject) => {
       const onData = (d: Buffer) => {
         entry.output.push(
@@ -188,9 +189,10 @@ export class Lab {
       proc.stderr!.on("data", onData);
       proc.once("exit", (code) => reject(new LabError(`${role} on ${host.name} exited (${code}) before it was ready:\n${entry.output.join("\n")}`)));
       if (!ready) resolve();
-      setTimeout(() => reject(new LabError(`${role} on ${host.name} was not ready after ${timeoutMs} ms:\n${entry.output.join("\n")}`)), timeoutMs);
+      timer = setTimeout(() => reject(new LabError(`${role} on ${host.name} was not ready after ${timeoutMs} ms:\n${entry.output.join("\n")}`)), timeoutMs);
     });
-    await seen;
+    // Settled either way: the readiness deadline no longer matters (and must not keep the process alive).
+    await seen.finally(() => clearTimeout(timer));
     return proc;
   }
 
