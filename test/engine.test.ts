@@ -270,4 +270,33 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
       }
     });
   });
+  describe("the policy pack in the real engine (pulumi preview --policy-pack policy)", () => {
+    const stack = "onprem-local-proxy";
+    const pack = join(ROOT, "policy");
+    let config = "";
+
+    before(async () => {
+      config = readFileSync(await engine.initStack(stack), "utf8");
+    });
+    after(() => writeFileSync(engine.configFile(stack), config));
+
+    test("the engine starts the pack through the language host, hands it the stack's resources, and the shipped stack passes every rule", async () => {
+      const r = await engine.run(["preview", ...engine.stackArgs(stack), "--policy-pack", pack], { timeoutMs: 10 * 60_000 });
+      assert.equal(r.code, 0, `preview with the pack failed:\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, /Policies:[\s\S]*kubeadm-ha@v0\.1\.0 \(local: /, "the preview reports the pack it ran");
+      assert.doesNotMatch(r.stdout + r.stderr, /mandatory|violation/i);
+    });
+
+    test("an HA cluster with its etcd backups off and no reason given is refused by etcd-backups-on, naming the cluster and the key to set", async () => {
+      assert.match(config, /^config:\n/m);
+      writeFileSync(engine.configFile(stack), config.replace(/^config:\n/m, "config:\n  kubeadm-ha:backups:\n    enabled: false\n"));
+      const r = await engine.run(["preview", ...engine.stackArgs(stack), "--policy-pack", pack], { timeoutMs: 10 * 60_000 });
+      assert.notEqual(r.code, 0, `preview passed:\n${r.stdout}`);
+      const out = r.stdout + r.stderr;
+      assert.match(out, /\[mandatory\]\s+etcd-backups-on/);
+      assert.match(out, /cluster dc1: an HA control plane without etcd backups[\s\S]*kubeadm-ha:backups\.offReason/);
+      // Only that rule: the pack reads the Cluster component's facts, nothing else changed.
+      assert.doesNotMatch(out, /\[mandatory\]\s+(?!etcd-backups-on)[a-z-]+/);
+    });
+  });
 });

@@ -100,10 +100,13 @@ export const LANGUAGE_NODEJS_PSEUDO_VERSIONS: Record<string, string> = {};
  * it runs the program the way the real host does (node <@pulumi/pulumi>/cmd/run with
  * --monitor/--engine/--project/--stack/--pwd/--dry-run/--parallel, the config in
  * PULUMI_CONFIG with keys as `<ns>:config:<name>`, PULUMI_CONFIG_SECRET_KEYS,
- * PULUMI_NODEJS_TYPESCRIPT from the runtime options) and reports the SDK's version. It
- * leaves out what the real host adds around that: the monitor proxy and the synchronous
- * invoke pipes (--sync), npm installs, plugin discovery from package.json (the engine
- * then loads each provider at the version the SDK registers it with), and `pulumi about`.
+ * PULUMI_NODEJS_TYPESCRIPT from the runtime options) and reports the SDK's version; it runs
+ * a policy pack as the real host's RunPlugin does (node <@pulumi/pulumi>/cmd/run-policy-pack
+ * <engine> <pack folder>, in the pack's folder). It leaves out what the real host adds around
+ * that: the monitor proxy and the synchronous invoke pipes (--sync), npm installs, plugin
+ * discovery from package.json (the engine then loads each provider at the version the SDK
+ * registers it with), the policy proxy (sdk/v3's root package, which imports a module the
+ * proxy refuses) that hands a pack the stack's config, and `pulumi about`.
  */
 export const LANGUAGE_HOST_STANDIN_GO = readFileSync(join(__dirname, "standins/pulumi-language-nodejs/main.go"), "utf8");
 
