@@ -271,7 +271,8 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
     });
   });
   describe("the policy pack in the real engine (pulumi preview --policy-pack policy)", () => {
-    const stack = "onprem-local-proxy";
+    // A stack no other test here gives a state: the pack sees a cluster about to be made.
+    const stack = "onprem-external-etcd";
     const pack = join(ROOT, "policy");
     let config = "";
 
@@ -294,7 +295,7 @@ describe("the real Pulumi engine on the hosts-you-own stacks", { skip: missing, 
       assert.notEqual(r.code, 0, `preview passed:\n${r.stdout}`);
       const out = r.stdout + r.stderr;
       assert.match(out, /\[mandatory\]\s+etcd-backups-on/);
-      assert.match(out, /cluster dc1: an HA control plane without etcd backups[\s\S]*kubeadm-ha:backups\.offReason/);
+      assert.match(out, /cluster dc2: an HA control plane without etcd backups[\s\S]*kubeadm-ha:backups\.offReason/);
       // Only that rule: the pack reads the Cluster component's facts, nothing else changed.
       assert.doesNotMatch(out, /\[mandatory\]\s+(?!etcd-backups-on)[a-z-]+/);
     });
