@@ -46,24 +46,31 @@ function machineOf(r: { type: string; props: Record<string, any> }): CloudMachin
   return undefined;
 }
 
-function isMaster(r: { type: string; props: Record<string, any> }): boolean {
+/** The resource as a cloud's master machine; undefined when it is not one. */
+function masterMachineOf(r: { type: string; props: Record<string, any> }): CloudMachine | undefined {
   const m = machineOf(r);
-  return !!m && !m.template && m.labels[LABEL.role] === "master";
+  return m && !m.template && m.labels[LABEL.role] === "master" ? m : undefined;
 }
+
+const isMaster = (r: { type: string; props: Record<string, any> }) => masterMachineOf(r) !== undefined;
 
 /** Every master of the stack: labelled cloud machines; on hosts you own, the Cluster component's facts. */
 export function mastersOf(resources: PolicyResource[]): MasterSeen[] {
-  const cloud = resources.filter(isMaster).map((r): MasterSeen => {
-    const { labels: l, zone } = machineOf(r)!;
-    return {
-      cluster: l[LABEL.cluster] ?? "",
-      name: r.name,
-      zone,
-      etcdMember: l[LABEL.etcd] === "member",
-      highAvailability: l[LABEL.controlPlane] !== "not-ha",
-      kubernetesVersion: versionOfLabel(l[LABEL.kubernetes]),
-      urn: r.urn,
-    };
+  const cloud = resources.flatMap((r): MasterSeen[] => {
+    const m = masterMachineOf(r);
+    if (!m) return [];
+    const l = m.labels;
+    return [
+      {
+        cluster: l[LABEL.cluster] ?? "",
+        name: r.name,
+        zone: m.zone,
+        etcdMember: l[LABEL.etcd] === "member",
+        highAvailability: l[LABEL.controlPlane] !== "not-ha",
+        kubernetesVersion: versionOfLabel(l[LABEL.kubernetes]),
+        urn: r.urn,
+      },
+    ];
   });
   const clustersWithMachines = new Set(resources.filter((r) => r.type === CLUSTER_TYPE && resources.some((x) => isMaster(x) && descendsFrom(x, r))).map((r) => r.urn));
   const declared = resources
@@ -217,8 +224,8 @@ export const noSecretsInMasterBootData: ResourceValidationPolicy = {
     "A master's instance metadata and user data hold no private key, bootstrap token or certificate key: anything on the node (and, without IMDS limits, any pod) can read them. Secrets reach masters over SSH.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-    const m = machineOf(args);
-    if (!m || !isMaster(args)) return;
+    const m = masterMachineOf(args);
+    if (!m) return;
     const found = secretsIn(m);
     if (found.length) report(`${args.name}: its ${m.bootDataName} contains ${found.join(", ")}; send secrets over SSH (the bootstrap does), never in boot data.`);
   },
