@@ -212,7 +212,7 @@ export function mockState(
     case "command:remote:Command":
       return { id, state: { ...inputs, stdout: `(offline render: ${name} did not run)`, stderr: "" } };
     default:
-      return { id, state: { ...inputs, selfLink: undefined } };
+      return { id, state: inputs };
   }
 }
 

@@ -2,7 +2,7 @@
 // what is AWS's own (IMDSv2, encrypted volumes, NLB, security groups, NAT, Route 53, ASGs).
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { bootConfigOf, commandOf, file, inputs, named, ofType, renderOnce, renderVariant } from "./helpers";
+import { bootConfigOf, commandOf, file, inputs, named, ofType, pulumiTypeOf, renderOnce, renderVariant } from "./helpers";
 import { RenderedResource, RenderResult, SECRET } from "../render/render";
 import { clusterFacts } from "./cluster-facts";
 import { AWS_TYPES } from "../components/plan/platforms/aws-resources";
@@ -233,17 +233,16 @@ test("etcd snapshots go to a bucket that is versioned, encrypted, private and pr
 
 test("the AWS types the render and the policy pack read are the provider's own", async () => {
   const aws = await import("@pulumi/aws");
-  const typeOf = (cls: unknown) => (cls as { __pulumiType: string }).__pulumiType;
   const { apiserverLb, ...providers } = AWS_TYPES;
   assert.deepEqual(providers, {
-    instance: typeOf(aws.ec2.Instance),
-    template: typeOf(aws.ec2.LaunchTemplate),
-    securityGroup: typeOf(aws.ec2.SecurityGroup),
-    securityGroupRule: typeOf(aws.ec2.SecurityGroupRule),
-    ingressRule: typeOf(aws.vpc.SecurityGroupIngressRule),
-    loadBalancer: typeOf(aws.lb.LoadBalancer),
-    targetGroup: typeOf(aws.lb.TargetGroup),
-    volume: typeOf(aws.ebs.Volume),
+    instance: pulumiTypeOf(aws.ec2.Instance),
+    template: pulumiTypeOf(aws.ec2.LaunchTemplate),
+    securityGroup: pulumiTypeOf(aws.ec2.SecurityGroup),
+    securityGroupRule: pulumiTypeOf(aws.ec2.SecurityGroupRule),
+    ingressRule: pulumiTypeOf(aws.vpc.SecurityGroupIngressRule),
+    loadBalancer: pulumiTypeOf(aws.lb.LoadBalancer),
+    targetGroup: pulumiTypeOf(aws.lb.TargetGroup),
+    volume: pulumiTypeOf(aws.ebs.Volume),
   });
   assert.equal(ofType(r, apiserverLb).length, 1, "the apiserver's load balancer is registered under the type the policy pack looks for");
 });

@@ -2,7 +2,7 @@
 // what is GCP's own (VMs, internal passthrough LB, firewall, NAT, pools).
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { bootConfigOf, commandOf, file, inputs, named, ofType, renderOnce } from "./helpers";
+import { bootConfigOf, commandOf, file, inputs, named, ofType, pulumiTypeOf, renderOnce } from "./helpers";
 import { RenderResult, SECRET } from "../render/render";
 import { clusterFacts } from "./cluster-facts";
 import { GCP_TYPES } from "../components/plan/platforms/gcp-resources";
@@ -175,14 +175,13 @@ test("etcd snapshots go to a bucket in the region, versioned, private and pruned
 
 test("the GCP types the render and the policy pack read are the provider's own", async () => {
   const gcp = await import("@pulumi/gcp");
-  const typeOf = (cls: unknown) => (cls as { __pulumiType: string }).__pulumiType;
   assert.deepEqual(
     { instance: GCP_TYPES.instance, template: GCP_TYPES.template, firewall: GCP_TYPES.firewall, healthChecks: [...GCP_TYPES.healthChecks] },
     {
-      instance: typeOf(gcp.compute.Instance),
-      template: typeOf(gcp.compute.InstanceTemplate),
-      firewall: typeOf(gcp.compute.Firewall),
-      healthChecks: [typeOf(gcp.compute.RegionHealthCheck), typeOf(gcp.compute.HealthCheck)],
+      instance: pulumiTypeOf(gcp.compute.Instance),
+      template: pulumiTypeOf(gcp.compute.InstanceTemplate),
+      firewall: pulumiTypeOf(gcp.compute.Firewall),
+      healthChecks: [pulumiTypeOf(gcp.compute.RegionHealthCheck), pulumiTypeOf(gcp.compute.HealthCheck)],
     },
   );
   assert.equal(ofType(r, GCP_TYPES.apiserverLb).length, 1, "the apiserver's load balancer is registered under the type the policy pack looks for");

@@ -19,6 +19,8 @@ export async function renderOnce(stack = "gcp-three-zone"): Promise<RenderResult
 }
 
 export const ofType = (r: RenderResult, type: string) => r.resources.filter((x) => x.type === type);
+/** The type a provider's resource class registers with (its static `__pulumiType`, kept out of the SDKs' .d.ts). */
+export const pulumiTypeOf = (cls: unknown) => (cls as { __pulumiType: string }).__pulumiType;
 export const inputs = (x: RenderedResource) => x.inputs as Record<string, any>;
 export const named = (r: RenderResult, name: string) => {
   const found = r.resources.find((x) => x.name === name);

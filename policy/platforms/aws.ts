@@ -59,9 +59,9 @@ export const awsPolicy: PolicyPlatform = {
       case AWS_TYPES.ingressRule:
         return isWorld(props.cidrIpv4) || isWorld(props.cidrIpv6) ? tcpRange(props.ipProtocol, props.fromPort, props.toPort) : [];
       case AWS_TYPES.securityGroupRule:
-        return props.type === "ingress" && (isWorld(props.cidrBlocks ?? []) || isWorld(props.ipv6CidrBlocks ?? [])) ? tcpRange(props.protocol, props.fromPort, props.toPort) : [];
+        return props.type === "ingress" && (isWorld(props.cidrBlocks) || isWorld(props.ipv6CidrBlocks)) ? tcpRange(props.protocol, props.fromPort, props.toPort) : [];
       case AWS_TYPES.securityGroup:
-        return (props.ingress ?? []).flatMap((i: Props) => (isWorld(i.cidrBlocks ?? []) || isWorld(i.ipv6CidrBlocks ?? []) ? tcpRange(i.protocol, i.fromPort, i.toPort) : []));
+        return (props.ingress ?? []).flatMap((i: Props) => (isWorld(i.cidrBlocks) || isWorld(i.ipv6CidrBlocks) ? tcpRange(i.protocol, i.fromPort, i.toPort) : []));
       default:
         return [];
     }

@@ -48,7 +48,7 @@ export const gcpPolicy: PolicyPlatform = {
     return { port: num(hc.port), protocol: kind?.replace(/HealthCheck$/, "").toUpperCase(), path: hc.requestPath };
   },
   worldOpenRanges(type, props: Props) {
-    if (type !== GCP_TYPES.firewall || (props.direction ?? "INGRESS") !== "INGRESS" || props.disabled || !isWorld(props.sourceRanges ?? [])) return [];
+    if (type !== GCP_TYPES.firewall || (props.direction ?? "INGRESS") !== "INGRESS" || props.disabled || !isWorld(props.sourceRanges)) return [];
     return (props.allows ?? []).flatMap(allowedRanges);
   },
   plainDisks: () => [],

@@ -5,5 +5,5 @@ import { awsPolicy } from "./aws";
 import { gcpPolicy } from "./gcp";
 import type { PolicyPlatform } from "./platform";
 
-export type { HealthCheckSeen, CloudMachine, PolicyPlatform } from "./platform";
+export type { CloudMachine, PolicyPlatform } from "./platform";
 export const POLICY_PLATFORMS: PolicyPlatform[] = [awsPolicy, gcpPolicy];

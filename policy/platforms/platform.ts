@@ -42,7 +42,7 @@ export interface PolicyPlatform {
 
 const WORLD = ["0.0.0.0/0", "::/0"];
 
-/** Whether an address range (or any of a list of them) is the whole internet. */
+/** Whether an address range (or any of a list of them) is the whole internet; none given is not. */
 export function isWorld(cidrs: unknown): boolean {
   return (Array.isArray(cidrs) ? cidrs : [cidrs]).some((c) => WORLD.includes(String(c)));
 }

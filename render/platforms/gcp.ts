@@ -8,7 +8,7 @@ import type { RenderPlatform } from "./platform";
 
 const GCP_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 /** The project the mock's self links and service-account e-mails name. */
-export const MOCK_GCP_PROJECT = "mock-project";
+const MOCK_GCP_PROJECT = "mock-project";
 
 const selfLink = (kind: string, scope: string, name: string) => `https://www.googleapis.com/compute/v1/projects/${MOCK_GCP_PROJECT}/${scope}/${kind}/${name}`;
 
